@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// The `pipeline` command. Runs on the project's own Node 22 (the `node` dev
+// dependency): started by an older Node, it re-executes itself with that one.
+import { spawnSync } from "node:child_process"
+import { existsSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const major = Number(process.versions.node.split(".")[0])
+if (major < 22) {
+  const local = join(here, "..", "node_modules", "node", "bin", "node")
+  if (!existsSync(local)) {
+    process.stderr.write(`pipeline needs Node 22 or newer (this is ${process.version}); run \`npm install\` to get it\n`)
+    process.exit(2)
+  }
+  const child = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" })
+  process.exit(child.status ?? 1)
+}
+
+// node:sqlite is stable enough for the run log; its experimental notice is noise here.
+const emitWarning = process.emitWarning
+process.emitWarning = (warning, ...rest) => {
+  const type = typeof rest[0] === "string" ? rest[0] : rest[0]?.type
+  if (type === "ExperimentalWarning") return
+  return emitWarning.call(process, warning, ...rest)
+}
+
+const { register } = await import("tsx/esm/api")
+register()
+await import("../runtime/cli/bin.ts")

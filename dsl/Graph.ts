@@ -1,0 +1,88 @@
+/**
+ * The immutable graph a pipeline builds: node instances in topological order,
+ * each with a display label that tells apart the instances of one name across
+ * sweep cells (`rm[seed=1]`, `dpo[beta=0.1]`).
+ */
+import type { Json } from "./Artifact.ts"
+import type { NodeInstance } from "./Node.ts"
+
+/** A node of the graph with its display label and the sweep coordinates it belongs to. */
+export interface GraphNode {
+  readonly node: NodeInstance
+  readonly label: string
+  /** Sweep coordinates shared by every cell that uses this node (empty when all cells share it). */
+  readonly coords: Readonly<Record<string, Json>>
+}
+
+/** A built pipeline: nodes in topological order and the outputs the builder returned. */
+export interface Graph {
+  readonly pipeline: string
+  readonly nodes: ReadonlyArray<GraphNode>
+  readonly byId: ReadonlyMap<string, GraphNode>
+  /** Ids of the nodes the builder returned, in the order returned. */
+  readonly outputs: ReadonlyArray<string>
+}
+
+const formatCoord = (key: string, value: Json): string =>
+  `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`
+
+const labelsFor = (
+  entries: ReadonlyArray<{ readonly node: NodeInstance; readonly coords: Readonly<Record<string, Json>> }>
+): Map<string, string> => {
+  const byName = new Map<string, Array<(typeof entries)[number]>>()
+  for (const entry of entries) {
+    const group = byName.get(entry.node.name) ?? []
+    group.push(entry)
+    byName.set(entry.node.name, group)
+  }
+  const labels = new Map<string, string>()
+  for (const [name, group] of byName) {
+    if (group.length === 1) {
+      labels.set(group[0]!.node.id, name)
+      continue
+    }
+    const keys = [...new Set(group.flatMap((e) => Object.keys(e.coords)))]
+    const varying = keys.filter((key) => new Set(group.map((e) => JSON.stringify(e.coords[key] ?? null))).size > 1)
+    const taken = new Map<string, number>()
+    for (const entry of group) {
+      const parts = varying.flatMap((key) => {
+        const value = entry.coords[key]
+        return value === undefined ? [] : [formatCoord(key, value)]
+      })
+      const base = parts.length === 0 ? name : `${name}[${parts.join(",")}]`
+      const seen = taken.get(base) ?? 0
+      taken.set(base, seen + 1)
+      labels.set(entry.node.id, seen === 0 ? base : `${base}#${seen + 1}`)
+    }
+  }
+  return labels
+}
+
+/** Build a graph from the nodes a build created and the ids of its outputs. */
+export const make = (
+  pipeline: string,
+  created: ReadonlyArray<{ readonly node: NodeInstance; readonly coords: Readonly<Record<string, Json>> }>,
+  outputs: ReadonlyArray<string>
+): Graph => {
+  const labels = labelsFor(created)
+  const coordsById = new Map(created.map((e) => [e.node.id, e.coords]))
+  const ordered: Array<GraphNode> = []
+  const visited = new Set<string>()
+  const visit = (node: NodeInstance): void => {
+    if (visited.has(node.id)) return
+    visited.add(node.id)
+    for (const input of Object.values(node.inputs)) visit(input)
+    ordered.push({ node, label: labels.get(node.id) ?? node.name, coords: coordsById.get(node.id) ?? {} })
+  }
+  for (const entry of created) visit(entry.node)
+  return { pipeline, nodes: ordered, byId: new Map(ordered.map((n) => [n.node.id, n])), outputs }
+}
+
+/** Ids of every node downstream of `id`, including `id`. */
+export const downstream = (graph: Graph, ids: ReadonlyArray<string>): Set<string> => {
+  const result = new Set(ids)
+  for (const { node } of graph.nodes) {
+    if (Object.values(node.inputs).some((input) => result.has(input.id))) result.add(node.id)
+  }
+  return result
+}

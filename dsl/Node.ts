@@ -1,0 +1,254 @@
+/**
+ * Node kinds: the unit of computation, caching and lineage.
+ *
+ * `Node.make` defines a kind once (kind id, version, params Schema, typed inputs,
+ * typed output, `run` Effect). Calling the kind with upstream handles and params
+ * decodes the params, checks the wiring, and returns a typed handle to a node
+ * instance. Nothing runs until the runtime executes a plan.
+ */
+import { Effect, Schema, SchemaIssue } from "effect"
+import { fileURLToPath } from "node:url"
+import type { ArtifactType, Json, ValueOf } from "./Artifact.ts"
+import { ParamError } from "./Errors.ts"
+import * as BuildContext from "./internal/BuildContext.ts"
+import { hashValue } from "./internal/Canonical.ts"
+import type { Random } from "./Random.ts"
+
+/** Progress of a long-running node, shown by the CLI as a bar with step and loss. */
+export interface Progress {
+  readonly step: number
+  readonly total: number
+  readonly loss?: number
+}
+
+/** What a running node can use besides its params and inputs. */
+export interface NodeContext {
+  /** Display name of the node in this graph. */
+  readonly name: string
+  /** Seeded generator derived from the node's identity; split it per purpose. */
+  readonly random: Random
+  /** Report training or sampling progress (throttled by the display). */
+  readonly progress: (progress: Progress) => void
+  /** Record a metric into the node's Metrics artifact. */
+  readonly metric: (name: string, value: number, step?: number) => void
+}
+
+/** The params Schema of a node kind: a struct whose fields carry their defaults. */
+export type ParamsSchema = Schema.Struct<Schema.Struct.Fields>
+
+/** Named, typed inputs of a node kind. */
+export type InputTypes = { readonly [name: string]: ArtifactType }
+
+/** What `run` receives. */
+export interface RunArgs<P extends ParamsSchema, I extends InputTypes> {
+  readonly params: P["Type"]
+  readonly inputs: { readonly [K in keyof I]: ValueOf<I[K]> }
+  readonly ctx: NodeContext
+}
+
+/** A typed reference to the output of a node instance in a graph under construction. */
+export interface Handle<A extends ArtifactType> {
+  readonly "~artifact": A
+  readonly node: NodeInstance
+}
+
+/** The arguments of a call to a node kind: one handle per input, plus params (defaults fill the rest). */
+export type CallArgs<P extends ParamsSchema, I extends InputTypes> =
+  & { readonly [K in keyof I]: Handle<I[K]> }
+  & P["Encoded"]
+
+/** The options of a node kind, given to `Node.make`. */
+export interface Definition<P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E> {
+  /** Stable id, `stage/name`, e.g. `reward/bradleyTerry`. Part of the cache key. */
+  readonly kind: string
+  /** Bump to invalidate every cached result of this kind by hand. Part of the cache key. */
+  readonly version: number
+  /** One sentence for `docs/nodes.md` and `pipeline show`. */
+  readonly description: string
+  readonly params: P
+  readonly inputs: I
+  readonly output: O
+  /** True when the node computes with tensors: the tensor backend then enters its cache key. */
+  readonly tensors?: boolean
+  /** The node kind's module (`import.meta.url`); found from the call stack when omitted. */
+  readonly module?: string
+  readonly run: (args: RunArgs<P, I>) => Effect.Effect<ValueOf<O>, E>
+}
+
+/** A node kind: call it to add a node to the graph being built. */
+export interface NodeKind<P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E>
+  extends Definition<P, I, O, E>
+{
+  (args: CallArgs<P, I>, options?: { readonly name?: string }): Handle<O>
+  /** Absolute path of the module that defines the kind (the root of its code fingerprint). */
+  readonly module: string
+  /** Name of instances not given one: the last segment of `kind`. */
+  readonly defaultName: string
+}
+
+/** A node kind with its type parameters erased, for the runtime. */
+export interface AnyNodeKind {
+  readonly kind: string
+  readonly version: number
+  readonly description: string
+  readonly params: ParamsSchema
+  readonly inputs: InputTypes
+  readonly output: ArtifactType
+  readonly tensors?: boolean
+  readonly module: string
+  readonly defaultName: string
+  readonly run: (args: {
+    readonly params: unknown
+    readonly inputs: { readonly [name: string]: unknown }
+    readonly ctx: NodeContext
+  }) => Effect.Effect<unknown, unknown>
+}
+
+/** One node of a graph: a kind applied to encoded params and upstream nodes. */
+export interface NodeInstance {
+  /** Structural id: hash of kind, version, params and input ids. Equal sub-graphs share ids. */
+  readonly id: string
+  readonly kind: AnyNodeKind
+  readonly name: string
+  /** Schema-encoded params, defaults filled in: what the cache key hashes. */
+  readonly params: { readonly [field: string]: Json }
+  /** Decoded params, as `run` receives them. */
+  readonly decodedParams: unknown
+  readonly inputs: { readonly [name: string]: NodeInstance }
+}
+
+const callerModule = (): string => {
+  const stack = new Error().stack?.split("\n").slice(1) ?? []
+  for (const line of stack) {
+    const match = /\(?((?:file:\/\/)?\/[^():]+\.[cm]?[jt]s):\d+:\d+\)?$/.exec(line.trim())
+    const file = match?.[1]
+    if (file === undefined) continue
+    const path = file.startsWith("file://") ? fileURLToPath(file) : file
+    if (!path.endsWith("/dsl/Node.ts")) return path
+  }
+  throw new Error("Node.make: cannot tell which module defines this node kind; pass `module: import.meta.url`")
+}
+
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const decodeParams = (
+  kind: AnyNodeKind,
+  nodeName: string,
+  raw: Record<string, unknown>
+): { readonly decoded: unknown; readonly encoded: { readonly [field: string]: Json } } => {
+  const fields = Object.keys(kind.params.fields)
+  for (const field of Object.keys(raw)) {
+    if (!fields.includes(field)) {
+      throw new ParamError({
+        node: nodeName,
+        field,
+        reason: `${kind.kind} has no param "${field}" (its params: ${fields.join(", ") || "none"})`
+      })
+    }
+  }
+  const codec = kind.params as unknown as Schema.Codec<unknown, unknown>
+  const result = Schema.decodeUnknownResult(codec)(raw, { errors: "all" })
+  if (result._tag === "Failure") {
+    const issue = formatIssue(result.failure.issue).issues[0]
+    throw new ParamError({
+      node: nodeName,
+      field: issue?.path?.map(String).join(".") ?? "",
+      reason: `${issue?.message ?? "invalid value"} (got ${JSON.stringify(raw[String(issue?.path?.[0])])})`
+    })
+  }
+  return {
+    decoded: result.success,
+    encoded: Schema.encodeSync(codec)(result.success) as { readonly [field: string]: Json }
+  }
+}
+
+const isHandle = (value: unknown): value is Handle<ArtifactType> =>
+  typeof value === "object" && value !== null && "~artifact" in value && "node" in value
+
+const instantiate = (
+  kind: AnyNodeKind,
+  args: Readonly<Record<string, unknown>>,
+  options: { readonly name?: string } | undefined
+): Handle<ArtifactType> => {
+  const context = BuildContext.get()
+  const name = options?.name ?? kind.defaultName
+  const inputs: Record<string, NodeInstance> = {}
+  const raw: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(args)) {
+    if (key in kind.inputs) continue
+    if (value !== undefined) raw[key] = value
+  }
+  for (const [key, type] of Object.entries(kind.inputs)) {
+    const handle = args[key]
+    if (!isHandle(handle)) {
+      throw new ParamError({ node: name, field: key, reason: `input "${key}" must be a ${type.name} handle` })
+    }
+    if (handle["~artifact"].name !== type.name) {
+      throw new ParamError({
+        node: name,
+        field: key,
+        reason: `input "${key}" expects ${type.name} but was given ${handle["~artifact"].name}`
+      })
+    }
+    inputs[key] = handle.node
+  }
+  if ("seed" in kind.params.fields && raw["seed"] === undefined) raw["seed"] = context.seed
+  const override = context.overrides.get(name)
+  if (override !== undefined) {
+    Object.assign(raw, override)
+    context.usedOverrides.add(name)
+  }
+  const { decoded, encoded } = decodeParams(kind, name, raw)
+  const id = hashValue({
+    kind: kind.kind,
+    version: kind.version,
+    params: encoded,
+    inputs: Object.fromEntries(Object.entries(inputs).map(([k, n]) => [k, n.id]))
+  })
+  const node = BuildContext.register({ id, kind, name, params: encoded, decodedParams: decoded, inputs })
+  return { "~artifact": kind.output, node }
+}
+
+/**
+ * Define a node kind.
+ *
+ * @example
+ * export const bradleyTerry = Node.make({
+ *   kind: "label/bradleyTerry",
+ *   version: 1,
+ *   description: "Oracle preference labels from a gold reward.",
+ *   params: Schema.Struct({ temperature: Param.number({ default: 1, min: 0 }) }),
+ *   inputs: { items: Items },
+ *   output: PreferencePairs,
+ *   run: ({ params, inputs, ctx }) => Effect.sync(() => label(inputs.items, params, ctx.random))
+ * })
+ */
+export const make = <P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E = never>(
+  definition: Definition<P, I, O, E>
+): NodeKind<P, I, O, E> => {
+  const paramFields = Object.keys(definition.params.fields)
+  const clash = paramFields.find((field) => field in definition.inputs)
+  if (clash !== undefined) throw new Error(`Node.make(${definition.kind}): "${clash}" is both a param and an input`)
+  const module = definition.module === undefined
+    ? callerModule()
+    : definition.module.startsWith("file://")
+    ? fileURLToPath(definition.module)
+    : definition.module
+  const defaultName = definition.kind.split("/").at(-1) ?? definition.kind
+  const erased = { ...definition, module, defaultName } as unknown as AnyNodeKind
+  const call = (args: CallArgs<P, I>, options?: { readonly name?: string }): Handle<O> =>
+    instantiate(erased, args as Readonly<Record<string, unknown>>, options) as Handle<O>
+  return Object.assign(call, { ...definition, module, defaultName })
+}
+
+/** Erase the type parameters of a node kind (for registries and the runtime). */
+export const erase = <P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E>(
+  kind: NodeKind<P, I, O, E>
+): AnyNodeKind => kind as unknown as AnyNodeKind
+
+/** Run an erased node kind's `run` with decoded params: the runtime's single entry point into node code. */
+export const runNode = (
+  node: NodeInstance,
+  inputs: { readonly [name: string]: unknown },
+  ctx: NodeContext
+): Effect.Effect<unknown, unknown> => Effect.suspend(() => node.kind.run({ params: node.decodedParams, inputs, ctx }))

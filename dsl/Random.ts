@@ -1,0 +1,77 @@
+/**
+ * Seeded random numbers for nodes. Every draw a node makes comes from a generator
+ * derived from the node's identity, so a rerun draws the same numbers.
+ *
+ * The generator is sfc32 (Chris Doty-Humphrey's Small Fast Counting generator,
+ * from PractRand): 128 bits of state, passes BigCrush, and its state can be saved
+ * and restored exactly, which checkpoints need.
+ */
+import { createHash } from "node:crypto"
+
+/** A seeded generator. Not shared between nodes: derive one per purpose with `split`. */
+export interface Random {
+  /** Uniform in [0, 1) with 32 bits of randomness. */
+  readonly uniform: () => number
+  /** Uniform integer in [0, n). */
+  readonly int: (n: number) => number
+  /** Standard normal draw (Box–Muller). */
+  readonly normal: () => number
+  /** A new independent generator for a named purpose ("init", "shuffle", ...). */
+  readonly split: (label: string) => Random
+  /** Fisher–Yates shuffle of a copy of `items`. */
+  readonly shuffle: <A>(items: ReadonlyArray<A>) => Array<A>
+  /** The generator's state, for checkpoints. */
+  readonly state: () => readonly [number, number, number, number]
+}
+
+const wordsOf = (seed: string): [number, number, number, number] => {
+  const digest = createHash("sha256").update(seed).digest()
+  return [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)]
+}
+
+/**
+ * A generator from a saved state (see `Random.state`) or from a seed string.
+ *
+ * @example
+ * const rng = Random.make("task/seed=0")
+ * const x = rng.normal()
+ */
+export const make = (seed: string | readonly [number, number, number, number]): Random => {
+  let [a, b, c, d] = typeof seed === "string" ? wordsOf(seed) : seed
+  const label = typeof seed === "string" ? seed : seed.join(",")
+  const next = (): number => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0
+    let t = (a + b) | 0
+    a = b ^ (b >>> 9)
+    b = (c + (c << 3)) | 0
+    c = (c << 21) | (c >>> 11)
+    d = (d + 1) | 0
+    t = (t + d) | 0
+    c = (c + t) | 0
+    return (t >>> 0) / 4294967296
+  }
+  if (typeof seed === "string") for (let i = 0; i < 12; i++) next()
+  // One normal per call (the Box–Muller twin is dropped) so `state()` alone restores the stream.
+  const normal = (): number => {
+    let u = next()
+    while (u === 0) u = next()
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next())
+  }
+  return {
+    uniform: next,
+    int: (n) => Math.floor(next() * n),
+    normal,
+    split: (sub) => make(`${label}/${sub}`),
+    shuffle: (items) => {
+      const out = items.slice()
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1))
+        const tmp = out[i]!
+        out[i] = out[j]!
+        out[j] = tmp
+      }
+      return out
+    },
+    state: () => [a >>> 0, b >>> 0, c >>> 0, d >>> 0] as const
+  }
+}

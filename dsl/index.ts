@@ -1,0 +1,8 @@
+export * as Artifact from "./Artifact.ts"
+export * as Graph from "./Graph.ts"
+export * as Node from "./Node.ts"
+export * as Param from "./Param.ts"
+export * as Pipeline from "./Pipeline.ts"
+export * as Random from "./Random.ts"
+export { grid, sweep } from "./Pipeline.ts"
+export { BuildError, OverrideError, ParamError } from "./Errors.ts"

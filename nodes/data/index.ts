@@ -1,0 +1,1 @@
+export { preferenceTask } from "./preferenceTask.ts"

@@ -1,0 +1,1 @@
+export { pairwiseAccuracy } from "./pairwiseAccuracy.ts"

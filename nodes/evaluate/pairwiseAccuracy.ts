@@ -1,0 +1,37 @@
+/**
+ * Held-out pairwise accuracy of a reward model: over every pair of test items,
+ * how often the model orders them as the gold reward does. Chance is 0.5.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import { Items, PairwiseAccuracy, RewardModel } from "../artifacts.ts"
+import * as Mlp from "../models/Mlp.ts"
+import { pairwiseAccuracy as accuracyOf } from "./math.ts"
+
+export const pairwiseAccuracy = Node.make({
+  kind: "evaluate/pairwiseAccuracy",
+  version: 1,
+  description: "Held-out pairwise accuracy of a reward model against the gold reward.",
+  tensors: true,
+  params: Schema.Struct({}),
+  inputs: { model: RewardModel, task: Items },
+  output: PairwiseAccuracy,
+  run: ({ inputs, ctx }) =>
+    Effect.sync(() => {
+      const test = inputs.task.filter((row) => row.split === "test")
+      if (test.length < 2) throw new Error(`needs at least 2 held-out items, the task has ${test.length}`)
+      const mlp = Mlp.fromModel(inputs.model)
+      try {
+        const x = tf.tensor2d(test.flatMap((row) => row.features), [test.length, test[0]!.features.length])
+        const scores = Mlp.forward(mlp, x)
+        const predicted = scores.dataSync()
+        tf.dispose([x, scores])
+        const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold))
+        ctx.metric("accuracy", accuracy, 0)
+        return [{ accuracy, pairs, chance: 0.5 }]
+      } finally {
+        Mlp.dispose(mlp)
+      }
+    })
+})

@@ -1,0 +1,77 @@
+/**
+ * A multilayer perceptron with a scalar head: x → tanh(xW₀ + b₀) → … → xWₙ + bₙ.
+ * `hidden: []` is a linear model. Weights are stored as `l{i}.w` ([in, out]) and
+ * `l{i}.b` ([out]); initialisation is N(0, 1/fan_in) from the node's seeded generator.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { Random } from "../../dsl/Random.ts"
+
+export interface MlpConfig {
+  readonly inputs: number
+  readonly hidden: ReadonlyArray<number>
+}
+
+/** Trainable parameters of an MLP, in layer order. */
+export interface Mlp {
+  readonly config: MlpConfig
+  readonly layers: ReadonlyArray<{ readonly w: tf.Variable; readonly b: tf.Variable }>
+}
+
+const sizes = (config: MlpConfig): Array<number> => [config.inputs, ...config.hidden, 1]
+
+/** A freshly initialised MLP. */
+export const init = (config: MlpConfig, rng: Random): Mlp => {
+  const dims = sizes(config)
+  const layers = dims.slice(0, -1).map((fanIn, i) => {
+    const fanOut = dims[i + 1]!
+    const w = Float32Array.from({ length: fanIn * fanOut }, () => rng.normal() / Math.sqrt(fanIn))
+    return {
+      w: tf.variable(tf.tensor2d(w, [fanIn, fanOut])),
+      b: tf.variable(tf.zeros([fanOut]))
+    }
+  })
+  return { config, layers }
+}
+
+/** Scalar outputs for a batch of inputs. x: [B, inputs] → [B] */
+export const forward = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor1D =>
+  tf.tidy(() => {
+    let h: tf.Tensor2D = x
+    mlp.layers.forEach(({ w, b }, i) => {
+      h = tf.add(tf.matMul(h, w), b)
+      if (i < mlp.layers.length - 1) h = tf.tanh(h)
+    })
+    return tf.reshape(h, [-1]) as tf.Tensor1D // [B, 1] → [B]
+  })
+
+/** The trainable variables, for an optimizer. */
+export const variables = (mlp: Mlp): Array<tf.Variable> => mlp.layers.flatMap(({ w, b }) => [w, b])
+
+/** Copy the weights out of TensorFlow.js into a model artifact value. */
+export const toModel = (mlp: Mlp): ModelValue => ({
+  config: { architecture: "mlp", inputs: mlp.config.inputs, hidden: [...mlp.config.hidden] },
+  tensors: Object.fromEntries(
+    mlp.layers.flatMap(({ w, b }, i) => [
+      [`l${i}.w`, { shape: w.shape, data: w.dataSync() as Float32Array }],
+      [`l${i}.b`, { shape: b.shape, data: b.dataSync() as Float32Array }]
+    ])
+  )
+})
+
+/** Load an MLP from a model artifact value. */
+export const fromModel = (model: ModelValue): Mlp => {
+  const config = model.config as unknown as MlpConfig
+  const layers = sizes(config).slice(0, -1).map((_, i) => {
+    const tensor = (name: string) => {
+      const t = model.tensors[name]
+      if (t === undefined) throw new Error(`model has no tensor "${name}"`)
+      return tf.variable(tf.tensor(t.data, [...t.shape]), false)
+    }
+    return { w: tensor(`l${i}.w`), b: tensor(`l${i}.b`) }
+  })
+  return { config, layers }
+}
+
+/** Free the MLP's variables. */
+export const dispose = (mlp: Mlp): void => mlp.layers.forEach(({ w, b }) => tf.dispose([w, b]))

@@ -1,0 +1,73 @@
+/**
+ * A Bradley–Terry reward model: an MLP over item features trained with Adam on
+ * the mean Bradley–Terry loss of its preference pairs (full batch).
+ * Metrics use TRL's names: loss, accuracy, margin, rewards/chosen, rewards/rejected.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
+import { Items, PreferencePairs, RewardModel } from "../artifacts.ts"
+import * as Mlp from "../models/Mlp.ts"
+import * as Train from "../models/Train.ts"
+import { bradleyTerryLoss } from "./math.ts"
+
+export const bradleyTerry = Node.make({
+  kind: "reward/bradleyTerry",
+  version: 1,
+  description: "Bradley–Terry reward model (MLP over item features) trained on preference pairs.",
+  tensors: true,
+  params: Schema.Struct({
+    hidden: Param.int({ default: 16, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear model" }),
+    steps: Param.int({ default: 300, min: 1, description: "Adam steps (full batch)" }),
+    lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    seed: Param.seed
+  }),
+  inputs: { pairs: PreferencePairs, task: Items },
+  output: RewardModel,
+  run: ({ params, inputs, ctx }) =>
+    Effect.gen(function*() {
+      const byItem = new Map(inputs.task.map((row) => [row.item, row.features]))
+      const features = (item: number) => {
+        const x = byItem.get(item)
+        if (x === undefined) throw new Error(`pair refers to item ${item}, which the task does not have`)
+        return x
+      }
+      const d = inputs.task[0]?.features.length ?? 0
+      const B = inputs.pairs.length
+      const chosen = tf.tensor2d(inputs.pairs.flatMap((p) => features(p.chosen)), [B, d])
+      const rejected = tf.tensor2d(inputs.pairs.flatMap((p) => features(p.rejected)), [B, d])
+      const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split("init"))
+      const optimizer = tf.train.adam(params.lr)
+      try {
+        yield* Train.loop({
+          steps: params.steps,
+          ctx,
+          step: () => {
+            const loss = optimizer.minimize(
+              () => bradleyTerryLoss(tf.sub(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
+              true,
+              Mlp.variables(mlp)
+            )!
+            const value = loss.dataSync()[0]!
+            loss.dispose()
+            return value
+          }
+        })
+        tf.tidy(() => {
+          const rc = Mlp.forward(mlp, chosen)
+          const rr = Mlp.forward(mlp, rejected)
+          const margin = tf.sub(rc, rr)
+          ctx.metric("accuracy", tf.mean(tf.cast(tf.greater(margin, 0), "float32")).dataSync()[0]!, params.steps)
+          ctx.metric("margin", tf.mean(margin).dataSync()[0]!, params.steps)
+          ctx.metric("rewards/chosen", tf.mean(rc).dataSync()[0]!, params.steps)
+          ctx.metric("rewards/rejected", tf.mean(rr).dataSync()[0]!, params.steps)
+        })
+        return Mlp.toModel(mlp)
+      } finally {
+        Mlp.dispose(mlp)
+        optimizer.dispose()
+        tf.dispose([chosen, rejected])
+      }
+    })
+})

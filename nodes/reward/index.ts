@@ -1,0 +1,1 @@
+export { bradleyTerry } from "./bradleyTerry.ts"

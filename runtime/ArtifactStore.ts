@@ -1,0 +1,292 @@
+/**
+ * The content-addressed artifact store: the only module that reads or writes
+ * artifact files.
+ *
+ *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
+ *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components)
+ *   <root>/locks/<key>.lock     one writer per key across processes
+ *   <root>/tmp/<pid>-…          files being written; renamed into place when complete
+ *
+ * Every file is written to tmp/, fsynced, hashed while written, then renamed, so a
+ * reader never sees a partial file. Temp files and locks left by a killed process
+ * (its pid no longer alive) are removed when the store is next opened or locked.
+ */
+import { Context, Effect, Layer } from "effect"
+import { createHash, randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { hostname } from "node:os"
+import * as path from "node:path"
+import type { Format } from "../dsl/Artifact.ts"
+import type * as CacheKey from "./CacheKey.ts"
+import { reasonOf, StoreError } from "./Errors.ts"
+
+/** A stored object. */
+export interface ObjectRef {
+  readonly hash: string
+  readonly format: Format
+  /** artifact type name, e.g. `PreferencePairs` */
+  readonly type: string
+  readonly bytes: number
+}
+
+/** What a cache key maps to. */
+export interface KeyRecord {
+  readonly key: string
+  readonly node: { readonly kind: string; readonly label: string }
+  readonly output: ObjectRef
+  readonly metrics: ObjectRef
+  readonly components: CacheKey.Components
+  readonly durationMs: number
+  readonly createdAt: string
+}
+
+/** The store's interface; `layer` is the file-system implementation, `layerMemory` the test double. */
+export class ArtifactStore extends Context.Service<ArtifactStore, {
+  readonly root: string
+  /** Every key record in the store. */
+  readonly keys: () => Effect.Effect<ReadonlyMap<string, KeyRecord>, StoreError>
+  readonly lookup: (key: string) => Effect.Effect<KeyRecord | undefined, StoreError>
+  /** Store bytes under their hash (no-op when already present). */
+  readonly put: (bytes: Uint8Array, meta: Omit<ObjectRef, "hash" | "bytes">) => Effect.Effect<ObjectRef, StoreError>
+  readonly read: (hash: string) => Effect.Effect<Uint8Array, StoreError>
+  /** Record that `record.key` produced `record.output`: from then on the key is a cache hit. */
+  readonly commit: (record: KeyRecord) => Effect.Effect<void, StoreError>
+  /**
+   * Run `effect` holding the lock of `key`. While another live process holds it,
+   * calls `onWait` once and polls; a lock whose owner died is taken over.
+   */
+  readonly withLock: <A, E, R>(
+    key: string,
+    onWait: () => void,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | StoreError, R>
+  /** Remove objects whose hash is not in `referenced` and temp files of dead processes. */
+  readonly gc: (referenced: ReadonlySet<string>) => Effect.Effect<{ readonly objects: number; readonly bytes: number }, StoreError>
+  /** Paths of every file in the store, for tests and `gc`. */
+  readonly objectHashes: () => Effect.Effect<ReadonlyArray<string>, StoreError>
+}>()("ablate/runtime/ArtifactStore") {
+  /** The store in directory `root` (created on first write). */
+  static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeFileStore(path.resolve(root)))
+  /** An in-memory store for tests of the planner and scheduler. */
+  static readonly layerMemory = () => Layer.sync(ArtifactStore, makeMemoryStore)
+}
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const host = hostname()
+
+const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
+  Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
+
+const makeFileStore = (root: string): ArtifactStore["Service"] => {
+  const dirs = {
+    objects: path.join(root, "objects"),
+    keys: path.join(root, "keys"),
+    locks: path.join(root, "locks"),
+    tmp: path.join(root, "tmp")
+  }
+  const objectPath = (hash: string) => path.join(dirs.objects, hash.slice(0, 2), hash)
+  const keyPath = (key: string) => path.join(dirs.keys, `${key}.json`)
+
+  const fsyncDir = (dir: string) => {
+    const fd = fs.openSync(dir, "r")
+    try {
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+
+  const removeDeadTemps = () => {
+    if (!fs.existsSync(dirs.tmp)) return
+    for (const name of fs.readdirSync(dirs.tmp)) {
+      const [pid, owner] = name.split("~")
+      if (owner === host && !isAlive(Number(pid))) fs.rmSync(path.join(dirs.tmp, name), { force: true })
+    }
+  }
+  let cleaned = false
+
+  /** Write bytes to a new temp file (fsynced), returning its path and the sha256 computed while writing. */
+  const writeTemp = (bytes: Uint8Array): { readonly file: string; readonly hash: string } => {
+    fs.mkdirSync(dirs.tmp, { recursive: true })
+    if (!cleaned) {
+      removeDeadTemps()
+      cleaned = true
+    }
+    const file = path.join(dirs.tmp, `${process.pid}~${host}~${randomBytes(6).toString("hex")}`)
+    const hash = createHash("sha256")
+    const fd = fs.openSync(file, "wx")
+    try {
+      const chunk = 1 << 20
+      for (let at = 0; at < bytes.length; at += chunk) {
+        const part = bytes.subarray(at, Math.min(at + chunk, bytes.length))
+        hash.update(part)
+        let written = 0
+        while (written < part.length) written += fs.writeSync(fd, part, written)
+      }
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    return { file, hash: hash.digest("hex") }
+  }
+
+  const moveIntoPlace = (temp: string, dest: string) => {
+    const dir = path.dirname(dest)
+    fs.mkdirSync(dir, { recursive: true })
+    fs.renameSync(temp, dest)
+    fsyncDir(dir)
+  }
+
+  const readRecord = (file: string): KeyRecord | undefined => {
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+      throw error
+    }
+  }
+
+  const lockPath = (key: string) => path.join(dirs.locks, `${key}.lock`)
+
+  const tryLock = (key: string): boolean => {
+    fs.mkdirSync(dirs.locks, { recursive: true })
+    const file = lockPath(key)
+    try {
+      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host }), { flag: "wx" })
+      return true
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    }
+    let owner: { pid?: number; host?: string } = {}
+    try {
+      owner = JSON.parse(fs.readFileSync(file, "utf8")) as typeof owner
+    } catch {
+      // A lock being created right now has no content yet: treat it as held.
+      return false
+    }
+    if (owner.host === host && typeof owner.pid === "number" && !isAlive(owner.pid)) {
+      fs.rmSync(file, { force: true })
+      return tryLock(key)
+    }
+    return false
+  }
+
+  return ArtifactStore.of({
+    root,
+    keys: () =>
+      attempt(dirs.keys, () => {
+        const records = new Map<string, KeyRecord>()
+        if (!fs.existsSync(dirs.keys)) return records
+        for (const name of fs.readdirSync(dirs.keys)) {
+          if (!name.endsWith(".json")) continue
+          const record = readRecord(path.join(dirs.keys, name))
+          if (record !== undefined) records.set(record.key, record)
+        }
+        return records
+      }),
+    lookup: (key) => attempt(keyPath(key), () => readRecord(keyPath(key))),
+    put: (bytes, meta) =>
+      attempt(dirs.objects, () => {
+        const { file, hash } = writeTemp(bytes)
+        const dest = objectPath(hash)
+        if (fs.existsSync(dest)) fs.rmSync(file)
+        else moveIntoPlace(file, dest)
+        return { ...meta, hash, bytes: bytes.length }
+      }),
+    read: (hash) => attempt(objectPath(hash), () => new Uint8Array(fs.readFileSync(objectPath(hash)))),
+    commit: (record) =>
+      attempt(keyPath(record.key), () => {
+        const { file } = writeTemp(new TextEncoder().encode(JSON.stringify(record)))
+        moveIntoPlace(file, keyPath(record.key))
+      }),
+    withLock: (key, onWait, effect) => {
+      const acquire = Effect.gen(function*() {
+        let waited = false
+        while (!(yield* attempt(lockPath(key), () => tryLock(key)))) {
+          if (!waited) onWait()
+          waited = true
+          yield* Effect.sleep("50 millis")
+        }
+      })
+      const release = Effect.sync(() => fs.rmSync(lockPath(key), { force: true }))
+      return Effect.acquireUseRelease(acquire, () => effect, () => release)
+    },
+    gc: (referenced) =>
+      attempt(dirs.objects, () => {
+        removeDeadTemps()
+        let objects = 0
+        let bytes = 0
+        if (!fs.existsSync(dirs.objects)) return { objects, bytes }
+        for (const prefix of fs.readdirSync(dirs.objects)) {
+          for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
+            if (referenced.has(hash)) continue
+            const file = path.join(dirs.objects, prefix, hash)
+            bytes += fs.statSync(file).size
+            fs.rmSync(file)
+            objects++
+          }
+        }
+        return { objects, bytes }
+      }),
+    objectHashes: () =>
+      attempt(dirs.objects, () =>
+        fs.existsSync(dirs.objects)
+          ? fs.readdirSync(dirs.objects).flatMap((prefix) => fs.readdirSync(path.join(dirs.objects, prefix)))
+          : [])
+  })
+}
+
+const makeMemoryStore = (): ArtifactStore["Service"] => {
+  const objects = new Map<string, Uint8Array>()
+  const records = new Map<string, KeyRecord>()
+  const held = new Set<string>()
+  return ArtifactStore.of({
+    root: ":memory:",
+    keys: () => Effect.sync(() => new Map(records)),
+    lookup: (key) => Effect.sync(() => records.get(key)),
+    put: (bytes, meta) =>
+      Effect.sync(() => {
+        const hash = createHash("sha256").update(bytes).digest("hex")
+        objects.set(hash, bytes.slice())
+        return { ...meta, hash, bytes: bytes.length }
+      }),
+    read: (hash) => {
+      const bytes = objects.get(hash)
+      return bytes === undefined
+        ? Effect.fail(new StoreError({ path: hash, reason: "no such object" }))
+        : Effect.succeed(bytes)
+    },
+    commit: (record) => Effect.sync(() => void records.set(record.key, record)),
+    withLock: (key, onWait, effect) =>
+      Effect.acquireUseRelease(
+        Effect.gen(function*() {
+          if (held.has(key)) onWait()
+          while (held.has(key)) yield* Effect.sleep("5 millis")
+          held.add(key)
+        }),
+        () => effect,
+        () => Effect.sync(() => void held.delete(key))
+      ),
+    gc: (referenced) =>
+      Effect.sync(() => {
+        let count = 0
+        let bytes = 0
+        for (const [hash, data] of objects) {
+          if (referenced.has(hash)) continue
+          objects.delete(hash)
+          count++
+          bytes += data.length
+        }
+        return { objects: count, bytes }
+      }),
+    objectHashes: () => Effect.sync(() => [...objects.keys()])
+  })
+}

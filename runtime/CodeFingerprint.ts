@@ -1,0 +1,77 @@
+/**
+ * The `code` component of the cache key: a node kind's module, every local module
+ * it imports transitively, and the resolved version of each package they import.
+ * The import graph comes from esbuild's metafile (packages left external), so
+ * editing a helper two imports away changes the fingerprint and editing an
+ * unrelated module does not.
+ */
+import { Effect } from "effect"
+import * as esbuild from "esbuild"
+import { existsSync, readFileSync } from "node:fs"
+import * as path from "node:path"
+import { sha256 } from "../dsl/internal/Canonical.ts"
+import * as CacheKey from "./CacheKey.ts"
+import { ConfigError } from "./Errors.ts"
+
+/** The nearest directory above `file` holding a package.json: paths in fingerprints are relative to it. */
+export const projectRoot = (file: string): string => {
+  let dir = path.dirname(file)
+  while (!existsSync(path.join(dir, "package.json"))) {
+    const parent = path.dirname(dir)
+    if (parent === dir) return path.dirname(file)
+    dir = parent
+  }
+  return dir
+}
+
+const packageName = (specifier: string): string | undefined => {
+  if (specifier.startsWith("node:") || specifier.startsWith(".") || path.isAbsolute(specifier)) return undefined
+  const parts = specifier.split("/")
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]
+}
+
+const packageVersion = (name: string, fromFile: string): string => {
+  let dir = path.dirname(fromFile)
+  for (;;) {
+    const manifest = path.join(dir, "node_modules", name, "package.json")
+    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"
+    const parent = path.dirname(dir)
+    if (parent === dir) return "builtin"
+    dir = parent
+  }
+}
+
+/** Fingerprint one module (synchronous: esbuild's metafile plus file hashes). */
+export const fingerprintSync = (module: string): CacheKey.CodeFingerprint => {
+  const root = projectRoot(module)
+  const result = esbuild.buildSync({
+    entryPoints: [module],
+    absWorkingDir: root,
+    bundle: true,
+    write: false,
+    metafile: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    logLevel: "silent"
+  })
+  const files: Record<string, string> = {}
+  const packages: Record<string, string> = {}
+  for (const [file, input] of Object.entries(result.metafile.inputs)) {
+    const absolute = path.resolve(root, file)
+    files[path.relative(root, absolute)] = sha256(readFileSync(absolute))
+    for (const imported of input.imports) {
+      const name = imported.external ? packageName(imported.path) : undefined
+      if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute)
+    }
+  }
+  return { hash: CacheKey.codeHash(files, packages), files, packages }
+}
+
+/** Fingerprint the modules of a set of node kinds; a module that cannot be read or parsed is a configuration error. */
+export const fingerprintAll = (modules: Iterable<string>): Effect.Effect<Map<string, CacheKey.CodeFingerprint>, ConfigError> =>
+  Effect.try({
+    try: () => new Map([...new Set(modules)].map((module) => [module, fingerprintSync(module)] as const)),
+    catch: (error) =>
+      new ConfigError({ reason: `cannot fingerprint node code: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` })
+  })

@@ -1,0 +1,35 @@
+/**
+ * Where a node's code runs. The scheduler decides what runs and when; an Executor
+ * only runs one node given its input values. `layerInProcess` runs nodes in this
+ * process; a worker-thread or distributed executor implements the same interface.
+ */
+import { Cause, Context, Effect, Exit, Layer } from "effect"
+import * as Node from "../dsl/Node.ts"
+import { NodeFailed, reasonOf } from "./Errors.ts"
+
+export class Executor extends Context.Service<Executor, {
+  readonly run: (
+    node: Node.NodeInstance,
+    label: string,
+    inputs: { readonly [name: string]: unknown },
+    ctx: Node.NodeContext
+  ) => Effect.Effect<unknown, NodeFailed>
+}>()("ablate/runtime/Executor") {
+  /** Run nodes on this process's event loop. Typed failures and thrown exceptions both become `NodeFailed`. */
+  static readonly layerInProcess = Layer.succeed(
+    Executor,
+    Executor.of({
+      run: (node, label, inputs, ctx) =>
+        Node.runNode(node, inputs, ctx).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => {
+            if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+            if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
+            const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
+            const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
+            return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
+          })
+        )
+    })
+  )
+}

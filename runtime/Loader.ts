@@ -1,0 +1,58 @@
+/**
+ * Loading a pipeline file and preparing everything a plan needs: the graph (built
+ * with seeds and `--set` overrides), the code fingerprints of its node kinds, and
+ * the hashes of the input files its params name. Nothing here writes anything, so a
+ * bad pipeline fails before the store is touched.
+ */
+import { Effect, SchemaAST } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { pathToFileURL } from "node:url"
+import { BuildError } from "../dsl/Errors.ts"
+import type * as Graph from "../dsl/Graph.ts"
+import { sha256 } from "../dsl/internal/Canonical.ts"
+import * as Param from "../dsl/Param.ts"
+import * as Pipeline from "../dsl/Pipeline.ts"
+import { ConfigError, reasonOf } from "./Errors.ts"
+
+/** Import a pipeline file and return its default export. */
+export const load = (file: string): Effect.Effect<Pipeline.Pipeline, ConfigError | BuildError> =>
+  Effect.gen(function*() {
+    const absolute = path.resolve(file)
+    if (!fs.existsSync(absolute)) return yield* new ConfigError({ reason: `pipeline file ${file} does not exist` })
+    if (!fs.statSync(absolute).isFile()) return yield* new ConfigError({ reason: `pipeline file ${file} is not a file` })
+    const module = yield* Effect.tryPromise({
+      try: () => import(pathToFileURL(absolute).href) as Promise<{ readonly default?: unknown }>,
+      catch: (error) => new BuildError({ pipeline: file, reason: `loading ${file} threw: ${reasonOf(error)}` })
+    })
+    if (!Pipeline.isPipeline(module.default)) {
+      return yield* new ConfigError({
+        reason: `${file} must \`export default Pipeline.make(...)\`; its default export is ${module.default === undefined ? "missing" : typeof module.default}`
+      })
+    }
+    return module.default
+  })
+
+/** node id → param field → sha256 of the file that param names; a missing file is a configuration error. */
+export const hashInputFiles = (graph: Graph.Graph): Effect.Effect<ReadonlyMap<string, Readonly<Record<string, string>>>, ConfigError> =>
+  Effect.gen(function*() {
+    const hashes = new Map<string, Record<string, string>>()
+    for (const { node, label } of graph.nodes) {
+      for (const [field, schema] of Object.entries(node.kind.params.fields)) {
+        if (SchemaAST.resolveAt<boolean>(Param.fileAnnotation)(schema.ast) !== true) continue
+        const file = String(node.params[field])
+        const absolute = path.resolve(file)
+        const bytes = yield* Effect.try({
+          try: () => fs.readFileSync(absolute),
+          catch: (error) =>
+            new ConfigError({
+              reason: `node "${label}": param "${field}": cannot read input file ${file}: ${
+                (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : reasonOf(error)
+              }`
+            })
+        })
+        hashes.set(node.id, { ...hashes.get(node.id), [field]: sha256(bytes) })
+      }
+    }
+    return hashes
+  })

@@ -1,0 +1,218 @@
+/**
+ * The run log: every `pipeline run` with, per node, its status, key, output hash,
+ * params, lineage (input labels and hashes), timing and final metrics. Kept in
+ * SQLite (`node:sqlite`, built into Node 22) at `<store>/runs.db`, in WAL mode so
+ * concurrent runs on one store can both write.
+ */
+import { Context, Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { DatabaseSync } from "node:sqlite"
+import type * as CacheKey from "./CacheKey.ts"
+import { reasonOf, StoreError } from "./Errors.ts"
+
+/** One node of one run. */
+export interface NodeEntry {
+  readonly nodeId: string
+  readonly label: string
+  readonly kind: string
+  readonly status: "cached" | "ran" | "failed"
+  readonly key: string | undefined
+  readonly outputHash: string | undefined
+  readonly metricsHash: string | undefined
+  readonly durationMs: number
+  readonly params: unknown
+  /** input name → upstream label and output hash */
+  readonly inputs: { readonly [name: string]: { readonly label: string; readonly hash: string | undefined } }
+  readonly components: CacheKey.Components | undefined
+  /** final value of each metric */
+  readonly metrics: { readonly [name: string]: number }
+  readonly error: string | undefined
+}
+
+/** One run. */
+export interface RunEntry {
+  readonly id: number
+  readonly pipeline: string
+  readonly file: string
+  readonly argv: string
+  readonly startedAt: string
+  readonly finishedAt: string | null
+  readonly status: string
+  readonly nodes: number
+  readonly ran: number
+  readonly cached: number
+  readonly failed: number
+}
+
+/** A node entry with the run it belongs to. */
+export interface NodeRecord extends NodeEntry {
+  readonly runId: number
+  readonly pipeline: string
+  readonly startedAt: string
+}
+
+export class RunLog extends Context.Service<RunLog, {
+  readonly start: (run: { readonly pipeline: string; readonly file: string; readonly argv: string }) => Effect.Effect<number, StoreError>
+  readonly record: (runId: number, entries: ReadonlyArray<NodeEntry>) => Effect.Effect<void, StoreError>
+  readonly finish: (runId: number, status: "succeeded" | "failed" | "interrupted") => Effect.Effect<void, StoreError>
+  /** label → key components of that node's latest completed run in this pipeline */
+  readonly previous: (pipeline: string) => Effect.Effect<ReadonlyMap<string, CacheKey.Components>, StoreError>
+  readonly runs: (limit: number) => Effect.Effect<ReadonlyArray<RunEntry>, StoreError>
+  /** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
+  readonly find: (query: string) => Effect.Effect<ReadonlyArray<NodeRecord>, StoreError>
+  /** Output and metrics hashes any run refers to. */
+  readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, StoreError>
+}>()("ablate/runtime/RunLog") {
+  /** The run log of the store at `root`; the database is created on first use. */
+  static readonly layer = (root: string) => Layer.succeed(RunLog, makeSqliteLog(path.resolve(root, "runs.db")))
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
+  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node_runs (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  node_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+  key TEXT, output_hash TEXT, metrics_hash TEXT, duration_ms REAL NOT NULL,
+  params TEXT NOT NULL, inputs TEXT NOT NULL, components TEXT, metrics TEXT NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS node_runs_label ON node_runs(label);
+CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
+`
+
+interface NodeRow {
+  readonly run_id: number
+  readonly pipeline: string
+  readonly started_at: string
+  readonly node_id: string
+  readonly label: string
+  readonly kind: string
+  readonly status: NodeEntry["status"]
+  readonly key: string | null
+  readonly output_hash: string | null
+  readonly metrics_hash: string | null
+  readonly duration_ms: number
+  readonly params: string
+  readonly inputs: string
+  readonly components: string | null
+  readonly metrics: string
+  readonly error: string | null
+}
+
+const toRecord = (row: NodeRow): NodeRecord => ({
+  runId: row.run_id,
+  pipeline: row.pipeline,
+  startedAt: row.started_at,
+  nodeId: row.node_id,
+  label: row.label,
+  kind: row.kind,
+  status: row.status,
+  key: row.key ?? undefined,
+  outputHash: row.output_hash ?? undefined,
+  metricsHash: row.metrics_hash ?? undefined,
+  durationMs: row.duration_ms,
+  params: JSON.parse(row.params),
+  inputs: JSON.parse(row.inputs),
+  components: row.components === null ? undefined : JSON.parse(row.components),
+  metrics: JSON.parse(row.metrics),
+  error: row.error ?? undefined
+})
+
+const makeSqliteLog = (file: string): RunLog["Service"] => {
+  let db: DatabaseSync | undefined
+  const open = (): DatabaseSync => {
+    if (db !== undefined) return db
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    // Loaded lazily: node:sqlite prints an experimental warning on import.
+    const { DatabaseSync } = process.getBuiltinModule("node:sqlite")
+    const opened = new DatabaseSync(file)
+    opened.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+    opened.exec(schema)
+    db = opened
+    return opened
+  }
+  const use = <A>(f: (db: DatabaseSync) => A) =>
+    Effect.try({ try: () => f(open()), catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
+  const exists = () => db !== undefined || fs.existsSync(file)
+
+  return RunLog.of({
+    start: ({ pipeline, file: pipelineFile, argv }) =>
+      use((db) =>
+        Number(
+          db.prepare("INSERT INTO runs (pipeline, file, argv, started_at, status) VALUES (?, ?, ?, ?, 'running')")
+            .run(pipeline, pipelineFile, argv, new Date().toISOString()).lastInsertRowid
+        )
+      ),
+    record: (runId, entries) =>
+      use((db) => {
+        const insert = db.prepare(
+          `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
+             params, inputs, components, metrics, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+        )
+        db.exec("BEGIN IMMEDIATE")
+        try {
+          for (const e of entries) {
+            insert.run(
+              runId, e.nodeId, e.label, e.kind, e.status, e.key ?? null, e.outputHash ?? null, e.metricsHash ?? null,
+              e.durationMs, JSON.stringify(e.params), JSON.stringify(e.inputs),
+              e.components === undefined ? null : JSON.stringify(e.components), JSON.stringify(e.metrics), e.error ?? null
+            )
+          }
+          db.exec("COMMIT")
+        } catch (error) {
+          db.exec("ROLLBACK")
+          throw error
+        }
+      }),
+    finish: (runId, status) =>
+      use((db) => {
+        db.prepare("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?").run(new Date().toISOString(), status, runId)
+      }),
+    previous: (pipeline) =>
+      exists()
+        ? use((db) => {
+          const rows = db.prepare(
+            `SELECT n.label, n.components FROM node_runs n JOIN runs r ON r.id = n.run_id
+             WHERE r.pipeline = ? AND n.components IS NOT NULL AND n.status != 'failed'
+             ORDER BY n.run_id ASC`
+          ).all(pipeline) as unknown as ReadonlyArray<{ label: string; components: string }>
+          return new Map(rows.map((row) => [row.label, JSON.parse(row.components) as CacheKey.Components]))
+        })
+        : Effect.succeed(new Map()),
+    runs: (limit) =>
+      exists()
+        ? use((db) =>
+          db.prepare(
+            `SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
+               COUNT(n.node_id) AS nodes,
+               SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
+             FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
+             GROUP BY r.id ORDER BY r.id DESC LIMIT ?`
+          ).all(limit) as unknown as ReadonlyArray<RunEntry>
+        )
+        : Effect.succeed([]),
+    find: (query) =>
+      exists()
+        ? use((db) =>
+          (db.prepare(
+            `SELECT n.*, r.pipeline, r.started_at FROM node_runs n JOIN runs r ON r.id = n.run_id
+             WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ?
+             ORDER BY n.run_id DESC LIMIT 20`
+          ).all(query, `${query}%`, `${query}%`) as unknown as ReadonlyArray<NodeRow>).map(toRecord)
+        )
+        : Effect.succeed([]),
+    referencedHashes: () =>
+      exists()
+        ? use((db) => {
+          const rows = db.prepare("SELECT output_hash, metrics_hash FROM node_runs").all() as unknown as ReadonlyArray<
+            { output_hash: string | null; metrics_hash: string | null }
+          >
+          return new Set(rows.flatMap((row) => [row.output_hash, row.metrics_hash].filter((h): h is string => h !== null)))
+        })
+        : Effect.succeed(new Set())
+  })
+}

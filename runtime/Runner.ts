@@ -1,0 +1,122 @@
+/**
+ * The steps of `pipeline plan` and `pipeline run`, shared by the CLI, the tests and
+ * the benchmarks: prepare (load, build, fingerprint; writes nothing), plan (reads
+ * the store), execute (runs the plan and records it in the run log).
+ */
+import { Effect } from "effect"
+import { type Json, Metrics } from "../dsl/Artifact.ts"
+import { OverrideError } from "../dsl/Errors.ts"
+import type * as Graph from "../dsl/Graph.ts"
+import * as Pipeline from "../dsl/Pipeline.ts"
+import { ArtifactStore } from "./ArtifactStore.ts"
+import * as CodeFingerprint from "./CodeFingerprint.ts"
+import * as Codec from "./internal/Codec.ts"
+import * as Loader from "./Loader.ts"
+import * as Plan from "./Plan.ts"
+import { RunLog, type NodeEntry } from "./RunLog.ts"
+import * as Scheduler from "./Scheduler.ts"
+
+/** What the user asked for on the command line. */
+export interface Selection {
+  readonly seeds: ReadonlyArray<number>
+  readonly overrides: ReadonlyArray<Pipeline.Override>
+  /** node names or labels to rerun even when cached */
+  readonly force: ReadonlyArray<string>
+  readonly env: { readonly [name: string]: Json }
+}
+
+/** A built graph and everything planning needs except the store's contents. */
+export interface Prepared {
+  readonly file: string
+  readonly graph: Graph.Graph
+  readonly base: Omit<Plan.Snapshot, "index" | "previous">
+}
+
+/** Build the graph of a loaded pipeline and gather code fingerprints and input-file hashes. */
+export const prepareGraph = Effect.fn("Runner.prepareGraph")(function*(
+  file: string,
+  pipeline: Pipeline.Pipeline,
+  selection: Selection
+) {
+  const graph = yield* Pipeline.build(pipeline, { seeds: selection.seeds, overrides: selection.overrides })
+  const forcedRoots: Array<string> = []
+  for (const name of selection.force) {
+    const matches = graph.nodes.filter(({ node, label }) => node.name === name || label === name)
+    if (matches.length === 0) {
+      return yield* new OverrideError({
+        option: `--force ${name}`,
+        reason: `pipeline "${graph.pipeline}" has no node named "${name}" (its nodes: ${graph.nodes.map((n) => n.label).join(", ")})`
+      })
+    }
+    forcedRoots.push(...matches.map(({ node }) => node.id))
+  }
+  const code = yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module))
+  const files = yield* Loader.hashInputFiles(graph)
+  return { file, graph, base: { code, env: selection.env, forced: new Set(forcedRoots), files } } satisfies Prepared
+})
+
+/** Load a pipeline file and prepare it. */
+export const prepare = (file: string, selection: Selection) =>
+  Loader.load(file).pipe(Effect.flatMap((pipeline) => prepareGraph(file, pipeline, selection)))
+
+/** Plan against the store's current contents. */
+export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {
+  const store = yield* ArtifactStore
+  const runLog = yield* RunLog
+  const index = yield* store.keys()
+  const previous = yield* runLog.previous(prepared.graph.pipeline)
+  const snapshot: Plan.Snapshot = { ...prepared.base, index, previous }
+  return { plan: Plan.make(prepared.graph, snapshot), snapshot }
+})
+
+const lastValues = (rows: unknown): Record<string, number> => {
+  const last: Record<string, number> = {}
+  for (const row of rows as ReadonlyArray<{ name: string; value: number }>) last[row.name] = row.value
+  return last
+}
+
+/** Plan, execute and record a run. The run is marked interrupted if the effect is interrupted. */
+export const execute = Effect.fn("Runner.execute")(function*(
+  prepared: Prepared,
+  options: Scheduler.Options & { readonly argv: string }
+) {
+  const store = yield* ArtifactStore
+  const runLog = yield* RunLog
+  const { plan: planned, snapshot } = yield* plan(prepared)
+  const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
+  const outcome = yield* Scheduler.run(planned, snapshot, options).pipe(
+    Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore))
+  )
+  const entries: Array<NodeEntry> = []
+  for (const result of outcome.results) {
+    const { node, label } = prepared.graph.byId.get(result.id)!
+    const record = result.record
+    const metrics = record === undefined
+      ? {}
+      : lastValues(Codec.decode(Metrics, yield* store.read(record.metrics.hash)))
+    entries.push({
+      nodeId: result.id,
+      label,
+      kind: result.kind,
+      status: result.status,
+      key: result.key,
+      outputHash: record?.output.hash,
+      metricsHash: record?.metrics.hash,
+      durationMs: result.durationMs,
+      params: node.params,
+      inputs: Object.fromEntries(
+        Object.entries(node.inputs).map(([name, input]) => [name, {
+          label: prepared.graph.byId.get(input.id)?.label ?? input.name,
+          hash: outcome.results.find((r) => r.id === input.id)?.record?.output.hash
+        }])
+      ),
+      components: record?.components,
+      metrics,
+      error: result.error
+    })
+  }
+  yield* runLog.record(runId, entries)
+  const failed = outcome.results.some((r) => r.status === "failed")
+  yield* runLog.finish(runId, failed ? "failed" : "succeeded")
+  return { runId, plan: planned, results: outcome.results, entries, value: outcome.value }
+})

@@ -1,0 +1,203 @@
+/**
+ * The scheduler: the only place that executes plans.
+ *
+ * Every node gets a fiber that waits for its inputs, recomputes its key from their
+ * output hashes, and either reuses the stored result or runs the node through the
+ * `Executor` under the key's lock, at most `concurrency` at a time. Independent
+ * nodes run in parallel. Outputs are committed only after their bytes are in
+ * place, so an interrupted run leaves finished nodes cached and nothing partial.
+ */
+import { Deferred, Effect, Semaphore } from "effect"
+import { Metrics } from "../dsl/Artifact.ts"
+import type { NodeContext, NodeInstance } from "../dsl/Node.ts"
+import * as Random from "../dsl/Random.ts"
+import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
+import * as CacheKey from "./CacheKey.ts"
+import { NodeFailed, reasonOf, type StoreError } from "./Errors.ts"
+import { Executor } from "./Executor.ts"
+import * as Codec from "./internal/Codec.ts"
+import * as Plan from "./Plan.ts"
+
+/** What the scheduler reports while it works; the CLI renders these. */
+export type Event =
+  | { readonly type: "queued"; readonly id: string; readonly label: string }
+  | { readonly type: "waiting"; readonly id: string; readonly label: string }
+  | { readonly type: "running"; readonly id: string; readonly label: string }
+  | {
+    readonly type: "progress"
+    readonly id: string
+    readonly label: string
+    readonly step: number
+    readonly total: number
+    readonly loss?: number
+  }
+  | { readonly type: "cached"; readonly id: string; readonly label: string; readonly key: string; readonly hash: string }
+  | {
+    readonly type: "done"
+    readonly id: string
+    readonly label: string
+    readonly key: string
+    readonly hash: string
+    readonly durationMs: number
+  }
+  | { readonly type: "failed"; readonly id: string; readonly label: string; readonly error: string }
+
+/** The outcome of one node. */
+export interface NodeResult {
+  readonly id: string
+  readonly label: string
+  readonly kind: string
+  readonly status: "cached" | "ran" | "failed"
+  readonly key: string | undefined
+  readonly record: KeyRecord | undefined
+  readonly durationMs: number
+  readonly error: string | undefined
+}
+
+export interface Options {
+  readonly concurrency: number
+  readonly onEvent: (event: Event) => void
+}
+
+const progressInterval = 100
+
+/** Execute a plan. Node failures are results, not errors: the effect fails only when the store does. */
+export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapshot: Plan.Snapshot, options: Options) {
+  const store = yield* ArtifactStore
+  const executor = yield* Executor
+  const semaphore = yield* Semaphore.make(Math.max(1, options.concurrency))
+  const graph = plan.graph
+  const done = new Map(graph.nodes.map(({ node }) => [node.id, Deferred.makeUnsafe<NodeResult>()]))
+  const values = new Map<string, unknown>()
+
+  const valueOf = (node: NodeInstance, ref: ObjectRef): Effect.Effect<unknown, StoreError> =>
+    values.has(ref.hash)
+      ? Effect.succeed(values.get(ref.hash))
+      : store.read(ref.hash).pipe(Effect.map((bytes) => {
+        const value = Codec.decode(node.kind.output, bytes)
+        values.set(ref.hash, value)
+        return value
+      }))
+
+  const execute = (node: NodeInstance, label: string, components: CacheKey.Components, key: string) =>
+    Effect.gen(function*() {
+      const inputs: Record<string, unknown> = {}
+      for (const [name, input] of Object.entries(node.inputs)) {
+        const upstream = yield* Deferred.await(done.get(input.id)!)
+        inputs[name] = yield* valueOf(input, upstream.record!.output)
+      }
+      options.onEvent({ type: "running", id: node.id, label })
+      const metrics: Array<{ step: number; name: string; value: number }> = []
+      let lastProgress = 0
+      const ctx: NodeContext = {
+        name: label,
+        random: Random.make(`ablate/${node.id}`),
+        progress: ({ step, total, loss }) => {
+          const now = performance.now()
+          if (step < total && now - lastProgress < progressInterval) return
+          lastProgress = now
+          options.onEvent({ type: "progress", id: node.id, label, step, total, ...(loss === undefined ? {} : { loss }) })
+        },
+        metric: (name, value, step) => void metrics.push({ step: step ?? metrics.length, name, value })
+      }
+      const started = performance.now()
+      const output = yield* executor.run(node, label, inputs, ctx)
+      const durationMs = performance.now() - started
+      const encoded = yield* Effect.try({
+        try: () => ({
+          output: Codec.encode(node.kind.output, output),
+          metrics: Codec.encode(Metrics, metrics)
+        }),
+        catch: (error) => new NodeFailed({ node: label, reason: `output cannot be stored: ${reasonOf(error)}` })
+      })
+      const outputRef = yield* store.put(encoded.output, { format: node.kind.output.format, type: node.kind.output.name })
+      const metricsRef = yield* store.put(encoded.metrics, { format: "table", type: Metrics.name })
+      values.set(outputRef.hash, output)
+      const record: KeyRecord = {
+        key,
+        node: { kind: node.kind.kind, label },
+        output: outputRef,
+        metrics: metricsRef,
+        components,
+        durationMs,
+        createdAt: new Date().toISOString()
+      }
+      yield* store.commit(record)
+      options.onEvent({ type: "done", id: node.id, label, key, hash: outputRef.hash, durationMs })
+      return record
+    })
+
+  const result = (
+    node: NodeInstance,
+    label: string,
+    status: NodeResult["status"],
+    fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error">>
+  ): NodeResult => ({
+    id: node.id,
+    label,
+    kind: node.kind.kind,
+    status,
+    key: fields.key,
+    record: fields.record,
+    durationMs: fields.durationMs ?? 0,
+    error: fields.error
+  })
+
+  const runNode = (node: NodeInstance, label: string): Effect.Effect<NodeResult, StoreError> =>
+    Effect.gen(function*() {
+      const planned = plan.byId.get(node.id)!
+      const inputs: Record<string, string> = {}
+      for (const [name, input] of Object.entries(node.inputs)) {
+        const upstream = yield* Deferred.await(done.get(input.id)!)
+        if (upstream.record === undefined) {
+          return result(node, label, "failed", { error: `upstream node "${upstream.label}" failed` })
+        }
+        inputs[name] = upstream.record.output.hash
+      }
+      const components = Plan.componentsOf(node, snapshot, inputs)
+      const key = CacheKey.make(components)
+      const forced = snapshot.forced.has(node.id)
+      const cached = (record: KeyRecord) => {
+        options.onEvent({ type: "cached", id: node.id, label, key, hash: record.output.hash })
+        return result(node, label, "cached", { key, record })
+      }
+      if (!forced) {
+        const record = planned.record?.key === key ? planned.record : yield* store.lookup(key)
+        if (record !== undefined) return cached(record)
+      }
+      return yield* semaphore.withPermits(1)(
+        store.withLock(
+          key,
+          () => options.onEvent({ type: "waiting", id: node.id, label }),
+          Effect.gen(function*() {
+            if (!forced) {
+              const record = yield* store.lookup(key)
+              if (record !== undefined) return cached(record)
+            }
+            return yield* execute(node, label, components, key).pipe(
+              Effect.map((record) => result(node, label, "ran", { key, record, durationMs: record.durationMs })),
+              Effect.catchTag("NodeFailed", (error) => {
+                options.onEvent({ type: "failed", id: node.id, label, error: error.reason })
+                return Effect.succeed(result(node, label, "failed", { key, error: error.reason }))
+              })
+            )
+          })
+        )
+      )
+    })
+
+  for (const { node, label } of graph.nodes) {
+    if (plan.byId.get(node.id)?.status === "miss") options.onEvent({ type: "queued", id: node.id, label })
+  }
+  const results = yield* Effect.forEach(
+    graph.nodes,
+    ({ node, label }) =>
+      runNode(node, label).pipe(Effect.tap((r) => Deferred.succeed(done.get(node.id)!, r))),
+    { concurrency: "unbounded" }
+  )
+  return { results, value: (id: string) => {
+    const node = graph.byId.get(id)!.node
+    const record = results.find((r) => r.id === id)?.record
+    return record === undefined ? Effect.succeed(undefined) : valueOf(node, record.output)
+  } }
+})

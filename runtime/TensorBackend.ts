@@ -1,0 +1,72 @@
+/**
+ * The TensorFlow.js backend nodes compute on. `wasm` (the default) and `cpu` come
+ * with a plain `npm install`; `tensorflow`, `tensorflow-gpu` and `webgpu` need
+ * optional packages and are loaded only when asked for. The backend name is part of
+ * the cache key's environment for nodes that compute with tensors.
+ */
+// The umbrella package registers the gradients of every op (tfjs-core alone does not) and the cpu backend.
+import "@tensorflow/tfjs"
+import * as tf from "@tensorflow/tfjs-core"
+import { Context, Effect, Layer } from "effect"
+import { createRequire } from "node:module"
+import * as path from "node:path"
+import { ConfigError, reasonOf } from "./Errors.ts"
+
+/** Backends `--backend` and `ABLATE_BACKEND` accept. */
+export const names = ["wasm", "cpu", "tensorflow", "tensorflow-gpu", "webgpu"] as const
+export type Name = (typeof names)[number]
+
+/** The default: works from a plain `npm install`, no GPU, no network. */
+export const defaultName: Name = "wasm"
+
+const optionalPackages: Partial<Record<Name, { readonly pkg: string; readonly needs: string }>> = {
+  tensorflow: {
+    pkg: "@tensorflow/tfjs-node",
+    needs: "its install script downloads libtensorflow from outside the npm registry"
+  },
+  "tensorflow-gpu": {
+    pkg: "@tensorflow/tfjs-node-gpu",
+    needs: "an NVIDIA GPU with CUDA and cuDNN, and its install script downloads libtensorflow from outside the npm registry"
+  },
+  webgpu: { pkg: "@tensorflow/tfjs-backend-webgpu", needs: "a WebGPU implementation (navigator.gpu) in the process" }
+}
+
+/** Parse a backend name from a flag or the environment. */
+export const parse = (value: string, source: string): Effect.Effect<Name, ConfigError> =>
+  (names as ReadonlyArray<string>).includes(value)
+    ? Effect.succeed(value as Name)
+    : Effect.fail(new ConfigError({ reason: `${source}: unknown tensor backend "${value}" (one of: ${names.join(", ")})` }))
+
+const tfBackendName = (name: Name): string => (name === "tensorflow" || name === "tensorflow-gpu" ? "tensorflow" : name)
+
+const load = (name: Name): Effect.Effect<void, ConfigError> =>
+  Effect.tryPromise({
+    try: async () => {
+      if (name === "wasm") {
+        const wasm = await import("@tensorflow/tfjs-backend-wasm")
+        const require = createRequire(import.meta.url)
+        wasm.setWasmPaths(path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist/"))
+      } else if (optionalPackages[name] !== undefined) {
+        await import(optionalPackages[name].pkg)
+      }
+      if (!(await tf.setBackend(tfBackendName(name)))) throw new Error(`TensorFlow.js could not initialise the ${name} backend`)
+    },
+    catch: (error) => {
+      const optional = optionalPackages[name]
+      return new ConfigError({
+        reason: optional === undefined
+          ? `tensor backend ${name}: ${reasonOf(error)}`
+          : `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed or failed to load ` +
+            `(${reasonOf(error).split("\n")[0]}). Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
+      })
+    }
+  })
+
+/** The active tensor backend. */
+export class TensorBackend extends Context.Service<TensorBackend, {
+  readonly name: Name
+}>()("ablate/runtime/TensorBackend") {
+  /** Initialise TensorFlow.js on backend `name`. */
+  static readonly layer = (name: Name) =>
+    Layer.effect(TensorBackend, load(name).pipe(Effect.as(TensorBackend.of({ name }))))
+}

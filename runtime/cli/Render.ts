@@ -1,0 +1,148 @@
+/**
+ * How `pipeline run` shows progress. On a terminal: one live line per node
+ * (queued / cached / waiting / running with a progress bar, step and loss / done /
+ * failed), redrawn in place. Elsewhere: one line per state change. With `--json`:
+ * one JSON object per event.
+ */
+import type * as Scheduler from "../Scheduler.ts"
+
+export type Mode = "tty" | "plain" | "json"
+
+/** Writes output; the CLI passes process.stdout, tests a buffer. */
+export interface Output {
+  readonly write: (text: string) => void
+  readonly columns?: number | undefined
+  readonly rows?: number | undefined
+}
+
+interface LineState {
+  status: "planned" | "queued" | "waiting" | "running" | "cached" | "done" | "failed"
+  step?: number
+  total?: number
+  loss?: number
+  detail?: string
+}
+
+const bar = (step: number, total: number, width: number): string => {
+  const filled = Math.round((step / Math.max(total, 1)) * width)
+  return `${"█".repeat(filled)}${"░".repeat(width - filled)}`
+}
+
+const seconds = (ms: number): string => (ms < 1000 ? `${ms.toFixed(0)}ms` : `${(ms / 1000).toFixed(1)}s`)
+
+const formatLine = (label: string, width: number, state: LineState): string => {
+  const name = label.padEnd(width)
+  switch (state.status) {
+    case "running":
+      return state.total === undefined
+        ? `  ▶ ${name}  running`
+        : `  ▶ ${name}  ${bar(state.step ?? 0, state.total, 20)} ${state.step}/${state.total}${
+          state.loss === undefined ? "" : `  loss ${state.loss.toFixed(4)}`
+        }`
+    case "planned":
+      return `  · ${name}  planned`
+    case "queued":
+      return `  · ${name}  queued`
+    case "waiting":
+      return `  … ${name}  waiting for another run computing it`
+    case "cached":
+      return `  ✓ ${name}  cached`
+    case "done":
+      return `  ✓ ${name}  done ${state.detail ?? ""}`
+    case "failed":
+      return `  ✗ ${name}  failed: ${state.detail ?? ""}`
+  }
+}
+
+/** A renderer for the given labels (graph order). */
+export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => {
+  const states = new Map<string, LineState>(labels.map((label) => [label, { status: "planned" }]))
+  const width = Math.min(40, Math.max(...labels.map((l) => l.length), 4))
+  let drawn = 0
+  let lastDraw = 0
+  let timer: NodeJS.Timeout | undefined
+
+  // With many nodes a live block would not fit: show active and failed lines plus a tally.
+  const visibleLines = (): Array<string> => {
+    const maxRows = Math.max(5, (out.rows ?? 40) - 4)
+    const entries = [...states.entries()]
+    if (entries.length <= maxRows) return entries.map(([label, state]) => formatLine(label, width, state))
+    const counts = new Map<string, number>()
+    for (const [, state] of entries) counts.set(state.status, (counts.get(state.status) ?? 0) + 1)
+    const active = entries.filter(([, s]) => s.status === "running" || s.status === "waiting" || s.status === "failed")
+    return [
+      ...active.slice(0, maxRows - 1).map(([label, state]) => formatLine(label, width, state)),
+      `  ${[...counts.entries()].map(([status, n]) => `${n} ${status}`).join(", ")}`
+    ]
+  }
+
+  const draw = () => {
+    timer = undefined
+    lastDraw = performance.now()
+    const lines = visibleLines()
+    const clear = drawn > 0 ? `\x1b[${drawn}F` : ""
+    const cols = out.columns ?? 120
+    out.write(clear + lines.map((line) => `\x1b[2K${line.slice(0, cols - 1)}`).join("\n") + "\n")
+    drawn = lines.length
+  }
+
+  const schedule = (urgent: boolean) => {
+    if (urgent || performance.now() - lastDraw > 100) {
+      if (timer !== undefined) clearTimeout(timer)
+      draw()
+    } else if (timer === undefined) {
+      timer = setTimeout(draw, 100)
+    }
+  }
+
+  const plainProgress = new Map<string, number>()
+
+  const onEvent = (event: Scheduler.Event): void => {
+    if (mode === "json") {
+      out.write(`${JSON.stringify(event)}\n`)
+      return
+    }
+    const state = states.get(event.label) ?? { status: "planned" }
+    states.set(event.label, state)
+    switch (event.type) {
+      case "queued":
+      case "waiting":
+      case "running":
+      case "cached":
+        state.status = event.type
+        break
+      case "progress":
+        state.status = "running"
+        state.step = event.step
+        state.total = event.total
+        if (event.loss !== undefined) state.loss = event.loss
+        break
+      case "done":
+        state.status = "done"
+        state.detail = `in ${seconds(event.durationMs)}`
+        break
+      case "failed":
+        state.status = "failed"
+        state.detail = event.error
+        break
+    }
+    if (mode === "tty") {
+      schedule(event.type !== "progress")
+      return
+    }
+    if (event.type === "progress") {
+      // Plain output: a line per quarter of progress, not per step.
+      const quarter = Math.floor((4 * event.step) / Math.max(event.total, 1))
+      if (quarter <= (plainProgress.get(event.label) ?? 0)) return
+      plainProgress.set(event.label, quarter)
+    }
+    if (event.type !== "queued") out.write(`${formatLine(event.label, width, state)}\n`)
+  }
+
+  const finish = () => {
+    if (timer !== undefined) clearTimeout(timer)
+    if (mode === "tty") draw()
+  }
+
+  return { onEvent, finish }
+}

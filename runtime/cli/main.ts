@@ -1,0 +1,444 @@
+/**
+ * The `pipeline` command line: run, plan, show, ls, gc.
+ * Exit codes: 0 success, 1 a node failed, 2 usage or configuration error.
+ */
+import { Effect, Layer } from "effect"
+import * as path from "node:path"
+import { parseArgs, type ParseArgsConfig } from "node:util"
+import type { Json } from "../../dsl/Artifact.ts"
+import type * as Pipeline from "../../dsl/Pipeline.ts"
+import { ArtifactStore } from "../ArtifactStore.ts"
+import * as CacheKey from "../CacheKey.ts"
+import { ConfigError, reasonOf } from "../Errors.ts"
+import { Executor } from "../Executor.ts"
+import { RunLog, type NodeRecord } from "../RunLog.ts"
+import * as Runner from "../Runner.ts"
+import * as TensorBackend from "../TensorBackend.ts"
+import * as Render from "./Render.ts"
+
+/** Where the CLI writes; tests pass buffers. */
+export interface Console {
+  readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
+  readonly err: { readonly write: (text: string) => void }
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>
+
+const storeFlag: Options = { store: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }
+const selectionFlags: Options = {
+  ...storeFlag,
+  seeds: { type: "string" },
+  set: { type: "string", multiple: true },
+  force: { type: "string", multiple: true },
+  backend: { type: "string" }
+}
+
+const selectionHelp = `  --seeds 0,1,2          build the pipeline once per seed (default 0)
+  --set node.param=value override a param of every node with that name (repeatable)
+  --force node           rerun that node even when cached (repeatable)
+  --backend NAME         tensor backend: ${TensorBackend.names.join(", ")} (default $ABLATE_BACKEND or wasm)
+  --store DIR            artifact store (default .ablate/ in the working directory)
+  --json                 machine-readable output`
+
+const commands = {
+  run: {
+    options: { ...selectionFlags, concurrency: { type: "string" } } as Options,
+    usage: `pipeline run <file> [options]
+
+Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.
+
+${selectionHelp}
+  --concurrency N        nodes run at once (default 2)
+
+With --json, prints one JSON event per line and ends with a summary object.
+Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.`
+  },
+  plan: {
+    options: { ...selectionFlags, explain: { type: "boolean" } } as Options,
+    usage: `pipeline plan <file> [options]
+
+Show which nodes are cached (hit) and which would run (miss), without running anything.
+
+${selectionHelp}
+  --explain              for each miss, say which component of its cache key changed since it last ran`
+  },
+  show: {
+    options: storeFlag,
+    usage: `pipeline show <node|key|hash> [options]
+
+Show the latest run of a node (by label), or the node that produced a cache key or artifact hash
+(by prefix): its params, output, metrics and lineage.
+
+  --store DIR            artifact store (default .ablate/)
+  --json                 machine-readable output`
+  },
+  ls: {
+    options: { ...storeFlag, limit: { type: "string" } } as Options,
+    usage: `pipeline ls [options]
+
+List past runs, newest first.
+
+  --limit N              how many runs (default 20)
+  --store DIR            artifact store (default .ablate/)
+  --json                 machine-readable output`
+  },
+  gc: {
+    options: storeFlag,
+    usage: `pipeline gc [options]
+
+Remove stored objects that no cache key and no run refers to, and files left by killed runs.
+
+  --store DIR            artifact store (default .ablate/)
+  --json                 machine-readable output`
+  }
+} as const
+
+type Command = keyof typeof commands
+
+const mainUsage = `pipeline — typed, cached, resumable RLHF experiment pipelines
+
+Usage:
+  pipeline run <file>     run a pipeline (cached nodes are reused)
+  pipeline plan <file>    show hits and misses without running
+  pipeline show <node>    lineage, params and metrics of a node or artifact
+  pipeline ls             past runs
+  pipeline gc             remove unreferenced objects
+
+Run \`pipeline <command> --help\` for a command's options.`
+
+type Values = { readonly [name: string]: string | boolean | ReadonlyArray<string | boolean> | undefined }
+
+const parseCommand = (command: Command, args: ReadonlyArray<string>) =>
+  Effect.try({
+    try: () => parseArgs({ args: [...args], options: commands[command].options, allowPositionals: true, strict: true }),
+    catch: (error) => new ConfigError({ reason: `pipeline ${command}: ${reasonOf(error)}` })
+  })
+
+const parseSeeds = (value: string | undefined) =>
+  Effect.suspend(() => {
+    if (value === undefined) return Effect.succeed([0])
+    const seeds = value.split(",").map((s) => s.trim())
+    const bad = seeds.find((s) => !/^\d+$/.test(s))
+    return bad === undefined
+      ? Effect.succeed([...new Set(seeds.map(Number))])
+      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
+  })
+
+const parseOverride = (text: string): Effect.Effect<Pipeline.Override, ConfigError> => {
+  const eq = text.indexOf("=")
+  const target = eq < 0 ? text : text.slice(0, eq)
+  const dot = target.lastIndexOf(".")
+  if (eq < 0 || dot <= 0 || dot === target.length - 1) {
+    return Effect.fail(new ConfigError({ reason: `--set ${text}: expected node.param=value (example: --set rm.steps=500)` }))
+  }
+  const raw = text.slice(eq + 1)
+  let value: unknown = raw
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    // Not JSON: the value is the string as typed.
+  }
+  return Effect.succeed({ node: target.slice(0, dot), field: target.slice(dot + 1), value })
+}
+
+const positiveInt = (flag: string, value: string | undefined, fallback: number) =>
+  value === undefined
+    ? Effect.succeed(fallback)
+    : /^[1-9]\d*$/.test(value)
+    ? Effect.succeed(Number(value))
+    : Effect.fail(new ConfigError({ reason: `--${flag} ${value}: expected a positive integer` }))
+
+const selectionOf = (values: Values) =>
+  Effect.gen(function*() {
+    const seeds = yield* parseSeeds(values["seeds"] as string | undefined)
+    const overrides = yield* Effect.forEach((values["set"] as ReadonlyArray<string> | undefined) ?? [], parseOverride)
+    const backendText = (values["backend"] as string | undefined) ?? process.env["ABLATE_BACKEND"]
+    const backend = backendText === undefined || backendText === ""
+      ? TensorBackend.defaultName
+      : yield* TensorBackend.parse(backendText, values["backend"] === undefined ? "ABLATE_BACKEND" : "--backend")
+    return {
+      selection: {
+        seeds,
+        overrides,
+        force: (values["force"] as ReadonlyArray<string> | undefined) ?? [],
+        env: { backend }
+      } satisfies Runner.Selection,
+      backend
+    }
+  })
+
+const fileArgument = (command: Command, positionals: ReadonlyArray<string>) =>
+  positionals.length === 1
+    ? Effect.succeed(positionals[0]!)
+    : Effect.fail(
+      new ConfigError({
+        reason: positionals.length === 0
+          ? `pipeline ${command}: missing pipeline file (usage: pipeline ${command} <file>)`
+          : `pipeline ${command}: expected one pipeline file, got ${positionals.join(" ")}`
+      })
+    )
+
+const storeLayers = (values: Values) => {
+  const root = path.resolve((values["store"] as string | undefined) ?? ".ablate")
+  return Layer.mergeAll(ArtifactStore.layer(root), RunLog.layer(root))
+}
+
+const shortHash = (hash: string | undefined) => (hash === undefined ? "" : hash.slice(0, 12))
+
+const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
+}
+
+const formatValue = (value: unknown): string => {
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4)
+  return JSON.stringify(value)
+}
+
+const describeOutput = (value: unknown): string => {
+  if (Array.isArray(value) && value.length <= 3) {
+    return value.map((row) =>
+      Object.entries(row as Record<string, unknown>).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
+    ).join("; ")
+  }
+  return Array.isArray(value) ? `${value.length} rows` : ""
+}
+
+const runCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console, argv: string) =>
+  Effect.gen(function*() {
+    const file = yield* fileArgument("run", positionals)
+    const { selection, backend } = yield* selectionOf(values)
+    const concurrency = yield* positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
+    const prepared = yield* Runner.prepare(file, selection)
+    const json = values["json"] === true
+    const started = performance.now()
+    const renderer = Render.make(
+      json ? "json" : console.out.isTTY === true ? "tty" : "plain",
+      console.out,
+      prepared.graph.nodes.map((n) => n.label)
+    )
+    const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv }).pipe(
+      Effect.provide(Layer.mergeAll(storeLayers(values), Executor.layerInProcess, TensorBackend.TensorBackend.layer(backend))),
+      Effect.ensuring(Effect.sync(renderer.finish))
+    )
+    const wallMs = performance.now() - started
+    const outputs: Array<{ id: string; label: string; value: unknown }> = []
+    for (const id of prepared.graph.outputs) {
+      const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(values)))
+      outputs.push({ id, label: prepared.graph.byId.get(id)!.label, value })
+    }
+    const failed = outcome.results.filter((r) => r.status === "failed")
+    if (json) {
+      console.out.write(`${JSON.stringify({
+        type: "summary",
+        pipeline: prepared.graph.pipeline,
+        runId: outcome.runId,
+        status: failed.length > 0 ? "failed" : "succeeded",
+        durationMs: wallMs,
+        nodes: outcome.results.map((r) => ({
+          id: r.id,
+          label: r.label,
+          kind: r.kind,
+          status: r.status,
+          key: r.key ?? null,
+          hash: r.record?.output.hash ?? null,
+          durationMs: r.durationMs,
+          ...(r.error === undefined ? {} : { error: r.error })
+        })),
+        outputs: outputs.map(({ id, label, value }) => ({ id, label, value: Array.isArray(value) && value.length <= 100 ? value : null }))
+      })}\n`)
+    } else {
+      const outputById = new Map(outputs.map((o) => [o.id, o]))
+      const rows = outcome.results.map((r) => [
+        r.label,
+        r.kind,
+        r.status,
+        r.status === "ran" ? `${(r.durationMs / 1000).toFixed(2)}s` : "",
+        r.status === "failed" ? r.error ?? "" : outputById.has(r.id)
+          ? describeOutput(outputById.get(r.id)!.value) || shortHash(r.record?.output.hash)
+          : `${r.record?.output.type ?? ""} ${shortHash(r.record?.output.hash)}`
+      ])
+      const counts = (status: string) => outcome.results.filter((r) => r.status === status).length
+      console.out.write(
+        `\n${table([["node", "kind", "status", "time", "output"], ...rows])}\n\n${prepared.graph.pipeline}: ${outcome.results.length} nodes, ${
+          counts("ran")
+        } ran, ${counts("cached")} cached, ${counts("failed")} failed in ${(wallMs / 1000).toFixed(2)}s (run ${outcome.runId})\n`
+      )
+    }
+    return failed.length > 0 ? 1 : 0
+  })
+
+const planCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
+  Effect.gen(function*() {
+    const file = yield* fileArgument("plan", positionals)
+    const { selection } = yield* selectionOf(values)
+    const prepared = yield* Runner.prepare(file, selection)
+    const { plan } = yield* Runner.plan(prepared).pipe(Effect.provide(storeLayers(values)))
+    const explain = values["explain"] === true
+    if (values["json"] === true) {
+      console.out.write(`${JSON.stringify({
+        pipeline: prepared.graph.pipeline,
+        nodes: plan.nodes.map((n) => ({
+          id: n.id,
+          label: n.label,
+          kind: prepared.graph.byId.get(n.id)!.node.kind.kind,
+          status: n.status,
+          reasons: n.reasons,
+          key: n.key ?? null,
+          changes: n.changes.map((c) => ({ ...c, text: CacheKey.describe(c) })),
+          upstreamMisses: n.upstreamMisses
+        }))
+      })}\n`)
+      return 0
+    }
+    const misses = plan.nodes.filter((n) => n.status === "miss").length
+    const width = Math.min(40, Math.max(...plan.nodes.map((n) => n.label.length)))
+    const lines = [`${prepared.graph.pipeline}: ${plan.nodes.length} nodes, ${plan.nodes.length - misses} cached, ${misses} to run`]
+    for (const n of plan.nodes) {
+      const kind = prepared.graph.byId.get(n.id)!.node.kind.kind
+      lines.push(`  ${n.status === "hit" ? "✓" : "✗"} ${n.label.padEnd(width)}  ${n.status === "hit" ? "hit " : "miss"}  ${kind}${
+        n.status === "miss" ? `  (${n.reasons.join(", ")})` : ""
+      }`)
+      if (!explain || n.status === "hit") continue
+      for (const change of n.changes) lines.push(`      ${CacheKey.describe(change)}`)
+      if (n.upstreamMisses.length > 0) lines.push(`      upstream will run: ${n.upstreamMisses.join(", ")}`)
+      if (n.reasons.includes("forced")) lines.push("      forced with --force")
+      if (n.reasons.includes("new")) lines.push("      never ran in this pipeline before")
+      if (n.reasons.length === 0) lines.push("      same key components as its last run, but the store no longer holds its result")
+    }
+    console.out.write(`${lines.join("\n")}\n`)
+    return 0
+  })
+
+const lineage = (entry: NodeRecord, depth: number, seen: Set<string>): Effect.Effect<Array<string>, never, RunLog> =>
+  Effect.gen(function*() {
+    const runLog = yield* RunLog
+    const lines: Array<string> = []
+    for (const [name, input] of Object.entries(entry.inputs)) {
+      lines.push(`${"  ".repeat(depth)}${name} ← ${input.label} ${shortHash(input.hash)}`)
+      if (input.hash === undefined || seen.has(input.hash)) continue
+      seen.add(input.hash)
+      const upstream = (yield* runLog.find(input.hash).pipe(Effect.orElseSucceed(() => [])))[0]
+      if (upstream !== undefined) lines.push(...(yield* lineage(upstream, depth + 1, seen)))
+    }
+    return lines
+  })
+
+const showCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
+  Effect.gen(function*() {
+    if (positionals.length !== 1) {
+      return yield* new ConfigError({ reason: "pipeline show: expected one node label, cache key or artifact hash" })
+    }
+    const query = positionals[0]!
+    const runLog = yield* RunLog
+    const store = yield* ArtifactStore
+    const entry = (yield* runLog.find(query)).find((e) => e.status !== "failed") ?? (yield* runLog.find(query))[0]
+    if (entry === undefined) {
+      return yield* new ConfigError({ reason: `pipeline show: no node, key or artifact matching "${query}" in ${store.root}` })
+    }
+    const record = entry.key === undefined ? undefined : yield* store.lookup(entry.key)
+    if (values["json"] === true) {
+      console.out.write(`${JSON.stringify({ ...entry, output: record?.output ?? null })}\n`)
+      return 0
+    }
+    const params = Object.entries(entry.params as Record<string, Json>).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
+    const metrics = Object.entries(entry.metrics).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
+    const output = record?.output
+    const lines = [
+      `${entry.label}  (${entry.kind})  run ${entry.runId} of ${entry.pipeline}, ${entry.startedAt}`,
+      `  status   ${entry.status}${entry.status === "ran" ? ` in ${(entry.durationMs / 1000).toFixed(2)}s` : ""}${entry.error === undefined ? "" : `: ${entry.error}`}`,
+      `  key      ${entry.key ?? "-"}`,
+      `  output   ${output === undefined ? "-" : `${output.type} (${output.format}, ${output.bytes} bytes) ${output.hash}`}`,
+      ...(output === undefined ? [] : [`           ${path.join(store.root, "objects", output.hash.slice(0, 2), output.hash)}`]),
+      `  params   ${params || "-"}`,
+      `  metrics  ${metrics || "-"}`,
+      "  lineage",
+      ...(yield* lineage(entry, 2, new Set())).map((line) => `  ${line}`)
+    ]
+    console.out.write(`${lines.join("\n")}\n`)
+    return 0
+  }).pipe(Effect.provide(storeLayers(values)))
+
+const lsCommand = (values: Values, console: Console) =>
+  Effect.gen(function*() {
+    const limit = yield* positiveInt("limit", values["limit"] as string | undefined, 20)
+    const runs = yield* (yield* RunLog).runs(limit)
+    if (values["json"] === true) {
+      console.out.write(`${runs.map((r) => JSON.stringify(r)).join("\n")}${runs.length > 0 ? "\n" : ""}`)
+      return 0
+    }
+    if (runs.length === 0) {
+      console.out.write("no runs yet\n")
+      return 0
+    }
+    console.out.write(`${table([
+      ["run", "pipeline", "started", "status", "nodes", "ran", "cached", "failed", "file"],
+      ...runs.map((r) => [
+        String(r.id), r.pipeline, r.startedAt, r.status, String(r.nodes), String(r.ran ?? 0), String(r.cached ?? 0),
+        String(r.failed ?? 0), r.file
+      ])
+    ])}\n`)
+    return 0
+  }).pipe(Effect.provide(storeLayers(values)))
+
+const gcCommand = (values: Values, console: Console) =>
+  Effect.gen(function*() {
+    const store = yield* ArtifactStore
+    const keys = yield* store.keys()
+    const referenced = new Set(yield* (yield* RunLog).referencedHashes())
+    for (const record of keys.values()) {
+      referenced.add(record.output.hash)
+      referenced.add(record.metrics.hash)
+    }
+    const removed = yield* store.gc(referenced)
+    console.out.write(
+      values["json"] === true
+        ? `${JSON.stringify(removed)}\n`
+        : `removed ${removed.objects} unreferenced objects (${removed.bytes} bytes) from ${store.root}\n`
+    )
+    return 0
+  }).pipe(Effect.provide(storeLayers(values)))
+
+/** Run the CLI on `args` (without `node pipeline`); resolves to the exit code. */
+export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effect<number> => {
+  const [name, ...rest] = args
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    console.out.write(`${mainUsage}\n`)
+    return Effect.succeed(name === undefined ? 2 : 0)
+  }
+  if (!(name in commands)) {
+    console.err.write(`pipeline: unknown command "${name}"\n\n${mainUsage}\n`)
+    return Effect.succeed(2)
+  }
+  const command = name as Command
+  return Effect.gen(function*() {
+    const { values, positionals } = yield* parseCommand(command, rest)
+    if (values["help"] === true) {
+      console.out.write(`${commands[command].usage}\n`)
+      return 0
+    }
+    switch (command) {
+      case "run":
+        return yield* runCommand(values, positionals, console, args.join(" "))
+      case "plan":
+        return yield* planCommand(values, positionals, console)
+      case "show":
+        return yield* showCommand(values, positionals, console)
+      case "ls":
+        return yield* lsCommand(values, console)
+      case "gc":
+        return yield* gcCommand(values, console)
+    }
+  }).pipe(
+    Effect.catch((error) => {
+      const tag = (error as { _tag?: string })._tag
+      const usage = tag === "ConfigError" || tag === "ParamError" || tag === "OverrideError" || tag === "BuildError"
+      console.err.write(`error: ${reasonOf(error)}\n`)
+      return Effect.succeed(usage ? 2 : 1)
+    }),
+    Effect.catchDefect((defect) => {
+      console.err.write(`internal error: ${reasonOf(defect)}\n`)
+      return Effect.succeed(1)
+    })
+  )
+}

@@ -1,0 +1,140 @@
+/**
+ * Rows ⇄ Arrow ⇄ Parquet for table artifacts. The Arrow schema is derived from the
+ * table's Effect Schema: numbers are float64 (integers round-trip exactly), strings
+ * and string literals utf8, booleans bool, arrays of numbers list<float64>.
+ * Numeric columns are built from typed arrays; the bytes are zstd Parquet that
+ * DuckDB, pandas and polars open.
+ */
+import {
+  Bool,
+  Field,
+  Float64,
+  List,
+  makeData,
+  makeVector,
+  Table as ArrowTable,
+  tableFromIPC,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+  type Vector
+} from "apache-arrow"
+import { SchemaAST } from "effect"
+import * as Parquet from "parquet-wasm"
+import type { Table } from "../../dsl/Artifact.ts"
+
+/** The storage type of one column. */
+export type ColumnKind = "float64" | "utf8" | "bool" | "list<float64>"
+
+/** A row that does not fit the table's schema. */
+export class TableEncodeError extends Error {
+  constructor(readonly table: string, readonly column: string, readonly row: number, readonly reason: string) {
+    super(`table ${table}: column "${column}", row ${row}: ${reason}`)
+  }
+}
+
+const kindOfAst = (table: string, column: string, ast: SchemaAST.AST): ColumnKind => {
+  const type = SchemaAST.toType(ast)
+  switch (type._tag) {
+    case "Number":
+      return "float64"
+    case "String":
+      return "utf8"
+    case "Boolean":
+      return "bool"
+    case "Literal":
+      if (typeof type.literal === "string") return "utf8"
+      if (typeof type.literal === "number") return "float64"
+      if (typeof type.literal === "boolean") return "bool"
+      break
+    case "Union": {
+      const kinds = new Set(type.types.map((member) => kindOfAst(table, column, member)))
+      if (kinds.size === 1) return [...kinds][0]!
+      break
+    }
+    case "Arrays":
+      if (type.elements.length === 0 && type.rest.length === 1 && kindOfAst(table, column, type.rest[0]!) === "float64") {
+        return "list<float64>"
+      }
+      break
+  }
+  throw new Error(`table ${table}: column "${column}" has a type with no Parquet column mapping (${type._tag}); use numbers, strings, booleans or arrays of numbers`)
+}
+
+/** Column names and storage kinds of a table type, in schema order. */
+export const columnsOf = (type: Table): ReadonlyArray<readonly [string, ColumnKind]> =>
+  Object.entries(type.schema.fields).map(([name, schema]) => [name, kindOfAst(type.name, name, schema.ast)] as const)
+
+const column = (type: Table, name: string, kind: ColumnKind, rows: ReadonlyArray<Record<string, unknown>>): Vector => {
+  const bad = (row: number, expected: string): never => {
+    throw new TableEncodeError(type.name, name, row, `expected ${expected}, got ${JSON.stringify(rows[row]?.[name])}`)
+  }
+  switch (kind) {
+    case "float64": {
+      const values = new Float64Array(rows.length)
+      for (let i = 0; i < rows.length; i++) {
+        const v = rows[i]![name]
+        if (typeof v !== "number") bad(i, "a number")
+        values[i] = v as number
+      }
+      return makeVector(values)
+    }
+    case "utf8": {
+      const values = rows.map((row, i) => (typeof row[name] === "string" ? (row[name] as string) : bad(i, "a string")))
+      return vectorFromArray(values, new Utf8())
+    }
+    case "bool": {
+      const values = rows.map((row, i) => (typeof row[name] === "boolean" ? (row[name] as boolean) : bad(i, "a boolean")))
+      return vectorFromArray(values, new Bool())
+    }
+    case "list<float64>": {
+      const offsets = new Int32Array(rows.length + 1)
+      for (let i = 0; i < rows.length; i++) {
+        const v = rows[i]![name]
+        if (!Array.isArray(v) && !(v instanceof Float64Array) && !(v instanceof Float32Array)) bad(i, "an array of numbers")
+        offsets[i + 1] = offsets[i]! + (v as ArrayLike<number>).length
+      }
+      const values = new Float64Array(offsets[rows.length]!)
+      for (let i = 0; i < rows.length; i++) values.set(rows[i]![name] as ArrayLike<number>, offsets[i]!)
+      const child = makeData({ type: new Float64(), length: values.length, data: values })
+      const listType = new List(new Field("item", new Float64(), false))
+      return makeVector(makeData({ type: listType, length: rows.length, valueOffsets: offsets, child }))
+    }
+  }
+}
+
+const writerProperties = () =>
+  new Parquet.WriterPropertiesBuilder().setCompression(Parquet.Compression.ZSTD).setCreatedBy("ablate").build()
+
+/** Encode rows as zstd Parquet bytes. Throws `TableEncodeError` naming the column and row of a bad value. */
+export const encode = (type: Table, rows: ReadonlyArray<unknown>): Uint8Array => {
+  const records = rows as ReadonlyArray<Record<string, unknown>>
+  const columns = columnsOf(type)
+  const vectors = columns.map(([name, kind]) => column(type, name, kind, records))
+  const arrow = new ArrowTable(Object.fromEntries(columns.map(([name], i) => [name, vectors[i]!])))
+  const wasmTable = Parquet.Table.fromIPCStream(tableToIPC(arrow, "stream"))
+  return Parquet.writeParquet(wasmTable, writerProperties())
+}
+
+/** Decode Parquet bytes written by `encode` back into rows equal to the ones encoded. */
+export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => {
+  const arrow = tableFromIPC(Parquet.readParquet(bytes).intoIPCStream())
+  const columns = columnsOf(type)
+  const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
+  for (const [name, kind] of columns) {
+    const vector = arrow.getChild(name)
+    if (vector === null) throw new Error(`table ${type.name}: stored file has no column "${name}"`)
+    if (kind === "float64") {
+      const values = vector.toArray() as Float64Array
+      for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
+    } else if (kind === "list<float64>") {
+      for (let i = 0; i < rows.length; i++) {
+        const item = vector.get(i) as Vector | null
+        rows[i]![name] = item === null ? [] : Array.from(item.toArray() as Float64Array)
+      }
+    } else {
+      for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)
+    }
+  }
+  return rows
+}
