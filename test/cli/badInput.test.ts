@@ -1,0 +1,98 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { chainProject } from "../fixtures/nodes.ts"
+import { cli, tempProject, writeFile } from "../helpers.ts"
+
+// Each bad input: a message naming what is wrong, exit status 2, no stack trace, and no store created.
+describe("bad input", () => {
+  let dir: string
+  beforeAll(() => {
+    dir = tempProject(chainProject)
+    writeFile(dir, "throws.ts", `
+import { Pipeline } from "@ablate/dsl/index.ts"
+export default Pipeline.make("throws", () => { throw new Error("the builder is broken") })
+`)
+    writeFile(dir, "bad-range.ts", `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+export default Pipeline.make("bad-range", () => source({ n: 0 }, { name: "numbers" }))
+`)
+    writeFile(dir, "missing-file.ts", `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { lines } from "./nodes/lines.ts"
+export default Pipeline.make("missing-file", () => lines({ path: "no/such/data.txt" }, { name: "reader" }))
+`)
+    writeFile(dir, "import-throws.ts", `
+throw new Error("module top level failed")
+`)
+    writeFile(dir, "no-default.ts", `export const x = 1\n`)
+  })
+
+  const expectUsageError = async (args: ReadonlyArray<string>, ...fragments: ReadonlyArray<string | RegExp>) => {
+    const result = await cli(args, dir)
+    expect(result.code).toBe(2)
+    for (const fragment of fragments) expect(result.stderr).toMatch(fragment)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    expect(fs.existsSync(path.join(dir, ".ablate"))).toBe(false)
+  }
+
+  it("a param out of range names the node, the field and the reason", () =>
+    expectUsageError(["run", "bad-range.ts"], `node "numbers"`, `param "n"`, "greater than or equal to 1"))
+
+  it("--set naming an unknown node lists the nodes", () =>
+    expectUsageError(["run", "chain.ts", "--set", "nosuch.factor=3"], `no node named "nosuch"`, "scaled"))
+
+  it("--set naming an unknown field lists the params", () =>
+    expectUsageError(["run", "chain.ts", "--set", "scaled.factr=3"], `node "scaled"`, `no param "factr"`, "factor"))
+
+  it("--set with a value of the wrong type", () =>
+    expectUsageError(["run", "chain.ts", "--set", "scaled.factor=abc"], `node "scaled"`, `param "factor"`, "abc"))
+
+  it("a pipeline file that throws while building", () =>
+    expectUsageError(["run", "throws.ts"], `pipeline "throws"`, "the builder is broken"))
+
+  it("a pipeline file that throws while loading", () =>
+    expectUsageError(["run", "import-throws.ts"], "import-throws.ts", "module top level failed"))
+
+  it("a pipeline file without a default pipeline", () =>
+    expectUsageError(["plan", "no-default.ts"], "export default Pipeline.make"))
+
+  it("a missing input file names the node, the param and the file", () =>
+    expectUsageError(["run", "missing-file.ts"], `node "reader"`, `param "path"`, "no/such/data.txt", "no such file"))
+
+  it("a pipeline file that does not exist", () =>
+    expectUsageError(["run", "nope.ts"], "pipeline file nope.ts does not exist"))
+
+  it("--force naming an unknown node", () => expectUsageError(["run", "chain.ts", "--force", "nosuch"], `no node named "nosuch"`))
+
+  it("bad flags and values", async () => {
+    await expectUsageError(["run", "chain.ts", "--seeds", "1,x"], "--seeds", `"x"`)
+    await expectUsageError(["run", "chain.ts", "--concurrency", "0"], "--concurrency")
+    await expectUsageError(["run", "chain.ts", "--bogus"], "bogus")
+    await expectUsageError(["run", "chain.ts", "--backend", "quantum"], "unknown tensor backend", "wasm")
+    await expectUsageError(["frobnicate"], "unknown command")
+  })
+
+  it("--help on every command exits 0 and describes it", async () => {
+    for (const command of ["run", "plan", "show", "ls", "gc"]) {
+      const result = await cli([command, "--help"], dir)
+      expect(result.code).toBe(0)
+      expect(result.stdout).toContain(`pipeline ${command}`)
+    }
+    expect((await cli(["--help"], dir)).stdout).toContain("pipeline run <file>")
+  })
+
+  it("a failing node exits 1 and names the node", async () => {
+    writeFile(dir, "fails.ts", `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { fails } from "./nodes/fails.ts"
+export default Pipeline.make("fails", () => fails({ numbers: source({}, { name: "numbers" }) }, { name: "broken" }))
+`)
+    const result = await cli(["run", "fails.ts"], dir)
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/broken\s+test\/fails\s+failed\s+this node always fails/)
+    fs.rmSync(path.join(dir, ".ablate"), { recursive: true })
+  })
+})

@@ -1,0 +1,83 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { sha256 } from "../../dsl/internal/Canonical.ts"
+import { nodeModules } from "../fixtures/nodes.ts"
+import { cli, events, filesUnder, spawnCli, summary, tempProject } from "../helpers.ts"
+
+const project = {
+  ...nodeModules,
+  "helpers/outer.ts": "export const scale = (x: number, f: number) => x * f\n",
+  "crash.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { slow } from "./nodes/slow.ts"
+import { sum } from "./nodes/sum.ts"
+export default Pipeline.make("crash", () => {
+  const numbers = source({ n: 50 }, { name: "source" })
+  return sum({ numbers: slow({ numbers, steps: 40, ms: 50 }, { name: "slow" }) }, { name: "sum" })
+})
+`
+}
+
+const outputHashes = (stdout: string) => Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.hash]))
+
+/** Every stored object's bytes hash to its name, and no temp file or lock is left. */
+const expectStoreIntact = (store: string) => {
+  for (const file of filesUnder(path.join(store, "objects"))) {
+    expect(sha256(fs.readFileSync(path.join(store, "objects", file)))).toBe(path.basename(file))
+  }
+  expect(filesUnder(path.join(store, "tmp"))).toEqual([])
+  expect(filesUnder(path.join(store, "locks"))).toEqual([])
+}
+
+describe("crash safety", () => {
+  it("kill -9 mid-run, then a rerun completes with the same outputs as an uninterrupted run", async () => {
+    const reference = tempProject(project)
+    const uninterrupted = await cli(["run", "crash.ts", "--json"], reference)
+    expect(uninterrupted.code).toBe(0)
+
+    const dir = tempProject(project)
+    const child = spawnCli(["run", "crash.ts", "--json"], dir)
+    let stdout = ""
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk
+        // kill once the source is stored and the slow node is part-way through
+        if (/"type":"progress","id":"\w+","label":"slow","step":1\d/.test(stdout)) {
+          child.kill("SIGKILL")
+          resolve()
+        }
+      })
+    })
+    await new Promise((resolve) => child.on("close", resolve))
+    expect(child.signalCode).toBe("SIGKILL")
+    expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "source")).toBe(true)
+    expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "slow")).toBe(false)
+
+    // a dead process's half-written temp file, as a kill during a write would leave it
+    const store = path.join(dir, ".ablate")
+    fs.writeFileSync(path.join(store, "tmp", `999999~${(await import("node:os")).hostname()}~abcdef`), "partial")
+
+    const rerun = await cli(["run", "crash.ts", "--json"], dir)
+    expect(rerun.code).toBe(0)
+    expect(Object.fromEntries(summary(rerun.stdout).nodes.map((n) => [n.label, n.status]))).toEqual({
+      source: "cached",
+      slow: "ran",
+      sum: "ran"
+    })
+    expect(outputHashes(rerun.stdout)).toEqual(outputHashes(uninterrupted.stdout))
+    expectStoreIntact(store)
+  })
+
+  it("two runs started together on one store compute each node once and both succeed", async () => {
+    const dir = tempProject(project)
+    const [a, b] = await Promise.all([cli(["run", "crash.ts", "--json"], dir), cli(["run", "crash.ts", "--json"], dir)])
+    expect(a.code).toBe(0)
+    expect(b.code).toBe(0)
+    const ran = [...summary(a.stdout).nodes, ...summary(b.stdout).nodes].filter((n) => n.status === "ran").map((n) => n.label)
+    expect(ran.sort()).toEqual(["slow", "source", "sum"])
+    expect(outputHashes(a.stdout)).toEqual(outputHashes(b.stdout))
+    expectStoreIntact(path.join(dir, ".ablate"))
+  })
+})

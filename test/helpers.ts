@@ -1,0 +1,68 @@
+/** Helpers for tests that run the real `pipeline` command in temporary projects. */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+
+export const repo = path.resolve(import.meta.dirname, "..")
+const bin = path.join(repo, "bin", "pipeline.mjs")
+
+export interface CliResult {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Run `pipeline <args>` as a child process in `cwd`. */
+export const cli = (args: ReadonlyArray<string>, cwd: string): Promise<CliResult> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+
+/** Start `pipeline <args>` and return the child, for tests that kill it. */
+export const spawnCli = (args: ReadonlyArray<string>, cwd: string) =>
+  spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
+
+/** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */
+export const tempProject = (files: Readonly<Record<string, string>>): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-test-"))
+  fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fixture", type: "module", private: true }))
+  fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"))
+  for (const [name, text] of Object.entries(files)) writeFile(dir, name, text)
+  return dir
+}
+
+/** Write a file in a temp project, replacing `@ablate/` with the repo path. */
+export const writeFile = (dir: string, name: string, text: string): void => {
+  const file = path.join(dir, name)
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, text.replaceAll("@ablate/", `${repo}/`))
+}
+
+/** Parse the NDJSON output of `pipeline run --json`. */
+export const events = (stdout: string): Array<Record<string, unknown>> =>
+  stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>)
+
+/** The closing summary object of `pipeline run --json`. */
+export const summary = (stdout: string) => {
+  const last = events(stdout).at(-1)
+  if (last?.["type"] !== "summary") throw new Error(`no summary in output:\n${stdout}`)
+  return last as {
+    readonly status: string
+    readonly nodes: ReadonlyArray<{ label: string; kind: string; status: string; key: string; hash: string; durationMs: number }>
+  }
+}
+
+/** label → status of every node in a run's summary. */
+export const statuses = (stdout: string): Record<string, string> =>
+  Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.status]))
+
+/** Every file under a directory, relative to it. */
+export const filesUnder = (dir: string): Array<string> =>
+  fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
