@@ -1,0 +1,44 @@
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, expectTypeOf, it } from "vitest"
+import type { Handle } from "../../dsl/Node.ts"
+import { fit, generate, type Numbers, score, type Weights } from "../fixtures/graph.ts"
+import { repo } from "../helpers.ts"
+
+describe("typed wiring", () => {
+  it("handles carry their artifact type", () => {
+    expectTypeOf(generate).returns.toEqualTypeOf<Handle<typeof Numbers>>()
+    expectTypeOf(fit).returns.toEqualTypeOf<Handle<typeof Weights>>()
+    expectTypeOf(score).parameter(0).toHaveProperty("model").toEqualTypeOf<Handle<typeof Weights>>()
+  })
+
+  it("wiring an output of one artifact type into an input of another does not compile", () => {
+    const dir = fs.mkdtempSync(path.join(repo, "test", ".wiring-"))
+    try {
+      fs.writeFileSync(
+        path.join(dir, "miswired.ts"),
+        `import { fit, generate } from "../fixtures/graph.ts"
+const numbers = generate({})
+const model = fit({ numbers })
+export const wrong = fit({ numbers: model })
+`
+      )
+      fs.writeFileSync(
+        path.join(dir, "tsconfig.json"),
+        JSON.stringify({ extends: "../../tsconfig.json", include: ["miswired.ts"] })
+      )
+      let output = ""
+      try {
+        execFileSync(path.join(repo, "node_modules", ".bin", "tsc"), ["--noEmit", "-p", dir], { encoding: "utf8" })
+      } catch (error) {
+        output = String((error as { stdout?: string }).stdout)
+      }
+      expect(output).toMatch(/miswired\.ts\(4,\d+\): error TS2322/)
+      expect(output).toContain(`"Weights"`)
+      expect(output).toContain(`"Numbers"`)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

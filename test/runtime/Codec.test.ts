@@ -1,0 +1,81 @@
+import { DuckDBInstance } from "@duckdb/node-api"
+import { Schema } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Artifact from "../../dsl/Artifact.ts"
+import * as ModelCodec from "../../runtime/internal/ModelCodec.ts"
+import * as TableCodec from "../../runtime/internal/TableCodec.ts"
+
+const Rows = Artifact.table("Rows", Schema.Struct({
+  id: Schema.Int,
+  score: Schema.Number,
+  name: Schema.String,
+  ok: Schema.Boolean,
+  split: Schema.Literals(["train", "test"]),
+  features: Schema.Array(Schema.Number)
+}))
+
+const rows = Array.from({ length: 1000 }, (_, i) => ({
+  id: i,
+  score: Math.sin(i) * 1e6 + 1 / 3,
+  name: `item ${i} ✓`,
+  ok: i % 3 === 0,
+  split: i % 4 === 0 ? "test" as const : "train" as const,
+  features: i % 10 === 0 ? [] : [i, -0.5, Math.PI * i]
+}))
+
+describe("table artifacts", () => {
+  it("round-trip exactly through Parquet, and identical rows give identical bytes", () => {
+    const bytes = TableCodec.encode(Rows, rows)
+    expect(TableCodec.decode(Rows, bytes)).toEqual(rows)
+    expect(Buffer.from(TableCodec.encode(Rows, rows)).equals(Buffer.from(bytes))).toBe(true)
+  })
+
+  it("are zstd Parquet files that DuckDB reads", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ablate-parquet-")), "rows.parquet")
+    fs.writeFileSync(file, TableCodec.encode(Rows, rows))
+    const db = await DuckDBInstance.create(":memory:")
+    const connection = await db.connect()
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*)::INTEGER AS n, sum(id)::INTEGER AS ids, sum(len(features))::INTEGER AS f,
+              count(*) FILTER (WHERE split = 'test')::INTEGER AS test
+       FROM read_parquet('${file}')`
+    )
+    expect(reader.getRowObjects()[0]).toEqual({ n: 1000, ids: 499500, f: 2700, test: 250 })
+    const meta = await connection.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata('${file}')`
+    )
+    expect(meta.getRowObjects().map((r) => r["compression"])).toEqual(["ZSTD"])
+    connection.closeSync()
+  })
+
+  it("reject a value of the wrong type naming the table, column and row", () => {
+    const bad = [...rows.slice(0, 5), { ...rows[5]!, score: "high" }]
+    expect(() => TableCodec.encode(Rows, bad)).toThrow(`table Rows: column "score", row 5: expected a number, got "high"`)
+  })
+})
+
+describe("model artifacts", () => {
+  it("round-trip through safetensors with their config, deterministically", () => {
+    const model: Artifact.ModelValue = {
+      config: { architecture: "mlp", hidden: [16] },
+      tensors: { "l0.w": { shape: [2, 3], data: Float32Array.of(1, 2, 3, 4, 5, 6) }, "l0.b": { shape: [3], data: Float32Array.of(0.5, -1, 7) } }
+    }
+    const bytes = ModelCodec.encode(model)
+    expect(ModelCodec.decode(bytes)).toEqual(model)
+    // safetensors layout: u64 little-endian header length, then a JSON header naming dtype, shape, offsets
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true))
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)))
+    expect(header["l0.b"]).toEqual({ dtype: "F32", shape: [3], data_offsets: [0, 12] })
+    expect(header["l0.w"]).toEqual({ dtype: "F32", shape: [2, 3], data_offsets: [12, 36] })
+    expect((8 + headerLength) % 8).toBe(0)
+  })
+
+  it("reject a tensor whose data does not fill its shape", () => {
+    expect(() => ModelCodec.encode({ config: {}, tensors: { w: { shape: [2, 2], data: Float32Array.of(1, 2, 3) } } })).toThrow(
+      `model tensor "w": shape [2, 2] holds 4 values but data has 3`
+    )
+  })
+})

@@ -1,0 +1,87 @@
+import { Effect, Layer } from "effect"
+import { describe, expect, it } from "vitest"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
+import * as CodeFingerprint from "../../runtime/CodeFingerprint.ts"
+import { Executor } from "../../runtime/Executor.ts"
+import * as Plan from "../../runtime/Plan.ts"
+import * as Scheduler from "../../runtime/Scheduler.ts"
+import { broken, generate, sleepy } from "../fixtures/graph.ts"
+
+const runGraph = (pipeline: Pipeline.Pipeline, concurrency: number) =>
+  Effect.gen(function*() {
+    const graph = yield* Pipeline.build(pipeline)
+    const store = yield* ArtifactStore
+    const snapshot: Plan.Snapshot = {
+      code: yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module)),
+      env: {},
+      index: yield* store.keys(),
+      previous: new Map(),
+      forced: new Set(),
+      files: new Map()
+    }
+    const events: Array<Scheduler.Event> = []
+    const outcome = yield* Scheduler.run(Plan.make(graph, snapshot), snapshot, { concurrency, onEvent: (e) => events.push(e) })
+    return { events, results: Object.fromEntries(outcome.results.map((r) => [r.label, r.status])), outcome }
+  })
+
+const maxRunning = (events: ReadonlyArray<Scheduler.Event>) => {
+  let running = 0
+  let max = 0
+  for (const event of events) {
+    if (event.type === "running") max = Math.max(max, ++running)
+    if (event.type === "done" || event.type === "failed") running--
+  }
+  return max
+}
+
+const fan = Pipeline.make("fan", () => {
+  const numbers = generate({}, { name: "numbers" })
+  return ["a", "b", "c", "d"].map((tag) => sleepy({ numbers, tag, ms: 40 }, { name: `sleep-${tag}` }))
+})
+
+const layer = Layer.mergeAll(ArtifactStore.layerMemory(), Executor.layerInProcess)
+
+describe("Scheduler", () => {
+  it("runs independent nodes in parallel up to the concurrency bound", async () => {
+    const two = await Effect.runPromise(runGraph(fan, 2).pipe(Effect.provide(layer)))
+    expect(maxRunning(two.events)).toBe(2)
+    const one = await Effect.runPromise(runGraph(fan, 1).pipe(Effect.provide(layer)))
+    expect(maxRunning(one.events)).toBe(1)
+  })
+
+  it("reuses stored results: a second run on the same store is all cached", async () => {
+    const statuses = await Effect.runPromise(
+      Effect.gen(function*() {
+        yield* runGraph(fan, 4)
+        return (yield* runGraph(fan, 4)).results
+      }).pipe(Effect.provide(layer))
+    )
+    expect(Object.values(statuses)).toEqual(["cached", "cached", "cached", "cached", "cached"])
+  })
+
+  it("a failing node fails its downstream nodes and leaves independent ones running", async () => {
+    const pipeline = Pipeline.make("failing", () => {
+      const numbers = generate({}, { name: "numbers" })
+      return [sleepy({ numbers: broken({ numbers }, { name: "broken" }) }, { name: "after" }), sleepy({ numbers, tag: "ok" }, { name: "fine" })]
+    })
+    const { results, outcome } = await Effect.runPromise(runGraph(pipeline, 2).pipe(Effect.provide(layer)))
+    expect(results).toEqual({ numbers: "ran", broken: "failed", after: "failed", fine: "ran" })
+    expect(outcome.results.find((r) => r.label === "broken")!.error).toBe("kaboom")
+    expect(outcome.results.find((r) => r.label === "after")!.error).toBe(`upstream node "broken" failed`)
+  })
+
+  it("gives every node the same random stream on every run", async () => {
+    const pipeline = Pipeline.make("random", () => generate({ n: 5 }, { name: "numbers" }))
+    const values = await Effect.runPromise(
+      Effect.gen(function*() {
+        const first = yield* runGraph(pipeline, 1).pipe(Effect.provide(ArtifactStore.layerMemory()))
+        const second = yield* runGraph(pipeline, 1).pipe(Effect.provide(ArtifactStore.layerMemory()))
+        const id = first.outcome.results[0]!.id
+        return [yield* first.outcome.value(id), yield* second.outcome.value(id)]
+      }).pipe(Effect.provide(ArtifactStore.layerMemory()), Effect.provide(Executor.layerInProcess))
+    )
+    expect(values[0]).toEqual(values[1])
+    expect(new Set((values[0] as Array<{ x: number }>).map((r) => r.x)).size).toBe(5)
+  })
+})
