@@ -18,7 +18,7 @@ if (major < 22) {
   process.exit(child.status ?? 1)
 }
 
-// node:sqlite is stable enough for the run log; its experimental notice is noise here.
+// node:sqlite and type stripping are stable enough here; their experimental notices are noise.
 const emitWarning = process.emitWarning
 process.emitWarning = (warning, ...rest) => {
   const type = typeof rest[0] === "string" ? rest[0] : rest[0]?.type
@@ -26,6 +26,6 @@ process.emitWarning = (warning, ...rest) => {
   return emitWarning.call(process, warning, ...rest)
 }
 
-const { register } = await import("tsx/esm/api")
-register()
+// Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx.
+if (!process.features.typescript) (await import("tsx/esm/api")).register()
 await import("../runtime/cli/bin.ts")

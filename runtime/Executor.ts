@@ -6,6 +6,7 @@
 import { Cause, Context, Effect, Exit, Layer } from "effect"
 import * as Node from "../dsl/Node.ts"
 import { NodeFailed, reasonOf } from "./Errors.ts"
+import * as TensorBackend from "./TensorBackend.ts"
 
 export class Executor extends Context.Service<Executor, {
   readonly run: (
@@ -15,12 +16,22 @@ export class Executor extends Context.Service<Executor, {
     ctx: Node.NodeContext
   ) => Effect.Effect<unknown, NodeFailed>
 }>()("ablate/runtime/Executor") {
-  /** Run nodes on this process's event loop. Typed failures and thrown exceptions both become `NodeFailed`. */
-  static readonly layerInProcess = Layer.succeed(
+  /**
+   * Run nodes on this process's event loop, initialising the tensor backend before
+   * the first node that computes with tensors. Typed failures and thrown exceptions
+   * both become `NodeFailed`.
+   */
+  static readonly layerInProcess = Layer.effect(
     Executor,
-    Executor.of({
+    Effect.gen(function*() {
+      const backend = yield* TensorBackend.TensorBackend
+      const prepare = (node: Node.NodeInstance, label: string) =>
+        node.kind.tensors === true
+          ? backend.ensure.pipe(Effect.mapError((error) => new NodeFailed({ node: label, reason: error.reason })))
+          : Effect.void
+      return Executor.of({
       run: (node, label, inputs, ctx) =>
-        Node.runNode(node, inputs, ctx).pipe(
+        prepare(node, label).pipe(Effect.andThen(Node.runNode(node, inputs, ctx)),
           Effect.exit,
           Effect.flatMap((exit) => {
             if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
@@ -30,6 +41,11 @@ export class Executor extends Context.Service<Executor, {
             return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
           })
         )
+      })
     })
   )
+
+  /** The in-process executor on tensor backend `name` (default wasm). */
+  static readonly inProcess = (name: TensorBackend.Name = TensorBackend.defaultName) =>
+    Executor.layerInProcess.pipe(Layer.provide(TensorBackend.TensorBackend.layer(name)))
 }

@@ -15,6 +15,26 @@ import * as Param from "../dsl/Param.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 
+// Errors of Node's built-in type stripping that tsx's full TypeScript transform does not have:
+// syntax that needs a transform (enums, parameter properties) and .ts files under node_modules.
+const needsTsx = new Set([
+  "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX",
+  "ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING",
+  "ERR_UNKNOWN_FILE_EXTENSION"
+])
+
+/** Import a TypeScript module, falling back to tsx when Node's type stripping cannot load it. */
+const importTypeScript = async (url: string): Promise<{ readonly default?: unknown }> => {
+  try {
+    return await import(url)
+  } catch (error) {
+    if (!needsTsx.has((error as NodeJS.ErrnoException).code ?? "")) throw error
+    const tsx = await import("tsx/esm/api")
+    tsx.register()
+    return await import(`${url}?tsx`)
+  }
+}
+
 /** Import a pipeline file and return its default export. */
 export const load = (file: string): Effect.Effect<Pipeline.Pipeline, ConfigError | BuildError> =>
   Effect.gen(function*() {
@@ -22,7 +42,7 @@ export const load = (file: string): Effect.Effect<Pipeline.Pipeline, ConfigError
     if (!fs.existsSync(absolute)) return yield* new ConfigError({ reason: `pipeline file ${file} does not exist` })
     if (!fs.statSync(absolute).isFile()) return yield* new ConfigError({ reason: `pipeline file ${file} is not a file` })
     const module = yield* Effect.tryPromise({
-      try: () => import(pathToFileURL(absolute).href) as Promise<{ readonly default?: unknown }>,
+      try: () => importTypeScript(pathToFileURL(absolute).href),
       catch: (error) => new BuildError({ pipeline: file, reason: `loading ${file} threw: ${reasonOf(error)}` })
     })
     if (!Pipeline.isPipeline(module.default)) {

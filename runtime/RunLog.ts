@@ -176,9 +176,10 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
       exists()
         ? use((db) => {
           const rows = db.prepare(
-            `SELECT n.label, n.components FROM node_runs n JOIN runs r ON r.id = n.run_id
-             WHERE r.pipeline = ? AND n.components IS NOT NULL AND n.status != 'failed'
-             ORDER BY n.run_id ASC`
+            `SELECT label, components FROM node_runs WHERE rowid IN (
+               SELECT max(n.rowid) FROM node_runs n JOIN runs r ON r.id = n.run_id
+               WHERE r.pipeline = ? AND n.components IS NOT NULL AND n.status != 'failed'
+               GROUP BY n.label)`
           ).all(pipeline) as unknown as ReadonlyArray<{ label: string; components: string }>
           return new Map(rows.map((row) => [row.label, JSON.parse(row.components) as CacheKey.Components]))
         })

@@ -4,9 +4,6 @@
  * optional packages and are loaded only when asked for. The backend name is part of
  * the cache key's environment for nodes that compute with tensors.
  */
-// The umbrella package registers the gradients of every op (tfjs-core alone does not) and the cpu backend.
-import "@tensorflow/tfjs"
-import * as tf from "@tensorflow/tfjs-core"
 import { Context, Effect, Layer } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -42,6 +39,9 @@ const tfBackendName = (name: Name): string => (name === "tensorflow" || name ===
 const load = (name: Name): Effect.Effect<void, ConfigError> =>
   Effect.tryPromise({
     try: async () => {
+      // The umbrella package registers the gradients of every op (tfjs-core alone does not) and the cpu backend.
+      await import("@tensorflow/tfjs")
+      const tf = await import("@tensorflow/tfjs-core")
       if (name === "wasm") {
         const wasm = await import("@tensorflow/tfjs-backend-wasm")
         const require = createRequire(import.meta.url)
@@ -62,11 +62,35 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
     }
   })
 
-/** The active tensor backend. */
+/**
+ * Fail early, before anything runs, when an optional backend's package is not
+ * installed. Cheap: resolves the package without loading TensorFlow.js.
+ */
+export const check = (name: Name): Effect.Effect<void, ConfigError> => {
+  const optional = optionalPackages[name]
+  if (optional === undefined) return Effect.void
+  return Effect.try({
+    try: () => void createRequire(import.meta.url).resolve(optional.pkg),
+    catch: () =>
+      new ConfigError({
+        reason: `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed. ` +
+          `Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
+      })
+  })
+}
+
+/**
+ * The tensor backend of a run. TensorFlow.js is loaded and initialised by the first
+ * `ensure`, i.e. only when a node that computes with tensors actually runs, so an
+ * all-cached run never pays for it.
+ */
 export class TensorBackend extends Context.Service<TensorBackend, {
   readonly name: Name
+  readonly ensure: Effect.Effect<void, ConfigError>
 }>()("ablate/runtime/TensorBackend") {
-  /** Initialise TensorFlow.js on backend `name`. */
   static readonly layer = (name: Name) =>
-    Layer.effect(TensorBackend, load(name).pipe(Effect.as(TensorBackend.of({ name }))))
+    Layer.effect(
+      TensorBackend,
+      Effect.cached(load(name)).pipe(Effect.map((ensure) => TensorBackend.of({ name, ensure })))
+    )
 }

@@ -6,8 +6,12 @@ import { createHash } from "node:crypto"
 
 /** Thrown when a value has no canonical JSON form. */
 export class NotCanonicalError extends Error {
-  constructor(readonly path: string, readonly reason: string) {
+  readonly path: string
+  readonly reason: string
+  constructor(path: string, reason: string) {
     super(`${path || "value"}: ${reason}`)
+    this.path = path
+    this.reason = reason
   }
 }
 

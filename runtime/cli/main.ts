@@ -156,6 +156,7 @@ const selectionOf = (values: Values) =>
     const backend = backendText === undefined || backendText === ""
       ? TensorBackend.defaultName
       : yield* TensorBackend.parse(backendText, values["backend"] === undefined ? "ABLATE_BACKEND" : "--backend")
+    yield* TensorBackend.check(backend)
     return {
       selection: {
         seeds,
@@ -218,7 +219,7 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
       prepared.graph.nodes.map((n) => n.label)
     )
     const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv }).pipe(
-      Effect.provide(Layer.mergeAll(storeLayers(values), Executor.layerInProcess, TensorBackend.TensorBackend.layer(backend))),
+      Effect.provide(Layer.mergeAll(storeLayers(values), Executor.inProcess(backend))),
       Effect.ensuring(Effect.sync(renderer.finish))
     )
     const wallMs = performance.now() - started

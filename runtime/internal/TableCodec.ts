@@ -28,8 +28,14 @@ export type ColumnKind = "float64" | "utf8" | "bool" | "list<float64>"
 
 /** A row that does not fit the table's schema. */
 export class TableEncodeError extends Error {
-  constructor(readonly table: string, readonly column: string, readonly row: number, readonly reason: string) {
+  readonly table: string
+  readonly column: string
+  readonly row: number
+  constructor(table: string, column: string, row: number, reason: string) {
     super(`table ${table}: column "${column}", row ${row}: ${reason}`)
+    this.table = table
+    this.column = column
+    this.row = row
   }
 }
 

@@ -40,7 +40,7 @@ const fan = Pipeline.make("fan", () => {
   return ["a", "b", "c", "d"].map((tag) => sleepy({ numbers, tag, ms: 40 }, { name: `sleep-${tag}` }))
 })
 
-const layer = Layer.mergeAll(ArtifactStore.layerMemory(), Executor.layerInProcess)
+const layer = Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess())
 
 describe("Scheduler", () => {
   it("runs independent nodes in parallel up to the concurrency bound", async () => {
@@ -79,7 +79,7 @@ describe("Scheduler", () => {
         const second = yield* runGraph(pipeline, 1).pipe(Effect.provide(ArtifactStore.layerMemory()))
         const id = first.outcome.results[0]!.id
         return [yield* first.outcome.value(id), yield* second.outcome.value(id)]
-      }).pipe(Effect.provide(ArtifactStore.layerMemory()), Effect.provide(Executor.layerInProcess))
+      }).pipe(Effect.provide(ArtifactStore.layerMemory()), Effect.provide(Executor.inProcess()))
     )
     expect(values[0]).toEqual(values[1])
     expect(new Set((values[0] as Array<{ x: number }>).map((r) => r.x)).size).toBe(5)

@@ -1,0 +1,124 @@
+/**
+ * Scheduler benchmark: a 1,000-node DAG of trivial nodes (bench/fixtures/trivial.ts).
+ *
+ * Prints, on this machine:
+ *  - cold run, in process: wall time / nodes = per-node scheduler overhead (store writes included);
+ *  - all-cached rerun, in process and as a whole `pipeline run` process;
+ *  - Snakemake (Debian's `snakemake`) on the same DAG, cold and all-up-to-date, as a whole process;
+ *  - the ratios, measured in this one run.
+ *
+ * Run: npx tsx bench/scheduler.ts   (ABLATE_BENCH_NODES=N to change the size)
+ */
+import { Effect, Layer } from "effect"
+import { execFileSync, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { ArtifactStore } from "../runtime/ArtifactStore.ts"
+import { Executor } from "../runtime/Executor.ts"
+import * as Runner from "../runtime/Runner.ts"
+import { RunLog } from "../runtime/RunLog.ts"
+import pipeline, { nodeCount, parentsOf, sinksOf } from "./fixtures/trivial.ts"
+
+const repo = path.resolve(import.meta.dirname, "..")
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-bench-"))
+const selection: Runner.Selection = { seeds: [0], overrides: [], force: [], env: {} }
+
+const inProcess = (store: string) =>
+  Effect.gen(function*() {
+    const started = performance.now()
+    const prepared = yield* Runner.prepareGraph("bench/fixtures/trivial.ts", pipeline, selection)
+    const outcome = yield* Runner.execute(prepared, { concurrency: 2, onEvent: () => {}, argv: "bench" })
+    const wallMs = performance.now() - started
+    const ran = outcome.results.filter((r) => r.status === "ran").length
+    return { wallMs, ran, cached: outcome.results.length - ran }
+  }).pipe(
+    Effect.provide(Layer.mergeAll(ArtifactStore.layer(store), RunLog.layer(store), Executor.inProcess())),
+    Effect.runPromise
+  )
+
+const timed = (command: string, args: ReadonlyArray<string>, cwd: string) => {
+  const started = performance.now()
+  const result = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 28 })
+  const wallMs = performance.now() - started
+  if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr}`)
+  return { wallMs, stdout: result.stdout }
+}
+
+const cliRun = (store: string) =>
+  timed(process.execPath, [path.join(repo, "bin/pipeline.mjs"), "run", "bench/fixtures/trivial.ts", "--store", store, "--json"], repo)
+
+const snakefile = (parents: ReadonlyArray<ReadonlyArray<number>>) => `
+PARENTS = ${JSON.stringify(parents)}
+SINKS = ${JSON.stringify(sinksOf(parents))}
+
+rule all:
+    input: expand("out/n{i}.txt", i=SINKS)
+
+rule node:
+    input: lambda w: [f"out/n{p}.txt" for p in PARENTS[int(w.i)]]
+    output: "out/n{i}.txt"
+    run:
+        x = sum(float(open(f).read()) for f in input) + int(wildcards.i)
+        with open(output[0], "w") as f:
+            f.write(str(x))
+`
+
+const hasSnakemake = spawnSync("snakemake", ["--version"], { encoding: "utf8" }).status === 0
+
+const main = async () => {
+  const cpu = os.cpus()[0]?.model ?? "unknown CPU"
+  console.log(`scheduler benchmark: ${nodeCount} trivial nodes, concurrency 2, ${os.cpus().length} cores (${cpu}), Node ${process.version}`)
+
+  const storeA = path.join(work, "store-in-process")
+  const cold = await inProcess(storeA)
+  const warm = await inProcess(storeA)
+  if (cold.ran !== nodeCount || warm.cached !== nodeCount) throw new Error("unexpected cache behaviour")
+
+  const storeB = path.join(work, "store-cli")
+  const cliCold = cliRun(storeB)
+  const cliWarm = cliRun(storeB)
+  const cliEmpty = timed(process.execPath, [path.join(repo, "bin/pipeline.mjs"), "--help"], repo)
+
+  const rows: Array<[string, string]> = [
+    ["cold run, in process", `${cold.wallMs.toFixed(0)} ms  (${(cold.wallMs / nodeCount).toFixed(2)} ms/node; target < 5)`],
+    ["all-cached rerun, in process", `${warm.wallMs.toFixed(0)} ms  (target < 1000)`],
+    ["cold run, pipeline process", `${cliCold.wallMs.toFixed(0)} ms`],
+    ["all-cached rerun, pipeline process", `${cliWarm.wallMs.toFixed(0)} ms  (of which ${cliEmpty.wallMs.toFixed(0)} ms is starting the CLI: pipeline --help)`]
+  ]
+  const result: Record<string, number> = {
+    nodes: nodeCount,
+    coldInProcessMs: cold.wallMs,
+    perNodeMs: cold.wallMs / nodeCount,
+    cachedInProcessMs: warm.wallMs,
+    coldProcessMs: cliCold.wallMs,
+    cachedProcessMs: cliWarm.wallMs,
+    cliStartMs: cliEmpty.wallMs
+  }
+
+  if (hasSnakemake) {
+    const dir = path.join(work, "snakemake")
+    fs.mkdirSync(dir)
+    fs.writeFileSync(path.join(dir, "Snakefile"), snakefile(parentsOf(nodeCount)))
+    const version = execFileSync("snakemake", ["--version"], { encoding: "utf8" }).trim()
+    const smCold = timed("snakemake", ["--cores", "2", "--quiet", "all"], dir)
+    const smWarm = timed("snakemake", ["--cores", "2", "--quiet", "all"], dir)
+    rows.push(
+      [`snakemake ${version} cold`, `${smCold.wallMs.toFixed(0)} ms`],
+      [`snakemake ${version} all up to date`, `${smWarm.wallMs.toFixed(0)} ms`],
+      ["ratio: snakemake up-to-date / ablate cached (process vs process)", `${(smWarm.wallMs / cliWarm.wallMs).toFixed(1)}×  (target ≥ 10)`],
+      ["ratio: snakemake up-to-date / ablate cached (in process)", `${(smWarm.wallMs / warm.wallMs).toFixed(1)}×`],
+      ["ratio: snakemake cold / ablate cold (process vs process)", `${(smCold.wallMs / cliCold.wallMs).toFixed(1)}×`]
+    )
+    Object.assign(result, { snakemakeColdMs: smCold.wallMs, snakemakeUpToDateMs: smWarm.wallMs })
+  } else {
+    rows.push(["snakemake", "not installed (apt-get install snakemake) — comparison skipped"])
+  }
+  const width = Math.max(...rows.map(([k]) => k.length))
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`)
+  fs.mkdirSync(path.join(repo, "bench", "out"), { recursive: true })
+  fs.writeFileSync(path.join(repo, "bench", "out", "scheduler.json"), `${JSON.stringify(result, null, 2)}\n`)
+  fs.rmSync(work, { recursive: true, force: true })
+}
+
+await main()
