@@ -35,6 +35,8 @@ export interface KeyRecord {
   readonly node: { readonly kind: string; readonly label: string }
   readonly output: ObjectRef
   readonly metrics: ObjectRef
+  /** last value of each metric, so listing a cached node needs no Parquet read */
+  readonly finalMetrics: { readonly [name: string]: number }
   readonly components: CacheKey.Components
   readonly durationMs: number
   readonly createdAt: string

@@ -4,13 +4,12 @@
  * the store), execute (runs the plan and records it in the run log).
  */
 import { Effect } from "effect"
-import { type Json, Metrics } from "../dsl/Artifact.ts"
+import type { Json } from "../dsl/Artifact.ts"
 import { OverrideError } from "../dsl/Errors.ts"
 import type * as Graph from "../dsl/Graph.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
-import * as Codec from "./internal/Codec.ts"
 import * as Loader from "./Loader.ts"
 import * as Plan from "./Plan.ts"
 import { RunLog, type NodeEntry } from "./RunLog.ts"
@@ -69,18 +68,11 @@ export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {
   return { plan: Plan.make(prepared.graph, snapshot), snapshot }
 })
 
-const lastValues = (rows: unknown): Record<string, number> => {
-  const last: Record<string, number> = {}
-  for (const row of rows as ReadonlyArray<{ name: string; value: number }>) last[row.name] = row.value
-  return last
-}
-
 /** Plan, execute and record a run. The run is marked interrupted if the effect is interrupted. */
 export const execute = Effect.fn("Runner.execute")(function*(
   prepared: Prepared,
   options: Scheduler.Options & { readonly argv: string }
 ) {
-  const store = yield* ArtifactStore
   const runLog = yield* RunLog
   const { plan: planned, snapshot } = yield* plan(prepared)
   const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
@@ -91,9 +83,6 @@ export const execute = Effect.fn("Runner.execute")(function*(
   for (const result of outcome.results) {
     const { node, label } = prepared.graph.byId.get(result.id)!
     const record = result.record
-    const metrics = record === undefined
-      ? {}
-      : lastValues(Codec.decode(Metrics, yield* store.read(record.metrics.hash)))
     entries.push({
       nodeId: result.id,
       label,
@@ -111,7 +100,7 @@ export const execute = Effect.fn("Runner.execute")(function*(
         }])
       ),
       components: record?.components,
-      metrics,
+      metrics: record?.finalMetrics ?? {},
       error: result.error
     })
   }

@@ -118,6 +118,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         node: { kind: node.kind.kind, label },
         output: outputRef,
         metrics: metricsRef,
+        finalMetrics: Object.fromEntries(metrics.map(({ name, value }) => [name, value])),
         components,
         durationMs,
         createdAt: new Date().toISOString()

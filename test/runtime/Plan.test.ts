@@ -38,7 +38,7 @@ const afterRun = (graph: ReturnType<typeof build>, snapshot: Plan.Snapshot, outp
     const components = Plan.componentsOf(node, snapshot, inputs)
     const key = CacheKey.make(components)
     const output = { hash: outputOf(label), format: "table" as const, type: "Numbers", bytes: 1 }
-    index.set(key, { key, node: { kind: node.kind.kind, label }, output, metrics: output, components, durationMs: 1, createdAt: "" })
+    index.set(key, { key, node: { kind: node.kind.kind, label }, output, metrics: output, finalMetrics: {}, components, durationMs: 1, createdAt: "" })
     previous.set(label, components)
     hashes.set(node.id, output.hash)
   }
