@@ -1,0 +1,70 @@
+/**
+ * The node reference (`docs/nodes.md`), rendered from the node kinds themselves:
+ * kind, description, params with their types, defaults and descriptions, inputs,
+ * output. `npm run docs` rewrites the file; a test fails when it is out of date.
+ */
+import { Effect, Schema, SchemaAST } from "effect"
+import type { AnyNodeKind } from "../dsl/Node.ts"
+
+const isNodeKind = (value: unknown): value is AnyNodeKind =>
+  typeof value === "function" && typeof (value as { kind?: unknown }).kind === "string" &&
+  (value as { params?: unknown }).params !== undefined && typeof (value as { run?: unknown }).run === "function"
+
+/** Every node kind exported by a library module of `{ stage: { name: kind } }` namespaces. */
+export const collect = (library: Record<string, unknown>): Array<AnyNodeKind> =>
+  Object.values(library)
+    .flatMap((namespace) => Object.values(namespace as Record<string, unknown>))
+    .filter(isNodeKind)
+    .sort((a, b) => a.kind.localeCompare(b.kind))
+
+const typeOf = (ast: SchemaAST.AST): string => {
+  const type = SchemaAST.toType(ast)
+  switch (type._tag) {
+    case "Union":
+      return type.types.map(typeOf).join(" \\| ")
+    case "Literal":
+      return JSON.stringify(type.literal)
+    case "Arrays":
+      return `${type.rest[0] === undefined ? "unknown" : typeOf(type.rest[0])}[]`
+    default: {
+      const checks = type.checks?.map((check) => check.annotations?.["expected"] ?? "").filter(Boolean) ?? []
+      return [type._tag.toLowerCase(), ...checks].join(", ")
+    }
+  }
+}
+
+const defaultOf = (kind: AnyNodeKind, field: string): string => {
+  const decoded = Effect.runSync(Effect.option(Schema.decodeUnknownEffect(kind.params as unknown as Schema.Codec<Record<string, unknown>>)({})))
+  if (decoded._tag === "Some") return field === "seed" ? "pipeline seed" : `\`${JSON.stringify(decoded.value[field])}\``
+  return "required"
+}
+
+/** The markdown reference for a set of node kinds. */
+export const render = (kinds: ReadonlyArray<AnyNodeKind>): string => {
+  const sections = kinds.map((kind) => {
+    const params = Object.entries(kind.params.fields).map(([field, schema]) =>
+      `| \`${field}\` | ${typeOf(schema.ast)} | ${defaultOf(kind, field)} | ${SchemaAST.resolveDescription(schema.ast) ?? ""} |`
+    )
+    const inputs = Object.entries(kind.inputs).map(([name, type]) => `\`${name}\`: ${type.name}`).join(", ") || "none"
+    return [
+      `## \`${kind.kind}\``,
+      "",
+      kind.description,
+      "",
+      `- inputs: ${inputs}`,
+      `- output: ${kind.output.name} (${kind.output.format})`,
+      `- tensors: ${kind.tensors === true ? "yes (the backend is part of its cache key)" : "no"}`,
+      "",
+      ...(params.length === 0 ? ["No params."] : ["| param | type | default | description |", "| --- | --- | --- | --- |", ...params]),
+      ""
+    ].join("\n")
+  })
+  return [
+    "# Node reference",
+    "",
+    "Generated from the node kinds by `npm run docs`; a test fails when this file is out of date.",
+    "Every node also records a Metrics table of `(step, name, value)` rows; training metrics use TRL's names.",
+    "",
+    ...sections
+  ].join("\n")
+}
