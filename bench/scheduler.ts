@@ -72,7 +72,11 @@ const main = async () => {
 
   const storeA = path.join(work, "store-in-process")
   const cold = await inProcess(storeA)
-  const warm = await inProcess(storeA)
+  const firstWarm = await inProcess(storeA)
+  // A long-lived process (a notebook, a watch loop) reruns with a warm JIT: median of 5 more.
+  const reruns: Array<number> = []
+  for (let i = 0; i < 5; i++) reruns.push((await inProcess(storeA)).wallMs)
+  const warm = { ...firstWarm, medianMs: reruns.sort((a, b) => a - b)[2]! }
   if (cold.ran !== nodeCount || warm.cached !== nodeCount) throw new Error("unexpected cache behaviour")
 
   const storeB = path.join(work, "store-cli")
@@ -82,7 +86,8 @@ const main = async () => {
 
   const rows: Array<[string, string]> = [
     ["cold run, in process", `${cold.wallMs.toFixed(0)} ms  (${(cold.wallMs / nodeCount).toFixed(2)} ms/node; target < 5)`],
-    ["all-cached rerun, in process", `${warm.wallMs.toFixed(0)} ms  (target < 1000)`],
+    ["all-cached rerun, in process (first)", `${warm.wallMs.toFixed(0)} ms  (target < 1000)`],
+    ["all-cached rerun, in process (warm, median of 5)", `${warm.medianMs.toFixed(0)} ms`],
     ["cold run, pipeline process", `${cliCold.wallMs.toFixed(0)} ms`],
     ["all-cached rerun, pipeline process", `${cliWarm.wallMs.toFixed(0)} ms  (of which ${cliEmpty.wallMs.toFixed(0)} ms is starting the CLI: pipeline --help)`]
   ]
@@ -91,6 +96,7 @@ const main = async () => {
     coldInProcessMs: cold.wallMs,
     perNodeMs: cold.wallMs / nodeCount,
     cachedInProcessMs: warm.wallMs,
+    cachedInProcessWarmMedianMs: warm.medianMs,
     coldProcessMs: cliCold.wallMs,
     cachedProcessMs: cliWarm.wallMs,
     cliStartMs: cliEmpty.wallMs
@@ -107,7 +113,8 @@ const main = async () => {
       [`snakemake ${version} cold`, `${smCold.wallMs.toFixed(0)} ms`],
       [`snakemake ${version} all up to date`, `${smWarm.wallMs.toFixed(0)} ms`],
       ["ratio: snakemake up-to-date / ablate cached (process vs process)", `${(smWarm.wallMs / cliWarm.wallMs).toFixed(1)}×  (target ≥ 10)`],
-      ["ratio: snakemake up-to-date / ablate cached (in process)", `${(smWarm.wallMs / warm.wallMs).toFixed(1)}×`],
+      ["ratio: snakemake up-to-date / ablate cached (in process, first)", `${(smWarm.wallMs / warm.wallMs).toFixed(1)}×`],
+      ["ratio: snakemake up-to-date / ablate cached (in process, warm)", `${(smWarm.wallMs / warm.medianMs).toFixed(1)}×`],
       ["ratio: snakemake cold / ablate cold (process vs process)", `${(smCold.wallMs / cliCold.wallMs).toFixed(1)}×`]
     )
     Object.assign(result, { snakemakeColdMs: smCold.wallMs, snakemakeUpToDateMs: smWarm.wallMs })

@@ -8,17 +8,31 @@
  */
 import { Effect, Schema, SchemaIssue } from "effect"
 import { fileURLToPath } from "node:url"
-import type { ArtifactType, Json, ValueOf } from "./Artifact.ts"
+import type { ArtifactType, Json, Tensor, ValueOf } from "./Artifact.ts"
 import { ParamError } from "./Errors.ts"
 import * as BuildContext from "./internal/BuildContext.ts"
 import { hashValue } from "./internal/Canonical.ts"
 import type { Random } from "./Random.ts"
 
-/** Progress of a long-running node, shown by the CLI as a bar with step and loss. */
+/** Progress of a long-running node, shown by the CLI as a bar with step, loss and throughput. */
 export interface Progress {
   readonly step: number
   readonly total: number
   readonly loss?: number
+  /** items (tokens, samples, pairs) per second */
+  readonly throughput?: number
+  /** what `throughput` counts, e.g. "tok" */
+  readonly unit?: string
+}
+
+/** A snapshot of a training node's state, saved under the node's cache key. */
+export interface Checkpoint {
+  /** steps completed */
+  readonly step: number
+  /** weights, optimizer state: everything numeric */
+  readonly tensors: { readonly [name: string]: Tensor }
+  /** generator states and anything else the loop needs to continue exactly */
+  readonly state: { readonly [key: string]: Json }
 }
 
 /** What a running node can use besides its params and inputs. */
@@ -31,6 +45,16 @@ export interface NodeContext {
   readonly progress: (progress: Progress) => void
   /** Record a metric into the node's Metrics artifact. */
   readonly metric: (name: string, value: number, step?: number) => void
+  /**
+   * Checkpoints of this node under its cache key: `load` returns the latest one left
+   * by an interrupted run (metrics recorded before it are restored too), `save`
+   * replaces it atomically. The runtime removes them when the node completes; a
+   * changed key never sees them.
+   */
+  readonly checkpoint: {
+    readonly load: Effect.Effect<Checkpoint | undefined>
+    readonly save: (checkpoint: Checkpoint) => Effect.Effect<void>
+  }
 }
 
 /** The params Schema of a node kind: a struct whose fields carry their defaults. */

@@ -21,8 +21,13 @@ export interface Random {
   /** Fisher–Yates shuffle of a copy of `items`. */
   readonly shuffle: <A>(items: ReadonlyArray<A>) => Array<A>
   /** The generator's state, for checkpoints. */
-  readonly state: () => readonly [number, number, number, number]
+  readonly state: () => State
+  /** Continue from a saved state (same stream as when `state()` was taken). */
+  readonly restore: (state: State) => void
 }
+
+/** The 128-bit state of a generator. */
+export type State = readonly [number, number, number, number]
 
 const wordsOf = (seed: string): [number, number, number, number] => {
   const digest = createHash("sha256").update(seed).digest()
@@ -30,15 +35,14 @@ const wordsOf = (seed: string): [number, number, number, number] => {
 }
 
 /**
- * A generator from a saved state (see `Random.state`) or from a seed string.
+ * A generator seeded by a string: equal strings give equal streams.
  *
  * @example
  * const rng = Random.make("task/seed=0")
  * const x = rng.normal()
  */
-export const make = (seed: string | readonly [number, number, number, number]): Random => {
-  let [a, b, c, d] = typeof seed === "string" ? wordsOf(seed) : seed
-  const label = typeof seed === "string" ? seed : seed.join(",")
+export const make = (label: string): Random => {
+  let [a, b, c, d] = wordsOf(label)
   const next = (): number => {
     a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0
     let t = (a + b) | 0
@@ -50,7 +54,7 @@ export const make = (seed: string | readonly [number, number, number, number]): 
     c = (c + t) | 0
     return (t >>> 0) / 4294967296
   }
-  if (typeof seed === "string") for (let i = 0; i < 12; i++) next()
+  for (let i = 0; i < 12; i++) next()
   // One normal per call (the Box–Muller twin is dropped) so `state()` alone restores the stream.
   const normal = (): number => {
     let u = next()
@@ -72,6 +76,9 @@ export const make = (seed: string | readonly [number, number, number, number]): 
       }
       return out
     },
-    state: () => [a >>> 0, b >>> 0, c >>> 0, d >>> 0] as const
+    state: () => [a >>> 0, b >>> 0, c >>> 0, d >>> 0] as const,
+    restore: (state) => {
+      ;[a, b, c, d] = state
+    }
   }
 }

@@ -5,6 +5,7 @@
  *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
  *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components)
  *   <root>/locks/<key>.lock     one writer per key across processes
+ *   <root>/checkpoints/<key>    the latest checkpoint of a training node still running (or killed)
  *   <root>/tmp/<pid>-…          files being written; renamed into place when complete
  *
  * Every file is written to tmp/, fsynced, hashed while written, then renamed, so a
@@ -62,7 +63,12 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
     onWait: () => void,
     effect: Effect.Effect<A, E, R>
   ) => Effect.Effect<A, E | StoreError, R>
-  /** Remove objects whose hash is not in `referenced` and temp files of dead processes. */
+  /** The checkpoint saved under `key`, if any. */
+  readonly readCheckpoint: (key: string) => Effect.Effect<Uint8Array | undefined, StoreError>
+  /** Atomically replace the checkpoint saved under `key`. */
+  readonly writeCheckpoint: (key: string, bytes: Uint8Array) => Effect.Effect<void, StoreError>
+  readonly removeCheckpoint: (key: string) => Effect.Effect<void, StoreError>
+  /** Remove objects whose hash is not in `referenced`, checkpoints of committed keys, and temp files of dead processes. */
   readonly gc: (referenced: ReadonlySet<string>) => Effect.Effect<{ readonly objects: number; readonly bytes: number }, StoreError>
   /** Paths of every file in the store, for tests and `gc`. */
   readonly objectHashes: () => Effect.Effect<ReadonlyArray<string>, StoreError>
@@ -92,8 +98,10 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     objects: path.join(root, "objects"),
     keys: path.join(root, "keys"),
     locks: path.join(root, "locks"),
-    tmp: path.join(root, "tmp")
+    tmp: path.join(root, "tmp"),
+    checkpoints: path.join(root, "checkpoints")
   }
+  const checkpointPath = (key: string) => path.join(dirs.checkpoints, `${key}.safetensors`)
   const objectPath = (hash: string) => path.join(dirs.objects, hash.slice(0, 2), hash)
   const keyPath = (key: string) => path.join(dirs.keys, `${key}.json`)
 
@@ -221,9 +229,26 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       const release = Effect.sync(() => fs.rmSync(lockPath(key), { force: true }))
       return Effect.acquireUseRelease(acquire, () => effect, () => release)
     },
+    readCheckpoint: (key) =>
+      attempt(checkpointPath(key), () => {
+        try {
+          return new Uint8Array(fs.readFileSync(checkpointPath(key)))
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+          throw error
+        }
+      }),
+    writeCheckpoint: (key, bytes) =>
+      attempt(checkpointPath(key), () => moveIntoPlace(writeTemp(bytes).file, checkpointPath(key))),
+    removeCheckpoint: (key) => attempt(checkpointPath(key), () => fs.rmSync(checkpointPath(key), { force: true })),
     gc: (referenced) =>
       attempt(dirs.objects, () => {
         removeDeadTemps()
+        if (fs.existsSync(dirs.checkpoints)) {
+          for (const name of fs.readdirSync(dirs.checkpoints)) {
+            if (fs.existsSync(keyPath(name.replace(/\.safetensors$/, "")))) fs.rmSync(path.join(dirs.checkpoints, name))
+          }
+        }
         let objects = 0
         let bytes = 0
         if (!fs.existsSync(dirs.objects)) return { objects, bytes }
@@ -249,6 +274,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
 const makeMemoryStore = (): ArtifactStore["Service"] => {
   const objects = new Map<string, Uint8Array>()
   const records = new Map<string, KeyRecord>()
+  const checkpoints = new Map<string, Uint8Array>()
   const held = new Set<string>()
   return ArtifactStore.of({
     root: ":memory:",
@@ -277,6 +303,9 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
         () => effect,
         () => Effect.sync(() => void held.delete(key))
       ),
+    readCheckpoint: (key) => Effect.sync(() => checkpoints.get(key)),
+    writeCheckpoint: (key, bytes) => Effect.sync(() => void checkpoints.set(key, bytes.slice())),
+    removeCheckpoint: (key) => Effect.sync(() => void checkpoints.delete(key)),
     gc: (referenced) =>
       Effect.sync(() => {
         let count = 0

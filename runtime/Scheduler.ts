@@ -9,13 +9,14 @@
  */
 import { Deferred, Effect, Semaphore } from "effect"
 import { Metrics } from "../dsl/Artifact.ts"
-import type { NodeContext, NodeInstance } from "../dsl/Node.ts"
+import type { Checkpoint, NodeContext, NodeInstance } from "../dsl/Node.ts"
 import * as Random from "../dsl/Random.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { NodeFailed, reasonOf, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
 import * as Codec from "./internal/Codec.ts"
+import * as ModelCodec from "./internal/ModelCodec.ts"
 import * as Plan from "./Plan.ts"
 
 /** What the scheduler reports while it works; the CLI renders these. */
@@ -30,6 +31,8 @@ export type Event =
     readonly step: number
     readonly total: number
     readonly loss?: number
+    readonly throughput?: number
+    readonly unit?: string
   }
   | { readonly type: "cached"; readonly id: string; readonly label: string; readonly key: string; readonly hash: string }
   | {
@@ -61,6 +64,13 @@ export interface Options {
 
 const progressInterval = 100
 
+/** What a checkpoint's safetensors header holds besides the tensors. */
+interface CheckpointConfig {
+  readonly step: number
+  readonly state: Checkpoint["state"]
+  readonly metrics: ReadonlyArray<{ readonly step: number; readonly name: string; readonly value: number }>
+}
+
 /** Execute a plan. Node failures are results, not errors: the effect fails only when the store does. */
 export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapshot: Plan.Snapshot, options: Options) {
   const store = yield* ArtifactStore
@@ -87,18 +97,37 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         inputs[name] = yield* valueOf(input, upstream.record!.output)
       }
       options.onEvent({ type: "running", id: node.id, label })
-      const metrics: Array<{ step: number; name: string; value: number }> = []
+      let metrics: Array<{ step: number; name: string; value: number }> = []
       let lastProgress = 0
       const ctx: NodeContext = {
         name: label,
         random: Random.make(`ablate/${node.id}`),
-        progress: ({ step, total, loss }) => {
+        progress: (progress) => {
           const now = performance.now()
-          if (step < total && now - lastProgress < progressInterval) return
+          if (progress.step < progress.total && now - lastProgress < progressInterval) return
           lastProgress = now
-          options.onEvent({ type: "progress", id: node.id, label, step, total, ...(loss === undefined ? {} : { loss }) })
+          options.onEvent({ type: "progress", id: node.id, label, ...progress })
         },
-        metric: (name, value, step) => void metrics.push({ step: step ?? metrics.length, name, value })
+        metric: (name, value, step) => void metrics.push({ step: step ?? metrics.length, name, value }),
+        checkpoint: {
+          load: store.readCheckpoint(key).pipe(
+            Effect.map((bytes) => {
+              if (bytes === undefined) return undefined
+              const { config, tensors } = ModelCodec.decode(bytes)
+              const saved = config as unknown as CheckpointConfig
+              metrics = [...saved.metrics]
+              return { step: saved.step, state: saved.state, tensors }
+            }),
+            Effect.orDie
+          ),
+          save: (checkpoint) =>
+            Effect.suspend(() =>
+              store.writeCheckpoint(
+                key,
+                ModelCodec.encode({ config: { step: checkpoint.step, state: checkpoint.state, metrics }, tensors: checkpoint.tensors })
+              )
+            ).pipe(Effect.orDie)
+        }
       }
       const started = performance.now()
       const output = yield* executor.run(node, label, inputs, ctx)
@@ -124,6 +153,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         createdAt: new Date().toISOString()
       }
       yield* store.commit(record)
+      yield* store.removeCheckpoint(key)
       options.onEvent({ type: "done", id: node.id, label, key, hash: outputRef.hash, durationMs })
       return record
     })

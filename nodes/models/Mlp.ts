@@ -45,8 +45,9 @@ export const forward = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor1D =>
     return tf.reshape(h, [-1]) as tf.Tensor1D // [B, 1] → [B]
   })
 
-/** The trainable variables, for an optimizer. */
-export const variables = (mlp: Mlp): Array<tf.Variable> => mlp.layers.flatMap(({ w, b }) => [w, b])
+/** The trainable variables by name (`l0.w`, `l0.b`, ...), for the optimizer and checkpoints. */
+export const variables = (mlp: Mlp): Record<string, tf.Variable> =>
+  Object.fromEntries(mlp.layers.flatMap(({ w, b }, i) => [[`l${i}.w`, w], [`l${i}.b`, b]]))
 
 /** Copy the weights out of TensorFlow.js into a model artifact value. */
 export const toModel = (mlp: Mlp): ModelValue => ({

@@ -1,27 +1,86 @@
 /**
- * The training loop shared by training nodes: runs `step` for each iteration,
- * reports progress and loss, records the loss metric, and yields to the event
- * loop so the progress display updates and Ctrl-C can interrupt between steps.
+ * The training loop every training node uses. Each step computes the loss and its
+ * gradients, applies Adam, reports progress (step, loss, throughput) and records the
+ * loss metric. Every `checkpointEvery` steps it saves weights, optimizer state and the
+ * batch generator's state under the node's cache key; a run killed mid-training
+ * continues from the last checkpoint and ends with the same bytes as an
+ * uninterrupted run. It yields to the event loop between steps, so the progress
+ * display updates and Ctrl-C interrupts between steps.
  */
+import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
+import type { Tensor } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
+import type { Random, State } from "../../dsl/Random.ts"
+import * as Adam from "./Adam.ts"
 
 export interface LoopOptions {
-  readonly steps: number
   readonly ctx: NodeContext
-  /** One optimisation step; returns the step's loss. */
-  readonly step: (index: number) => number
-  /** Record metrics every this many steps (and at the last step). */
+  readonly steps: number
+  /** the trainable variables, by stable name */
+  readonly variables: Readonly<Record<string, tf.Variable>>
+  readonly optimizer: Adam.Adam
+  /** the loss of step `index` (draw batches from `random`) */
+  readonly loss: (index: number) => tf.Scalar
+  /** the generator the loss draws batches from; its state is checkpointed */
+  readonly random?: Random
+  readonly checkpointEvery?: number
   readonly logEvery?: number
+  /** items (pairs, tokens, ...) per step, for the throughput shown in the progress bar */
+  readonly itemsPerStep?: number
+  readonly unit?: string
 }
 
+const snapshot = (variable: tf.Variable): Tensor => ({ shape: variable.shape, data: variable.dataSync() as Float32Array })
+
+/** Run `steps` optimisation steps, resuming from this node's checkpoint if an earlier run left one. */
 export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
-  const { steps, ctx, step } = options
+  const { ctx, steps, variables, optimizer } = options
+  const checkpointEvery = options.checkpointEvery ?? 50
   const logEvery = options.logEvery ?? 10
-  for (let i = 0; i < steps; i++) {
-    const loss = step(i)
+  const names = Object.keys(variables).sort()
+  const ours = new Map(names.map((name) => [variables[name]!.name, name]))
+
+  let start = 0
+  const saved = yield* ctx.checkpoint.load
+  if (saved !== undefined) {
+    for (const name of names) {
+      const tensor = saved.tensors[`var.${name}`]
+      if (tensor === undefined) throw new Error(`checkpoint has no variable "${name}"`)
+      tf.tidy(() => variables[name]!.assign(tf.tensor(tensor.data, [...tensor.shape])))
+    }
+    Adam.restore(optimizer, saved.tensors, Number(saved.state["adamSteps"]))
+    if (options.random !== undefined) options.random.restore(saved.state["random"] as unknown as State)
+    start = saved.step
+  }
+
+  const save = (step: number) =>
+    ctx.checkpoint.save({
+      step,
+      tensors: {
+        ...Object.fromEntries(names.map((name) => [`var.${name}`, snapshot(variables[name]!)])),
+        ...Adam.tensors(optimizer)
+      },
+      state: { adamSteps: optimizer.t, random: options.random === undefined ? null : [...options.random.state()] }
+    })
+
+  const started = performance.now()
+  for (let i = start; i < steps; i++) {
+    const { value, grads } = tf.variableGrads(() => options.loss(i), names.map((name) => variables[name]!))
+    Adam.apply(optimizer, variables, Object.fromEntries(Object.entries(grads).map(([name, g]) => [ours.get(name)!, g])))
+    const loss = value.dataSync()[0]!
+    tf.dispose([value, ...Object.values(grads)])
     if (i % logEvery === 0 || i === steps - 1) ctx.metric("loss", loss, i)
-    ctx.progress({ step: i + 1, total: steps, loss })
+    const seconds = (performance.now() - started) / 1000
+    ctx.progress({
+      step: i + 1,
+      total: steps,
+      loss,
+      ...(options.itemsPerStep === undefined || seconds === 0
+        ? {}
+        : { throughput: (options.itemsPerStep * (i + 1 - start)) / seconds, unit: options.unit ?? "items" })
+    })
+    if ((i + 1) % checkpointEvery === 0 && i + 1 < steps) yield* save(i + 1)
     if (i % 10 === 9) yield* Effect.yieldNow
   }
 })

@@ -8,6 +8,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs, RewardModel } from "../artifacts.ts"
+import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss } from "./math.ts"
@@ -38,21 +39,17 @@ export const bradleyTerry = Node.make({
       const chosen = tf.tensor2d(inputs.pairs.flatMap((p) => features(p.chosen)), [B, d])
       const rejected = tf.tensor2d(inputs.pairs.flatMap((p) => features(p.rejected)), [B, d])
       const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split("init"))
-      const optimizer = tf.train.adam(params.lr)
+      const variables = Mlp.variables(mlp)
+      const optimizer = Adam.make(variables, { lr: params.lr })
       try {
         yield* Train.loop({
-          steps: params.steps,
           ctx,
-          step: () => {
-            const loss = optimizer.minimize(
-              () => bradleyTerryLoss(tf.sub(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
-              true,
-              Mlp.variables(mlp)
-            )!
-            const value = loss.dataSync()[0]!
-            loss.dispose()
-            return value
-          }
+          steps: params.steps,
+          variables,
+          optimizer,
+          loss: () => bradleyTerryLoss(tf.sub(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
+          itemsPerStep: B,
+          unit: "pairs"
         })
         tf.tidy(() => {
           const rc = Mlp.forward(mlp, chosen)
@@ -66,7 +63,7 @@ export const bradleyTerry = Node.make({
         return Mlp.toModel(mlp)
       } finally {
         Mlp.dispose(mlp)
-        optimizer.dispose()
+        Adam.dispose(optimizer)
         tf.dispose([chosen, rejected])
       }
     })

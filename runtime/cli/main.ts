@@ -205,6 +205,8 @@ const describeOutput = (value: unknown): string => {
   return Array.isArray(value) ? `${value.length} rows` : ""
 }
 
+const maxShownOutputs = 50
+
 const runCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console, argv: string) =>
   Effect.gen(function*() {
     const file = yield* fileArgument("run", positionals)
@@ -224,9 +226,13 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     )
     const wallMs = performance.now() - started
     const outputs: Array<{ id: string; label: string; value: unknown }> = []
-    for (const id of prepared.graph.outputs) {
-      const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(values)))
-      outputs.push({ id, label: prepared.graph.byId.get(id)!.label, value })
+    // Output values are shown for small result sets (an evaluation per cell); a graph
+    // whose outputs are hundreds of artifacts lists their hashes instead of decoding them all.
+    if (prepared.graph.outputs.length <= maxShownOutputs) {
+      for (const id of prepared.graph.outputs) {
+        const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(values)))
+        outputs.push({ id, label: prepared.graph.byId.get(id)!.label, value })
+      }
     }
     const failed = outcome.results.filter((r) => r.status === "failed")
     if (json) {

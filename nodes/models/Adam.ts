@@ -1,0 +1,89 @@
+/**
+ * Adam (Kingma & Ba, 2015, https://arxiv.org/abs/1412.6980), with its state held
+ * explicitly so a checkpoint restores it exactly:
+ *
+ *   m ← β₁m + (1−β₁)g      v ← β₂v + (1−β₂)g²
+ *   θ ← θ − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)
+ *
+ * The bias corrections are computed from the step count t in double precision, so a
+ * resumed run does exactly what an uninterrupted one does.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { Tensor } from "../../dsl/Artifact.ts"
+
+export interface AdamOptions {
+  readonly lr: number
+  readonly beta1?: number
+  readonly beta2?: number
+  readonly epsilon?: number
+}
+
+/** Adam's state for a fixed, named set of variables. */
+export interface Adam {
+  readonly options: Required<AdamOptions>
+  readonly names: ReadonlyArray<string>
+  readonly m: ReadonlyArray<tf.Variable>
+  readonly v: ReadonlyArray<tf.Variable>
+  t: number
+}
+
+/** A fresh optimizer for `variables` (names fix the order of its state). */
+export const make = (variables: Readonly<Record<string, tf.Variable>>, options: AdamOptions): Adam => {
+  const names = Object.keys(variables).sort()
+  const zeros = () => names.map((name) => tf.variable(tf.zerosLike(variables[name]!), false))
+  return {
+    options: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...options },
+    names,
+    m: zeros(),
+    v: zeros(),
+    t: 0
+  }
+}
+
+/** One update of `variables` with `grads` (same names). */
+export const apply = (
+  adam: Adam,
+  variables: Readonly<Record<string, tf.Variable>>,
+  grads: Readonly<Record<string, tf.Tensor>>
+): void => {
+  adam.t += 1
+  const { lr, beta1, beta2, epsilon } = adam.options
+  const correction1 = 1 - beta1 ** adam.t
+  const correction2 = 1 - beta2 ** adam.t
+  tf.tidy(() => {
+    adam.names.forEach((name, i) => {
+      const g = grads[name]
+      if (g === undefined) return
+      const m = adam.m[i]!
+      const v = adam.v[i]!
+      m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)))
+      v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)))
+      const step = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon))
+      variables[name]!.assign(tf.sub(variables[name]!, tf.mul(step, lr)))
+    })
+  })
+}
+
+/** The optimizer's tensors, for a checkpoint. */
+export const tensors = (adam: Adam): Record<string, Tensor> =>
+  Object.fromEntries(
+    adam.names.flatMap((name, i) => [
+      [`adam.m.${name}`, { shape: adam.m[i]!.shape, data: adam.m[i]!.dataSync() as Float32Array }],
+      [`adam.v.${name}`, { shape: adam.v[i]!.shape, data: adam.v[i]!.dataSync() as Float32Array }]
+    ])
+  )
+
+/** Restore the optimizer from a checkpoint's tensors and step count. */
+export const restore = (adam: Adam, saved: Readonly<Record<string, Tensor>>, t: number): void => {
+  adam.t = t
+  adam.names.forEach((name, i) => {
+    for (const [moment, variable] of [["m", adam.m[i]!], ["v", adam.v[i]!]] as const) {
+      const tensor = saved[`adam.${moment}.${name}`]
+      if (tensor === undefined) throw new Error(`checkpoint has no optimizer state for "${name}"`)
+      tf.tidy(() => variable.assign(tf.tensor(tensor.data, [...tensor.shape])))
+    }
+  })
+}
+
+/** Free the optimizer's state. */
+export const dispose = (adam: Adam): void => tf.dispose([...adam.m, ...adam.v])
