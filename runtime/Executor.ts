@@ -17,21 +17,19 @@ export class Executor extends Context.Service<Executor, {
   ) => Effect.Effect<unknown, NodeFailed>
 }>()("ablate/runtime/Executor") {
   /**
-   * Run nodes on this process's event loop, initialising the tensor backend before
-   * the first node that computes with tensors. Typed failures and thrown exceptions
-   * both become `NodeFailed`.
+   * Run nodes on this process's event loop; nodes that compute with tensors run one
+   * at a time inside the tensor backend's scope. Typed failures and thrown
+   * exceptions both become `NodeFailed`.
    */
   static readonly layerInProcess = Layer.effect(
     Executor,
     Effect.gen(function*() {
       const backend = yield* TensorBackend.TensorBackend
-      const prepare = (node: Node.NodeInstance, label: string) =>
-        node.kind.tensors === true
-          ? backend.ensure.pipe(Effect.mapError((error) => new NodeFailed({ node: label, reason: error.reason })))
-          : Effect.void
+      const withBackend = (node: Node.NodeInstance, effect: Effect.Effect<unknown, unknown>) =>
+        node.kind.tensors === true ? backend.scoped(effect) : effect
       return Executor.of({
-      run: (node, label, inputs, ctx) =>
-        prepare(node, label).pipe(Effect.andThen(Node.runNode(node, inputs, ctx)),
+        run: (node, label, inputs, ctx) =>
+        withBackend(node, Node.runNode(node, inputs, ctx)).pipe(
           Effect.exit,
           Effect.flatMap((exit) => {
             if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)

@@ -4,7 +4,7 @@
  * optional packages and are loaded only when asked for. The backend name is part of
  * the cache key's environment for nodes that compute with tensors.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Semaphore } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { ConfigError, reasonOf } from "./Errors.ts"
@@ -13,8 +13,8 @@ import { ConfigError, reasonOf } from "./Errors.ts"
 export const names = ["wasm", "cpu", "tensorflow", "tensorflow-gpu", "webgpu"] as const
 export type Name = (typeof names)[number]
 
-/** The default: works from a plain `npm install`, no GPU, no network. */
-export const defaultName: Name = "wasm"
+/** The default: WebAssembly (works from a plain `npm install`, no GPU, no network), else pure JS. */
+export const defaultName: Name = "WebAssembly" in globalThis ? "wasm" : "cpu"
 
 const optionalPackages: Partial<Record<Name, { readonly pkg: string; readonly needs: string }>> = {
   tensorflow: {
@@ -86,11 +86,42 @@ export const check = (name: Name): Effect.Effect<void, ConfigError> => {
  */
 export class TensorBackend extends Context.Service<TensorBackend, {
   readonly name: Name
+  /** Load and initialise TensorFlow.js (once). */
   readonly ensure: Effect.Effect<void, ConfigError>
+  /**
+   * Run a node that computes with tensors: one at a time (TensorFlow.js has one
+   * engine per process), inside an engine scope. Tensors and variables the node
+   * created and did not free are freed when it ends, so no tensor outlives it.
+   */
+  readonly scoped: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ConfigError, R>
 }>()("ablate/runtime/TensorBackend") {
   static readonly layer = (name: Name) =>
     Layer.effect(
       TensorBackend,
-      Effect.cached(load(name)).pipe(Effect.map((ensure) => TensorBackend.of({ name, ensure })))
+      Effect.gen(function*() {
+        const ensure = yield* Effect.cached(load(name))
+        const exclusive = yield* Semaphore.make(1)
+        const scoped = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+          exclusive.withPermits(1)(
+            Effect.gen(function*() {
+              yield* ensure
+              const tf = yield* Effect.promise(() => import("@tensorflow/tfjs-core"))
+              const engine = tf.engine()
+              const variablesBefore = new Set(Object.keys(engine.registeredVariables))
+              return yield* Effect.acquireUseRelease(
+                Effect.sync(() => engine.startScope()),
+                () => effect,
+                () =>
+                  Effect.sync(() => {
+                    engine.endScope()
+                    for (const [name, variable] of Object.entries(engine.registeredVariables)) {
+                      if (!variablesBefore.has(name)) variable.dispose()
+                    }
+                  })
+              )
+            })
+          )
+        return TensorBackend.of({ name, ensure, scoped })
+      })
     )
 }

@@ -20,6 +20,8 @@ interface LineState {
   step?: number
   total?: number
   loss?: number
+  throughput?: number
+  unit?: string
   detail?: string
 }
 
@@ -27,6 +29,8 @@ const bar = (step: number, total: number, width: number): string => {
   const filled = Math.round((step / Math.max(total, 1)) * width)
   return `${"█".repeat(filled)}${"░".repeat(width - filled)}`
 }
+
+const formatRate = (rate: number): string => (rate >= 10_000 ? `${(rate / 1000).toFixed(0)}k` : rate.toFixed(0))
 
 const seconds = (ms: number): string => (ms < 1000 ? `${ms.toFixed(0)}ms` : `${(ms / 1000).toFixed(1)}s`)
 
@@ -38,7 +42,7 @@ const formatLine = (label: string, width: number, state: LineState): string => {
         ? `  ▶ ${name}  running`
         : `  ▶ ${name}  ${bar(state.step ?? 0, state.total, 20)} ${state.step}/${state.total}${
           state.loss === undefined ? "" : `  loss ${state.loss.toFixed(4)}`
-        }`
+        }${state.throughput === undefined ? "" : `  ${formatRate(state.throughput)} ${state.unit ?? "items"}/s`}`
     case "planned":
       return `  · ${name}  planned`
     case "queued":
@@ -116,6 +120,8 @@ export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => 
         state.step = event.step
         state.total = event.total
         if (event.loss !== undefined) state.loss = event.loss
+        if (event.throughput !== undefined) state.throughput = event.throughput
+        if (event.unit !== undefined) state.unit = event.unit
         break
       case "done":
         state.status = "done"

@@ -74,6 +74,23 @@ throw new Error("module top level failed")
     await expectUsageError(["frobnicate"], "unknown command")
   })
 
+  it("an optional tensor backend that is not installed says which package to install", async () => {
+    await expectUsageError(["run", "chain.ts", "--backend", "tensorflow"], "@tensorflow/tfjs-node", "npm install")
+    await expectUsageError(["run", "chain.ts", "--backend", "tensorflow-gpu"], "@tensorflow/tfjs-node-gpu", "CUDA")
+  })
+
+  it("a pipeline file using TypeScript that needs a transform (an enum) still loads", async () => {
+    writeFile(dir, "enum.ts", `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+enum Size { Small = 3 }
+export default Pipeline.make("enum", () => source({ n: Size.Small }, { name: "numbers" }))
+`)
+    const result = await cli(["plan", "enum.ts"], dir)
+    expect(result.stderr).toBe("")
+    expect(result.stdout).toMatch(/✗ numbers\s+miss/)
+  })
+
   it("--help on every command exits 0 and describes it", async () => {
     for (const command of ["run", "plan", "show", "ls", "gc"]) {
       const result = await cli([command, "--help"], dir)

@@ -1,0 +1,77 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import { cli, events, filesUnder, spawnCli, summary, tempProject } from "../helpers.ts"
+
+const project = {
+  "train.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { data, label, reward } from "@ablate/nodes/index.ts"
+export default Pipeline.make("train", () => {
+  const task = data.preferenceTask({ items: 400, features: 8 }, { name: "task" })
+  const pairs = label.bradleyTerry({ task, pairs: 2000 }, { name: "labels" })
+  return reward.bradleyTerry({ pairs, task, hidden: 32, steps: 1200 }, { name: "rm" })
+})
+`
+}
+
+const rmOf = (stdout: string) => summary(stdout).nodes.find((n) => n.label === "rm")!
+const metricsHash = (dir: string, key: string) =>
+  (JSON.parse(fs.readFileSync(path.join(dir, ".ablate", "keys", `${key}.json`), "utf8")) as { metrics: { hash: string } }).metrics.hash
+
+describe("resumable training", () => {
+  it("a training node killed with kill -9 continues from its checkpoint and ends bit-identical to an uninterrupted run", async () => {
+    const reference = tempProject(project)
+    const uninterrupted = await cli(["run", "train.ts", "--json"], reference)
+    expect(uninterrupted.code).toBe(0)
+
+    const dir = tempProject(project)
+    const checkpoints = path.join(dir, ".ablate", "checkpoints")
+    const child = spawnCli(["run", "train.ts", "--json"], dir)
+    let stdout = ""
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk
+        const steps = events(stdout).filter((e) => e["type"] === "progress").map((e) => Number(e["step"]))
+        if ((steps.at(-1) ?? 0) >= 420 && filesUnder(checkpoints).length > 0) {
+          child.kill("SIGKILL")
+          resolve()
+        }
+      })
+    })
+    await new Promise((resolve) => child.on("close", resolve))
+    expect(filesUnder(checkpoints)).toHaveLength(1)
+
+    const resumed = await cli(["run", "--json", "train.ts"], dir)
+    expect(resumed.code).toBe(0)
+    const firstStep = Number(events(resumed.stdout).find((e) => e["type"] === "progress" && e["label"] === "rm")!["step"])
+    expect(firstStep).toBeGreaterThan(400)
+    expect(firstStep % 50).toBe(1)
+    expect(rmOf(resumed.stdout).status).toBe("ran")
+    expect(rmOf(resumed.stdout).hash).toBe(rmOf(uninterrupted.stdout).hash)
+    expect(metricsHash(dir, rmOf(resumed.stdout).key)).toBe(metricsHash(reference, rmOf(uninterrupted.stdout).key))
+    expect(filesUnder(checkpoints)).toEqual([])
+  })
+
+  it("a checkpoint left under another key is ignored", async () => {
+    const dir = tempProject(project)
+    const child = spawnCli(["run", "train.ts", "--json"], dir)
+    const checkpoints = path.join(dir, ".ablate", "checkpoints")
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (filesUnder(checkpoints).length > 0) {
+          child.kill("SIGKILL")
+          clearInterval(timer)
+          resolve()
+        }
+      }, 20)
+    })
+    await new Promise((resolve) => child.on("close", resolve))
+    const changed = await cli(["run", "train.ts", "--json", "--set", "rm.lr=0.03"], dir)
+    expect(changed.code).toBe(0)
+    const firstStep = Number(events(changed.stdout).find((e) => e["type"] === "progress" && e["label"] === "rm")!["step"])
+    expect(firstStep).toBe(1)
+    // the old key's checkpoint stays until its key completes or gc; the new key left none
+    expect(filesUnder(checkpoints)).toHaveLength(1)
+  })
+})
