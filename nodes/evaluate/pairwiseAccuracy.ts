@@ -24,7 +24,7 @@ export const pairwiseAccuracy = Node.make({
       const mlp = Mlp.fromModel(inputs.model)
       try {
         const x = tf.tensor2d(test.flatMap((row) => row.features), [test.length, test[0]!.features.length])
-        const scores = Mlp.forward(mlp, x)
+        const scores = Mlp.score(mlp, x)
         const predicted = scores.dataSync()
         tf.dispose([x, scores])
         const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold))

@@ -1,7 +1,9 @@
 /**
- * A multilayer perceptron with a scalar head: x → tanh(xW₀ + b₀) → … → xWₙ + bₙ.
- * `hidden: []` is a linear model. Weights are stored as `l{i}.w` ([in, out]) and
- * `l{i}.b` ([out]); initialisation is N(0, 1/fan_in) from the node's seeded generator.
+ * A multilayer perceptron: x → tanh(xW₀ + b₀) → … → xWₙ + bₙ with `outputs` units
+ * in the last layer — 1 for a reward or value head, K for a policy's logits over K
+ * responses, k for an embedding head. `hidden: []` is a linear model. Weights are
+ * stored as `l{i}.w` ([in, out]) and `l{i}.b` ([out]); initialisation is
+ * N(0, 1/fan_in) from the node's seeded generator.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
@@ -10,6 +12,8 @@ import type { Random } from "../../dsl/Random.ts"
 export interface MlpConfig {
   readonly inputs: number
   readonly hidden: ReadonlyArray<number>
+  /** width of the output layer; 1 when absent */
+  readonly outputs?: number
 }
 
 /** Trainable parameters of an MLP, in layer order. */
@@ -18,7 +22,7 @@ export interface Mlp {
   readonly layers: ReadonlyArray<{ readonly w: tf.Variable; readonly b: tf.Variable }>
 }
 
-const sizes = (config: MlpConfig): Array<number> => [config.inputs, ...config.hidden, 1]
+const sizes = (config: MlpConfig): Array<number> => [config.inputs, ...config.hidden, config.outputs ?? 1]
 
 /** A freshly initialised MLP. */
 export const init = (config: MlpConfig, rng: Random): Mlp => {
@@ -26,24 +30,25 @@ export const init = (config: MlpConfig, rng: Random): Mlp => {
   const layers = dims.slice(0, -1).map((fanIn, i) => {
     const fanOut = dims[i + 1]!
     const w = Float32Array.from({ length: fanIn * fanOut }, () => rng.normal() / Math.sqrt(fanIn))
-    return {
-      w: tf.variable(tf.tensor2d(w, [fanIn, fanOut])),
-      b: tf.variable(tf.zeros([fanOut]))
-    }
+    return tf.tidy(() => ({ w: tf.variable(tf.tensor2d(w, [fanIn, fanOut])), b: tf.variable(tf.zeros([fanOut])) }))
   })
   return { config, layers }
 }
 
-/** Scalar outputs for a batch of inputs. x: [B, inputs] → [B] */
-export const forward = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor1D =>
+/** Outputs for a batch of inputs. x: [B, inputs] → [B, outputs] */
+export const forward = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     let h: tf.Tensor2D = x
     mlp.layers.forEach(({ w, b }, i) => {
       h = tf.add(tf.matMul(h, w), b)
       if (i < mlp.layers.length - 1) h = tf.tanh(h)
     })
-    return tf.reshape(h, [-1]) as tf.Tensor1D // [B, 1] → [B]
+    return h
   })
+
+/** The scalar output of a one-output MLP (reward or value head). x: [B, inputs] → [B] */
+export const score = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor1D =>
+  tf.tidy(() => tf.reshape(forward(mlp, x), [-1]) as tf.Tensor1D) // [B, 1] → [B]
 
 /** The trainable variables by name (`l0.w`, `l0.b`, ...), for the optimizer and checkpoints. */
 export const variables = (mlp: Mlp): Record<string, tf.Variable> =>
@@ -51,7 +56,7 @@ export const variables = (mlp: Mlp): Record<string, tf.Variable> =>
 
 /** Copy the weights out of TensorFlow.js into a model artifact value. */
 export const toModel = (mlp: Mlp): ModelValue => ({
-  config: { architecture: "mlp", inputs: mlp.config.inputs, hidden: [...mlp.config.hidden] },
+  config: { architecture: "mlp", inputs: mlp.config.inputs, hidden: [...mlp.config.hidden], outputs: mlp.config.outputs ?? 1 },
   tensors: Object.fromEntries(
     mlp.layers.flatMap(({ w, b }, i) => [
       [`l${i}.w`, { shape: w.shape, data: w.dataSync() as Float32Array }],
@@ -62,12 +67,12 @@ export const toModel = (mlp: Mlp): ModelValue => ({
 
 /** Load an MLP from a model artifact value. */
 export const fromModel = (model: ModelValue): Mlp => {
-  const config = model.config as unknown as MlpConfig
+  const { architecture: _, ...config } = model.config as unknown as MlpConfig & { readonly architecture: string }
   const layers = sizes(config).slice(0, -1).map((_, i) => {
     const tensor = (name: string) => {
       const t = model.tensors[name]
       if (t === undefined) throw new Error(`model has no tensor "${name}"`)
-      return tf.variable(tf.tensor(t.data, [...t.shape]), false)
+      return tf.tidy(() => tf.variable(tf.tensor(t.data, [...t.shape]), false))
     }
     return { w: tensor(`l${i}.w`), b: tensor(`l${i}.b`) }
   })

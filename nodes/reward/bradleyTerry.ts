@@ -47,13 +47,13 @@ export const bradleyTerry = Node.make({
           steps: params.steps,
           variables,
           optimizer,
-          loss: () => bradleyTerryLoss(tf.sub(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
+          loss: () => bradleyTerryLoss(tf.sub(Mlp.score(mlp, chosen), Mlp.score(mlp, rejected))),
           itemsPerStep: B,
           unit: "pairs"
         })
         tf.tidy(() => {
-          const rc = Mlp.forward(mlp, chosen)
-          const rr = Mlp.forward(mlp, rejected)
+          const rc = Mlp.score(mlp, chosen)
+          const rr = Mlp.score(mlp, rejected)
           const margin = tf.sub(rc, rr)
           ctx.metric("accuracy", tf.mean(tf.cast(tf.greater(margin, 0), "float32")).dataSync()[0]!, params.steps)
           ctx.metric("margin", tf.mean(margin).dataSync()[0]!, params.steps)

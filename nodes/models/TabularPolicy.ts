@@ -1,0 +1,71 @@
+/**
+ * A tabular softmax policy over prompts × K candidate responses:
+ * π(k | p) = softmax(θ[p])_k with a logit table θ of shape [prompts, K]. The
+ * policy of bandit tasks, where optimal and KL-regularised optimal policies are
+ * exactly computable.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { Random } from "../../dsl/Random.ts"
+import * as Sampling from "./Sampling.ts"
+
+export interface TabularConfig {
+  readonly prompts: number
+  readonly responses: number
+}
+
+export interface TabularPolicy {
+  readonly config: TabularConfig
+  readonly variables: { readonly logits: tf.Variable }
+}
+
+/** A policy with logits N(0, scale²) (scale 0: the uniform policy). */
+export const init = (config: TabularConfig, rng: Random, scale = 0): TabularPolicy => {
+  if (config.prompts < 1 || config.responses < 1) throw new Error(`tabular policy needs prompts and responses ≥ 1, got ${config.prompts}×${config.responses}`)
+  const data = Float32Array.from({ length: config.prompts * config.responses }, () => (scale === 0 ? 0 : rng.normal() * scale))
+  return { config, variables: { logits: tf.tidy(() => tf.variable(tf.tensor2d(data, [config.prompts, config.responses]))) } }
+}
+
+/** log π(response | prompt) for each pair. prompts, responses: [B] int32 → [B] */
+export const logProbs = (policy: TabularPolicy, prompts: tf.Tensor1D, responses: tf.Tensor1D): tf.Tensor1D =>
+  tf.tidy(() => {
+    const logp = tf.logSoftmax(tf.gather(policy.variables.logits, prompts)) // [B, K]
+    return tf.sum(tf.mul(logp, tf.oneHot(responses, policy.config.responses)), -1) as tf.Tensor1D
+  })
+
+/** The full table of probabilities π(k | p). → [prompts, K] */
+export const probabilities = (policy: TabularPolicy): tf.Tensor2D => tf.tidy(() => tf.softmax(policy.variables.logits) as tf.Tensor2D)
+
+/** Sample a response for each prompt; also returns log π of each sample. */
+export const sample = (
+  policy: TabularPolicy,
+  prompts: ReadonlyArray<number>,
+  options: Sampling.Options,
+  rng: Random
+): { readonly responses: Array<number>; readonly logProbs: Array<number> } => {
+  const table = policy.variables.logits.dataSync()
+  const K = policy.config.responses
+  const responses: Array<number> = []
+  const logProbs: Array<number> = []
+  for (const p of prompts) {
+    const row = table.subarray(p * K, (p + 1) * K)
+    const k = Sampling.draw(row, options, rng)
+    responses.push(k)
+    logProbs.push(Sampling.logSoftmaxAt(row, k))
+  }
+  return { responses, logProbs }
+}
+
+export const toModel = (policy: TabularPolicy): ModelValue => ({
+  config: { architecture: "tabular", ...policy.config },
+  tensors: { logits: { shape: policy.variables.logits.shape, data: policy.variables.logits.dataSync() as Float32Array } }
+})
+
+export const fromModel = (value: ModelValue): TabularPolicy => {
+  const { architecture: _, ...config } = value.config as unknown as TabularConfig & { readonly architecture: string }
+  const logits = value.tensors["logits"]
+  if (logits === undefined) throw new Error(`tabular policy model has no "logits" tensor`)
+  return { config, variables: { logits: tf.tidy(() => tf.variable(tf.tensor2d(logits.data, [config.prompts, config.responses]))) } }
+}
+
+export const dispose = (policy: TabularPolicy): void => policy.variables.logits.dispose()

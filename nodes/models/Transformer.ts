@@ -1,0 +1,255 @@
+/**
+ * A tiny causal transformer language model (GPT-2 style, pre-LayerNorm; Radford et
+ * al., 2019, "Language Models are Unsupervised Multitask Learners"; layout after
+ * nanoGPT): token and position embeddings, `layers` blocks of causal multi-head
+ * self-attention and a GELU MLP, a final LayerNorm, and an LM head tied to the token
+ * embedding. Optional linear heads on the final hidden state: `value` (one value per
+ * position, for PPO), `reward` (a scalar per sequence, read at its last token) and
+ * `embedding` (a vector per sequence, for preference-embedding reward models).
+ *
+ * Initialisation: N(0, 0.02) for weights, with the residual output projections
+ * scaled by 1/√(2·layers) (GPT-2), drawn from the node's seeded generator.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { ModelValue, Tensor } from "../../dsl/Artifact.ts"
+import type { Random } from "../../dsl/Random.ts"
+import * as Sampling from "./Sampling.ts"
+
+export interface TransformerConfig {
+  readonly vocab: number
+  /** maximum sequence length (positions) */
+  readonly length: number
+  /** model width d */
+  readonly width: number
+  readonly layers: number
+  readonly heads: number
+  /** extra linear heads on the final hidden state */
+  readonly valueHead?: boolean
+  readonly rewardHead?: boolean
+  /** size of the embedding head; 0 or absent for none */
+  readonly embeddingHead?: number
+}
+
+/** The model's variables by name, plus its config. */
+export interface Transformer {
+  readonly config: TransformerConfig
+  readonly variables: Readonly<Record<string, tf.Variable>>
+}
+
+/** Check a config's invariants where it is made. */
+export const validate = (config: TransformerConfig): TransformerConfig => {
+  const positive = ["vocab", "length", "width", "layers", "heads"] as const
+  for (const field of positive) {
+    if (!Number.isInteger(config[field]) || config[field] < 1) throw new Error(`transformer ${field} must be a positive integer, got ${config[field]}`)
+  }
+  if (config.width % config.heads !== 0) throw new Error(`transformer width ${config.width} is not divisible by heads ${config.heads}`)
+  return config
+}
+
+const shapes = (config: TransformerConfig): Array<[string, ReadonlyArray<number>, "normal" | "residual" | "zeros" | "ones"]> => {
+  const { vocab, length, width: d, layers } = config
+  const out: Array<[string, ReadonlyArray<number>, "normal" | "residual" | "zeros" | "ones"]> = [
+    ["tok", [vocab, d], "normal"],
+    ["pos", [length, d], "normal"]
+  ]
+  for (let l = 0; l < layers; l++) {
+    out.push(
+      [`h${l}.ln1.g`, [d], "ones"], [`h${l}.ln1.b`, [d], "zeros"],
+      [`h${l}.attn.wqkv`, [d, 3 * d], "normal"], [`h${l}.attn.bqkv`, [3 * d], "zeros"],
+      [`h${l}.attn.wo`, [d, d], "residual"], [`h${l}.attn.bo`, [d], "zeros"],
+      [`h${l}.ln2.g`, [d], "ones"], [`h${l}.ln2.b`, [d], "zeros"],
+      [`h${l}.mlp.w1`, [d, 4 * d], "normal"], [`h${l}.mlp.b1`, [4 * d], "zeros"],
+      [`h${l}.mlp.w2`, [4 * d, d], "residual"], [`h${l}.mlp.b2`, [d], "zeros"]
+    )
+  }
+  out.push(["lnf.g", [d], "ones"], ["lnf.b", [d], "zeros"])
+  if (config.valueHead === true) out.push(["value.w", [d, 1], "normal"], ["value.b", [1], "zeros"])
+  if (config.rewardHead === true) out.push(["reward.w", [d, 1], "normal"], ["reward.b", [1], "zeros"])
+  if ((config.embeddingHead ?? 0) > 0) out.push(["embedding.w", [d, config.embeddingHead!], "normal"], ["embedding.b", [config.embeddingHead!], "zeros"])
+  return out
+}
+
+/** A freshly initialised model. */
+export const init = (config: TransformerConfig, rng: Random): Transformer => {
+  validate(config)
+  const residualScale = 0.02 / Math.sqrt(2 * config.layers)
+  const variables: Record<string, tf.Variable> = {}
+  for (const [name, shape, kind] of shapes(config)) {
+    const size = shape.reduce((a, b) => a * b, 1)
+    const data = kind === "zeros"
+      ? new Float32Array(size)
+      : kind === "ones"
+      ? new Float32Array(size).fill(1)
+      : Float32Array.from({ length: size }, () => rng.normal() * (kind === "residual" ? residualScale : 0.02))
+    variables[name] = tf.tidy(() => tf.variable(tf.tensor(data, [...shape])))
+  }
+  return { config, variables }
+}
+
+const layerNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+  const { mean, variance } = tf.moments(x, -1, true)
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b)
+}
+
+// GELU, tanh approximation (Hendrycks & Gimpel, 2016): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+const gelu = (x: tf.Tensor): tf.Tensor =>
+  tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
+
+/** Matrix product of the last axis: x [..., n] · w [n, m] → [..., m] */
+const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+  const shape = x.shape
+  const n = shape.at(-1)!
+  const flat = tf.reshape(x, [-1, n]) // [N, n]
+  return tf.reshape(tf.add(tf.matMul(flat as tf.Tensor2D, w as tf.Tensor2D), b), [...shape.slice(0, -1), w.shape[1]!])
+}
+
+/** Final hidden states. tokens: [B, T] int32 → [B, T, d] */
+export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
+  tf.tidy(() => {
+    const v = model.variables
+    const [B, T] = tokens.shape
+    const { width: d, heads: H, layers, length } = model.config
+    if (T > length) throw new Error(`sequence length ${T} exceeds the model's ${length} positions`)
+    const dh = d / H
+    let x = tf.add(tf.gather(v["tok"]!, tokens), tf.slice(v["pos"]!, [0, 0], [T, d])) // [B, T, d]
+    // causal mask: position i may attend to j ≤ i; −1e9 above the diagonal
+    const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9) // [T, T]
+    for (let l = 0; l < layers; l++) {
+      const p = `h${l}`
+      const qkv = linear(layerNorm(x, v[`${p}.ln1.g`]!, v[`${p}.ln1.b`]!), v[`${p}.attn.wqkv`]!, v[`${p}.attn.bqkv`]!) // [B, T, 3d]
+      const [q, k, val] = tf.split(qkv, 3, -1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3])) as [
+        tf.Tensor4D,
+        tf.Tensor4D,
+        tf.Tensor4D
+      ] // each [B, H, T, dh]
+      const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh)), mask) // [B, H, T, T]
+      const attended = tf.matMul(tf.softmax(scores), val) // [B, H, T, dh]
+      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B, T, d]) // [B, T, d]
+      x = tf.add(x, linear(merged, v[`${p}.attn.wo`]!, v[`${p}.attn.bo`]!))
+      const h = gelu(linear(layerNorm(x, v[`${p}.ln2.g`]!, v[`${p}.ln2.b`]!), v[`${p}.mlp.w1`]!, v[`${p}.mlp.b1`]!))
+      x = tf.add(x, linear(h, v[`${p}.mlp.w2`]!, v[`${p}.mlp.b2`]!))
+    }
+    return layerNorm(x, v["lnf.g"]!, v["lnf.b"]!) as tf.Tensor3D
+  })
+
+/** Next-token logits at every position. tokens: [B, T] → [B, T, V] */
+export const logits = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
+  tf.tidy(() => {
+    const h = hidden(model, tokens)
+    const [B, T, d] = h.shape
+    return tf.reshape(tf.matMul(tf.reshape(h, [B * T, d]), model.variables["tok"]!, false, true), [B, T, model.config.vocab]) as tf.Tensor3D
+  })
+
+/**
+ * Log-probabilities the model gives each token of `tokens` after the first, per token
+ * and summed over the positions where `mask` is 1 (e.g. the response tokens).
+ * tokens: [B, T], mask: [B, T] (position t counts token t; mask[:, 0] is ignored)
+ * → perToken [B, T−1] (log p(tokens[t] | tokens[<t]) for t = 1..T−1), summed [B]
+ */
+export const logProbs = (
+  model: Transformer,
+  tokens: tf.Tensor2D,
+  mask?: tf.Tensor2D
+): { readonly perToken: tf.Tensor2D; readonly summed: tf.Tensor1D } =>
+  tf.tidy(() => {
+    const [B, T] = tokens.shape
+    const V = model.config.vocab
+    const logp = tf.logSoftmax(tf.slice(logits(model, tokens), [0, 0, 0], [B, T - 1, V])) // [B, T−1, V]
+    const targets = tf.oneHot(tf.slice(tokens, [0, 1], [B, T - 1]), V) // [B, T−1, V]
+    const perToken = tf.sum(tf.mul(logp, targets), -1) as tf.Tensor2D // [B, T−1]
+    const weights = mask === undefined ? tf.onesLike(perToken) : tf.cast(tf.slice(mask, [0, 1], [B, T - 1]), "float32")
+    return { perToken, summed: tf.sum(tf.mul(perToken, weights), -1) as tf.Tensor1D }
+  })
+
+/** Per-position values from the value head. tokens: [B, T] → [B, T] */
+export const values = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const w = model.variables["value.w"]
+    if (w === undefined) throw new Error("this transformer has no value head (config.valueHead)")
+    return tf.squeeze(linear(hidden(model, tokens), w, model.variables["value.b"]!), [-1]) as tf.Tensor2D
+  })
+
+const lastHidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D => {
+  const h = hidden(model, tokens)
+  const [B, T, d] = h.shape
+  return tf.reshape(tf.slice(h, [0, T - 1, 0], [B, 1, d]), [B, d]) // [B, d]
+}
+
+/** A scalar reward per sequence, read from the reward head at its last token. tokens: [B, T] → [B] */
+export const reward = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor1D =>
+  tf.tidy(() => {
+    const w = model.variables["reward.w"]
+    if (w === undefined) throw new Error("this transformer has no reward head (config.rewardHead)")
+    return tf.reshape(tf.add(tf.matMul(lastHidden(model, tokens), w as tf.Tensor2D), model.variables["reward.b"]!), [-1]) as tf.Tensor1D
+  })
+
+/** A preference embedding per sequence from the embedding head. tokens: [B, T] → [B, k] */
+export const embedding = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D =>
+  tf.tidy(() => {
+    const w = model.variables["embedding.w"]
+    if (w === undefined) throw new Error("this transformer has no embedding head (config.embeddingHead)")
+    return tf.add(tf.matMul(lastHidden(model, tokens), w as tf.Tensor2D), model.variables["embedding.b"]!) as tf.Tensor2D
+  })
+
+export interface SampleOptions extends Sampling.Options {
+  /** tokens to generate after each prompt */
+  readonly tokens: number
+}
+
+/**
+ * Continue each prompt by `options.tokens` sampled tokens (greedy when temperature is
+ * 0). Returns the full sequences and the log-probability of each generated token
+ * under the model (temperature 1, no top-k: the policy's own probabilities).
+ * prompts: number[B][P] → sequences number[B][P + tokens], logProbs number[B][tokens]
+ */
+export const sample = (
+  model: Transformer,
+  prompts: ReadonlyArray<ReadonlyArray<number>>,
+  options: SampleOptions,
+  rng: Random
+): { readonly sequences: Array<Array<number>>; readonly logProbs: Array<Array<number>> } => {
+  const sequences = prompts.map((p) => [...p])
+  const logProbs: Array<Array<number>> = prompts.map(() => [])
+  const V = model.config.vocab
+  for (let step = 0; step < options.tokens; step++) {
+    const T = sequences[0]!.length
+    const last = tf.tidy(() => {
+      const all = logits(model, tf.tensor2d(sequences.flat(), [sequences.length, T], "int32"))
+      return tf.reshape(tf.slice(all, [0, T - 1, 0], [sequences.length, 1, V]), [sequences.length, V])
+    })
+    const rows = last.dataSync()
+    last.dispose()
+    sequences.forEach((sequence, b) => {
+      const row = rows.subarray(b * V, (b + 1) * V)
+      const token = Sampling.draw(row, options, rng)
+      logProbs[b]!.push(Sampling.logSoftmaxAt(row, token))
+      sequence.push(token)
+    })
+  }
+  return { sequences, logProbs }
+}
+
+/** The model as a model artifact value. */
+export const toModel = (model: Transformer): ModelValue => ({
+  config: { architecture: "transformer", ...model.config },
+  tensors: Object.fromEntries(
+    Object.entries(model.variables).map(([name, v]): [string, Tensor] => [name, { shape: v.shape, data: v.dataSync() as Float32Array }])
+  )
+})
+
+/** Load a model artifact value written by `toModel`. */
+export const fromModel = (value: ModelValue): Transformer => {
+  const { architecture: _, ...config } = value.config as unknown as TransformerConfig & { architecture: string }
+  validate(config)
+  const variables: Record<string, tf.Variable> = {}
+  for (const [name, shape] of shapes(config)) {
+    const t = value.tensors[name]
+    if (t === undefined) throw new Error(`transformer model has no tensor "${name}"`)
+    if (t.shape.join() !== shape.join()) throw new Error(`transformer tensor "${name}" has shape [${t.shape}], expected [${shape}]`)
+    variables[name] = tf.tidy(() => tf.variable(tf.tensor(t.data, [...shape])))
+  }
+  return { config, variables }
+}
+
+/** Free the model's variables. */
+export const dispose = (model: Transformer): void => tf.dispose(Object.values(model.variables))
