@@ -29,7 +29,9 @@ export const init = (config: TabularConfig, rng: Random, scale = 0): TabularPoli
 /** log π(response | prompt) for each pair. prompts, responses: [B] int32 → [B] */
 export const logProbs = (policy: TabularPolicy, prompts: tf.Tensor1D, responses: tf.Tensor1D): tf.Tensor1D =>
   tf.tidy(() => {
-    const logp = tf.logSoftmax(tf.gather(policy.variables.logits, prompts)) // [B, K]
+    // one-hot · table rather than gather: gather's gradient has no wasm kernel
+    const rows = tf.matMul(tf.oneHot(prompts, policy.config.prompts), policy.variables.logits as tf.Tensor2D) // [B, K]
+    const logp = tf.logSoftmax(rows) // [B, K]
     return tf.sum(tf.mul(logp, tf.oneHot(responses, policy.config.responses)), -1) as tf.Tensor1D
   })
 

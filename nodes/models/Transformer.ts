@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue, Tensor } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
+import { gelu, linear, matMul } from "./Ops.ts"
 import * as Sampling from "./Sampling.ts"
 
 export interface TransformerConfig {
@@ -91,18 +92,6 @@ const layerNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b)
 }
 
-// GELU, tanh approximation (Hendrycks & Gimpel, 2016): 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-const gelu = (x: tf.Tensor): tf.Tensor =>
-  tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))))
-
-/** Matrix product of the last axis: x [..., n] · w [n, m] → [..., m] */
-const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => {
-  const shape = x.shape
-  const n = shape.at(-1)!
-  const flat = tf.reshape(x, [-1, n]) // [N, n]
-  return tf.reshape(tf.add(tf.matMul(flat as tf.Tensor2D, w as tf.Tensor2D), b), [...shape.slice(0, -1), w.shape[1]!])
-}
-
 /** Final hidden states. tokens: [B, T] int32 → [B, T, d] */
 export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
   tf.tidy(() => {
@@ -111,7 +100,10 @@ export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
     const { width: d, heads: H, layers, length } = model.config
     if (T > length) throw new Error(`sequence length ${T} exceeds the model's ${length} positions`)
     const dh = d / H
-    let x = tf.add(tf.gather(v["tok"]!, tokens), tf.slice(v["pos"]!, [0, 0], [T, d])) // [B, T, d]
+    // Embedding lookup as one-hot · table: gather's gradient (UnsortedSegmentSum) has no wasm kernel.
+    const oneHot = tf.reshape(tf.oneHot(tf.reshape(tokens, [-1]), model.config.vocab), [B * T, model.config.vocab]) // [B·T, V]
+    const embedded = tf.reshape(matMul(oneHot as tf.Tensor2D, v["tok"]! as tf.Tensor2D), [B, T, d]) // [B, T, d]
+    let x = tf.add(embedded, tf.slice(v["pos"]!, [0, 0], [T, d])) // [B, T, d]
     // causal mask: position i may attend to j ≤ i; −1e9 above the diagonal
     const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9) // [T, T]
     for (let l = 0; l < layers; l++) {
@@ -137,7 +129,9 @@ export const logits = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
   tf.tidy(() => {
     const h = hidden(model, tokens)
     const [B, T, d] = h.shape
-    return tf.reshape(tf.matMul(tf.reshape(h, [B * T, d]), model.variables["tok"]!, false, true), [B, T, model.config.vocab]) as tf.Tensor3D
+    // tied LM head: h · tokᵀ, with the transpose explicit (see Ops.matMul)
+    const head = matMul(tf.reshape(h, [B * T, d]) as tf.Tensor2D, tf.transpose(model.variables["tok"]!) as tf.Tensor2D)
+    return tf.reshape(head, [B, T, model.config.vocab]) as tf.Tensor3D
   })
 
 /**
@@ -180,7 +174,7 @@ export const reward = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor1D =>
   tf.tidy(() => {
     const w = model.variables["reward.w"]
     if (w === undefined) throw new Error("this transformer has no reward head (config.rewardHead)")
-    return tf.reshape(tf.add(tf.matMul(lastHidden(model, tokens), w as tf.Tensor2D), model.variables["reward.b"]!), [-1]) as tf.Tensor1D
+    return tf.reshape(linear(lastHidden(model, tokens), w, model.variables["reward.b"]!), [-1]) as tf.Tensor1D
   })
 
 /** A preference embedding per sequence from the embedding head. tokens: [B, T] → [B, k] */
@@ -188,7 +182,7 @@ export const embedding = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D 
   tf.tidy(() => {
     const w = model.variables["embedding.w"]
     if (w === undefined) throw new Error("this transformer has no embedding head (config.embeddingHead)")
-    return tf.add(tf.matMul(lastHidden(model, tokens), w as tf.Tensor2D), model.variables["embedding.b"]!) as tf.Tensor2D
+    return linear(lastHidden(model, tokens), w, model.variables["embedding.b"]!) as tf.Tensor2D
   })
 
 export interface SampleOptions extends Sampling.Options {

@@ -1,0 +1,147 @@
+/**
+ * Tensor benchmark. For each available TensorFlow.js backend: matmul GFLOP/s at
+ * 256 and 1024, and forward+backward+Adam tokens/s of the tiny transformer at two
+ * sizes (batch 32): d=64, 2 layers, length 32; d=128, 4 layers, length 64.
+ * Then the same training step in PyTorch on CPU (bench/torch_reference.py, Debian's
+ * python3-torch) and the ratio ours / PyTorch, measured in this one run.
+ *
+ * Run: npx tsx bench/tensors.ts        (ABLATE_BENCH_PROFILE=1 adds a per-kernel profile)
+ */
+import "@tensorflow/tfjs"
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Layer } from "effect"
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Random from "../dsl/Random.ts"
+import * as Adam from "../nodes/models/Adam.ts"
+import * as Transformer from "../nodes/models/Transformer.ts"
+import * as TensorBackend from "../runtime/TensorBackend.ts"
+
+const repo = path.resolve(import.meta.dirname, "..")
+const vocab = 256
+const batch = 32
+const sizes = [
+  { name: "d=64 L=2 T=32", width: 64, layers: 2, length: 32, heads: 4 },
+  { name: "d=128 L=4 T=64", width: 128, layers: 4, length: 64, heads: 4 }
+] as const
+
+const seconds = (f: () => void, minTime: number, minReps: number): number => {
+  f() // warm up: kernels compiled, memory allocated
+  let reps = 0
+  const started = performance.now()
+  while (reps < minReps || performance.now() - started < minTime * 1000) {
+    f()
+    reps++
+  }
+  return (performance.now() - started) / 1000 / reps
+}
+
+const matmulGflops = (n: number): number => {
+  const a = tf.randomNormal([n, n]) as tf.Tensor2D
+  const b = tf.randomNormal([n, n]) as tf.Tensor2D
+  // (tidy must not return the typed array: it would walk every element looking for tensors)
+  const time = seconds(() => tf.tidy(() => void tf.matMul(a, b).dataSync()), 1, 3)
+  tf.dispose([a, b])
+  return (2 * n ** 3) / time / 1e9
+}
+
+const transformerStep = (size: (typeof sizes)[number]) => {
+  const model = Transformer.init({ vocab, length: size.length, width: size.width, layers: size.layers, heads: size.heads }, Random.make("bench"))
+  const rng = Random.make("tokens")
+  const tokens = tf.tensor2d(Array.from({ length: batch * size.length }, () => rng.int(vocab)), [batch, size.length], "int32")
+  const optimizer = Adam.make(model.variables, { lr: 1e-3 })
+  const names = Object.keys(model.variables).sort()
+  const byName = new Map(names.map((n) => [model.variables[n]!.name, n]))
+  const step = () => {
+    const { value, grads } = tf.variableGrads(
+      () => tf.neg(tf.mean(Transformer.logProbs(model, tokens).perToken)) as tf.Scalar,
+      names.map((n) => model.variables[n]!)
+    )
+    Adam.apply(optimizer, model.variables, Object.fromEntries(Object.entries(grads).map(([k, g]) => [byName.get(k)!, g])))
+    value.dataSync()
+    tf.dispose([value, ...Object.values(grads)])
+  }
+  return {
+    step,
+    dispose: () => {
+      Adam.dispose(optimizer)
+      Transformer.dispose(model)
+      tokens.dispose()
+    }
+  }
+}
+
+const profileStep = async (size: (typeof sizes)[number]) => {
+  const { step, dispose } = transformerStep(size)
+  step()
+  const info = await tf.profile(step)
+  const byKernel = new Map<string, number>()
+  for (const k of info.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs))
+  dispose()
+  const total = [...byKernel.values()].reduce((a, b) => a + b, 0)
+  return { total, top: [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8) }
+}
+
+const available = async (): Promise<Array<TensorBackend.Name>> => {
+  const names: Array<TensorBackend.Name> = ["wasm", "cpu"]
+  for (const optional of ["tensorflow"] as const) {
+    if (Effect.runSync(Effect.exit(TensorBackend.check(optional)))._tag === "Success") names.push(optional)
+  }
+  return names
+}
+
+const main = async () => {
+  console.log(`tensor benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, batch ${batch}, vocab ${vocab}`)
+  const results: Record<string, Record<string, number>> = {}
+  for (const name of await available()) {
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        yield* (yield* TensorBackend.TensorBackend).ensure
+      }).pipe(Effect.provide(Layer.fresh(TensorBackend.TensorBackend.layer(name))))
+    )
+    const row: Record<string, number> = {
+      "matmul 256 GFLOP/s": matmulGflops(256),
+      "matmul 1024 GFLOP/s": matmulGflops(1024)
+    }
+    for (const size of sizes) {
+      const { step, dispose } = transformerStep(size)
+      const time = seconds(step, name === "cpu" ? 3 : 2, 2)
+      row[`${size.name} tok/s`] = (batch * size.length) / time
+      dispose()
+    }
+    results[name] = row
+    console.log(`  ${name.padEnd(10)} ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(k.includes("GFLOP") ? 2 : 0)}`).join("   ")}`)
+    if (process.env["ABLATE_BENCH_PROFILE"] === "1") {
+      for (const size of sizes) {
+        const { total, top } = await profileStep(size)
+        console.log(`    profile ${size.name}: ${total.toFixed(0)} ms of kernels per step; ${top.map(([k, ms]) => `${k} ${((100 * ms) / total).toFixed(0)}%`).join(", ")}`)
+      }
+    }
+  }
+
+  // Debian's python3-torch installs into the system interpreter, which may not be the first python3 on PATH
+  const python = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+  const torch = spawnSync(python, [path.join(repo, "bench", "torch_reference.py")], { encoding: "utf8" })
+  if (torch.status === 0) {
+    const reference = JSON.parse(torch.stdout.trim().split("\n").at(-1)!) as { version: string; results: Record<string, Record<string, number>> }
+    for (const [threads, row] of Object.entries(reference.results)) {
+      console.log(`  pytorch ${reference.version} CPU, ${threads}: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(0)}`).join("   ")}`)
+    }
+    const best = results["wasm"]!
+    for (const [threads, row] of Object.entries(reference.results)) {
+      for (const size of sizes) {
+        const key = `${size.name} tok/s`
+        console.log(`  ratio wasm / pytorch (${threads}) ${size.name}: ${(best[key]! / row[key]!).toFixed(2)}  (target ≥ 0.5, i.e. within 2×)`)
+      }
+    }
+    results["pytorch"] = Object.assign({}, ...Object.entries(reference.results).map(([t, row]) => Object.fromEntries(Object.entries(row).map(([k, v]) => [`${t} ${k}`, v]))))
+  } else {
+    console.log(`  pytorch: not available (apt-get install python3-torch): ${torch.stderr.trim().split("\n").at(-1)}`)
+  }
+  fs.mkdirSync(path.join(repo, "bench", "out"), { recursive: true })
+  fs.writeFileSync(path.join(repo, "bench", "out", "tensors.json"), `${JSON.stringify(results, null, 2)}\n`)
+}
+
+await main()

@@ -1,0 +1,84 @@
+"""PyTorch CPU reference for bench/tensors.ts: the same tiny causal transformer
+(pre-LayerNorm GPT-2 blocks, tanh GELU, LM head tied to the token embedding), the
+same shapes (batch 32, vocab 256; d=64 L=2 T=32 and d=128 L=4 T=64, 4 heads) and the
+same training step (mean next-token negative log-likelihood, backward, Adam).
+Prints one JSON line: tokens/s per size, with 1 thread and with all cores.
+"""
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+VOCAB, BATCH = 256, 32
+SIZES = [("d=64 L=2 T=32", 64, 2, 32, 4), ("d=128 L=4 T=64", 128, 4, 64, 4)]
+
+
+class Block(torch.nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = torch.nn.LayerNorm(d, eps=1e-5)
+        self.qkv = torch.nn.Linear(d, 3 * d)
+        self.out = torch.nn.Linear(d, d)
+        self.ln2 = torch.nn.LayerNorm(d, eps=1e-5)
+        self.fc1 = torch.nn.Linear(d, 4 * d)
+        self.fc2 = torch.nn.Linear(4 * d, d)
+
+    def forward(self, x, mask):
+        B, T, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        q, k, v = (t.view(B, T, self.heads, d // self.heads).transpose(1, 2) for t in (q, k, v))  # [B, H, T, dh]
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d // self.heads) + mask  # [B, H, T, T]
+        x = x + self.out((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, d))
+        return x + self.fc2(F.gelu(self.fc1(self.ln2(x)), approximate="tanh"))
+
+
+class TinyLM(torch.nn.Module):
+    def __init__(self, d, layers, length, heads):
+        super().__init__()
+        self.tok = torch.nn.Embedding(VOCAB, d)
+        self.pos = torch.nn.Embedding(length, d)
+        self.blocks = torch.nn.ModuleList(Block(d, heads) for _ in range(layers))
+        self.lnf = torch.nn.LayerNorm(d, eps=1e-5)
+        self.register_buffer("mask", torch.triu(torch.full((length, length), -1e9), diagonal=1))
+
+    def forward(self, tokens):
+        B, T = tokens.shape
+        x = self.tok(tokens) + self.pos(torch.arange(T))
+        for block in self.blocks:
+            x = block(x, self.mask[:T, :T])
+        return self.lnf(x) @ self.tok.weight.T  # [B, T, V]
+
+
+def tokens_per_second(d, layers, length, heads):
+    torch.manual_seed(0)
+    model = TinyLM(d, layers, length, heads)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tokens = torch.randint(0, VOCAB, (BATCH, length))
+
+    def step():
+        logits = model(tokens)
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, VOCAB), tokens[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        loss.item()
+
+    step()
+    reps, started = 0, time.perf_counter()
+    while reps < 3 or time.perf_counter() - started < 2:
+        step()
+        reps += 1
+    return BATCH * length / ((time.perf_counter() - started) / reps)
+
+
+results = {}
+for threads in (1, os.cpu_count()):
+    torch.set_num_threads(threads)
+    results[f"{threads} thread{'s' if threads > 1 else ''}"] = {
+        f"{name} tok/s": tokens_per_second(d, layers, length, heads) for name, d, layers, length, heads in SIZES
+    }
+print(json.dumps({"version": torch.__version__, "results": results}))
