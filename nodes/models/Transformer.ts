@@ -200,7 +200,9 @@ export const sample = (
   model: Transformer,
   prompts: ReadonlyArray<ReadonlyArray<number>>,
   options: SampleOptions,
-  rng: Random
+  rng: Random,
+  /** called after each generated token (e.g. `ctx.progress`) */
+  onToken?: (progress: { readonly step: number; readonly total: number }) => void
 ): { readonly sequences: Array<Array<number>>; readonly logProbs: Array<Array<number>> } => {
   const sequences = prompts.map((p) => [...p])
   const logProbs: Array<Array<number>> = prompts.map(() => [])
@@ -219,6 +221,7 @@ export const sample = (
       logProbs[b]!.push(Sampling.logSoftmaxAt(row, token))
       sequence.push(token)
     })
+    onToken?.({ step: step + 1, total: options.tokens })
   }
   return { sequences, logProbs }
 }

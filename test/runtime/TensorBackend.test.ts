@@ -11,6 +11,12 @@ import { Executor } from "../../runtime/Executor.ts"
 import * as Plan from "../../runtime/Plan.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
 import type * as TensorBackend from "../../runtime/TensorBackend.ts"
+import { sha256 } from "../../dsl/internal/Canonical.ts"
+import * as Random from "../../dsl/Random.ts"
+import * as Adam from "../../nodes/models/Adam.ts"
+import * as Train from "../../nodes/models/Train.ts"
+import * as Transformer from "../../nodes/models/Transformer.ts"
+import * as ModelCodec from "../../runtime/internal/ModelCodec.ts"
 
 const leaky = Node.make({
   kind: "test/leaky",
@@ -62,6 +68,26 @@ describe.each(["wasm", "cpu"] as const)("tensor nodes on the %s backend", (backe
     expect(tf.memory().numTensors).toBe(before)
     await run(Pipeline.make("leaky", () => leaky({})), backend)
     expect(tf.memory().numTensors).toBe(before)
+  })
+
+  it("train the transformer bit-identically twice from the same seed", async () => {
+    await run(Pipeline.make("init", () => leaky({})), backend) // selects the backend through the executor
+    const train = async (seed: string) => {
+      const model = Transformer.init({ vocab: 13, length: 8, width: 16, layers: 2, heads: 2, valueHead: true }, Random.make(seed))
+      const optimizer = Adam.make(model.variables, { lr: 0.01 })
+      const data = tf.tensor2d(Array.from({ length: 32 }, (_, i) => (i * 7) % 13), [4, 8], "int32")
+      const ctx = { name: "t", random: Random.make(seed), progress: () => {}, metric: () => {}, checkpoint: { load: Effect.succeed(undefined), save: () => Effect.void } }
+      await Effect.runPromise(Train.loop({ ctx, steps: 20, variables: model.variables, optimizer, loss: () => tf.neg(tf.mean(Transformer.logProbs(model, data).perToken)) as tf.Scalar }))
+      const bytes = ModelCodec.encode(Transformer.toModel(model))
+      const sampled = Transformer.sample(model, [[1, 2]], { tokens: 4, temperature: 1, topK: 5 }, Random.make("sample"))
+      Adam.dispose(optimizer)
+      Transformer.dispose(model)
+      tf.dispose(data)
+      return { hash: sha256(bytes), sampled }
+    }
+    const first = await train("a")
+    expect(await train("a")).toEqual(first)
+    expect((await train("b")).hash).not.toBe(first.hash)
   })
 
   it("are deterministic: same inputs, seed and backend give bit-identical weights; another seed differs", async () => {
