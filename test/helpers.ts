@@ -25,9 +25,27 @@ export const cli = (args: ReadonlyArray<string>, cwd: string): Promise<CliResult
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
 
-/** Start `pipeline <args>` and return the child, for tests that kill it. */
+/** Start `pipeline <args>` and return the child process. */
 export const spawnCli = (args: ReadonlyArray<string>, cwd: string) =>
   spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
+
+/**
+ * Start `pipeline <args>` and `kill -9` it as soon as `when(stdoutSoFar)` holds;
+ * resolves with the output it printed once the process is gone.
+ */
+export const runAndKill = (args: ReadonlyArray<string>, cwd: string, when: (stdout: string) => boolean): Promise<string> =>
+  new Promise((resolve) => {
+    const child = spawnCli(args, cwd)
+    let stdout = ""
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+      if (child.exitCode === null && child.signalCode === null && when(stdout)) child.kill("SIGKILL")
+    })
+    child.on("close", (_, signal) => {
+      if (signal !== "SIGKILL") throw new Error(`pipeline ${args.join(" ")} ended before it was killed:\n${stdout}`)
+      resolve(stdout)
+    })
+  })
 
 /** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */
 export const tempProject = (files: Readonly<Record<string, string>>): string => {

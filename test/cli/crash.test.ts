@@ -3,7 +3,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { sha256 } from "../../dsl/internal/Canonical.ts"
 import { nodeModules } from "../fixtures/nodes.ts"
-import { cli, events, filesUnder, spawnCli, summary, tempProject } from "../helpers.ts"
+import { cli, events, filesUnder, runAndKill, spawnCli, summary, tempProject } from "../helpers.ts"
 
 const project = {
   ...nodeModules,
@@ -38,20 +38,9 @@ describe("crash safety", () => {
     expect(uninterrupted.code).toBe(0)
 
     const dir = tempProject(project)
-    const child = spawnCli(["run", "crash.ts", "--json"], dir)
-    let stdout = ""
-    await new Promise<void>((resolve) => {
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk
-        // kill once the source is stored and the slow node is part-way through
-        if (/"type":"progress","id":"\w+","label":"slow","step":1\d/.test(stdout)) {
-          child.kill("SIGKILL")
-          resolve()
-        }
-      })
-    })
-    await new Promise((resolve) => child.on("close", resolve))
-    expect(child.signalCode).toBe("SIGKILL")
+    // kill once the source is stored and the slow node is part-way through
+    const stdout = await runAndKill(["run", "crash.ts", "--json"], dir, (out) =>
+      /"type":"progress","id":"\w+","label":"slow","step":1\d/.test(out))
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "source")).toBe(true)
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "slow")).toBe(false)
 
@@ -68,6 +57,27 @@ describe("crash safety", () => {
     })
     expect(outputHashes(rerun.stdout)).toEqual(outputHashes(uninterrupted.stdout))
     expectStoreIntact(store)
+  })
+
+  it("Ctrl-C stops the run with status 130, keeps finished nodes cached and leaves no lock or temp file", async () => {
+    const dir = tempProject(project)
+    const child = spawnCli(["run", "crash.ts", "--json"], dir)
+    let stdout = ""
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+      if (/"label":"slow","step":5/.test(stdout) && !child.killed) child.kill("SIGINT")
+    })
+    const code = await new Promise((resolve) => child.on("close", resolve))
+    expect(code).toBe(130)
+    expectStoreIntact(path.join(dir, ".ablate"))
+    const ls = await cli(["ls", "--json"], dir)
+    expect(JSON.parse(ls.stdout.trim()).status).toBe("interrupted")
+    const rerun = await cli(["run", "crash.ts", "--json"], dir)
+    expect(Object.fromEntries(summary(rerun.stdout).nodes.map((n) => [n.label, n.status]))).toEqual({
+      source: "cached",
+      slow: "ran",
+      sum: "ran"
+    })
   })
 
   it("two runs started together on one store compute each node once and both succeed", async () => {

@@ -1,7 +1,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { cli, events, filesUnder, spawnCli, summary, tempProject } from "../helpers.ts"
+import { cli, events, filesUnder, runAndKill, summary, tempProject } from "../helpers.ts"
 
 const project = {
   "train.ts": `
@@ -27,19 +27,10 @@ describe("resumable training", () => {
 
     const dir = tempProject(project)
     const checkpoints = path.join(dir, ".ablate", "checkpoints")
-    const child = spawnCli(["run", "train.ts", "--json"], dir)
-    let stdout = ""
-    await new Promise<void>((resolve) => {
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk
-        const steps = events(stdout).filter((e) => e["type"] === "progress").map((e) => Number(e["step"]))
-        if ((steps.at(-1) ?? 0) >= 420 && filesUnder(checkpoints).length > 0) {
-          child.kill("SIGKILL")
-          resolve()
-        }
-      })
+    await runAndKill(["run", "train.ts", "--json"], dir, (out) => {
+      const steps = events(out).filter((e) => e["type"] === "progress").map((e) => Number(e["step"]))
+      return (steps.at(-1) ?? 0) >= 420 && filesUnder(checkpoints).length > 0
     })
-    await new Promise((resolve) => child.on("close", resolve))
     expect(filesUnder(checkpoints)).toHaveLength(1)
 
     const resumed = await cli(["run", "--json", "train.ts"], dir)
@@ -55,18 +46,8 @@ describe("resumable training", () => {
 
   it("a checkpoint left under another key is ignored", async () => {
     const dir = tempProject(project)
-    const child = spawnCli(["run", "train.ts", "--json"], dir)
     const checkpoints = path.join(dir, ".ablate", "checkpoints")
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (filesUnder(checkpoints).length > 0) {
-          child.kill("SIGKILL")
-          clearInterval(timer)
-          resolve()
-        }
-      }, 20)
-    })
-    await new Promise((resolve) => child.on("close", resolve))
+    await runAndKill(["run", "train.ts", "--json"], dir, () => filesUnder(checkpoints).length > 0)
     const changed = await cli(["run", "train.ts", "--json", "--set", "rm.lr=0.03"], dir)
     expect(changed.code).toBe(0)
     const firstStep = Number(events(changed.stdout).find((e) => e["type"] === "progress" && e["label"] === "rm")!["step"])
