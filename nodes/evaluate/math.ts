@@ -1,6 +1,19 @@
 /**
- * Pairwise accuracy: the fraction of item pairs with different gold rewards that a
- * reward model orders the same way as the gold reward (ties in the model count as wrong).
+ * Evaluation math.
+ *
+ * Pairwise accuracy: the fraction of pairs with different gold rewards that a reward
+ * model orders as the gold reward does (model ties count as wrong).
+ *
+ * Expected calibration error (Guo et al., 2017, https://arxiv.org/abs/1706.04599),
+ * binary form: predictions p of an event's probability fall into M equal-width bins
+ * on [0, 1]; ECE = Σ_b (n_b / N) · |mean outcome in b − mean p in b|.
+ *
+ * KL estimators (Schulman, 2020, "Approximating KL Divergence",
+ * http://joschu.net/blog/kl-approx.html). For samples x ~ π and the log-ratio
+ * log r = log π_ref(x) − log π(x), each estimates KL(π ‖ π_ref):
+ *   k1 = −log r                  (unbiased, high variance, can be negative)
+ *   k2 = ½ (log r)²              (biased, low variance)
+ *   k3 = (r − 1) − log r         (unbiased, low variance, always ≥ 0)
  */
 
 /** Accuracy over all pairs (i < j) whose gold rewards differ. */
@@ -19,4 +32,49 @@ export const pairwiseAccuracy = (
     }
   }
   return { accuracy: pairs === 0 ? Number.NaN : correct / pairs, pairs }
+}
+
+/** Binary expected calibration error of probabilities against 0/1 outcomes, with `bins` equal-width bins. */
+export const expectedCalibrationError = (probabilities: ArrayLike<number>, outcomes: ArrayLike<number>, bins = 10): number => {
+  const count = new Array<number>(bins).fill(0)
+  const sumP = new Array<number>(bins).fill(0)
+  const sumY = new Array<number>(bins).fill(0)
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = probabilities[i]!
+    const b = Math.min(bins - 1, Math.floor(p * bins))
+    count[b]!++
+    sumP[b]! += p
+    sumY[b]! += outcomes[i]!
+  }
+  let ece = 0
+  for (let b = 0; b < bins; b++) {
+    if (count[b] === 0) continue
+    ece += (count[b]! / probabilities.length) * Math.abs(sumY[b]! / count[b]! - sumP[b]! / count[b]!)
+  }
+  return ece
+}
+
+/** The k1, k2, k3 estimates of KL(π ‖ π_ref) from log-probabilities of samples drawn from π. */
+export const klEstimators = (
+  logProbs: ArrayLike<number>,
+  refLogProbs: ArrayLike<number>
+): { readonly k1: number; readonly k2: number; readonly k3: number } => {
+  let k1 = 0
+  let k2 = 0
+  let k3 = 0
+  const n = logProbs.length
+  for (let i = 0; i < n; i++) {
+    const logR = refLogProbs[i]! - logProbs[i]!
+    k1 += -logR
+    k2 += 0.5 * logR * logR
+    k3 += Math.expm1(logR) - logR
+  }
+  return { k1: k1 / n, k2: k2 / n, k3: k3 / n }
+}
+
+/** Exact KL(p ‖ q) of two categorical distributions given as probabilities. */
+export const categoricalKl = (p: ArrayLike<number>, q: ArrayLike<number>): number => {
+  let kl = 0
+  for (let i = 0; i < p.length; i++) if (p[i]! > 0) kl += p[i]! * (Math.log(p[i]!) - Math.log(q[i]!))
+  return kl
 }

@@ -1,6 +1,7 @@
 /**
  * A Bradley–Terry reward model: an MLP over item features trained with Adam on
- * the mean Bradley–Terry loss of its preference pairs (full batch).
+ * the mean Bradley–Terry loss of its preference pairs (full batch), with an optional
+ * margin, label smoothing and reward centering (see ./math.ts).
  * Metrics use TRL's names: loss, accuracy, margin, rewards/chosen, rewards/rejected.
  */
 import * as tf from "@tensorflow/tfjs-core"
@@ -11,7 +12,7 @@ import { Items, PreferencePairs, RewardModel } from "../artifacts.ts"
 import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import * as Train from "../models/Train.ts"
-import { bradleyTerryLoss } from "./math.ts"
+import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
 
 export const bradleyTerry = Node.make({
   kind: "reward/bradleyTerry",
@@ -22,6 +23,9 @@ export const bradleyTerry = Node.make({
     hidden: Param.int({ default: 16, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear model" }),
     steps: Param.int({ default: 300, min: 1, description: "Adam steps (full batch)" }),
     lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    margin: Param.number({ default: 0, min: 0, description: "Required reward margin m in −log σ(r_c − r_r − m)" }),
+    labelSmoothing: Param.number({ default: 0, min: 0, max: 0.49, description: "Label smoothing ε: weight of the flipped label" }),
+    centering: Param.number({ default: 0, min: 0, description: "Reward centering coefficient c on E[(r_c + r_r)²]" }),
     seed: Param.seed
   }),
   inputs: { pairs: PreferencePairs, task: Items },
@@ -47,7 +51,12 @@ export const bradleyTerry = Node.make({
           steps: params.steps,
           variables,
           optimizer,
-          loss: () => bradleyTerryLoss(tf.sub(Mlp.score(mlp, chosen), Mlp.score(mlp, rejected))),
+          loss: () => {
+            const rc = Mlp.score(mlp, chosen)
+            const rr = Mlp.score(mlp, rejected)
+            const loss = bradleyTerryLoss(tf.sub(rc, rr), { margin: params.margin, labelSmoothing: params.labelSmoothing })
+            return params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
+          },
           itemsPerStep: B,
           unit: "pairs"
         })

@@ -1,11 +1,72 @@
 /**
- * Bradley–Terry reward-model loss (Bradley & Terry, 1952; as used for RLHF reward
- * models in Ouyang et al., 2022, https://arxiv.org/abs/2203.02155):
+ * Reward-model losses and scores.
  *
- *   L = −E[ log σ(r(x_chosen) − r(x_rejected)) ] = E[ softplus(−(r_c − r_r)) ]
+ * Bradley–Terry (Bradley & Terry, 1952; for RLHF reward models Ouyang et al., 2022,
+ * https://arxiv.org/abs/2203.02155). With margins Δ = r(x, y_c) − r(x, y_r), a
+ * required margin m, label smoothing ε and reward centering coefficient c:
+ *
+ *   L = E[ −(1−ε)·log σ(Δ − m) − ε·log σ(−(Δ − m)) ] + c·E[ (r_c + r_r)² ]
+ *
+ * (margin as in Llama 2, https://arxiv.org/abs/2307.09288; label smoothing as in
+ * conservative DPO; centering as TRL's `center_rewards_coefficient`, after
+ * Eisenstein et al., 2023, https://arxiv.org/abs/2312.09244.)
+ *
+ * General Preference Model (Zhang et al., 2024, https://arxiv.org/abs/2410.02197):
+ * each response has an embedding v ∈ ℝ^{2k}; the preference score
+ *
+ *   s(i ≻ j) = ⟨R v_i, v_j⟩,  R = diag of k blocks [[0, −1], [1, 0]]
+ *
+ * is skew-symmetric (s(i ≻ j) = −s(j ≻ i)), so it can represent cyclic preferences
+ * that no scalar reward can; P(i ≻ j) = σ(s(i ≻ j)).
  */
 import * as tf from "@tensorflow/tfjs-core"
 
-/** Mean Bradley–Terry loss of reward margins r_c − r_r. margins: [B] → scalar */
-export const bradleyTerryLoss = (margins: tf.Tensor1D): tf.Scalar =>
-  tf.tidy(() => tf.mean(tf.softplus(tf.neg(margins))) as tf.Scalar)
+export interface BradleyTerryOptions {
+  /** required reward margin m (0: plain Bradley–Terry) */
+  readonly margin?: number
+  /** label smoothing ε ∈ [0, 0.5) */
+  readonly labelSmoothing?: number
+}
+
+/**
+ * Mean Bradley–Terry loss of margins Δ = r_c − r_r. margins: [B] → scalar
+ *
+ * log σ(x) = −softplus(−x), computed stably.
+ */
+export const bradleyTerryLoss = (margins: tf.Tensor1D, options: BradleyTerryOptions = {}): tf.Scalar =>
+  tf.tidy(() => {
+    const eps = options.labelSmoothing ?? 0
+    const shifted = tf.sub(margins, options.margin ?? 0)
+    const chosenWins = tf.softplus(tf.neg(shifted)) // −log σ(Δ − m)
+    const loss = eps === 0 ? chosenWins : tf.add(tf.mul(chosenWins, 1 - eps), tf.mul(tf.softplus(shifted), eps))
+    return tf.mean(loss) as tf.Scalar
+  })
+
+/** Reward-centering penalty E[(r_c + r_r)²], which pins the mean reward near zero. chosen, rejected: [B] → scalar */
+export const centeringPenalty = (chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf.Scalar =>
+  tf.tidy(() => tf.mean(tf.square(tf.add(chosen, rejected))) as tf.Scalar)
+
+/**
+ * GPM preference scores s(i ≻ j) = ⟨R v_i, v_j⟩ for rows of two embedding batches.
+ * vi, vj: [B, 2k] → [B]
+ *
+ * Per 2-D block (a₀, a₁) of v_i and (b₀, b₁) of v_j: R(a₀, a₁) = (−a₁, a₀), so the block
+ * contributes a₀·b₁ − a₁·b₀.
+ */
+export const generalPreferenceScore = (vi: tf.Tensor2D, vj: tf.Tensor2D): tf.Tensor1D =>
+  tf.tidy(() => {
+    const [B, D] = vi.shape
+    if (D % 2 !== 0) throw new Error(`preference embeddings need an even dimension, got ${D}`)
+    const a = tf.reshape(vi, [B, D / 2, 2]) // [B, k, 2]
+    const b = tf.reshape(vj, [B, D / 2, 2]) // [B, k, 2]
+    const [a0, a1] = tf.split(a, 2, -1) // each [B, k, 1]
+    const [b0, b1] = tf.split(b, 2, -1)
+    return tf.reshape(tf.sum(tf.sub(tf.mul(a0!, b1!), tf.mul(a1!, b0!)), [1, 2]), [B]) as tf.Tensor1D
+  })
+
+/** Scalar form of `generalPreferenceScore` for one pair, for tests and evaluation. */
+export const generalPreferenceScoreOf = (vi: ReadonlyArray<number>, vj: ReadonlyArray<number>): number => {
+  let s = 0
+  for (let i = 0; i < vi.length; i += 2) s += vi[i]! * vj[i + 1]! - vi[i + 1]! * vj[i]!
+  return s
+}

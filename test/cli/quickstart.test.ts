@@ -49,7 +49,7 @@ describe("the quickstart pipeline", () => {
   it("show prints params, metrics and lineage; ls lists runs; gc keeps referenced objects", async () => {
     const show = await cli(["show", "rm", "--store", store], repo)
     expect(show.code).toBe(0)
-    expect(show.stdout).toContain("params   hidden=16 steps=300 lr=0.02000 seed=0")
+    expect(show.stdout).toContain("params   hidden=16 steps=300 lr=0.02000 margin=0 labelSmoothing=0 centering=0 seed=0")
     expect(show.stdout).toMatch(/metrics\s+loss=[\d.]+ accuracy=[\d.]+ margin=/)
     expect(show.stdout).toMatch(/pairs ← labels [0-9a-f]{12}\n\s+task ← task [0-9a-f]{12}/)
     const ls = await cli(["ls", "--store", store, "--json"], repo)

@@ -1,0 +1,71 @@
+import "@tensorflow/tfjs"
+import * as tf from "@tensorflow/tfjs-core"
+import { beforeAll, describe, expect, it } from "vitest"
+import * as math from "../../nodes/math.ts"
+
+// Expected values are computed by hand (and checked with Python's math module), not by the code under test.
+beforeAll(async () => {
+  await tf.setBackend("cpu")
+})
+
+describe("reward math", () => {
+  const margins = () => tf.tensor1d([0, 1, -2])
+
+  it("Bradley–Terry loss: plain, with a margin, with label smoothing", () => {
+    // mean of softplus(0), softplus(−1), softplus(2)
+    expect(math.reward.bradleyTerryLoss(margins()).dataSync()[0]).toBeCloseTo(1.0444456, 5)
+    // margin 1 shifts every Δ down by 1
+    expect(math.reward.bradleyTerryLoss(margins(), { margin: 1 }).dataSync()[0]).toBeCloseTo(1.6849987, 5)
+    // 0.9·softplus(−Δ) + 0.1·softplus(Δ)
+    expect(math.reward.bradleyTerryLoss(margins(), { labelSmoothing: 0.1 }).dataSync()[0]).toBeCloseTo(1.0111123, 5)
+  })
+
+  it("reward centering penalises the squared sum of the pair's rewards", () => {
+    // ((1 + −3)² + (0.5 + 0.5)²) / 2 = (4 + 1) / 2
+    expect(math.reward.centeringPenalty(tf.tensor1d([1, 0.5]), tf.tensor1d([-3, 0.5])).dataSync()[0]).toBeCloseTo(2.5, 6)
+  })
+
+  it("the General Preference Model score is the skew-symmetric form ⟨R v_i, v_j⟩", () => {
+    // block (1,2)·(3,4): 1·4 − 2·3 = −2; block (0,1)·(2,0): 0·0 − 1·2 = −2
+    expect(math.reward.generalPreferenceScoreOf([1, 2, 0, 1], [3, 4, 2, 0])).toBe(-4)
+    expect(math.reward.generalPreferenceScoreOf([3, 4, 2, 0], [1, 2, 0, 1])).toBe(4)
+    expect(math.reward.generalPreferenceScoreOf([1, 2], [1, 2])).toBe(0)
+    const batched = math.reward.generalPreferenceScore(tf.tensor2d([[1, 2, 0, 1], [3, 4, 2, 0]]), tf.tensor2d([[3, 4, 2, 0], [1, 2, 0, 1]]))
+    expect(Array.from(batched.dataSync())).toEqual([-4, 4])
+  })
+})
+
+describe("evaluation math", () => {
+  it("expected calibration error over equal-width bins", () => {
+    // bin [0.1,0.2): p̄ 0.125, ȳ 0.5, 2 of 5 → 0.15; bin [0.8,0.9): p̄ 0.825, ȳ 1 → 0.07; bin [0.9,1]: p̄ 0.9, ȳ 0 → 0.18
+    expect(math.evaluate.expectedCalibrationError([0.1, 0.15, 0.8, 0.85, 0.9], [0, 1, 1, 1, 0])).toBeCloseTo(0.4, 10)
+    expect(math.evaluate.expectedCalibrationError([0.25, 0.75], [0, 1], 2)).toBeCloseTo(0.25, 10)
+  })
+
+  it("KL estimators k1, k2, k3 on log-ratios ±log 2", () => {
+    const { k1, k2, k3 } = math.evaluate.klEstimators([Math.log(0.5), Math.log(0.25)], [Math.log(0.25), Math.log(0.5)])
+    expect(k1).toBeCloseTo(0, 12)
+    expect(k2).toBeCloseTo(0.5 * Math.log(2) ** 2, 12) // 0.2402265
+    expect(k3).toBeCloseTo(0.25, 12) // ((½ − 1) + log 2 + (2 − 1) − log 2) / 2
+  })
+
+  it("exact categorical KL", () => {
+    // ½ log(½ / ¼) + ½ log(½ / ¾)
+    expect(math.evaluate.categoricalKl([0.5, 0.5], [0.25, 0.75])).toBeCloseTo(0.5 * Math.log(2) + 0.5 * Math.log(2 / 3), 12)
+    expect(math.evaluate.categoricalKl([1, 0], [0.5, 0.5])).toBeCloseTo(Math.log(2), 12)
+  })
+
+  it("pairwise accuracy skips gold ties and counts model ties as wrong", () => {
+    // pairs (0,1) right, (0,2) gold tie skipped, (1,2) model tie → wrong
+    expect(math.evaluate.pairwiseAccuracy([3, 1, 1], [2, 1, 2])).toEqual({ accuracy: 0.5, pairs: 2 })
+  })
+})
+
+describe("label math", () => {
+  it("Bradley–Terry preference probability with temperature", () => {
+    expect(math.label.preferenceProbability(1, 0, 1)).toBeCloseTo(1 / (1 + Math.exp(-1)), 12)
+    expect(math.label.preferenceProbability(1, 0, 0.5)).toBeCloseTo(1 / (1 + Math.exp(-2)), 12)
+    expect(math.label.preferenceProbability(1, 0, 0)).toBe(1)
+    expect(math.label.preferenceProbability(0, 0, 0)).toBe(0.5)
+  })
+})
