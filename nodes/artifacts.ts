@@ -28,3 +28,27 @@ export const PairwiseAccuracy = Artifact.table("PairwiseAccuracy", Schema.Struct
   pairs: Schema.Number,
   chance: Schema.Number
 }))
+
+/** Text preference pairs: a shared prompt and two responses, the first preferred; rows carry their split. */
+export const TextPreferences = Artifact.table("TextPreferences", Schema.Struct({
+  id: Schema.Number,
+  prompt: Schema.String,
+  chosen: Schema.String,
+  rejected: Schema.String,
+  split: Schema.Literals(["train", "test"])
+}))
+
+/** Preference pairs as feature vectors of the chosen and the rejected response, with their split. */
+export const FeaturePairs = Artifact.table("FeaturePairs", Schema.Struct({
+  chosen: Schema.Array(Schema.Number),
+  rejected: Schema.Array(Schema.Number),
+  split: Schema.Literals(["train", "test"])
+}))
+
+/** Pairwise accuracy and calibration of a reward model on labelled pairs, one row per split. */
+export const RewardModelAccuracy = Artifact.table("RewardModelAccuracy", Schema.Struct({
+  split: Schema.String,
+  accuracy: Schema.Number,
+  ece: Schema.Number,
+  pairs: Schema.Number
+}))

@@ -7,6 +7,7 @@ import { data, evaluate, label, reward } from "ablate/nodes"
 export default Pipeline.make("quickstart", ({ seed }) => {
   const task = data.preferenceTask({ items: 600, features: 8, seed }, { name: "task" })
   const pairs = label.bradleyTerry({ task, pairs: 2000, temperature: 0.3 }, { name: "labels" })
-  const rm = reward.bradleyTerry({ pairs, task, hidden: 16, steps: 300 }, { name: "rm" })
+  const features = data.pairFeatures({ pairs, task }, { name: "features" })
+  const rm = reward.bradleyTerry({ pairs: features, hidden: 16, steps: 300 }, { name: "rm" })
   return evaluate.pairwiseAccuracy({ model: rm, task }, { name: "accuracy" })
 })

@@ -50,6 +50,10 @@ export const forward = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor2D =>
 export const score = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor1D =>
   tf.tidy(() => tf.reshape(forward(mlp, x), [-1]) as tf.Tensor1D) // [B, 1] → [B]
 
+/** Σ of squared weights (biases excluded), for an L2 penalty. → scalar */
+export const weightNorm = (mlp: Mlp): tf.Scalar =>
+  tf.tidy(() => tf.addN(mlp.layers.map(({ w }) => tf.sum(tf.square(w)))) as tf.Scalar)
+
 /** The trainable variables by name (`l0.w`, `l0.b`, ...), for the optimizer and checkpoints. */
 export const variables = (mlp: Mlp): Record<string, tf.Variable> =>
   Object.fromEntries(mlp.layers.flatMap(({ w, b }, i) => [[`l${i}.w`, w], [`l${i}.b`, b]]))

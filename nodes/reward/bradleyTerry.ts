@@ -1,6 +1,6 @@
 /**
- * A Bradley–Terry reward model: an MLP over item features trained with Adam on
- * the mean Bradley–Terry loss of its preference pairs (full batch), with an optional
+ * A Bradley–Terry reward model: an MLP over feature vectors trained with Adam on
+ * the mean Bradley–Terry loss of its training pairs (full batch), with an optional
  * margin, label smoothing and reward centering (see ./math.ts).
  * Metrics use TRL's names: loss, accuracy, margin, rewards/chosen, rewards/rejected.
  */
@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
-import { Items, PreferencePairs, RewardModel } from "../artifacts.ts"
+import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import * as Train from "../models/Train.ts"
@@ -17,7 +17,7 @@ import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
 export const bradleyTerry = Node.make({
   kind: "reward/bradleyTerry",
   version: 1,
-  description: "Bradley–Terry reward model (MLP over item features) trained on preference pairs.",
+  description: "Bradley–Terry reward model (MLP over features) trained on the training pairs.",
   tensors: true,
   params: Schema.Struct({
     hidden: Param.int({ default: 16, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear model" }),
@@ -26,22 +26,19 @@ export const bradleyTerry = Node.make({
     margin: Param.number({ default: 0, min: 0, description: "Required reward margin m in −log σ(r_c − r_r − m)" }),
     labelSmoothing: Param.number({ default: 0, min: 0, max: 0.49, description: "Label smoothing ε: weight of the flipped label" }),
     centering: Param.number({ default: 0, min: 0, description: "Reward centering coefficient c on E[(r_c + r_r)²]" }),
+    weightDecay: Param.number({ default: 0, min: 0, description: "L2 penalty λ·Σw² on the weight matrices" }),
     seed: Param.seed
   }),
-  inputs: { pairs: PreferencePairs, task: Items },
+  inputs: { pairs: FeaturePairs },
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      const byItem = new Map(inputs.task.map((row) => [row.item, row.features]))
-      const features = (item: number) => {
-        const x = byItem.get(item)
-        if (x === undefined) throw new Error(`pair refers to item ${item}, which the task does not have`)
-        return x
-      }
-      const d = inputs.task[0]?.features.length ?? 0
-      const B = inputs.pairs.length
-      const chosen = tf.tensor2d(inputs.pairs.flatMap((p) => features(p.chosen)), [B, d])
-      const rejected = tf.tensor2d(inputs.pairs.flatMap((p) => features(p.rejected)), [B, d])
+      const train = inputs.pairs.filter((p) => p.split === "train")
+      if (train.length === 0) throw new Error("no training pairs")
+      const d = train[0]!.chosen.length
+      const B = train.length
+      const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [B, d])
+      const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [B, d])
       const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split("init"))
       const variables = Mlp.variables(mlp)
       const optimizer = Adam.make(variables, { lr: params.lr })
@@ -55,7 +52,8 @@ export const bradleyTerry = Node.make({
             const rc = Mlp.score(mlp, chosen)
             const rr = Mlp.score(mlp, rejected)
             const loss = bradleyTerryLoss(tf.sub(rc, rr), { margin: params.margin, labelSmoothing: params.labelSmoothing })
-            return params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
+            const centered = params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
+            return (params.weightDecay === 0 ? centered : tf.add(centered, tf.mul(Mlp.weightNorm(mlp), params.weightDecay))) as tf.Scalar
           },
           itemsPerStep: B,
           unit: "pairs"

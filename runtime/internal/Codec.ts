@@ -1,7 +1,7 @@
 /** Encode and decode artifact values by format: tables as Parquet, models as safetensors. */
 import type { ArtifactType, ModelValue, Table } from "../../dsl/Artifact.ts"
 import * as ModelCodec from "./ModelCodec.ts"
-import * as TableCodec from "./TableCodec.ts"
+import * as TableCodec from "../TableCodec.ts"
 
 export const encode = (type: ArtifactType, value: unknown): Uint8Array => {
   switch (type.format) {

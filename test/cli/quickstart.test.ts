@@ -21,6 +21,7 @@ describe("the quickstart pipeline", () => {
     expect(result.nodes.map((n) => [n.label, n.status])).toEqual([
       ["task", "ran"],
       ["labels", "ran"],
+      ["features", "ran"],
       ["rm", "ran"],
       ["accuracy", "ran"]
     ])
@@ -34,7 +35,7 @@ describe("the quickstart pipeline", () => {
     const again = await run()
     expect(again.code).toBe(0)
     expect(again.stdout).toMatch(/accuracy\s+evaluate\/pairwiseAccuracy\s+cached\s+accuracy=0\.9\d+ pairs=\d+/)
-    expect(again.stdout).toMatch(/4 nodes, 0 ran, 4 cached, 0 failed/)
+    expect(again.stdout).toMatch(/5 nodes, 0 ran, 5 cached, 0 failed/)
   })
 
   it("plan --set on the reward model misses only it and its downstream, naming the param", async () => {
@@ -49,9 +50,9 @@ describe("the quickstart pipeline", () => {
   it("show prints params, metrics and lineage; ls lists runs; gc keeps referenced objects", async () => {
     const show = await cli(["show", "rm", "--store", store], repo)
     expect(show.code).toBe(0)
-    expect(show.stdout).toContain("params   hidden=16 steps=300 lr=0.02000 margin=0 labelSmoothing=0 centering=0 seed=0")
+    expect(show.stdout).toContain("params   hidden=16 steps=300 lr=0.02000 margin=0 labelSmoothing=0 centering=0 weightDecay=0 seed=0")
     expect(show.stdout).toMatch(/metrics\s+loss=[\d.]+ accuracy=[\d.]+ margin=/)
-    expect(show.stdout).toMatch(/pairs ← labels [0-9a-f]{12}\n\s+task ← task [0-9a-f]{12}/)
+    expect(show.stdout).toMatch(/pairs ← features [0-9a-f]{12}\n\s+pairs ← labels [0-9a-f]{12}\n\s+task ← task [0-9a-f]{12}/)
     const ls = await cli(["ls", "--store", store, "--json"], repo)
     expect(ls.stdout.trim().split("\n").map((line) => JSON.parse(line).status)).toEqual(["succeeded", "succeeded"])
     fs.mkdirSync(path.join(store, "objects", "ff"), { recursive: true })

@@ -6,7 +6,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Artifact from "../../dsl/Artifact.ts"
 import * as ModelCodec from "../../runtime/internal/ModelCodec.ts"
-import * as TableCodec from "../../runtime/internal/TableCodec.ts"
+import * as TableCodec from "../../runtime/TableCodec.ts"
 
 const Rows = Artifact.table("Rows", Schema.Struct({
   id: Schema.Int,

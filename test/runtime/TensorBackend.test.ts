@@ -1,16 +1,12 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Node from "../../dsl/Node.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { PairwiseAccuracy } from "../../nodes/artifacts.ts"
 import { data, label, reward } from "../../nodes/index.ts"
-import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
-import * as CodeFingerprint from "../../runtime/CodeFingerprint.ts"
-import { Executor } from "../../runtime/Executor.ts"
-import * as Plan from "../../runtime/Plan.ts"
-import * as Scheduler from "../../runtime/Scheduler.ts"
 import type * as TensorBackend from "../../runtime/TensorBackend.ts"
+import { runInMemory } from "../helpers.ts"
 import { sha256 } from "../../dsl/internal/Canonical.ts"
 import * as Random from "../../dsl/Random.ts"
 import * as Adam from "../../nodes/models/Adam.ts"
@@ -37,33 +33,18 @@ const leaky = Node.make({
 const rmPipeline = Pipeline.make("rm", ({ seed }) => {
   const task = data.preferenceTask({ items: 200, features: 6, seed })
   const pairs = label.bradleyTerry({ task, pairs: 300 })
-  return reward.bradleyTerry({ pairs, task, hidden: 8, steps: 200 }, { name: "rm" })
+  return reward.bradleyTerry({ pairs: data.pairFeatures({ pairs, task }), hidden: 8, steps: 200 }, { name: "rm" })
 })
 
-const run = (pipeline: Pipeline.Pipeline, backend: TensorBackend.Name, seeds = [0]) =>
-  Effect.gen(function*() {
-    const graph = yield* Pipeline.build(pipeline, { seeds })
-    const snapshot: Plan.Snapshot = {
-      code: yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module)),
-      env: { backend },
-      index: new Map(),
-      previous: new Map(),
-      forced: new Set(),
-      files: new Map()
-    }
-    const outcome = yield* Scheduler.run(Plan.make(graph, snapshot), snapshot, { concurrency: 2, onEvent: () => {} })
-    return outcome.results
-  }).pipe(
-    Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess(backend))),
-    Effect.runPromise
-  )
+const run = async (pipeline: Pipeline.Pipeline, backend: TensorBackend.Name, seeds = [0]) =>
+  (await runInMemory(pipeline, { backend, seeds })).results
 
 describe.each(["wasm", "cpu"] as const)("tensor nodes on the %s backend", (backend) => {
   it("leave no tensor behind: after a 200-step training node the tensor count is back where it was", async () => {
     await run(Pipeline.make("warmup", () => leaky({})), backend)
     const before = tf.memory().numTensors
     const results = await run(rmPipeline, backend)
-    expect(results.map((r) => r.status)).toEqual(["ran", "ran", "ran"])
+    expect(results.map((r) => r.status)).toEqual(["ran", "ran", "ran", "ran"])
     expect(tf.getBackend()).toBe(backend)
     expect(tf.memory().numTensors).toBe(before)
     await run(Pipeline.make("leaky", () => leaky({})), backend)

@@ -1,5 +1,5 @@
 /**
- * Rows ⇄ Arrow ⇄ Parquet for table artifacts. The Arrow schema is derived from the
+ * Rows ⇄ Arrow ⇄ Parquet for table artifacts (and for nodes that load Parquet datasets). The Arrow schema is derived from the
  * table's Effect Schema: numbers are float64 (integers round-trip exactly), strings
  * and string literals utf8, booleans bool, arrays of numbers list<float64>.
  * Numeric columns are built from typed arrays; the bytes are zstd Parquet that
@@ -21,7 +21,7 @@ import {
 } from "apache-arrow"
 import { SchemaAST } from "effect"
 import * as Parquet from "parquet-wasm"
-import type { Table } from "../../dsl/Artifact.ts"
+import type { Table } from "../dsl/Artifact.ts"
 
 /** The storage type of one column. */
 export type ColumnKind = "float64" | "utf8" | "bool" | "list<float64>"

@@ -1,0 +1,73 @@
+/**
+ * Load text preference pairs from a file: JSONL (optionally gzipped) in the
+ * HH-RLHF format — `chosen` and `rejected` full dialogues, or explicit `prompt`,
+ * `chosen`, `rejected` — or Parquet with those columns. A seeded fraction of the
+ * pairs is held out for evaluation. A malformed line fails the node naming the file
+ * and the line; nothing is cached from a failed load.
+ */
+import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import { gunzipSync } from "node:zlib"
+import * as Artifact from "../../dsl/Artifact.ts"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
+import * as TableCodec from "../../runtime/TableCodec.ts"
+import { TextPreferences } from "../artifacts.ts"
+import { parseRecord, RecordError } from "./hhRlhf.ts"
+
+const ParquetPairs = Artifact.table("ParquetPairs", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
+
+const readRecords = (path: string): Array<{ readonly prompt: string; readonly chosen: string; readonly rejected: string }> => {
+  const bytes = fs.readFileSync(path)
+  if (path.endsWith(".parquet")) {
+    return TableCodec.decode(ParquetPairs, new Uint8Array(bytes)).map((row, i) => {
+      try {
+        return parseRecord(row)
+      } catch (error) {
+        throw new Error(`${path}: row ${i + 1}: ${(error as Error).message}`)
+      }
+    })
+  }
+  const text = (path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8")
+  const records = []
+  const lines = text.split("\n")
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim()
+    if (line === "") continue
+    let json: unknown
+    try {
+      json = JSON.parse(line)
+    } catch (error) {
+      throw new Error(`${path}: line ${i + 1}: not valid JSON (${(error as Error).message})`)
+    }
+    try {
+      records.push(parseRecord(json))
+    } catch (error) {
+      if (error instanceof RecordError) throw new Error(`${path}: line ${i + 1}: ${error.message}`)
+      throw error
+    }
+  }
+  return records
+}
+
+export const loadPreferences = Node.make({
+  kind: "data/loadPreferences",
+  version: 1,
+  description: "Text preference pairs from HH-RLHF-style JSONL (optionally .gz) or Parquet, with a seeded held-out split.",
+  params: Schema.Struct({
+    path: Param.file({ default: "data/hh-harmless-1500.jsonl.gz", description: "JSONL, JSONL.gz or Parquet file of chosen/rejected pairs" }),
+    heldOut: Param.number({ default: 0.25, min: 0, max: 1, description: "Fraction of pairs held out for evaluation" }),
+    limit: Param.int({ default: 0, min: 0, description: "Use only the first N pairs (0: all)" }),
+    seed: Param.seed
+  }),
+  inputs: {},
+  output: TextPreferences,
+  run: ({ params, ctx }) =>
+    Effect.sync(() => {
+      const all = readRecords(params.path)
+      const records = params.limit > 0 ? all.slice(0, params.limit) : all
+      if (records.length === 0) throw new Error(`${params.path}: no preference pairs`)
+      const test = new Set(ctx.random.split("split").shuffle(records.map((_, i) => i)).slice(0, Math.round(records.length * params.heldOut)))
+      return records.map((record, id) => ({ id, ...record, split: test.has(id) ? "test" as const : "train" as const }))
+    })
+})

@@ -1,0 +1,25 @@
+/**
+ * The "shorter response wins" baseline on held-out text pairs: the accuracy a
+ * reward model must beat to show it learned more than length.
+ */
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import { RewardModelAccuracy, TextPreferences } from "../artifacts.ts"
+
+export const lengthBaseline = Node.make({
+  kind: "evaluate/lengthBaseline",
+  version: 1,
+  description: "Accuracy of predicting that the shorter response is chosen (ties count half), per split.",
+  params: Schema.Struct({}),
+  inputs: { preferences: TextPreferences },
+  output: RewardModelAccuracy,
+  run: ({ inputs }) =>
+    Effect.sync(() =>
+      (["train", "test"] as const).flatMap((split) => {
+        const pairs = inputs.preferences.filter((p) => p.split === split)
+        if (pairs.length === 0) return []
+        const score = pairs.reduce((s, p) => s + (p.chosen.length < p.rejected.length ? 1 : p.chosen.length === p.rejected.length ? 0.5 : 0), 0)
+        return [{ split, accuracy: score / pairs.length, ece: Number.NaN, pairs: pairs.length }]
+      })
+    )
+})

@@ -1,0 +1,129 @@
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import * as Tokenizer from "../../nodes/data/Tokenizer.ts"
+import { data, evaluate, label, reward } from "../../nodes/index.ts"
+import * as TableCodec from "../../runtime/TableCodec.ts"
+import { Artifact } from "../../dsl/index.ts"
+import { Schema } from "effect"
+import { cli, repo, runInMemory, statuses, tempProject, writeFile } from "../helpers.ts"
+
+type Accuracy = ReadonlyArray<{ split: string; accuracy: number; ece: number; pairs: number }>
+
+describe("reward side, on small cases", () => {
+  it("the Bradley–Terry reward model reaches > 90% held-out accuracy on a noiseless linear task", async () => {
+    const { values } = await runInMemory(Pipeline.make("noiseless", () => {
+      const task = data.preferenceTask({ items: 400, features: 8, gold: "linear" }, { name: "task" })
+      const pairs = label.bradleyTerry({ task, pairs: 1500, temperature: 0 }, { name: "labels" })
+      const rm = reward.bradleyTerry({ pairs: data.pairFeatures({ pairs, task }), hidden: 0, steps: 300 }, { name: "rm" })
+      return evaluate.pairwiseAccuracy({ model: rm, task }, { name: "accuracy" })
+    }))
+    const [row] = values["accuracy"] as ReadonlyArray<{ accuracy: number }>
+    expect(row!.accuracy).toBeGreaterThan(0.9)
+  })
+
+  it("margin, label smoothing and centering change the trained model; centering pulls mean rewards to 0", async () => {
+    const build = (extra: { margin?: number; labelSmoothing?: number; centering?: number }) =>
+      runInMemory(Pipeline.make("variants", () => {
+        const task = data.preferenceTask({ items: 200, features: 4 }, { name: "task" })
+        const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 500 }), task })
+        return reward.bradleyTerry({ pairs, hidden: 0, steps: 100, ...extra }, { name: "rm" })
+      }))
+    const plain = await build({})
+    const hashes = new Set([plain, await build({ margin: 1 }), await build({ labelSmoothing: 0.2 })].map((r) => r.byLabel["rm"]!.record!.output.hash))
+    expect(hashes.size).toBe(3)
+    const centered = await build({ centering: 1 })
+    const meanReward = (r: typeof plain) => {
+      const m = r.byLabel["rm"]!.record!.finalMetrics
+      return Math.abs(m["rewards/chosen"]! + m["rewards/rejected"]!)
+    }
+    expect(meanReward(centered)).toBeLessThan(meanReward(plain))
+  })
+
+  it("rmAccuracy reports accuracy and a calibration error per split", async () => {
+    const { values } = await runInMemory(Pipeline.make("rm-accuracy", () => {
+      const task = data.preferenceTask({ items: 300, features: 6 }, { name: "task" })
+      const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 800, temperature: 0 }), task })
+      return evaluate.rmAccuracy({ model: reward.bradleyTerry({ pairs, hidden: 0, steps: 200 }), pairs }, { name: "eval" })
+    }))
+    const [train] = values["eval"] as Accuracy
+    expect(train).toMatchObject({ split: "train", pairs: 800 })
+    expect(train!.accuracy).toBeGreaterThan(0.9)
+    expect(train!.ece).toBeGreaterThanOrEqual(0)
+    expect(train!.ece).toBeLessThan(0.5)
+  })
+})
+
+describe("text preferences", () => {
+  it("loads the HH-RLHF sample: prompt up to the last Assistant turn, responses after it, a seeded split", async () => {
+    const { values } = await runInMemory(Pipeline.make("hh", () => data.loadPreferences({ path: path.join(repo, "data/hh-harmless-1500.jsonl.gz") }, { name: "load" })))
+    const rows = values["load"] as ReadonlyArray<{ prompt: string; chosen: string; rejected: string; split: string }>
+    expect(rows).toHaveLength(1500)
+    expect(rows.filter((r) => r.split === "test")).toHaveLength(375)
+    for (const row of rows) {
+      expect(row.prompt.startsWith("\n\nHuman:")).toBe(true)
+      expect(row.prompt.endsWith("\n\nAssistant:")).toBe(true)
+      expect(row.chosen).not.toContain("\n\nAssistant:")
+    }
+    // the "shorter is chosen" rate the dataset's README states: about 55%
+    const shorter = rows.filter((r) => r.chosen.length < r.rejected.length).length / rows.length
+    expect(shorter).toBeGreaterThan(0.52)
+    expect(shorter).toBeLessThan(0.58)
+  })
+
+  it("loads Parquet files with chosen and rejected columns", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ablate-pq-")), "pairs.parquet")
+    const Pairs = Artifact.table("Pairs", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
+    fs.writeFileSync(file, TableCodec.encode(Pairs, [
+      { chosen: "\n\nHuman: hi\n\nAssistant: hello", rejected: "\n\nHuman: hi\n\nAssistant: go away" },
+      { chosen: "\n\nHuman: 2+2?\n\nAssistant: 4", rejected: "\n\nHuman: 2+2?\n\nAssistant: 5" }
+    ]))
+    const { values } = await runInMemory(Pipeline.make("pq", () => data.loadPreferences({ path: file, heldOut: 0.5 }, { name: "load" })))
+    expect(values["load"]).toMatchObject([
+      { prompt: "\n\nHuman: hi\n\nAssistant:", chosen: "hello", rejected: "go away" },
+      { prompt: "\n\nHuman: 2+2?\n\nAssistant:", chosen: "4", rejected: "5" }
+    ])
+  })
+
+  it("a malformed line fails the load naming the file and line, and nothing is cached", async () => {
+    const dir = tempProject({
+      "pairs.jsonl": `{"chosen": "\\n\\nHuman: a\\n\\nAssistant: b", "rejected": "\\n\\nHuman: a\\n\\nAssistant: c"}\n{"chosen": "oops"\n`,
+      "load.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { data } from "@ablate/nodes/index.ts"
+export default Pipeline.make("load", () => data.loadPreferences({ path: "pairs.jsonl" }, { name: "load" }))
+`
+    })
+    const result = await cli(["run", "load.ts", "--json"], dir)
+    expect(result.code).toBe(1)
+    expect(statuses(result.stdout)).toEqual({ load: "failed" })
+    expect(result.stdout).toContain("pairs.jsonl: line 2: not valid JSON")
+    expect(fs.existsSync(path.join(dir, ".ablate", "keys")) ? fs.readdirSync(path.join(dir, ".ablate", "keys")) : []).toEqual([])
+    writeFile(dir, "pairs.jsonl", `{"chosen": "no turns here", "rejected": "x"}\n`)
+    const noTurn = await cli(["run", "load.ts", "--json"], dir)
+    expect(noTurn.stdout).toContain(`pairs.jsonl: line 1: \\"chosen\\" has no \\"Assistant:\\" turn`)
+  })
+
+  it("tokenizers: word and character vocabularies by frequency, hashed words", () => {
+    const words = Tokenizer.build("words", 3, ["the cat", "the dog", "The end"])
+    expect(words.encode("the cat sat")).toEqual([0, 1, 2]) // "the" most frequent; "cat" < "dog" < "end" alphabetically; "sat" unknown
+    const chars = Tokenizer.build("chars", 3, ["aab"])
+    expect(chars.encode("abc")).toEqual([0, 1, 2])
+    const hashed = Tokenizer.build("hashed", 16, [])
+    expect(hashed.encode("Hello hello")).toEqual([Tokenizer.fnv1a("hello") % 16, Tokenizer.fnv1a("hello") % 16])
+    expect(Tokenizer.fnv1a("a")).toBe(0xe40c292c) // published FNV-1a test vector
+    expect(Tokenizer.bagOfTokens(words, "the the cat")).toEqual([Math.log1p(2), Math.log1p(1), 0, Math.log1p(3)])
+  })
+
+  it("the HH-RLHF reward model pipeline beats the shorter-response baseline on its held-out split", async () => {
+    const result = await cli(["run", "pipelines/hh-reward-model.ts", "--json", "--store", fs.mkdtempSync(path.join(os.tmpdir(), "ablate-hh-"))], repo)
+    expect(result.code).toBe(0)
+    const outputs = (JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { outputs: Array<{ label: string; value: Accuracy }> }).outputs
+    const test = (label: string) => outputs.find((o) => o.label === label)!.value.find((r) => r.split === "test")!
+    expect(test("accuracy").pairs).toBe(375)
+    expect(test("accuracy").accuracy).toBeGreaterThan(test("lengthBaseline").accuracy)
+    expect(test("accuracy").accuracy).toBeGreaterThan(0.6)
+  })
+})
