@@ -13,10 +13,11 @@ export const Items = Artifact.table("Items", Schema.Struct({
   split: Schema.Literals(["train", "test"])
 }))
 
-/** Pairwise preferences between items: `chosen` was preferred to `rejected`. */
+/** Pairwise preferences between items: `chosen` was preferred to `rejected`; test pairs are drawn among held-out items. */
 export const PreferencePairs = Artifact.table("PreferencePairs", Schema.Struct({
   chosen: Schema.Number,
-  rejected: Schema.Number
+  rejected: Schema.Number,
+  split: Schema.Literals(["train", "test"])
 }))
 
 /** A scalar reward model over item features. */

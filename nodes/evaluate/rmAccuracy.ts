@@ -1,16 +1,16 @@
 /**
- * Pairwise accuracy and calibration of a reward model on labelled pairs, per split:
+ * Pairwise accuracy and calibration of a reward model (scalar or General Preference
+ * Model) on labelled pairs, per split:
  * how often it scores the chosen response above the rejected one, and the expected
  * calibration error of its confidence max(p, 1 − p), p = σ(r_c − r_r), against
  * whether its call was right.
  */
-import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel, RewardModelAccuracy } from "../artifacts.ts"
 import { sigmoid } from "../label/math.ts"
-import * as Mlp from "../models/Mlp.ts"
+import * as PreferenceModel from "../models/PreferenceModel.ts"
 import { expectedCalibrationError } from "./math.ts"
 
 export const rmAccuracy = Node.make({
@@ -24,29 +24,18 @@ export const rmAccuracy = Node.make({
   inputs: { model: RewardModel, pairs: FeaturePairs },
   output: RewardModelAccuracy,
   run: ({ params, inputs, ctx }) =>
-    Effect.sync(() => {
-      const mlp = Mlp.fromModel(inputs.model)
-      try {
-        return (["train", "test"] as const).flatMap((split) => {
-          const pairs = inputs.pairs.filter((p) => p.split === split)
-          if (pairs.length === 0) return []
-          const d = pairs[0]!.chosen.length
-          const margins = Array.from(tf.tidy(() =>
-            tf.sub(
-              Mlp.score(mlp, tf.tensor2d(pairs.flatMap((p) => p.chosen), [pairs.length, d])),
-              Mlp.score(mlp, tf.tensor2d(pairs.flatMap((p) => p.rejected), [pairs.length, d]))
-            ).dataSync()
-          ))
-          const accuracy = margins.reduce((n, m) => n + (m > 0 ? 1 : 0), 0) / pairs.length
-          // calibration of the model's confidence in its own call: max(p, 1 − p) against whether the call was right
-          const p = margins.map(sigmoid)
-          const ece = expectedCalibrationError(p.map((q) => Math.max(q, 1 - q)), p.map((q) => (q > 0.5 ? 1 : 0)), params.bins)
-          ctx.metric(`${split}/accuracy`, accuracy, 0)
-          ctx.metric(`${split}/ece`, ece, 0)
-          return [{ split, accuracy, ece, pairs: pairs.length }]
-        })
-      } finally {
-        Mlp.dispose(mlp)
-      }
-    })
+    Effect.sync(() =>
+      (["train", "test"] as const).flatMap((split) => {
+        const pairs = inputs.pairs.filter((p) => p.split === split)
+        if (pairs.length === 0) return []
+        const margins = PreferenceModel.scores(inputs.model, pairs.map((p) => p.chosen), pairs.map((p) => p.rejected))
+        const accuracy = margins.reduce((n, m) => n + (m > 0 ? 1 : 0), 0) / pairs.length
+        // calibration of the model's confidence in its own call: max(p, 1 − p) against whether the call was right
+        const p = margins.map(sigmoid)
+        const ece = expectedCalibrationError(p.map((q) => Math.max(q, 1 - q)), p.map((q) => (q > 0.5 ? 1 : 0)), params.bins)
+        ctx.metric(`${split}/accuracy`, accuracy, 0)
+        ctx.metric(`${split}/ece`, ece, 0)
+        return [{ split, accuracy, ece, pairs: pairs.length }]
+      })
+    )
 })

@@ -1,1 +1,2 @@
 export { bradleyTerry } from "./bradleyTerry.ts"
+export { generalPreference } from "./generalPreference.ts"

@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Tokenizer from "../../nodes/data/Tokenizer.ts"
+import { beats, classOf } from "../../nodes/label/cyclic.ts"
 import { data, evaluate, label, reward } from "../../nodes/index.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
@@ -40,6 +41,26 @@ describe("reward side, on small cases", () => {
       return Math.abs(m["rewards/chosen"]! + m["rewards/rejected"]!)
     }
     expect(meanReward(centered)).toBeLessThan(meanReward(plain))
+  })
+
+  it("on cyclic (rock–paper–scissors) preferences the General Preference Model fits held-out pairs, Bradley–Terry cannot", async () => {
+    const { values } = await runInMemory(Pipeline.make("cyclic", () => {
+      const task = data.preferenceTask({ items: 600, features: 3 }, { name: "task" })
+      const pairs = data.pairFeatures({ pairs: label.cyclic({ task, pairs: 2000, testPairs: 600 }), task }, { name: "pairs" })
+      return [
+        evaluate.rmAccuracy({ model: reward.generalPreference({ pairs }), pairs }, { name: "gpm" }),
+        evaluate.rmAccuracy({ model: reward.bradleyTerry({ pairs, hidden: 32, steps: 400 }), pairs }, { name: "bt" })
+      ]
+    }))
+    const test = (label: string) => (values[label] as Accuracy).find((r) => r.split === "test")!
+    expect(test("gpm").pairs).toBe(600)
+    expect(test("gpm").accuracy).toBeGreaterThan(0.95)
+    expect(test("bt").accuracy).toBeLessThanOrEqual(0.67)
+  })
+
+  it("cyclic labels follow rock–paper–scissors between the three feature classes", () => {
+    expect([classOf([3, 1, 2]), classOf([0, 5, 1]), classOf([0, 1, 2])]).toEqual([0, 1, 2])
+    expect([beats(0, 1), beats(1, 2), beats(2, 0), beats(1, 0)]).toEqual([true, true, true, false])
   })
 
   it("rmAccuracy reports accuracy and a calibration error per split", async () => {

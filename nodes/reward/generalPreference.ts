@@ -1,0 +1,63 @@
+/**
+ * A General Preference Model (Zhang et al., 2024, https://arxiv.org/abs/2410.02197):
+ * an MLP maps each response's features to a preference embedding f(x) ∈ ℝ^{2k}; the
+ * preference score s(a ≻ b) = ⟨R f(a), f(b)⟩ is skew-symmetric, P(a ≻ b) = σ(s),
+ * trained with −log σ(s(chosen ≻ rejected)). Unlike a scalar reward it can fit
+ * cyclic (intransitive) preferences.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
+import { FeaturePairs, RewardModel } from "../artifacts.ts"
+import * as Adam from "../models/Adam.ts"
+import * as Mlp from "../models/Mlp.ts"
+import * as Train from "../models/Train.ts"
+import { bradleyTerryLoss, generalPreferenceScore } from "./math.ts"
+
+export const generalPreference = Node.make({
+  kind: "reward/generalPreference",
+  version: 1,
+  description: "General Preference Model: skew-symmetric scores of preference embeddings (fits cyclic preferences).",
+  tensors: true,
+  params: Schema.Struct({
+    dims: Param.int({ default: 4, min: 2, description: "Embedding size 2k (even)" }),
+    hidden: Param.int({ default: 32, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear embedding" }),
+    steps: Param.int({ default: 400, min: 1, description: "Adam steps (full batch)" }),
+    lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    seed: Param.seed
+  }),
+  inputs: { pairs: FeaturePairs },
+  output: RewardModel,
+  run: ({ params, inputs, ctx }) =>
+    Effect.gen(function*() {
+      if (params.dims % 2 !== 0) throw new Error(`dims must be even (pairs of coordinates), got ${params.dims}`)
+      const train = inputs.pairs.filter((p) => p.split === "train")
+      if (train.length === 0) throw new Error("no training pairs")
+      const d = train[0]!.chosen.length
+      const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [train.length, d])
+      const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [train.length, d])
+      const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden], outputs: params.dims }, ctx.random.split("init"))
+      const variables = Mlp.variables(mlp)
+      const optimizer = Adam.make(variables, { lr: params.lr })
+      try {
+        yield* Train.loop({
+          ctx,
+          steps: params.steps,
+          variables,
+          optimizer,
+          // −log σ(s) is the Bradley–Terry loss of the score s
+          loss: () => bradleyTerryLoss(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
+          itemsPerStep: train.length,
+          unit: "pairs"
+        })
+        ctx.metric("accuracy", tf.tidy(() => tf.mean(tf.cast(tf.greater(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected)), 0), "float32")).dataSync()[0]!), params.steps)
+        const model = Mlp.toModel(mlp)
+        return { ...model, config: { ...model.config, preference: "general" } }
+      } finally {
+        Mlp.dispose(mlp)
+        Adam.dispose(optimizer)
+        tf.dispose([chosen, rejected])
+      }
+    })
+})
