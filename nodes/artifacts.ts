@@ -13,10 +13,16 @@ export const Items = Artifact.table("Items", Schema.Struct({
   split: Schema.Literals(["train", "test"])
 }))
 
-/** Pairwise preferences between items: `chosen` was preferred to `rejected`; test pairs are drawn among held-out items. */
+/**
+ * Pairwise preferences between items: `chosen` was preferred to `rejected` (or,
+ * when `tie`, neither was); `flipped` records that label noise reversed the
+ * oracle's verdict. Test pairs are drawn among held-out items.
+ */
 export const PreferencePairs = Artifact.table("PreferencePairs", Schema.Struct({
   chosen: Schema.Number,
   rejected: Schema.Number,
+  tie: Schema.Boolean,
+  flipped: Schema.Boolean,
   split: Schema.Literals(["train", "test"])
 }))
 
@@ -39,10 +45,15 @@ export const TextPreferences = Artifact.table("TextPreferences", Schema.Struct({
   split: Schema.Literals(["train", "test"])
 }))
 
-/** Preference pairs as feature vectors of the chosen and the rejected response, with their split. */
+/**
+ * Preference pairs as feature vectors of the chosen and the rejected response, with
+ * the probability `label` that the first is preferred (1 for a preference, ½ for a
+ * tie) and their split.
+ */
 export const FeaturePairs = Artifact.table("FeaturePairs", Schema.Struct({
   chosen: Schema.Array(Schema.Number),
   rejected: Schema.Array(Schema.Number),
+  label: Schema.Number,
   split: Schema.Literals(["train", "test"])
 }))
 

@@ -26,6 +26,7 @@ export const featurize = Node.make({
       return inputs.preferences.map((row) => ({
         chosen: Tokenizer.bagOfTokens(tokenizer, row.chosen),
         rejected: Tokenizer.bagOfTokens(tokenizer, row.rejected),
+        label: 1,
         split: row.split
       }))
     })

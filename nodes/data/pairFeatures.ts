@@ -6,7 +6,7 @@ import { FeaturePairs, Items, PreferencePairs } from "../artifacts.ts"
 export const pairFeatures = Node.make({
   kind: "data/pairFeatures",
   version: 1,
-  description: "Feature vectors of the chosen and rejected item of each pair, keeping its split.",
+  description: "Feature vectors of the chosen and rejected item of each pair (label ½ for ties), keeping its split.",
   params: Schema.Struct({}),
   inputs: { pairs: PreferencePairs, task: Items },
   output: FeaturePairs,
@@ -18,6 +18,11 @@ export const pairFeatures = Node.make({
         if (x === undefined) throw new Error(`pair refers to item ${item}, which the task does not have`)
         return x
       }
-      return inputs.pairs.map((p) => ({ chosen: features(p.chosen), rejected: features(p.rejected), split: p.split }))
+      return inputs.pairs.map((p) => ({
+        chosen: features(p.chosen),
+        rejected: features(p.rejected),
+        label: p.tie ? 0.5 : 1,
+        split: p.split
+      }))
     })
 })

@@ -78,3 +78,25 @@ export const categoricalKl = (p: ArrayLike<number>, q: ArrayLike<number>): numbe
   for (let i = 0; i < p.length; i++) if (p[i]! > 0) kl += p[i]! * (Math.log(p[i]!) - Math.log(q[i]!))
   return kl
 }
+
+/**
+ * Area under the ROC curve of `scores` for telling `positives` (true) from the rest:
+ * the probability that a random positive scores higher than a random negative, ties
+ * counting half (the Mann–Whitney U statistic over the product of the class sizes).
+ */
+export const auc = (scores: ReadonlyArray<number>, positives: ReadonlyArray<boolean>): number => {
+  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => a[0] - b[0])
+  // average ranks (1-based) with ties sharing their mean rank
+  const ranks = new Array<number>(scores.length)
+  for (let i = 0; i < order.length;) {
+    let j = i
+    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++
+    for (let k = i; k <= j; k++) ranks[order[k]![1]] = (i + j) / 2 + 1
+    i = j + 1
+  }
+  const nPos = positives.filter(Boolean).length
+  const nNeg = positives.length - nPos
+  if (nPos === 0 || nNeg === 0) return Number.NaN
+  const rankSum = positives.reduce((s, p, i) => (p ? s + ranks[i]! : s), 0)
+  return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg)
+}

@@ -26,7 +26,8 @@ export const rmAccuracy = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.sync(() =>
       (["train", "test"] as const).flatMap((split) => {
-        const pairs = inputs.pairs.filter((p) => p.split === split)
+        // ties have no right answer: accuracy and calibration are over preferences
+        const pairs = inputs.pairs.filter((p) => p.split === split && p.label !== 0.5)
         if (pairs.length === 0) return []
         const margins = PreferenceModel.scores(inputs.model, pairs.map((p) => p.chosen), pairs.map((p) => p.rejected))
         const accuracy = margins.reduce((n, m) => n + (m > 0 ? 1 : 0), 0) / pairs.length

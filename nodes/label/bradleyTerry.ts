@@ -1,6 +1,7 @@
 /**
  * Oracle preference labels: random pairs of items, each labelled by a
- * Bradley–Terry draw on the gold reward with a temperature; training pairs among
+ * Bradley–Terry draw on the gold reward with a temperature, ties where the gold
+ * rewards are within `tieMargin`, and a rate of label noise; training pairs among
  * training items, test pairs among held-out items.
  */
 import { Effect, Schema } from "effect"
@@ -13,11 +14,13 @@ import { drawPairs } from "./pairs.ts"
 export const bradleyTerry = Node.make({
   kind: "label/bradleyTerry",
   version: 2,
-  description: "Pairs of items labelled by a Bradley–Terry oracle on the gold reward.",
+  description: "Pairs of items labelled by a Bradley–Terry oracle on the gold reward, with ties and label noise.",
   params: Schema.Struct({
     pairs: Param.int({ default: 2000, min: 1, description: "Number of labelled training pairs" }),
     testPairs: Param.int({ default: 0, min: 0, description: "Number of labelled pairs among held-out items" }),
     temperature: Param.number({ default: 0.3, min: 0, description: "Bradley–Terry temperature; 0 labels by the gold reward exactly" }),
+    noise: Param.number({ default: 0, min: 0, max: 0.5, description: "Label noise: probability of reversing a preference" }),
+    tieMargin: Param.number({ default: 0, min: 0, description: "Pairs whose gold rewards differ by at most this are ties" }),
     seed: Param.seed
   }),
   inputs: { task: Items },
@@ -25,6 +28,11 @@ export const bradleyTerry = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.sync(() => {
       const rng = ctx.random.split("label")
-      return drawPairs(inputs.task, params, rng, (a, b) => rng.uniform() < preferenceProbability(a.gold, b.gold, params.temperature))
+      return drawPairs(inputs.task, params, rng, (a, b) =>
+        Math.abs(a.gold - b.gold) <= params.tieMargin && params.tieMargin > 0
+          ? "tie"
+          : rng.uniform() < preferenceProbability(a.gold, b.gold, params.temperature)
+          ? "a"
+          : "b")
     })
 })

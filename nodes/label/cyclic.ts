@@ -35,6 +35,6 @@ export const cyclic = Node.make({
     Effect.sync(() => {
       const classes = new Map(inputs.task.map((row) => [row.item, classOf(row.features)]))
       const cls = (row: { readonly item: number }) => classes.get(row.item)!
-      return drawPairs(inputs.task, params, ctx.random.split("label"), (a, b) => beats(cls(a), cls(b)), (a, b) => cls(a) !== cls(b))
+      return drawPairs(inputs.task, params, ctx.random.split("label"), (a, b) => (beats(cls(a), cls(b)) ? "a" : "b"), (a, b) => cls(a) !== cls(b))
     })
 })

@@ -1,7 +1,8 @@
 /**
  * Drawing labelled pairs of distinct items: `pairs` among the training items and
- * `testPairs` among the held-out ones, each labelled by `winner(a, b)` (true when
- * `a` is preferred). Shared by the label nodes, which differ only in the oracle.
+ * `testPairs` among the held-out ones. An oracle gives each pair a verdict; label
+ * noise then reverses a fraction `noise` of the preferences (not the ties), and the
+ * pair records that it did. Shared by the label nodes, which differ only in the oracle.
  */
 import type { Random } from "../../dsl/Random.ts"
 
@@ -10,14 +11,24 @@ interface Item {
   readonly split: "train" | "test"
 }
 
+/** An oracle's verdict on a pair (a, b). */
+export type Verdict = "a" | "b" | "tie"
+
+export interface PairCounts {
+  readonly pairs: number
+  readonly testPairs: number
+  /** probability of reversing a preference */
+  readonly noise?: number
+}
+
 export const drawPairs = <A extends Item>(
   items: ReadonlyArray<A>,
-  counts: { readonly pairs: number; readonly testPairs: number },
+  counts: PairCounts,
   rng: Random,
-  winner: (a: A, b: A) => boolean,
+  verdict: (a: A, b: A) => Verdict,
   /** pairs the oracle has no opinion on are redrawn */
   comparable: (a: A, b: A) => boolean = () => true
-): Array<{ chosen: number; rejected: number; split: "train" | "test" }> =>
+): Array<{ chosen: number; rejected: number; tie: boolean; flipped: boolean; split: "train" | "test" }> =>
   (["train", "test"] as const).flatMap((split) => {
     const count = split === "train" ? counts.pairs : counts.testPairs
     if (count === 0) return []
@@ -28,7 +39,11 @@ export const drawPairs = <A extends Item>(
         const a = pool[rng.int(pool.length)]!
         const b = pool[rng.int(pool.length)]!
         if (a.item === b.item || !comparable(a, b)) continue
-        return winner(a, b) ? { chosen: a.item, rejected: b.item, split } : { chosen: b.item, rejected: a.item, split }
+        const said = verdict(a, b)
+        if (said === "tie") return { chosen: a.item, rejected: b.item, tie: true, flipped: false, split }
+        const flipped = (counts.noise ?? 0) > 0 && rng.uniform() < counts.noise!
+        const aWins = (said === "a") !== flipped
+        return { chosen: aWins ? a.item : b.item, rejected: aWins ? b.item : a.item, tie: false, flipped, split }
       }
       throw new Error(`could not draw a comparable ${split} pair in 10000 tries`)
     })

@@ -39,6 +39,8 @@ export const bradleyTerry = Node.make({
       const B = train.length
       const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [B, d])
       const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [B, d])
+      const ties = train.some((p) => p.label !== 1)
+      const targets = tf.tensor1d(train.map((p) => p.label))
       const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split("init"))
       const variables = Mlp.variables(mlp)
       const optimizer = Adam.make(variables, { lr: params.lr })
@@ -51,7 +53,11 @@ export const bradleyTerry = Node.make({
           loss: () => {
             const rc = Mlp.score(mlp, chosen)
             const rr = Mlp.score(mlp, rejected)
-            const loss = bradleyTerryLoss(tf.sub(rc, rr), { margin: params.margin, labelSmoothing: params.labelSmoothing })
+            const loss = bradleyTerryLoss(tf.sub(rc, rr), {
+              margin: params.margin,
+              labelSmoothing: params.labelSmoothing,
+              ...(ties ? { targets } : {})
+            })
             const centered = params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
             return (params.weightDecay === 0 ? centered : tf.add(centered, tf.mul(Mlp.weightNorm(mlp), params.weightDecay))) as tf.Scalar
           },
@@ -71,7 +77,7 @@ export const bradleyTerry = Node.make({
       } finally {
         Mlp.dispose(mlp)
         Adam.dispose(optimizer)
-        tf.dispose([chosen, rejected])
+        tf.dispose([chosen, rejected, targets])
       }
     })
 })

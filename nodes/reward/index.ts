@@ -1,2 +1,3 @@
 export { bradleyTerry } from "./bradleyTerry.ts"
+export { ensemble } from "./ensemble.ts"
 export { generalPreference } from "./generalPreference.ts"

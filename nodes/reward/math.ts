@@ -26,11 +26,15 @@ export interface BradleyTerryOptions {
   readonly margin?: number
   /** label smoothing ε ∈ [0, 0.5) */
   readonly labelSmoothing?: number
+  /** per-pair probability y that the first response is preferred (1 when absent; ½ for ties) */
+  readonly targets?: tf.Tensor1D
 }
 
 /**
  * Mean Bradley–Terry loss of margins Δ = r_c − r_r. margins: [B] → scalar
  *
+ * With soft targets y (ties: ½) the loss is the cross-entropy
+ * −ỹ·log σ(Δ − m) − (1 − ỹ)·log σ(−(Δ − m)), ỹ = y(1 − ε) + (1 − y)ε;
  * log σ(x) = −softplus(−x), computed stably.
  */
 export const bradleyTerryLoss = (margins: tf.Tensor1D, options: BradleyTerryOptions = {}): tf.Scalar =>
@@ -38,8 +42,9 @@ export const bradleyTerryLoss = (margins: tf.Tensor1D, options: BradleyTerryOpti
     const eps = options.labelSmoothing ?? 0
     const shifted = tf.sub(margins, options.margin ?? 0)
     const chosenWins = tf.softplus(tf.neg(shifted)) // −log σ(Δ − m)
-    const loss = eps === 0 ? chosenWins : tf.add(tf.mul(chosenWins, 1 - eps), tf.mul(tf.softplus(shifted), eps))
-    return tf.mean(loss) as tf.Scalar
+    if (eps === 0 && options.targets === undefined) return tf.mean(chosenWins) as tf.Scalar
+    const y = options.targets === undefined ? tf.scalar(1 - eps) : tf.add(tf.mul(options.targets, 1 - 2 * eps), eps) // ỹ
+    return tf.mean(tf.add(tf.mul(chosenWins, y), tf.mul(tf.softplus(shifted), tf.sub(1, y)))) as tf.Scalar
   })
 
 /** Reward-centering penalty E[(r_c + r_r)²], which pins the mean reward near zero. chosen, rejected: [B] → scalar */

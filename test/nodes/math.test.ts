@@ -20,6 +20,13 @@ describe("reward math", () => {
     expect(math.reward.bradleyTerryLoss(margins(), { labelSmoothing: 0.1 }).dataSync()[0]).toBeCloseTo(1.0111123, 5)
   })
 
+  it("Bradley–Terry loss with soft targets: a tie (½) is indifferent to the sign of its margin", () => {
+    // ½·softplus(0) + ½·softplus(0) for the tie, softplus(−2) for the preference
+    expect(math.reward.bradleyTerryLoss(tf.tensor1d([0, 2]), { targets: tf.tensor1d([0.5, 1]) }).dataSync()[0]).toBeCloseTo(0.4100375, 5)
+    const tie = (m: number) => math.reward.bradleyTerryLoss(tf.tensor1d([m]), { targets: tf.tensor1d([0.5]) }).dataSync()[0]!
+    expect(tie(1.5)).toBeCloseTo(tie(-1.5), 6)
+  })
+
   it("reward centering penalises the squared sum of the pair's rewards", () => {
     // ((1 + −3)² + (0.5 + 0.5)²) / 2 = (4 + 1) / 2
     expect(math.reward.centeringPenalty(tf.tensor1d([1, 0.5]), tf.tensor1d([-3, 0.5])).dataSync()[0]).toBeCloseTo(2.5, 6)
@@ -47,6 +54,13 @@ describe("evaluation math", () => {
     expect(k1).toBeCloseTo(0, 12)
     expect(k2).toBeCloseTo(0.5 * Math.log(2) ** 2, 12) // 0.2402265
     expect(k3).toBeCloseTo(0.25, 12) // ((½ − 1) + log 2 + (2 − 1) − log 2) / 2
+  })
+
+  it("AUC is the Mann–Whitney probability that a positive outranks a negative", () => {
+    expect(math.evaluate.auc([0.9, 0.8, 0.3, 0.1], [true, true, false, false])).toBe(1)
+    // positive 0.1 beats neither negative, 0.8 beats 0.3 but not 0.9: 1 of 4 pairs
+    expect(math.evaluate.auc([0.1, 0.8, 0.3, 0.9], [true, true, false, false])).toBe(0.25)
+    expect(math.evaluate.auc([0.5, 0.5], [true, false])).toBe(0.5) // a tie counts half
   })
 
   it("exact categorical KL", () => {

@@ -4,6 +4,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Tokenizer from "../../nodes/data/Tokenizer.ts"
+import * as math from "../../nodes/math.ts"
 import { beats, classOf } from "../../nodes/label/cyclic.ts"
 import { data, evaluate, label, reward } from "../../nodes/index.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
@@ -61,6 +62,36 @@ describe("reward side, on small cases", () => {
   it("cyclic labels follow rock–paper–scissors between the three feature classes", () => {
     expect([classOf([3, 1, 2]), classOf([0, 5, 1]), classOf([0, 1, 2])]).toEqual([0, 1, 2])
     expect([beats(0, 1), beats(1, 2), beats(2, 0), beats(1, 0)]).toEqual([true, true, true, false])
+  })
+
+  it("ensemble preference strength ranks injected flipped labels below clean ones (AUC > 0.8 at 20% noise)", async () => {
+    const { values } = await runInMemory(Pipeline.make("noise", () => {
+      const task = data.preferenceTask({ items: 400, features: 8 }, { name: "task" })
+      const labels = label.bradleyTerry({ task, pairs: 1500, temperature: 0, noise: 0.2 }, { name: "labels" })
+      const pairs = data.pairFeatures({ pairs: labels, task }, { name: "pairs" })
+      return evaluate.preferenceStrength({ model: reward.ensemble({ pairs, members: 5, hidden: 0, steps: 200 }), pairs }, { name: "strength" })
+    }))
+    const labels = values["labels"] as ReadonlyArray<{ flipped: boolean }>
+    const strengths = values["strength"] as ReadonlyArray<{ strength: number; spread: number }>
+    const flippedRate = labels.filter((l) => l.flipped).length / labels.length
+    expect(flippedRate).toBeGreaterThan(0.17)
+    expect(flippedRate).toBeLessThan(0.23)
+    const auc = math.evaluate.auc(strengths.map((s) => s.strength), labels.map((l) => !l.flipped))
+    expect(auc).toBeGreaterThan(0.8)
+    expect(strengths.every((s) => s.spread > 0)).toBe(true)
+  })
+
+  it("ties get label ½ and no accuracy; noise flips only preferences", async () => {
+    const { values } = await runInMemory(Pipeline.make("ties", () => {
+      const task = data.preferenceTask({ items: 200, features: 4 }, { name: "task" })
+      const labels = label.bradleyTerry({ task, pairs: 1000, temperature: 0, tieMargin: 0.3, noise: 0.5 }, { name: "labels" })
+      return data.pairFeatures({ pairs: labels, task }, { name: "pairs" })
+    }))
+    const labels = values["labels"] as ReadonlyArray<{ tie: boolean; flipped: boolean }>
+    const pairs = values["pairs"] as ReadonlyArray<{ label: number }>
+    expect(labels.some((l) => l.tie)).toBe(true)
+    expect(labels.every((l) => !(l.tie && l.flipped))).toBe(true)
+    expect(pairs.map((p) => p.label)).toEqual(labels.map((l) => (l.tie ? 0.5 : 1)))
   })
 
   it("rmAccuracy reports accuracy and a calibration error per split", async () => {

@@ -1,0 +1,39 @@
+/**
+ * Preference strength of each pair under an ensemble reward model: the mean margin
+ * r(chosen) − r(rejected) across members, and the members' spread (standard
+ * deviation) of that margin. Low strength flags pairs whose label the members
+ * disagree with — likely label noise.
+ */
+import { Effect, Schema } from "effect"
+import * as Artifact from "../../dsl/Artifact.ts"
+import * as Node from "../../dsl/Node.ts"
+import { FeaturePairs, RewardModel } from "../artifacts.ts"
+import * as PreferenceModel from "../models/PreferenceModel.ts"
+
+/** One row per input pair, in input order. */
+export const PreferenceStrengths = Artifact.table("PreferenceStrengths", Schema.Struct({
+  pair: Schema.Number,
+  split: Schema.String,
+  strength: Schema.Number,
+  spread: Schema.Number
+}))
+
+export const preferenceStrength = Node.make({
+  kind: "evaluate/preferenceStrength",
+  version: 1,
+  description: "Mean margin (preference strength) and spread of each pair across an ensemble's members.",
+  tensors: true,
+  params: Schema.Struct({}),
+  inputs: { model: RewardModel, pairs: FeaturePairs },
+  output: PreferenceStrengths,
+  run: ({ inputs }) =>
+    Effect.sync(() => {
+      const members = PreferenceModel.memberScores(inputs.model, inputs.pairs.map((p) => p.chosen), inputs.pairs.map((p) => p.rejected))
+      return inputs.pairs.map((p, j) => {
+        const margins = members.map((m) => m[j]!)
+        const strength = margins.reduce((a, b) => a + b, 0) / margins.length
+        const spread = Math.sqrt(margins.reduce((s, m) => s + (m - strength) ** 2, 0) / margins.length)
+        return { pair: j, split: p.split, strength, spread }
+      })
+    })
+})

@@ -1,0 +1,72 @@
+/**
+ * An ensemble of Bradley–Terry reward models that differ in initialisation and in
+ * the order they see the training pairs (each member cycles through its own
+ * shuffle in minibatches). Its reward is the members' mean, its uncertainty their
+ * spread; the mean margin of a training pair across members is that pair's
+ * preference strength, low (or negative) for pairs whose label is likely wrong
+ * (as used for label-noise filtering in Wang et al., 2024,
+ * https://arxiv.org/abs/2401.06080).
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
+import { FeaturePairs, RewardModel } from "../artifacts.ts"
+import * as Adam from "../models/Adam.ts"
+import * as Ensemble from "../models/Ensemble.ts"
+import * as Mlp from "../models/Mlp.ts"
+import * as Train from "../models/Train.ts"
+import { bradleyTerryLoss } from "./math.ts"
+
+export const ensemble = Node.make({
+  kind: "reward/ensemble",
+  version: 1,
+  description: "k Bradley–Terry reward models differing in seed and data order: mean reward, spread, preference strength.",
+  tensors: true,
+  params: Schema.Struct({
+    members: Param.int({ default: 5, min: 2, max: 64, description: "Number of members k" }),
+    hidden: Param.int({ default: 16, min: 0, description: "Hidden units of each member; 0 for linear members" }),
+    steps: Param.int({ default: 300, min: 1, description: "Adam steps" }),
+    batch: Param.int({ default: 128, min: 1, description: "Pairs per member per step" }),
+    lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    seed: Param.seed
+  }),
+  inputs: { pairs: FeaturePairs },
+  output: RewardModel,
+  run: ({ params, inputs, ctx }) =>
+    Effect.gen(function*() {
+      const train = inputs.pairs.filter((p) => p.split === "train" && p.label === 1)
+      if (train.length === 0) throw new Error("no training preference pairs")
+      const d = train[0]!.chosen.length
+      const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [train.length, d])
+      const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [train.length, d])
+      const members = Array.from({ length: params.members }, (_, i) =>
+        Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split(`member${i}/init`)))
+      const orders = members.map((_, i) => ctx.random.split(`member${i}/order`).shuffle(train.map((_, j) => j)))
+      const batch = Math.min(params.batch, train.length)
+      const variables = Object.fromEntries(members.flatMap((m, i) => Object.entries(Mlp.variables(m)).map(([name, v]) => [`m${i}.${name}`, v])))
+      const optimizer = Adam.make(variables, { lr: params.lr })
+      try {
+        yield* Train.loop({
+          ctx,
+          steps: params.steps,
+          variables,
+          optimizer,
+          // members are independent: the sum of their losses trains each on its own batches
+          loss: (step) =>
+            tf.addN(members.map((mlp, i) => {
+              const start = (step * batch) % train.length
+              const indices = tf.tensor1d(Array.from({ length: batch }, (_, j) => orders[i]![(start + j) % train.length]!), "int32")
+              return bradleyTerryLoss(tf.sub(Mlp.score(mlp, tf.gather(chosen, indices)), Mlp.score(mlp, tf.gather(rejected, indices))))
+            })) as tf.Scalar,
+          itemsPerStep: batch * params.members,
+          unit: "pairs"
+        })
+        return Ensemble.toModel(members.map(Mlp.toModel))
+      } finally {
+        members.forEach(Mlp.dispose)
+        Adam.dispose(optimizer)
+        tf.dispose([chosen, rejected])
+      }
+    })
+})
