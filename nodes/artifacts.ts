@@ -23,6 +23,10 @@ export const PreferencePairs = Artifact.table("PreferencePairs", Schema.Struct({
   rejected: Schema.Number,
   tie: Schema.Boolean,
   flipped: Schema.Boolean,
+  /** who labelled the pair ("" for a single oracle) */
+  user: Schema.String,
+  /** the labeller's type or the label source, for per-source evaluation ("" when there is one) */
+  source: Schema.String,
   split: Schema.Literals(["train", "test"])
 }))
 
@@ -48,14 +52,19 @@ export const TextPreferences = Artifact.table("TextPreferences", Schema.Struct({
 /**
  * Preference pairs as feature vectors of the chosen and the rejected response, with
  * the probability `label` that the first is preferred (1 for a preference, ½ for a
- * tie) and their split.
+ * tie), who labelled them, and their split.
  */
 export const FeaturePairs = Artifact.table("FeaturePairs", Schema.Struct({
   chosen: Schema.Array(Schema.Number),
   rejected: Schema.Array(Schema.Number),
   label: Schema.Number,
+  user: Schema.String,
+  source: Schema.String,
   split: Schema.Literals(["train", "test"])
 }))
+
+/** One row of FeaturePairs. */
+export type FeaturePair = Artifact.ValueOf<typeof FeaturePairs>[number]
 
 /** Pairwise accuracy and calibration of a reward model on labelled pairs, one row per split. */
 export const RewardModelAccuracy = Artifact.table("RewardModelAccuracy", Schema.Struct({

@@ -27,6 +27,8 @@ export const featurize = Node.make({
         chosen: Tokenizer.bagOfTokens(tokenizer, row.chosen),
         rejected: Tokenizer.bagOfTokens(tokenizer, row.rejected),
         label: 1,
+        user: "",
+        source: "",
         split: row.split
       }))
     })

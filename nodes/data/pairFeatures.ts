@@ -22,6 +22,8 @@ export const pairFeatures = Node.make({
         chosen: features(p.chosen),
         rejected: features(p.rejected),
         label: p.tie ? 0.5 : 1,
+        user: p.user,
+        source: p.source,
         split: p.split
       }))
     })

@@ -28,7 +28,7 @@ export const preferenceStrength = Node.make({
   output: PreferenceStrengths,
   run: ({ inputs }) =>
     Effect.sync(() => {
-      const members = PreferenceModel.memberScores(inputs.model, inputs.pairs.map((p) => p.chosen), inputs.pairs.map((p) => p.rejected))
+      const members = PreferenceModel.memberScores(inputs.model, inputs.pairs)
       return inputs.pairs.map((p, j) => {
         const margins = members.map((m) => m[j]!)
         const strength = margins.reduce((a, b) => a + b, 0) / margins.length

@@ -3,7 +3,8 @@
  * Model) on labelled pairs, per split:
  * how often it scores the chosen response above the rejected one, and the expected
  * calibration error of its confidence max(p, 1 − p), p = σ(r_c − r_r), against
- * whether its call was right.
+ * whether its call was right. Pairs with a label source (annotator type) also get
+ * one row per source, named `split:source`.
  */
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
@@ -16,7 +17,7 @@ import { expectedCalibrationError } from "./math.ts"
 export const rmAccuracy = Node.make({
   kind: "evaluate/rmAccuracy",
   version: 1,
-  description: "Pairwise accuracy and calibration (ECE) of a reward model on the train and test pairs.",
+  description: "Pairwise accuracy and calibration (ECE) of a reward model on the train and test pairs, overall and per label source.",
   tensors: true,
   params: Schema.Struct({
     bins: Param.int({ default: 10, min: 1, max: 100, description: "Equal-width bins of the calibration error" })
@@ -24,19 +25,27 @@ export const rmAccuracy = Node.make({
   inputs: { model: RewardModel, pairs: FeaturePairs },
   output: RewardModelAccuracy,
   run: ({ params, inputs, ctx }) =>
-    Effect.sync(() =>
-      (["train", "test"] as const).flatMap((split) => {
+    Effect.sync(() => {
+      const rows: Array<{ split: string; accuracy: number; ece: number; pairs: number }> = []
+      for (const split of ["train", "test"] as const) {
         // ties have no right answer: accuracy and calibration are over preferences
         const pairs = inputs.pairs.filter((p) => p.split === split && p.label !== 0.5)
-        if (pairs.length === 0) return []
-        const margins = PreferenceModel.scores(inputs.model, pairs.map((p) => p.chosen), pairs.map((p) => p.rejected))
-        const accuracy = margins.reduce((n, m) => n + (m > 0 ? 1 : 0), 0) / pairs.length
-        // calibration of the model's confidence in its own call: max(p, 1 − p) against whether the call was right
-        const p = margins.map(sigmoid)
-        const ece = expectedCalibrationError(p.map((q) => Math.max(q, 1 - q)), p.map((q) => (q > 0.5 ? 1 : 0)), params.bins)
-        ctx.metric(`${split}/accuracy`, accuracy, 0)
-        ctx.metric(`${split}/ece`, ece, 0)
-        return [{ split, accuracy, ece, pairs: pairs.length }]
-      })
-    )
+        if (pairs.length === 0) continue
+        const margins = PreferenceModel.scores(inputs.model, pairs, inputs.pairs)
+        const groups = new Map<string, Array<number>>([[split, margins]])
+        pairs.forEach((p, i) => {
+          if (p.source !== "") groups.set(`${split}:${p.source}`, [...(groups.get(`${split}:${p.source}`) ?? []), margins[i]!])
+        })
+        for (const [name, group] of groups) {
+          const accuracy = group.filter((m) => m > 0).length / group.length
+          // calibration of the model's confidence in its own call: max(p, 1 − p) against whether the call was right
+          const p = group.map(sigmoid)
+          const ece = expectedCalibrationError(p.map((q) => Math.max(q, 1 - q)), p.map((q) => (q > 0.5 ? 1 : 0)), params.bins)
+          ctx.metric(`${name}/accuracy`, accuracy, 0)
+          ctx.metric(`${name}/ece`, ece, 0)
+          rows.push({ split: name, accuracy, ece, pairs: group.length })
+        }
+      }
+      return rows
+    }    )
 })

@@ -1,2 +1,3 @@
+export { annotators } from "./annotators.ts"
 export { bradleyTerry } from "./bradleyTerry.ts"
 export { cyclic } from "./cyclic.ts"

@@ -1,46 +1,74 @@
 /**
  * Scoring pairs with any reward model the library trains: a scalar reward model
- * (Bradley–Terry: margin r(a) − r(b)) or a General Preference Model (embedding head:
- * skew-symmetric score ⟨R f(a), f(b)⟩). Evaluation nodes use this so they work with
- * either.
+ * (Bradley–Terry: margin r(a) − r(b)), a General Preference Model (embedding head:
+ * skew-symmetric score ⟨R f(a), f(b)⟩), an ensemble (its members' mean), or a
+ * latent-user model (reward conditioned on the latent its encoder infers from the
+ * same annotator's training pairs). Evaluation nodes use this so they work with any.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { FeaturePair } from "../artifacts.ts"
 import { generalPreferenceScore } from "../reward/math.ts"
 import * as Ensemble from "./Ensemble.ts"
+import * as LatentUser from "./LatentUser.ts"
 import * as Mlp from "./Mlp.ts"
 
-/** True for a model trained as a General Preference Model. */
-export const isGeneral = (model: ModelValue): boolean => model.config["preference"] === "general"
+type Rows = ReadonlyArray<FeaturePair>
 
-type Rows = ReadonlyArray<ReadonlyArray<number>>
-
-/** Each ensemble member's scores (a single model is an ensemble of one). → number[k][B] */
-export const memberScores = (model: ModelValue, a: Rows, b: Rows): Array<Array<number>> =>
-  Ensemble.isEnsemble(model) ? Ensemble.members(model).map((m) => singleScores(m, a, b)) : [singleScores(model, a, b)]
-
-/**
- * Preference scores of a over b for rows of feature vectors: positive when a is
- * preferred; P(a ≻ b) = σ(score); an ensemble's is its members' mean.
- * a, b: [B, d] → number[B]
- */
-export const scores = (model: ModelValue, a: Rows, b: Rows): Array<number> => {
-  const all = memberScores(model, a, b)
-  return all[0]!.map((_, j) => all.reduce((s, member) => s + member[j]!, 0) / all.length)
-}
-
-const singleScores = (model: ModelValue, a: Rows, b: Rows): Array<number> => {
+const singleScores = (model: ModelValue, rows: Rows, all: Rows): Array<number> => {
+  if (model.config["architecture"] === "latentUser") return latentScores(model, rows, all)
   const mlp = Mlp.fromModel(model)
   try {
     return Array.from(tf.tidy(() => {
-      const d = a[0]?.length ?? 0
-      const xa = tf.tensor2d(a.flat(), [a.length, d])
-      const xb = tf.tensor2d(b.flat(), [b.length, d])
-      return isGeneral(model)
+      const d = rows[0]?.chosen.length ?? 0
+      const xa = tf.tensor2d(rows.flatMap((r) => r.chosen), [rows.length, d])
+      const xb = tf.tensor2d(rows.flatMap((r) => r.rejected), [rows.length, d])
+      return model.config["preference"] === "general"
         ? generalPreferenceScore(Mlp.forward(mlp, xa), Mlp.forward(mlp, xb))
         : tf.sub(Mlp.score(mlp, xa), Mlp.score(mlp, xb))
     }).dataSync())
   } finally {
     Mlp.dispose(mlp)
   }
+}
+
+// Each row is scored with z = μ of its annotator's context: their first `context`
+// training preferences (the prior mean z = 0 for an annotator with none).
+const latentScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> => {
+  const model = LatentUser.fromModel(value)
+  const { inputs: d, latent: k, context: C } = model.config
+  try {
+    return rows.map((row) =>
+      tf.tidy(() => {
+        const context = all.filter((p) => p.user === row.user && p.user !== "" && p.split === "train" && p.label === 1).slice(0, C)
+        const z = context.length === 0
+          ? tf.zeros([1, k]) as tf.Tensor2D
+          : LatentUser.encode(
+            model,
+            tf.tensor3d(context.flatMap((p) => p.chosen), [1, context.length, d]),
+            tf.tensor3d(context.flatMap((p) => p.rejected), [1, context.length, d])
+          ).mu
+        const margin = tf.sub(
+          LatentUser.rewards(model, tf.tensor3d([...row.chosen], [1, 1, d]), z),
+          LatentUser.rewards(model, tf.tensor3d([...row.rejected], [1, 1, d]), z)
+        )
+        return margin.dataSync()[0]!
+      })
+    )
+  } finally {
+    LatentUser.dispose(model)
+  }
+}
+
+/** Each ensemble member's scores of `rows` (a single model is an ensemble of one). → number[k][B] */
+export const memberScores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<Array<number>> =>
+  Ensemble.isEnsemble(model) ? Ensemble.members(model).map((m) => singleScores(m, rows, all)) : [singleScores(model, rows, all)]
+
+/**
+ * Preference scores of each row's chosen over its rejected response: positive when
+ * the model agrees with the label; P = σ(score). `all` supplies annotators' contexts.
+ */
+export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<number> => {
+  const members = memberScores(model, rows, all)
+  return members[0]!.map((_, j) => members.reduce((s, member) => s + member[j]!, 0) / members.length)
 }

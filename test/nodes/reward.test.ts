@@ -59,6 +59,25 @@ describe("reward side, on small cases", () => {
     expect(test("bt").accuracy).toBeLessThanOrEqual(0.67)
   })
 
+  it("on two annotator types who disagree, the latent-user model beats Bradley–Terry, per type and overall", async () => {
+    const { values } = await runInMemory(Pipeline.make("users", () => {
+      const task = data.preferenceTask({ items: 400, features: 6 }, { name: "task" })
+      const labels = label.annotators({ task, types: 2, correlation: -1, annotators: 100, pairs: 20, testPairs: 10 }, { name: "labels" })
+      const pairs = data.pairFeatures({ pairs: labels, task }, { name: "pairs" })
+      return [
+        evaluate.rmAccuracy({ model: reward.latentUser({ pairs }), pairs }, { name: "latent" }),
+        evaluate.rmAccuracy({ model: reward.bradleyTerry({ pairs, hidden: 32, steps: 400 }), pairs }, { name: "bt" })
+      ]
+    }))
+    const labels = values["labels"] as ReadonlyArray<{ user: string; source: string }>
+    expect(new Set(labels.map((l) => l.user)).size).toBe(100)
+    expect(new Set(labels.map((l) => l.source))).toEqual(new Set(["type0", "type1"]))
+    const accuracy = (model: string, split: string) => (values[model] as Accuracy).find((r) => r.split === split)!.accuracy
+    for (const split of ["test", "test:type0", "test:type1"]) expect(accuracy("latent", split)).toBeGreaterThan(accuracy("bt", split))
+    expect(accuracy("latent", "test")).toBeGreaterThan(0.85)
+    expect(accuracy("bt", "test")).toBeLessThan(0.6)
+  })
+
   it("cyclic labels follow rock–paper–scissors between the three feature classes", () => {
     expect([classOf([3, 1, 2]), classOf([0, 5, 1]), classOf([0, 1, 2])]).toEqual([0, 1, 2])
     expect([beats(0, 1), beats(1, 2), beats(2, 0), beats(1, 0)]).toEqual([true, true, true, false])

@@ -1,0 +1,50 @@
+/**
+ * Preferences from a population of annotators of several types. Each type has its
+ * own linear gold reward over the item features; type t's weights are
+ * w_t = ρ·w_0 + √(1 − ρ²)·z_t (z_t fresh Gaussian directions), so ρ = −1 with two
+ * types gives two groups that disagree on every pair. Each annotator belongs to one
+ * type (uniform mixture), labels a few training pairs and a few held-out pairs with
+ * Bradley–Terry draws on their type's reward, and each label records its annotator
+ * (`user`) and type (`source`).
+ */
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
+import { Items, PreferencePairs } from "../artifacts.ts"
+import { preferenceProbability } from "./math.ts"
+import { drawPairs } from "./pairs.ts"
+
+export const annotators = Node.make({
+  kind: "label/annotators",
+  version: 1,
+  description: "Annotators of several types with different gold rewards; each label records its annotator and type.",
+  params: Schema.Struct({
+    types: Param.int({ default: 2, min: 1, max: 16, description: "Number of annotator types" }),
+    correlation: Param.number({ default: -1, min: -1, max: 1, description: "Correlation ρ between a type's reward weights and type 0's" }),
+    annotators: Param.int({ default: 100, min: 1, description: "Number of annotators" }),
+    pairs: Param.int({ default: 20, min: 1, description: "Training pairs labelled by each annotator" }),
+    testPairs: Param.int({ default: 10, min: 0, description: "Held-out pairs labelled by each annotator" }),
+    temperature: Param.number({ default: 0.1, min: 0, description: "Bradley–Terry temperature of every annotator" }),
+    seed: Param.seed
+  }),
+  inputs: { task: Items },
+  output: PreferencePairs,
+  run: ({ params, inputs, ctx }) =>
+    Effect.sync(() => {
+      const d = inputs.task[0]?.features.length ?? 0
+      const rng = ctx.random.split("annotators")
+      const base = Array.from({ length: d }, () => rng.normal() / Math.sqrt(d))
+      const weights = Array.from({ length: params.types }, (_, t) => {
+        if (t === 0) return base
+        const fresh = Array.from({ length: d }, () => rng.normal() / Math.sqrt(d))
+        return base.map((w, i) => params.correlation * w + Math.sqrt(1 - params.correlation ** 2) * fresh[i]!)
+      })
+      const reward = (t: number, x: ReadonlyArray<number>) => x.reduce((s, v, i) => s + v * weights[t]![i]!, 0)
+      return Array.from({ length: params.annotators }, (_, a) => {
+        const type = rng.int(params.types)
+        const labels = drawPairs(inputs.task, params, rng, (x, y) =>
+          rng.uniform() < preferenceProbability(reward(type, x.features), reward(type, y.features), params.temperature) ? "a" : "b")
+        return labels.map((pair) => ({ ...pair, user: `annotator${a}`, source: `type${type}` }))
+      }).flat()
+    })
+})
