@@ -13,6 +13,7 @@ import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
+import { trainingPairs } from "./trainingPairs.ts"
 
 export const bradleyTerry = Node.make({
   kind: "reward/bradleyTerry",
@@ -33,14 +34,8 @@ export const bradleyTerry = Node.make({
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      const train = inputs.pairs.filter((p) => p.split === "train")
-      if (train.length === 0) throw new Error("no training pairs")
-      const d = train[0]!.chosen.length
-      const B = train.length
-      const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [B, d])
-      const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [B, d])
-      const ties = train.some((p) => p.label !== 1)
-      const targets = tf.tensor1d(train.map((p) => p.label))
+      const { rows, d, chosen, rejected, labels, dispose } = trainingPairs(inputs.pairs)
+      const ties = rows.some((p) => p.label !== 1)
       const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split("init"))
       const variables = Mlp.variables(mlp)
       const optimizer = Adam.make(variables, { lr: params.lr })
@@ -56,12 +51,12 @@ export const bradleyTerry = Node.make({
             const loss = bradleyTerryLoss(tf.sub(rc, rr), {
               margin: params.margin,
               labelSmoothing: params.labelSmoothing,
-              ...(ties ? { targets } : {})
+              ...(ties ? { targets: labels } : {})
             })
             const centered = params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
             return (params.weightDecay === 0 ? centered : tf.add(centered, tf.mul(Mlp.weightNorm(mlp), params.weightDecay))) as tf.Scalar
           },
-          itemsPerStep: B,
+          itemsPerStep: rows.length,
           unit: "pairs"
         })
         tf.tidy(() => {
@@ -77,7 +72,7 @@ export const bradleyTerry = Node.make({
       } finally {
         Mlp.dispose(mlp)
         Adam.dispose(optimizer)
-        tf.dispose([chosen, rejected, targets])
+        dispose()
       }
     })
 })

@@ -17,6 +17,7 @@ import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss } from "./math.ts"
+import { trainingPairs } from "./trainingPairs.ts"
 
 export const ensemble = Node.make({
   kind: "reward/ensemble",
@@ -35,11 +36,7 @@ export const ensemble = Node.make({
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      const train = inputs.pairs.filter((p) => p.split === "train" && p.label === 1)
-      if (train.length === 0) throw new Error("no training preference pairs")
-      const d = train[0]!.chosen.length
-      const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [train.length, d])
-      const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [train.length, d])
+      const { rows: train, d, chosen, rejected, dispose } = trainingPairs(inputs.pairs, { preferencesOnly: true })
       const members = Array.from({ length: params.members }, (_, i) =>
         Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split(`member${i}/init`)))
       const orders = members.map((_, i) => ctx.random.split(`member${i}/order`).shuffle(train.map((_, j) => j)))
@@ -66,7 +63,7 @@ export const ensemble = Node.make({
       } finally {
         members.forEach(Mlp.dispose)
         Adam.dispose(optimizer)
-        tf.dispose([chosen, rejected])
+        dispose()
       }
     })
 })

@@ -14,6 +14,7 @@ import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss, generalPreferenceScore } from "./math.ts"
+import { trainingPairs } from "./trainingPairs.ts"
 
 export const generalPreference = Node.make({
   kind: "reward/generalPreference",
@@ -32,11 +33,7 @@ export const generalPreference = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
       if (params.dims % 2 !== 0) throw new Error(`dims must be even (pairs of coordinates), got ${params.dims}`)
-      const train = inputs.pairs.filter((p) => p.split === "train")
-      if (train.length === 0) throw new Error("no training pairs")
-      const d = train[0]!.chosen.length
-      const chosen = tf.tensor2d(train.flatMap((p) => p.chosen), [train.length, d])
-      const rejected = tf.tensor2d(train.flatMap((p) => p.rejected), [train.length, d])
+      const { rows, d, chosen, rejected, dispose } = trainingPairs(inputs.pairs, { preferencesOnly: true })
       const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden], outputs: params.dims }, ctx.random.split("init"))
       const variables = Mlp.variables(mlp)
       const optimizer = Adam.make(variables, { lr: params.lr })
@@ -48,7 +45,7 @@ export const generalPreference = Node.make({
           optimizer,
           // −log σ(s) is the Bradley–Terry loss of the score s
           loss: () => bradleyTerryLoss(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
-          itemsPerStep: train.length,
+          itemsPerStep: rows.length,
           unit: "pairs"
         })
         ctx.metric("accuracy", tf.tidy(() => tf.mean(tf.cast(tf.greater(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected)), 0), "float32")).dataSync()[0]!), params.steps)
@@ -57,7 +54,7 @@ export const generalPreference = Node.make({
       } finally {
         Mlp.dispose(mlp)
         Adam.dispose(optimizer)
-        tf.dispose([chosen, rejected])
+        dispose()
       }
     })
 })
