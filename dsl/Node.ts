@@ -94,6 +94,8 @@ export interface Definition<P extends ParamsSchema, I extends InputTypes, O exte
   readonly output: O
   /** True when the node computes with tensors: the tensor backend then enters its cache key. */
   readonly tensors?: boolean
+  /** Names and meanings of the metrics `run` records, for the node reference. */
+  readonly metrics?: { readonly [name: string]: string }
   /** The node kind's module (`import.meta.url`); found from the call stack when omitted. */
   readonly module?: string
   readonly run: (args: RunArgs<P, I>) => Effect.Effect<ValueOf<O>, E>
@@ -119,6 +121,7 @@ export interface AnyNodeKind {
   readonly inputs: InputTypes
   readonly output: ArtifactType
   readonly tensors?: boolean
+  readonly metrics?: { readonly [name: string]: string }
   readonly module: string
   readonly defaultName: string
   readonly run: (args: {

@@ -54,6 +54,7 @@ export const render = (kinds: ReadonlyArray<AnyNodeKind>): string => {
       `- inputs: ${inputs}`,
       `- output: ${kind.output.name} (${kind.output.format})`,
       `- tensors: ${kind.tensors === true ? "yes (the backend is part of its cache key)" : "no"}`,
+      `- metrics: ${Object.entries(kind.metrics ?? {}).map(([name, meaning]) => `\`${name}\`: ${meaning}`).join("; ") || "none"}`,
       "",
       ...(params.length === 0 ? ["No params."] : ["| param | type | default | description |", "| --- | --- | --- | --- |", ...params]),
       ""

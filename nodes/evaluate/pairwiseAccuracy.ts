@@ -14,6 +14,7 @@ export const pairwiseAccuracy = Node.make({
   version: 1,
   description: "Held-out pairwise accuracy of a reward model against the gold reward.",
   tensors: true,
+  metrics: { accuracy: "held-out pairwise accuracy against the gold reward" },
   params: Schema.Struct({}),
   inputs: { model: RewardModel, task: Items },
   output: PairwiseAccuracy,

@@ -20,6 +20,7 @@ export const bradleyTerry = Node.make({
   version: 1,
   description: "Bradley–Terry reward model (MLP over features) trained on the training pairs.",
   tensors: true,
+  metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs ranked right at the end", margin: "mean r_c − r_r at the end", "rewards/chosen": "mean reward of chosen responses", "rewards/rejected": "mean reward of rejected responses" },
   params: Schema.Struct({
     hidden: Param.int({ default: 16, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear model" }),
     steps: Param.int({ default: 300, min: 1, description: "Adam steps (full batch)" }),

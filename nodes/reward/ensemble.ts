@@ -24,6 +24,7 @@ export const ensemble = Node.make({
   version: 1,
   description: "k Bradley–Terry reward models differing in seed and data order: mean reward, spread, preference strength.",
   tensors: true,
+  metrics: { loss: "sum of the members' losses (every 10 steps and the last)" },
   params: Schema.Struct({
     members: Param.int({ default: 5, min: 2, max: 64, description: "Number of members k" }),
     hidden: Param.int({ default: 16, min: 0, description: "Hidden units of each member; 0 for linear members" }),

@@ -21,6 +21,7 @@ export const generalPreference = Node.make({
   version: 1,
   description: "General Preference Model: skew-symmetric scores of preference embeddings (fits cyclic preferences).",
   tensors: true,
+  metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs with s(chosen ≻ rejected) > 0 at the end" },
   params: Schema.Struct({
     dims: Param.int({ default: 4, min: 2, description: "Embedding size 2k (even)" }),
     hidden: Param.int({ default: 32, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear embedding" }),

@@ -25,6 +25,7 @@ export const latentUser = Node.make({
   version: 1,
   description: "Latent-user reward model: encodes an annotator's few labelled pairs into a latent that conditions the reward (VPL).",
   tensors: true,
+  metrics: { loss: "Bradley–Terry loss + β·KL (every 10 steps and the last)" },
   params: Schema.Struct({
     latent: Param.int({ default: 4, min: 1, description: "Latent dimension k" }),
     hidden: Param.int({ default: 32, min: 1, description: "Hidden units of the encoder and the reward" }),
