@@ -5,9 +5,14 @@
 import { Schema } from "effect"
 import * as Artifact from "../dsl/Artifact.ts"
 
-/** Items of a synthetic preference task: a feature vector, a hidden gold reward, and a train/test split. */
+/**
+ * Items of a synthetic preference task: a feature vector, a hidden gold reward, and
+ * a train/test split. Items are responses to a `prompt`; preferences compare items
+ * of the same prompt (a task without prompts puts every item under prompt 0).
+ */
 export const Items = Artifact.table("Items", Schema.Struct({
   item: Schema.Number,
+  prompt: Schema.Number,
   features: Schema.Array(Schema.Number),
   gold: Schema.Number,
   split: Schema.Literals(["train", "test"])

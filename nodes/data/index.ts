@@ -1,3 +1,4 @@
+export { banditTask } from "./banditTask.ts"
 export { featurize } from "./featurize.ts"
 export { loadPreferences } from "./loadPreferences.ts"
 export { pairFeatures } from "./pairFeatures.ts"

@@ -30,7 +30,7 @@ export const preferenceTask = Node.make({
       const draw = rng.split("features")
       return Array.from({ length: params.items }, (_, item) => {
         const features = Array.from({ length: params.features }, () => draw.normal())
-        return { item, features, gold: reward(features), split: test.has(item) ? "test" as const : "train" as const }
+        return { item, prompt: 0, features, gold: reward(features), split: test.has(item) ? "test" as const : "train" as const }
       })
     })
 })

@@ -2,7 +2,8 @@
  * Evaluation math.
  *
  * Pairwise accuracy: the fraction of pairs with different gold rewards that a reward
- * model orders as the gold reward does (model ties count as wrong).
+ * model orders as the gold reward does (model ties count as wrong), optionally only
+ * pairs within one group (responses to the same prompt).
  *
  * Expected calibration error (Guo et al., 2017, https://arxiv.org/abs/1706.04599),
  * binary form: predictions p of an event's probability fall into M equal-width bins
@@ -16,15 +17,17 @@
  *   k3 = (r − 1) − log r         (unbiased, low variance, always ≥ 0)
  */
 
-/** Accuracy over all pairs (i < j) whose gold rewards differ. */
+/** Accuracy over all pairs (i < j) whose gold rewards differ (and, given `groups`, that share a group). */
 export const pairwiseAccuracy = (
   predicted: ArrayLike<number>,
-  gold: ArrayLike<number>
+  gold: ArrayLike<number>,
+  groups?: ArrayLike<number>
 ): { readonly accuracy: number; readonly pairs: number } => {
   let correct = 0
   let pairs = 0
   for (let i = 0; i < gold.length; i++) {
     for (let j = i + 1; j < gold.length; j++) {
+      if (groups !== undefined && groups[i] !== groups[j]) continue
       const g = gold[i]! - gold[j]!
       if (g === 0) continue
       pairs++

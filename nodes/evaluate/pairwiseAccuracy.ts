@@ -28,7 +28,7 @@ export const pairwiseAccuracy = Node.make({
         const scores = Mlp.score(mlp, x)
         const predicted = scores.dataSync()
         tf.dispose([x, scores])
-        const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold))
+        const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold), test.map((row) => row.prompt))
         ctx.metric("accuracy", accuracy, 0)
         return [{ accuracy, pairs, chance: 0.5 }]
       } finally {

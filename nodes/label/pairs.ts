@@ -1,6 +1,6 @@
 /**
- * Drawing labelled pairs of distinct items: `pairs` among the training items and
- * `testPairs` among the held-out ones. An oracle gives each pair a verdict; label
+ * Drawing labelled pairs of distinct items of the same prompt: `pairs` among the
+ * training items and `testPairs` among the held-out ones. An oracle gives each pair a verdict; label
  * noise then reverses a fraction `noise` of the preferences (not the ties), and the
  * pair records that it did. Shared by the label nodes, which differ only in the oracle.
  */
@@ -8,6 +8,7 @@ import type { Random } from "../../dsl/Random.ts"
 
 interface Item {
   readonly item: number
+  readonly prompt: number
   readonly split: "train" | "test"
 }
 
@@ -38,7 +39,7 @@ export const drawPairs = <A extends Item>(
       for (let attempt = 0; attempt < 10_000; attempt++) {
         const a = pool[rng.int(pool.length)]!
         const b = pool[rng.int(pool.length)]!
-        if (a.item === b.item || !comparable(a, b)) continue
+        if (a.item === b.item || a.prompt !== b.prompt || !comparable(a, b)) continue
         const said = verdict(a, b)
         if (said === "tie") return { chosen: a.item, rejected: b.item, tie: true, flipped: false, user: "", source: "", split }
         const flipped = (counts.noise ?? 0) > 0 && rng.uniform() < counts.noise!

@@ -75,6 +75,27 @@ describe("evaluation math", () => {
   })
 })
 
+describe("data math: exact optimal policies of a bandit prompt", () => {
+  it("the KL-regularised optimum is π_ref·exp(r/β)/Z with value β·log Z", () => {
+    // rewards (0, log 3), uniform reference, β = 1: π* ∝ (½·1, ½·3) = (¼, ¾); value = log(½ + 3/2) = log 2
+    const rewards = [0, Math.log(3)]
+    const policy = math.data.klRegularizedPolicy(rewards, [0.5, 0.5], 1)
+    expect(policy[0]).toBeCloseTo(0.25, 12)
+    expect(policy[1]).toBeCloseTo(0.75, 12)
+    expect(math.data.klRegularizedValue(rewards, [0.5, 0.5], 1)).toBeCloseTo(Math.log(2), 12)
+    // the value equals E_π*[r] − β·KL(π* ‖ π_ref)
+    const objective = 0.75 * Math.log(3) - math.evaluate.categoricalKl(policy, [0.5, 0.5])
+    expect(objective).toBeCloseTo(Math.log(2), 12)
+  })
+
+  it("as β → 0 the regularised optimum tends to the greedy one", () => {
+    const rewards = [0.1, 0.5, 0.3]
+    expect(math.data.optimalPolicy(rewards)).toEqual([0, 1, 0])
+    const sharp = math.data.klRegularizedPolicy(rewards, [1 / 3, 1 / 3, 1 / 3], 0.001)
+    expect(sharp[1]).toBeCloseTo(1, 6)
+  })
+})
+
 describe("label math", () => {
   it("Bradley–Terry preference probability with temperature", () => {
     expect(math.label.preferenceProbability(1, 0, 1)).toBeCloseTo(1 / (1 + Math.exp(-1)), 12)

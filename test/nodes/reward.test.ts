@@ -26,6 +26,23 @@ describe("reward side, on small cases", () => {
     expect(row!.accuracy).toBeGreaterThan(0.9)
   })
 
+  it("on a bandit task, labels compare responses to the same prompt and the reward model ranks held-out prompts' responses", async () => {
+    const { values } = await runInMemory(Pipeline.make("bandit", () => {
+      const task = data.banditTask({ prompts: 150, responses: 6, features: 8 }, { name: "task" })
+      const pairs = label.bradleyTerry({ task, pairs: 1500, temperature: 0 }, { name: "labels" })
+      const rm = reward.bradleyTerry({ pairs: data.pairFeatures({ pairs, task }), hidden: 0, steps: 300 }, { name: "rm" })
+      return evaluate.pairwiseAccuracy({ model: rm, task }, { name: "accuracy" })
+    }))
+    const task = values["task"] as ReadonlyArray<{ item: number; prompt: number; split: string }>
+    const promptOf = new Map(task.map((t) => [t.item, t.prompt]))
+    const labels = values["labels"] as ReadonlyArray<{ chosen: number; rejected: number }>
+    expect(labels.every((l) => promptOf.get(l.chosen) === promptOf.get(l.rejected))).toBe(true)
+    expect(new Set(task.filter((t) => t.split === "test").map((t) => t.prompt)).size).toBe(38)
+    const [row] = values["accuracy"] as ReadonlyArray<{ accuracy: number; pairs: number }>
+    expect(row!.pairs).toBe(38 * 15) // C(6, 2) pairs per held-out prompt
+    expect(row!.accuracy).toBeGreaterThan(0.9)
+  })
+
   it("margin, label smoothing and centering change the trained model; centering pulls mean rewards to 0", async () => {
     const build = (extra: { margin?: number; labelSmoothing?: number; centering?: number }) =>
       runInMemory(Pipeline.make("variants", () => {
