@@ -32,6 +32,8 @@ export const PreferencePairs = Artifact.table("PreferencePairs", Schema.Struct({
   user: Schema.String,
   /** the labeller's type or the label source, for per-source evaluation ("" when there is one) */
   source: Schema.String,
+  /** per-component gold margins (chosen − rejected) of a multi-objective oracle; empty otherwise */
+  components: Schema.Array(Schema.Number),
   split: Schema.Literals(["train", "test"])
 }))
 

@@ -29,7 +29,9 @@ export const drawPairs = <A extends Item>(
   verdict: (a: A, b: A) => Verdict,
   /** pairs the oracle has no opinion on are redrawn */
   comparable: (a: A, b: A) => boolean = () => true
-): Array<{ chosen: number; rejected: number; tie: boolean; flipped: boolean; user: string; source: string; split: "train" | "test" }> =>
+): Array<
+  { chosen: number; rejected: number; tie: boolean; flipped: boolean; user: string; source: string; components: Array<number>; split: "train" | "test" }
+> =>
   (["train", "test"] as const).flatMap((split) => {
     const count = split === "train" ? counts.pairs : counts.testPairs
     if (count === 0) return []
@@ -41,10 +43,10 @@ export const drawPairs = <A extends Item>(
         const b = pool[rng.int(pool.length)]!
         if (a.item === b.item || a.prompt !== b.prompt || !comparable(a, b)) continue
         const said = verdict(a, b)
-        if (said === "tie") return { chosen: a.item, rejected: b.item, tie: true, flipped: false, user: "", source: "", split }
+        if (said === "tie") return { chosen: a.item, rejected: b.item, tie: true, flipped: false, user: "", source: "", components: [], split }
         const flipped = (counts.noise ?? 0) > 0 && rng.uniform() < counts.noise!
         const aWins = (said === "a") !== flipped
-        return { chosen: aWins ? a.item : b.item, rejected: aWins ? b.item : a.item, tie: false, flipped, user: "", source: "", split }
+        return { chosen: aWins ? a.item : b.item, rejected: aWins ? b.item : a.item, tie: false, flipped, user: "", source: "", components: [], split }
       }
       throw new Error(`could not draw a comparable ${split} pair in 10000 tries`)
     })

@@ -117,6 +117,23 @@ describe("reward side, on small cases", () => {
     expect(strengths.every((s) => s.spread > 0)).toBe(true)
   })
 
+  it("multi-objective labels follow the weighted sum of components and keep each component's margin", async () => {
+    const { values } = await runInMemory(Pipeline.make("multi", () => {
+      const task = data.preferenceTask({ items: 200, features: 6 }, { name: "task" })
+      return [
+        label.multiObjective({ task, weights: [0.7, 0.2, 0.1], pairs: 300, temperature: 0 }, { name: "mixed" }),
+        label.multiObjective({ task, weights: [1, 0, 0], pairs: 300, temperature: 0 }, { name: "first" })
+      ]
+    }))
+    const mixed = values["mixed"] as ReadonlyArray<{ components: ReadonlyArray<number> }>
+    expect(mixed.every((p) => p.components.length === 3)).toBe(true)
+    expect(mixed.every((p) => 0.7 * p.components[0]! + 0.2 * p.components[1]! + 0.1 * p.components[2]! > 0)).toBe(true)
+    // some pairs are won on the combined reward while losing on a minor component
+    expect(mixed.some((p) => p.components[2]! < 0)).toBe(true)
+    const first = values["first"] as ReadonlyArray<{ components: ReadonlyArray<number> }>
+    expect(first.every((p) => p.components[0]! > 0)).toBe(true)
+  })
+
   it("ties get label ½ and no accuracy; noise flips only preferences", async () => {
     const { values } = await runInMemory(Pipeline.make("ties", () => {
       const task = data.preferenceTask({ items: 200, features: 4 }, { name: "task" })

@@ -1,0 +1,43 @@
+/**
+ * A multi-objective oracle: k gold components, each a fixed random linear function
+ * of the item features (component weights w_j ~ N(0, I/d)), combined as
+ * r = Σ_j λ_j · r_j with the given weights λ. Labels are Bradley–Terry draws on the
+ * combined reward; every pair keeps each component's margin (chosen − rejected), so
+ * an experiment can ask which objective a trained model actually follows.
+ */
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
+import { Items, PreferencePairs } from "../artifacts.ts"
+import { preferenceProbability } from "./math.ts"
+import { drawPairs } from "./pairs.ts"
+
+export const multiObjective = Node.make({
+  kind: "label/multiObjective",
+  version: 1,
+  description: "Bradley–Terry labels on a weighted sum of gold components; each pair keeps every component's margin.",
+  params: Schema.Struct({
+    weights: Param.withDefault(
+      Schema.Array(Schema.Finite).check(Schema.isMinLength(1)).annotate({ description: "Weight λ_j of each gold component (k = number of weights)" }),
+      [0.5, 0.5]
+    ),
+    pairs: Param.int({ default: 2000, min: 1, description: "Number of labelled training pairs" }),
+    testPairs: Param.int({ default: 0, min: 0, description: "Number of labelled pairs among held-out items" }),
+    temperature: Param.number({ default: 0.3, min: 0, description: "Bradley–Terry temperature on the combined reward" }),
+    seed: Param.seed
+  }),
+  inputs: { task: Items },
+  output: PreferencePairs,
+  run: ({ params, inputs, ctx }) =>
+    Effect.sync(() => {
+      const d = inputs.task[0]?.features.length ?? 0
+      const rng = ctx.random.split("components")
+      const components = params.weights.map(() => Array.from({ length: d }, () => rng.normal() / Math.sqrt(d)))
+      const scores = new Map(inputs.task.map((row) => [row.item, components.map((w) => w.reduce((s, wi, i) => s + wi * row.features[i]!, 0))]))
+      const combined = (item: number) => scores.get(item)!.reduce((s, r, j) => s + params.weights[j]! * r, 0)
+      const draw = ctx.random.split("label")
+      return drawPairs(inputs.task, params, draw, (a, b) =>
+        draw.uniform() < preferenceProbability(combined(a.item), combined(b.item), params.temperature) ? "a" : "b")
+        .map((pair) => ({ ...pair, components: scores.get(pair.chosen)!.map((r, j) => r - scores.get(pair.rejected)![j]!) }))
+    })
+})
