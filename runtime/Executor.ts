@@ -9,11 +9,16 @@ import { NodeFailed, reasonOf } from "./Errors.ts"
 import * as TensorBackend from "./TensorBackend.ts"
 
 export class Executor extends Context.Service<Executor, {
+  /**
+   * Run one node. `onStart` is called when its code starts — after any wait for a
+   * shared resource such as the tensor engine — so durations measure the node alone.
+   */
   readonly run: (
     node: Node.NodeInstance,
     label: string,
     inputs: { readonly [name: string]: unknown },
-    ctx: Node.NodeContext
+    ctx: Node.NodeContext,
+    onStart: () => void
   ) => Effect.Effect<unknown, NodeFailed>
 }>()("ablate/runtime/Executor") {
   /**
@@ -28,17 +33,17 @@ export class Executor extends Context.Service<Executor, {
       const withBackend = (node: Node.NodeInstance, effect: Effect.Effect<unknown, unknown>) =>
         node.kind.tensors === true ? backend.scoped(effect) : effect
       return Executor.of({
-        run: (node, label, inputs, ctx) =>
-        withBackend(node, Node.runNode(node, inputs, ctx)).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) => {
-            if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-            if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
-            const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
-            const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
-            return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
-          })
-        )
+        run: (node, label, inputs, ctx, onStart) =>
+          withBackend(node, Effect.sync(onStart).pipe(Effect.andThen(Node.runNode(node, inputs, ctx)))).pipe(
+            Effect.exit,
+            Effect.flatMap((exit) => {
+              if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+              if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
+              const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
+              const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
+              return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
+            })
+          )
       })
     })
   )

@@ -96,7 +96,6 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         const upstream = yield* Deferred.await(done.get(input.id)!)
         inputs[name] = yield* valueOf(input, upstream.record!.output)
       }
-      options.onEvent({ type: "running", id: node.id, label })
       let metrics: Array<{ step: number; name: string; value: number }> = []
       let lastProgress = 0
       const ctx: NodeContext = {
@@ -129,8 +128,11 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
             ).pipe(Effect.orDie)
         }
       }
-      const started = performance.now()
-      const output = yield* executor.run(node, label, inputs, ctx)
+      let started = performance.now()
+      const output = yield* executor.run(node, label, inputs, ctx, () => {
+        started = performance.now()
+        options.onEvent({ type: "running", id: node.id, label })
+      })
       const durationMs = performance.now() - started
       const encoded = yield* Effect.try({
         try: () => ({
