@@ -82,6 +82,17 @@ List past runs, newest first.
   --store DIR            artifact store (default .ablate/)
   --json                 machine-readable output`
   },
+  verify: {
+    options: { ...selectionFlags } as Options,
+    usage: `pipeline verify <file> [options]
+
+Recompute every cached node of the pipeline from scratch, in memory, and compare its output
+bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or
+its cached result is stale). Writes nothing to the store.
+
+${selectionHelp}
+Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.`
+  },
   gc: {
     options: storeFlag,
     usage: `pipeline gc [options]
@@ -102,6 +113,7 @@ Usage:
   pipeline plan <file>    show hits and misses without running
   pipeline show <node>    lineage, params and metrics of a node or artifact
   pipeline ls             past runs
+  pipeline verify <file>  recompute cached nodes and report any whose bytes differ
   pipeline gc             remove unreferenced objects
 
 Run \`pipeline <command> --help\` for a command's options.`
@@ -388,6 +400,27 @@ const lsCommand = (values: Values, console: Console) =>
     return 0
   }).pipe(Effect.provide(storeLayers(values)))
 
+const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
+  Effect.gen(function*() {
+    const file = yield* fileArgument("verify", positionals)
+    const { selection, backend } = yield* selectionOf(values)
+    const prepared = yield* Runner.prepare(file, selection)
+    const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
+      Effect.provide(Layer.mergeAll(storeLayers(values), Executor.inProcess(backend)))
+    )
+    if (values["json"] === true) {
+      console.out.write(`${JSON.stringify({ checked, mismatches })}\n`)
+    } else {
+      const lines = mismatches.map((m) =>
+        `  ✗ ${m.label}  (${m.kind})  stored ${shortHash(m.stored)}, recomputed ${m.error === undefined ? shortHash(m.recomputed) : `failed: ${m.error}`}`
+      )
+      console.out.write(
+        `${prepared.graph.pipeline}: ${checked.length} cached nodes recomputed, ${mismatches.length} differ${lines.length > 0 ? `\n${lines.join("\n")}` : ""}\n`
+      )
+    }
+    return mismatches.length > 0 ? 1 : 0
+  })
+
 const gcCommand = (values: Values, console: Console) =>
   Effect.gen(function*() {
     const store = yield* ArtifactStore
@@ -433,6 +466,8 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
         return yield* showCommand(values, positionals, console)
       case "ls":
         return yield* lsCommand(values, console)
+      case "verify":
+        return yield* verifyCommand(values, positionals, console)
       case "gc":
         return yield* gcCommand(values, console)
     }

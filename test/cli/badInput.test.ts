@@ -92,7 +92,7 @@ export default Pipeline.make("enum", () => source({ n: Size.Small }, { name: "nu
   })
 
   it("--help on every command exits 0 and describes it", async () => {
-    for (const command of ["run", "plan", "show", "ls", "gc"]) {
+    for (const command of ["run", "plan", "show", "ls", "verify", "gc"]) {
       const result = await cli([command, "--help"], dir)
       expect(result.code).toBe(0)
       expect(result.stdout).toContain(`pipeline ${command}`)
