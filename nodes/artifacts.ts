@@ -80,3 +80,20 @@ export const RewardModelAccuracy = Artifact.table("RewardModelAccuracy", Schema.
   ece: Schema.Number,
   pairs: Schema.Number
 }))
+
+/**
+ * Steps of demonstration episodes in grid worlds: the environment's layout (see
+ * nodes/data/GridEnvironment.ts), the state before the step, the action, the reward and
+ * whether the episode ended.
+ */
+export const Trajectories = Artifact.table("Trajectories", Schema.Struct({
+  env: Schema.Number,
+  layout: Schema.String,
+  episode: Schema.Number,
+  step: Schema.Number,
+  position: Schema.Number,
+  hasKey: Schema.Boolean,
+  action: Schema.Number,
+  reward: Schema.Number,
+  done: Schema.Boolean
+}))

@@ -1,5 +1,6 @@
 export { banditTask } from "./banditTask.ts"
 export { featurize } from "./featurize.ts"
+export { gridWorld } from "./gridWorld.ts"
 export { loadPreferences } from "./loadPreferences.ts"
 export { pairFeatures } from "./pairFeatures.ts"
 export { preferenceTask } from "./preferenceTask.ts"

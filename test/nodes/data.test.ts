@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import * as Random from "../../dsl/Random.ts"
+import * as Grid from "../../nodes/data/GridEnvironment.ts"
+import { data } from "../../nodes/index.ts"
+import { runInMemory } from "../helpers.ts"
+
+describe("grid worlds", () => {
+  // #######
+  // #SKDG.#   start, key, door, goal in a corridor
+  // #######
+  const corridor = Grid.parse("#######/#SKDG.#/#######")
+
+  it("step: walls block, the door needs the key, the goal pays 1 and ends the episode", () => {
+    const start = Grid.initial(corridor)
+    expect(Grid.step(corridor, start, 0)).toEqual({ state: start, reward: 0 }) // up: wall
+    const withKey = Grid.step(corridor, start, 1).state
+    expect(withKey).toEqual({ position: 9, hasKey: true, done: false })
+    const atDoor = Grid.step(corridor, withKey, 1).state
+    expect(atDoor.position).toBe(10)
+    expect(Grid.step(corridor, atDoor, 1)).toEqual({ state: { position: 11, hasKey: true, done: true }, reward: 1 })
+    const noKey = Grid.parse("#######/#S.DG.#/#######")
+    const beforeDoor = Grid.step(noKey, Grid.initial(noKey), 1).state
+    expect(Grid.step(noKey, beforeDoor, 1).state).toEqual(beforeDoor) // the closed door blocks
+  })
+
+  it("shortest paths pick up the key first, and do not exist without it", () => {
+    expect(Grid.shortestPath(corridor, Grid.initial(corridor))).toEqual([1, 1, 1])
+    const noKey = Grid.parse("#######/#S.DG.#/#######")
+    expect(Grid.shortestPath(noKey, Grid.initial(noKey))).toBeUndefined()
+    expect(Grid.format(corridor)).toBe("#######/#SKDG.#/#######")
+    expect(() => Grid.parse("##/#")).toThrow("equal lengths")
+  })
+
+  it("generated layouts are solvable, and with a key and door the key is needed", () => {
+    const rng = Random.make("grids")
+    for (let i = 0; i < 20; i++) {
+      const grid = Grid.generate(rng, { size: 7, walls: 0.15, keyAndDoor: true })
+      expect(Grid.shortestPath(grid, Grid.initial(grid))).toBeDefined()
+      const keyless = { ...grid, cells: grid.cells.map((c) => (c === "K" ? "." : c)) }
+      expect(Grid.shortestPath(keyless, Grid.initial(keyless))).toBeUndefined()
+    }
+  })
+
+  it("demonstrations: optimal ones reach the goal by a shortest path, random ones wander", async () => {
+    const { values } = await runInMemory(Pipeline.make("grids", () => [
+      data.gridWorld({ envs: 10, keyAndDoor: true, demonstrations: 2, optimality: 1 }, { name: "expert" }),
+      data.gridWorld({ envs: 10, keyAndDoor: true, demonstrations: 2, optimality: 0, maxSteps: 400 }, { name: "random" })
+    ]))
+    type Row = { env: number; layout: string; episode: number; step: number; reward: number; done: boolean }
+    const episodes = (rows: ReadonlyArray<Row>) => {
+      const byEpisode = new Map<string, Array<Row>>()
+      for (const row of rows) byEpisode.set(`${row.env}/${row.episode}`, [...(byEpisode.get(`${row.env}/${row.episode}`) ?? []), row])
+      return [...byEpisode.values()]
+    }
+    const expert = episodes(values["expert"] as ReadonlyArray<Row>)
+    expect(expert).toHaveLength(20)
+    for (const episode of expert) {
+      const grid = Grid.parse(episode[0]!.layout)
+      expect(episode.length).toBe(Grid.shortestPath(grid, Grid.initial(grid))!.length)
+      expect(episode.at(-1)).toMatchObject({ reward: 1, done: true })
+    }
+    const mean = (eps: ReadonlyArray<ReadonlyArray<Row>>) => eps.reduce((s, e) => s + e.length, 0) / eps.length
+    expect(mean(episodes(values["random"] as ReadonlyArray<Row>))).toBeGreaterThan(2 * mean(expert))
+  })
+})
