@@ -77,12 +77,3 @@ export const make = (
   for (const entry of created) visit(entry.node)
   return { pipeline, nodes: ordered, byId: new Map(ordered.map((n) => [n.node.id, n])), outputs }
 }
-
-/** Ids of every node downstream of `id`, including `id`. */
-export const downstream = (graph: Graph, ids: ReadonlyArray<string>): Set<string> => {
-  const result = new Set(ids)
-  for (const { node } of graph.nodes) {
-    if (Object.values(node.inputs).some((input) => result.has(input.id))) result.add(node.id)
-  }
-  return result
-}

@@ -268,11 +268,6 @@ export const make = <P extends ParamsSchema, I extends InputTypes, O extends Art
   return Object.assign(call, { ...definition, module, defaultName })
 }
 
-/** Erase the type parameters of a node kind (for registries and the runtime). */
-export const erase = <P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E>(
-  kind: NodeKind<P, I, O, E>
-): AnyNodeKind => kind as unknown as AnyNodeKind
-
 /** Run an erased node kind's `run` with decoded params: the runtime's single entry point into node code. */
 export const runNode = (
   node: NodeInstance,

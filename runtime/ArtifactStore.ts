@@ -70,8 +70,6 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   readonly removeCheckpoint: (key: string) => Effect.Effect<void, StoreError>
   /** Remove objects whose hash is not in `referenced`, checkpoints of committed keys, and temp files of dead processes. */
   readonly gc: (referenced: ReadonlySet<string>) => Effect.Effect<{ readonly objects: number; readonly bytes: number }, StoreError>
-  /** Paths of every file in the store, for tests and `gc`. */
-  readonly objectHashes: () => Effect.Effect<ReadonlyArray<string>, StoreError>
 }>()("ablate/runtime/ArtifactStore") {
   /** The store in directory `root` (created on first write). */
   static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeFileStore(path.resolve(root)))
@@ -262,12 +260,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
           }
         }
         return { objects, bytes }
-      }),
-    objectHashes: () =>
-      attempt(dirs.objects, () =>
-        fs.existsSync(dirs.objects)
-          ? fs.readdirSync(dirs.objects).flatMap((prefix) => fs.readdirSync(path.join(dirs.objects, prefix)))
-          : [])
+      })
   })
 }
 
@@ -317,7 +310,6 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
           bytes += data.length
         }
         return { objects: count, bytes }
-      }),
-    objectHashes: () => Effect.sync(() => [...objects.keys()])
+      })
   })
 }
