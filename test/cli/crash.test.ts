@@ -15,7 +15,7 @@ import { slow } from "./nodes/slow.ts"
 import { sum } from "./nodes/sum.ts"
 export default Pipeline.make("crash", () => {
   const numbers = source({ n: 50 }, { name: "source" })
-  return sum({ numbers: slow({ numbers, steps: 40, ms: 50 }, { name: "slow" }) }, { name: "sum" })
+  return sum({ numbers: slow({ numbers, steps: 100, ms: 50 }, { name: "slow" }) }, { name: "sum" })
 })
 `
 }
@@ -61,13 +61,15 @@ describe("crash safety", () => {
 
   it("Ctrl-C stops the run with status 130, keeps finished nodes cached and leaves no lock or temp file", async () => {
     const dir = tempProject(project)
-    const child = spawnCli(["run", "crash.ts", "--json"], dir)
+    // 200 steps of 50 ms: the signal lands long before the slow node could finish, even on a loaded machine
+    const child = spawnCli(["run", "crash.ts", "--json", "--set", "slow.steps=200"], dir)
     let stdout = ""
     child.stdout.on("data", (chunk) => {
       stdout += chunk
       if (/"label":"slow","step":5/.test(stdout) && !child.killed) child.kill("SIGINT")
     })
     const code = await new Promise((resolve) => child.on("close", resolve))
+    expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "slow")).toBe(false)
     expect(code).toBe(130)
     expectStoreIntact(path.join(dir, ".ablate"))
     const ls = await cli(["ls", "--json"], dir)

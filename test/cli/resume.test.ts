@@ -10,7 +10,7 @@ import { data, label, reward } from "@ablate/nodes/index.ts"
 export default Pipeline.make("train", () => {
   const task = data.preferenceTask({ items: 400, features: 8 }, { name: "task" })
   const pairs = label.bradleyTerry({ task, pairs: 2000 }, { name: "labels" })
-  return reward.bradleyTerry({ pairs: data.pairFeatures({ pairs, task }), hidden: 32, steps: 1200 }, { name: "rm" })
+  return reward.bradleyTerry({ pairs: data.pairFeatures({ pairs, task }), hidden: 32, steps: 2000 }, { name: "rm" })
 })
 `
 }
