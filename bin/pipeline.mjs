@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `pipeline` command. Runs on the project's own Node 22 (the `node` dev
 // dependency): started by an older Node, it re-executes itself with that one.
-import { spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -14,8 +14,15 @@ if (major < 22) {
     process.stderr.write(`pipeline needs Node 22 or newer (this is ${process.version}); run \`npm install\` to get it\n`)
     process.exit(2)
   }
-  const child = spawnSync(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" })
-  process.exit(child.status ?? 1)
+  const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" })
+  // the child does the work: pass it our signals, and end the way it ended
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal))
+  const [code, signal] = await new Promise((resolve) => child.on("exit", (c, s) => resolve([c, s])))
+  if (signal !== null) {
+    process.removeAllListeners(signal)
+    process.kill(process.pid, signal)
+  }
+  process.exit(code ?? 1)
 }
 
 // node:sqlite and type stripping are stable enough here; their experimental notices are noise.

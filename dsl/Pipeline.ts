@@ -55,11 +55,11 @@ export interface BuildOptions {
 const isHandle = (value: unknown): value is Handle<ArtifactType> =>
   typeof value === "object" && value !== null && "~artifact" in value && "node" in value
 
-const collectHandles = (value: unknown, into: Array<string>, seen = new Set<unknown>()): void => {
+const collectHandles = (value: unknown, into: Array<{ id: string; name: string }>, seen = new Set<unknown>()): void => {
   if (typeof value !== "object" || value === null || seen.has(value)) return
   seen.add(value)
   if (isHandle(value)) {
-    if (!into.includes(value.node.id)) into.push(value.node.id)
+    if (!into.some((o) => o.id === value.node.id)) into.push({ id: value.node.id, name: value.node.name })
     return
   }
   for (const item of Array.isArray(value) ? value : Object.values(value)) collectHandles(item, into, seen)
@@ -80,7 +80,7 @@ export const build = (
       overrides.set(node, { ...overrides.get(node), [field]: value })
     }
     const root = { ...BuildContext.empty(), overrides }
-    const outputs: Array<string> = []
+    const outputs: Array<{ id: string; name: string }> = []
     try {
       for (const seed of seeds) {
         const cell = { ...root, seed, coords: seeds.length > 1 ? { seed } : {} }
@@ -105,7 +105,16 @@ export const build = (
     if (outputs.length === 0) {
       return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: "the builder returned no node handles" }))
     }
-    return Effect.succeed(Graph.make(pipeline.name, [...root.nodes.values()], outputs))
+    // Nodes made outside the builder (at module top level) miss seeds and --set; refuse them by name.
+    const outside = [...outputs, ...[...root.nodes.values()].flatMap((e) => Object.values(e.node.inputs))]
+      .find((node) => !root.nodes.has(node.id))
+    if (outside !== undefined) {
+      return Effect.fail(new BuildError({
+        pipeline: pipeline.name,
+        reason: `node "${outside.name}" was created outside the function given to Pipeline.make; create every node inside it`
+      }))
+    }
+    return Effect.succeed(Graph.make(pipeline.name, [...root.nodes.values()], outputs.map((o) => o.id)))
   })
 
 type Cells<F extends Record<string, ReadonlyArray<Json>>> = { readonly [K in keyof F]: F[K][number] }

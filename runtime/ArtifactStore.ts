@@ -153,38 +153,67 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     fsyncDir(dir)
   }
 
+  // A record whose objects are gone (removed by a `gc` that raced a run, or by hand)
+  // is not a hit: the node is recomputed rather than served from nothing.
   const readRecord = (file: string): KeyRecord | undefined => {
+    let record: KeyRecord
     try {
-      return JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
+      record = JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
       throw error
     }
+    return fs.existsSync(objectPath(record.output.hash)) && fs.existsSync(objectPath(record.metrics.hash)) ? record : undefined
   }
 
   const lockPath = (key: string) => path.join(dirs.locks, `${key}.lock`)
+  const token = `${process.pid}~${randomBytes(6).toString("hex")}`
+
+  // An empty lock is one being written, or one whose writer died between creating and
+  // writing it: held for a few seconds, stale after that.
+  const emptyLockGraceMs = 5_000
+
+  const isStale = (file: string): boolean => {
+    let owner: { pid?: number; host?: string }
+    try {
+      const text = fs.readFileSync(file, "utf8")
+      if (text === "") return Date.now() - fs.statSync(file).mtimeMs > emptyLockGraceMs
+      owner = JSON.parse(text) as typeof owner
+    } catch {
+      return false
+    }
+    return owner.host === host && typeof owner.pid === "number" && !isAlive(owner.pid)
+  }
 
   const tryLock = (key: string): boolean => {
     fs.mkdirSync(dirs.locks, { recursive: true })
     const file = lockPath(key)
     try {
-      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host }), { flag: "wx" })
+      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token }), { flag: "wx" })
       return true
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     }
-    let owner: { pid?: number; host?: string } = {}
+    if (!isStale(file)) return false
+    // Break a stale lock by renaming it away (atomic: one of several waiters wins),
+    // then compete for the lock like everyone else.
     try {
-      owner = JSON.parse(fs.readFileSync(file, "utf8")) as typeof owner
+      fs.renameSync(file, `${file}.stale~${token}`)
+      fs.rmSync(`${file}.stale~${token}`, { force: true })
     } catch {
-      // A lock being created right now has no content yet: treat it as held.
-      return false
-    }
-    if (owner.host === host && typeof owner.pid === "number" && !isAlive(owner.pid)) {
-      fs.rmSync(file, { force: true })
-      return tryLock(key)
+      // another waiter broke it first
     }
     return false
+  }
+
+  // Release only our own lock: after a takeover the file may belong to another process.
+  const unlock = (key: string) => {
+    const file = lockPath(key)
+    try {
+      if ((JSON.parse(fs.readFileSync(file, "utf8")) as { token?: string }).token === token) fs.rmSync(file, { force: true })
+    } catch {
+      // already gone
+    }
   }
 
   return ArtifactStore.of({
@@ -215,18 +244,20 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         const { file } = writeTemp(new TextEncoder().encode(JSON.stringify(record)))
         moveIntoPlace(file, keyPath(record.key))
       }),
-    withLock: (key, onWait, effect) => {
-      const acquire = Effect.gen(function*() {
-        let waited = false
-        while (!(yield* attempt(lockPath(key), () => tryLock(key)))) {
-          if (!waited) onWait()
-          waited = true
-          yield* Effect.sleep("50 millis")
-        }
-      })
-      const release = Effect.sync(() => fs.rmSync(lockPath(key), { force: true }))
-      return Effect.acquireUseRelease(acquire, () => effect, () => release)
-    },
+    // Polling happens with interruption allowed (Ctrl-C while waiting works); taking the
+    // lock and registering its release happen without a gap.
+    withLock: (key, onWait, effect) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          let waited = false
+          while (!(yield* attempt(lockPath(key), () => tryLock(key)))) {
+            if (!waited) onWait()
+            waited = true
+            yield* restore(Effect.sleep("50 millis"))
+          }
+          return yield* restore(effect).pipe(Effect.ensuring(Effect.sync(() => unlock(key))))
+        })
+      ),
     readCheckpoint: (key) =>
       attempt(checkpointPath(key), () => {
         try {

@@ -8,7 +8,9 @@
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
 import { existsSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { ConfigError } from "./Errors.ts"
@@ -41,10 +43,41 @@ const packageVersion = (name: string, fromFile: string): string => {
   }
 }
 
-/** Fingerprint one module (synchronous: esbuild's metafile plus file hashes). */
-export const fingerprintSync = (module: string): CacheKey.CodeFingerprint => {
+// Modules whose code decides a node's output without being imported by it at run
+// time: the generator behind ctx.random (nodes import only its type).
+const implicitModules = [fileURLToPath(new URL("../dsl/Random.ts", import.meta.url))]
+
+const readName = (root: string): string | undefined => {
+  try {
+    return (JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")) as { name?: string }).name
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Imports of the project's own package name (`import … from "ablate"` inside the
+ * ablate repository, through package.json self-reference) are followed into its
+ * files rather than recorded as a package version, so editing them invalidates.
+ */
+const selfReference = (root: string): esbuild.Plugin => {
+  const name = readName(root)
+  return {
+    name: "self-reference",
+    setup(build) {
+      if (name === undefined) return
+      const escaped = name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
+      build.onResolve({ filter: new RegExp(`^${escaped}(/.*)?$`) }, (args) => ({
+        path: createRequire(path.join(root, "package.json")).resolve(args.path)
+      }))
+    }
+  }
+}
+
+/** Fingerprint one module: esbuild's metafile for the import graph, plus file hashes. */
+export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerprint> => {
   const root = projectRoot(module)
-  const result = esbuild.buildSync({
+  const result = await esbuild.build({
     entryPoints: [module],
     absWorkingDir: root,
     bundle: true,
@@ -53,6 +86,7 @@ export const fingerprintSync = (module: string): CacheKey.CodeFingerprint => {
     platform: "node",
     format: "esm",
     packages: "external",
+    plugins: [selfReference(root)],
     logLevel: "silent"
   })
   const files: Record<string, string> = {}
@@ -65,13 +99,14 @@ export const fingerprintSync = (module: string): CacheKey.CodeFingerprint => {
       if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute)
     }
   }
+  for (const implicit of implicitModules) files[path.relative(root, implicit)] = sha256(readFileSync(implicit))
   return { hash: CacheKey.codeHash(files, packages), files, packages }
 }
 
 /** Fingerprint the modules of a set of node kinds; a module that cannot be read or parsed is a configuration error. */
 export const fingerprintAll = (modules: Iterable<string>): Effect.Effect<Map<string, CacheKey.CodeFingerprint>, ConfigError> =>
-  Effect.try({
-    try: () => new Map([...new Set(modules)].map((module) => [module, fingerprintSync(module)] as const)),
+  Effect.tryPromise({
+    try: async () => new Map(await Promise.all([...new Set(modules)].map(async (module) => [module, await fingerprint(module)] as const))),
     catch: (error) =>
       new ConfigError({ reason: `cannot fingerprint node code: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` })
   })

@@ -77,7 +77,8 @@ export const execute = Effect.fn("Runner.execute")(function*(
   const { plan: planned, snapshot } = yield* plan(prepared)
   const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
   const outcome = yield* Scheduler.run(planned, snapshot, options).pipe(
-    Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore))
+    Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore)),
+    Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))
   )
   const entries: Array<NodeEntry> = []
   for (const result of outcome.results) {

@@ -10,6 +10,7 @@
 import { Deferred, Effect, Semaphore } from "effect"
 import { Metrics } from "../dsl/Artifact.ts"
 import type { Checkpoint, NodeContext, NodeInstance } from "../dsl/Node.ts"
+import { hashValue } from "../dsl/internal/Canonical.ts"
 import * as Random from "../dsl/Random.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
@@ -17,6 +18,7 @@ import { NodeFailed, reasonOf, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as ModelCodec from "./internal/ModelCodec.ts"
+import * as Loader from "./Loader.ts"
 import * as Plan from "./Plan.ts"
 
 /** What the scheduler reports while it works; the CLI renders these. */
@@ -64,6 +66,15 @@ export interface Options {
 
 const progressInterval = 100
 
+/**
+ * The seed of a node's generator: its kind, params and the content hashes of its
+ * inputs — what the cache key hashes except code, version and environment — so a
+ * node whose upstream reproduced the same bytes draws the same numbers, and a comment
+ * edit does not change its stream.
+ */
+export const randomSeed = (components: CacheKey.Components): string =>
+  `ablate/${hashValue({ kind: components.kind, params: components.params, inputs: components.inputs })}`
+
 /** What a checkpoint's safetensors header holds besides the tensors. */
 interface CheckpointConfig {
   readonly step: number
@@ -100,7 +111,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       let lastProgress = 0
       const ctx: NodeContext = {
         name: label,
-        random: Random.make(`ablate/${node.id}`),
+        random: Random.make(randomSeed(components)),
         progress: (progress) => {
           const now = performance.now()
           if (progress.step < progress.total && now - lastProgress < progressInterval) return
@@ -134,6 +145,18 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         options.onEvent({ type: "running", id: node.id, label })
       })
       const durationMs = performance.now() - started
+      // The key hashed the input files before the node ran: if one changed meanwhile, the
+      // output may come from other bytes than the key says, so it is not stored.
+      const files = snapshot.files.get(node.id)
+      if (files !== undefined) {
+        const now = yield* Loader.hashFilesOf(node, label).pipe(
+          Effect.mapError((error) => new NodeFailed({ node: label, reason: error.reason }))
+        )
+        const changed = Object.keys(files).find((field) => files[field] !== now[field])
+        if (changed !== undefined) {
+          return yield* new NodeFailed({ node: label, reason: `input file of param "${changed}" changed while the node ran; run again` })
+        }
+      }
       const encoded = yield* Effect.try({
         try: () => ({
           output: Codec.encode(node.kind.output, output),

@@ -28,6 +28,33 @@ const optionalPackages: Partial<Record<Name, { readonly pkg: string; readonly ne
   webgpu: { pkg: "@tensorflow/tfjs-backend-webgpu", needs: "a WebGPU implementation (navigator.gpu) in the process" }
 }
 
+const packageVersion = (pkg: string): string => {
+  try {
+    const require = createRequire(import.meta.url)
+    return (require(`${pkg}/package.json`) as { version?: string }).version ?? "unknown"
+  } catch {
+    return "not installed"
+  }
+}
+
+const backendPackage: Record<Name, string> = {
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  cpu: "@tensorflow/tfjs-backend-cpu",
+  tensorflow: "@tensorflow/tfjs-node",
+  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
+  webgpu: "@tensorflow/tfjs-backend-webgpu"
+}
+
+/**
+ * The cache-key environment of tensor nodes on backend `name`: the backend and the
+ * versions of TensorFlow.js and of the backend's package (kernels change numerics).
+ */
+export const env = (name: Name): { readonly [key: string]: string } => ({
+  backend: name,
+  tfjs: packageVersion("@tensorflow/tfjs-core"),
+  kernels: packageVersion(backendPackage[name])
+})
+
 /** Parse a backend name from a flag or the environment. */
 export const parse = (value: string, source: string): Effect.Effect<Name, ConfigError> =>
   (names as ReadonlyArray<string>).includes(value)

@@ -174,7 +174,7 @@ const selectionOf = (values: Values) =>
         seeds,
         overrides,
         force: (values["force"] as ReadonlyArray<string> | undefined) ?? [],
-        env: { backend }
+        env: TensorBackend.env(backend)
       } satisfies Runner.Selection,
       backend
     }

@@ -77,6 +77,12 @@ describe("Pipeline.build", () => {
     expect(swept.nodes.map((n) => n.label)).toEqual(["numbers[n=3,seed=7]", "numbers[n=4,seed=8]"])
   })
 
+  it("a node created outside the builder is refused by name", () => {
+    const outside = Effect.runSync(Effect.sync(() => generate({}, { name: "stray" })))
+    expect(buildError(Pipeline.make("stray-output", () => outside)).message).toContain(`node "stray" was created outside the function given to Pipeline.make`)
+    expect(buildError(Pipeline.make("stray-input", () => fit({ numbers: outside }, { name: "fit" }))).message).toContain(`node "stray"`)
+  })
+
   it("a builder that throws or returns no handles fails with the pipeline's name", () => {
     expect(buildError(Pipeline.make("broken", () => {
       throw new Error("boom")

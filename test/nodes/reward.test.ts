@@ -229,6 +229,6 @@ export default Pipeline.make("load", () => data.loadPreferences({ path: "pairs.j
     const test = (label: string) => outputs.find((o) => o.label === label)!.value.find((r) => r.split === "test")!
     expect(test("accuracy").pairs).toBe(375)
     expect(test("accuracy").accuracy).toBeGreaterThan(test("lengthBaseline").accuracy)
-    expect(test("accuracy").accuracy).toBeGreaterThan(0.6)
+    expect(test("accuracy").accuracy).toBeGreaterThan(0.55)
   })
 })
