@@ -11,6 +11,7 @@ import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
+import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
 import { trainingPairs } from "./trainingPairs.ts"
@@ -23,8 +24,7 @@ export const bradleyTerry = Node.make({
   metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs ranked right at the end", margin: "mean r_c − r_r at the end", "rewards/chosen": "mean reward of chosen responses", "rewards/rejected": "mean reward of rejected responses" },
   params: Schema.Struct({
     hidden: Param.int({ default: 16, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear model" }),
-    steps: Param.int({ default: 300, min: 1, description: "Adam steps (full batch)" }),
-    lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    ...optimizationParams({ steps: 300, lr: 0.02 }),
     margin: Param.number({ default: 0, min: 0, description: "Required reward margin m in −log σ(r_c − r_r − m)" }),
     labelSmoothing: Param.number({ default: 0, min: 0, max: 0.49, description: "Label smoothing ε: weight of the flipped label" }),
     centering: Param.number({ default: 0, min: 0, description: "Reward centering coefficient c on E[(r_c + r_r)²]" }),

@@ -15,6 +15,7 @@ import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Adam from "../models/Adam.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
+import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss } from "./math.ts"
 import { trainingPairs } from "./trainingPairs.ts"
@@ -28,9 +29,8 @@ export const ensemble = Node.make({
   params: Schema.Struct({
     members: Param.int({ default: 5, min: 2, max: 64, description: "Number of members k" }),
     hidden: Param.int({ default: 16, min: 0, description: "Hidden units of each member; 0 for linear members" }),
-    steps: Param.int({ default: 300, min: 1, description: "Adam steps" }),
     batch: Param.int({ default: 128, min: 1, description: "Pairs per member per step" }),
-    lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    ...optimizationParams({ steps: 300, lr: 0.02 }),
     seed: Param.seed
   }),
   inputs: { pairs: FeaturePairs },

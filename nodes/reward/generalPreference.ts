@@ -12,6 +12,7 @@ import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
+import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss, generalPreferenceScore } from "./math.ts"
 import { trainingPairs } from "./trainingPairs.ts"
@@ -25,8 +26,7 @@ export const generalPreference = Node.make({
   params: Schema.Struct({
     dims: Param.int({ default: 4, min: 2, description: "Embedding size 2k (even)" }),
     hidden: Param.int({ default: 32, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear embedding" }),
-    steps: Param.int({ default: 400, min: 1, description: "Adam steps (full batch)" }),
-    lr: Param.number({ default: 0.02, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    ...optimizationParams({ steps: 400, lr: 0.02 }),
     seed: Param.seed
   }),
   inputs: { pairs: FeaturePairs },

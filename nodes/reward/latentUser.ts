@@ -13,6 +13,7 @@ import * as Param from "../../dsl/Param.ts"
 import { type FeaturePair, FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Adam from "../models/Adam.ts"
 import * as LatentUser from "../models/LatentUser.ts"
+import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss } from "./math.ts"
 
@@ -32,8 +33,7 @@ export const latentUser = Node.make({
     context: Param.int({ default: 8, min: 1, description: "Labelled pairs of a user that form their context" }),
     targets: Param.int({ default: 8, min: 1, description: "Pairs of a user the reward is trained on per step" }),
     beta: Param.number({ default: 0.01, min: 0, description: "Weight β of the KL term" }),
-    steps: Param.int({ default: 400, min: 1, description: "Adam steps" }),
-    lr: Param.number({ default: 0.01, min: 0, exclusiveMin: true, description: "Adam learning rate" }),
+    ...optimizationParams({ steps: 400, lr: 0.01 }),
     seed: Param.seed
   }),
   inputs: { pairs: FeaturePairs },
