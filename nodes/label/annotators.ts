@@ -11,6 +11,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
+import { dot, linearWeights } from "../data/math.ts"
 import { preferenceProbability } from "./math.ts"
 import { drawPairs } from "./pairs.ts"
 
@@ -33,13 +34,13 @@ export const annotators = Node.make({
     Effect.sync(() => {
       const d = inputs.task[0]?.features.length ?? 0
       const rng = ctx.random.split("annotators")
-      const base = Array.from({ length: d }, () => rng.normal() / Math.sqrt(d))
+      const base = linearWeights(rng, d)
       const weights = Array.from({ length: params.types }, (_, t) => {
         if (t === 0) return base
-        const fresh = Array.from({ length: d }, () => rng.normal() / Math.sqrt(d))
+        const fresh = linearWeights(rng, d)
         return base.map((w, i) => params.correlation * w + Math.sqrt(1 - params.correlation ** 2) * fresh[i]!)
       })
-      const reward = (t: number, x: ReadonlyArray<number>) => x.reduce((s, v, i) => s + v * weights[t]![i]!, 0)
+      const reward = (t: number, x: ReadonlyArray<number>) => dot(weights[t]!, x)
       return Array.from({ length: params.annotators }, (_, a) => {
         const type = rng.int(params.types)
         const labels = drawPairs(inputs.task, params, rng, (x, y) =>

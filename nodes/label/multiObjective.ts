@@ -9,6 +9,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
+import { dot, linearWeights } from "../data/math.ts"
 import { preferenceProbability } from "./math.ts"
 import { drawPairs } from "./pairs.ts"
 
@@ -32,8 +33,8 @@ export const multiObjective = Node.make({
     Effect.sync(() => {
       const d = inputs.task[0]?.features.length ?? 0
       const rng = ctx.random.split("components")
-      const components = params.weights.map(() => Array.from({ length: d }, () => rng.normal() / Math.sqrt(d)))
-      const scores = new Map(inputs.task.map((row) => [row.item, components.map((w) => w.reduce((s, wi, i) => s + wi * row.features[i]!, 0))]))
+      const components = params.weights.map(() => linearWeights(rng, d))
+      const scores = new Map(inputs.task.map((row) => [row.item, components.map((w) => dot(w, row.features))]))
       const combined = (item: number) => scores.get(item)!.reduce((s, r, j) => s + params.weights[j]! * r, 0)
       const draw = ctx.random.split("label")
       return drawPairs(inputs.task, params, draw, (a, b) =>

@@ -24,6 +24,9 @@ export interface Mlp {
 
 const sizes = (config: MlpConfig): Array<number> => [config.inputs, ...config.hidden, config.outputs ?? 1]
 
+/** The `hidden` config of a one-hidden-layer MLP of `units` units; 0 units is a linear model. */
+export const hiddenLayers = (units: number): ReadonlyArray<number> => (units === 0 ? [] : [units])
+
 /** A freshly initialised MLP. */
 export const init = (config: MlpConfig, rng: Random): Mlp => {
   const dims = sizes(config)

@@ -84,3 +84,11 @@ export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
     if (i % 10 === 9) yield* Effect.yieldNow
   }
 })
+
+/** `loop` with an Adam optimizer of learning rate `lr` that it creates for the variables and frees afterwards. */
+export const fit = (options: Omit<LoopOptions, "optimizer"> & { readonly lr: number }) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => Adam.make(options.variables, { lr: options.lr })),
+    (optimizer) => loop({ ...options, optimizer }),
+    (optimizer) => Effect.sync(() => Adam.dispose(optimizer))
+  )

@@ -9,7 +9,6 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
-import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
@@ -37,15 +36,14 @@ export const bradleyTerry = Node.make({
     Effect.gen(function*() {
       const { rows, d, chosen, rejected, labels, dispose } = trainingPairs(inputs.pairs)
       const ties = rows.some((p) => p.label !== 1)
-      const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split("init"))
+      const mlp = Mlp.init({ inputs: d, hidden: Mlp.hiddenLayers(params.hidden) }, ctx.random.split("init"))
       const variables = Mlp.variables(mlp)
-      const optimizer = Adam.make(variables, { lr: params.lr })
       try {
-        yield* Train.loop({
+        yield* Train.fit({
           ctx,
           steps: params.steps,
           variables,
-          optimizer,
+          lr: params.lr,
           loss: () => {
             const rc = Mlp.score(mlp, chosen)
             const rr = Mlp.score(mlp, rejected)
@@ -72,7 +70,6 @@ export const bradleyTerry = Node.make({
         return Mlp.toModel(mlp)
       } finally {
         Mlp.dispose(mlp)
-        Adam.dispose(optimizer)
         dispose()
       }
     })

@@ -12,7 +12,6 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
-import * as Adam from "../models/Adam.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { optimizationParams } from "../models/optimization.ts"
@@ -39,17 +38,16 @@ export const ensemble = Node.make({
     Effect.gen(function*() {
       const { rows: train, d, chosen, rejected, dispose } = trainingPairs(inputs.pairs, { preferencesOnly: true })
       const members = Array.from({ length: params.members }, (_, i) =>
-        Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden] }, ctx.random.split(`member${i}/init`)))
+        Mlp.init({ inputs: d, hidden: Mlp.hiddenLayers(params.hidden) }, ctx.random.split(`member${i}/init`)))
       const orders = members.map((_, i) => ctx.random.split(`member${i}/order`).shuffle(train.map((_, j) => j)))
       const batch = Math.min(params.batch, train.length)
       const variables = Object.fromEntries(members.flatMap((m, i) => Object.entries(Mlp.variables(m)).map(([name, v]) => [`m${i}.${name}`, v])))
-      const optimizer = Adam.make(variables, { lr: params.lr })
       try {
-        yield* Train.loop({
+        yield* Train.fit({
           ctx,
           steps: params.steps,
           variables,
-          optimizer,
+          lr: params.lr,
           // members are independent: the sum of their losses trains each on its own batches
           loss: (step) =>
             tf.addN(members.map((mlp, i) => {
@@ -63,7 +61,6 @@ export const ensemble = Node.make({
         return Ensemble.toModel(members.map(Mlp.toModel))
       } finally {
         members.forEach(Mlp.dispose)
-        Adam.dispose(optimizer)
         dispose()
       }
     })

@@ -10,7 +10,6 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
-import * as Adam from "../models/Adam.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
@@ -35,15 +34,14 @@ export const generalPreference = Node.make({
     Effect.gen(function*() {
       if (params.dims % 2 !== 0) throw new Error(`dims must be even (pairs of coordinates), got ${params.dims}`)
       const { rows, d, chosen, rejected, dispose } = trainingPairs(inputs.pairs, { preferencesOnly: true })
-      const mlp = Mlp.init({ inputs: d, hidden: params.hidden === 0 ? [] : [params.hidden], outputs: params.dims }, ctx.random.split("init"))
+      const mlp = Mlp.init({ inputs: d, hidden: Mlp.hiddenLayers(params.hidden), outputs: params.dims }, ctx.random.split("init"))
       const variables = Mlp.variables(mlp)
-      const optimizer = Adam.make(variables, { lr: params.lr })
       try {
-        yield* Train.loop({
+        yield* Train.fit({
           ctx,
           steps: params.steps,
           variables,
-          optimizer,
+          lr: params.lr,
           // −log σ(s) is the Bradley–Terry loss of the score s
           loss: () => bradleyTerryLoss(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
           itemsPerStep: rows.length,
@@ -54,7 +52,6 @@ export const generalPreference = Node.make({
         return { ...model, config: { ...model.config, preference: "general" } }
       } finally {
         Mlp.dispose(mlp)
-        Adam.dispose(optimizer)
         dispose()
       }
     })

@@ -11,7 +11,6 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { type FeaturePair, FeaturePairs, RewardModel } from "../artifacts.ts"
-import * as Adam from "../models/Adam.ts"
 import * as LatentUser from "../models/LatentUser.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
@@ -51,14 +50,13 @@ export const latentUser = Node.make({
       const targets = Math.min(params.targets, ...users.map((pairs) => pairs.length - params.context))
       const model = LatentUser.init({ inputs: d, latent: params.latent, hidden: params.hidden, context: params.context }, ctx.random.split("init"))
       const variables = LatentUser.variables(model)
-      const optimizer = Adam.make(variables, { lr: params.lr })
       const random = ctx.random.split("batches")
       try {
-        yield* Train.loop({
+        yield* Train.fit({
           ctx,
           steps: params.steps,
           variables,
-          optimizer,
+          lr: params.lr,
           random,
           loss: () => {
             const draws = users.map((pairs) => random.shuffle(pairs))
@@ -76,7 +74,6 @@ export const latentUser = Node.make({
         return LatentUser.toModel(model)
       } finally {
         LatentUser.dispose(model)
-        Adam.dispose(optimizer)
       }
     })
 })
