@@ -69,6 +69,34 @@ export interface Model<Name extends string = string> extends ArtifactType<Name, 
  */
 export const model = <const Name extends string>(name: Name): Model<Name> => ({ name, format: "model" })
 
+/**
+ * An input that accepts any of several artifact types, for nodes that work on more
+ * than one kind of upstream (e.g. a bandit task's `Items` or a `SequenceTask`). The
+ * node receives the value of whichever type was wired; handles of other types are
+ * still refused, by the compiler and when the graph is built. Inputs only: a node's
+ * output has one type.
+ *
+ * @example
+ * const Task = Artifact.oneOf("Task", [Items, SequenceTask])
+ */
+export interface OneOf<Name extends string = string, Members extends ReadonlyArray<ArtifactType> = ReadonlyArray<ArtifactType>>
+  extends ArtifactType<Members[number]["name"], ValueOf<Members[number]>>
+{
+  /** The name the union is documented under. */
+  readonly union: Name
+  readonly members: Members
+}
+
+export const oneOf = <const Name extends string, const Members extends ReadonlyArray<ArtifactType>>(
+  union: Name,
+  members: Members
+): OneOf<Name, Members> =>
+  ({ name: members.map((m) => m.name).join(" | "), format: members[0]!.format, union, members }) as unknown as OneOf<Name, Members>
+
+/** The artifact types an input of type `type` accepts. */
+export const accepted = (type: ArtifactType): ReadonlyArray<ArtifactType> =>
+  "members" in type ? (type as OneOf).members : [type]
+
 /** One training or evaluation measurement. */
 export const MetricRow = Schema.Struct({
   step: Schema.Number,

@@ -8,7 +8,7 @@
  */
 import { Effect, Schema, SchemaIssue } from "effect"
 import { fileURLToPath } from "node:url"
-import type { ArtifactType, Json, Tensor, ValueOf } from "./Artifact.ts"
+import { accepted, type ArtifactType, type Json, type OneOf, type Tensor, type ValueOf } from "./Artifact.ts"
 import { ParamError } from "./Errors.ts"
 import * as BuildContext from "./internal/BuildContext.ts"
 import { hashValue } from "./internal/Canonical.ts"
@@ -76,9 +76,12 @@ export interface Handle<A extends ArtifactType> {
   readonly node: NodeInstance
 }
 
+/** The handles an input of type `A` accepts: one of its members' for an `Artifact.oneOf`. */
+export type Accepts<A extends ArtifactType> = A extends OneOf<string, infer Members> ? Handle<Members[number]> : Handle<A>
+
 /** The arguments of a call to a node kind: one handle per input, plus params (defaults fill the rest). */
 export type CallArgs<P extends ParamsSchema, I extends InputTypes> =
-  & { readonly [K in keyof I]: Handle<I[K]> }
+  & { readonly [K in keyof I]: Accepts<I[K]> }
   & P["Encoded"]
 
 /** The options of a node kind, given to `Node.make`. */
@@ -210,7 +213,7 @@ const instantiate = (
     if (!isHandle(handle)) {
       throw new ParamError({ node: name, field: key, reason: `input "${key}" must be a ${type.name} handle` })
     }
-    if (handle["~artifact"].name !== type.name) {
+    if (!accepted(type).some((member) => member.name === handle["~artifact"].name)) {
       throw new ParamError({
         node: name,
         field: key,

@@ -97,3 +97,98 @@ export const Trajectories = Artifact.table("Trajectories", Schema.Struct({
   reward: Schema.Number,
   done: Schema.Boolean
 }))
+
+/**
+ * A sequence task for the tiny transformer: prompts over a small vocabulary, a fixed
+ * response length and a gold reward computable for any response (see
+ * nodes/data/SequenceGold.ts). Config: the vocabulary's token names, the lengths, the
+ * gold reward's definition, the prompts and the held-out prompt ids; tensors: the
+ * weights of a random-network gold reward.
+ */
+export const SequenceTask = Artifact.model("SequenceTask")
+
+/**
+ * A task whose gold reward is known for any response: a bandit task's `Items` (a
+ * response is one of the prompt's K candidates) or a `SequenceTask` (a response is a
+ * token sequence). See nodes/data/Task.ts.
+ */
+export const Task = Artifact.oneOf("Task", [Items, SequenceTask])
+
+/** A policy: a tabular softmax over a bandit's K responses, or a tiny transformer LM. */
+export const Policy = Artifact.model("Policy")
+
+/**
+ * Responses sampled from a policy, `sample` = 0..n−1 for each prompt. A response is a
+ * token sequence; a bandit response is one token, its index among the prompt's
+ * candidates. `logProb` is log π(response | prompt) under the sampling policy itself
+ * (temperature 1, no top-k), summed over `tokenLogProbs`.
+ */
+export const Samples = Artifact.table("Samples", Schema.Struct({
+  prompt: Schema.Number,
+  sample: Schema.Number,
+  response: Schema.Array(Schema.Number),
+  logProb: Schema.Number,
+  tokenLogProbs: Schema.Array(Schema.Number),
+  split: Schema.Literals(["train", "test"])
+}))
+
+/** One row of Samples. */
+export type Sample = Artifact.ValueOf<typeof Samples>[number]
+
+/**
+ * A reward model's scores of samples: one scalar per sample, and for process reward
+ * models one reward per response token (summing to the scalar); empty otherwise.
+ */
+export const Scores = Artifact.table("Scores", Schema.Struct({
+  prompt: Schema.Number,
+  sample: Schema.Number,
+  reward: Schema.Number,
+  tokenRewards: Schema.Array(Schema.Number),
+  split: Schema.Literals(["train", "test"])
+}))
+
+/** The mean gold reward of samples with a 95% confidence interval, per split. */
+export const GoldReward = Artifact.table("GoldReward", Schema.Struct({
+  split: Schema.String,
+  mean: Schema.Number,
+  lower: Schema.Number,
+  upper: Schema.Number,
+  samples: Schema.Number
+}))
+
+/**
+ * KL(π ‖ π_ref) per split, per sequence and per token: the k1, k2, k3 estimates from
+ * samples of π, and the exact value where the task allows it (NaN otherwise).
+ */
+export const KlDivergence = Artifact.table("KlDivergence", Schema.Struct({
+  split: Schema.String,
+  level: Schema.Literals(["sequence", "token"]),
+  k1: Schema.Number,
+  k2: Schema.Number,
+  k3: Schema.Number,
+  exact: Schema.Number,
+  samples: Schema.Number
+}))
+
+/** How often a policy's response beats the reference's under the gold reward (ties count ½), with a 95% interval. */
+export const WinRate = Artifact.table("WinRate", Schema.Struct({
+  split: Schema.String,
+  winRate: Schema.Number,
+  lower: Schema.Number,
+  upper: Schema.Number,
+  ties: Schema.Number,
+  pairs: Schema.Number
+}))
+
+/** One point of a reward–KL frontier: gold reward, proxy reward and KL to the reference, per split. */
+export const RewardKl = Artifact.table("RewardKl", Schema.Struct({
+  split: Schema.String,
+  gold: Schema.Number,
+  goldLower: Schema.Number,
+  goldUpper: Schema.Number,
+  proxy: Schema.Number,
+  kl: Schema.Number,
+  /** "exact" or the estimator used (k3) */
+  klMethod: Schema.String,
+  samples: Schema.Number
+}))

@@ -1,4 +1,8 @@
+export { goldReward } from "./goldReward.ts"
+export { kl } from "./kl.ts"
 export { lengthBaseline } from "./lengthBaseline.ts"
 export { pairwiseAccuracy } from "./pairwiseAccuracy.ts"
 export { preferenceStrength } from "./preferenceStrength.ts"
+export { rewardKl } from "./rewardKl.ts"
 export { rmAccuracy } from "./rmAccuracy.ts"
+export { winRate } from "./winRate.ts"

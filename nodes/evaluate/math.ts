@@ -103,3 +103,41 @@ export const auc = (scores: ReadonlyArray<number>, positives: ReadonlyArray<bool
   const rankSum = positives.reduce((s, p, i) => (p ? s + ranks[i]! : s), 0)
   return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg)
 }
+
+/** The 97.5% quantile of the standard normal: a two-sided 95% interval is mean ± 1.96·SE. */
+export const z95 = 1.959963984540054
+
+/**
+ * The mean of `values` with a normal-approximation 95% confidence interval. Given
+ * `clusters` (e.g. the prompt of each sample), values are averaged per cluster first
+ * and the interval is over clusters, since samples of one prompt are not independent
+ * draws from the prompt distribution; with a single cluster it is over the values.
+ * The standard error uses the n − 1 sample variance; with one value the bounds are NaN.
+ */
+export const meanInterval = (
+  values: ReadonlyArray<number>,
+  clusters?: ReadonlyArray<number>
+): { readonly mean: number; readonly lower: number; readonly upper: number } => {
+  let units: ReadonlyArray<number> = values
+  if (clusters !== undefined) {
+    const sums = new Map<number, { sum: number; n: number }>()
+    values.forEach((v, i) => {
+      const c = sums.get(clusters[i]!) ?? { sum: 0, n: 0 }
+      sums.set(clusters[i]!, { sum: c.sum + v, n: c.n + 1 })
+    })
+    if (sums.size > 1) units = [...sums.values()].map((c) => c.sum / c.n)
+  }
+  const n = units.length
+  const mean = units.reduce((a, b) => a + b, 0) / n
+  if (n < 2) return { mean, lower: Number.NaN, upper: Number.NaN }
+  const se = Math.sqrt(units.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) / n)
+  return { mean, lower: mean - z95 * se, upper: mean + z95 * se }
+}
+
+/** Rows grouped by split, in the order train, test, then "all" when both are present. */
+export const bySplit = <A extends { readonly split: string }>(rows: ReadonlyArray<A>): Array<[string, ReadonlyArray<A>]> => {
+  const groups: Array<[string, ReadonlyArray<A>]> = (["train", "test"] as const)
+    .map((split): [string, ReadonlyArray<A>] => [split, rows.filter((r) => r.split === split)])
+    .filter(([, group]) => group.length > 0)
+  return groups.length > 1 ? [...groups, ["all", rows]] : groups
+}

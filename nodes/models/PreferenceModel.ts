@@ -72,3 +72,35 @@ export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<n
   const members = memberScores(model, rows, all)
   return members[0]!.map((_, j) => members.reduce((s, member) => s + member[j]!, 0) / members.length)
 }
+
+/**
+ * Scalar rewards of single responses' feature vectors: a Bradley–Terry model's score,
+ * an ensemble's mean, or a latent-user model's reward at the prior mean latent z = 0
+ * (the population's reward). A General Preference Model has no scalar reward: it only
+ * compares pairs, so it fails here, saying so.
+ */
+export const rewards = (model: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
+  const members = Ensemble.isEnsemble(model) ? Ensemble.members(model) : [model]
+  const d = features[0]?.length ?? 0
+  const each = members.map((member) => {
+    if (member.config["preference"] === "general") throw new Error("a General Preference Model compares pairs and gives no scalar reward; score with a Bradley–Terry, ensemble or latent-user model")
+    if (member.config["architecture"] === "latentUser") {
+      const latent = LatentUser.fromModel(member)
+      try {
+        return Array.from(tf.tidy(() =>
+          LatentUser.rewards(latent, tf.tensor3d(features.flat(), [1, features.length, d]), tf.zeros([1, latent.config.latent]) as tf.Tensor2D).dataSync()
+        ))
+      } finally {
+        LatentUser.dispose(latent)
+      }
+    }
+    const mlp = Mlp.fromModel(member)
+    try {
+      if (mlp.config.inputs !== d) throw new Error(`the reward model reads ${mlp.config.inputs} features but the responses have ${d}`)
+      return Array.from(tf.tidy(() => Mlp.score(mlp, tf.tensor2d(features.flat(), [features.length, d])).dataSync()))
+    } finally {
+      Mlp.dispose(mlp)
+    }
+  })
+  return each[0]!.map((_, j) => each.reduce((s, member) => s + member[j]!, 0) / each.length)
+}

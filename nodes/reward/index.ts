@@ -1,4 +1,6 @@
 export { bradleyTerry } from "./bradleyTerry.ts"
 export { ensemble } from "./ensemble.ts"
 export { generalPreference } from "./generalPreference.ts"
+export { implicitProcess } from "./implicitProcess.ts"
 export { latentUser } from "./latentUser.ts"
+export { score } from "./score.ts"

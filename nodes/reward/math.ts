@@ -75,3 +75,13 @@ export const generalPreferenceScoreOf = (vi: ReadonlyArray<number>, vj: Readonly
   for (let i = 0; i < vi.length; i += 2) s += vi[i]! * vj[i + 1]! - vi[i + 1]! * vj[i]!
   return s
 }
+
+/**
+ * Implicit process rewards (Yuan et al., 2024, https://arxiv.org/abs/2412.01981): with
+ * the outcome reward parameterised as r_θ(y) = β·log π_θ(y)/π_ref(y) and trained with
+ * cross-entropy on outcome labels only, the reward of step t is its share of the
+ * log-ratio, r_t = β·(log π_θ(y_t | y_<t) − log π_ref(y_t | y_<t)), and Σ_t r_t = r_θ(y).
+ * policy, reference: per-token log-probabilities of one response → per-token rewards
+ */
+export const implicitProcessRewards = (policy: ReadonlyArray<number>, reference: ReadonlyArray<number>, beta: number): Array<number> =>
+  policy.map((lp, t) => beta * (lp - reference[t]!))

@@ -3,7 +3,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, expectTypeOf, it } from "vitest"
 import type { Handle } from "../../dsl/Node.ts"
-import { fit, generate, type Numbers, score, type Weights } from "../fixtures/graph.ts"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import { fit, generate, type Numbers, score, size, tags, type Weights } from "../fixtures/graph.ts"
 import { repo } from "../helpers.ts"
 
 describe("typed wiring", () => {
@@ -18,10 +19,12 @@ describe("typed wiring", () => {
     try {
       fs.writeFileSync(
         path.join(dir, "miswired.ts"),
-        `import { fit, generate } from "../fixtures/graph.ts"
+        `import { fit, generate, size, tags } from "../fixtures/graph.ts"
 const numbers = generate({})
 const model = fit({ numbers })
 export const wrong = fit({ numbers: model })
+export const either = [size({ thing: numbers }), size({ thing: model })]
+export const neither = size({ thing: tags({}) })
 `
       )
       fs.writeFileSync(
@@ -37,8 +40,18 @@ export const wrong = fit({ numbers: model })
       expect(output).toMatch(/miswired\.ts\(4,\d+\): error TS2322/)
       expect(output).toContain(`"Weights"`)
       expect(output).toContain(`"Numbers"`)
+      // an input of several types takes each of them and nothing else
+      expect(output).not.toMatch(/miswired\.ts\(5,/)
+      expect(output).toMatch(/miswired\.ts\(6,\d+\): error TS2322/)
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it("an input of several artifact types refuses other handles when the graph is built", async () => {
+    const { Effect } = await import("effect")
+    const error = await Effect.runPromise(Effect.flip(Pipeline.build(Pipeline.make("neither", () => size({ thing: tags({}) as never })), { seeds: [0] })))
+    expect(String(error.message)).toContain(`input "thing" expects Numbers | Weights but was given Tags`)
+    await Effect.runPromise(Pipeline.build(Pipeline.make("either", () => [size({ thing: generate({}) }), size({ thing: fit({ numbers: generate({}) }) })]), { seeds: [0] }))
   })
 })

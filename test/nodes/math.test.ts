@@ -32,6 +32,12 @@ describe("reward math", () => {
     expect(math.reward.centeringPenalty(tf.tensor1d([1, 0.5]), tf.tensor1d([-3, 0.5])).dataSync()[0]).toBeCloseTo(2.5, 6)
   })
 
+  it("implicit process rewards are β times the per-token log-ratio, and sum to the outcome reward", () => {
+    const steps = math.reward.implicitProcessRewards([-1, -2], [-1.5, -1], 0.5)
+    expect(steps).toEqual([0.25, -0.5])
+    expect(steps[0]! + steps[1]!).toBe(0.5 * (-3 - -2.5))
+  })
+
   it("the General Preference Model score is the skew-symmetric form ⟨R v_i, v_j⟩", () => {
     // block (1,2)·(3,4): 1·4 − 2·3 = −2; block (0,1)·(2,0): 0·0 − 1·2 = −2
     expect(math.reward.generalPreferenceScoreOf([1, 2, 0, 1], [3, 4, 2, 0])).toBe(-4)
@@ -67,6 +73,24 @@ describe("evaluation math", () => {
     // ½ log(½ / ¼) + ½ log(½ / ¾)
     expect(math.evaluate.categoricalKl([0.5, 0.5], [0.25, 0.75])).toBeCloseTo(0.5 * Math.log(2) + 0.5 * Math.log(2 / 3), 12)
     expect(math.evaluate.categoricalKl([1, 0], [0.5, 0.5])).toBeCloseTo(Math.log(2), 12)
+  })
+
+  it("mean with a 95% interval: over values, or over cluster means; NaN bounds from one value", () => {
+    const plain = math.evaluate.meanInterval([1, 2, 3]) // sd 1, SE 1/√3
+    expect(plain.mean).toBe(2)
+    expect(plain.lower).toBeCloseTo(2 - 1.959964 / Math.sqrt(3), 5)
+    expect(plain.upper).toBeCloseTo(2 + 1.959964 / Math.sqrt(3), 5)
+    const clustered = math.evaluate.meanInterval([1, 3, 5, 7], [0, 0, 1, 1]) // cluster means 2, 6: sd √8, SE 2
+    expect(clustered.mean).toBe(4)
+    expect(clustered.lower).toBeCloseTo(4 - 2 * 1.959964, 5)
+    expect(math.evaluate.meanInterval([1, 3], [0, 0]).mean).toBe(2) // one cluster: over the values
+    expect(math.evaluate.meanInterval([5]).lower).toBeNaN()
+  })
+
+  it("rows by split: train, test, then all when both are present", () => {
+    const rows = [{ split: "test", x: 1 }, { split: "train", x: 2 }]
+    expect(math.evaluate.bySplit(rows).map(([name, group]) => [name, group.length])).toEqual([["train", 1], ["test", 1], ["all", 2]])
+    expect(math.evaluate.bySplit([rows[0]!]).map(([name]) => name)).toEqual(["test"])
   })
 
   it("pairwise accuracy skips gold ties and counts model ties as wrong", () => {

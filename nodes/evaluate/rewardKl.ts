@@ -1,0 +1,53 @@
+/**
+ * One point of a reward–KL frontier (Gao et al., 2022, "Scaling Laws for Reward Model
+ * Overoptimization", https://arxiv.org/abs/2210.10760): for a policy's samples, the
+ * mean gold reward with its 95% interval, the mean proxy reward the policy was
+ * optimised for, and KL(π ‖ π_ref) (exact for tabular policies, else the k3
+ * estimate). Sweeping the optimisation's strength and plotting gold and proxy against
+ * KL shows where the proxy stops tracking the gold reward.
+ */
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
+import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
+import * as TaskView from "../data/Task.ts"
+import { scoreSamples } from "../reward/score.ts"
+import { meanInterval } from "./math.ts"
+import { klRows, logProbsOf } from "./PolicySamples.ts"
+
+export const rewardKl = Node.make({
+  kind: "evaluate/rewardKl",
+  version: 1,
+  description: "One reward–KL frontier point per split: gold reward (95% CI), proxy reward and KL to the reference of a policy's samples.",
+  tensors: true,
+  metrics: { "<split>/gold": "mean gold reward", "<split>/proxy": "mean proxy reward", "<split>/kl": "KL to the reference" },
+  params: Schema.Struct({}),
+  inputs: { policy: Policy, reference: Policy, samples: Samples, model: RewardModel, task: Task },
+  output: RewardKl,
+  run: ({ inputs, ctx }) =>
+    Effect.sync(() => {
+      const task = TaskView.view(inputs.task)
+      const samples = inputs.samples
+      const kls = klRows(samples, logProbsOf(task, samples, inputs.policy, inputs.reference)).filter((r) => r.level === "sequence")
+      const proxy = scoreSamples(inputs.model, samples, task).map((s) => s.reward)
+      const gold = samples.map((s) => task.gold(s.prompt, s.response))
+      return kls.map(({ split, exact, k3 }) => {
+        const picked = samples.flatMap((s, i) => (split === "all" || s.split === split ? [i] : []))
+        const interval = meanInterval(picked.map((i) => gold[i]!), picked.map((i) => samples[i]!.prompt))
+        const proxyMean = picked.reduce((a, i) => a + proxy[i]!, 0) / picked.length
+        const kl = Number.isNaN(exact) ? k3 : exact
+        ctx.metric(`${split}/gold`, interval.mean, 0)
+        ctx.metric(`${split}/proxy`, proxyMean, 0)
+        ctx.metric(`${split}/kl`, kl, 0)
+        return {
+          split,
+          gold: interval.mean,
+          goldLower: interval.lower,
+          goldUpper: interval.upper,
+          proxy: proxyMean,
+          kl,
+          klMethod: Number.isNaN(exact) ? "k3" : "exact",
+          samples: picked.length
+        }
+      })
+    })
+})

@@ -1,0 +1,110 @@
+/**
+ * Policies as the sampling and evaluation nodes see them: a tabular softmax over a
+ * bandit's K responses or a tiny transformer LM continuing a token prompt, loaded from
+ * a Policy artifact, with per-token log-probabilities of given responses and sampling.
+ */
+import * as tf from "@tensorflow/tfjs-core"
+import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { Random } from "../../dsl/Random.ts"
+import type { Prompt, TaskView } from "../data/Task.ts"
+import * as Sampling from "./Sampling.ts"
+import * as TabularPolicy from "./TabularPolicy.ts"
+import * as Transformer from "./Transformer.ts"
+
+export type Loaded =
+  | { readonly architecture: "tabular"; readonly model: TabularPolicy.TabularPolicy }
+  | { readonly architecture: "transformer"; readonly model: Transformer.Transformer }
+
+/** Sequences per forward pass when a transformer scores or samples. */
+const chunk = 256
+
+/** Load a Policy artifact's value; fails naming the architecture when it is not a policy. */
+export const load = (value: ModelValue): Loaded => {
+  const architecture = value.config["architecture"]
+  if (architecture === "tabular") return { architecture, model: TabularPolicy.fromModel(value) }
+  if (architecture === "transformer") return { architecture, model: Transformer.fromModel(value) }
+  throw new Error(`a policy is a tabular or transformer model, not "${String(architecture)}"`)
+}
+
+export const dispose = (policy: Loaded): void =>
+  policy.architecture === "tabular" ? TabularPolicy.dispose(policy.model) : Transformer.dispose(policy.model)
+
+/** Fail with what differs when the policy cannot act in the task. */
+export const checkFits = (policy: Loaded, task: TaskView, role = "policy"): void => {
+  if (policy.architecture === "tabular") {
+    if (task.kind !== "bandit") throw new Error(`the ${role} is tabular but the task is a sequence task; it needs a transformer policy`)
+    const { prompts, responses } = policy.model.config
+    const maxPrompt = Math.max(...task.prompts.map((p) => p.id))
+    if (responses !== task.vocab || prompts <= maxPrompt) {
+      throw new Error(`the ${role} is a ${prompts}×${responses} table but the task has prompts up to ${maxPrompt} with ${task.vocab} responses each`)
+    }
+    return
+  }
+  if (task.kind !== "sequence") throw new Error(`the ${role} is a transformer but the task is a bandit; it needs a tabular policy`)
+  const { vocab, length } = policy.model.config
+  const needed = task.prompts[0]!.tokens.length + task.responseLength
+  if (vocab !== task.vocab || length < needed) {
+    throw new Error(`the ${role} is a transformer over ${vocab} tokens of length ${length} but the task needs ${task.vocab} tokens and length ${needed}`)
+  }
+}
+
+const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / chunk) }, (_, i) => items.slice(i * chunk, (i + 1) * chunk))
+
+/** The policy's log-probability of each token of each response (temperature 1). → number[B][L] */
+export const tokenLogProbs = (
+  policy: Loaded,
+  prompts: ReadonlyArray<Prompt>,
+  responses: ReadonlyArray<ReadonlyArray<number>>
+): Array<Array<number>> => {
+  if (policy.architecture === "tabular") {
+    const table = policy.model.variables.logits.dataSync()
+    const K = policy.model.config.responses
+    return responses.map((response, i) => [Sampling.logSoftmaxAt(table.subarray(prompts[i]!.id * K, (prompts[i]!.id + 1) * K), response[0]!)])
+  }
+  const model = policy.model
+  const rows = prompts.map((p, i) => [...p.tokens, ...responses[i]!])
+  return chunks(rows.map((row, i) => ({ row, start: prompts[i]!.tokens.length }))).flatMap((batch) => {
+    const T = batch[0]!.row.length
+    const perToken = tf.tidy(() => Transformer.logProbs(model, tf.tensor2d(batch.flatMap((b) => b.row), [batch.length, T], "int32")).perToken)
+    const data = perToken.arraySync()
+    perToken.dispose()
+    // perToken[t] is log p(token t+1 | tokens ≤ t): the response starts at token `start`
+    return data.map((row, b) => row.slice(batch[b]!.start - 1))
+  })
+}
+
+/**
+ * Sample a response to each prompt. Log-probabilities are the policy's own
+ * (temperature 1, no top-k), whatever the sampling options.
+ */
+export const sample = (
+  policy: Loaded,
+  prompts: ReadonlyArray<Prompt>,
+  responseLength: number,
+  options: Sampling.Options,
+  rng: Random,
+  onProgress?: (done: number) => void
+): { readonly responses: Array<Array<number>>; readonly tokenLogProbs: Array<Array<number>> } => {
+  if (policy.architecture === "tabular") {
+    const drawn = TabularPolicy.sample(policy.model, prompts.map((p) => p.id), options, rng)
+    onProgress?.(prompts.length)
+    return { responses: drawn.responses.map((k) => [k]), tokenLogProbs: drawn.logProbs.map((l) => [l]) }
+  }
+  const responses: Array<Array<number>> = []
+  const tokenLogProbs: Array<Array<number>> = []
+  for (const batch of chunks(prompts)) {
+    const drawn = Transformer.sample(policy.model, batch.map((p) => p.tokens), { ...options, tokens: responseLength }, rng)
+    drawn.sequences.forEach((sequence, b) => responses.push(sequence.slice(batch[b]!.tokens.length)))
+    tokenLogProbs.push(...drawn.logProbs)
+    onProgress?.(responses.length)
+  }
+  return { responses, tokenLogProbs }
+}
+
+/** The tabular policy's probabilities π(· | prompt). */
+export const distribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> => {
+  const K = policy.config.responses
+  const row = policy.variables.logits.dataSync().subarray(prompt * K, (prompt + 1) * K)
+  return Array.from(row, (_, k) => Math.exp(Sampling.logSoftmaxAt(row, k)))
+}

@@ -1,0 +1,2 @@
+export { init } from "./init.ts"
+export { klOptimal } from "./klOptimal.ts"

@@ -1,0 +1,255 @@
+import { describe, expect, it } from "vitest"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import type { ModelValue } from "../../dsl/Artifact.ts"
+import { data, evaluate, label, policy, reward } from "../../nodes/index.ts"
+import * as math from "../../nodes/math.ts"
+import { arithmeticAnswer, arithmeticPrompt, configOf, goldOf } from "../../nodes/data/SequenceGold.ts"
+import * as TaskView from "../../nodes/data/Task.ts"
+import * as PolicyModel from "../../nodes/models/Policy.ts"
+import { runInMemory } from "../helpers.ts"
+
+type Row = Record<string, number | string>
+type Sample = { prompt: number; sample: number; response: ReadonlyArray<number>; logProb: number; tokenLogProbs: ReadonlyArray<number>; split: string }
+const rows = (values: Record<string, unknown>, label: string) => values[label] as ReadonlyArray<Row>
+const split = (values: Record<string, unknown>, label: string, name: string) => rows(values, label).find((r) => r["split"] === name)!
+
+/** A bandit task, a uniform reference, a reward model from noiseless labels and its KL-optimal policy at each β. */
+const banditPipeline = (betas: ReadonlyArray<number>, extra: (nodes: ReturnType<typeof banditNodes>) => unknown = () => []) =>
+  Pipeline.make("bandit", () => {
+    const nodes = banditNodes(betas)
+    return [nodes.task, ...nodes.policies, extra(nodes)]
+  })
+
+const banditNodes = (betas: ReadonlyArray<number>) => {
+  const task = data.banditTask({ prompts: 60, responses: 6, features: 4 }, { name: "task" })
+  const reference = policy.init({ task }, { name: "reference" })
+  const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 600, temperature: 0 }), task })
+  const model = reward.bradleyTerry({ pairs, hidden: 0, steps: 200 }, { name: "rm" })
+  const policies = betas.map((beta) => policy.klOptimal({ task, reference, model, beta }, { name: `pi${beta}` }))
+  return { task, reference, model, policies }
+}
+
+describe("sequence tasks", () => {
+  it("arithmetic: prompts are a+b=, the gold reward is the fraction of the sum's digits right", async () => {
+    expect(arithmeticPrompt(12, 34, 2)).toEqual([1, 2, 10, 3, 4, 11])
+    expect(arithmeticAnswer([9, 9, 10, 0, 5, 11], 2)).toEqual([1, 0, 4])
+    const { values } = await runInMemory(Pipeline.make("arith", () => data.sequenceTask({ gold: "arithmetic", prompts: 40, digits: 2 }, { name: "task" })))
+    const value = values["task"] as ModelValue
+    const config = configOf(value)
+    const gold = goldOf(config, value.tensors)
+    expect(config.vocab).toHaveLength(12)
+    expect(config.responseLength).toBe(3)
+    expect(config.test).toHaveLength(10)
+    for (const prompt of config.prompts) {
+      expect(prompt).toHaveLength(6)
+      const answer = arithmeticAnswer(prompt, 2)
+      expect(gold(prompt, answer)).toBe(1)
+      expect(gold(prompt, [answer[0]!, answer[1]!, (answer[2]! + 1) % 10])).toBeCloseTo(2 / 3)
+    }
+  })
+
+  it("markers: the gold reward counts marker tokens; network: a fixed function that varies across responses", async () => {
+    const { values } = await runInMemory(Pipeline.make("seq", () => [
+      data.sequenceTask({ gold: "markers", vocab: 6, markers: 2 }, { name: "markers" }),
+      data.sequenceTask({ gold: "network", vocab: 6 }, { name: "network" })
+    ]))
+    const markersTask = TaskView.view(values["markers"] as ModelValue)
+    const config = configOf(values["markers"] as ModelValue)
+    expect(config.gold.kind).toBe("markers")
+    const markers = config.gold.kind === "markers" ? config.gold.markers : []
+    expect(markers).toHaveLength(2)
+    const other = [0, 1, 2, 3, 4, 5].find((t) => !markers.includes(t))!
+    expect(markersTask.gold(0, [markers[0]!, markers[1]!, markers[0]!, other, other, other])).toBe(3)
+    expect(markersTask.gold(0, new Array(6).fill(other))).toBe(0)
+    expect(() => markersTask.gold(0, [0, 1])).toThrow("is not 6 tokens below 6")
+    const network = TaskView.view(values["network"] as ModelValue)
+    const golds = [[0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 0], [5, 5, 5, 5, 5, 5]].map((r) => network.gold(3, r))
+    expect(new Set(golds).size).toBe(3)
+    expect(network.gold(3, [1, 2, 3, 4, 5, 0])).toBe(golds[1])
+  })
+
+  it("a marker count of the whole vocabulary fails, naming the params", async () => {
+    await expect(runInMemory(Pipeline.make("bad", () => data.sequenceTask({ vocab: 4, markers: 4 }, { name: "task" }))))
+      .resolves.toMatchObject({ byLabel: { task: { status: "failed" } } })
+  })
+})
+
+describe("sampling", () => {
+  it("a tabular policy's samples follow its distribution; temperature 0 is greedy; log-probabilities are the policy's", async () => {
+    const { values } = await runInMemory(Pipeline.make("tabular", () => {
+      const task = data.banditTask({ prompts: 2, responses: 4, heldOut: 0 }, { name: "task" })
+      const pi = policy.init({ task, scale: 1 }, { name: "policy" })
+      return [data.sample({ policy: pi, task, n: 4000 }, { name: "samples" }), data.sample({ policy: pi, task, n: 10, temperature: 0 }, { name: "greedy" })]
+    }))
+    const pi = PolicyModel.load(values["policy"] as ModelValue)
+    try {
+      if (pi.architecture !== "tabular") throw new Error("expected a tabular policy")
+      const samples = values["samples"] as ReadonlyArray<Sample>
+      for (const prompt of [0, 1]) {
+        const probs = PolicyModel.distribution(pi.model, prompt)
+        const mine = samples.filter((s) => s.prompt === prompt)
+        probs.forEach((p, k) => expect(Math.abs(mine.filter((s) => s.response[0] === k).length / mine.length - p)).toBeLessThan(0.03))
+        for (const s of mine.slice(0, 20)) expect(s.logProb).toBeCloseTo(Math.log(probs[s.response[0]!]!), 5)
+        const greedy = (values["greedy"] as ReadonlyArray<Sample>).filter((s) => s.prompt === prompt)
+        expect(greedy.every((s) => s.response[0] === probs.indexOf(Math.max(...probs)))).toBe(true)
+      }
+    } finally {
+      PolicyModel.dispose(pi)
+    }
+  })
+
+  it("a transformer continues each prompt by the task's response length, reproducibly, with its own log-probabilities", async () => {
+    const build = () => runInMemory(Pipeline.make("lm", () => {
+      const task = data.sequenceTask({ prompts: 12, vocab: 7, promptLength: 3, responseLength: 5 }, { name: "task" })
+      return data.sample({ policy: policy.init({ task }, { name: "policy" }), task, n: 3, split: "test" }, { name: "samples" })
+    }))
+    const [first, second] = [await build(), await build()]
+    const samples = first.values["samples"] as ReadonlyArray<Sample>
+    expect(samples).toHaveLength(3 * 3)
+    expect(samples.every((s) => s.split === "test" && s.response.length === 5 && s.response.every((t) => t >= 0 && t < 7))).toBe(true)
+    expect(second.byLabel["samples"]!.record!.output.hash).toBe(first.byLabel["samples"]!.record!.output.hash)
+    const task = TaskView.view(first.values["task"] as ModelValue)
+    const pi = PolicyModel.load(first.values["policy"] as ModelValue)
+    try {
+      const recomputed = PolicyModel.tokenLogProbs(pi, samples.map((s) => task.prompt(s.prompt)), samples.map((s) => s.response))
+      samples.forEach((s, i) => {
+        expect(s.logProb).toBeCloseTo(s.tokenLogProbs.reduce((a, b) => a + b, 0), 5)
+        recomputed[i]!.forEach((lp, t) => expect(lp).toBeCloseTo(s.tokenLogProbs[t]!, 4))
+      })
+    } finally {
+      PolicyModel.dispose(pi)
+    }
+  })
+})
+
+describe("policy evaluation on a bandit, where the exact values are known", () => {
+  it("gold reward: the uniform policy's interval covers the exact mean; the KL-optimal policy of a good reward model scores higher", async () => {
+    const { values } = await runInMemory(banditPipeline([0.05], ({ task, reference, policies }) => [
+      evaluate.goldReward({ samples: data.sample({ policy: reference, task, n: 8 }), task }, { name: "goldRef" }),
+      evaluate.goldReward({ samples: data.sample({ policy: policies[0]!, task, n: 8 }), task }, { name: "goldOpt" })
+    ]))
+    const task = TaskView.view(values["task"] as ReadonlyArray<never>)
+    const exact = task.prompts.reduce((s, p) => s + task.candidates!(p.id).reduce((a, b) => a + b, 0) / 6, 0) / task.prompts.length
+    const ref = split(values, "goldRef", "all")
+    expect(ref["samples"]).toBe(60 * 8)
+    expect(exact).toBeGreaterThan(ref["lower"] as number)
+    expect(exact).toBeLessThan(ref["upper"] as number)
+    expect(split(values, "goldOpt", "all")["lower"]).toBeGreaterThan(ref["upper"] as number)
+    expect(rows(values, "goldOpt").map((r) => r["split"])).toEqual(["train", "test", "all"])
+  })
+
+  it("kl: exact for tabular policies, matching the closed form; k1 and k3 estimate it; zero against itself; foreign samples are refused", async () => {
+    // a moderate KL: at large KL, k3's mean over a few thousand samples falls short of the
+    // truth, since E[π_ref/π] = 1 rests on rare responses the policy almost never samples
+    const beta = 8
+    const { values } = await runInMemory(banditPipeline([beta], ({ task, reference, policies }) => {
+      const samples = data.sample({ policy: policies[0]!, task, n: 64 }, { name: "samples" })
+      return [
+        evaluate.kl({ policy: policies[0]!, reference, samples, task }, { name: "kl" }),
+        evaluate.kl({ policy: reference, reference, samples: data.sample({ policy: reference, task, n: 4 }), task }, { name: "self" }),
+        evaluate.kl({ policy: reference, reference, samples, task }, { name: "foreign" })
+      ]
+    }))
+    const task = TaskView.view(values["task"] as ReadonlyArray<never>)
+    const rm = values["rm"] as ModelValue
+    const uniform = new Array(6).fill(1 / 6)
+    const { rewards } = await import("../../nodes/models/PreferenceModel.ts")
+    const closedForm = task.prompts.reduce((s, p) => {
+      const r = rewards(rm, Array.from({ length: 6 }, (_, k) => task.features(p.id, [k])))
+      return s + math.evaluate.categoricalKl(math.data.klRegularizedPolicy(r, uniform, beta), uniform)
+    }, 0) / task.prompts.length
+    const all = rows(values, "kl").find((r) => r["split"] === "all" && r["level"] === "sequence")!
+    expect(all["exact"]).toBeCloseTo(closedForm, 4)
+    expect(all["exact"]).toBeGreaterThan(0.05)
+    expect(Math.abs((all["k3"] as number) - closedForm)).toBeLessThan(0.15 * closedForm)
+    expect(Math.abs((all["k1"] as number) - closedForm)).toBeLessThan(0.15 * closedForm)
+    expect(rows(values, "self").every((r) => r["k1"] === 0 && r["k3"] === 0 && Math.abs(r["exact"] as number) < 1e-6)).toBe(true)
+    expect(values["foreign"]).toBeUndefined()
+  })
+
+  it("win rate: about ½ against itself, above ½ for the KL-optimal policy of a good reward model", async () => {
+    const { values } = await runInMemory(banditPipeline([0.05], ({ task, reference, policies }) => {
+      const ref = data.sample({ policy: reference, task, n: 8 }, { name: "refSamples" })
+      return [
+        evaluate.winRate({ samples: data.sample({ policy: reference, task, n: 8, seed: 7 }), reference: ref, task }, { name: "self" }),
+        evaluate.winRate({ samples: data.sample({ policy: policies[0]!, task, n: 8 }), reference: ref, task }, { name: "optimal" })
+      ]
+    }))
+    const self = split(values, "self", "all")
+    expect(self["pairs"]).toBe(480)
+    expect(0.5).toBeGreaterThan(self["lower"] as number)
+    expect(0.5).toBeLessThan(self["upper"] as number)
+    expect(split(values, "optimal", "all")["lower"]).toBeGreaterThan(0.7)
+  })
+
+  it("reward–KL: smaller β buys proxy reward with KL; the point agrees with the kl and goldReward nodes", async () => {
+    const betas = [2, 0.5, 0.1]
+    const { values } = await runInMemory(banditPipeline(betas, ({ task, reference, model, policies }) =>
+      policies.map((pi, i) => {
+        const samples = data.sample({ policy: pi, task, n: 16 })
+        return [
+          evaluate.rewardKl({ policy: pi, reference, samples, model, task }, { name: `point${i}` }),
+          evaluate.kl({ policy: pi, reference, samples, task }, { name: `kl${i}` }),
+          evaluate.goldReward({ samples, task }, { name: `gold${i}` })
+        ]
+      })
+    ))
+    const points = betas.map((_, i) => split(values, `point${i}`, "all"))
+    expect(points.every((p) => p["klMethod"] === "exact")).toBe(true)
+    for (let i = 1; i < points.length; i++) {
+      expect(points[i]!["kl"]).toBeGreaterThan(points[i - 1]!["kl"] as number)
+      expect(points[i]!["proxy"]).toBeGreaterThan(points[i - 1]!["proxy"] as number)
+    }
+    points.forEach((p, i) => {
+      expect(p["kl"]).toBeCloseTo(rows(values, `kl${i}`).find((r) => r["split"] === "all" && r["level"] === "sequence")!["exact"] as number, 10)
+      expect(p["gold"]).toBeCloseTo(split(values, `gold${i}`, "all")["mean"] as number, 10)
+    })
+  })
+})
+
+describe("scoring and process rewards", () => {
+  it("score applies a reward model to samples; a General Preference Model is refused", async () => {
+    const { values, byLabel } = await runInMemory(banditPipeline([], ({ task, reference, model }) => {
+      const samples = data.sample({ policy: reference, task, n: 2 }, { name: "samples" })
+      const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 100 }), task })
+      return [
+        reward.score({ model, samples, task }, { name: "scores" }),
+        reward.score({ model: reward.generalPreference({ pairs, steps: 5 }), samples, task }, { name: "gpm" })
+      ]
+    }))
+    const task = TaskView.view(values["task"] as ReadonlyArray<never>)
+    const samples = values["samples"] as ReadonlyArray<Sample>
+    const scores = rows(values, "scores")
+    const { rewards } = await import("../../nodes/models/PreferenceModel.ts")
+    const expected = rewards(values["rm"] as ModelValue, samples.map((s) => task.features(s.prompt, s.response)))
+    expect(scores).toHaveLength(samples.length)
+    scores.forEach((s, i) => expect(s["reward"]).toBeCloseTo(expected[i]!, 5))
+    expect(byLabel["gpm"]!.status).toBe("failed")
+    expect(byLabel["gpm"]!.error).toContain("General Preference Model")
+  })
+
+  it("an implicit process reward learned from outcome labels only credits the steps that decide the outcome", async () => {
+    const { values } = await runInMemory(Pipeline.make("prm", () => {
+      const task = data.sequenceTask({ gold: "markers", prompts: 120, vocab: 6, markers: 1, promptLength: 2, responseLength: 4 }, { name: "task" })
+      const reference = policy.init({ task, width: 16 }, { name: "reference" })
+      const samples = data.sample({ policy: reference, task, n: 8 }, { name: "samples" })
+      const prm = reward.implicitProcess({ reference, samples, task, beta: 1, steps: 150, lr: 0.01 }, { name: "prm" })
+      return reward.score({ model: prm, samples, task }, { name: "scores" })
+    }))
+    const config = configOf(values["task"] as ModelValue)
+    const marker = config.gold.kind === "markers" ? config.gold.markers[0]! : -1
+    const samples = values["samples"] as ReadonlyArray<Sample>
+    const scores = values["scores"] as ReadonlyArray<{ reward: number; tokenRewards: ReadonlyArray<number>; split: string }>
+    const test = samples.flatMap((s, i) => (s.split === "test" ? [{ s, score: scores[i]! }] : []))
+    expect(test.length).toBe(30 * 8)
+    // sequence level: the summed reward separates held-out outcomes
+    const auc = math.evaluate.auc(test.map((t) => t.score.reward), test.map((t) => t.s.response.includes(marker)))
+    expect(auc).toBeGreaterThan(0.9)
+    // step level: marker tokens get more reward than the others, though no step was labelled
+    const atMarker = test.flatMap((t) => t.score.tokenRewards.filter((_, j) => t.s.response[j] === marker))
+    const elsewhere = test.flatMap((t) => t.score.tokenRewards.filter((_, j) => t.s.response[j] !== marker))
+    const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+    expect(mean(atMarker)).toBeGreaterThan(mean(elsewhere) + 0.5)
+    test.forEach((t) => expect(t.score.tokenRewards.reduce((a, b) => a + b, 0)).toBeCloseTo(t.score.reward, 5))
+  })
+})
