@@ -3,17 +3,27 @@
  * the KL and reward–KL evaluations, and the KL of the two per split.
  */
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import * as Param from "../../dsl/Param.ts"
 import type { Sample } from "../artifacts.ts"
-import type { TaskView } from "../data/Task.ts"
+import type { Prompt, TaskView } from "../data/Task.ts"
 import * as PolicyModel from "../models/Policy.ts"
-import { bySplit, categoricalKl, klEstimators } from "./math.ts"
+import { bySplit, klEstimators } from "./math.ts"
+
+/** The param bounding the work of exact KLs. */
+export const exactLimitParam = Param.int({
+  default: 4096,
+  min: 0,
+  description: "Compute the exact KL by enumeration when a prompt's responses have at most this many prefixes of L − 1 tokens (V^(L−1); tabular: 1); 0 never"
+})
 
 /** A policy's and a reference's log-probabilities of each sample's tokens. → number[B][L] each */
 export const logProbsOf = (
   task: TaskView,
   samples: ReadonlyArray<Sample>,
   policyValue: ModelValue,
-  referenceValue: ModelValue
+  referenceValue: ModelValue,
+  /** compute the exact KL when a prompt has at most this many response prefixes (V^(L−1)) */
+  exactLimit: number
 ): { readonly policy: Array<Array<number>>; readonly reference: Array<Array<number>>; readonly exact?: (prompt: number) => number } => {
   if (samples.length === 0) throw new Error("there are no samples to evaluate")
   const policy = PolicyModel.load(policyValue)
@@ -30,16 +40,44 @@ export const logProbsOf = (
       throw new Error(`the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${logP[mismatch]!.reduce((a, b) => a + b, 0).toFixed(4)} under the policy`)
     }
     const logRef = PolicyModel.tokenLogProbs(reference, prompts, responses)
-    if (policy.architecture !== "tabular" || reference.architecture !== "tabular") return { policy: logP, reference: logRef }
+    const enumerable = task.vocab ** (task.responseLength - 1) <= exactLimit
+    if (!enumerable) return { policy: logP, reference: logRef }
     const exact = new Map<number, number>()
-    for (const prompt of new Set(samples.map((s) => s.prompt))) {
-      exact.set(prompt, categoricalKl(PolicyModel.distribution(policy.model, prompt), PolicyModel.distribution(reference.model, prompt)))
-    }
+    for (const prompt of new Set(samples.map((s) => s.prompt))) exact.set(prompt, exactKl(policy, reference, task.prompt(prompt), task.vocab, task.responseLength))
     return { policy: logP, reference: logRef, exact: (prompt) => exact.get(prompt)! }
   } finally {
     PolicyModel.dispose(policy)
     PolicyModel.dispose(reference)
   }
+}
+
+/** Every sequence of `length` tokens below V, in lexicographic order. */
+const allSequences = (V: number, length: number): Array<Array<number>> =>
+  Array.from({ length: V ** length }, (_, index) => Array.from({ length }, (_, t) => Math.floor(index / V ** (length - 1 - t)) % V))
+
+/**
+ * Exact KL(π ‖ π_ref) over a prompt's responses of L tokens, by the chain rule over every
+ * prefix u of L − 1 tokens: Σ_u π(u)·[log π(u)/π_ref(u) + KL(π(· | u) ‖ π_ref(· | u))].
+ */
+const exactKl = (policy: PolicyModel.Loaded, reference: PolicyModel.Loaded, prompt: Prompt, V: number, L: number): number => {
+  const prefixes = allSequences(V, L - 1)
+  const lp = PolicyModel.responseLogProbs(policy, prompt, prefixes, L)
+  const lr = PolicyModel.responseLogProbs(reference, prompt, prefixes, L)
+  let kl = 0
+  prefixes.forEach((u, i) => {
+    const p = lp[i]!
+    const r = lr[i]!
+    let logP = 0
+    let logRatio = 0
+    u.forEach((token, t) => {
+      logP += p[t * V + token]!
+      logRatio += p[t * V + token]! - r[t * V + token]!
+    })
+    let lastKl = 0 // KL of the last token's distributions, from their log-probabilities
+    for (let k = (L - 1) * V; k < L * V; k++) lastKl += Math.exp(p[k]!) * (p[k]! - r[k]!)
+    kl += Math.exp(logP) * (logRatio + lastKl)
+  })
+  return kl
 }
 
 export interface KlRow {
@@ -57,7 +95,7 @@ const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
 /**
  * KL(π ‖ π_ref) per split: per sequence (estimators over each sample's summed log-ratio)
  * and per token (estimators over every response token's log-ratio), with the exact value
- * — the mean over the split's prompts of the categorical KL — for tabular policies.
+ * — the mean over the split's prompts of each prompt's exact KL — where it was computed.
  */
 export const klRows = (
   samples: ReadonlyArray<Sample>,

@@ -2,8 +2,8 @@
  * One point of a reward–KL frontier (Gao et al., 2022, "Scaling Laws for Reward Model
  * Overoptimization", https://arxiv.org/abs/2210.10760): for a policy's samples, the
  * mean gold reward with its 95% interval, the mean proxy reward the policy was
- * optimised for, and KL(π ‖ π_ref) (exact for tabular policies, else the k3
- * estimate). Sweeping the optimisation's strength and plotting gold and proxy against
+ * optimised for, and KL(π ‖ π_ref) (exact where the responses can be enumerated, see
+ * ./kl.ts, else the k3 estimate). Sweeping the optimisation's strength and plotting gold and proxy against
  * KL shows where the proxy stops tracking the gold reward.
  */
 import { Effect, Schema } from "effect"
@@ -12,7 +12,7 @@ import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
 import { scoreSamples } from "../reward/score.ts"
 import { meanInterval } from "./math.ts"
-import { klRows, logProbsOf } from "./PolicySamples.ts"
+import { exactLimitParam, klRows, logProbsOf } from "./PolicySamples.ts"
 
 export const rewardKl = Node.make({
   kind: "evaluate/rewardKl",
@@ -20,14 +20,14 @@ export const rewardKl = Node.make({
   description: "One reward–KL frontier point per split: gold reward (95% CI), proxy reward and KL to the reference of a policy's samples.",
   tensors: true,
   metrics: { "<split>/gold": "mean gold reward", "<split>/proxy": "mean proxy reward", "<split>/kl": "KL to the reference" },
-  params: Schema.Struct({}),
+  params: Schema.Struct({ exactLimit: exactLimitParam }),
   inputs: { policy: Policy, reference: Policy, samples: Samples, model: RewardModel, task: Task },
   output: RewardKl,
-  run: ({ inputs, ctx }) =>
+  run: ({ params, inputs, ctx }) =>
     Effect.sync(() => {
       const task = TaskView.view(inputs.task)
       const samples = inputs.samples
-      const kls = klRows(samples, logProbsOf(task, samples, inputs.policy, inputs.reference)).filter((r) => r.level === "sequence")
+      const kls = klRows(samples, logProbsOf(task, samples, inputs.policy, inputs.reference, params.exactLimit)).filter((r) => r.level === "sequence")
       const proxy = scoreSamples(inputs.model, samples, task).map((s) => s.reward)
       const gold = samples.map((s) => task.gold(s.prompt, s.response))
       return kls.map(({ split, exact, k3 }) => {

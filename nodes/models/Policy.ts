@@ -108,3 +108,36 @@ export const distribution = (policy: TabularPolicy.TabularPolicy, prompt: number
   const row = policy.variables.logits.dataSync().subarray(prompt * K, (prompt + 1) * K)
   return Array.from(row, (_, k) => Math.exp(Sampling.logSoftmaxAt(row, k)))
 }
+
+/**
+ * The policy's next-token log-probabilities at every response position, for each
+ * response prefix u of `responseLength − 1` tokens after `prompt`: row t (of V) is
+ * log π(· | prompt, u_<t). → one Float32Array of responseLength × V per prefix
+ */
+export const responseLogProbs = (
+  policy: Loaded,
+  prompt: Prompt,
+  prefixes: ReadonlyArray<ReadonlyArray<number>>,
+  responseLength: number
+): Array<Float32Array> => {
+  if (policy.architecture === "tabular") {
+    const K = policy.model.config.responses
+    const row = policy.model.variables.logits.dataSync().subarray(prompt.id * K, (prompt.id + 1) * K)
+    const logp = Float32Array.from(row, (_, k) => Sampling.logSoftmaxAt(row, k))
+    return prefixes.map(() => logp)
+  }
+  const model = policy.model
+  const V = model.config.vocab
+  const P = prompt.tokens.length
+  const T = P + responseLength
+  return chunks(prefixes).flatMap((batch) => {
+    // the last response token is a placeholder: nothing is predicted from it
+    const tokens = batch.flatMap((u) => [...prompt.tokens, ...u, 0])
+    const logp = tf.tidy(() =>
+      tf.logSoftmax(tf.slice(Transformer.logits(model, tf.tensor2d(tokens, [batch.length, T], "int32")), [0, P - 1, 0], [batch.length, responseLength, V]))
+    )
+    const data = logp.dataSync() as Float32Array
+    logp.dispose()
+    return batch.map((_, b) => data.slice(b * responseLength * V, (b + 1) * responseLength * V))
+  })
+}

@@ -6,6 +6,8 @@ import * as math from "../../nodes/math.ts"
 import { arithmeticAnswer, arithmeticPrompt, configOf, goldOf } from "../../nodes/data/SequenceGold.ts"
 import * as TaskView from "../../nodes/data/Task.ts"
 import * as PolicyModel from "../../nodes/models/Policy.ts"
+import * as Random from "../../dsl/Random.ts"
+import { klRows, logProbsOf } from "../../nodes/evaluate/PolicySamples.ts"
 import { runInMemory } from "../helpers.ts"
 
 type Row = Record<string, number | string>
@@ -204,6 +206,50 @@ describe("policy evaluation on a bandit, where the exact values are known", () =
       expect(p["kl"]).toBeCloseTo(rows(values, `kl${i}`).find((r) => r["split"] === "all" && r["level"] === "sequence")!["exact"] as number, 10)
       expect(p["gold"]).toBeCloseTo(split(values, `gold${i}`, "all")["mean"] as number, 10)
     })
+  })
+})
+
+describe("KL of transformer policies", () => {
+  it("the exact KL by prefix enumeration equals the sum over every full response, and k1, k3 estimate it", async () => {
+    const { values } = await runInMemory(Pipeline.make("lm-kl", () => {
+      const task = data.sequenceTask({ gold: "markers", prompts: 8, vocab: 4, markers: 1, promptLength: 2, responseLength: 3, heldOut: 0.5 }, { name: "task" })
+      const reference = policy.init({ task, width: 16 }, { name: "reference" })
+      const samples = data.sample({ policy: reference, task, n: 32 }, { name: "samples" })
+      // a policy that differs from its reference: the process reward model's trained copy of it
+      return reward.implicitProcess({ reference, samples, task, beta: 1, steps: 60, lr: 0.02 }, { name: "prm" })
+    }))
+    const prm = values["prm"] as ModelValue
+    const trained: ModelValue = {
+      config: prm.config["policy"] as ModelValue["config"],
+      tensors: Object.fromEntries(Object.entries(prm.tensors).filter(([n]) => n.startsWith("policy.")).map(([n, t]) => [n.slice(7), t]))
+    }
+    const task = TaskView.view(values["task"] as ModelValue)
+    const pi = PolicyModel.load(trained)
+    const ref = PolicyModel.load(values["reference"] as ModelValue)
+    try {
+      const prompts = task.prompts.flatMap((p) => Array.from({ length: 2000 }, () => p))
+      const drawn = PolicyModel.sample(pi, prompts, 3, { temperature: 1, topK: 0 }, Random.make("kl-test"))
+      const samples = prompts.map((p, i) => ({
+        prompt: p.id, sample: i % 2000, response: drawn.responses[i]!, tokenLogProbs: drawn.tokenLogProbs[i]!,
+        logProb: drawn.tokenLogProbs[i]!.reduce((a, b) => a + b, 0), split: p.split
+      }))
+      const all = klRows(samples, logProbsOf(task, samples, trained, values["reference"] as ModelValue, 4096)).find((r) => r.split === "all" && r.level === "sequence")!
+      // brute force: Σ_y π(y)·log π(y)/π_ref(y) over all 4³ responses of each prompt
+      const responses = Array.from({ length: 64 }, (_, i) => [Math.floor(i / 16), Math.floor(i / 4) % 4, i % 4])
+      const brute = task.prompts.reduce((total, p) => {
+        const lp = PolicyModel.tokenLogProbs(pi, responses.map(() => p), responses).map((r) => r.reduce((a, b) => a + b, 0))
+        const lr = PolicyModel.tokenLogProbs(ref, responses.map(() => p), responses).map((r) => r.reduce((a, b) => a + b, 0))
+        return total + lp.reduce((s, l, i) => s + Math.exp(l) * (l - lr[i]!), 0)
+      }, 0) / task.prompts.length
+      expect(brute).toBeGreaterThan(0.05)
+      expect(all.exact).toBeCloseTo(brute, 4)
+      expect(Math.abs(all.k1 - brute)).toBeLessThan(0.1 * brute)
+      expect(Math.abs(all.k3 - brute)).toBeLessThan(0.1 * brute)
+      expect(klRows(samples, logProbsOf(task, samples, trained, values["reference"] as ModelValue, 8))[0]!.exact).toBeNaN() // 4² prefixes > 8
+    } finally {
+      PolicyModel.dispose(pi)
+      PolicyModel.dispose(ref)
+    }
   })
 })
 
