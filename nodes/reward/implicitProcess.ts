@@ -42,27 +42,27 @@ export const implicitProcess = Node.make({
       if (positives === 0 || positives === train.length) {
         throw new Error(`the ${train.length} training samples' outcome labels (gold ≥ ${params.threshold}) are all ${positives === 0 ? 0 : 1}; the model needs both outcomes`)
       }
+      if (inputs.reference.config["architecture"] !== "transformer") throw new Error("the reference of an implicit process reward model must be a transformer policy")
       const reference = PolicyModel.load(inputs.reference)
-      if (reference.architecture !== "transformer") {
-        PolicyModel.dispose(reference)
-        throw new Error("the reference of an implicit process reward model must be a transformer policy")
-      }
-      PolicyModel.checkFits(reference, task, "reference")
-      const prompts = train.map((s) => task.prompt(s.prompt))
-      const refLogProbs = PolicyModel.tokenLogProbs(reference, prompts, train.map((s) => s.response)).map((row) => row.reduce((a, b) => a + b, 0))
-      const policy = reference.model // trained in place: it starts as the reference
-      const Lp = prompts[0]!.tokens.length
-      const T = Lp + task.responseLength
-      const sequences = train.map((s, i) => [...prompts[i]!.tokens, ...s.response])
-      const mask = tf.tensor2d(Array.from({ length: T }, (_, t) => (t >= Lp ? 1 : 0)), [1, T])
-      const outcome = (rows: ReadonlyArray<number>) =>
-        tf.mul(tf.sub(
-          Transformer.logProbs(policy, tf.tensor2d(rows.flatMap((i) => sequences[i]!), [rows.length, T], "int32"), tf.tile(mask, [rows.length, 1]) as tf.Tensor2D).summed,
-          tf.tensor1d(rows.map((i) => refLogProbs[i]!))
-        ), params.beta) as tf.Tensor1D
-      const batches = ctx.random.split("batches")
-      const size = Math.min(params.batch, train.length)
+      const tensors: Array<tf.Tensor> = []
       try {
+        PolicyModel.checkFits(reference, task, "reference")
+        const policy = reference.model as Transformer.Transformer // trained in place: it starts as the reference
+        const prompts = train.map((s) => task.prompt(s.prompt))
+        const refLogProbs = PolicyModel.tokenLogProbs(reference, prompts, train.map((s) => s.response)).map((row) => row.reduce((a, b) => a + b, 0))
+        const Lp = prompts[0]!.tokens.length
+        const T = Lp + task.responseLength
+        const sequences = train.map((s, i) => [...prompts[i]!.tokens, ...s.response])
+        const mask = tf.tensor2d(Array.from({ length: T }, (_, t) => (t >= Lp ? 1 : 0)), [1, T])
+        tensors.push(mask)
+        // r_θ(y) = β·(log π_θ(y) − log π_ref(y)) over the response tokens
+        const outcome = (rows: ReadonlyArray<number>) =>
+          tf.mul(tf.sub(
+            Transformer.logProbs(policy, tf.tensor2d(rows.flatMap((i) => sequences[i]!), [rows.length, T], "int32"), tf.tile(mask, [rows.length, 1]) as tf.Tensor2D).summed,
+            tf.tensor1d(rows.map((i) => refLogProbs[i]!))
+          ), params.beta) as tf.Tensor1D
+        const batches = ctx.random.split("batches")
+        const size = Math.min(params.batch, train.length)
         yield* Train.fit({
           ctx,
           steps: params.steps,
@@ -76,15 +76,14 @@ export const implicitProcess = Node.make({
           itemsPerStep: size,
           unit: "samples"
         })
-        const all = [...train.keys()]
-        const rewards = Array.from(tf.tidy(() => outcome(all).dataSync()))
+        const rewards = Array.from(tf.tidy(() => outcome([...train.keys()]).dataSync()))
         const mean = (ys: ReadonlyArray<number>) => ys.reduce((a, b) => a + b, 0) / ys.length
         ctx.metric("accuracy", mean(rewards.map((r, i) => ((r > 0 ? 1 : 0) === labels[i] ? 1 : 0))), params.steps)
         ctx.metric("rewards/positive", mean(rewards.filter((_, i) => labels[i] === 1)), params.steps)
         ctx.metric("rewards/negative", mean(rewards.filter((_, i) => labels[i] === 0)), params.steps)
         return ProcessReward.toModel(Transformer.toModel(policy), inputs.reference, params.beta)
       } finally {
-        mask.dispose()
+        tf.dispose(tensors)
         PolicyModel.dispose(reference)
       }
     })

@@ -19,6 +19,7 @@ export const scoreSamples = (
 ): Array<{ readonly reward: number; readonly tokenRewards: ReadonlyArray<number> }> => {
   if (samples.length === 0) return []
   if (isProcessReward(model)) {
+    if (task.kind !== "sequence") throw new Error("a process reward model scores token sequences; the task is a bandit")
     const perToken = tokenRewards(model, samples.map((s) => task.prompt(s.prompt)), samples.map((s) => s.response))
     return perToken.map((tokens) => ({ reward: tokens.reduce((a, b) => a + b, 0), tokenRewards: tokens }))
   }
