@@ -20,8 +20,14 @@ import {
   type Vector
 } from "apache-arrow"
 import { SchemaAST } from "effect"
-import * as Parquet from "parquet-wasm"
+import { createRequire } from "node:module"
+import type * as ParquetWasm from "parquet-wasm"
 import type { Table } from "../dsl/Artifact.ts"
+
+// parquet-wasm compiles its WebAssembly as it loads (~20 ms): load it when a table is
+// first encoded or decoded, not with the CLI (an all-cached run may never need it).
+let parquetWasm: typeof ParquetWasm | undefined
+const parquet = (): typeof ParquetWasm => (parquetWasm ??= createRequire(import.meta.url)("parquet-wasm") as typeof ParquetWasm)
 
 /** The storage type of one column. */
 export type ColumnKind = "float64" | "utf8" | "bool" | "list<float64>"
@@ -110,7 +116,7 @@ const column = (type: Table, name: string, kind: ColumnKind, rows: ReadonlyArray
 }
 
 const writerProperties = () =>
-  new Parquet.WriterPropertiesBuilder().setCompression(Parquet.Compression.ZSTD).setCreatedBy("ablate").build()
+  new (parquet().WriterPropertiesBuilder)().setCompression(parquet().Compression.ZSTD).setCreatedBy("ablate").build()
 
 /** Encode rows as zstd Parquet bytes. Throws `TableEncodeError` naming the column and row of a bad value. */
 export const encode = (type: Table, rows: ReadonlyArray<unknown>): Uint8Array => {
@@ -118,13 +124,13 @@ export const encode = (type: Table, rows: ReadonlyArray<unknown>): Uint8Array =>
   const columns = columnsOf(type)
   const vectors = columns.map(([name, kind]) => column(type, name, kind, records))
   const arrow = new ArrowTable(Object.fromEntries(columns.map(([name], i) => [name, vectors[i]!])))
-  const wasmTable = Parquet.Table.fromIPCStream(tableToIPC(arrow, "stream"))
-  return Parquet.writeParquet(wasmTable, writerProperties())
+  const wasmTable = parquet().Table.fromIPCStream(tableToIPC(arrow, "stream"))
+  return parquet().writeParquet(wasmTable, writerProperties())
 }
 
 /** Decode Parquet bytes written by `encode` back into rows equal to the ones encoded. */
 export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => {
-  const arrow = tableFromIPC(Parquet.readParquet(bytes).intoIPCStream())
+  const arrow = tableFromIPC(parquet().readParquet(bytes).intoIPCStream())
   const columns = columnsOf(type)
   const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
   for (const [name, kind] of columns) {
