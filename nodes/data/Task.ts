@@ -4,8 +4,9 @@
  *
  * A bandit task (`Items`, e.g. from data/banditTask) has prompts with K candidate
  * responses each; a response is one token, the candidate's index among its prompt's
- * items in item order; its gold reward and features are the item's. A task without
- * prompts (data/preferenceTask) is a bandit with one prompt. A `SequenceTask` has
+ * items in item order; its gold reward and features are the item's; a prompt's split is
+ * its first item's. A task without prompts (data/preferenceTask) is a bandit with one
+ * prompt over all its items. A `SequenceTask` has
  * token prompts; a response is `responseLength` tokens; its features are the token
  * counts of the response and of the prompt, each divided by its length.
  */
