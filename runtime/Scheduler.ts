@@ -89,14 +89,35 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
   const semaphore = yield* Semaphore.make(Math.max(1, options.concurrency))
   const graph = plan.graph
   const done = new Map(graph.nodes.map(({ node }) => [node.id, Deferred.makeUnsafe<NodeResult>()]))
+  // Decoded values by content hash, kept while a node that has not finished may read them:
+  // a value is dropped once its producer's last consumer is done (graph outputs stay, for
+  // the summary), so a long run holds the frontier of the graph in memory, not all of it.
   const values = new Map<string, unknown>()
+  const outputs = new Set(graph.outputs)
+  const consumersLeft = new Map<string, number>()
+  for (const { node } of graph.nodes) {
+    for (const input of Object.values(node.inputs)) consumersLeft.set(input.id, (consumersLeft.get(input.id) ?? 0) + 1)
+  }
+  const keepsValue = (id: string) => outputs.has(id) || (consumersLeft.get(id) ?? 0) > 0
+  // nodes whose output has a given hash: equal outputs of different nodes share one value
+  const producers = new Map<string, Set<string>>()
+  const finished = new Map<string, NodeResult>()
+  const finish = (node: NodeInstance, result: NodeResult) => {
+    const hash = result.record?.output.hash
+    if (hash !== undefined) producers.set(hash, (producers.get(hash) ?? new Set()).add(node.id))
+    for (const input of Object.values(node.inputs)) {
+      consumersLeft.set(input.id, consumersLeft.get(input.id)! - 1)
+      const inputHash = finished.get(input.id)?.record?.output.hash
+      if (inputHash !== undefined && ![...producers.get(inputHash) ?? []].some(keepsValue)) values.delete(inputHash)
+    }
+  }
 
   const valueOf = (node: NodeInstance, ref: ObjectRef): Effect.Effect<unknown, StoreError> =>
     values.has(ref.hash)
       ? Effect.succeed(values.get(ref.hash))
       : store.read(ref.hash).pipe(Effect.map((bytes) => {
         const value = Codec.decode(node.kind.output, bytes)
-        values.set(ref.hash, value)
+        if (keepsValue(node.id)) values.set(ref.hash, value)
         return value
       }))
 
@@ -166,7 +187,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       })
       const outputRef = yield* store.put(encoded.output, { format: node.kind.output.format, type: node.kind.output.name })
       const metricsRef = yield* store.put(encoded.metrics, { format: "table", type: Metrics.name })
-      values.set(outputRef.hash, output)
+      if (keepsValue(node.id)) values.set(outputRef.hash, output)
       const record: KeyRecord = {
         key,
         node: { kind: node.kind.kind, label },
@@ -248,7 +269,12 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
   const results = yield* Effect.forEach(
     graph.nodes,
     ({ node, label }) =>
-      runNode(node, label).pipe(Effect.tap((r) => Deferred.succeed(done.get(node.id)!, r))),
+      runNode(node, label).pipe(Effect.tap((r) =>
+        Effect.sync(() => {
+          finished.set(node.id, r)
+          finish(node, r)
+        }).pipe(Effect.andThen(Deferred.succeed(done.get(node.id)!, r)))
+      )),
     { concurrency: "unbounded" }
   )
   return { results, value: (id: string) => {

@@ -6,7 +6,7 @@ import * as CodeFingerprint from "../../runtime/CodeFingerprint.ts"
 import { Executor } from "../../runtime/Executor.ts"
 import * as Plan from "../../runtime/Plan.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
-import { broken, generate, sleepy } from "../fixtures/graph.ts"
+import { broken, fit, generate, score, sleepy } from "../fixtures/graph.ts"
 
 const runGraph = (pipeline: Pipeline.Pipeline, concurrency: number) =>
   Effect.gen(function*() {
@@ -83,5 +83,30 @@ describe("Scheduler", () => {
     )
     expect(values[0]).toEqual(values[1])
     expect(new Set((values[0] as Array<{ x: number }>).map((r) => r.x)).size).toBe(5)
+  })
+
+  it("keeps a decoded value only while a node that reads it has not finished", async () => {
+    const reads: Array<string> = []
+    const counting = Layer.effect(
+      ArtifactStore,
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        return ArtifactStore.of({ ...store, read: (hash) => Effect.suspend(() => (reads.push(hash), store.read(hash))) })
+      })
+    ).pipe(Layer.provide(ArtifactStore.layerMemory()))
+    const chain = Pipeline.make("chain", () => {
+      const numbers = generate({}, { name: "numbers" })
+      // "copy" repeats its input's bytes: three nodes, one hash
+      const copy = sleepy({ numbers: sleepy({ numbers, ms: 0, tag: "a" }, { name: "a" }), ms: 0, tag: "b" }, { name: "copy" })
+      return score({ model: fit({ numbers: copy }, { name: "fit" }), numbers: copy }, { name: "score" })
+    })
+    const { outcome } = await Effect.runPromise(runGraph(chain, 1).pipe(Effect.provide(Layer.mergeAll(counting, Executor.inProcess()))))
+    expect(reads).toEqual([]) // during the run, every input came from memory
+    const byLabel = Object.fromEntries(outcome.results.map((r) => [r.label, r]))
+    const numbers = await Effect.runPromise(outcome.value(byLabel["numbers"]!.id))
+    expect(reads).toEqual([byLabel["numbers"]!.record!.output.hash]) // all its readers are done: read back from the store
+    await Effect.runPromise(outcome.value(byLabel["score"]!.id))
+    expect(reads).toHaveLength(1) // a graph output stays in memory
+    expect(numbers).toHaveLength(10)
   })
 })
