@@ -76,15 +76,11 @@ export const execute = Effect.fn("Runner.execute")(function*(
   const runLog = yield* RunLog
   const { plan: planned, snapshot } = yield* plan(prepared)
   const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
-  const outcome = yield* Scheduler.run(planned, snapshot, options).pipe(
-    Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore)),
-    Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))
-  )
-  const entries: Array<NodeEntry> = []
-  for (const result of outcome.results) {
+  // Each node is logged as it finishes, so a run killed midway keeps the record of what it did.
+  const entryOf = (result: Scheduler.NodeResult, finished: ReadonlyMap<string, Scheduler.NodeResult>): NodeEntry => {
     const { node, label } = prepared.graph.byId.get(result.id)!
     const record = result.record
-    entries.push({
+    return {
       nodeId: result.id,
       label,
       kind: result.kind,
@@ -97,18 +93,24 @@ export const execute = Effect.fn("Runner.execute")(function*(
       inputs: Object.fromEntries(
         Object.entries(node.inputs).map(([name, input]) => [name, {
           label: prepared.graph.byId.get(input.id)?.label ?? input.name,
-          hash: outcome.results.find((r) => r.id === input.id)?.record?.output.hash
+          hash: finished.get(input.id)?.record?.output.hash
         }])
       ),
       components: record?.components,
       metrics: record?.finalMetrics ?? {},
       error: result.error
-    })
+    }
   }
-  yield* runLog.record(runId, entries)
+  const outcome = yield* Scheduler.run(planned, snapshot, {
+    ...options,
+    onResult: (result, finished) => runLog.record(runId, [entryOf(result, finished)])
+  }).pipe(
+    Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore)),
+    Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))
+  )
   const failed = outcome.results.some((r) => r.status === "failed")
   yield* runLog.finish(runId, failed ? "failed" : "succeeded")
-  return { runId, plan: planned, results: outcome.results, entries, value: outcome.value }
+  return { runId, plan: planned, results: outcome.results, value: outcome.value }
 })
 
 /** A node whose recomputation did not reproduce its stored bytes. */

@@ -62,6 +62,8 @@ export interface NodeResult {
 export interface Options {
   readonly concurrency: number
   readonly onEvent: (event: Event) => void
+  /** Called as each node finishes, with every result so far (its inputs' among them). */
+  readonly onResult?: (result: NodeResult, finished: ReadonlyMap<string, NodeResult>) => Effect.Effect<void, StoreError>
 }
 
 const progressInterval = 100
@@ -273,7 +275,10 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         Effect.sync(() => {
           finished.set(node.id, r)
           finish(node, r)
-        }).pipe(Effect.andThen(Deferred.succeed(done.get(node.id)!, r)))
+        }).pipe(
+          Effect.andThen(options.onResult?.(r, finished) ?? Effect.void),
+          Effect.andThen(Deferred.succeed(done.get(node.id)!, r))
+        )
       )),
     { concurrency: "unbounded" }
   )
