@@ -76,7 +76,8 @@ export const execute = Effect.fn("Runner.execute")(function*(
   const runLog = yield* RunLog
   const { plan: planned, snapshot } = yield* plan(prepared)
   const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
-  // Each node is logged as it finishes, so a run killed midway keeps the record of what it did.
+  // A node that ran is logged as it finishes, so a run killed midway keeps the record of
+  // what it did; cached nodes, which did nothing, are logged together at the end.
   const entryOf = (result: Scheduler.NodeResult, finished: ReadonlyMap<string, Scheduler.NodeResult>): NodeEntry => {
     const { node, label } = prepared.graph.byId.get(result.id)!
     const record = result.record
@@ -101,13 +102,18 @@ export const execute = Effect.fn("Runner.execute")(function*(
       error: result.error
     }
   }
+  const cached: Array<NodeEntry> = []
   const outcome = yield* Scheduler.run(planned, snapshot, {
     ...options,
-    onResult: (result, finished) => runLog.record(runId, [entryOf(result, finished)])
+    onResult: (result, finished) =>
+      result.status === "cached"
+        ? Effect.sync(() => void cached.push(entryOf(result, finished)))
+        : runLog.record(runId, [entryOf(result, finished)])
   }).pipe(
     Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore)),
     Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))
   )
+  yield* runLog.record(runId, cached)
   const failed = outcome.results.some((r) => r.status === "failed")
   yield* runLog.finish(runId, failed ? "failed" : "succeeded")
   return { runId, plan: planned, results: outcome.results, value: outcome.value }
