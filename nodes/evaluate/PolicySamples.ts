@@ -16,7 +16,11 @@ export const exactLimitParam = Param.int({
   description: "Compute the exact KL by enumeration when a prompt's responses have at most this many prefixes of L − 1 tokens (V^(L−1); tabular: 1); 0 never"
 })
 
-/** A policy's and a reference's log-probabilities of each sample's tokens. → number[B][L] each */
+/**
+ * A policy's and a reference's log-probabilities of each sample's tokens (number[B][L]
+ * each), checked against the samples' own, and each sampled prompt's exact KL where its
+ * responses can be enumerated within `exactLimit`.
+ */
 export const logProbsOf = (
   task: TaskView,
   samples: ReadonlyArray<Sample>,
