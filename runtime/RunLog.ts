@@ -6,6 +6,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import type * as CacheKey from "./CacheKey.ts"
@@ -72,7 +73,7 @@ const schema = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
-  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL
+  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS node_runs (
   run_id INTEGER NOT NULL REFERENCES runs(id),
@@ -122,6 +123,16 @@ const toRecord = (row: NodeRow): NodeRecord => ({
   error: row.error ?? undefined
 })
 
+/** Whether a process of this machine is alive (signal 0 only checks). */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM"
+  }
+}
+
 const makeSqliteLog = (file: string): RunLog["Service"] => {
   let db: DatabaseSync | undefined
   const open = (): DatabaseSync => {
@@ -132,6 +143,9 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
     const opened = new DatabaseSync(file)
     opened.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
     opened.exec(schema)
+    // logs written before runs recorded their process
+    const columns = (opened.prepare("PRAGMA table_info(runs)").all() as unknown as ReadonlyArray<{ name: string }>).map((c) => c.name)
+    if (!columns.includes("pid")) opened.exec("ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;")
     db = opened
     return opened
   }
@@ -143,8 +157,8 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
     start: ({ pipeline, file: pipelineFile, argv }) =>
       use((db) =>
         Number(
-          db.prepare("INSERT INTO runs (pipeline, file, argv, started_at, status) VALUES (?, ?, ?, ?, 'running')")
-            .run(pipeline, pipelineFile, argv, new Date().toISOString()).lastInsertRowid
+          db.prepare("INSERT INTO runs (pipeline, file, argv, started_at, status, host, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)")
+            .run(pipeline, pipelineFile, argv, new Date().toISOString(), os.hostname(), process.pid).lastInsertRowid
         )
       ),
     record: (runId, entries) =>
@@ -187,13 +201,15 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
     runs: (limit) =>
       exists()
         ? use((db) =>
-          db.prepare(
+          (db.prepare(
             `SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
-               COUNT(n.node_id) AS nodes,
+               r.host, r.pid, COUNT(n.node_id) AS nodes,
                SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
              FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
              GROUP BY r.id ORDER BY r.id DESC LIMIT ?`
-          ).all(limit) as unknown as ReadonlyArray<RunEntry>
+          ).all(limit) as unknown as ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }>).map(
+            ({ host, pid, ...run }) => ({ ...run, status: run.status === "running" && host === os.hostname() && pid !== null && !alive(pid) ? "killed" : run.status })
+          )
         )
         : Effect.succeed([]),
     find: (query) =>

@@ -43,9 +43,9 @@ describe("crash safety", () => {
       /"type":"progress","id":"\w+","label":"slow","step":1\d/.test(out))
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "source")).toBe(true)
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "slow")).toBe(false)
-    // the run log kept what the killed run did: its run is still marked running, with the finished node
+    // the run log kept what the killed run did: the run shows as killed, with the node it finished
     const log = JSON.parse((await cli(["ls", "--json"], dir)).stdout.trim()) as { status: string; ran: number }
-    expect([log.status, log.ran]).toEqual(["running", 1])
+    expect([log.status, log.ran]).toEqual(["killed", 1])
 
     // a dead process's half-written temp file, as a kill during a write would leave it
     const store = path.join(dir, ".ablate")
