@@ -10,6 +10,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"
 import { goldReward } from "./math.ts"
+import { heldOutIds } from "./heldOut.ts"
 
 export const banditTask = Node.make({
   kind: "data/banditTask",
@@ -29,7 +30,7 @@ export const banditTask = Node.make({
     Effect.sync(() => {
       const rng = ctx.random.split("bandit")
       const reward = goldReward(params.gold, params.features, rng.split("gold"))
-      const test = new Set(rng.split("split").shuffle([...Array(params.prompts).keys()]).slice(0, Math.round(params.prompts * params.heldOut)))
+      const test = heldOutIds(rng.split("split"), params.prompts, params.heldOut)
       const draw = rng.split("features")
       return Array.from({ length: params.prompts * params.responses }, (_, item) => {
         const prompt = Math.floor(item / params.responses)

@@ -14,6 +14,7 @@ import * as Param from "../../dsl/Param.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { TextPreferences } from "../artifacts.ts"
 import { parseRecord, RecordError } from "./hhRlhf.ts"
+import { heldOutIds } from "./heldOut.ts"
 
 const ParquetPairs = Artifact.table("ParquetPairs", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
 
@@ -67,7 +68,7 @@ export const loadPreferences = Node.make({
       const all = readRecords(params.path)
       const records = params.limit > 0 ? all.slice(0, params.limit) : all
       if (records.length === 0) throw new Error(`${params.path}: no preference pairs`)
-      const test = new Set(ctx.random.split("split").shuffle(records.map((_, i) => i)).slice(0, Math.round(records.length * params.heldOut)))
+      const test = heldOutIds(ctx.random.split("split"), records.length, params.heldOut)
       return records.map((record, id) => ({ id, ...record, split: test.has(id) ? "test" as const : "train" as const }))
     })
 })

@@ -8,6 +8,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"
 import { goldReward } from "./math.ts"
+import { heldOutIds } from "./heldOut.ts"
 
 export const preferenceTask = Node.make({
   kind: "data/preferenceTask",
@@ -26,7 +27,7 @@ export const preferenceTask = Node.make({
     Effect.sync(() => {
       const rng = ctx.random.split("task")
       const reward = goldReward(params.gold, params.features, rng.split("gold"))
-      const test = new Set(rng.split("split").shuffle([...Array(params.items).keys()]).slice(0, Math.round(params.items * params.heldOut)))
+      const test = heldOutIds(rng.split("split"), params.items, params.heldOut)
       const draw = rng.split("features")
       return Array.from({ length: params.items }, (_, item) => {
         const features = Array.from({ length: params.features }, () => draw.normal())

@@ -9,6 +9,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { SequenceTask } from "../artifacts.ts"
 import { arithmeticPrompt, arithmeticVocab, type Gold, networkWeights, type SequenceTaskConfig, toJson } from "./SequenceGold.ts"
+import { heldOutIds } from "./heldOut.ts"
 
 export const sequenceTask = Node.make({
   kind: "data/sequenceTask",
@@ -48,7 +49,7 @@ export const sequenceTask = Node.make({
         : params.gold === "network"
         ? { kind: "network", hidden: params.hidden }
         : { kind: "arithmetic", digits: params.digits }
-      const test = rng.split("split").shuffle([...prompts.keys()]).slice(0, Math.round(params.prompts * params.heldOut)).sort((a, b) => a - b)
+      const test = [...heldOutIds(rng.split("split"), params.prompts, params.heldOut)].sort((a, b) => a - b)
       const config: SequenceTaskConfig = { vocab, promptLength, responseLength, gold, prompts, test }
       return {
         config: toJson(config),

@@ -13,7 +13,7 @@ import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
 import { dot, linearWeights } from "../data/math.ts"
 import { preferenceProbability } from "./math.ts"
-import { drawPairs } from "./pairs.ts"
+import { drawPairs, pairCountParams } from "./pairs.ts"
 
 export const annotators = Node.make({
   kind: "label/annotators",
@@ -23,8 +23,7 @@ export const annotators = Node.make({
     types: Param.int({ default: 2, min: 1, max: 16, description: "Number of annotator types" }),
     correlation: Param.number({ default: -1, min: -1, max: 1, description: "Correlation ρ between a type's reward weights and type 0's" }),
     annotators: Param.int({ default: 100, min: 1, description: "Number of annotators" }),
-    pairs: Param.int({ default: 20, min: 1, description: "Training pairs labelled by each annotator" }),
-    testPairs: Param.int({ default: 10, min: 0, description: "Held-out pairs labelled by each annotator" }),
+    ...pairCountParams({ pairs: 20, testPairs: 10 }, "each annotator"),
     temperature: Param.number({ default: 0.1, min: 0, description: "Bradley–Terry temperature of every annotator" }),
     seed: Param.seed
   }),

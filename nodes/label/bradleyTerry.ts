@@ -9,15 +9,14 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
 import { preferenceProbability } from "./math.ts"
-import { drawPairs } from "./pairs.ts"
+import { drawPairs, pairCountParams } from "./pairs.ts"
 
 export const bradleyTerry = Node.make({
   kind: "label/bradleyTerry",
   version: 2,
   description: "Pairs of items labelled by a Bradley–Terry oracle on the gold reward, with ties and label noise.",
   params: Schema.Struct({
-    pairs: Param.int({ default: 2000, min: 1, description: "Number of labelled training pairs" }),
-    testPairs: Param.int({ default: 0, min: 0, description: "Number of labelled pairs among held-out items" }),
+    ...pairCountParams({ pairs: 2000, testPairs: 0 }),
     temperature: Param.number({ default: 0.3, min: 0, description: "Bradley–Terry temperature; 0 labels by the gold reward exactly" }),
     noise: Param.number({ default: 0, min: 0, max: 0.5, description: "Label noise: probability of reversing a preference" }),
     tieMargin: Param.number({ default: 0, min: 0, description: "Pairs whose gold rewards differ by at most this are ties" }),

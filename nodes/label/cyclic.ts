@@ -9,7 +9,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
-import { drawPairs } from "./pairs.ts"
+import { drawPairs, pairCountParams } from "./pairs.ts"
 
 /** Class of a feature vector: the index of the largest of its first three features. */
 export const classOf = (features: ReadonlyArray<number>): number => {
@@ -25,8 +25,7 @@ export const cyclic = Node.make({
   version: 1,
   description: "Rock–paper–scissors preferences between items of three classes (intransitive).",
   params: Schema.Struct({
-    pairs: Param.int({ default: 2000, min: 1, description: "Number of labelled training pairs" }),
-    testPairs: Param.int({ default: 500, min: 0, description: "Number of labelled pairs among held-out items" }),
+    ...pairCountParams({ pairs: 2000, testPairs: 500 }),
     seed: Param.seed
   }),
   inputs: { task: Items },

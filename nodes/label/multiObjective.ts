@@ -11,7 +11,7 @@ import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
 import { dot, linearWeights } from "../data/math.ts"
 import { preferenceProbability } from "./math.ts"
-import { drawPairs } from "./pairs.ts"
+import { drawPairs, pairCountParams } from "./pairs.ts"
 
 export const multiObjective = Node.make({
   kind: "label/multiObjective",
@@ -22,8 +22,7 @@ export const multiObjective = Node.make({
       Schema.Array(Schema.Finite).check(Schema.isMinLength(1)).annotate({ description: "Weight λ_j of each gold component (k = number of weights)" }),
       [0.5, 0.5]
     ),
-    pairs: Param.int({ default: 2000, min: 1, description: "Number of labelled training pairs" }),
-    testPairs: Param.int({ default: 0, min: 0, description: "Number of labelled pairs among held-out items" }),
+    ...pairCountParams({ pairs: 2000, testPairs: 0 }),
     temperature: Param.number({ default: 0.3, min: 0, description: "Bradley–Terry temperature on the combined reward" }),
     seed: Param.seed
   }),

@@ -4,6 +4,7 @@
  * noise then reverses a fraction `noise` of the preferences (not the ties), and the
  * pair records that it did. Shared by the label nodes, which differ only in the oracle.
  */
+import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 
 interface Item {
@@ -21,6 +22,12 @@ export interface PairCounts {
   /** probability of reversing a preference */
   readonly noise?: number
 }
+
+/** The pair-count params of a label node, with its defaults; `per` names who labels each count ("each annotator"). */
+export const pairCountParams = (defaults: { readonly pairs: number; readonly testPairs: number }, per?: string) => ({
+  pairs: Param.int({ default: defaults.pairs, min: 1, description: per === undefined ? "Number of labelled training pairs" : `Training pairs labelled by ${per}` }),
+  testPairs: Param.int({ default: defaults.testPairs, min: 0, description: per === undefined ? "Number of labelled pairs among held-out items" : `Held-out pairs labelled by ${per}` })
+})
 
 export const drawPairs = <A extends Item>(
   items: ReadonlyArray<A>,
