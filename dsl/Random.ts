@@ -7,6 +7,7 @@
  * and restored exactly, which checkpoints need.
  */
 import { createHash } from "node:crypto"
+import { hashValue } from "./internal/Canonical.ts"
 
 /** A seeded generator. Not shared between nodes: derive one per purpose with `split`. */
 export interface Random {
@@ -33,6 +34,27 @@ const wordsOf = (seed: string): [number, number, number, number] => {
   const digest = createHash("sha256").update(seed).digest()
   return [digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12)]
 }
+
+/** What a node's seed is derived from: the cache key's components less code, version and environment. */
+export interface SeedComponents {
+  readonly kind: string
+  readonly params: { readonly [field: string]: unknown }
+  /** input name → content hash of the upstream artifact */
+  readonly inputs: { readonly [name: string]: string }
+}
+
+/**
+ * The seed of a node's generator: its kind, params and the content hashes of its
+ * inputs — what the cache key hashes except code, version and environment — so a
+ * node whose upstream reproduced the same bytes draws the same numbers, and a comment
+ * edit does not change its stream. It lives here, not in the runtime, because it
+ * decides outputs: this module is part of every node's code fingerprint.
+ */
+export const seedOf = (components: SeedComponents): string =>
+  `ablate/${hashValue({ kind: components.kind, params: components.params, inputs: components.inputs })}`
+
+/** The generator of a node with these components (`make(seedOf(components))`). */
+export const forComponents = (components: SeedComponents): Random => make(seedOf(components))
 
 /**
  * A generator seeded by a string: equal strings give equal streams.

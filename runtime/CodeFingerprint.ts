@@ -44,8 +44,12 @@ const packageVersion = (name: string, fromFile: string): string => {
 }
 
 // Modules whose code decides a node's output without being imported by it at run
-// time: the generator behind ctx.random (nodes import only its type).
-const implicitModules = [fileURLToPath(new URL("../dsl/Random.ts", import.meta.url))]
+// time: the generator behind ctx.random (nodes import only its type) and the
+// canonical hashing its seed derivation (`Random.seedOf`) uses.
+const implicitModules = [
+  fileURLToPath(new URL("../dsl/Random.ts", import.meta.url)),
+  fileURLToPath(new URL("../dsl/internal/Canonical.ts", import.meta.url))
+]
 
 const readName = (root: string): string | undefined => {
   try {

@@ -10,7 +10,6 @@
 import { Deferred, Effect, Semaphore } from "effect"
 import { Metrics } from "../dsl/Artifact.ts"
 import type { Checkpoint, NodeContext, NodeInstance } from "../dsl/Node.ts"
-import { hashValue } from "../dsl/internal/Canonical.ts"
 import * as Random from "../dsl/Random.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
@@ -67,15 +66,6 @@ export interface Options {
 }
 
 const progressInterval = 100
-
-/**
- * The seed of a node's generator: its kind, params and the content hashes of its
- * inputs — what the cache key hashes except code, version and environment — so a
- * node whose upstream reproduced the same bytes draws the same numbers, and a comment
- * edit does not change its stream.
- */
-export const randomSeed = (components: CacheKey.Components): string =>
-  `ablate/${hashValue({ kind: components.kind, params: components.params, inputs: components.inputs })}`
 
 /** What a checkpoint's safetensors header holds besides the tensors. */
 interface CheckpointConfig {
@@ -134,7 +124,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       let lastProgress = 0
       const ctx: NodeContext = {
         name: label,
-        random: Random.make(randomSeed(components)),
+        random: Random.forComponents(components),
         progress: (progress) => {
           const now = performance.now()
           if (progress.step < progress.total && now - lastProgress < progressInterval) return
