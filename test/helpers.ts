@@ -6,12 +6,11 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "../runtime/ArtifactStore.ts"
-import * as CodeFingerprint from "../runtime/CodeFingerprint.ts"
 import { Executor } from "../runtime/Executor.ts"
-import * as Loader from "../runtime/Loader.ts"
 import * as Plan from "../runtime/Plan.ts"
+import * as Runner from "../runtime/Runner.ts"
 import * as Scheduler from "../runtime/Scheduler.ts"
-import type * as TensorBackend from "../runtime/TensorBackend.ts"
+import * as TensorBackend from "../runtime/TensorBackend.ts"
 
 export const repo = path.resolve(import.meta.dirname, "..")
 const bin = path.join(repo, "bin", "pipeline.mjs")
@@ -94,20 +93,22 @@ export const statuses = (stdout: string): Record<string, string> =>
 export const filesUnder = (dir: string): Array<string> =>
   fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
 
-/** Build and run a pipeline in this process on an in-memory store; returns each node's result and output value by label. */
+/**
+ * Build and run a pipeline in this process on an in-memory store; returns each node's result and output value by label.
+ * The graph, code fingerprints, input-file hashes and key environment come from `Runner.prepareGraph`, as
+ * `pipeline run --backend <backend>` computes them.
+ */
 export const runInMemory = (pipeline: Pipeline.Pipeline, options: { readonly backend?: TensorBackend.Name; readonly seeds?: ReadonlyArray<number> } = {}) =>
   Effect.gen(function*() {
     const backend = options.backend ?? "wasm"
-    const graph = yield* Pipeline.build(pipeline, { seeds: options.seeds ?? [0] })
-    const snapshot: Plan.Snapshot = {
-      code: yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module)),
-      env: { backend },
-      index: new Map(),
-      previous: new Map(),
-      forced: new Set(),
-      files: yield* Loader.hashInputFiles(graph)
-    }
-    const outcome = yield* Scheduler.run(Plan.make(graph, snapshot), snapshot, { concurrency: 2, onEvent: () => {} })
+    const prepared = yield* Runner.prepareGraph(`<in-memory ${pipeline.name}>`, pipeline, {
+      seeds: options.seeds ?? [0],
+      overrides: [],
+      force: [],
+      env: TensorBackend.env(backend)
+    })
+    const snapshot: Plan.Snapshot = { ...prepared.base, index: new Map(), previous: new Map() }
+    const outcome = yield* Scheduler.run(Plan.make(prepared.graph, snapshot), snapshot, { concurrency: 2, onEvent: () => {} })
     const values: Record<string, unknown> = {}
     for (const result of outcome.results) values[result.label] = yield* outcome.value(result.id)
     return { results: outcome.results, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values }

@@ -2,26 +2,20 @@ import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
-import * as CodeFingerprint from "../../runtime/CodeFingerprint.ts"
 import { Executor } from "../../runtime/Executor.ts"
 import * as Plan from "../../runtime/Plan.ts"
+import * as Runner from "../../runtime/Runner.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
 import { broken, fit, generate, score, sleepy } from "../fixtures/graph.ts"
 
+/** Prepare a pipeline as the CLI does (`Runner.prepareGraph`), plan it against the store's keys and run it. */
 const runGraph = (pipeline: Pipeline.Pipeline, concurrency: number) =>
   Effect.gen(function*() {
-    const graph = yield* Pipeline.build(pipeline)
+    const prepared = yield* Runner.prepareGraph(`<in-memory ${pipeline.name}>`, pipeline, { seeds: [0], overrides: [], force: [], env: {} })
     const store = yield* ArtifactStore
-    const snapshot: Plan.Snapshot = {
-      code: yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module)),
-      env: {},
-      index: yield* store.keys(),
-      previous: new Map(),
-      forced: new Set(),
-      files: new Map()
-    }
+    const snapshot: Plan.Snapshot = { ...prepared.base, index: yield* store.keys(), previous: new Map() }
     const events: Array<Scheduler.Event> = []
-    const outcome = yield* Scheduler.run(Plan.make(graph, snapshot), snapshot, { concurrency, onEvent: (e) => events.push(e) })
+    const outcome = yield* Scheduler.run(Plan.make(prepared.graph, snapshot), snapshot, { concurrency, onEvent: (e) => events.push(e) })
     return { events, results: Object.fromEntries(outcome.results.map((r) => [r.label, r.status])), outcome }
   })
 
