@@ -1,12 +1,13 @@
 /**
  * Held-out pairwise accuracy of a reward model: over every pair of test items,
- * how often the model orders them as the gold reward does. Chance is 0.5.
+ * how often the model orders them as the gold reward does. Chance is 0.5. Any model
+ * with a scalar reward works (Bradley–Terry, ensemble, latent-user; see
+ * nodes/models/PreferenceModel.ts's `rewards`).
  */
-import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import { Items, PairwiseAccuracy, RewardModel } from "../artifacts.ts"
-import * as Mlp from "../models/Mlp.ts"
+import { rewards } from "../models/PreferenceModel.ts"
 import { pairwiseAccuracy as accuracyOf } from "./math.ts"
 
 export const pairwiseAccuracy = Node.make({
@@ -22,17 +23,9 @@ export const pairwiseAccuracy = Node.make({
     Effect.sync(() => {
       const test = inputs.task.filter((row) => row.split === "test")
       if (test.length < 2) throw new Error(`needs at least 2 held-out items, the task has ${test.length}`)
-      const mlp = Mlp.fromModel(inputs.model)
-      try {
-        const x = tf.tensor2d(test.flatMap((row) => row.features), [test.length, test[0]!.features.length])
-        const scores = Mlp.score(mlp, x)
-        const predicted = scores.dataSync()
-        tf.dispose([x, scores])
-        const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold), test.map((row) => row.prompt))
-        ctx.metric("accuracy", accuracy, 0)
-        return [{ accuracy, pairs, chance: 0.5 }]
-      } finally {
-        Mlp.dispose(mlp)
-      }
+      const predicted = rewards(inputs.model, test.map((row) => row.features))
+      const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold), test.map((row) => row.prompt))
+      ctx.metric("accuracy", accuracy, 0)
+      return [{ accuracy, pairs, chance: 0.5 }]
     })
 })
