@@ -4,7 +4,7 @@ import * as Pipeline from "../../dsl/Pipeline.ts"
 import type { KeyRecord } from "../../runtime/ArtifactStore.ts"
 import * as CacheKey from "../../runtime/CacheKey.ts"
 import * as Plan from "../../runtime/Plan.ts"
-import { fit, generate, score } from "../fixtures/graph.ts"
+import { fit, generate, score, train } from "../fixtures/graph.ts"
 
 // Plans are computed from a graph and a store snapshot; nothing runs in these tests.
 const pipeline = Pipeline.make("plan", () => {
@@ -14,10 +14,18 @@ const pipeline = Pipeline.make("plan", () => {
   return [score({ model, numbers }, { name: "scored" }), score({ model, numbers: other }, { name: "scoredOther" })]
 })
 
+// The same shape with a tensor node (`trained`) among plain ones.
+const withTensors = Pipeline.make("plan-tensors", () => {
+  const numbers = generate({ n: 20 }, { name: "numbers" })
+  const model = fit({ numbers }, { name: "model" })
+  const trained = train({ numbers }, { name: "trained" })
+  return [score({ model, numbers }, { name: "scored" }), score({ model: trained, numbers }, { name: "scoredTrained" })]
+})
+
 const code: CacheKey.CodeFingerprint = { hash: "code-v1", files: { "test/fixtures/graph.ts": "v1" }, packages: {} }
 
-const build = (overrides: ReadonlyArray<Pipeline.Override> = []) =>
-  Effect.runSync(Pipeline.build(pipeline, { overrides }))
+const build = (overrides: ReadonlyArray<Pipeline.Override> = [], of = pipeline) =>
+  Effect.runSync(Pipeline.build(of, { overrides }))
 
 const emptySnapshot = (graph: ReturnType<typeof build>, fingerprint = code): Plan.Snapshot => ({
   code: new Map(graph.nodes.map(({ node }) => [node.kind.module, fingerprint])),
@@ -109,5 +117,16 @@ describe("Plan.make", () => {
     expect(statusOf(plan)["model"]).toBe("miss:upstream")
     const cpu = Plan.make(graph, { ...snapshot, env: { backend: "cpu" } })
     expect(cpu.nodes.every((n) => n.status === "hit")).toBe(true)
+    const tensorGraph = build([], withTensors)
+    const tensorSnapshot = afterRun(tensorGraph, emptySnapshot(tensorGraph))
+    const onCpu = Plan.make(tensorGraph, { ...tensorSnapshot, env: { backend: "cpu" } })
+    expect(statusOf(onCpu)).toEqual({
+      numbers: "hit",
+      model: "hit",
+      trained: "miss:env",
+      scored: "hit",
+      scoredTrained: "miss:upstream"
+    })
+    expect(onCpu.nodes.find((n) => n.label === "trained")!.changes.map(CacheKey.describe)).toEqual(["env.backend: wasm → cpu"])
   })
 })
