@@ -15,11 +15,11 @@
 import { Context, Effect, Layer } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { hostname } from "node:os"
 import * as path from "node:path"
 import type { Format } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, StoreError } from "./Errors.ts"
+import { host, isAlive } from "./internal/Process.ts"
 
 /** A stored object. */
 export interface ObjectRef {
@@ -76,17 +76,6 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   /** An in-memory store for tests of the planner and scheduler. */
   static readonly layerMemory = () => Layer.sync(ArtifactStore, makeMemoryStore)
 }
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-const host = hostname()
 
 const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })

@@ -6,11 +6,11 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, StoreError } from "./Errors.ts"
+import { host as thisHost, isAlive } from "./internal/Process.ts"
 
 /** One node of one run. */
 export interface NodeEntry {
@@ -123,16 +123,6 @@ const toRecord = (row: NodeRow): NodeRecord => ({
   error: row.error ?? undefined
 })
 
-/** Whether a process of this machine is alive (signal 0 only checks). */
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { code?: string }).code === "EPERM"
-  }
-}
-
 const makeSqliteLog = (file: string): RunLog["Service"] => {
   let db: DatabaseSync | undefined
   const open = (): DatabaseSync => {
@@ -158,7 +148,7 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
       use((db) =>
         Number(
           db.prepare("INSERT INTO runs (pipeline, file, argv, started_at, status, host, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)")
-            .run(pipeline, pipelineFile, argv, new Date().toISOString(), os.hostname(), process.pid).lastInsertRowid
+            .run(pipeline, pipelineFile, argv, new Date().toISOString(), thisHost, process.pid).lastInsertRowid
         )
       ),
     record: (runId, entries) =>
@@ -208,7 +198,7 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
              FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
              GROUP BY r.id ORDER BY r.id DESC LIMIT ?`
           ).all(limit) as unknown as ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }>).map(
-            ({ host, pid, ...run }) => ({ ...run, status: run.status === "running" && host === os.hostname() && pid !== null && !alive(pid) ? "killed" : run.status })
+            ({ host, pid, ...run }) => ({ ...run, status: run.status === "running" && host === thisHost && pid !== null && !isAlive(pid) ? "killed" : run.status })
           )
         )
         : Effect.succeed([]),
