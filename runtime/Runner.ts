@@ -78,7 +78,7 @@ export const execute = Effect.fn("Runner.execute")(function*(
   const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
   // A node that ran is logged as it finishes, so a run killed midway keeps the record of
   // what it did; cached nodes, which did nothing, are logged together at the end.
-  const entryOf = (result: Scheduler.NodeResult, finished: ReadonlyMap<string, Scheduler.NodeResult>): NodeEntry => {
+  const entryOf = (result: Scheduler.NodeResult): NodeEntry => {
     const { node, label } = prepared.graph.byId.get(result.id)!
     const record = result.record
     return {
@@ -94,7 +94,7 @@ export const execute = Effect.fn("Runner.execute")(function*(
       inputs: Object.fromEntries(
         Object.entries(node.inputs).map(([name, input]) => [name, {
           label: prepared.graph.byId.get(input.id)?.label ?? input.name,
-          hash: finished.get(input.id)?.record?.output.hash
+          hash: result.inputs[name]
         }])
       ),
       components: record?.components,
@@ -105,10 +105,10 @@ export const execute = Effect.fn("Runner.execute")(function*(
   const cached: Array<NodeEntry> = []
   const outcome = yield* Scheduler.run(planned, snapshot, {
     ...options,
-    onResult: (result, finished) =>
+    onResult: (result) =>
       result.status === "cached"
-        ? Effect.sync(() => void cached.push(entryOf(result, finished)))
-        : runLog.record(runId, [entryOf(result, finished)])
+        ? Effect.sync(() => void cached.push(entryOf(result)))
+        : runLog.record(runId, [entryOf(result)])
   }).pipe(
     Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore)),
     Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))

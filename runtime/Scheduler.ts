@@ -54,6 +54,11 @@ export interface NodeResult {
   readonly status: "cached" | "ran" | "failed"
   readonly key: string | undefined
   readonly record: KeyRecord | undefined
+  /**
+   * input name → output hash of the upstream node. Complete unless an upstream failed,
+   * when it holds the inputs that had finished by then.
+   */
+  readonly inputs: { readonly [name: string]: string }
   readonly durationMs: number
   readonly error: string | undefined
 }
@@ -61,8 +66,8 @@ export interface NodeResult {
 export interface Options {
   readonly concurrency: number
   readonly onEvent: (event: Event) => void
-  /** Called as each node finishes, with every result so far (its inputs' among them). */
-  readonly onResult?: (result: NodeResult, finished: ReadonlyMap<string, NodeResult>) => Effect.Effect<void, StoreError>
+  /** Called as each node finishes, before its dependents start. */
+  readonly onResult?: (result: NodeResult) => Effect.Effect<void, StoreError>
 }
 
 const progressInterval = 100
@@ -200,6 +205,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     node: NodeInstance,
     label: string,
     status: NodeResult["status"],
+    inputs: NodeResult["inputs"],
     fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error">>
   ): NodeResult => ({
     id: node.id,
@@ -208,6 +214,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     status,
     key: fields.key,
     record: fields.record,
+    inputs,
     durationMs: fields.durationMs ?? 0,
     error: fields.error
   })
@@ -219,7 +226,12 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       for (const [name, input] of Object.entries(node.inputs)) {
         const upstream = yield* Deferred.await(done.get(input.id)!)
         if (upstream.record === undefined) {
-          return result(node, label, "failed", { error: `upstream node "${upstream.label}" failed` })
+          // the inputs not awaited yet are reported if they have finished already
+          for (const [other, otherInput] of Object.entries(node.inputs)) {
+            const hash = finished.get(otherInput.id)?.record?.output.hash
+            if (!(other in inputs) && hash !== undefined) inputs[other] = hash
+          }
+          return result(node, label, "failed", inputs, { error: `upstream node "${upstream.label}" failed` })
         }
         inputs[name] = upstream.record.output.hash
       }
@@ -228,7 +240,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       const forced = snapshot.forced.has(node.id)
       const cached = (record: KeyRecord) => {
         options.onEvent({ type: "cached", id: node.id, label, key, hash: record.output.hash })
-        return result(node, label, "cached", { key, record })
+        return result(node, label, "cached", inputs, { key, record })
       }
       if (!forced) {
         const record = planned.record?.key === key ? planned.record : yield* store.lookup(key)
@@ -244,10 +256,10 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
               if (record !== undefined) return cached(record)
             }
             return yield* execute(node, label, components, key).pipe(
-              Effect.map((record) => result(node, label, "ran", { key, record, durationMs: record.durationMs })),
+              Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
               Effect.catchTag("NodeFailed", (error) => {
                 options.onEvent({ type: "failed", id: node.id, label, error: error.reason })
-                return Effect.succeed(result(node, label, "failed", { key, error: error.reason }))
+                return Effect.succeed(result(node, label, "failed", inputs, { key, error: error.reason }))
               })
             )
           })
@@ -266,7 +278,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
           finished.set(node.id, r)
           finish(node, r)
         }).pipe(
-          Effect.andThen(options.onResult?.(r, finished) ?? Effect.void),
+          Effect.andThen(options.onResult?.(r) ?? Effect.void),
           Effect.andThen(Deferred.succeed(done.get(node.id)!, r))
         )
       )),
