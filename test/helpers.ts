@@ -22,10 +22,14 @@ export interface CliResult {
   readonly stderr: string
 }
 
+/** Start `pipeline <args>` in `cwd` and return the child process. */
+export const spawnCli = (args: ReadonlyArray<string>, cwd: string) =>
+  spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
+
 /** Run `pipeline <args>` as a child process in `cwd`. */
 export const cli = (args: ReadonlyArray<string>, cwd: string): Promise<CliResult> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
+    const child = spawnCli(args, cwd)
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
@@ -33,25 +37,30 @@ export const cli = (args: ReadonlyArray<string>, cwd: string): Promise<CliResult
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
 
-/** Start `pipeline <args>` and return the child process. */
-export const spawnCli = (args: ReadonlyArray<string>, cwd: string) =>
-  spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
-
 /**
- * Start `pipeline <args>` and `kill -9` it as soon as `when(stdoutSoFar)` holds;
- * resolves with the output it printed once the process is gone.
+ * Start `pipeline <args>` and send it `signal` (default `SIGKILL`, i.e. `kill -9`) once, as soon as
+ * `when(stdoutSoFar)` holds; resolves with the output it printed and its exit code once the process
+ * is gone (`code` is null when the signal killed it). Rejects if the process ended before the signal
+ * was sent, or, for `SIGKILL`, if it was not the signal that ended it.
  */
-export const runAndKill = (args: ReadonlyArray<string>, cwd: string, when: (stdout: string) => boolean): Promise<string> =>
-  new Promise((resolve) => {
+export const runAndKill = (
+  args: ReadonlyArray<string>,
+  cwd: string,
+  when: (stdout: string) => boolean,
+  signal: NodeJS.Signals = "SIGKILL"
+): Promise<{ readonly stdout: string; readonly code: number | null }> =>
+  new Promise((resolve, reject) => {
     const child = spawnCli(args, cwd)
     let stdout = ""
+    let sent = false
     child.stdout.on("data", (chunk) => {
       stdout += chunk
-      if (child.exitCode === null && child.signalCode === null && when(stdout)) child.kill("SIGKILL")
+      if (!sent && child.exitCode === null && child.signalCode === null && when(stdout)) sent = child.kill(signal)
     })
-    child.on("close", (_, signal) => {
-      if (signal !== "SIGKILL") throw new Error(`pipeline ${args.join(" ")} ended before it was killed:\n${stdout}`)
-      resolve(stdout)
+    child.on("close", (code, endedBy) => {
+      if (!sent || (signal === "SIGKILL" && endedBy !== "SIGKILL")) {
+        reject(new Error(`pipeline ${args.join(" ")} ended before it was sent ${signal}:\n${stdout}`))
+      } else resolve({ stdout, code })
     })
   })
 
@@ -75,13 +84,17 @@ export const writeFile = (dir: string, name: string, text: string): void => {
 export const events = (stdout: string): Array<Record<string, unknown>> =>
   stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>)
 
-/** The closing summary object of `pipeline run --json`. */
-export const summary = (stdout: string) => {
+/**
+ * The closing summary object of `pipeline run --json`. `Row` is the row type of the output tables the
+ * test reads; an output's `value` is null when its table has more than 100 rows (or is not a table).
+ */
+export const summary = <Row = Record<string, unknown>>(stdout: string) => {
   const last = events(stdout).at(-1)
   if (last?.["type"] !== "summary") throw new Error(`no summary in output:\n${stdout}`)
   return last as {
     readonly status: string
     readonly nodes: ReadonlyArray<{ label: string; kind: string; status: string; key: string; hash: string; durationMs: number }>
+    readonly outputs: ReadonlyArray<{ readonly id: string; readonly label: string; readonly value: ReadonlyArray<Row> | null }>
   }
 }
 

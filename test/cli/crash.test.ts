@@ -3,7 +3,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { sha256 } from "../../dsl/internal/Canonical.ts"
 import { nodeModules } from "../fixtures/nodes.ts"
-import { cli, events, filesUnder, runAndKill, spawnCli, summary, tempProject } from "../helpers.ts"
+import { cli, events, filesUnder, runAndKill, statuses, summary, tempProject } from "../helpers.ts"
 
 const project = {
   ...nodeModules,
@@ -39,7 +39,7 @@ describe("crash safety", () => {
 
     const dir = tempProject(project)
     // kill once the source is stored and the slow node is part-way through
-    const stdout = await runAndKill(["run", "crash.ts", "--json"], dir, (out) =>
+    const { stdout } = await runAndKill(["run", "crash.ts", "--json"], dir, (out) =>
       /"type":"progress","id":"\w+","label":"slow","step":1\d/.test(out))
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "source")).toBe(true)
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "slow")).toBe(false)
@@ -53,7 +53,7 @@ describe("crash safety", () => {
 
     const rerun = await cli(["run", "crash.ts", "--json"], dir)
     expect(rerun.code).toBe(0)
-    expect(Object.fromEntries(summary(rerun.stdout).nodes.map((n) => [n.label, n.status]))).toEqual({
+    expect(statuses(rerun.stdout)).toEqual({
       source: "cached",
       slow: "ran",
       sum: "ran"
@@ -65,20 +65,19 @@ describe("crash safety", () => {
   it("Ctrl-C stops the run with status 130, keeps finished nodes cached and leaves no lock or temp file", async () => {
     const dir = tempProject(project)
     // 200 steps of 50 ms: the signal lands long before the slow node could finish, even on a loaded machine
-    const child = spawnCli(["run", "crash.ts", "--json", "--set", "slow.steps=200"], dir)
-    let stdout = ""
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk
-      if (/"label":"slow","step":5/.test(stdout) && !child.killed) child.kill("SIGINT")
-    })
-    const code = await new Promise((resolve) => child.on("close", resolve))
+    const { stdout, code } = await runAndKill(
+      ["run", "crash.ts", "--json", "--set", "slow.steps=200"],
+      dir,
+      (out) => /"label":"slow","step":5/.test(out),
+      "SIGINT"
+    )
     expect(events(stdout).some((e) => e["type"] === "done" && e["label"] === "slow")).toBe(false)
     expect(code).toBe(130)
     expectStoreIntact(path.join(dir, ".ablate"))
     const ls = await cli(["ls", "--json"], dir)
     expect(JSON.parse(ls.stdout.trim()).status).toBe("interrupted")
     const rerun = await cli(["run", "crash.ts", "--json"], dir)
-    expect(Object.fromEntries(summary(rerun.stdout).nodes.map((n) => [n.label, n.status]))).toEqual({
+    expect(statuses(rerun.stdout)).toEqual({
       source: "cached",
       slow: "ran",
       sum: "ran"

@@ -15,9 +15,7 @@ describe("the quickstart pipeline", () => {
 
   it("trains a reward model well above chance on held-out pairs", () => {
     expect(first.code).toBe(0)
-    const result = summary(first.stdout) as ReturnType<typeof summary> & {
-      outputs: Array<{ label: string; value: Array<{ accuracy: number; pairs: number }> }>
-    }
+    const result = summary<{ accuracy: number; pairs: number }>(first.stdout)
     expect(result.nodes.map((n) => [n.label, n.status])).toEqual([
       ["task", "ran"],
       ["labels", "ran"],
@@ -25,7 +23,7 @@ describe("the quickstart pipeline", () => {
       ["rm", "ran"],
       ["accuracy", "ran"]
     ])
-    const [row] = result.outputs[0]!.value
+    const [row] = result.outputs[0]!.value!
     expect(row!.pairs).toBeGreaterThan(10_000)
     expect(row!.accuracy).toBeGreaterThan(0.85)
     expect(first.stdout).toContain(`"type":"progress","id"`)
