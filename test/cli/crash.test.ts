@@ -7,7 +7,6 @@ import { cli, events, filesUnder, runAndKill, statuses, summary, tempProject } f
 
 const project = {
   ...nodeModules,
-  "helpers/outer.ts": "export const scale = (x: number, f: number) => x * f\n",
   "crash.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
 import { source } from "./nodes/source.ts"

@@ -6,7 +6,6 @@ describe("pipeline verify", () => {
   it("recomputes cached nodes and reports the one whose bytes are not reproducible", async () => {
     const dir = tempProject({
       ...nodeModules,
-      "helpers/outer.ts": "export const scale = (x: number, f: number) => x * f\n",
       "nodes/noisy.ts": `import { Effect, Schema } from "effect"
 import { Node } from "@ablate/dsl/index.ts"
 import { Numbers } from "./artifacts.ts"
