@@ -20,8 +20,7 @@ export interface Prompt {
   readonly split: "train" | "test"
 }
 
-export interface TaskView {
-  readonly kind: "bandit" | "sequence"
+interface View {
   readonly prompts: ReadonlyArray<Prompt>
   /** tokens a response may use (a bandit's K) */
   readonly vocab: number
@@ -37,13 +36,24 @@ export interface TaskView {
   readonly candidates?: (prompt: number) => ReadonlyArray<number>
 }
 
+export interface BanditView extends View {
+  readonly kind: "bandit"
+}
+
+export interface SequenceView extends View {
+  readonly kind: "sequence"
+}
+
+/** A task as the nodes see it; its `kind` tells a bandit from a sequence task. */
+export type TaskView = BanditView | SequenceView
+
 const lookup = (prompts: ReadonlyMap<number, Prompt>) => (id: number): Prompt => {
   const prompt = prompts.get(id)
   if (prompt === undefined) throw new Error(`the task has no prompt ${id}`)
   return prompt
 }
 
-const bandit = (items: ValueOf<typeof Items>): TaskView => {
+const bandit = (items: ValueOf<typeof Items>): BanditView => {
   const byPrompt = new Map<number, Array<ValueOf<typeof Items>[number]>>()
   for (const item of [...items].sort((a, b) => a.item - b.item)) {
     const group = byPrompt.get(item.prompt) ?? []
@@ -78,7 +88,7 @@ const counts = (tokens: ReadonlyArray<number>, V: number): Array<number> => {
   return out
 }
 
-const sequence = (value: ModelValue): TaskView => {
+const sequence = (value: ModelValue): SequenceView => {
   const config = configOf(value)
   const test = new Set(config.test)
   const prompts = new Map(config.prompts.map((tokens, id): [number, Prompt] => [id, { id, tokens, split: test.has(id) ? "test" : "train" }]))
@@ -102,8 +112,12 @@ const sequence = (value: ModelValue): TaskView => {
   }
 }
 
-/** The view of a task artifact's value (Items or a SequenceTask). */
-export const view = (task: ValueOf<typeof Task>): TaskView => (Array.isArray(task) ? bandit(task as ValueOf<typeof Items>) : sequence(task as ModelValue))
+/** The view of a task artifact's value (Items or a SequenceTask); of `Items`, a bandit. */
+export function view(task: ValueOf<typeof Items>): BanditView
+export function view(task: ValueOf<typeof Task>): TaskView
+export function view(task: ValueOf<typeof Task>): TaskView {
+  return Array.isArray(task) ? bandit(task as ValueOf<typeof Items>) : sequence(task as ModelValue)
+}
 
 /** Prompts of a split ("all" for every prompt). */
 export const promptsOf = (task: TaskView, split: "train" | "test" | "all"): ReadonlyArray<Prompt> =>

@@ -1,6 +1,8 @@
 /**
  * Gold reward functions of synthetic tasks. Linear: r(x) = w·x with w ~ N(0, I/d).
  * MLP: r(x) = v·tanh(Wx) with fixed random W ~ N(0, I/d), v ~ N(0, I/h), h = 2d.
+ * Log-softmax and log-sum-exp of a row of logits, and the exact optimal policies of
+ * a bandit prompt built on them.
  */
 import type { Random } from "../../dsl/Random.ts"
 
@@ -28,6 +30,26 @@ export const goldReward = (form: "linear" | "mlp", d: number, rng: Random): (x: 
   return (x) => dot(v, W.map((row) => Math.tanh(dot(row, x))))
 }
 
+/** log Σ_i exp(row_i), computed stably: max + log Σ_i exp(row_i − max). */
+export const logSumExp = (row: ArrayLike<number>): number => {
+  const { max, logZ } = normalizer(row)
+  return max + logZ
+}
+
+/** log softmax(row): row_i − max − log Σ_j exp(row_j − max), computed stably. */
+export const logSoftmax = (row: ArrayLike<number>): Array<number> => {
+  const { max, logZ } = normalizer(row)
+  return Array.from(row, (x) => x - max - logZ)
+}
+
+const normalizer = (row: ArrayLike<number>): { readonly max: number; readonly logZ: number } => {
+  let max = -Infinity
+  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!)
+  let z = 0
+  for (let i = 0; i < row.length; i++) z += Math.exp(row[i]! - max)
+  return { max, logZ: Math.log(z) }
+}
+
 /**
  * Optimal policies of a bandit prompt with rewards r(y) over its responses.
  *
@@ -35,22 +57,20 @@ export const goldReward = (form: "linear" | "mlp", d: number, rng: Random): (x: 
  *   π*(y) = π_ref(y)·exp(r(y)/β) / Z,  Z = Σ_y π_ref(y)·exp(r(y)/β)
  * (e.g. Rafailov et al., 2023, https://arxiv.org/abs/2305.18290, eq. 4), and the
  * optimum's value is β·log Z. As β → 0 it tends to the greedy optimum argmax_y r(y).
+ * Both are computed from the logits log π_ref(y) + r(y)/β, whose softmax is π*.
  */
-export const klRegularizedPolicy = (rewards: ReadonlyArray<number>, reference: ReadonlyArray<number>, beta: number): Array<number> => {
+export const klRegularizedLogits = (rewards: ReadonlyArray<number>, logReference: ArrayLike<number>, beta: number): Array<number> => {
   if (beta <= 0) throw new Error(`beta must be positive, got ${beta}`)
-  const logits = rewards.map((r, i) => Math.log(reference[i]!) + r / beta)
-  const max = Math.max(...logits)
-  const weights = logits.map((l) => Math.exp(l - max))
-  const z = weights.reduce((a, b) => a + b, 0)
-  return weights.map((w) => w / z)
+  return rewards.map((r, i) => logReference[i]! + r / beta)
 }
 
+/** π* = softmax(log π_ref + r/β), the KL-regularised optimum, from the reference's probabilities. */
+export const klRegularizedPolicy = (rewards: ReadonlyArray<number>, reference: ReadonlyArray<number>, beta: number): Array<number> =>
+  logSoftmax(klRegularizedLogits(rewards, reference.map(Math.log), beta)).map(Math.exp)
+
 /** β·log Σ_y π_ref(y)·exp(r(y)/β): the value of the KL-regularised optimum. */
-export const klRegularizedValue = (rewards: ReadonlyArray<number>, reference: ReadonlyArray<number>, beta: number): number => {
-  const logits = rewards.map((r, i) => Math.log(reference[i]!) + r / beta)
-  const max = Math.max(...logits)
-  return beta * (max + Math.log(logits.reduce((s, l) => s + Math.exp(l - max), 0)))
-}
+export const klRegularizedValue = (rewards: ReadonlyArray<number>, reference: ReadonlyArray<number>, beta: number): number =>
+  beta * logSumExp(klRegularizedLogits(rewards, reference.map(Math.log), beta))
 
 /** The greedy optimal policy: all mass on the best response (the first on ties). */
 export const optimalPolicy = (rewards: ReadonlyArray<number>): Array<number> => {

@@ -6,14 +6,21 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
-import type { Prompt, TaskView } from "../data/Task.ts"
+import { logSoftmax } from "../data/math.ts"
+import type { BanditView, Prompt, SequenceView, TaskView } from "../data/Task.ts"
 import * as Sampling from "./Sampling.ts"
 import * as TabularPolicy from "./TabularPolicy.ts"
 import * as Transformer from "./Transformer.ts"
 
-export type Loaded =
-  | { readonly architecture: "tabular"; readonly model: TabularPolicy.TabularPolicy }
-  | { readonly architecture: "transformer"; readonly model: Transformer.Transformer }
+export type Loaded = LoadedTabular | LoadedTransformer
+export interface LoadedTabular {
+  readonly architecture: "tabular"
+  readonly model: TabularPolicy.TabularPolicy
+}
+export interface LoadedTransformer {
+  readonly architecture: "transformer"
+  readonly model: Transformer.Transformer
+}
 
 /** Sequences per forward pass when a transformer scores or samples. */
 const chunk = 256
@@ -29,8 +36,14 @@ export const load = (value: ModelValue): Loaded => {
 export const dispose = (policy: Loaded): void =>
   policy.architecture === "tabular" ? TabularPolicy.dispose(policy.model) : Transformer.dispose(policy.model)
 
-/** Fail with what differs when the policy cannot act in the task. */
-export const checkFits = (policy: Loaded, task: TaskView, role = "policy"): void => {
+/**
+ * Fail with what differs when the policy cannot act in the task. A policy that fits a
+ * bandit is tabular, one that fits a sequence task a transformer: the call narrows it.
+ */
+export function checkFits(policy: Loaded, task: BanditView, role?: string): asserts policy is LoadedTabular
+export function checkFits(policy: Loaded, task: SequenceView, role?: string): asserts policy is LoadedTransformer
+export function checkFits(policy: Loaded, task: TaskView, role?: string): void
+export function checkFits(policy: Loaded, task: TaskView, role = "policy"): void {
   if (policy.architecture === "tabular") {
     if (task.kind !== "bandit") throw new Error(`the ${role} is tabular but the task is a sequence task; it needs a transformer policy`)
     const { prompts, responses } = policy.model.config
@@ -60,7 +73,10 @@ export const tokenLogProbs = (
   if (policy.architecture === "tabular") {
     const table = policy.model.variables.logits.dataSync()
     const K = policy.model.config.responses
-    return responses.map((response, i) => [Sampling.logSoftmaxAt(table.subarray(prompts[i]!.id * K, (prompts[i]!.id + 1) * K), response[0]!)])
+    // each prompt's row once: log π(· | prompt)
+    const rows = new Map<number, ReadonlyArray<number>>()
+    const logp = (prompt: number) => rows.get(prompt) ?? rows.set(prompt, logSoftmax(table.subarray(prompt * K, (prompt + 1) * K))).get(prompt)!
+    return responses.map((response, i) => [logp(prompts[i]!.id)[response[0]!]!])
   }
   const model = policy.model
   const rows = prompts.map((p, i) => [...p.tokens, ...responses[i]!])
@@ -102,12 +118,15 @@ export const sample = (
   return { responses, tokenLogProbs }
 }
 
-/** The tabular policy's probabilities π(· | prompt). */
-export const distribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> => {
+/** The tabular policy's log-probabilities log π(· | prompt). */
+export const logDistribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> => {
   const K = policy.config.responses
-  const row = policy.variables.logits.dataSync().subarray(prompt * K, (prompt + 1) * K)
-  return Array.from(row, (_, k) => Math.exp(Sampling.logSoftmaxAt(row, k)))
+  return logSoftmax(policy.variables.logits.dataSync().subarray(prompt * K, (prompt + 1) * K))
 }
+
+/** The tabular policy's probabilities π(· | prompt). */
+export const distribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> =>
+  logDistribution(policy, prompt).map(Math.exp)
 
 /**
  * The policy's next-token log-probabilities at every response position, for each
@@ -121,9 +140,7 @@ export const responseLogProbs = (
   responseLength: number
 ): Array<Float32Array> => {
   if (policy.architecture === "tabular") {
-    const K = policy.model.config.responses
-    const row = policy.model.variables.logits.dataSync().subarray(prompt.id * K, (prompt.id + 1) * K)
-    const logp = Float32Array.from(row, (_, k) => Sampling.logSoftmaxAt(row, k))
+    const logp = Float32Array.from(logDistribution(policy.model, prompt.id))
     return prefixes.map(() => logp)
   }
   const model = policy.model

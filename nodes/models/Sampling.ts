@@ -4,6 +4,7 @@
  * node's seeded generator, never from TensorFlow.js, so samples are reproducible.
  */
 import type { Random } from "../../dsl/Random.ts"
+import { logSoftmax } from "../data/math.ts"
 
 export interface Options {
   /** softmax temperature; 0 decodes greedily */
@@ -19,14 +20,8 @@ export const argmax = (row: ArrayLike<number>): number => {
   return best
 }
 
-/** log softmax(row)[index], computed stably. */
-export const logSoftmaxAt = (row: ArrayLike<number>, index: number): number => {
-  let max = -Infinity
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]!)
-  let z = 0
-  for (let i = 0; i < row.length; i++) z += Math.exp(row[i]! - max)
-  return row[index]! - max - Math.log(z)
-}
+/** log softmax(row)[index], computed stably (ablate/math's data.logSoftmax; use it for a whole row). */
+export const logSoftmaxAt = (row: ArrayLike<number>, index: number): number => logSoftmax(row)[index]!
 
 /** Draw an index with probability ∝ exp(logit / temperature) among the top-k logits. */
 export const draw = (row: ArrayLike<number>, options: Options, rng: Random): number => {

@@ -58,10 +58,16 @@ export const sample = (
   return { responses, logProbs }
 }
 
-export const toModel = (policy: TabularPolicy): ModelValue => ({
-  config: { architecture: "tabular", ...policy.config },
-  tensors: { logits: { shape: policy.variables.logits.shape, data: policy.variables.logits.dataSync() as Float32Array } }
-})
+/** The Policy artifact value of a logit table θ given row by row (prompts × K values). */
+export const modelOf = (config: TabularConfig, logits: Float32Array): ModelValue => {
+  if (logits.length !== config.prompts * config.responses) throw new Error(`a ${config.prompts}×${config.responses} tabular policy needs ${config.prompts * config.responses} logits, got ${logits.length}`)
+  return {
+    config: { architecture: "tabular", ...config },
+    tensors: { logits: { shape: [config.prompts, config.responses], data: logits } }
+  }
+}
+
+export const toModel = (policy: TabularPolicy): ModelValue => modelOf(policy.config, policy.variables.logits.dataSync() as Float32Array)
 
 export const fromModel = (value: ModelValue): TabularPolicy => {
   const { architecture: _, ...config } = value.config as unknown as TabularConfig & { readonly architecture: string }

@@ -99,7 +99,29 @@ describe("evaluation math", () => {
   })
 })
 
+describe("data math: log-softmax and log-sum-exp of a row of logits", () => {
+  it("log-sum-exp and log-softmax, stable at large logits", () => {
+    // log(1 + 3) = log 4; log softmax = (log ¼, log ¾)
+    expect(math.data.logSumExp([0, Math.log(3)])).toBeCloseTo(Math.log(4), 12)
+    const logp = math.data.logSoftmax([0, Math.log(3)])
+    expect(logp[0]).toBeCloseTo(Math.log(0.25), 12)
+    expect(logp[1]).toBeCloseTo(Math.log(0.75), 12)
+    // exp(1000) overflows a double; the shifted form does not: 1000 + log 2, and log ½ each
+    expect(math.data.logSumExp([1000, 1000])).toBeCloseTo(1000 + Math.log(2), 10)
+    expect(math.data.logSoftmax([1000, 1000])).toEqual([-Math.log(2), -Math.log(2)])
+    expect(math.data.logSoftmax(Float32Array.from([-1000, 0]))[1]).toBe(0) // e^−1000 vanishes beside 1
+  })
+})
+
 describe("data math: exact optimal policies of a bandit prompt", () => {
+  it("the KL-regularised logits are log π_ref + r/β", () => {
+    // (log ½ + 0/2, log ½ + 1/2)
+    const logits = math.data.klRegularizedLogits([0, 1], [Math.log(0.5), Math.log(0.5)], 2)
+    expect(logits[0]).toBeCloseTo(-0.6931472, 6)
+    expect(logits[1]).toBeCloseTo(-0.1931472, 6)
+    expect(() => math.data.klRegularizedLogits([0], [0], 0)).toThrow("beta must be positive")
+  })
+
   it("the KL-regularised optimum is π_ref·exp(r/β)/Z with value β·log Z", () => {
     // rewards (0, log 3), uniform reference, β = 1: π* ∝ (½·1, ½·3) = (¼, ¾); value = log(½ + 3/2) = log 2
     const rewards = [0, Math.log(3)]

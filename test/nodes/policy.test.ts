@@ -162,6 +162,18 @@ describe("policy evaluation on a bandit, where the exact values are known", () =
     }, 0) / task.prompts.length
     const all = rows(values, "kl").find((r) => r["split"] === "all" && r["level"] === "sequence")!
     expect(all["exact"]).toBeCloseTo(closedForm, 4)
+    // the node's policy is the closed-form optimum, prompt by prompt
+    const optimum = PolicyModel.load(values[`pi${beta}`] as ModelValue)
+    try {
+      PolicyModel.checkFits(optimum, task)
+      for (const p of task.prompts.slice(0, 5)) {
+        const r = rewards(rm, Array.from({ length: 6 }, (_, k) => task.features(p.id, [k])))
+        const expected = math.data.klRegularizedPolicy(r, uniform, beta)
+        PolicyModel.distribution(optimum.model, p.id).forEach((q, k) => expect(q).toBeCloseTo(expected[k]!, 5))
+      }
+    } finally {
+      PolicyModel.dispose(optimum)
+    }
     expect(all["exact"]).toBeGreaterThan(0.05)
     expect(Math.abs((all["k3"] as number) - closedForm)).toBeLessThan(0.15 * closedForm)
     expect(Math.abs((all["k1"] as number) - closedForm)).toBeLessThan(0.15 * closedForm)
