@@ -10,7 +10,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
-import { scoreSamples } from "../reward/score.ts"
+import { scoreSamples } from "../models/Scoring.ts"
 import { meanInterval } from "./math.ts"
 import { exactLimitParam, klRows, logProbsOf } from "./PolicySamples.ts"
 
