@@ -4,7 +4,9 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { NodeContext } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
+import * as Random from "../dsl/Random.ts"
 import { ArtifactStore } from "../runtime/ArtifactStore.ts"
 import { Executor } from "../runtime/Executor.ts"
 import * as Plan from "../runtime/Plan.ts"
@@ -129,3 +131,15 @@ export const runInMemory = (pipeline: Pipeline.Pipeline, options: { readonly bac
     Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess(options.backend ?? "wasm"))),
     Effect.runPromise
   )
+
+/**
+ * A node context with no checkpoint store (`load` finds none, `save` keeps nothing) and no-op
+ * progress and metrics, for driving models and training loops outside a pipeline.
+ */
+export const nodeContext = (seed = "test"): NodeContext => ({
+  name: "test",
+  random: Random.make(seed),
+  progress: () => {},
+  metric: () => {},
+  checkpoint: { load: Effect.succeed(undefined), save: () => Effect.void }
+})

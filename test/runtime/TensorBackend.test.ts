@@ -6,7 +6,7 @@ import * as Pipeline from "../../dsl/Pipeline.ts"
 import { PairwiseAccuracy } from "../../nodes/artifacts.ts"
 import { data, label, reward } from "../../nodes/index.ts"
 import type * as TensorBackend from "../../runtime/TensorBackend.ts"
-import { runInMemory } from "../helpers.ts"
+import { nodeContext, runInMemory } from "../helpers.ts"
 import { sha256 } from "../../dsl/internal/Canonical.ts"
 import * as Random from "../../dsl/Random.ts"
 import * as Adam from "../../nodes/models/Adam.ts"
@@ -57,7 +57,7 @@ describe.each(["wasm", "cpu"] as const)("tensor nodes on the %s backend", (backe
       const model = Transformer.init({ vocab: 13, length: 8, width: 16, layers: 2, heads: 2, valueHead: true }, Random.make(seed))
       const optimizer = Adam.make(model.variables, { lr: 0.01 })
       const data = tf.tensor2d(Array.from({ length: 32 }, (_, i) => (i * 7) % 13), [4, 8], "int32")
-      const ctx = { name: "t", random: Random.make(seed), progress: () => {}, metric: () => {}, checkpoint: { load: Effect.succeed(undefined), save: () => Effect.void } }
+      const ctx = nodeContext(seed)
       await Effect.runPromise(Train.loop({ ctx, steps: 20, variables: model.variables, optimizer, loss: () => tf.neg(tf.mean(Transformer.logProbs(model, data).perToken)) as tf.Scalar }))
       const bytes = ModelCodec.encode(Transformer.toModel(model))
       const sampled = Transformer.sample(model, [[1, 2]], { tokens: 4, temperature: 1, topK: 5 }, Random.make("sample"))
