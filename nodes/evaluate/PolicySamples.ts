@@ -97,24 +97,33 @@ export interface KlRow {
 const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
 
 /**
- * KL(π ‖ π_ref) per split: per sequence (estimators over each sample's summed log-ratio)
- * and per token (estimators over every response token's log-ratio), with the exact value
- * — the mean over the split's prompts of each prompt's exact KL — where it was computed.
+ * KL(π ‖ π_ref) per split (ablate/math's bySplit), with the indices of the split's
+ * samples: per sequence (estimators over each sample's summed log-ratio) and per token
+ * (estimators over every response token's log-ratio), with the exact value — the mean
+ * over the split's prompts of each prompt's exact KL — where it was computed.
  */
-export const klRows = (
+export const klBySplit = (
   samples: ReadonlyArray<Sample>,
   logProbs: ReturnType<typeof logProbsOf>
-): Array<KlRow> => {
+): Array<{ readonly split: string; readonly indices: ReadonlyArray<number>; readonly sequence: KlRow; readonly token: KlRow }> => {
   const indexed = samples.map((s, i) => ({ split: s.split, prompt: s.prompt, i }))
-  return bySplit(indexed).flatMap(([split, rows]) => {
+  return bySplit(indexed).map(([split, rows]) => {
     const prompts = [...new Set(rows.map((r) => r.prompt))]
     const exact = logProbs.exact === undefined ? Number.NaN : sum(prompts.map(logProbs.exact)) / prompts.length
     const sequence = klEstimators(rows.map((r) => sum(logProbs.policy[r.i]!)), rows.map((r) => sum(logProbs.reference[r.i]!)))
     const token = klEstimators(rows.flatMap((r) => logProbs.policy[r.i]!), rows.flatMap((r) => logProbs.reference[r.i]!))
     const length = logProbs.policy[rows[0]!.i]!.length
-    return [
-      { split, level: "sequence" as const, ...sequence, exact, samples: rows.length },
-      { split, level: "token" as const, ...token, exact: exact / length, samples: rows.length }
-    ]
+    return {
+      split,
+      indices: rows.map((r) => r.i),
+      sequence: { split, level: "sequence" as const, ...sequence, exact, samples: rows.length },
+      token: { split, level: "token" as const, ...token, exact: exact / length, samples: rows.length }
+    }
   })
 }
+
+/** The rows of KlDivergence: each split's sequence and token KL (see `klBySplit`). */
+export const klRows = (
+  samples: ReadonlyArray<Sample>,
+  logProbs: ReturnType<typeof logProbsOf>
+): Array<KlRow> => klBySplit(samples, logProbs).flatMap((group) => [group.sequence, group.token])

@@ -5,6 +5,7 @@
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import { RewardModelAccuracy, TextPreferences } from "../artifacts.ts"
+import { bySplit } from "./math.ts"
 
 export const lengthBaseline = Node.make({
   kind: "evaluate/lengthBaseline",
@@ -15,11 +16,9 @@ export const lengthBaseline = Node.make({
   output: RewardModelAccuracy,
   run: ({ inputs }) =>
     Effect.sync(() =>
-      (["train", "test"] as const).flatMap((split) => {
-        const pairs = inputs.preferences.filter((p) => p.split === split)
-        if (pairs.length === 0) return []
+      bySplit(inputs.preferences, { all: false }).map(([split, pairs]) => {
         const score = pairs.reduce((s, p) => s + (p.chosen.length < p.rejected.length ? 1 : p.chosen.length === p.rejected.length ? 0.5 : 0), 0)
-        return [{ split, accuracy: score / pairs.length, ece: Number.NaN, pairs: pairs.length }]
+        return { split, accuracy: score / pairs.length, ece: Number.NaN, pairs: pairs.length }
       })
     )
 })

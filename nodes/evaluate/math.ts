@@ -134,10 +134,16 @@ export const meanInterval = (
   return { mean, lower: mean - z95 * se, upper: mean + z95 * se }
 }
 
-/** Rows grouped by split, in the order train, test, then "all" when both are present. */
-export const bySplit = <A extends { readonly split: string }>(rows: ReadonlyArray<A>): Array<[string, ReadonlyArray<A>]> => {
+/**
+ * Rows grouped by split, in the order train, test (each when it has rows), then "all"
+ * when both are present, unless `all` is false.
+ */
+export const bySplit = <A extends { readonly split: string }>(
+  rows: ReadonlyArray<A>,
+  options: { readonly all?: boolean } = {}
+): Array<[string, ReadonlyArray<A>]> => {
   const groups: Array<[string, ReadonlyArray<A>]> = (["train", "test"] as const)
     .map((split): [string, ReadonlyArray<A>] => [split, rows.filter((r) => r.split === split)])
     .filter(([, group]) => group.length > 0)
-  return groups.length > 1 ? [...groups, ["all", rows]] : groups
+  return groups.length > 1 && options.all !== false ? [...groups, ["all", rows]] : groups
 }

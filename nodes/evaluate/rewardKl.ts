@@ -12,7 +12,7 @@ import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
 import { scoreSamples } from "../models/Scoring.ts"
 import { meanInterval } from "./math.ts"
-import { exactLimitParam, klRows, logProbsOf } from "./PolicySamples.ts"
+import { exactLimitParam, klBySplit, logProbsOf } from "./PolicySamples.ts"
 
 export const rewardKl = Node.make({
   kind: "evaluate/rewardKl",
@@ -27,11 +27,10 @@ export const rewardKl = Node.make({
     Effect.sync(() => {
       const task = TaskView.view(inputs.task)
       const samples = inputs.samples
-      const kls = klRows(samples, logProbsOf(task, samples, inputs.policy, inputs.reference, params.exactLimit)).filter((r) => r.level === "sequence")
+      const groups = klBySplit(samples, logProbsOf(task, samples, inputs.policy, inputs.reference, params.exactLimit))
       const proxy = scoreSamples(inputs.model, samples, task).map((s) => s.reward)
       const gold = samples.map((s) => task.gold(s.prompt, s.response))
-      return kls.map(({ split, exact, k3 }) => {
-        const picked = samples.flatMap((s, i) => (split === "all" || s.split === split ? [i] : []))
+      return groups.map(({ split, indices: picked, sequence: { exact, k3 } }) => {
         const interval = meanInterval(picked.map((i) => gold[i]!), picked.map((i) => samples[i]!.prompt))
         const proxyMean = picked.reduce((a, i) => a + proxy[i]!, 0) / picked.length
         const kl = Number.isNaN(exact) ? k3 : exact

@@ -12,7 +12,7 @@ import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel, RewardModelAccuracy } from "../artifacts.ts"
 import { sigmoid } from "../label/math.ts"
 import * as PreferenceModel from "../models/PreferenceModel.ts"
-import { expectedCalibrationError } from "./math.ts"
+import { bySplit, expectedCalibrationError } from "./math.ts"
 
 export const rmAccuracy = Node.make({
   kind: "evaluate/rmAccuracy",
@@ -28,10 +28,8 @@ export const rmAccuracy = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.sync(() => {
       const rows: Array<{ split: string; accuracy: number; ece: number; pairs: number }> = []
-      for (const split of ["train", "test"] as const) {
-        // ties have no right answer: accuracy and calibration are over preferences
-        const pairs = inputs.pairs.filter((p) => p.split === split && p.label !== 0.5)
-        if (pairs.length === 0) continue
+      // ties have no right answer: accuracy and calibration are over preferences
+      for (const [split, pairs] of bySplit(inputs.pairs.filter((p) => p.label !== 0.5), { all: false })) {
         const margins = PreferenceModel.scores(inputs.model, pairs, inputs.pairs)
         const groups = new Map<string, Array<number>>([[split, margins]])
         pairs.forEach((p, i) => {
@@ -48,5 +46,5 @@ export const rmAccuracy = Node.make({
         }
       }
       return rows
-    }    )
+    })
 })

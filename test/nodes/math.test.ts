@@ -91,6 +91,8 @@ describe("evaluation math", () => {
     const rows = [{ split: "test", x: 1 }, { split: "train", x: 2 }]
     expect(math.evaluate.bySplit(rows).map(([name, group]) => [name, group.length])).toEqual([["train", 1], ["test", 1], ["all", 2]])
     expect(math.evaluate.bySplit([rows[0]!]).map(([name]) => name)).toEqual(["test"])
+    expect(math.evaluate.bySplit(rows, { all: false }).map(([name, group]) => [name, group.map((r) => r.x)])).toEqual([["train", [2]], ["test", [1]]])
+    expect(math.evaluate.bySplit([{ split: "other", x: 3 }, ...rows], { all: true }).map(([name, group]) => [name, group.length])).toEqual([["train", 1], ["test", 1], ["all", 3]])
   })
 
   it("pairwise accuracy skips gold ties and counts model ties as wrong", () => {

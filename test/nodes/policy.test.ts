@@ -209,6 +209,11 @@ describe("policy evaluation on a bandit, where the exact values are known", () =
       })
     ))
     const points = betas.map((_, i) => split(values, `point${i}`, "all"))
+    expect(rows(values, "point0").map((r) => [r["split"], r["samples"]])).toEqual([
+      ["train", rows(values, "kl0").find((r) => r["split"] === "train")!["samples"]],
+      ["test", rows(values, "kl0").find((r) => r["split"] === "test")!["samples"]],
+      ["all", 60 * 16]
+    ])
     expect(points.every((p) => p["klMethod"] === "exact")).toBe(true)
     for (let i = 1; i < points.length; i++) {
       expect(points[i]!["kl"]).toBeGreaterThan(points[i - 1]!["kl"] as number)
