@@ -5,3 +5,7 @@ export const optimizationParams = (defaults: { readonly steps: number; readonly 
   steps: Param.int({ default: defaults.steps, min: 1, description: "Adam steps" }),
   lr: Param.number({ default: defaults.lr, min: 0, exclusiveMin: true, description: "Adam learning rate" })
 })
+
+/** The `hidden` param of a node that trains a one-hidden-layer MLP (see Mlp.hiddenLayers): 0 units is a linear model. */
+export const hiddenParam = (defaultUnits: number, description = "Hidden units of the one hidden layer; 0 for a linear model") =>
+  Param.int({ default: defaultUnits, min: 0, description })

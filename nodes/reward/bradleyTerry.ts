@@ -10,10 +10,9 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Mlp from "../models/Mlp.ts"
-import { optimizationParams } from "../models/optimization.ts"
-import * as Train from "../models/Train.ts"
+import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
-import { trainingPairs } from "./trainingPairs.ts"
+import { fitMlp, rankedRight, trainingPairs } from "./trainingPairs.ts"
 
 export const bradleyTerry = Node.make({
   kind: "reward/bradleyTerry",
@@ -22,7 +21,7 @@ export const bradleyTerry = Node.make({
   tensors: true,
   metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs ranked right at the end", margin: "mean r_c − r_r at the end", "rewards/chosen": "mean reward of chosen responses", "rewards/rejected": "mean reward of rejected responses" },
   params: Schema.Struct({
-    hidden: Param.int({ default: 16, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear model" }),
+    hidden: hiddenParam(16),
     ...optimizationParams({ steps: 300, lr: 0.02 }),
     margin: Param.number({ default: 0, min: 0, description: "Required reward margin m in −log σ(r_c − r_r − m)" }),
     labelSmoothing: Param.number({ default: 0, min: 0, max: 0.49, description: "Label smoothing ε: weight of the flipped label" }),
@@ -34,43 +33,40 @@ export const bradleyTerry = Node.make({
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      const { rows, d, chosen, rejected, labels, dispose } = trainingPairs(inputs.pairs)
-      const ties = rows.some((p) => p.label !== 1)
-      const mlp = Mlp.init({ inputs: d, hidden: Mlp.hiddenLayers(params.hidden) }, ctx.random.split("init"))
-      const variables = Mlp.variables(mlp)
-      try {
-        yield* Train.fit({
-          ctx,
-          steps: params.steps,
-          variables,
-          lr: params.lr,
-          loss: () => {
-            const rc = Mlp.score(mlp, chosen)
-            const rr = Mlp.score(mlp, rejected)
-            const loss = bradleyTerryLoss(tf.sub(rc, rr), {
-              margin: params.margin,
-              labelSmoothing: params.labelSmoothing,
-              ...(ties ? { targets: labels } : {})
-            })
-            const centered = params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
-            return (params.weightDecay === 0 ? centered : tf.add(centered, tf.mul(Mlp.weightNorm(mlp), params.weightDecay))) as tf.Scalar
-          },
-          itemsPerStep: rows.length,
-          unit: "pairs"
-        })
-        tf.tidy(() => {
+      const data = trainingPairs(inputs.pairs)
+      const { chosen, rejected, labels } = data
+      // Targets only when there are ties: all-1 targets give the same loss, but with label
+      // smoothing ε > 0 the float32 target (1 − 2ε)·1 + ε is not always 1 − ε, so the
+      // trained bytes would change.
+      const ties = data.rows.some((p) => p.label !== 1)
+      return yield* fitMlp(data, {
+        ctx,
+        hidden: params.hidden,
+        steps: params.steps,
+        lr: params.lr,
+        loss: (mlp) => {
           const rc = Mlp.score(mlp, chosen)
           const rr = Mlp.score(mlp, rejected)
-          const margin = tf.sub(rc, rr)
-          ctx.metric("accuracy", tf.mean(tf.cast(tf.greater(margin, 0), "float32")).dataSync()[0]!, params.steps)
-          ctx.metric("margin", tf.mean(margin).dataSync()[0]!, params.steps)
-          ctx.metric("rewards/chosen", tf.mean(rc).dataSync()[0]!, params.steps)
-          ctx.metric("rewards/rejected", tf.mean(rr).dataSync()[0]!, params.steps)
-        })
-        return Mlp.toModel(mlp)
-      } finally {
-        Mlp.dispose(mlp)
-        dispose()
-      }
+          const loss = bradleyTerryLoss(tf.sub(rc, rr), {
+            margin: params.margin,
+            labelSmoothing: params.labelSmoothing,
+            ...(ties ? { targets: labels } : {})
+          })
+          const centered = params.centering === 0 ? loss : tf.add(loss, tf.mul(centeringPenalty(rc, rr), params.centering))
+          return (params.weightDecay === 0 ? centered : tf.add(centered, tf.mul(Mlp.weightNorm(mlp), params.weightDecay))) as tf.Scalar
+        },
+        result: (mlp) => {
+          tf.tidy(() => {
+            const rc = Mlp.score(mlp, chosen)
+            const rr = Mlp.score(mlp, rejected)
+            const margin = tf.sub(rc, rr) as tf.Tensor1D
+            ctx.metric("accuracy", rankedRight(margin), params.steps)
+            ctx.metric("margin", tf.mean(margin).dataSync()[0]!, params.steps)
+            ctx.metric("rewards/chosen", tf.mean(rc).dataSync()[0]!, params.steps)
+            ctx.metric("rewards/rejected", tf.mean(rr).dataSync()[0]!, params.steps)
+          })
+          return Mlp.toModel(mlp)
+        }
+      })
     })
 })

@@ -14,10 +14,9 @@ import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
-import { optimizationParams } from "../models/optimization.ts"
-import * as Train from "../models/Train.ts"
+import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss } from "./math.ts"
-import { trainingPairs } from "./trainingPairs.ts"
+import { fitMlps, trainingPairs } from "./trainingPairs.ts"
 
 export const ensemble = Node.make({
   kind: "reward/ensemble",
@@ -27,7 +26,7 @@ export const ensemble = Node.make({
   metrics: { loss: "sum of the members' losses (every 10 steps and the last)" },
   params: Schema.Struct({
     members: Param.int({ default: 5, min: 2, max: 64, description: "Number of members k" }),
-    hidden: Param.int({ default: 16, min: 0, description: "Hidden units of each member; 0 for linear members" }),
+    hidden: hiddenParam(16, "Hidden units of each member; 0 for linear members"),
     batch: Param.int({ default: 128, min: 1, description: "Pairs per member per step" }),
     ...optimizationParams({ steps: 300, lr: 0.02 }),
     seed: Param.seed
@@ -36,32 +35,26 @@ export const ensemble = Node.make({
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      const { rows: train, d, chosen, rejected, dispose } = trainingPairs(inputs.pairs, { preferencesOnly: true })
-      const members = Array.from({ length: params.members }, (_, i) =>
-        Mlp.init({ inputs: d, hidden: Mlp.hiddenLayers(params.hidden) }, ctx.random.split(`member${i}/init`)))
-      const orders = members.map((_, i) => ctx.random.split(`member${i}/order`).shuffle(train.map((_, j) => j)))
+      const data = trainingPairs(inputs.pairs, { preferencesOnly: true })
+      const { rows: train, chosen, rejected } = data
+      const names = Array.from({ length: params.members }, (_, i) => `member${i}`)
+      const orders = names.map((name) => ctx.random.split(`${name}/order`).shuffle(train.map((_, j) => j)))
       const batch = Math.min(params.batch, train.length)
-      const variables = Object.fromEntries(members.flatMap((m, i) => Object.entries(Mlp.variables(m)).map(([name, v]) => [`m${i}.${name}`, v])))
-      try {
-        yield* Train.fit({
-          ctx,
-          steps: params.steps,
-          variables,
-          lr: params.lr,
-          // members are independent: the sum of their losses trains each on its own batches
-          loss: (step) =>
-            tf.addN(members.map((mlp, i) => {
-              const start = (step * batch) % train.length
-              const indices = tf.tensor1d(Array.from({ length: batch }, (_, j) => orders[i]![(start + j) % train.length]!), "int32")
-              return bradleyTerryLoss(tf.sub(Mlp.score(mlp, tf.gather(chosen, indices)), Mlp.score(mlp, tf.gather(rejected, indices))))
-            })) as tf.Scalar,
-          itemsPerStep: batch * params.members,
-          unit: "pairs"
-        })
-        return Ensemble.toModel(members.map(Mlp.toModel))
-      } finally {
-        members.forEach(Mlp.dispose)
-        dispose()
-      }
+      return yield* fitMlps(data, {
+        ctx,
+        hidden: params.hidden,
+        steps: params.steps,
+        lr: params.lr,
+        inits: names.map((name) => `${name}/init`),
+        // members are independent: the sum of their losses trains each on its own batches
+        loss: (members, step) =>
+          tf.addN(members.map((mlp, i) => {
+            const start = (step * batch) % train.length
+            const indices = tf.tensor1d(Array.from({ length: batch }, (_, j) => orders[i]![(start + j) % train.length]!), "int32")
+            return bradleyTerryLoss(tf.sub(Mlp.score(mlp, tf.gather(chosen, indices)), Mlp.score(mlp, tf.gather(rejected, indices))))
+          })) as tf.Scalar,
+        itemsPerStep: batch * params.members,
+        result: (members) => Ensemble.toModel(members.map(Mlp.toModel))
+      })
     })
 })

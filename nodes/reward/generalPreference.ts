@@ -11,10 +11,9 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Mlp from "../models/Mlp.ts"
-import { optimizationParams } from "../models/optimization.ts"
-import * as Train from "../models/Train.ts"
+import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss, generalPreferenceScore } from "./math.ts"
-import { trainingPairs } from "./trainingPairs.ts"
+import { fitMlp, rankedRight, trainingPairs } from "./trainingPairs.ts"
 
 export const generalPreference = Node.make({
   kind: "reward/generalPreference",
@@ -24,7 +23,7 @@ export const generalPreference = Node.make({
   metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs with s(chosen ≻ rejected) > 0 at the end" },
   params: Schema.Struct({
     dims: Param.int({ default: 4, min: 2, description: "Embedding size 2k (even)" }),
-    hidden: Param.int({ default: 32, min: 0, description: "Hidden units of the one hidden layer; 0 for a linear embedding" }),
+    hidden: hiddenParam(32, "Hidden units of the one hidden layer; 0 for a linear embedding"),
     ...optimizationParams({ steps: 400, lr: 0.02 }),
     seed: Param.seed
   }),
@@ -33,26 +32,21 @@ export const generalPreference = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
       if (params.dims % 2 !== 0) throw new Error(`dims must be even (pairs of coordinates), got ${params.dims}`)
-      const { rows, d, chosen, rejected, dispose } = trainingPairs(inputs.pairs, { preferencesOnly: true })
-      const mlp = Mlp.init({ inputs: d, hidden: Mlp.hiddenLayers(params.hidden), outputs: params.dims }, ctx.random.split("init"))
-      const variables = Mlp.variables(mlp)
-      try {
-        yield* Train.fit({
-          ctx,
-          steps: params.steps,
-          variables,
-          lr: params.lr,
-          // −log σ(s) is the Bradley–Terry loss of the score s
-          loss: () => bradleyTerryLoss(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected))),
-          itemsPerStep: rows.length,
-          unit: "pairs"
-        })
-        ctx.metric("accuracy", tf.tidy(() => tf.mean(tf.cast(tf.greater(generalPreferenceScore(Mlp.forward(mlp, chosen), Mlp.forward(mlp, rejected)), 0), "float32")).dataSync()[0]!), params.steps)
-        const model = Mlp.toModel(mlp)
-        return { ...model, config: { ...model.config, preference: "general" } }
-      } finally {
-        Mlp.dispose(mlp)
-        dispose()
-      }
+      const data = trainingPairs(inputs.pairs, { preferencesOnly: true })
+      const score = (mlp: Mlp.Mlp) => generalPreferenceScore(Mlp.forward(mlp, data.chosen), Mlp.forward(mlp, data.rejected))
+      return yield* fitMlp(data, {
+        ctx,
+        hidden: params.hidden,
+        outputs: params.dims,
+        steps: params.steps,
+        lr: params.lr,
+        // −log σ(s) is the Bradley–Terry loss of the score s
+        loss: (mlp) => bradleyTerryLoss(score(mlp)),
+        result: (mlp) => {
+          ctx.metric("accuracy", tf.tidy(() => rankedRight(score(mlp))), params.steps)
+          const model = Mlp.toModel(mlp)
+          return { ...model, config: { ...model.config, preference: "general" } }
+        }
+      })
     })
 })

@@ -1,6 +1,13 @@
-/** The training split of a FeaturePairs table as tensors, shared by the reward-model nodes. */
+/**
+ * The training split of a FeaturePairs table as tensors, and the training of MLPs
+ * over it, shared by the reward-model nodes (each keeps only its loss and outputs).
+ */
 import * as tf from "@tensorflow/tfjs-core"
+import { Effect } from "effect"
+import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
+import * as Mlp from "../models/Mlp.ts"
+import * as Train from "../models/Train.ts"
 
 export interface TrainingPairs {
   readonly rows: ReadonlyArray<FeaturePair>
@@ -25,3 +32,67 @@ export const trainingPairs = (pairs: ReadonlyArray<FeaturePair>, options: { read
   const labels = tf.tensor1d(rows.map((p) => p.label))
   return { rows, d, chosen, rejected, labels, dispose: () => tf.dispose([chosen, rejected, labels]) }
 }
+
+/** The fraction of pairs ranked right: margins (or preference scores) above 0. margins: [B] → number */
+export const rankedRight = (margins: tf.Tensor1D): number =>
+  tf.tidy(() => tf.mean(tf.cast(tf.greater(margins, 0), "float32")).dataSync()[0]!)
+
+export interface MlpsFit<A> {
+  readonly ctx: NodeContext
+  /** hidden units of the one hidden layer (Mlp.hiddenLayers) */
+  readonly hidden: number
+  /** output units; 1 (a reward) when absent */
+  readonly outputs?: number
+  readonly steps: number
+  readonly lr: number
+  /**
+   * One MLP per name, initialised from `ctx.random.split(name)`; ["init"] when absent.
+   * One MLP's variables keep their names (`l0.w`, ...); several are stored as an
+   * ensemble stores them (`m{i}.l0.w`, ...).
+   */
+  readonly inits?: ReadonlyArray<string>
+  readonly loss: (mlps: ReadonlyArray<Mlp.Mlp>, step: number) => tf.Scalar
+  /** pairs per step, for the throughput; all training pairs when absent */
+  readonly itemsPerStep?: number
+  /** what the node returns (and reports) from the trained MLPs */
+  readonly result: (mlps: ReadonlyArray<Mlp.Mlp>) => A
+}
+
+/**
+ * Train MLPs over the training pairs' features with Adam (Train.fit) on `loss`, and
+ * return `result` of the trained MLPs. Frees the MLPs and the pairs' tensors.
+ */
+export const fitMlps = <A>(data: TrainingPairs, spec: MlpsFit<A>) =>
+  Effect.gen(function*() {
+    const mlps: Array<Mlp.Mlp> = []
+    try {
+      for (const name of spec.inits ?? ["init"]) {
+        mlps.push(Mlp.init({ inputs: data.d, hidden: Mlp.hiddenLayers(spec.hidden), ...(spec.outputs === undefined ? {} : { outputs: spec.outputs }) }, spec.ctx.random.split(name)))
+      }
+      const variables = mlps.length === 1
+        ? Mlp.variables(mlps[0]!)
+        : Object.fromEntries(mlps.flatMap((m, i) => Object.entries(Mlp.variables(m)).map(([name, v]) => [`m${i}.${name}`, v])))
+      yield* Train.fit({
+        ctx: spec.ctx,
+        steps: spec.steps,
+        variables,
+        lr: spec.lr,
+        loss: (step) => spec.loss(mlps, step),
+        itemsPerStep: spec.itemsPerStep ?? data.rows.length,
+        unit: "pairs"
+      })
+      return spec.result(mlps)
+    } finally {
+      mlps.forEach(Mlp.dispose)
+      data.dispose()
+    }
+  })
+
+/** `fitMlps` of one MLP, initialised from `ctx.random.split("init")`. */
+export const fitMlp = <A>(
+  data: TrainingPairs,
+  spec: Omit<MlpsFit<A>, "inits" | "loss" | "result"> & {
+    readonly loss: (mlp: Mlp.Mlp, step: number) => tf.Scalar
+    readonly result: (mlp: Mlp.Mlp) => A
+  }
+) => fitMlps(data, { ...spec, loss: ([mlp], step) => spec.loss(mlp!, step), result: ([mlp]) => spec.result(mlp!) })
