@@ -68,7 +68,11 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   /** Atomically replace the checkpoint saved under `key`. */
   readonly writeCheckpoint: (key: string, bytes: Uint8Array) => Effect.Effect<void, StoreError>
   readonly removeCheckpoint: (key: string) => Effect.Effect<void, StoreError>
-  /** Remove objects whose hash is not in `referenced`, checkpoints of committed keys, and temp files of dead processes. */
+  /**
+   * Remove objects whose hash is not in `referenced` (sparing those written in the last
+   * `objectGraceMs`: a running node may not have committed them yet), key records whose
+   * objects are missing, checkpoints of committed keys, and temp files of dead processes.
+   */
   readonly gc: (referenced: ReadonlySet<string>) => Effect.Effect<{ readonly objects: number; readonly bytes: number }, StoreError>
 }>()("ablate/runtime/ArtifactStore") {
   /** The store in directory `root` (created on first write). */
@@ -76,6 +80,13 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   /** An in-memory store for tests of the planner and scheduler. */
   static readonly layerMemory = () => Layer.sync(ArtifactStore, makeMemoryStore)
 }
+
+/**
+ * How long gc spares an unreferenced object after it was written (or rewritten): a
+ * node commits its record moments after putting its objects, and the references gc
+ * was given may predate that commit.
+ */
+export const objectGraceMs = 60_000
 
 const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
@@ -142,17 +153,23 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     fsyncDir(dir)
   }
 
-  // A record whose objects are gone (removed by a `gc` that raced a run, or by hand)
-  // is not a hit: the node is recomputed rather than served from nothing.
-  const readRecord = (file: string): KeyRecord | undefined => {
-    let record: KeyRecord
+  const readRawRecord = (file: string): KeyRecord | undefined => {
     try {
-      record = JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
+      return JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
       throw error
     }
-    return fs.existsSync(objectPath(record.output.hash)) && fs.existsSync(objectPath(record.metrics.hash)) ? record : undefined
+  }
+  const hasObjects = (record: KeyRecord) =>
+    fs.existsSync(objectPath(record.output.hash)) && fs.existsSync(objectPath(record.metrics.hash))
+
+  // A record whose objects are gone (removed by a `gc` that raced a run, or by hand)
+  // is not a hit: the node is recomputed rather than served from nothing. `gc` removes
+  // such records.
+  const readRecord = (file: string): KeyRecord | undefined => {
+    const record = readRawRecord(file)
+    return record !== undefined && hasObjects(record) ? record : undefined
   }
 
   const lockPath = (key: string) => path.join(dirs.locks, `${key}.lock`)
@@ -223,8 +240,17 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       attempt(dirs.objects, () => {
         const { file, hash } = writeTemp(bytes)
         const dest = objectPath(hash)
-        if (fs.existsSync(dest)) fs.rmSync(file)
-        else moveIntoPlace(file, dest)
+        if (fs.existsSync(dest)) {
+          fs.rmSync(file)
+          // rewritten now, as far as gc's grace period is concerned (best effort: in a
+          // shared store the object may belong to another user)
+          try {
+            const now = new Date()
+            fs.utimesSync(dest, now, now)
+          } catch {
+            // left as it was
+          }
+        } else moveIntoPlace(file, dest)
         return { ...meta, hash, bytes: bytes.length }
       }),
     read: (hash) => attempt(objectPath(hash), () => new Uint8Array(fs.readFileSync(objectPath(hash)))),
@@ -269,14 +295,34 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         }
         let objects = 0
         let bytes = 0
-        if (!fs.existsSync(dirs.objects)) return { objects, bytes }
-        for (const prefix of fs.readdirSync(dirs.objects)) {
-          for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
-            if (referenced.has(hash)) continue
-            const file = path.join(dirs.objects, prefix, hash)
-            bytes += fs.statSync(file).size
-            fs.rmSync(file)
-            objects++
+        if (fs.existsSync(dirs.objects)) {
+          const spareAfter = Date.now() - objectGraceMs
+          for (const prefix of fs.readdirSync(dirs.objects)) {
+            for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
+              if (referenced.has(hash)) continue
+              const file = path.join(dirs.objects, prefix, hash)
+              const stat = fs.statSync(file)
+              if (stat.mtimeMs > spareAfter) continue
+              fs.rmSync(file)
+              bytes += stat.size
+              objects++
+            }
+          }
+        }
+        // Records whose objects are missing can never be hits again. One whose key is
+        // locked is left alone: its node may be recomputing it right now.
+        if (fs.existsSync(dirs.keys)) {
+          for (const name of fs.readdirSync(dirs.keys)) {
+            if (!name.endsWith(".json")) continue
+            const file = path.join(dirs.keys, name)
+            const record = readRawRecord(file)
+            if (record === undefined || hasObjects(record) || !tryLock(record.key)) continue
+            try {
+              const current = readRawRecord(file)
+              if (current !== undefined && !hasObjects(current)) fs.rmSync(file, { force: true })
+            } finally {
+              unlock(record.key)
+            }
           }
         }
         return { objects, bytes }
@@ -287,16 +333,25 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
 const makeMemoryStore = (): ArtifactStore["Service"] => {
   const objects = new Map<string, Uint8Array>()
   const records = new Map<string, KeyRecord>()
+  // when each object was last put, for gc's grace period
+  const written = new Map<string, number>()
   const checkpoints = new Map<string, Uint8Array>()
   const held = new Set<string>()
+  // the file store's rule: a record whose objects are missing is not a hit
+  const hasObjects = (record: KeyRecord) => objects.has(record.output.hash) && objects.has(record.metrics.hash)
   return ArtifactStore.of({
     root: ":memory:",
-    keys: () => Effect.sync(() => new Map(records)),
-    lookup: (key) => Effect.sync(() => records.get(key)),
+    keys: () => Effect.sync(() => new Map([...records].filter(([, record]) => hasObjects(record)))),
+    lookup: (key) =>
+      Effect.sync(() => {
+        const record = records.get(key)
+        return record !== undefined && hasObjects(record) ? record : undefined
+      }),
     put: (bytes, meta) =>
       Effect.sync(() => {
         const hash = createHash("sha256").update(bytes).digest("hex")
-        objects.set(hash, bytes.slice())
+        if (!objects.has(hash)) objects.set(hash, bytes.slice())
+        written.set(hash, Date.now())
         return { ...meta, hash, bytes: bytes.length }
       }),
     read: (hash) => {
@@ -323,11 +378,16 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
       Effect.sync(() => {
         let count = 0
         let bytes = 0
+        const spareAfter = Date.now() - objectGraceMs
         for (const [hash, data] of objects) {
-          if (referenced.has(hash)) continue
+          if (referenced.has(hash) || written.get(hash)! > spareAfter) continue
           objects.delete(hash)
+          written.delete(hash)
           count++
           bytes += data.length
+        }
+        for (const [key, record] of records) {
+          if (!hasObjects(record) && !held.has(key)) records.delete(key)
         }
         return { objects: count, bytes }
       })

@@ -55,6 +55,7 @@ describe("the quickstart pipeline", () => {
     expect(ls.stdout.trim().split("\n").map((line) => JSON.parse(line).status)).toEqual(["succeeded", "succeeded"])
     fs.mkdirSync(path.join(store, "objects", "ff"), { recursive: true })
     fs.writeFileSync(path.join(store, "objects", "ff", "f".repeat(64)), "orphan")
+    fs.utimesSync(path.join(store, "objects", "ff", "f".repeat(64)), 0, 0) // older than gc's grace period
     const gc = await cli(["gc", "--store", store, "--json"], repo)
     expect(JSON.parse(gc.stdout)).toEqual({ objects: 1, bytes: 6 })
     expect((await run("--json")).stdout).toMatch(/"status":"succeeded"/)

@@ -1,0 +1,145 @@
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import { ArtifactStore, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
+import type * as CacheKey from "../../runtime/CacheKey.ts"
+
+const encode = (text: string) => new TextEncoder().encode(text)
+
+const components: CacheKey.Components = {
+  kind: "test/node",
+  version: 1,
+  code: { hash: "c", files: {}, packages: {} },
+  params: {},
+  inputs: {},
+  env: {}
+}
+
+/** Put an output and a metrics object and commit a record of them under `key`. */
+const commitNode = (key: string, output: string, metrics: string) =>
+  Effect.gen(function*() {
+    const store = yield* ArtifactStore
+    const outputRef = yield* store.put(encode(output), { format: "table", type: "T" })
+    const metricsRef = yield* store.put(encode(metrics), { format: "table", type: "Metrics" })
+    const record: KeyRecord = {
+      key,
+      node: { kind: "test/node", label: key },
+      output: outputRef,
+      metrics: metricsRef,
+      finalMetrics: {},
+      components,
+      durationMs: 1,
+      createdAt: new Date(0).toISOString()
+    }
+    yield* store.commit(record)
+    return record
+  })
+
+/** `pipeline gc`: everything the valid records refer to is referenced. */
+const gc = Effect.gen(function*() {
+  const store = yield* ArtifactStore
+  const referenced = new Set<string>()
+  for (const record of (yield* store.keys()).values()) {
+    referenced.add(record.output.hash)
+    referenced.add(record.metrics.hash)
+  }
+  return yield* store.gc(referenced)
+})
+
+const tempStore = () => fs.mkdtempSync(path.join(os.tmpdir(), "ablate-gc-"))
+const objectFile = (root: string, hash: string) => path.join(root, "objects", hash.slice(0, 2), hash)
+const backdate = (file: string) => fs.utimesSync(file, 0, 0)
+const withStore = <A, E>(f: (store: ArtifactStore["Service"]) => Effect.Effect<A, E>) =>
+  Effect.gen(function*() {
+    return yield* f(yield* ArtifactStore)
+  })
+const run = <A, E>(root: string, effect: Effect.Effect<A, E, ArtifactStore>) =>
+  Effect.runPromise(effect.pipe(Effect.provide(ArtifactStore.layer(root))))
+
+describe("gc of the file store", () => {
+  it("removes a record whose object is missing, and its surviving object", async () => {
+    const root = tempStore()
+    const record = await run(root, commitNode("k1", "out", "met"))
+    backdate(objectFile(root, record.metrics.hash))
+    fs.rmSync(objectFile(root, record.output.hash))
+    expect(await run(root, withStore((s) => s.lookup("k1")))).toBeUndefined()
+    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 3 })
+    expect(fs.existsSync(objectFile(root, record.metrics.hash))).toBe(false)
+    expect(fs.existsSync(path.join(root, "keys", "k1.json"))).toBe(false)
+  })
+
+  it("keeps valid records and their objects", async () => {
+    const root = tempStore()
+    const record = await run(root, commitNode("k1", "out", "met"))
+    backdate(objectFile(root, record.output.hash))
+    backdate(objectFile(root, record.metrics.hash))
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0 })
+    expect((await run(root, withStore((s) => s.lookup("k1"))))?.output.hash).toBe(record.output.hash)
+  })
+
+  it("spares an unreferenced object younger than the grace period (put, not yet committed)", async () => {
+    const root = tempStore()
+    const ref = await run(root, withStore((s) => s.put(encode("pending"), { format: "table", type: "T" })))
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0 })
+    expect(fs.existsSync(objectFile(root, ref.hash))).toBe(true)
+    backdate(objectFile(root, ref.hash))
+    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 7 })
+    expect(fs.existsSync(objectFile(root, ref.hash))).toBe(false)
+  })
+
+  it("putting an object that is already stored renews its grace period", async () => {
+    const root = tempStore()
+    const put = withStore((s) => s.put(encode("again"), { format: "table", type: "T" }))
+    const ref = await run(root, put)
+    backdate(objectFile(root, ref.hash))
+    await run(root, put)
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0 })
+    expect(fs.existsSync(objectFile(root, ref.hash))).toBe(true)
+  })
+
+  it("leaves a dangling record whose key is locked (its node may be recomputing it)", async () => {
+    const root = tempStore()
+    const record = await run(root, commitNode("k1", "out", "met"))
+    fs.rmSync(objectFile(root, record.output.hash))
+    await run(
+      root,
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        yield* store.withLock("k1", () => {}, gc)
+      })
+    )
+    expect(fs.existsSync(path.join(root, "keys", "k1.json"))).toBe(true)
+    await run(root, gc)
+    expect(fs.existsSync(path.join(root, "keys", "k1.json"))).toBe(false)
+  })
+})
+
+describe("the memory store", () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it("treats a record whose object is missing as absent, and gc removes it", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] })
+    const outcome = await Effect.runPromise(
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        const record = yield* commitNode("k1", "out", "met")
+        // gc given references that miss the output: it is spared while young...
+        const young = yield* store.gc(new Set([record.metrics.hash]))
+        const beforeGrace = yield* store.lookup("k1")
+        vi.setSystemTime(Date.now() + objectGraceMs + 1)
+        // ...and removed once old, which leaves the record dangling: absent, then removed
+        const old = yield* store.gc(new Set([record.metrics.hash]))
+        return { young, beforeGrace, old, after: yield* store.lookup("k1"), keys: yield* store.keys() }
+      }).pipe(Effect.provide(ArtifactStore.layerMemory()))
+    )
+    expect(outcome.young).toEqual({ objects: 0, bytes: 0 })
+    expect(outcome.beforeGrace?.key).toBe("k1")
+    expect(outcome.old).toEqual({ objects: 1, bytes: 3 })
+    expect(outcome.after).toBeUndefined()
+    expect(outcome.keys.size).toBe(0)
+  })
+})
