@@ -8,6 +8,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, type Sample, Samples, Task } from "../artifacts.ts"
+import { sum } from "../evaluate/math.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import * as TaskView from "./Task.ts"
 
@@ -43,7 +44,7 @@ export const sample = Node.make({
           prompt: prompt.id,
           sample: i % params.n,
           response: drawn.responses[i]!,
-          logProb: drawn.tokenLogProbs[i]!.reduce((a, b) => a + b, 0),
+          logProb: sum(drawn.tokenLogProbs[i]!),
           tokenLogProbs: drawn.tokenLogProbs[i]!,
           split: prompt.split
         }))

@@ -7,7 +7,7 @@ import * as Param from "../../dsl/Param.ts"
 import type { Sample } from "../artifacts.ts"
 import type { Prompt, TaskView } from "../data/Task.ts"
 import * as PolicyModel from "../models/Policy.ts"
-import { bySplit, klEstimators } from "./math.ts"
+import { bySplit, klEstimators, mean, sum } from "./math.ts"
 
 /** The param bounding the work of exact KLs. */
 export const exactLimitParam = Param.int({
@@ -38,10 +38,10 @@ export const logProbsOf = (
     const prompts = samples.map((s) => task.prompt(s.prompt))
     const responses = samples.map((s) => s.response)
     const logP = PolicyModel.tokenLogProbs(policy, prompts, responses)
-    const mismatch = samples.findIndex((s, i) => Math.abs(logP[i]!.reduce((a, b) => a + b, 0) - s.logProb) > 1e-3)
+    const mismatch = samples.findIndex((s, i) => Math.abs(sum(logP[i]!) - s.logProb) > 1e-3)
     if (mismatch >= 0) {
       const s = samples[mismatch]!
-      throw new Error(`the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${logP[mismatch]!.reduce((a, b) => a + b, 0).toFixed(4)} under the policy`)
+      throw new Error(`the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${sum(logP[mismatch]!).toFixed(4)} under the policy`)
     }
     const logRef = PolicyModel.tokenLogProbs(reference, prompts, responses)
     const enumerable = task.vocab ** (task.responseLength - 1) <= exactLimit
@@ -94,8 +94,6 @@ export interface KlRow {
   readonly samples: number
 }
 
-const sum = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0)
-
 /**
  * KL(π ‖ π_ref) per split (ablate/math's bySplit), with the indices of the split's
  * samples: per sequence (estimators over each sample's summed log-ratio) and per token
@@ -109,7 +107,7 @@ export const klBySplit = (
   const indexed = samples.map((s, i) => ({ split: s.split, prompt: s.prompt, i }))
   return bySplit(indexed).map(([split, rows]) => {
     const prompts = [...new Set(rows.map((r) => r.prompt))]
-    const exact = logProbs.exact === undefined ? Number.NaN : sum(prompts.map(logProbs.exact)) / prompts.length
+    const exact = logProbs.exact === undefined ? Number.NaN : mean(prompts.map(logProbs.exact))
     const sequence = klEstimators(rows.map((r) => sum(logProbs.policy[r.i]!)), rows.map((r) => sum(logProbs.reference[r.i]!)))
     const token = klEstimators(rows.flatMap((r) => logProbs.policy[r.i]!), rows.flatMap((r) => logProbs.reference[r.i]!))
     const length = logProbs.policy[rows[0]!.i]!.length

@@ -5,7 +5,7 @@
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import { RewardModelAccuracy, TextPreferences } from "../artifacts.ts"
-import { bySplit } from "./math.ts"
+import { bySplit, mean } from "./math.ts"
 
 export const lengthBaseline = Node.make({
   kind: "evaluate/lengthBaseline",
@@ -17,8 +17,8 @@ export const lengthBaseline = Node.make({
   run: ({ inputs }) =>
     Effect.sync(() =>
       bySplit(inputs.preferences, { all: false }).map(([split, pairs]) => {
-        const score = pairs.reduce((s, p) => s + (p.chosen.length < p.rejected.length ? 1 : p.chosen.length === p.rejected.length ? 0.5 : 0), 0)
-        return { split, accuracy: score / pairs.length, ece: Number.NaN, pairs: pairs.length }
+        const accuracy = mean(pairs.map((p) => (p.chosen.length < p.rejected.length ? 1 : p.chosen.length === p.rejected.length ? 0.5 : 0)))
+        return { split, accuracy, ece: Number.NaN, pairs: pairs.length }
       })
     )
 })

@@ -17,6 +17,16 @@
  *   k3 = (r − 1) − log r         (unbiased, low variance, always ≥ 0)
  */
 
+/** Σ xs, left to right (0 for none). */
+export const sum = (xs: ArrayLike<number>): number => {
+  let s = 0
+  for (let i = 0; i < xs.length; i++) s += xs[i]!
+  return s
+}
+
+/** The mean of xs (NaN for none). */
+export const mean = (xs: ArrayLike<number>): number => sum(xs) / xs.length
+
 /** Accuracy over all pairs (i < j) whose gold rewards differ (and, given `groups`, that share a group). */
 export const pairwiseAccuracy = (
   predicted: ArrayLike<number>,
@@ -128,10 +138,10 @@ export const meanInterval = (
     if (sums.size > 1) units = [...sums.values()].map((c) => c.sum / c.n)
   }
   const n = units.length
-  const mean = units.reduce((a, b) => a + b, 0) / n
-  if (n < 2) return { mean, lower: Number.NaN, upper: Number.NaN }
-  const se = Math.sqrt(units.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1) / n)
-  return { mean, lower: mean - z95 * se, upper: mean + z95 * se }
+  const m = mean(units)
+  if (n < 2) return { mean: m, lower: Number.NaN, upper: Number.NaN }
+  const se = Math.sqrt(sum(units.map((v) => (v - m) ** 2)) / (n - 1) / n)
+  return { mean: m, lower: m - z95 * se, upper: m + z95 * se }
 }
 
 /**

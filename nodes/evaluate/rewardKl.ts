@@ -11,7 +11,7 @@ import * as Node from "../../dsl/Node.ts"
 import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
 import { scoreSamples } from "../models/Scoring.ts"
-import { meanInterval } from "./math.ts"
+import { mean, meanInterval } from "./math.ts"
 import { exactLimitParam, klBySplit, logProbsOf } from "./PolicySamples.ts"
 
 export const rewardKl = Node.make({
@@ -32,7 +32,7 @@ export const rewardKl = Node.make({
       const gold = samples.map((s) => task.gold(s.prompt, s.response))
       return groups.map(({ split, indices: picked, sequence: { exact, k3 } }) => {
         const interval = meanInterval(picked.map((i) => gold[i]!), picked.map((i) => samples[i]!.prompt))
-        const proxyMean = picked.reduce((a, i) => a + proxy[i]!, 0) / picked.length
+        const proxyMean = mean(picked.map((i) => proxy[i]!))
         const kl = Number.isNaN(exact) ? k3 : exact
         ctx.metric(`${split}/gold`, interval.mean, 0)
         ctx.metric(`${split}/proxy`, proxyMean, 0)

@@ -5,6 +5,7 @@
  */
 import type { Random } from "../../dsl/Random.ts"
 import { logSoftmax } from "../data/math.ts"
+import { sum } from "../evaluate/math.ts"
 
 export interface Options {
   /** softmax temperature; 0 decodes greedily */
@@ -30,7 +31,7 @@ export const draw = (row: ArrayLike<number>, options: Options, rng: Random): num
   const kept = options.topK > 0 ? order.slice(0, options.topK) : order
   const max = row[kept[0]!]!
   const weights = kept.map((i) => Math.exp((row[i]! - max) / options.temperature))
-  let u = rng.uniform() * weights.reduce((a, b) => a + b, 0)
+  let u = rng.uniform() * sum(weights)
   for (let j = 0; j < kept.length; j++) {
     u -= weights[j]!
     if (u < 0) return kept[j]!

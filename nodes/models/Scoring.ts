@@ -7,6 +7,7 @@
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Sample } from "../artifacts.ts"
 import type { TaskView } from "../data/Task.ts"
+import { sum } from "../evaluate/math.ts"
 import { rewards } from "./PreferenceModel.ts"
 import { isProcessReward, tokenRewards } from "./ProcessReward.ts"
 
@@ -20,7 +21,7 @@ export const scoreSamples = (
   if (isProcessReward(model)) {
     if (task.kind !== "sequence") throw new Error("a process reward model scores token sequences; the task is a bandit")
     const perToken = tokenRewards(model, samples.map((s) => task.prompt(s.prompt)), samples.map((s) => s.response))
-    return perToken.map((tokens) => ({ reward: tokens.reduce((a, b) => a + b, 0), tokenRewards: tokens }))
+    return perToken.map((tokens) => ({ reward: sum(tokens), tokenRewards: tokens }))
   }
   return rewards(model, samples.map((s) => task.features(s.prompt, s.response))).map((reward) => ({ reward, tokenRewards: [] }))
 }

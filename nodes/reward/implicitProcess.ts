@@ -11,6 +11,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
+import { mean, sum } from "../evaluate/math.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import * as ProcessReward from "../models/ProcessReward.ts"
@@ -49,7 +50,7 @@ export const implicitProcess = Node.make({
         PolicyModel.checkFits(reference, task, "reference")
         const policy = reference.model as Transformer.Transformer // trained in place: it starts as the reference
         const prompts = train.map((s) => task.prompt(s.prompt))
-        const refLogProbs = PolicyModel.tokenLogProbs(reference, prompts, train.map((s) => s.response)).map((row) => row.reduce((a, b) => a + b, 0))
+        const refLogProbs = PolicyModel.tokenLogProbs(reference, prompts, train.map((s) => s.response)).map(sum)
         const Lp = prompts[0]!.tokens.length
         const T = Lp + task.responseLength
         const sequences = train.map((s, i) => [...prompts[i]!.tokens, ...s.response])
@@ -77,7 +78,6 @@ export const implicitProcess = Node.make({
           unit: "samples"
         })
         const rewards = Array.from(tf.tidy(() => outcome([...train.keys()]).dataSync()))
-        const mean = (ys: ReadonlyArray<number>) => ys.reduce((a, b) => a + b, 0) / ys.length
         ctx.metric("accuracy", mean(rewards.map((r, i) => ((r > 0 ? 1 : 0) === labels[i] ? 1 : 0))), params.steps)
         ctx.metric("rewards/positive", mean(rewards.filter((_, i) => labels[i] === 1)), params.steps)
         ctx.metric("rewards/negative", mean(rewards.filter((_, i) => labels[i] === 0)), params.steps)

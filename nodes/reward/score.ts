@@ -8,7 +8,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import { RewardModel, Samples, Scores, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
-import { bySplit } from "../evaluate/math.ts"
+import { bySplit, mean } from "../evaluate/math.ts"
 import { scoreSamples } from "../models/Scoring.ts"
 
 export const score = Node.make({
@@ -24,7 +24,7 @@ export const score = Node.make({
     Effect.sync(() => {
       const scored = scoreSamples(inputs.model, inputs.samples, TaskView.view(inputs.task))
       const rows = inputs.samples.map((s, i) => ({ prompt: s.prompt, sample: s.sample, split: s.split, ...scored[i]! }))
-      for (const [split, group] of bySplit(rows, { all: false })) ctx.metric(`${split}/reward`, group.reduce((a, r) => a + r.reward, 0) / group.length, 0)
+      for (const [split, group] of bySplit(rows, { all: false })) ctx.metric(`${split}/reward`, mean(group.map((r) => r.reward)), 0)
       return rows
     })
 })

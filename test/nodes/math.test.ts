@@ -49,6 +49,13 @@ describe("reward math", () => {
 })
 
 describe("evaluation math", () => {
+  it("sum and mean", () => {
+    expect(math.evaluate.sum([1, 2, 3.5])).toBe(6.5)
+    expect(math.evaluate.sum([])).toBe(0)
+    expect(math.evaluate.mean(Float32Array.from([1, 2, 4, 5]))).toBe(3)
+    expect(math.evaluate.mean([])).toBeNaN()
+  })
+
   it("expected calibration error over equal-width bins", () => {
     // bin [0.1,0.2): p̄ 0.125, ȳ 0.5, 2 of 5 → 0.15; bin [0.8,0.9): p̄ 0.825, ȳ 1 → 0.07; bin [0.9,1]: p̄ 0.9, ȳ 0 → 0.18
     expect(math.evaluate.expectedCalibrationError([0.1, 0.15, 0.8, 0.85, 0.9], [0, 1, 1, 1, 0])).toBeCloseTo(0.4, 10)

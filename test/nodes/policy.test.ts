@@ -311,8 +311,7 @@ describe("scoring and process rewards", () => {
     // step level: marker tokens get more reward than the others, though no step was labelled
     const atMarker = test.flatMap((t) => t.score.tokenRewards.filter((_, j) => t.s.response[j] === marker))
     const elsewhere = test.flatMap((t) => t.score.tokenRewards.filter((_, j) => t.s.response[j] !== marker))
-    const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
-    expect(mean(atMarker)).toBeGreaterThan(mean(elsewhere) + 0.5)
+    expect(math.evaluate.mean(atMarker)).toBeGreaterThan(math.evaluate.mean(elsewhere) + 0.5)
     test.forEach((t) => expect(t.score.tokenRewards.reduce((a, b) => a + b, 0)).toBeCloseTo(t.score.reward, 5))
   })
 })
