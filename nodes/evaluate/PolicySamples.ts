@@ -2,12 +2,12 @@
  * Log-probabilities of a policy's samples under the policy and a reference, shared by
  * the KL and reward–KL evaluations, and the KL of the two per split.
  */
-import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
 import * as Param from "../../dsl/Param.ts"
-import type { Sample } from "../artifacts.ts"
+import type { KlDivergence, Sample } from "../artifacts.ts"
 import type { Prompt, TaskView } from "../data/Task.ts"
 import * as PolicyModel from "../models/Policy.ts"
-import { bySplit, klEstimators, mean, sum } from "./math.ts"
+import { bySplit, categoricalKlOfLogProbs, klEstimators, mean, sum } from "./math.ts"
 
 /** The param bounding the work of exact KLs. */
 export const exactLimitParam = Param.int({
@@ -77,22 +77,15 @@ const exactKl = (policy: PolicyModel.Loaded, reference: PolicyModel.Loaded, prom
       logP += p[t * V + token]!
       logRatio += p[t * V + token]! - r[t * V + token]!
     })
-    let lastKl = 0 // KL of the last token's distributions, from their log-probabilities
-    for (let k = (L - 1) * V; k < L * V; k++) lastKl += Math.exp(p[k]!) * (p[k]! - r[k]!)
+    // KL of the last token's distributions, from their log-probabilities
+    const lastKl = categoricalKlOfLogProbs(p.subarray((L - 1) * V, L * V), r.subarray((L - 1) * V, L * V))
     kl += Math.exp(logP) * (logRatio + lastKl)
   })
   return kl
 }
 
-export interface KlRow {
-  readonly split: string
-  readonly level: "sequence" | "token"
-  readonly k1: number
-  readonly k2: number
-  readonly k3: number
-  readonly exact: number
-  readonly samples: number
-}
+/** A row of the KlDivergence table. */
+export type KlRow = ValueOf<typeof KlDivergence>[number]
 
 /**
  * KL(π ‖ π_ref) per split (ablate/math's bySplit), with the indices of the split's

@@ -93,6 +93,16 @@ export const categoricalKl = (p: ArrayLike<number>, q: ArrayLike<number>): numbe
 }
 
 /**
+ * Exact KL(p ‖ q) of two categorical distributions given as log-probabilities:
+ * Σ_i p_i·(log p_i − log q_i), over the i with p_i > 0.
+ */
+export const categoricalKlOfLogProbs = (logP: ArrayLike<number>, logQ: ArrayLike<number>): number => {
+  let kl = 0
+  for (let i = 0; i < logP.length; i++) if (logP[i]! > -Infinity) kl += Math.exp(logP[i]!) * (logP[i]! - logQ[i]!)
+  return kl
+}
+
+/**
  * Area under the ROC curve of `scores` for telling `positives` (true) from the rest:
  * the probability that a random positive scores higher than a random negative, ties
  * counting half (the Mann–Whitney U statistic over the product of the class sizes).

@@ -82,6 +82,14 @@ describe("evaluation math", () => {
     expect(math.evaluate.categoricalKl([1, 0], [0.5, 0.5])).toBeCloseTo(Math.log(2), 12)
   })
 
+  it("exact categorical KL from log-probabilities", () => {
+    // ½ log(½ / ¼) + ½ log(½ / ¾) = ½ log(4/3) = 0.1438410
+    expect(math.evaluate.categoricalKlOfLogProbs([Math.log(0.5), Math.log(0.5)], [Math.log(0.25), Math.log(0.75)])).toBeCloseTo(0.1438410362, 9)
+    // a response with p = 0 (log p = −∞) adds nothing: 1·log(1 / ½) = log 2 = 0.6931472
+    expect(math.evaluate.categoricalKlOfLogProbs([0, -Infinity], [Math.log(0.5), Math.log(0.5)])).toBeCloseTo(0.6931471806, 9)
+    expect(math.evaluate.categoricalKlOfLogProbs(Float32Array.from([Math.log(0.2), Math.log(0.8)]), Float32Array.from([Math.log(0.2), Math.log(0.8)]))).toBe(0)
+  })
+
   it("mean with a 95% interval: over values, or over cluster means; NaN bounds from one value", () => {
     const plain = math.evaluate.meanInterval([1, 2, 3]) // sd 1, SE 1/√3
     expect(plain.mean).toBe(2)
