@@ -32,13 +32,18 @@ const packageName = (specifier: string): string | undefined => {
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]
 }
 
-const packageVersion = (name: string, fromFile: string): string => {
+/**
+ * The version of package `name` as a module in `fromFile` resolves it (the nearest
+ * `node_modules/<name>` above it): `"unknown"` if its manifest has none, undefined if
+ * no such package is installed.
+ */
+export const packageVersion = (name: string, fromFile: string): string | undefined => {
   let dir = path.dirname(fromFile)
   for (;;) {
     const manifest = path.join(dir, "node_modules", name, "package.json")
     if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"
     const parent = path.dirname(dir)
-    if (parent === dir) return "builtin"
+    if (parent === dir) return undefined
     dir = parent
   }
 }
@@ -100,7 +105,7 @@ export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerpr
     files[path.relative(root, absolute)] = sha256(readFileSync(absolute))
     for (const imported of input.imports) {
       const name = imported.external ? packageName(imported.path) : undefined
-      if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute)
+      if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute) ?? "builtin"
     }
   }
   for (const implicit of implicitModules) files[path.relative(root, implicit)] = sha256(readFileSync(implicit))

@@ -7,6 +7,8 @@
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { packageVersion } from "./CodeFingerprint.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 
 /** Backends `--backend` and `ABLATE_BACKEND` accept. */
@@ -16,7 +18,13 @@ export type Name = (typeof names)[number]
 /** The default: WebAssembly (works from a plain `npm install`, no GPU, no network), else pure JS. */
 export const defaultName: Name = "WebAssembly" in globalThis ? "wasm" : "cpu"
 
-const optionalPackages: Partial<Record<Name, { readonly pkg: string; readonly needs: string }>> = {
+/**
+ * The package behind each backend. Those with `needs` are optional: not installed by
+ * a plain `npm install`, and `needs` says what installing them takes.
+ */
+const backends: Record<Name, { readonly pkg: string; readonly needs?: string }> = {
+  wasm: { pkg: "@tensorflow/tfjs-backend-wasm" },
+  cpu: { pkg: "@tensorflow/tfjs-backend-cpu" },
   tensorflow: {
     pkg: "@tensorflow/tfjs-node",
     needs: "its install script downloads libtensorflow from outside the npm registry"
@@ -28,22 +36,22 @@ const optionalPackages: Partial<Record<Name, { readonly pkg: string; readonly ne
   webgpu: { pkg: "@tensorflow/tfjs-backend-webgpu", needs: "a WebGPU implementation (navigator.gpu) in the process" }
 }
 
-const packageVersion = (pkg: string): string => {
-  try {
-    const require = createRequire(import.meta.url)
-    return (require(`${pkg}/package.json`) as { version?: string }).version ?? "unknown"
-  } catch {
-    return "not installed"
-  }
+/** The backend's optional package, if it needs one. */
+const optionalPackage = (name: Name): { readonly pkg: string; readonly needs: string } | undefined => {
+  const { pkg, needs } = backends[name]
+  return needs === undefined ? undefined : { pkg, needs }
 }
 
-const backendPackage: Record<Name, string> = {
-  wasm: "@tensorflow/tfjs-backend-wasm",
-  cpu: "@tensorflow/tfjs-backend-cpu",
-  tensorflow: "@tensorflow/tfjs-node",
-  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
-  webgpu: "@tensorflow/tfjs-backend-webgpu"
-}
+/** The error for an optional package that is missing; `detail` says how it failed to load, if it was tried. */
+const missingPackage = (name: Name, optional: { readonly pkg: string; readonly needs: string }, detail?: string) =>
+  new ConfigError({
+    reason: `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed` +
+      (detail === undefined ? ". " : ` or failed to load (${detail}). `) +
+      `Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
+  })
+
+const here = fileURLToPath(import.meta.url)
+const installedVersion = (pkg: string): string => packageVersion(pkg, here) ?? "not installed"
 
 /**
  * The cache-key environment of tensor nodes on backend `name`: the backend and the
@@ -51,8 +59,8 @@ const backendPackage: Record<Name, string> = {
  */
 export const env = (name: Name): { readonly [key: string]: string } => ({
   backend: name,
-  tfjs: packageVersion("@tensorflow/tfjs-core"),
-  kernels: packageVersion(backendPackage[name])
+  tfjs: installedVersion("@tensorflow/tfjs-core"),
+  kernels: installedVersion(backends[name].pkg)
 })
 
 /** Parse a backend name from a flag or the environment. */
@@ -70,22 +78,19 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
       await import("@tensorflow/tfjs")
       const tf = await import("@tensorflow/tfjs-core")
       if (name === "wasm") {
-        const wasm = await import("@tensorflow/tfjs-backend-wasm")
-        const require = createRequire(import.meta.url)
-        wasm.setWasmPaths(path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist/"))
-      } else if (optionalPackages[name] !== undefined) {
-        await import(optionalPackages[name].pkg)
+        const pkg = backends.wasm.pkg
+        const wasm = (await import(pkg)) as typeof import("@tensorflow/tfjs-backend-wasm")
+        wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
+      } else if (optionalPackage(name) !== undefined) {
+        await import(backends[name].pkg)
       }
       if (!(await tf.setBackend(tfBackendName(name)))) throw new Error(`TensorFlow.js could not initialise the ${name} backend`)
     },
     catch: (error) => {
-      const optional = optionalPackages[name]
-      return new ConfigError({
-        reason: optional === undefined
-          ? `tensor backend ${name}: ${reasonOf(error)}`
-          : `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed or failed to load ` +
-            `(${reasonOf(error).split("\n")[0]}). Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
-      })
+      const optional = optionalPackage(name)
+      return optional === undefined
+        ? new ConfigError({ reason: `tensor backend ${name}: ${reasonOf(error)}` })
+        : missingPackage(name, optional, reasonOf(error).split("\n")[0])
     }
   })
 
@@ -94,15 +99,11 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
  * installed. Cheap: resolves the package without loading TensorFlow.js.
  */
 export const check = (name: Name): Effect.Effect<void, ConfigError> => {
-  const optional = optionalPackages[name]
+  const optional = optionalPackage(name)
   if (optional === undefined) return Effect.void
   return Effect.try({
     try: () => void createRequire(import.meta.url).resolve(optional.pkg),
-    catch: () =>
-      new ConfigError({
-        reason: `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed. ` +
-          `Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
-      })
+    catch: () => missingPackage(name, optional)
   })
 }
 
