@@ -17,7 +17,7 @@ import * as PolicyModel from "../models/Policy.ts"
 import * as ProcessReward from "../models/ProcessReward.ts"
 import * as Train from "../models/Train.ts"
 import * as Transformer from "../models/Transformer.ts"
-import { bradleyTerryLoss } from "./math.ts"
+import { bradleyTerryLoss, implicitRewards } from "./math.ts"
 
 export const implicitProcess = Node.make({
   kind: "reward/implicitProcess",
@@ -58,10 +58,11 @@ export const implicitProcess = Node.make({
         tensors.push(mask)
         // r_θ(y) = β·(log π_θ(y) − log π_ref(y)) over the response tokens
         const outcome = (rows: ReadonlyArray<number>) =>
-          tf.mul(tf.sub(
+          implicitRewards(
             Transformer.logProbs(policy, tf.tensor2d(rows.flatMap((i) => sequences[i]!), [rows.length, T], "int32"), tf.tile(mask, [rows.length, 1]) as tf.Tensor2D).summed,
-            tf.tensor1d(rows.map((i) => refLogProbs[i]!))
-          ), params.beta) as tf.Tensor1D
+            tf.tensor1d(rows.map((i) => refLogProbs[i]!)),
+            params.beta
+          )
         const batches = ctx.random.split("batches")
         const size = Math.min(params.batch, train.length)
         yield* Train.fit({

@@ -85,3 +85,11 @@ export const generalPreferenceScoreOf = (vi: ReadonlyArray<number>, vj: Readonly
  */
 export const implicitProcessRewards = (policy: ReadonlyArray<number>, reference: ReadonlyArray<number>, beta: number): Array<number> =>
   policy.map((lp, t) => beta * (lp - reference[t]!))
+
+/**
+ * Tensor form of the implicit reward β·(log π_θ − log π_ref), elementwise: of summed
+ * log-probabilities [B] the outcome rewards r_θ(y), of per-token ones [B, L] the
+ * process rewards r_t. policy, reference: same shape → that shape
+ */
+export const implicitRewards = <T extends tf.Tensor>(policy: T, reference: T, beta: number): T =>
+  tf.tidy(() => tf.mul(tf.sub(policy, reference), beta))

@@ -38,6 +38,15 @@ describe("reward math", () => {
     expect(steps[0]! + steps[1]!).toBe(0.5 * (-3 - -2.5))
   })
 
+  it("the tensor form of the implicit reward is β times the log-ratio, elementwise, as the scalar form", () => {
+    const perToken = math.reward.implicitRewards(tf.tensor2d([[-1, -2]]), tf.tensor2d([[-1.5, -1]]), 0.5)
+    expect(perToken.shape).toEqual([1, 2])
+    expect(Array.from(perToken.dataSync())).toEqual([0.25, -0.5])
+    expect(Array.from(perToken.dataSync())).toEqual(math.reward.implicitProcessRewards([-1, -2], [-1.5, -1], 0.5))
+    // summed log-probabilities: the outcome reward 0.5·(−3 − (−2.5))
+    expect(Array.from(math.reward.implicitRewards(tf.tensor1d([-3]), tf.tensor1d([-2.5]), 0.5).dataSync())).toEqual([-0.25])
+  })
+
   it("the General Preference Model score is the skew-symmetric form ⟨R v_i, v_j⟩", () => {
     // block (1,2)·(3,4): 1·4 − 2·3 = −2; block (0,1)·(2,0): 0·0 − 1·2 = −2
     expect(math.reward.generalPreferenceScoreOf([1, 2, 0, 1], [3, 4, 2, 0])).toBe(-4)
