@@ -12,6 +12,7 @@ import { generalPreferenceScore } from "../reward/math.ts"
 import * as Ensemble from "./Ensemble.ts"
 import * as LatentUser from "./LatentUser.ts"
 import * as Mlp from "./Mlp.ts"
+import { groupedPairTensors, pairTensors, userPreferences } from "./Pairs.ts"
 
 type Rows = ReadonlyArray<FeaturePair>
 
@@ -20,9 +21,7 @@ const singleScores = (model: ModelValue, rows: Rows, all: Rows): Array<number> =
   const mlp = Mlp.fromModel(model)
   try {
     return Array.from(tf.tidy(() => {
-      const d = rows[0]?.chosen.length ?? 0
-      const xa = tf.tensor2d(rows.flatMap((r) => r.chosen), [rows.length, d])
-      const xb = tf.tensor2d(rows.flatMap((r) => r.rejected), [rows.length, d])
+      const { chosen: xa, rejected: xb } = pairTensors(rows)
       return model.config["preference"] === "general"
         ? generalPreferenceScore(Mlp.forward(mlp, xa), Mlp.forward(mlp, xb))
         : tf.sub(Mlp.score(mlp, xa), Mlp.score(mlp, xb))
@@ -36,26 +35,31 @@ const singleScores = (model: ModelValue, rows: Rows, all: Rows): Array<number> =
 // training preferences (the prior mean z = 0 for an annotator with none).
 const latentScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> => {
   const model = LatentUser.fromModel(value)
-  const { inputs: d, latent: k, context: C } = model.config
+  const { latent: k, context: C } = model.config
+  const contexts = userPreferences(all)
+  const latents = new Map<string, tf.Tensor2D>()
+  const latentOf = (user: string): tf.Tensor2D => {
+    const known = latents.get(user)
+    if (known !== undefined) return known
+    const context = (contexts.get(user) ?? []).slice(0, C)
+    const z = tf.tidy(() => {
+      if (context.length === 0) return tf.zeros([1, k]) as tf.Tensor2D
+      const { chosen, rejected } = groupedPairTensors([context])
+      return LatentUser.encode(model, chosen, rejected).mu
+    })
+    latents.set(user, z)
+    return z
+  }
   try {
-    return rows.map((row) =>
-      tf.tidy(() => {
-        const context = all.filter((p) => p.user === row.user && p.user !== "" && p.split === "train" && p.label === 1).slice(0, C)
-        const z = context.length === 0
-          ? tf.zeros([1, k]) as tf.Tensor2D
-          : LatentUser.encode(
-            model,
-            tf.tensor3d(context.flatMap((p) => p.chosen), [1, context.length, d]),
-            tf.tensor3d(context.flatMap((p) => p.rejected), [1, context.length, d])
-          ).mu
-        const margin = tf.sub(
-          LatentUser.rewards(model, tf.tensor3d([...row.chosen], [1, 1, d]), z),
-          LatentUser.rewards(model, tf.tensor3d([...row.rejected], [1, 1, d]), z)
-        )
-        return margin.dataSync()[0]!
+    return rows.map((row) => {
+      const z = latentOf(row.user)
+      return tf.tidy(() => {
+        const { chosen, rejected } = groupedPairTensors([[row]])
+        return tf.sub(LatentUser.rewards(model, chosen, z), LatentUser.rewards(model, rejected, z)).dataSync()[0]!
       })
-    )
+    })
   } finally {
+    tf.dispose([...latents.values()])
     LatentUser.dispose(model)
   }
 }

@@ -10,15 +10,12 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
-import { type FeaturePair, FeaturePairs, RewardModel } from "../artifacts.ts"
+import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as LatentUser from "../models/LatentUser.ts"
 import { optimizationParams } from "../models/optimization.ts"
+import { groupedPairTensors, userPreferences } from "../models/Pairs.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss } from "./math.ts"
-
-/** Stack rows of a user-major list of pairs. → [U, n, d] */
-const stack = (groups: ReadonlyArray<ReadonlyArray<FeaturePair>>, side: "chosen" | "rejected", d: number): tf.Tensor3D =>
-  tf.tensor3d(groups.flatMap((pairs) => pairs.flatMap((p) => p[side])), [groups.length, groups[0]!.length, d])
 
 export const latentUser = Node.make({
   kind: "reward/latentUser",
@@ -39,12 +36,7 @@ export const latentUser = Node.make({
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      const byUser = new Map<string, Array<FeaturePair>>()
-      for (const p of inputs.pairs) {
-        if (p.split !== "train" || p.label !== 1 || p.user === "") continue
-        byUser.set(p.user, [...(byUser.get(p.user) ?? []), p])
-      }
-      const users = [...byUser.values()].filter((pairs) => pairs.length > params.context)
+      const users = [...userPreferences(inputs.pairs).values()].filter((pairs) => pairs.length > params.context)
       if (users.length === 0) throw new Error(`no annotator has more than ${params.context} training pairs (set context lower)`)
       const d = users[0]![0]!.chosen.length
       const targets = Math.min(params.targets, ...users.map((pairs) => pairs.length - params.context))
@@ -63,9 +55,11 @@ export const latentUser = Node.make({
             const contexts = draws.map((pairs) => pairs.slice(0, params.context))
             const trained = draws.map((pairs) => pairs.slice(params.context, params.context + targets))
             const noise = tf.tensor2d(Float32Array.from({ length: users.length * params.latent }, () => random.normal()), [users.length, params.latent])
-            const { mu, logvar } = LatentUser.encode(model, stack(contexts, "chosen", d), stack(contexts, "rejected", d))
+            const context = groupedPairTensors(contexts)
+            const { mu, logvar } = LatentUser.encode(model, context.chosen, context.rejected)
             const z = tf.add(mu, tf.mul(tf.exp(tf.mul(logvar, 0.5)), noise)) as tf.Tensor2D // reparameterised sample
-            const margins = tf.sub(LatentUser.rewards(model, stack(trained, "chosen", d), z), LatentUser.rewards(model, stack(trained, "rejected", d), z))
+            const target = groupedPairTensors(trained)
+            const margins = tf.sub(LatentUser.rewards(model, target.chosen, z), LatentUser.rewards(model, target.rejected, z))
             return tf.add(bradleyTerryLoss(tf.reshape(margins, [-1]) as tf.Tensor1D), tf.mul(LatentUser.kl(mu, logvar), params.beta)) as tf.Scalar
           },
           itemsPerStep: users.length * targets,

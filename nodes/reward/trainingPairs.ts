@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
 import * as Mlp from "../models/Mlp.ts"
+import { isTrainingPreference, pairTensors } from "../models/Pairs.ts"
 import * as Train from "../models/Train.ts"
 
 export interface TrainingPairs {
@@ -24,11 +25,10 @@ export interface TrainingPairs {
 
 /** Tensors of the training pairs (ties dropped when `preferencesOnly`); fails when there are none. */
 export const trainingPairs = (pairs: ReadonlyArray<FeaturePair>, options: { readonly preferencesOnly?: boolean } = {}): TrainingPairs => {
-  const rows = pairs.filter((p) => p.split === "train" && (options.preferencesOnly !== true || p.label === 1))
+  const rows = pairs.filter(options.preferencesOnly === true ? isTrainingPreference : (p) => p.split === "train")
   if (rows.length === 0) throw new Error(`no training ${options.preferencesOnly === true ? "preference " : ""}pairs`)
   const d = rows[0]!.chosen.length
-  const chosen = tf.tensor2d(rows.flatMap((p) => p.chosen), [rows.length, d])
-  const rejected = tf.tensor2d(rows.flatMap((p) => p.rejected), [rows.length, d])
+  const { chosen, rejected } = pairTensors(rows)
   const labels = tf.tensor1d(rows.map((p) => p.label))
   return { rows, d, chosen, rejected, labels, dispose: () => tf.dispose([chosen, rejected, labels]) }
 }
