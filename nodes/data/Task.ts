@@ -32,8 +32,6 @@ interface View {
   readonly gold: (prompt: number, response: ReadonlyArray<number>) => number
   /** a feature vector of a response, for reward models over features */
   readonly features: (prompt: number, response: ReadonlyArray<number>) => ReadonlyArray<number>
-  /** the gold reward of every response, by token, where responses are finitely many (bandits) */
-  readonly candidates?: (prompt: number) => ReadonlyArray<number>
 }
 
 export interface BanditView extends View {
@@ -77,8 +75,7 @@ const bandit = (items: ValueOf<typeof Items>): BanditView => {
     responseLength: 1,
     prompt: lookup(prompts),
     gold: (prompt, response) => item(prompt, response).gold,
-    features: (prompt, response) => item(prompt, response).features,
-    candidates: (prompt) => (byPrompt.get(prompt) ?? []).map((row) => row.gold)
+    features: (prompt, response) => item(prompt, response).features
   }
 }
 
