@@ -16,25 +16,50 @@ import { groupedPairTensors, pairTensors, userPreferences } from "./Pairs.ts"
 
 type Rows = ReadonlyArray<FeaturePair>
 
-const singleScores = (model: ModelValue, rows: Rows, all: Rows): Array<number> => {
-  if (model.config["architecture"] === "latentUser") return latentScores(model, rows, all)
-  const mlp = Mlp.fromModel(model)
+/** Load a single (non-ensemble) model, use it by its architecture, and free it. */
+const withLoaded = <A>(
+  value: ModelValue,
+  use: { readonly latentUser: (model: LatentUser.LatentUser) => A; readonly mlp: (mlp: Mlp.Mlp) => A }
+): A => {
+  if (value.config["architecture"] === "latentUser") {
+    const model = LatentUser.fromModel(value)
+    try {
+      return use.latentUser(model)
+    } finally {
+      LatentUser.dispose(model)
+    }
+  }
+  const mlp = Mlp.fromModel(value)
   try {
-    return Array.from(tf.tidy(() => {
-      const { chosen: xa, rejected: xb } = pairTensors(rows)
-      return model.config["preference"] === "general"
-        ? generalPreferenceScore(Mlp.forward(mlp, xa), Mlp.forward(mlp, xb))
-        : tf.sub(Mlp.score(mlp, xa), Mlp.score(mlp, xb))
-    }).dataSync())
+    return use.mlp(mlp)
   } finally {
     Mlp.dispose(mlp)
   }
 }
 
+/** `f` of each ensemble member (a single model is an ensemble of one). */
+const perMember = <A>(model: ModelValue, f: (member: ModelValue) => A): Array<A> =>
+  Ensemble.isEnsemble(model) ? Ensemble.members(model).map(f) : [f(model)]
+
+/** The members' mean of each item. members: number[k][B] → number[B] */
+const meanOverMembers = (members: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
+  members[0]!.map((_, j) => members.reduce((s, member) => s + member[j]!, 0) / members.length)
+
+const singleScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> =>
+  withLoaded(value, {
+    latentUser: (model) => latentScores(model, rows, all),
+    mlp: (mlp) =>
+      Array.from(tf.tidy(() => {
+        const { chosen: xa, rejected: xb } = pairTensors(rows)
+        return value.config["preference"] === "general"
+          ? generalPreferenceScore(Mlp.forward(mlp, xa), Mlp.forward(mlp, xb))
+          : tf.sub(Mlp.score(mlp, xa), Mlp.score(mlp, xb))
+      }).dataSync())
+  })
+
 // Each row is scored with z = μ of its annotator's context: their first `context`
 // training preferences (the prior mean z = 0 for an annotator with none).
-const latentScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> => {
-  const model = LatentUser.fromModel(value)
+const latentScores = (model: LatentUser.LatentUser, rows: Rows, all: Rows): Array<number> => {
   const { latent: k, context: C } = model.config
   const contexts = userPreferences(all)
   const latents = new Map<string, tf.Tensor2D>()
@@ -60,22 +85,41 @@ const latentScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> =
     })
   } finally {
     tf.dispose([...latents.values()])
-    LatentUser.dispose(model)
   }
 }
 
 /** Each ensemble member's scores of `rows` (a single model is an ensemble of one). → number[k][B] */
 export const memberScores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<Array<number>> =>
-  Ensemble.isEnsemble(model) ? Ensemble.members(model).map((m) => singleScores(m, rows, all)) : [singleScores(model, rows, all)]
+  perMember(model, (member) => singleScores(member, rows, all))
 
 /**
  * Preference scores of each row's chosen over its rejected response: positive when
  * the model agrees with the label; P = σ(score). `all` supplies annotators' contexts.
  */
-export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<number> => {
-  const members = memberScores(model, rows, all)
-  return members[0]!.map((_, j) => members.reduce((s, member) => s + member[j]!, 0) / members.length)
+export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<number> => meanOverMembers(memberScores(model, rows, all))
+
+const singleRewards = (value: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
+  if (value.config["preference"] === "general") throw new Error("a General Preference Model compares pairs and gives no scalar reward; score with a Bradley–Terry, ensemble or latent-user model")
+  const d = features[0]?.length ?? 0
+  return withLoaded(value, {
+    latentUser: (latent) =>
+      Array.from(tf.tidy(() =>
+        LatentUser.rewards(latent, tf.tensor3d(features.flat(), [1, features.length, d]), tf.zeros([1, latent.config.latent]) as tf.Tensor2D).dataSync()
+      )),
+    mlp: (mlp) => {
+      if (mlp.config.inputs !== d) throw new Error(`the reward model reads ${mlp.config.inputs} features but the responses have ${d}`)
+      return Array.from(tf.tidy(() => Mlp.score(mlp, tf.tensor2d(features.flat(), [features.length, d])).dataSync()))
+    }
+  })
 }
+
+/**
+ * Each ensemble member's scalar rewards of single responses' feature vectors (a single
+ * model is an ensemble of one); a latent-user model's at the prior mean latent z = 0.
+ * A General Preference Model fails, saying so. → number[k][N]
+ */
+export const memberRewards = (model: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<Array<number>> =>
+  perMember(model, (member) => singleRewards(member, features))
 
 /**
  * Scalar rewards of single responses' feature vectors: a Bradley–Terry model's score,
@@ -83,28 +127,5 @@ export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<n
  * (the population's reward). A General Preference Model has no scalar reward: it only
  * compares pairs, so it fails here, saying so.
  */
-export const rewards = (model: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
-  const members = Ensemble.isEnsemble(model) ? Ensemble.members(model) : [model]
-  const d = features[0]?.length ?? 0
-  const each = members.map((member) => {
-    if (member.config["preference"] === "general") throw new Error("a General Preference Model compares pairs and gives no scalar reward; score with a Bradley–Terry, ensemble or latent-user model")
-    if (member.config["architecture"] === "latentUser") {
-      const latent = LatentUser.fromModel(member)
-      try {
-        return Array.from(tf.tidy(() =>
-          LatentUser.rewards(latent, tf.tensor3d(features.flat(), [1, features.length, d]), tf.zeros([1, latent.config.latent]) as tf.Tensor2D).dataSync()
-        ))
-      } finally {
-        LatentUser.dispose(latent)
-      }
-    }
-    const mlp = Mlp.fromModel(member)
-    try {
-      if (mlp.config.inputs !== d) throw new Error(`the reward model reads ${mlp.config.inputs} features but the responses have ${d}`)
-      return Array.from(tf.tidy(() => Mlp.score(mlp, tf.tensor2d(features.flat(), [features.length, d])).dataSync()))
-    } finally {
-      Mlp.dispose(mlp)
-    }
-  })
-  return each[0]!.map((_, j) => each.reduce((s, member) => s + member[j]!, 0) / each.length)
-}
+export const rewards = (model: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
+  meanOverMembers(memberRewards(model, features))

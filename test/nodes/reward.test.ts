@@ -5,10 +5,14 @@ import { describe, expect, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import * as Tokenizer from "../../nodes/data/Tokenizer.ts"
 import * as math from "../../nodes/math.ts"
+import type { FeaturePair } from "../../nodes/artifacts.ts"
+import * as Ensemble from "../../nodes/models/Ensemble.ts"
+import * as PreferenceModel from "../../nodes/models/PreferenceModel.ts"
 import { beats, classOf } from "../../nodes/label/cyclic.ts"
 import { data, evaluate, label, reward } from "../../nodes/index.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
+import type { ModelValue } from "../../dsl/Artifact.ts"
 import { Schema } from "effect"
 import { cli, repo, runInMemory, statuses, tempProject, writeFile } from "../helpers.ts"
 
@@ -158,6 +162,25 @@ describe("reward side, on small cases", () => {
     expect(train!.accuracy).toBeGreaterThan(0.9)
     expect(train!.ece).toBeGreaterThanOrEqual(0)
     expect(train!.ece).toBeLessThan(0.5)
+  })
+
+  it("memberRewards gives each ensemble member's rewards, rewards is their mean, and a member's pair scores are its reward margins", async () => {
+    const { values } = await runInMemory(Pipeline.make("members", () => {
+      const task = data.preferenceTask({ items: 100, features: 4 }, { name: "task" })
+      const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 200 }), task }, { name: "pairs" })
+      return reward.ensemble({ pairs, members: 3, hidden: 4, steps: 20 }, { name: "ens" })
+    }))
+    const model = values["ens"] as ModelValue
+    const pairs = (values["pairs"] as ReadonlyArray<FeaturePair>).slice(0, 10)
+    const features = pairs.flatMap((p) => [p.chosen, p.rejected])
+    const members = PreferenceModel.memberRewards(model, features)
+    expect(members.length).toBe(3)
+    expect(members.every((m) => m.length === 20)).toBe(true)
+    const mean = PreferenceModel.rewards(model, features)
+    mean.forEach((r, j) => expect(r).toBeCloseTo((members[0]![j]! + members[1]![j]! + members[2]![j]!) / 3, 12))
+    const scores = PreferenceModel.memberScores(model, pairs)
+    scores.forEach((member, i) => member.forEach((s, p) => expect(s).toBeCloseTo(members[i]![2 * p]! - members[i]![2 * p + 1]!, 5)))
+    expect(PreferenceModel.memberRewards(Ensemble.members(model)[1]!, features)).toEqual([members[1]])
   })
 })
 
