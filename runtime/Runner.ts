@@ -10,6 +10,7 @@ import type * as Graph from "../dsl/Graph.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
+import * as InputFiles from "./InputFiles.ts"
 import * as Loader from "./Loader.ts"
 import * as Plan from "./Plan.ts"
 import { RunLog, type NodeEntry } from "./RunLog.ts"
@@ -50,7 +51,7 @@ export const prepareGraph = Effect.fn("Runner.prepareGraph")(function*(
     forcedRoots.push(...matches.map(({ node }) => node.id))
   }
   const code = yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module))
-  const files = yield* Loader.hashInputFiles(graph)
+  const files = yield* InputFiles.hashInputFiles(graph)
   return { file, graph, base: { code, env: selection.env, forced: new Set(forcedRoots), files } } satisfies Prepared
 })
 

@@ -9,15 +9,15 @@
  */
 import { Deferred, Effect, Semaphore } from "effect"
 import { Metrics } from "../dsl/Artifact.ts"
-import type { Checkpoint, NodeContext, NodeInstance } from "../dsl/Node.ts"
+import type { NodeContext, NodeInstance } from "../dsl/Node.ts"
 import * as Random from "../dsl/Random.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { NodeFailed, reasonOf, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
 import * as Codec from "./internal/Codec.ts"
-import * as ModelCodec from "./internal/ModelCodec.ts"
-import * as Loader from "./Loader.ts"
+import * as CheckpointCodec from "./internal/CheckpointCodec.ts"
+import * as InputFiles from "./InputFiles.ts"
 import * as Plan from "./Plan.ts"
 
 /** What the scheduler reports while it works; the CLI renders these. */
@@ -72,13 +72,6 @@ export interface Options {
 
 const progressInterval = 100
 
-/** What a checkpoint's safetensors header holds besides the tensors. */
-interface CheckpointConfig {
-  readonly step: number
-  readonly state: Checkpoint["state"]
-  readonly metrics: ReadonlyArray<{ readonly step: number; readonly name: string; readonly value: number }>
-}
-
 /** Execute a plan. Node failures are results, not errors: the effect fails only when the store does. */
 export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapshot: Plan.Snapshot, options: Options) {
   const store = yield* ArtifactStore
@@ -125,7 +118,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         const upstream = yield* Deferred.await(done.get(input.id)!)
         inputs[name] = yield* valueOf(input, upstream.record!.output)
       }
-      let metrics: Array<{ step: number; name: string; value: number }> = []
+      let metrics: Array<CheckpointCodec.Metric> = []
       let lastProgress = 0
       const ctx: NodeContext = {
         name: label,
@@ -141,20 +134,14 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
           load: store.readCheckpoint(key).pipe(
             Effect.map((bytes) => {
               if (bytes === undefined) return undefined
-              const { config, tensors } = ModelCodec.decode(bytes)
-              const saved = config as unknown as CheckpointConfig
+              const saved = CheckpointCodec.decode(bytes)
               metrics = [...saved.metrics]
-              return { step: saved.step, state: saved.state, tensors }
+              return saved.checkpoint
             }),
             Effect.orDie
           ),
           save: (checkpoint) =>
-            Effect.suspend(() =>
-              store.writeCheckpoint(
-                key,
-                ModelCodec.encode({ config: { step: checkpoint.step, state: checkpoint.state, metrics }, tensors: checkpoint.tensors })
-              )
-            ).pipe(Effect.orDie)
+            Effect.suspend(() => store.writeCheckpoint(key, CheckpointCodec.encode(checkpoint, metrics))).pipe(Effect.orDie)
         }
       }
       let started = performance.now()
@@ -167,7 +154,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       // output may come from other bytes than the key says, so it is not stored.
       const files = snapshot.files.get(node.id)
       if (files !== undefined) {
-        const now = yield* Loader.hashFilesOf(node, label).pipe(
+        const now = yield* InputFiles.hashFilesOf(node, label).pipe(
           Effect.mapError((error) => new NodeFailed({ node: label, reason: error.reason }))
         )
         const changed = Object.keys(files).find((field) => files[field] !== now[field])
