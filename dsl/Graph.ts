@@ -3,7 +3,9 @@
  * each with a display label that tells apart the instances of one name across
  * sweep cells (`rm[seed=1]`, `dpo[beta=0.1]`).
  */
+import { Effect } from "effect"
 import type { Json } from "./Artifact.ts"
+import { BuildError } from "./Errors.ts"
 import type { NodeInstance } from "./Node.ts"
 
 /** A node of the graph with its display label and the sweep coordinates it belongs to. */
@@ -58,22 +60,46 @@ const labelsFor = (
   return labels
 }
 
-/** Build a graph from the nodes a build created and the ids of its outputs. */
+/**
+ * Build a graph from the nodes a build created (by id, in creation order) and its
+ * outputs. A node reached from them that the build did not create was made outside
+ * the builder (at module top level): it would miss seeds and `--set`, so it is refused
+ * by name.
+ */
 export const make = (
   pipeline: string,
-  created: ReadonlyArray<{ readonly node: NodeInstance; readonly coords: Readonly<Record<string, Json>> }>,
-  outputs: ReadonlyArray<string>
-): Graph => {
-  const labels = labelsFor(created)
-  const coordsById = new Map(created.map((e) => [e.node.id, e.coords]))
+  created: ReadonlyMap<string, { readonly node: NodeInstance; readonly coords: Readonly<Record<string, Json>> }>,
+  outputs: ReadonlyArray<NodeInstance>
+): Effect.Effect<Graph, BuildError> => {
+  const outside = (node: NodeInstance) =>
+    Effect.fail(new BuildError({
+      pipeline,
+      reason: `node "${node.name}" was created outside the function given to Pipeline.make; create every node inside it`
+    }))
+  const foreignOutput = outputs.find((node) => !created.has(node.id))
+  if (foreignOutput !== undefined) return outside(foreignOutput)
+  const labels = labelsFor([...created.values()])
   const ordered: Array<GraphNode> = []
   const visited = new Set<string>()
+  // the first node reached that the build did not create
+  let foreign: NodeInstance | undefined
   const visit = (node: NodeInstance): void => {
-    if (visited.has(node.id)) return
+    if (foreign !== undefined || visited.has(node.id)) return
+    const entry = created.get(node.id)
+    if (entry === undefined) {
+      foreign = node
+      return
+    }
     visited.add(node.id)
     for (const input of Object.values(node.inputs)) visit(input)
-    ordered.push({ node, label: labels.get(node.id) ?? node.name, coords: coordsById.get(node.id) ?? {} })
+    ordered.push({ node, label: labels.get(node.id)!, coords: entry.coords })
   }
-  for (const entry of created) visit(entry.node)
-  return { pipeline, nodes: ordered, byId: new Map(ordered.map((n) => [n.node.id, n])), outputs }
+  for (const entry of created.values()) visit(entry.node)
+  if (foreign !== undefined) return outside(foreign)
+  return Effect.succeed({
+    pipeline,
+    nodes: ordered,
+    byId: new Map(ordered.map((n) => [n.node.id, n])),
+    outputs: outputs.map((node) => node.id)
+  })
 }

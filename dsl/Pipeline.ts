@@ -8,7 +8,7 @@ import type { ArtifactType, Json } from "./Artifact.ts"
 import { BuildError, OverrideError, ParamError } from "./Errors.ts"
 import * as Graph from "./Graph.ts"
 import * as BuildContext from "./internal/BuildContext.ts"
-import type { Handle } from "./Node.ts"
+import type { Handle, NodeInstance } from "./Node.ts"
 
 /** What the builder receives for each seed. */
 export interface Cell {
@@ -55,11 +55,12 @@ export interface BuildOptions {
 const isHandle = (value: unknown): value is Handle<ArtifactType> =>
   typeof value === "object" && value !== null && "~artifact" in value && "node" in value
 
-const collectHandles = (value: unknown, into: Array<{ id: string; name: string }>, seen = new Set<unknown>()): void => {
+/** The nodes of the handles in a builder's result, by id, in the order first returned. */
+const collectHandles = (value: unknown, into: Map<string, NodeInstance>, seen = new Set<unknown>()): void => {
   if (typeof value !== "object" || value === null || seen.has(value)) return
   seen.add(value)
   if (isHandle(value)) {
-    if (!into.some((o) => o.id === value.node.id)) into.push({ id: value.node.id, name: value.node.name })
+    if (!into.has(value.node.id)) into.set(value.node.id, value.node)
     return
   }
   for (const item of Array.isArray(value) ? value : Object.values(value)) collectHandles(item, into, seen)
@@ -80,7 +81,7 @@ export const build = (
       overrides.set(node, { ...overrides.get(node), [field]: value })
     }
     const root = { ...BuildContext.empty(), overrides }
-    const outputs: Array<{ id: string; name: string }> = []
+    const outputs = new Map<string, NodeInstance>()
     try {
       for (const seed of seeds) {
         const cell = { ...root, seed, coords: seeds.length > 1 ? { seed } : {} }
@@ -102,19 +103,10 @@ export const build = (
         })
       )
     }
-    if (outputs.length === 0) {
+    if (outputs.size === 0) {
       return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: "the builder returned no node handles" }))
     }
-    // Nodes made outside the builder (at module top level) miss seeds and --set; refuse them by name.
-    const outside = [...outputs, ...[...root.nodes.values()].flatMap((e) => Object.values(e.node.inputs))]
-      .find((node) => !root.nodes.has(node.id))
-    if (outside !== undefined) {
-      return Effect.fail(new BuildError({
-        pipeline: pipeline.name,
-        reason: `node "${outside.name}" was created outside the function given to Pipeline.make; create every node inside it`
-      }))
-    }
-    return Effect.succeed(Graph.make(pipeline.name, [...root.nodes.values()], outputs.map((o) => o.id)))
+    return Graph.make(pipeline.name, root.nodes, [...outputs.values()])
   })
 
 type Cells<F extends Record<string, ReadonlyArray<Json>>> = { readonly [K in keyof F]: F[K][number] }
