@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { Tensor } from "../../dsl/Artifact.ts"
+import { assignFrom, snapshot } from "./Tensors.ts"
 
 export interface AdamOptions {
   readonly lr: number
@@ -68,8 +69,8 @@ export const apply = (
 export const tensors = (adam: Adam): Record<string, Tensor> =>
   Object.fromEntries(
     adam.names.flatMap((name, i) => [
-      [`adam.m.${name}`, { shape: adam.m[i]!.shape, data: adam.m[i]!.dataSync() as Float32Array }],
-      [`adam.v.${name}`, { shape: adam.v[i]!.shape, data: adam.v[i]!.dataSync() as Float32Array }]
+      [`adam.m.${name}`, snapshot(adam.m[i]!)],
+      [`adam.v.${name}`, snapshot(adam.v[i]!)]
     ])
   )
 
@@ -80,7 +81,7 @@ export const restore = (adam: Adam, saved: Readonly<Record<string, Tensor>>, t: 
     for (const [moment, variable] of [["m", adam.m[i]!], ["v", adam.v[i]!]] as const) {
       const tensor = saved[`adam.${moment}.${name}`]
       if (tensor === undefined) throw new Error(`checkpoint has no optimizer state for "${name}"`)
-      tf.tidy(() => variable.assign(tf.tensor(tensor.data, [...tensor.shape])))
+      assignFrom(variable, tensor)
     }
   })
 }

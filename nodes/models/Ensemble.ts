@@ -3,10 +3,14 @@
  * `m{i}.<name>`, its config in `members[i]`.
  */
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { prefixed, unprefixed } from "./Tensors.ts"
+
+/** The prefix of member i's tensor (and training variable) names. */
+export const prefix = (i: number): string => `m${i}.`
 
 export const toModel = (members: ReadonlyArray<ModelValue>): ModelValue => ({
   config: { architecture: "ensemble", members: members.map((m) => m.config) },
-  tensors: Object.fromEntries(members.flatMap((m, i) => Object.entries(m.tensors).map(([name, t]) => [`m${i}.${name}`, t])))
+  tensors: Object.fromEntries(members.flatMap((m, i) => Object.entries(prefixed(prefix(i), m.tensors))))
 })
 
 export const isEnsemble = (model: ModelValue): boolean => model.config["architecture"] === "ensemble"
@@ -14,7 +18,5 @@ export const isEnsemble = (model: ModelValue): boolean => model.config["architec
 export const members = (model: ModelValue): Array<ModelValue> =>
   (model.config["members"] as ReadonlyArray<ModelValue["config"]>).map((config, i) => ({
     config,
-    tensors: Object.fromEntries(
-      Object.entries(model.tensors).filter(([name]) => name.startsWith(`m${i}.`)).map(([name, t]) => [name.slice(`m${i}.`.length), t])
-    )
+    tensors: unprefixed(prefix(i), model.tensors)
   }))

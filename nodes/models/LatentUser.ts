@@ -11,9 +11,10 @@
  * β·KL(q ‖ N(0, I)); scoring uses z = μ.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import type { ModelValue, Tensor } from "../../dsl/Artifact.ts"
+import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
 import * as Mlp from "./Mlp.ts"
+import { prefixed, required, snapshots, toVariable, unprefixed } from "./Tensors.ts"
 
 export interface LatentUserConfig {
   readonly inputs: number
@@ -47,8 +48,8 @@ export const init = (config: LatentUserConfig, rng: Random): LatentUser => {
 
 /** Named variables, for the optimizer and checkpoints. */
 export const variables = (model: LatentUser): Record<string, tf.Variable> => ({
-  ...Object.fromEntries(Object.entries(model.encoder).map(([name, v]) => [`enc.${name}`, v])),
-  ...Object.fromEntries(Object.entries(Mlp.variables(model.reward)).map(([name, v]) => [`rew.${name}`, v]))
+  ...prefixed("enc.", model.encoder),
+  ...prefixed("rew.", Mlp.variables(model.reward))
 })
 
 /** Posterior of each user's latent from their context pairs. chosen, rejected: [U, C, d] → μ, log σ²: [U, k] */
@@ -76,24 +77,18 @@ export const rewards = (model: LatentUser, x: tf.Tensor3D, z: tf.Tensor2D): tf.T
 export const kl = (mu: tf.Tensor2D, logvar: tf.Tensor2D): tf.Scalar =>
   tf.mean(tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1))) as tf.Scalar
 
-const snapshot = (v: tf.Variable): Tensor => ({ shape: v.shape, data: v.dataSync() as Float32Array })
-
 export const toModel = (model: LatentUser): ModelValue => ({
   config: { architecture: "latentUser", ...model.config },
-  tensors: Object.fromEntries(Object.entries(variables(model)).map(([name, v]) => [name, snapshot(v)]))
+  tensors: snapshots(variables(model))
 })
 
 export const fromModel = (value: ModelValue): LatentUser => {
   const { architecture: _, ...config } = value.config as unknown as LatentUserConfig & { readonly architecture: string }
-  const tensor = (name: string) => {
-    const t = value.tensors[name]
-    if (t === undefined) throw new Error(`latent-user model has no tensor "${name}"`)
-    return tf.tidy(() => tf.variable(tf.tensor(t.data, [...t.shape]), false))
-  }
+  const tensor = (name: string) => toVariable(required(value.tensors, name, "latent-user model"), false)
   const encoder = { we: tensor("enc.we"), be: tensor("enc.be"), wmu: tensor("enc.wmu"), bmu: tensor("enc.bmu"), wlv: tensor("enc.wlv"), blv: tensor("enc.blv") }
   const reward = Mlp.fromModel({
     config: { architecture: "mlp", inputs: config.inputs + config.latent, hidden: [config.hidden], outputs: 1 },
-    tensors: Object.fromEntries(Object.entries(value.tensors).filter(([n]) => n.startsWith("rew.")).map(([n, t]) => [n.slice(4), t]))
+    tensors: unprefixed("rew.", value.tensors)
   })
   return { config, encoder, reward }
 }

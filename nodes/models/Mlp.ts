@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
+import { required, snapshots, toVariable } from "./Tensors.ts"
 
 export interface MlpConfig {
   readonly inputs: number
@@ -64,23 +65,14 @@ export const variables = (mlp: Mlp): Record<string, tf.Variable> =>
 /** Copy the weights out of TensorFlow.js into a model artifact value. */
 export const toModel = (mlp: Mlp): ModelValue => ({
   config: { architecture: "mlp", inputs: mlp.config.inputs, hidden: [...mlp.config.hidden], outputs: mlp.config.outputs ?? 1 },
-  tensors: Object.fromEntries(
-    mlp.layers.flatMap(({ w, b }, i) => [
-      [`l${i}.w`, { shape: w.shape, data: w.dataSync() as Float32Array }],
-      [`l${i}.b`, { shape: b.shape, data: b.dataSync() as Float32Array }]
-    ])
-  )
+  tensors: snapshots(variables(mlp))
 })
 
 /** Load an MLP from a model artifact value. */
 export const fromModel = (model: ModelValue): Mlp => {
   const { architecture: _, ...config } = model.config as unknown as MlpConfig & { readonly architecture: string }
   const layers = sizes(config).slice(0, -1).map((_, i) => {
-    const tensor = (name: string) => {
-      const t = model.tensors[name]
-      if (t === undefined) throw new Error(`model has no tensor "${name}"`)
-      return tf.tidy(() => tf.variable(tf.tensor(t.data, [...t.shape]), false))
-    }
+    const tensor = (name: string) => toVariable(required(model.tensors, name), false)
     return { w: tensor(`l${i}.w`), b: tensor(`l${i}.b`) }
   })
   return { config, layers }

@@ -9,10 +9,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import type { Tensor } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { Random, State } from "../../dsl/Random.ts"
 import * as Adam from "./Adam.ts"
+import { assignFrom, snapshot } from "./Tensors.ts"
 
 export interface LoopOptions {
   readonly ctx: NodeContext
@@ -31,8 +31,6 @@ export interface LoopOptions {
   readonly unit?: string
 }
 
-const snapshot = (variable: tf.Variable): Tensor => ({ shape: variable.shape, data: variable.dataSync() as Float32Array })
-
 /** Run `steps` optimisation steps, resuming from this node's checkpoint if an earlier run left one. */
 export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
   const { ctx, steps, variables, optimizer } = options
@@ -47,7 +45,7 @@ export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
     for (const name of names) {
       const tensor = saved.tensors[`var.${name}`]
       if (tensor === undefined) throw new Error(`checkpoint has no variable "${name}"`)
-      tf.tidy(() => variables[name]!.assign(tf.tensor(tensor.data, [...tensor.shape])))
+      assignFrom(variables[name]!, tensor)
     }
     Adam.restore(optimizer, saved.tensors, Number(saved.state["adamSteps"]))
     if (options.random !== undefined) options.random.restore(saved.state["random"] as unknown as State)

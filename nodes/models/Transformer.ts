@@ -11,10 +11,11 @@
  * scaled by 1/√(2·layers) (GPT-2), drawn from the node's seeded generator.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import type { ModelValue, Tensor } from "../../dsl/Artifact.ts"
+import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { gelu, linear, matMul } from "./Ops.ts"
 import * as Sampling from "./Sampling.ts"
+import { required, snapshots, toVariable } from "./Tensors.ts"
 
 export interface TransformerConfig {
   readonly vocab: number
@@ -229,9 +230,7 @@ export const sample = (
 /** The model as a model artifact value. */
 export const toModel = (model: Transformer): ModelValue => ({
   config: { architecture: "transformer", ...model.config },
-  tensors: Object.fromEntries(
-    Object.entries(model.variables).map(([name, v]): [string, Tensor] => [name, { shape: v.shape, data: v.dataSync() as Float32Array }])
-  )
+  tensors: snapshots(model.variables)
 })
 
 /** Load a model artifact value written by `toModel`. */
@@ -240,10 +239,9 @@ export const fromModel = (value: ModelValue): Transformer => {
   validate(config)
   const variables: Record<string, tf.Variable> = {}
   for (const [name, shape] of shapes(config)) {
-    const t = value.tensors[name]
-    if (t === undefined) throw new Error(`transformer model has no tensor "${name}"`)
+    const t = required(value.tensors, name, "transformer model")
     if (t.shape.join() !== shape.join()) throw new Error(`transformer tensor "${name}" has shape [${t.shape}], expected [${shape}]`)
-    variables[name] = tf.tidy(() => tf.variable(tf.tensor(t.data, [...shape])))
+    variables[name] = toVariable(t)
   }
   return { config, variables }
 }

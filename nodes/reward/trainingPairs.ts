@@ -6,8 +6,10 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
+import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { isTrainingPreference, pairTensors } from "../models/Pairs.ts"
+import { prefixed } from "../models/Tensors.ts"
 import * as Train from "../models/Train.ts"
 
 export interface TrainingPairs {
@@ -71,7 +73,7 @@ export const fitMlps = <A>(data: TrainingPairs, spec: MlpsFit<A>) =>
       }
       const variables = mlps.length === 1
         ? Mlp.variables(mlps[0]!)
-        : Object.fromEntries(mlps.flatMap((m, i) => Object.entries(Mlp.variables(m)).map(([name, v]) => [`m${i}.${name}`, v])))
+        : Object.fromEntries(mlps.flatMap((m, i) => Object.entries(prefixed(Ensemble.prefix(i), Mlp.variables(m)))))
       yield* Train.fit({
         ctx: spec.ctx,
         steps: spec.steps,
