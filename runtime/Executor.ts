@@ -1,6 +1,6 @@
 /**
  * Where a node's code runs. The scheduler decides what runs and when; an Executor
- * only runs one node given its input values. `layerInProcess` runs nodes in this
+ * only runs one node given its input values. `Executor.inProcess` runs nodes in this
  * process; a worker-thread or distributed executor implements the same interface.
  */
 import { Cause, Context, Effect, Exit, Layer } from "effect"
@@ -21,34 +21,34 @@ export class Executor extends Context.Service<Executor, {
     onStart: () => void
   ) => Effect.Effect<unknown, NodeFailed>
 }>()("ablate/runtime/Executor") {
-  /**
-   * Run nodes on this process's event loop; nodes that compute with tensors run one
-   * at a time inside the tensor backend's scope. Typed failures and thrown
-   * exceptions both become `NodeFailed`.
-   */
-  static readonly layerInProcess = Layer.effect(
-    Executor,
-    Effect.gen(function*() {
-      const backend = yield* TensorBackend.TensorBackend
-      const withBackend = (node: Node.NodeInstance, effect: Effect.Effect<unknown, unknown>) =>
-        node.kind.tensors === true ? backend.scoped(effect) : effect
-      return Executor.of({
-        run: (node, label, inputs, ctx, onStart) =>
-          withBackend(node, Effect.sync(onStart).pipe(Effect.andThen(Node.runNode(node, inputs, ctx)))).pipe(
-            Effect.exit,
-            Effect.flatMap((exit) => {
-              if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-              if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
-              const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
-              const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
-              return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
-            })
-          )
-      })
-    })
-  )
-
   /** The in-process executor on tensor backend `name` (default wasm). */
   static readonly inProcess = (name: TensorBackend.Name = TensorBackend.defaultName) =>
-    Executor.layerInProcess.pipe(Layer.provide(TensorBackend.TensorBackend.layer(name)))
+    inProcessLayer.pipe(Layer.provide(TensorBackend.TensorBackend.layer(name)))
 }
+
+/**
+ * Run nodes on this process's event loop; nodes that compute with tensors run one
+ * at a time inside the tensor backend's scope. Typed failures and thrown
+ * exceptions both become `NodeFailed`.
+ */
+const inProcessLayer = Layer.effect(
+  Executor,
+  Effect.gen(function*() {
+    const backend = yield* TensorBackend.TensorBackend
+    const withBackend = (node: Node.NodeInstance, effect: Effect.Effect<unknown, unknown>) =>
+      node.kind.tensors === true ? backend.scoped(effect) : effect
+    return Executor.of({
+      run: (node, label, inputs, ctx, onStart) =>
+        withBackend(node, Effect.sync(onStart).pipe(Effect.andThen(Node.runNode(node, inputs, ctx)))).pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => {
+            if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
+            if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
+            const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
+            const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
+            return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
+          })
+        )
+    })
+  })
+)

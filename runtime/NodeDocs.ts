@@ -33,8 +33,10 @@ const typeOf = (ast: SchemaAST.AST): string => {
   }
 }
 
-const defaultOf = (kind: AnyNodeKind, field: string): string => {
-  const decoded = Effect.runSync(Effect.option(Schema.decodeUnknownEffect(kind.params as unknown as Schema.Codec<Record<string, unknown>>)({})))
+/** A param's default: its own schema, as the one field of a struct, decoded from a missing key. */
+const defaultOf = (field: string, schema: Schema.Struct.Fields[string]): string => {
+  const alone = Schema.Struct({ [field]: schema }) as unknown as Schema.Codec<Record<string, unknown>>
+  const decoded = Effect.runSync(Effect.option(Schema.decodeUnknownEffect(alone)({})))
   if (decoded._tag === "Some") return field === "seed" ? "pipeline seed" : `\`${JSON.stringify(decoded.value[field])}\``
   return "required"
 }
@@ -43,7 +45,7 @@ const defaultOf = (kind: AnyNodeKind, field: string): string => {
 export const render = (kinds: ReadonlyArray<AnyNodeKind>): string => {
   const sections = kinds.map((kind) => {
     const params = Object.entries(kind.params.fields).map(([field, schema]) =>
-      `| \`${field}\` | ${typeOf(schema.ast)} | ${defaultOf(kind, field)} | ${SchemaAST.resolveDescription(schema.ast) ?? ""} |`
+      `| \`${field}\` | ${typeOf(schema.ast)} | ${defaultOf(field, schema)} | ${SchemaAST.resolveDescription(schema.ast) ?? ""} |`
     )
     const inputs = Object.entries(kind.inputs).map(([name, type]) => `\`${name}\`: ${type.name}`).join(", ") || "none"
     return [

@@ -219,12 +219,34 @@ const describeOutput = (value: unknown): string => {
 
 const maxShownOutputs = 50
 
+/**
+ * The start `run` and `verify` share: the pipeline file, the selection, the command's
+ * own options (parsed before the pipeline loads, so a bad one fails fast), the
+ * prepared graph, and the layers that execute it (the store and the in-process
+ * executor on the selected backend).
+ */
+const prepareCommand = <A>(
+  command: Command,
+  values: Values,
+  positionals: ReadonlyArray<string>,
+  own: Effect.Effect<A, ConfigError>
+) =>
+  Effect.gen(function*() {
+    const file = yield* fileArgument(command, positionals)
+    const { selection, backend } = yield* selectionOf(values)
+    const options = yield* own
+    const prepared = yield* Runner.prepare(file, selection)
+    return { prepared, options, layers: Layer.mergeAll(storeLayers(values), Executor.inProcess(backend)) }
+  })
+
 const runCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console, argv: string) =>
   Effect.gen(function*() {
-    const file = yield* fileArgument("run", positionals)
-    const { selection, backend } = yield* selectionOf(values)
-    const concurrency = yield* positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
-    const prepared = yield* Runner.prepare(file, selection)
+    const { prepared, options: concurrency, layers } = yield* prepareCommand(
+      "run",
+      values,
+      positionals,
+      positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
+    )
     const json = values["json"] === true
     const started = performance.now()
     const renderer = Render.make(
@@ -233,7 +255,7 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
       prepared.graph.nodes.map((n) => n.label)
     )
     const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv }).pipe(
-      Effect.provide(Layer.mergeAll(storeLayers(values), Executor.inProcess(backend))),
+      Effect.provide(layers),
       Effect.ensuring(Effect.sync(renderer.finish))
     )
     const wallMs = performance.now() - started
@@ -402,11 +424,9 @@ const lsCommand = (values: Values, console: Console) =>
 
 const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
   Effect.gen(function*() {
-    const file = yield* fileArgument("verify", positionals)
-    const { selection, backend } = yield* selectionOf(values)
-    const prepared = yield* Runner.prepare(file, selection)
+    const { prepared, layers } = yield* prepareCommand("verify", values, positionals, Effect.void)
     const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
-      Effect.provide(Layer.mergeAll(storeLayers(values), Executor.inProcess(backend)))
+      Effect.provide(layers)
     )
     if (values["json"] === true) {
       console.out.write(`${JSON.stringify({ checked, mismatches })}\n`)
