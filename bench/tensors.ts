@@ -9,13 +9,14 @@
  */
 import "@tensorflow/tfjs"
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Layer } from "effect"
+import { Cause, Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Random from "../dsl/Random.ts"
 import * as Adam from "../nodes/models/Adam.ts"
+import * as Train from "../nodes/models/Train.ts"
 import * as Transformer from "../nodes/models/Transformer.ts"
 import * as TensorBackend from "../runtime/TensorBackend.ts"
 
@@ -52,17 +53,7 @@ const transformerStep = (size: (typeof sizes)[number]) => {
   const rng = Random.make("tokens")
   const tokens = tf.tensor2d(Array.from({ length: batch * size.length }, () => rng.int(vocab)), [batch, size.length], "int32")
   const optimizer = Adam.make(model.variables, { lr: 1e-3 })
-  const names = Object.keys(model.variables).sort()
-  const byName = new Map(names.map((n) => [model.variables[n]!.name, n]))
-  const step = () => {
-    const { value, grads } = tf.variableGrads(
-      () => tf.neg(tf.mean(Transformer.logProbs(model, tokens).perToken)) as tf.Scalar,
-      names.map((n) => model.variables[n]!)
-    )
-    Adam.apply(optimizer, model.variables, Object.fromEntries(Object.entries(grads).map(([k, g]) => [byName.get(k)!, g])))
-    value.dataSync()
-    tf.dispose([value, ...Object.values(grads)])
-  }
+  const step = () => void Train.step(model.variables, optimizer, () => tf.neg(tf.mean(Transformer.logProbs(model, tokens).perToken)) as tf.Scalar)
   return {
     step,
     dispose: () => {
@@ -84,23 +75,24 @@ const profileStep = async (size: (typeof sizes)[number]) => {
   return { total, top: [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8) }
 }
 
-const available = async (): Promise<Array<TensorBackend.Name>> => {
-  const names: Array<TensorBackend.Name> = ["wasm", "cpu"]
-  for (const optional of ["tensorflow"] as const) {
-    if (Effect.runSync(Effect.exit(TensorBackend.check(optional)))._tag === "Success") names.push(optional)
-  }
-  return names
-}
+// every backend whose package is installed (check passes at once for the built-in wasm and cpu)
+const available = (): Array<TensorBackend.Name> =>
+  TensorBackend.names.filter((name) => Effect.runSync(Effect.exit(TensorBackend.check(name)))._tag === "Success")
 
 const main = async () => {
   console.log(`tensor benchmark: ${os.cpus().length} cores (${os.cpus()[0]?.model}), Node ${process.version}, batch ${batch}, vocab ${vocab}`)
   const results: Record<string, Record<string, number>> = {}
-  for (const name of await available()) {
-    await Effect.runPromise(
+  for (const name of available()) {
+    const loaded = await Effect.runPromise(Effect.exit(
       Effect.gen(function*() {
         yield* (yield* TensorBackend.TensorBackend).ensure
       }).pipe(Effect.provide(Layer.fresh(TensorBackend.TensorBackend.layer(name))))
-    )
+    ))
+    if (loaded._tag === "Failure") {
+      // installed but unusable here (no GPU, no navigator.gpu, ...)
+      console.log(`  ${name.padEnd(10)} skipped: ${Cause.pretty(loaded.cause).split("\n")[0]}`)
+      continue
+    }
     const row: Record<string, number> = {
       "matmul 256 GFLOP/s": matmulGflops(256),
       "matmul 1024 GFLOP/s": matmulGflops(1024)

@@ -31,13 +31,26 @@ export interface LoopOptions {
   readonly unit?: string
 }
 
+/**
+ * One optimisation step: the loss and its gradients with respect to `variables` (in
+ * the optimizer's sorted name order), one Adam update, and the loss value; frees the
+ * loss and gradient tensors.
+ */
+export const step = (variables: Readonly<Record<string, tf.Variable>>, optimizer: Adam.Adam, loss: () => tf.Scalar): number => {
+  const ours = new Map(optimizer.names.map((name) => [variables[name]!.name, name]))
+  const { value, grads } = tf.variableGrads(loss, optimizer.names.map((name) => variables[name]!))
+  Adam.apply(optimizer, variables, Object.fromEntries(Object.entries(grads).map(([name, g]) => [ours.get(name)!, g])))
+  const lossValue = value.dataSync()[0]!
+  tf.dispose([value, ...Object.values(grads)])
+  return lossValue
+}
+
 /** Run `steps` optimisation steps, resuming from this node's checkpoint if an earlier run left one. */
 export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
   const { ctx, steps, variables, optimizer } = options
   const checkpointEvery = options.checkpointEvery ?? 50
   const logEvery = options.logEvery ?? 10
   const names = Object.keys(variables).sort()
-  const ours = new Map(names.map((name) => [variables[name]!.name, name]))
 
   let start = 0
   const saved = yield* ctx.checkpoint.load
@@ -64,10 +77,7 @@ export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
 
   const started = performance.now()
   for (let i = start; i < steps; i++) {
-    const { value, grads } = tf.variableGrads(() => options.loss(i), names.map((name) => variables[name]!))
-    Adam.apply(optimizer, variables, Object.fromEntries(Object.entries(grads).map(([name, g]) => [ours.get(name)!, g])))
-    const loss = value.dataSync()[0]!
-    tf.dispose([value, ...Object.values(grads)])
+    const loss = step(variables, optimizer, () => options.loss(i))
     if (i % logEvery === 0 || i === steps - 1) ctx.metric("loss", loss, i)
     const seconds = (performance.now() - started) / 1000
     ctx.progress({
