@@ -12,8 +12,8 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
 import { dot, linearWeights } from "../data/math.ts"
-import { preferenceProbability } from "./math.ts"
-import { drawPairs, pairCountParams } from "./pairs.ts"
+import { correlatedWeights } from "./math.ts"
+import { bradleyTerryVerdict, drawPairs, pairCountParams } from "./pairs.ts"
 
 export const annotators = Node.make({
   kind: "label/annotators",
@@ -34,16 +34,11 @@ export const annotators = Node.make({
       const d = inputs.task[0]?.features.length ?? 0
       const rng = ctx.random.split("annotators")
       const base = linearWeights(rng, d)
-      const weights = Array.from({ length: params.types }, (_, t) => {
-        if (t === 0) return base
-        const fresh = linearWeights(rng, d)
-        return base.map((w, i) => params.correlation * w + Math.sqrt(1 - params.correlation ** 2) * fresh[i]!)
-      })
+      const weights = Array.from({ length: params.types }, (_, t) => (t === 0 ? base : correlatedWeights(base, linearWeights(rng, d), params.correlation)))
       const reward = (t: number, x: ReadonlyArray<number>) => dot(weights[t]!, x)
       return Array.from({ length: params.annotators }, (_, a) => {
         const type = rng.int(params.types)
-        const labels = drawPairs(inputs.task, params, rng, (x, y) =>
-          rng.uniform() < preferenceProbability(reward(type, x.features), reward(type, y.features), params.temperature) ? "a" : "b")
+        const labels = drawPairs(inputs.task, params, rng, (x, y) => bradleyTerryVerdict(rng, reward(type, x.features), reward(type, y.features), params.temperature))
         return labels.map((pair) => ({ ...pair, user: `annotator${a}`, source: `type${type}` }))
       }).flat()
     })

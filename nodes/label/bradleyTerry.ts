@@ -8,8 +8,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
-import { preferenceProbability } from "./math.ts"
-import { drawPairs, pairCountParams } from "./pairs.ts"
+import { bradleyTerryVerdict, drawPairs, pairCountParams } from "./pairs.ts"
 
 export const bradleyTerry = Node.make({
   kind: "label/bradleyTerry",
@@ -30,8 +29,6 @@ export const bradleyTerry = Node.make({
       return drawPairs(inputs.task, params, rng, (a, b) =>
         Math.abs(a.gold - b.gold) <= params.tieMargin && params.tieMargin > 0
           ? "tie"
-          : rng.uniform() < preferenceProbability(a.gold, b.gold, params.temperature)
-          ? "a"
-          : "b")
+          : bradleyTerryVerdict(rng, a.gold, b.gold, params.temperature))
     })
 })

@@ -10,8 +10,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
 import { dot, linearWeights } from "../data/math.ts"
-import { preferenceProbability } from "./math.ts"
-import { drawPairs, pairCountParams } from "./pairs.ts"
+import { bradleyTerryVerdict, drawPairs, pairCountParams } from "./pairs.ts"
 
 export const multiObjective = Node.make({
   kind: "label/multiObjective",
@@ -34,10 +33,9 @@ export const multiObjective = Node.make({
       const rng = ctx.random.split("components")
       const components = params.weights.map(() => linearWeights(rng, d))
       const scores = new Map(inputs.task.map((row) => [row.item, components.map((w) => dot(w, row.features))]))
-      const combined = (item: number) => scores.get(item)!.reduce((s, r, j) => s + params.weights[j]! * r, 0)
+      const combined = (item: number) => dot(params.weights, scores.get(item)!)
       const draw = ctx.random.split("label")
-      return drawPairs(inputs.task, params, draw, (a, b) =>
-        draw.uniform() < preferenceProbability(combined(a.item), combined(b.item), params.temperature) ? "a" : "b")
+      return drawPairs(inputs.task, params, draw, (a, b) => bradleyTerryVerdict(draw, combined(a.item), combined(b.item), params.temperature))
         .map((pair) => ({ ...pair, components: scores.get(pair.chosen)!.map((r, j) => r - scores.get(pair.rejected)![j]!) }))
     })
 })

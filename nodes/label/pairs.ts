@@ -6,6 +6,7 @@
  */
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
+import { preferenceProbability } from "./math.ts"
 
 interface Item {
   readonly item: number
@@ -15,6 +16,10 @@ interface Item {
 
 /** An oracle's verdict on a pair (a, b). */
 export type Verdict = "a" | "b" | "tie"
+
+/** A Bradley–Terry draw: "a" with probability P(a ≻ b) = σ((r_a − r_b) / T), else "b" (one uniform from `rng`). */
+export const bradleyTerryVerdict = (rng: Random, rewardA: number, rewardB: number, temperature: number): "a" | "b" =>
+  rng.uniform() < preferenceProbability(rewardA, rewardB, temperature) ? "a" : "b"
 
 export interface PairCounts {
   readonly pairs: number
