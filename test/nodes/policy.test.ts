@@ -67,12 +67,20 @@ describe("sequence tasks", () => {
     const network = TaskView.view(values["network"] as ModelValue)
     const golds = [[0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 0], [5, 5, 5, 5, 5, 5]].map((r) => network.gold(3, r))
     expect(new Set(golds).size).toBe(3)
-    expect(network.gold(3, [1, 2, 3, 4, 5, 0])).toBe(golds[1])
+    // r = v·tanh(Σ_t W[t, y_t] + Σ_s U[s, x_s]), computed here from the stored weights
+    const value = values["network"] as ModelValue
+    const prompt = configOf(value).prompts[3]!
+    const [W, U, v] = ["gold.response", "gold.prompt", "gold.v"].map((name) => value.tensors[name]!.data)
+    const h = v!.length
+    const byHand = Array.from({ length: h }, (_, j) =>
+      [1, 2, 3, 4, 5, 0].reduce((s, token, t) => s + W![(t * 6 + token) * h + j]!, 0) + prompt.reduce((s, token, t) => s + U![(t * 6 + token) * h + j]!, 0))
+      .reduce((r, pre, j) => r + v![j]! * Math.tanh(pre), 0)
+    expect(golds[1]).toBeCloseTo(byHand, 5)
   })
 
   it("a marker count of the whole vocabulary fails, naming the params", async () => {
     await expect(runInMemory(Pipeline.make("bad", () => data.sequenceTask({ vocab: 4, markers: 4 }, { name: "task" }))))
-      .resolves.toMatchObject({ byLabel: { task: { status: "failed" } } })
+      .resolves.toMatchObject({ byLabel: { task: { status: "failed", error: expect.stringContaining("markers (4) must be fewer than the vocabulary (4)") } } })
   })
 })
 
@@ -150,7 +158,7 @@ describe("policy evaluation on a bandit, where the exact values are known", () =
     // a moderate KL: at large KL, k3's mean over a few thousand samples falls short of the
     // truth, since E[π_ref/π] = 1 rests on rare responses the policy almost never samples
     const beta = 8
-    const { values } = await runInMemory(banditPipeline([beta], ({ task, reference, policies }) => {
+    const { values, byLabel } = await runInMemory(banditPipeline([beta], ({ task, reference, policies }) => {
       const samples = data.sample({ policy: policies[0]!, task, n: 64 }, { name: "samples" })
       return [
         evaluate.kl({ policy: policies[0]!, reference, samples, task }, { name: "kl" }),
@@ -185,6 +193,8 @@ describe("policy evaluation on a bandit, where the exact values are known", () =
     expect(Math.abs((all["k1"] as number) - closedForm)).toBeLessThan(0.15 * closedForm)
     expect(rows(values, "self").every((r) => r["k1"] === 0 && r["k3"] === 0 && Math.abs(r["exact"] as number) < 1e-6)).toBe(true)
     expect(values["foreign"]).toBeUndefined()
+    expect(byLabel["foreign"]!.status).toBe("failed")
+    expect(byLabel["foreign"]!.error).toContain("the samples were not drawn from this policy")
   })
 
   it("win rate: about ½ against itself, above ½ for the KL-optimal policy of a good reward model", async () => {
