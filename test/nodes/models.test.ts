@@ -2,25 +2,16 @@ import "@tensorflow/tfjs"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
-import type { NodeContext } from "../../dsl/Node.ts"
 import * as Random from "../../dsl/Random.ts"
 import * as Adam from "../../nodes/models/Adam.ts"
 import * as Mlp from "../../nodes/models/Mlp.ts"
 import * as TabularPolicy from "../../nodes/models/TabularPolicy.ts"
 import * as Train from "../../nodes/models/Train.ts"
 import * as Transformer from "../../nodes/models/Transformer.ts"
+import { nodeContext } from "../helpers.ts"
 
 beforeAll(async () => {
   await tf.setBackend("cpu")
-})
-
-/** A node context with no checkpoint store, for driving models outside a pipeline. */
-const context = (): NodeContext => ({
-  name: "test",
-  random: Random.make("test"),
-  progress: () => {},
-  metric: () => {},
-  checkpoint: { load: Effect.succeed(undefined), save: () => Effect.void }
 })
 
 const config: Transformer.TransformerConfig = {
@@ -110,7 +101,7 @@ describe("tiny causal transformer", () => {
     const data = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1], [1, 3, 5, 7, 9, 1, 3, 5], [2, 4, 6, 8, 10, 2, 4, 6]], [4, 8], "int32")
     const optimizer = Adam.make(model.variables, { lr: 0.01 })
     const losses: Array<number> = []
-    const ctx = { ...context(), metric: (_: string, value: number) => void losses.push(value) }
+    const ctx = { ...nodeContext(), metric: (_: string, value: number) => void losses.push(value) }
     await Effect.runPromise(
       Train.loop({ ctx, steps: 150, variables: model.variables, optimizer, logEvery: 1, loss: () => tf.neg(tf.mean(Transformer.logProbs(model, data).perToken)) as tf.Scalar })
     )

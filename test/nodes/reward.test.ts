@@ -14,7 +14,7 @@ import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import { Schema } from "effect"
-import { cli, repo, runInMemory, statuses, tempProject, writeFile } from "../helpers.ts"
+import { cli, repo, runInMemory, statuses, summary, tempProject, writeFile } from "../helpers.ts"
 
 type Accuracy = ReadonlyArray<{ split: string; accuracy: number; ece: number; pairs: number }>
 
@@ -248,8 +248,8 @@ export default Pipeline.make("load", () => data.loadPreferences({ path: "pairs.j
   it("the HH-RLHF reward model pipeline beats the shorter-response baseline on its held-out split", async () => {
     const result = await cli(["run", "pipelines/hh-reward-model.ts", "--json", "--store", fs.mkdtempSync(path.join(os.tmpdir(), "ablate-hh-"))], repo)
     expect(result.code).toBe(0)
-    const outputs = (JSON.parse(result.stdout.trim().split("\n").at(-1)!) as { outputs: Array<{ label: string; value: Accuracy }> }).outputs
-    const test = (label: string) => outputs.find((o) => o.label === label)!.value.find((r) => r.split === "test")!
+    const { outputs } = summary<Accuracy[number]>(result.stdout)
+    const test = (label: string) => outputs.find((o) => o.label === label)!.value!.find((r) => r.split === "test")!
     expect(test("accuracy").pairs).toBe(375)
     expect(test("accuracy").accuracy).toBeGreaterThan(test("lengthBaseline").accuracy)
     expect(test("accuracy").accuracy).toBeGreaterThan(0.55)
