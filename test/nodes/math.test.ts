@@ -123,6 +123,18 @@ describe("evaluation math", () => {
     // pairs (0,1) right, (0,2) gold tie skipped, (1,2) model tie → wrong
     expect(math.evaluate.pairwiseAccuracy([3, 1, 1], [2, 1, 2])).toEqual({ accuracy: 0.5, pairs: 2 })
   })
+
+  it("pairwise accuracy within groups compares only pairs that share a group", () => {
+    // groups {0, 1} and {2, 3}: (0,1) ordered right, (2,3) wrong; cross-group pairs are not compared
+    expect(math.evaluate.pairwiseAccuracy([1, 2, 3, 0], [1, 2, 0, 3], [0, 0, 1, 1])).toEqual({ accuracy: 0.5, pairs: 2 })
+  })
+})
+
+describe("data math: the dot product", () => {
+  it("a · b = Σ a_i b_i", () => {
+    expect(math.data.dot([1, 2, 3], [4, 5, -6])).toBe(-4) // 4 + 10 − 18
+    expect(math.data.dot([], [])).toBe(0)
+  })
 })
 
 describe("data math: log-softmax and log-sum-exp of a row of logits", () => {
@@ -169,6 +181,14 @@ describe("data math: exact optimal policies of a bandit prompt", () => {
 })
 
 describe("label math", () => {
+  it("the logistic sigmoid, and no overflow far from 0", () => {
+    expect(math.label.sigmoid(0)).toBe(0.5)
+    expect(math.label.sigmoid(2)).toBeCloseTo(0.8807970779778823, 15) // 1 / (1 + e⁻²)
+    expect(math.label.sigmoid(-2)).toBeCloseTo(0.11920292202211755, 15)
+    expect(math.label.sigmoid(1000)).toBe(1)
+    expect(math.label.sigmoid(-1000)).toBe(0)
+  })
+
   it("Bradley–Terry preference probability with temperature", () => {
     expect(math.label.preferenceProbability(1, 0, 1)).toBeCloseTo(1 / (1 + Math.exp(-1)), 12)
     expect(math.label.preferenceProbability(1, 0, 0.5)).toBeCloseTo(1 / (1 + Math.exp(-2)), 12)
