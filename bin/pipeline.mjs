@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `pipeline` command. Runs on the project's own Node 22 (the `node` dev
-// dependency): started by an older Node, it re-executes itself with that one.
+// The `pipeline` command. Runs on the project's own Node 26 (the `node` dev
+// dependency): started by a Node older than 22, it re-executes itself with that one.
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
 import * as module from "node:module"

@@ -1,7 +1,7 @@
 /**
  * The run log: every `pipeline run` with, per node, its status, key, output hash,
  * params, lineage (input labels and hashes), timing and final metrics. Kept in
- * SQLite (`node:sqlite`, built into Node 22) at `<store>/runs.db`, in WAL mode so
+ * SQLite (`node:sqlite`, built into Node) at `<store>/runs.db`, in WAL mode so
  * concurrent runs on one store can both write.
  */
 import { Context, Effect, Layer } from "effect"
