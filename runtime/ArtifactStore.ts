@@ -20,6 +20,7 @@ import type { Format } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, StoreError } from "./Errors.ts"
 import { host, isAlive } from "./internal/Process.ts"
+import { layout } from "./internal/StoreLayout.ts"
 
 /** A stored object. */
 export interface ObjectRef {
@@ -92,16 +93,7 @@ const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
 
 const makeFileStore = (root: string): ArtifactStore["Service"] => {
-  const dirs = {
-    objects: path.join(root, "objects"),
-    keys: path.join(root, "keys"),
-    locks: path.join(root, "locks"),
-    tmp: path.join(root, "tmp"),
-    checkpoints: path.join(root, "checkpoints")
-  }
-  const checkpointPath = (key: string) => path.join(dirs.checkpoints, `${key}.safetensors`)
-  const objectPath = (hash: string) => path.join(dirs.objects, hash.slice(0, 2), hash)
-  const keyPath = (key: string) => path.join(dirs.keys, `${key}.json`)
+  const { dirs, checkpointPath, objectPath, keyPath } = layout(root)
 
   const fsyncDir = (dir: string) => {
     const fd = fs.openSync(dir, "r")

@@ -7,46 +7,18 @@
  */
 import { Effect } from "effect"
 import * as esbuild from "esbuild"
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { ConfigError } from "./Errors.ts"
+import * as Observe from "./internal/Observe.ts"
+import { packageVersion, projectRoot } from "./internal/Packages.ts"
 
-/** The nearest directory above `file` holding a package.json: paths in fingerprints are relative to it. */
-export const projectRoot = (file: string): string => {
-  let dir = path.dirname(file)
-  while (!existsSync(path.join(dir, "package.json"))) {
-    const parent = path.dirname(dir)
-    if (parent === dir) return path.dirname(file)
-    dir = parent
-  }
-  return dir
-}
-
-const packageName = (specifier: string): string | undefined => {
-  if (specifier.startsWith("node:") || specifier.startsWith(".") || path.isAbsolute(specifier)) return undefined
-  const parts = specifier.split("/")
-  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]
-}
-
-/**
- * The version of package `name` as a module in `fromFile` resolves it (the nearest
- * `node_modules/<name>` above it): `"unknown"` if its manifest has none, undefined if
- * no such package is installed.
- */
-export const packageVersion = (name: string, fromFile: string): string | undefined => {
-  let dir = path.dirname(fromFile)
-  for (;;) {
-    const manifest = path.join(dir, "node_modules", name, "package.json")
-    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"
-    const parent = path.dirname(dir)
-    if (parent === dir) return undefined
-    dir = parent
-  }
-}
+const packageName = (specifier: string): string | undefined =>
+  specifier.startsWith("node:") || specifier.startsWith(".") || path.isAbsolute(specifier) ? undefined : Observe.packageName(specifier)
 
 // Modules whose code decides a node's output without being imported by it at run
 // time: the generator behind ctx.random (nodes import only its type) and the
@@ -83,6 +55,12 @@ const selfReference = (root: string): esbuild.Plugin => {
   }
 }
 
+const hashFile = (file: string): string => {
+  const hash = sha256(readFileSync(file))
+  Observe.file(file, hash)
+  return hash
+}
+
 /** Fingerprint one module: esbuild's metafile for the import graph, plus file hashes. */
 export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerprint> => {
   const root = projectRoot(module)
@@ -102,13 +80,13 @@ export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerpr
   const packages: Record<string, string> = {}
   for (const [file, input] of Object.entries(result.metafile.inputs)) {
     const absolute = path.resolve(root, file)
-    files[path.relative(root, absolute)] = sha256(readFileSync(absolute))
+    files[path.relative(root, absolute)] = hashFile(absolute)
     for (const imported of input.imports) {
       const name = imported.external ? packageName(imported.path) : undefined
       if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute) ?? "builtin"
     }
   }
-  for (const implicit of implicitModules) files[path.relative(root, implicit)] = sha256(readFileSync(implicit))
+  for (const implicit of implicitModules) files[path.relative(root, implicit)] = hashFile(implicit)
   return { hash: CacheKey.codeHash(files, packages), files, packages }
 }
 

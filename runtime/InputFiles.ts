@@ -11,6 +11,7 @@ import type { NodeInstance } from "../dsl/Node.ts"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Param from "../dsl/Param.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
+import * as Observe from "./internal/Observe.ts"
 
 /** Hash the input files a node's params name: param field → sha256 of the file. */
 export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Record<string, string>, ConfigError> =>
@@ -29,6 +30,7 @@ export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Re
           })
       })
       hashes[field] = sha256(bytes)
+      Observe.file(path.resolve(file), hashes[field])
     }
     return hashes
   })

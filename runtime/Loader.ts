@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url"
 import { BuildError } from "../dsl/Errors.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
+import * as Observe from "./internal/Observe.ts"
 
 // Errors of Node's built-in type stripping that tsx's full TypeScript transform does not have:
 // syntax that needs a transform (enums, parameter properties) and .ts files under node_modules.
@@ -25,18 +26,28 @@ const importTypeScript = async (url: string): Promise<{ readonly default?: unkno
     return await import(url)
   } catch (error) {
     if (!needsTsx.has((error as NodeJS.ErrnoException).code ?? "")) throw error
+    // tsx loads modules off the main thread, where Observe does not see them: such a
+    // run is never replayed, so the build need not be watched further
+    Observe.markTainted("the pipeline file needs tsx")
+    Observe.endBuild()
     const tsx = await import("tsx/esm/api")
     tsx.register()
     return await import(`${url}?tsx`)
   }
 }
 
-/** Import a pipeline file and return its default export. */
-export const load = (file: string): Effect.Effect<Pipeline.Pipeline, ConfigError | BuildError> =>
+/** The absolute path of a pipeline file that exists. */
+export const locate = (file: string): Effect.Effect<string, ConfigError> =>
   Effect.gen(function*() {
     const absolute = path.resolve(file)
     if (!fs.existsSync(absolute)) return yield* new ConfigError({ reason: `pipeline file ${file} does not exist` })
     if (!fs.statSync(absolute).isFile()) return yield* new ConfigError({ reason: `pipeline file ${file} is not a file` })
+    return absolute
+  })
+
+/** Import a located pipeline file (`file` as the user gave it, for messages) and return its default export. */
+export const load = (file: string, absolute: string): Effect.Effect<Pipeline.Pipeline, ConfigError | BuildError> =>
+  Effect.gen(function*() {
     const module = yield* Effect.tryPromise({
       try: () => importTypeScript(pathToFileURL(absolute).href),
       catch: (error) => new BuildError({ pipeline: file, reason: `loading ${file} threw: ${reasonOf(error)}` })

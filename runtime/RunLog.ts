@@ -11,6 +11,8 @@ import type { DatabaseSync } from "node:sqlite"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, StoreError } from "./Errors.ts"
 import { host as thisHost, isAlive } from "./internal/Process.ts"
+import * as RunLogDb from "./internal/RunLogDb.ts"
+import { layout } from "./internal/StoreLayout.ts"
 
 /** One node of one run. */
 export interface NodeEntry {
@@ -54,9 +56,11 @@ export interface NodeRecord extends NodeEntry {
 }
 
 export class RunLog extends Context.Service<RunLog, {
-  readonly start: (run: { readonly pipeline: string; readonly file: string; readonly argv: string }) => Effect.Effect<number, StoreError>
+  readonly start: (run: Parameters<typeof RunLogDb.startRun>[1]) => Effect.Effect<number, StoreError>
   readonly record: (runId: number, entries: ReadonlyArray<NodeEntry>) => Effect.Effect<void, StoreError>
   readonly finish: (runId: number, status: "succeeded" | "failed" | "interrupted") => Effect.Effect<void, StoreError>
+  /** Keep a run's replay record under its command's signature (Replay.ts). */
+  readonly remember: (signature: string, runId: number, record: string) => Effect.Effect<void, StoreError>
   /** label → key components of that node's latest completed run in this pipeline */
   readonly previous: (pipeline: string) => Effect.Effect<ReadonlyMap<string, CacheKey.Components>, StoreError>
   readonly runs: (limit: number) => Effect.Effect<ReadonlyArray<RunEntry>, StoreError>
@@ -66,24 +70,8 @@ export class RunLog extends Context.Service<RunLog, {
   readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, StoreError>
 }>()("ablate/runtime/RunLog") {
   /** The run log of the store at `root`; the database is created on first use. */
-  static readonly layer = (root: string) => Layer.succeed(RunLog, makeSqliteLog(path.resolve(root, "runs.db")))
+  static readonly layer = (root: string) => Layer.succeed(RunLog, makeSqliteLog(layout(path.resolve(root)).runLog))
 }
-
-const schema = `
-CREATE TABLE IF NOT EXISTS runs (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
-  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER
-);
-CREATE TABLE IF NOT EXISTS node_runs (
-  run_id INTEGER NOT NULL REFERENCES runs(id),
-  node_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
-  key TEXT, output_hash TEXT, metrics_hash TEXT, duration_ms REAL NOT NULL,
-  params TEXT NOT NULL, inputs TEXT NOT NULL, components TEXT, metrics TEXT NOT NULL, error TEXT
-);
-CREATE INDEX IF NOT EXISTS node_runs_label ON node_runs(label);
-CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
-`
 
 interface NodeRow {
   readonly run_id: number
@@ -125,40 +113,20 @@ const toRecord = (row: NodeRow): NodeRecord => ({
 
 const makeSqliteLog = (file: string): RunLog["Service"] => {
   let db: DatabaseSync | undefined
-  const open = (): DatabaseSync => {
-    if (db !== undefined) return db
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    // Loaded lazily: node:sqlite prints an experimental warning on import.
-    const { DatabaseSync } = process.getBuiltinModule("node:sqlite")
-    const opened = new DatabaseSync(file)
-    opened.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-    opened.exec(schema)
-    // logs written before runs recorded their process
-    const columns = (opened.prepare("PRAGMA table_info(runs)").all() as unknown as ReadonlyArray<{ name: string }>).map((c) => c.name)
-    if (!columns.includes("pid")) opened.exec("ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;")
-    db = opened
-    return opened
-  }
+  const open = (): DatabaseSync => (db ??= RunLogDb.open(file))
   const use = <A>(f: (db: DatabaseSync) => A) =>
     Effect.try({ try: () => f(open()), catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
   const exists = () => db !== undefined || fs.existsSync(file)
 
   return RunLog.of({
-    start: ({ pipeline, file: pipelineFile, argv }) =>
-      use((db) =>
-        Number(
-          db.prepare("INSERT INTO runs (pipeline, file, argv, started_at, status, host, pid) VALUES (?, ?, ?, ?, 'running', ?, ?)")
-            .run(pipeline, pipelineFile, argv, new Date().toISOString(), thisHost, process.pid).lastInsertRowid
-        )
-      ),
+    start: (run) => use((db) => RunLogDb.startRun(db, run)),
     record: (runId, entries) =>
       use((db) => {
         const insert = db.prepare(
           `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
              params, inputs, components, metrics, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
         )
-        db.exec("BEGIN IMMEDIATE")
-        try {
+        RunLogDb.transaction(db, () => {
           for (const e of entries) {
             insert.run(
               runId, e.nodeId, e.label, e.kind, e.status, e.key ?? null, e.outputHash ?? null, e.metricsHash ?? null,
@@ -166,16 +134,10 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
               e.components === undefined ? null : JSON.stringify(e.components), JSON.stringify(e.metrics), e.error ?? null
             )
           }
-          db.exec("COMMIT")
-        } catch (error) {
-          db.exec("ROLLBACK")
-          throw error
-        }
+        })
       }),
-    finish: (runId, status) =>
-      use((db) => {
-        db.prepare("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?").run(new Date().toISOString(), status, runId)
-      }),
+    finish: (runId, status) => use((db) => RunLogDb.finishRun(db, runId, status)),
+    remember: (signature, runId, record) => use((db) => RunLogDb.saveReplay(db, signature, runId, record)),
     previous: (pipeline) =>
       exists()
         ? use((db) => {

@@ -11,6 +11,7 @@ import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
 import * as InputFiles from "./InputFiles.ts"
+import * as Observe from "./internal/Observe.ts"
 import * as Loader from "./Loader.ts"
 import * as Plan from "./Plan.ts"
 import { RunLog, type NodeEntry } from "./RunLog.ts"
@@ -32,13 +33,11 @@ export interface Prepared {
   readonly base: Omit<Plan.Snapshot, "index" | "previous">
 }
 
-/** Build the graph of a loaded pipeline and gather code fingerprints and input-file hashes. */
-export const prepareGraph = Effect.fn("Runner.prepareGraph")(function*(
-  file: string,
-  pipeline: Pipeline.Pipeline,
-  selection: Selection
-) {
-  const graph = yield* Pipeline.build(pipeline, { seeds: selection.seeds, overrides: selection.overrides })
+const buildGraph = (pipeline: Pipeline.Pipeline, selection: Selection) =>
+  Pipeline.build(pipeline, { seeds: selection.seeds, overrides: selection.overrides })
+
+/** Gather what planning a built graph needs: forced nodes, code fingerprints, input-file hashes. */
+const finishPrepare = Effect.fn("Runner.finishPrepare")(function*(file: string, graph: Graph.Graph, selection: Selection) {
   const forcedRoots: Array<string> = []
   for (const name of selection.force) {
     const matches = graph.nodes.filter(({ node, label }) => node.name === name || label === name)
@@ -55,9 +54,25 @@ export const prepareGraph = Effect.fn("Runner.prepareGraph")(function*(
   return { file, graph, base: { code, env: selection.env, forced: new Set(forcedRoots), files } } satisfies Prepared
 })
 
-/** Load a pipeline file and prepare it. */
+/** Build the graph of a loaded pipeline and gather code fingerprints and input-file hashes. */
+export const prepareGraph = (file: string, pipeline: Pipeline.Pipeline, selection: Selection) =>
+  buildGraph(pipeline, selection).pipe(Effect.flatMap((graph) => finishPrepare(file, graph, selection)))
+
+/**
+ * Load a pipeline file and prepare it. What the file's import and graph build read
+ * is observed (internal/Observe.ts) when the process is the `pipeline` command.
+ */
 export const prepare = (file: string, selection: Selection) =>
-  Loader.load(file).pipe(Effect.flatMap((pipeline) => prepareGraph(file, pipeline, selection)))
+  Loader.locate(file).pipe(
+    Effect.flatMap((absolute) =>
+      Effect.acquireUseRelease(
+        Effect.sync(Observe.beginBuild),
+        () => Loader.load(file, absolute).pipe(Effect.flatMap((pipeline) => buildGraph(pipeline, selection))),
+        () => Effect.sync(Observe.endBuild)
+      )
+    ),
+    Effect.flatMap((graph) => finishPrepare(file, graph, selection))
+  )
 
 /** Plan against the store's current contents. */
 export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {

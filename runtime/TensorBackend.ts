@@ -8,7 +8,7 @@ import { Context, Effect, Layer, Semaphore } from "effect"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { packageVersion } from "./CodeFingerprint.ts"
+import { packageVersion } from "./internal/Packages.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 
 /** Backends `--backend` and `ABLATE_BACKEND` accept. */

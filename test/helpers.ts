@@ -24,14 +24,14 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Start `pipeline <args>` in `cwd` and return the child process. */
-export const spawnCli = (args: ReadonlyArray<string>, cwd: string) =>
-  spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0" } })
+/** Start `pipeline <args>` in `cwd` (with `env` added to the environment) and return the child process. */
+export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}) =>
+  spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env } })
 
 /** Run `pipeline <args>` as a child process in `cwd`. */
-export const cli = (args: ReadonlyArray<string>, cwd: string): Promise<CliResult> =>
+export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}): Promise<CliResult> =>
   new Promise((resolve) => {
-    const child = spawnCli(args, cwd)
+    const child = spawnCli(args, cwd, env)
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))

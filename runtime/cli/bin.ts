@@ -1,33 +1,39 @@
 /**
- * Process entry of the `pipeline` command: runs the CLI, turns the first Ctrl-C into
- * an interruption (running nodes stop, locks and temp files are released, finished
- * nodes stay cached) and a second into an immediate exit.
+ * Process entry of the `pipeline` command. A `pipeline run` whose replay record still
+ * holds is answered at once (Replay.ts), before Effect or the pipeline file loads.
+ * Otherwise it runs the CLI, turning the first Ctrl-C into an interruption (running
+ * nodes stop, locks and temp files are released, finished nodes stay cached) and a
+ * second into an immediate exit.
  */
-import { Effect, Exit, Fiber } from "effect"
-import { main } from "./main.ts"
+import * as Replay from "../Replay.ts"
 
-const fiber = Effect.runFork(
-  main(process.argv.slice(2), {
-    out: {
-      write: (text) => void process.stdout.write(text),
-      isTTY: process.stdout.isTTY,
-      columns: process.stdout.columns,
-      rows: process.stdout.rows
-    },
-    err: { write: (text) => void process.stderr.write(text) }
-  })
-)
-
-let interrupted = false
-const onSignal = () => {
-  if (interrupted) process.exit(130)
-  interrupted = true
-  process.stderr.write("\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n")
-  Effect.runFork(Fiber.interrupt(fiber))
+const args = process.argv.slice(2)
+const out = {
+  write: (text: string) => void process.stdout.write(text),
+  isTTY: process.stdout.isTTY,
+  columns: process.stdout.columns,
+  rows: process.stdout.rows
 }
-process.on("SIGINT", onSignal)
-process.on("SIGTERM", onSignal)
 
-const exit = await Effect.runPromise(Fiber.await(fiber))
-const code = Exit.isSuccess(exit) ? exit.value : 130
-process.stdout.write("", () => process.exit(code))
+const exitWith = (code: number) => process.stdout.write("", () => process.exit(code))
+
+const replayed = Replay.attempt(args, { out })
+if (replayed !== undefined) {
+  exitWith(replayed)
+} else {
+  const [{ Effect, Exit, Fiber }, { main }] = await Promise.all([import("effect"), import("./main.ts")])
+  const fiber = Effect.runFork(main(args, { out, err: { write: (text) => void process.stderr.write(text) } }))
+
+  let interrupted = false
+  const onSignal = () => {
+    if (interrupted) process.exit(130)
+    interrupted = true
+    process.stderr.write("\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n")
+    Effect.runFork(Fiber.interrupt(fiber))
+  }
+  process.on("SIGINT", onSignal)
+  process.on("SIGTERM", onSignal)
+
+  const exit = await Effect.runPromise(Fiber.await(fiber))
+  exitWith(Exit.isSuccess(exit) ? exit.value : 130)
+}

@@ -4,7 +4,7 @@
  */
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
-import { parseArgs, type ParseArgsConfig } from "node:util"
+import { parseArgs } from "node:util"
 import type { Json } from "../../dsl/Artifact.ts"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore } from "../ArtifactStore.ts"
@@ -14,7 +14,12 @@ import { Executor } from "../Executor.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
+import * as Observe from "../internal/Observe.ts"
+import * as Replay from "../Replay.ts"
+import { type Options, runOptions, selectionFlags, storeFlag, storeRoot } from "./Options.ts"
 import * as Render from "./Render.ts"
+import { formatValue, maxShownOutputs, shortHash, showOutput, table } from "./Summary.ts"
+import * as Summary from "./Summary.ts"
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Console {
@@ -22,16 +27,6 @@ export interface Console {
   readonly err: { readonly write: (text: string) => void }
 }
 
-type Options = NonNullable<ParseArgsConfig["options"]>
-
-const storeFlag: Options = { store: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }
-const selectionFlags: Options = {
-  ...storeFlag,
-  seeds: { type: "string" },
-  set: { type: "string", multiple: true },
-  force: { type: "string", multiple: true },
-  backend: { type: "string" }
-}
 
 const selectionHelp = `  --seeds 0,1,2          build the pipeline once per seed (default 0)
   --set node.param=value override a param of every node with that name (repeatable)
@@ -42,7 +37,7 @@ const selectionHelp = `  --seeds 0,1,2          build the pipeline once per seed
 
 const commands = {
   run: {
-    options: { ...selectionFlags, concurrency: { type: "string" } } as Options,
+    options: runOptions,
     usage: `pipeline run <file> [options]
 
 Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.
@@ -192,38 +187,16 @@ const fileArgument = (command: Command, positionals: ReadonlyArray<string>) =>
     )
 
 const storeLayers = (values: Values) => {
-  const root = path.resolve((values["store"] as string | undefined) ?? ".ablate")
+  const root = path.resolve(storeRoot(values))
   return Layer.mergeAll(ArtifactStore.layer(root), RunLog.layer(root))
 }
-
-const shortHash = (hash: string | undefined) => (hash === undefined ? "" : hash.slice(0, 12))
-
-const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
-}
-
-const formatValue = (value: unknown): string => {
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4)
-  return JSON.stringify(value)
-}
-
-const describeOutput = (value: unknown): string => {
-  if (Array.isArray(value) && value.length <= 3) {
-    return value.map((row) =>
-      Object.entries(row as Record<string, unknown>).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
-    ).join("; ")
-  }
-  return Array.isArray(value) ? `${value.length} rows` : ""
-}
-
-const maxShownOutputs = 50
 
 /**
  * The start `run` and `verify` share: the pipeline file, the selection, the command's
  * own options (parsed before the pipeline loads, so a bad one fails fast), the
- * prepared graph, and the layers that execute it (the store and the in-process
- * executor on the selected backend).
+ * prepared graph, what preparing it depended on (when the process is observed: see
+ * Replay.ts), and the layers that execute it (the store and the in-process executor
+ * on the selected backend).
  */
 const prepareCommand = <A>(
   command: Command,
@@ -236,12 +209,13 @@ const prepareCommand = <A>(
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
     const prepared = yield* Runner.prepare(file, selection)
-    return { prepared, options, layers: Layer.mergeAll(storeLayers(values), Executor.inProcess(backend)) }
+    const observation = Observe.finish()
+    return { prepared, options, observation, selection, layers: Layer.mergeAll(storeLayers(values), Executor.inProcess(backend)) }
   })
 
-const runCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console, argv: string) =>
+const runCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const { prepared, options: concurrency, layers } = yield* prepareCommand(
+    const { prepared, options: concurrency, observation, selection, layers } = yield* prepareCommand(
       "run",
       values,
       positionals,
@@ -254,59 +228,49 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
       console.out,
       prepared.graph.nodes.map((n) => n.label)
     )
-    const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv }).pipe(
+    const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" ") }).pipe(
       Effect.provide(layers),
       Effect.ensuring(Effect.sync(renderer.finish))
     )
-    const wallMs = performance.now() - started
-    const outputs: Array<{ id: string; label: string; value: unknown }> = []
+    const outputs: Array<Summary.ShownOutput> = []
     // Output values are shown for small result sets (an evaluation per cell); a graph
     // whose outputs are hundreds of artifacts lists their hashes instead of decoding them all.
     if (prepared.graph.outputs.length <= maxShownOutputs) {
       for (const id of prepared.graph.outputs) {
         const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(values)))
-        outputs.push({ id, label: prepared.graph.byId.get(id)!.label, value })
+        outputs.push(showOutput(id, prepared.graph.byId.get(id)!.label, value))
       }
     }
-    const failed = outcome.results.filter((r) => r.status === "failed")
-    if (json) {
-      console.out.write(`${JSON.stringify({
-        type: "summary",
-        pipeline: prepared.graph.pipeline,
-        runId: outcome.runId,
-        status: failed.length > 0 ? "failed" : "succeeded",
-        durationMs: wallMs,
-        nodes: outcome.results.map((r) => ({
-          id: r.id,
-          label: r.label,
-          kind: r.kind,
-          status: r.status,
-          key: r.key ?? null,
-          hash: r.record?.output.hash ?? null,
-          durationMs: r.durationMs,
-          ...(r.error === undefined ? {} : { error: r.error })
-        })),
-        outputs: outputs.map(({ id, label, value }) => ({ id, label, value: Array.isArray(value) && value.length <= 100 ? value : null }))
-      })}\n`)
-    } else {
-      const outputById = new Map(outputs.map((o) => [o.id, o]))
-      const rows = outcome.results.map((r) => [
-        r.label,
-        r.kind,
-        r.status,
-        r.status === "ran" ? `${(r.durationMs / 1000).toFixed(2)}s` : "",
-        r.status === "failed" ? r.error ?? "" : outputById.has(r.id)
-          ? describeOutput(outputById.get(r.id)!.value) || shortHash(r.record?.output.hash)
-          : `${r.record?.output.type ?? ""} ${shortHash(r.record?.output.hash)}`
-      ])
-      const counts = (status: string) => outcome.results.filter((r) => r.status === status).length
-      console.out.write(
-        `\n${table([["node", "kind", "status", "time", "output"], ...rows])}\n\n${prepared.graph.pipeline}: ${outcome.results.length} nodes, ${
-          counts("ran")
-        } ran, ${counts("cached")} cached, ${counts("failed")} failed in ${(wallMs / 1000).toFixed(2)}s (run ${outcome.runId})\n`
-      )
+    const nodes = outcome.results.map((r) => ({
+      id: r.id,
+      label: r.label,
+      kind: r.kind,
+      status: r.status,
+      key: r.key ?? null,
+      hash: r.record?.output.hash ?? null,
+      type: r.record?.output.type ?? "",
+      durationMs: r.durationMs,
+      error: r.error,
+      metricsHash: r.record?.metrics.hash
+    }))
+    // A run that can be replayed leaves its record (nothing is recorded with --force:
+    // a forced rerun is asked for precisely because the cache is not trusted).
+    if (observation !== undefined && selection.force.length === 0) {
+      const record = Replay.recordOf(path.resolve(storeRoot(values)), { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs }, observation)
+      if (record !== undefined) {
+        yield* RunLog.pipe(
+          Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(record))),
+          Effect.provide(storeLayers(values))
+        )
+      }
     }
-    return failed.length > 0 ? 1 : 0
+    return Summary.write(console.out, json, {
+      pipeline: prepared.graph.pipeline,
+      runId: outcome.runId,
+      wallMs: performance.now() - started,
+      nodes,
+      outputs
+    })
   })
 
 const planCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
@@ -479,7 +443,7 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
     }
     switch (command) {
       case "run":
-        return yield* runCommand(values, positionals, console, args.join(" "))
+        return yield* runCommand(values, positionals, console, args)
       case "plan":
         return yield* planCommand(values, positionals, console)
       case "show":

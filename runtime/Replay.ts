@@ -1,0 +1,209 @@
+/**
+ * Answering `pipeline run` from the run log when nothing it depends on has changed.
+ *
+ * Every `pipeline run` process observes what preparing its plan depended on
+ * (internal/Observe.ts: the modules that ran, the environment variables read, the
+ * files read, the package versions and project roots the cache keys were computed
+ * from). When the run succeeds and nothing tainted the observation, the run log keeps a
+ * replay record under the command's signature (its arguments and working directory):
+ * the observation, and for every node its key, its output and the identity of its key
+ * record on disk.
+ *
+ * The next identical command, before loading Effect or the pipeline file, checks the
+ * record: the same Node, every observed file with the same bytes, every observed
+ * variable with the same value, every package at the same version, every key record
+ * still the one the run saw, and every output and metrics object still stored. If all
+ * hold, preparing the pipeline again would build the same graph with the same keys and
+ * every node would be a hit, so the command prints what that run would print, logs a
+ * run with every node cached, and exits — in a few tens of milliseconds instead of the
+ * time it takes to load the pipeline. If anything differs, or the record is missing,
+ * the command runs normally. `--force` and `ABLATE_REPLAY=0` always run normally.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { DatabaseSync } from "node:sqlite"
+import { parseArgs } from "node:util"
+import { canonicalJson, sha256 } from "../dsl/internal/Canonical.ts"
+import * as Options from "./cli/Options.ts"
+import * as Render from "./cli/Render.ts"
+import * as Summary from "./cli/Summary.ts"
+import * as Observe from "./internal/Observe.ts"
+import { findRoot, findVersion } from "./internal/Packages.ts"
+import * as RunLogDb from "./internal/RunLogDb.ts"
+import { layout } from "./internal/StoreLayout.ts"
+
+/** A node as the record keeps it. */
+export interface RecordedNode extends Summary.NodeLine {
+  readonly metricsHash: string
+  /** device, inode, size and modification time (ns) of the node's key record */
+  readonly keyFile: string
+}
+
+/** What the run log keeps for a replayable run. */
+export interface ReplayRecord {
+  readonly format: 1
+  /** Node version, platform and architecture */
+  readonly runtime: string
+  readonly pipeline: string
+  readonly file: string
+  readonly observation: Observe.Observation
+  readonly nodes: ReadonlyArray<RecordedNode>
+  readonly outputs: ReadonlyArray<Summary.ShownOutput>
+}
+
+const runtime = `${process.version} ${process.platform} ${process.arch}`
+
+/** The signature of a command: the same arguments in the same directory. */
+export const signature = (args: ReadonlyArray<string>, cwd: string): string => sha256(canonicalJson({ args: [...args], cwd }))
+
+const identity = (stat: fs.BigIntStats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}`
+
+/** The identity of a key record whose output hash is `hash`; undefined if it is gone or now names another output. */
+const keyFileIdentity = (file: string, hash: string): string | undefined => {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(file, "r")
+    const stat = fs.fstatSync(fd, { bigint: true })
+    const record = JSON.parse(fs.readFileSync(fd, "utf8")) as { output?: { hash?: string } }
+    return record.output?.hash === hash ? identity(stat) : undefined
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+/**
+ * The replay record of a finished run, or undefined when it cannot be replayed: the
+ * observation was tainted or missing, a node failed, or a key record changed meanwhile.
+ */
+export const recordOf = (
+  storeRoot: string,
+  run: { readonly pipeline: string; readonly file: string; readonly nodes: ReadonlyArray<Summary.NodeLine & { readonly metricsHash: string | undefined }>; readonly outputs: ReadonlyArray<Summary.ShownOutput> },
+  observation: Observe.Observation
+): ReplayRecord | undefined => {
+  const { keyPath } = layout(storeRoot)
+  const nodes: Array<RecordedNode> = []
+  for (const node of run.nodes) {
+    if (node.status === "failed" || node.key === null || node.hash === null || node.metricsHash === undefined) return undefined
+    const keyFile = keyFileIdentity(keyPath(node.key), node.hash)
+    if (keyFile === undefined) return undefined
+    nodes.push({ ...node, metricsHash: node.metricsHash, keyFile })
+  }
+  return { format: 1, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, outputs: run.outputs }
+}
+
+const hashOf = (file: string): string | undefined => {
+  try {
+    return sha256(fs.readFileSync(file))
+  } catch {
+    return undefined
+  }
+}
+
+const sameArray = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])
+
+/** Whether everything the observation recorded is still as it was. */
+const unchanged = (observed: Observe.Observation): boolean => {
+  const env = Observe.environment()
+  for (const [name, value] of Object.entries(observed.env)) if ((env[name] ?? null) !== value) return false
+  if (observed.envNames !== null && !sameArray(observed.envNames, Object.keys(env).sort())) return false
+  for (const [file, hash] of Object.entries(observed.files)) if (hashOf(file) !== hash) return false
+  for (const [file, existed] of Object.entries(observed.exists)) if (fs.existsSync(file) !== existed) return false
+  for (const [dir, version] of Object.entries(observed.packages)) if (Observe.versionIn(dir) !== version) return false
+  for (const { name, from, version } of observed.lookups) if ((findVersion(name, from) ?? "") !== version) return false
+  for (const { name, from, dir } of observed.imports) if (Observe.packageDirFor(name, from) !== dir) return false
+  for (const [file, root] of Object.entries(observed.roots)) if (findRoot(file) !== root) return false
+  return true
+}
+
+/** Whether every node is still a hit: its key record is the one the run saw and its objects are stored. */
+const allCached = (storeRoot: string, nodes: ReadonlyArray<RecordedNode>): boolean => {
+  const { keyPath, objectPath } = layout(storeRoot)
+  for (const node of nodes) {
+    try {
+      if (identity(fs.statSync(keyPath(node.key!), { bigint: true })) !== node.keyFile) return false
+    } catch {
+      return false
+    }
+    if (!fs.existsSync(objectPath(node.hash!)) || !fs.existsSync(objectPath(node.metricsHash))) return false
+  }
+  return true
+}
+
+/** Where a command prints. */
+export interface Console {
+  readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
+}
+
+/** A replay record that still holds, with the open run log it came from. */
+interface Found {
+  readonly db: DatabaseSync
+  readonly sourceRun: number
+  readonly record: ReplayRecord
+  readonly json: boolean
+}
+
+/** The replay record of `pipeline <args>` if it is a `run` that nothing has changed for. */
+const find = (args: ReadonlyArray<string>): Found | undefined => {
+  if (args[0] !== "run" || Observe.environment()["ABLATE_REPLAY"] === "0") return undefined
+  let values: { readonly [name: string]: unknown }
+  try {
+    values = parseArgs({ args: args.slice(1), options: Options.runOptions, allowPositionals: true, strict: true }).values
+  } catch {
+    return undefined // the CLI reports it
+  }
+  if (values["help"] === true || values["force"] !== undefined) return undefined
+  const storeRoot = path.resolve(Options.storeRoot(values))
+  const { runLog } = layout(storeRoot)
+  if (!fs.existsSync(runLog)) return undefined
+  let db: DatabaseSync | undefined
+  try {
+    db = RunLogDb.open(runLog)
+    const saved = RunLogDb.loadReplay(db, signature(args, process.cwd()))
+    const record = saved === undefined ? undefined : JSON.parse(saved.record) as ReplayRecord
+    if (
+      saved !== undefined && record !== undefined && record.format === 1 && record.runtime === runtime &&
+      unchanged(record.observation) && allCached(storeRoot, record.nodes)
+    ) {
+      return { db, sourceRun: saved.runId, record, json: values["json"] === true }
+    }
+  } catch {
+    // an unreadable run log or record: the command runs normally and reports what is wrong
+  }
+  db?.close()
+  return undefined
+}
+
+/**
+ * Answer `pipeline <args>` from its replay record if it is a `run` that nothing has
+ * changed for: prints and logs the run and returns the exit code. Returns undefined
+ * when the command must run normally.
+ */
+export const attempt = (args: ReadonlyArray<string>, console: Console): number | undefined => {
+  const started = performance.now()
+  const found = find(args)
+  if (found === undefined) return undefined
+  const { db, sourceRun, record, json } = found
+  try {
+    const runId = RunLogDb.transaction(db, () => {
+      const id = RunLogDb.startRun(db, { pipeline: record.pipeline, file: record.file, argv: args.join(" "), replayOf: sourceRun })
+      RunLogDb.copyNodesAsCached(db, sourceRun, id)
+      RunLogDb.finishRun(db, id, "succeeded")
+      return id
+    })
+    const renderer = Render.make(json ? "json" : console.out.isTTY === true ? "tty" : "plain", console.out, record.nodes.map((n) => n.label))
+    for (const node of record.nodes) renderer.onEvent({ type: "cached", id: node.id, label: node.label, key: node.key!, hash: node.hash! })
+    renderer.finish()
+    return Summary.write(console.out, json, {
+      pipeline: record.pipeline,
+      runId,
+      wallMs: performance.now() - started,
+      nodes: record.nodes.map((node) => ({ ...node, status: "cached" as const, durationMs: 0 })),
+      outputs: record.outputs,
+      replayOf: sourceRun
+    })
+  } finally {
+    db.close()
+  }
+}

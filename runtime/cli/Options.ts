@@ -1,0 +1,20 @@
+/** The flags of the `pipeline` commands, shared by the CLI and Replay.ts (which must parse `run` alike). */
+import type { ParseArgsConfig } from "node:util"
+
+export type Options = NonNullable<ParseArgsConfig["options"]>
+
+export const storeFlag: Options = { store: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }
+
+export const selectionFlags: Options = {
+  ...storeFlag,
+  seeds: { type: "string" },
+  set: { type: "string", multiple: true },
+  force: { type: "string", multiple: true },
+  backend: { type: "string" }
+}
+
+export const runOptions: Options = { ...selectionFlags, concurrency: { type: "string" } }
+
+/** The store directory the flags name (default `.ablate/` in the working directory). */
+export const storeRoot = (values: { readonly [name: string]: unknown }): string =>
+  (values["store"] as string | undefined) ?? ".ablate"

@@ -1,0 +1,105 @@
+/**
+ * The summary `pipeline run` prints when it ends: a table of nodes and outputs, or
+ * with `--json` one summary object. Shared by the CLI and Replay.ts.
+ */
+import type { Output } from "./Render.ts"
+
+/** One node's line. */
+export interface NodeLine {
+  readonly id: string
+  readonly label: string
+  readonly kind: string
+  readonly status: "cached" | "ran" | "failed"
+  readonly key: string | null
+  readonly hash: string | null
+  /** artifact type of the output */
+  readonly type: string
+  readonly durationMs: number
+  readonly error?: string | undefined
+}
+
+/** A graph output as shown: its rows for `--json` (null when too many or not a table), and as text. */
+export interface ShownOutput {
+  readonly id: string
+  readonly label: string
+  readonly value: unknown
+  readonly text: string
+}
+
+export interface RunSummary {
+  readonly pipeline: string
+  readonly runId: number
+  readonly wallMs: number
+  readonly nodes: ReadonlyArray<NodeLine>
+  readonly outputs: ReadonlyArray<ShownOutput>
+  /** the run whose record this run replayed (Replay.ts) */
+  readonly replayOf?: number | undefined
+}
+
+/** Output values are decoded and shown for at most this many graph outputs. */
+export const maxShownOutputs = 50
+
+export const shortHash = (hash: string | null | undefined) => (hash == null ? "" : hash.slice(0, 12))
+
+export const formatValue = (value: unknown): string => {
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4)
+  return JSON.stringify(value)
+}
+
+export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
+}
+
+/** How a decoded output is shown: its rows when few, else their count. */
+export const showOutput = (id: string, label: string, value: unknown): ShownOutput => {
+  const text = Array.isArray(value) && value.length <= 3
+    ? value.map((row) => Object.entries(row as Record<string, unknown>).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")).join("; ")
+    : Array.isArray(value)
+    ? `${value.length} rows`
+    : ""
+  return { id, label, value: Array.isArray(value) && value.length <= 100 ? value : null, text }
+}
+
+/** Write the summary; returns the exit code (1 if a node failed). */
+export const write = (out: Output, json: boolean, summary: RunSummary): number => {
+  const failed = summary.nodes.filter((n) => n.status === "failed").length
+  if (json) {
+    out.write(`${JSON.stringify({
+      type: "summary",
+      pipeline: summary.pipeline,
+      runId: summary.runId,
+      status: failed > 0 ? "failed" : "succeeded",
+      durationMs: summary.wallMs,
+      ...(summary.replayOf === undefined ? {} : { replayOf: summary.replayOf }),
+      nodes: summary.nodes.map((n) => ({
+        id: n.id,
+        label: n.label,
+        kind: n.kind,
+        status: n.status,
+        key: n.key,
+        hash: n.hash,
+        durationMs: n.durationMs,
+        ...(n.error === undefined ? {} : { error: n.error })
+      })),
+      outputs: summary.outputs.map(({ id, label, value }) => ({ id, label, value }))
+    })}\n`)
+    return failed > 0 ? 1 : 0
+  }
+  const shown = new Map(summary.outputs.map((o) => [o.id, o]))
+  const rows = summary.nodes.map((n) => [
+    n.label,
+    n.kind,
+    n.status,
+    n.status === "ran" ? `${(n.durationMs / 1000).toFixed(2)}s` : "",
+    n.status === "failed" ? n.error ?? "" : shown.has(n.id) ? shown.get(n.id)!.text || shortHash(n.hash) : `${n.type} ${shortHash(n.hash)}`
+  ])
+  const count = (status: NodeLine["status"]) => summary.nodes.filter((n) => n.status === status).length
+  const replayed = summary.replayOf === undefined ? "" : `; replayed run ${summary.replayOf}: nothing it depended on has changed`
+  out.write(
+    `\n${table([["node", "kind", "status", "time", "output"], ...rows])}\n\n${summary.pipeline}: ${summary.nodes.length} nodes, ${
+      count("ran")
+    } ran, ${count("cached")} cached, ${failed} failed in ${(summary.wallMs / 1000).toFixed(2)}s (run ${summary.runId}${replayed})\n`
+  )
+  return failed > 0 ? 1 : 0
+}

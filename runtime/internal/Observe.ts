@@ -1,0 +1,425 @@
+/**
+ * What a `pipeline` process's preparation (loading the pipeline file, building its
+ * graph, fingerprinting its code, hashing its input files) depended on, observed while
+ * it happens, so that a later identical command can be answered from the run log
+ * without loading anything (runtime/Replay.ts).
+ *
+ * `install` is called by bin/pipeline.mjs before the CLI loads; in any other process
+ * (tests, the Runner API) nothing is observed and nothing is ever replayed. Observed:
+ *  - every module loaded: local files by the hash of the source that ran, package files
+ *    by their package's directory and version, and each bare import of a local file by
+ *    the package directory it resolved to;
+ *  - every environment variable read (and the whole environment if it is enumerated);
+ *  - the package versions, project roots and file hashes the cache key was computed from;
+ *  - while the pipeline file is imported and its graph built: the files it reads
+ *    (`readFileSync`, `fs.promises.readFile`) and probes (`existsSync`).
+ * Anything else the build could depend on, called from the project's own code — the
+ * clock, randomness, other file-system calls, processes, the network, facts about the
+ * machine — taints the observation, and a tainted observation is never recorded.
+ * Calls made by package code alone (a package initialising itself) are not counted:
+ * packages are identified by their versions, as in the cache key.
+ */
+import { createHash } from "node:crypto"
+import * as module from "node:module"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** Everything a preparation depended on; Replay.ts checks each entry against the present. */
+export interface Observation {
+  /** environment variable → value when first read (null: unset) */
+  readonly env: { readonly [name: string]: string | null }
+  /** every variable name, sorted, if the environment was enumerated */
+  readonly envNames: ReadonlyArray<string> | null
+  /** absolute path → sha256 of the bytes that were used */
+  readonly files: { readonly [file: string]: string }
+  /** absolute path → whether it existed */
+  readonly exists: { readonly [file: string]: boolean }
+  /** package directory → version of the package loaded from it (null: no readable manifest) */
+  readonly packages: { readonly [dir: string]: string | null }
+  /** package looked up by name from a file (CodeFingerprint, TensorBackend) → the version found ("" when none) */
+  readonly lookups: ReadonlyArray<{ readonly name: string; readonly from: string; readonly version: string }>
+  /** a local module's import of a package → the real path of the nearest `node_modules/<name>` ("" when none) */
+  readonly imports: ReadonlyArray<{ readonly name: string; readonly from: string; readonly dir: string }>
+  /** file → the project root (nearest directory with a package.json) found for it */
+  readonly roots: { readonly [file: string]: string }
+}
+
+const sha256 = (bytes: string | Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
+
+const fs = process.getBuiltinModule("node:fs")
+const readFileSync = fs.readFileSync
+const existsSync = fs.existsSync
+const realpathSync = fs.realpathSync
+const here = fileURLToPath(import.meta.url)
+
+let installed = false
+let recording = false
+let tainted: string | undefined
+const env = new Map<string, string | null>()
+let envNames: Array<string> | null = null
+const files = new Map<string, string>()
+const exists = new Map<string, boolean>()
+const packages = new Map<string, string | null>()
+const lookups: Array<Observation["lookups"][number]> = []
+const imports = new Map<string, Observation["imports"][number]>()
+const roots = new Map<string, string>()
+const originalEnv = process.env
+
+const taint = (reason: string): void => {
+  if (recording && tainted === undefined) tainted = reason
+}
+
+/** A file's hash as used: a second, different hash of the same file (it changed meanwhile) taints. */
+const noteFile = (file: string, hash: string): void => {
+  if (!recording) return
+  const before = files.get(file)
+  if (before !== undefined && before !== hash) taint(`${file} changed while the pipeline was prepared`)
+  files.set(file, hash)
+}
+
+const isPackageFile = (file: string) => file.includes(`${path.sep}node_modules${path.sep}`)
+
+/** The directory of the package a file under node_modules belongs to. */
+export const packageDirOf = (file: string): string => {
+  const marker = `${path.sep}node_modules${path.sep}`
+  const at = file.lastIndexOf(marker)
+  const rest = file.slice(at + marker.length).split(path.sep)
+  const name = rest[0]!.startsWith("@") ? rest.slice(0, 2).join(path.sep) : rest[0]!
+  return file.slice(0, at + marker.length) + name
+}
+
+/** The version in a package directory's manifest ("" if it has none, null if it cannot be read). */
+export const versionIn = (dir: string): string | null => {
+  try {
+    return (JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")) as { version?: string }).version ?? ""
+  } catch {
+    return null
+  }
+}
+
+/** Where a bare import of `name` from `file` looks first: the real path of the nearest `node_modules/<name>` ("" when none). */
+export const packageDirFor = (name: string, file: string): string => {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, "node_modules", name)
+    if (existsSync(candidate)) return realpathSync(candidate)
+    if (path.dirname(dir) === dir) return ""
+  }
+}
+
+const notePackage = (file: string): void => {
+  const dir = packageDirOf(file)
+  if (!packages.has(dir)) packages.set(dir, versionIn(dir))
+}
+
+/** The nearest package.json above a local module decides how it loads and resolves: it counts as read. */
+const noteScope = (file: string): void => {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, "package.json")
+    if (files.has(manifest)) return
+    if (existsSync(manifest)) return noteFile(manifest, sha256(readFileSync(manifest)))
+    if (path.dirname(dir) === dir) return
+  }
+}
+
+// Inside a wrapped call or a module hook: the calls the original makes (fs.readFileSync
+// opening its file, the module loader reading a module) are part of what is observed already.
+let busy = false
+
+/** Run `f` with nested observed calls ignored. */
+const quietly = <A>(f: () => A): A => {
+  if (busy) return f()
+  busy = true
+  try {
+    return f()
+  } finally {
+    busy = false
+  }
+}
+
+type Frame = { readonly node: "loader" | "other" } | { readonly file: string }
+
+/** The frames of the current stack outside this module, innermost first: Node's own (its module loader or other), or a file's. */
+const callers = (): Array<Frame> => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 200
+  const stack = new Error().stack ?? ""
+  Error.stackTraceLimit = limit
+  const frames: Array<Frame> = []
+  for (const line of stack.split("\n").slice(1)) {
+    if (/[( ]node:/.test(line)) {
+      frames.push({ node: /[( ]node:internal\/modules\//.test(line) ? "loader" : "other" })
+      continue
+    }
+    const match = /(file:\/\/\/[^\s)]+|\/[^\s):]+):\d+:\d+\)?$/.exec(line)
+    if (match === null) continue
+    const file = match[1]!.startsWith("file:") ? fileURLToPath(match[1]!) : match[1]!
+    if (file !== here) frames.push({ file })
+  }
+  return frames
+}
+
+const isProjectFrame = (frame: Frame) => "file" in frame && !isPackageFile(frame.file)
+
+/**
+ * Whether the current call comes from the project's own code: a frame of a local
+ * module (not a package's, not Node's) is on the stack before Node's module loader is.
+ * What the loader does itself (resolving and reading modules, running a package's
+ * top-level code) is not the project's: modules are observed by the hooks.
+ */
+const fromProjectCode = (): boolean => {
+  if (busy) return false
+  for (const frame of callers()) {
+    if ("node" in frame && frame.node === "loader") return false
+    if (isProjectFrame(frame)) return true
+  }
+  return false
+}
+
+/** Who made the current call: the first frame outside this module. */
+const directCaller = (): "node" | "package" | "project" => {
+  const first = callers()[0]
+  return first === undefined || "node" in first ? "node" : isProjectFrame(first) ? "project" : "package"
+}
+
+type Fn = (...args: Array<unknown>) => unknown
+
+const patches: Array<() => void> = []
+
+/** Replace `target[name]` for the build (as an own property, whatever it was); `wrap` gets the original. */
+const patch = (target: object, name: string, wrap: (original: Fn) => Fn): void => {
+  const original = (target as Record<string, unknown>)[name]
+  if (typeof original !== "function") return
+  const own = Object.getOwnPropertyDescriptor(target, name)
+  Object.defineProperty(target, name, { value: Object.assign(wrap(original as Fn), original), writable: true, configurable: true, enumerable: own?.enumerable ?? false })
+  patches.push(() => {
+    if (own === undefined) delete (target as Record<string, unknown>)[name]
+    else Object.defineProperty(target, name, own)
+  })
+}
+
+/** The call taints when made from the project's own code. */
+const tripwire = (label: string) => (original: Fn): Fn =>
+  function(this: unknown, ...args: Array<unknown>) {
+    if (fromProjectCode()) taint(`the pipeline called ${label}`)
+    return quietly(() => new.target === undefined ? original.apply(this, args) : Reflect.construct(original, args, new.target))
+  }
+
+const pathOf = (value: unknown): string | undefined =>
+  typeof value === "string" ? path.resolve(value) : value instanceof URL && value.protocol === "file:" ? fileURLToPath(value) : undefined
+
+const bytesOf = (value: unknown, options: unknown): Uint8Array => {
+  if (typeof value !== "string") return value as Uint8Array
+  const encoding = (typeof options === "string" ? options : (options as { encoding?: string } | undefined)?.encoding) as BufferEncoding | undefined
+  return Buffer.from(value, encoding ?? "utf8")
+}
+
+const functionNames = (target: object) =>
+  Object.keys(target).filter((name) => /^[a-z]/.test(name) && typeof (target as Record<string, unknown>)[name] === "function")
+
+const guardedModules = ["child_process", "cluster", "dgram", "dns", "http", "http2", "https", "net", "os", "tls", "worker_threads"]
+const randomFunctions = ["randomBytes", "randomFill", "randomFillSync", "randomInt", "randomUUID", "generateKey", "generateKeyPair", "generateKeyPairSync", "generateKeySync", "generatePrime", "generatePrimeSync"]
+
+const guardBuild = (): void => {
+  const fsPromises = fs.promises
+  for (const name of functionNames(fs)) {
+    if (name === "readFileSync") {
+      patch(fs, name, (original) =>
+        function(this: unknown, ...args: Array<unknown>) {
+          const project = fromProjectCode()
+          const result = quietly(() => original.apply(this, args))
+          const file = pathOf(args[0])
+          if (project) file === undefined ? taint("the pipeline read a file by descriptor") : noteFile(file, sha256(bytesOf(result, args[1])))
+          return result
+        })
+    } else if (name === "existsSync") {
+      patch(fs, name, (original) =>
+        function(this: unknown, ...args: Array<unknown>) {
+          const project = fromProjectCode()
+          const result = quietly(() => original.apply(this, args) as boolean)
+          const file = pathOf(args[0])
+          if (recording && project) file === undefined ? taint("the pipeline probed a file by descriptor") : exists.set(file, result)
+          return result
+        })
+    } else {
+      patch(fs, name, tripwire(`fs.${name}`))
+    }
+  }
+  for (const name of functionNames(fsPromises)) {
+    if (name === "readFile") {
+      patch(fsPromises, name, (original) =>
+        async function(this: unknown, ...args: Array<unknown>) {
+          const project = fromProjectCode()
+          const result = await quietly(() => original.apply(this, args) as Promise<unknown>)
+          const file = pathOf(args[0])
+          if (project) file === undefined ? taint("the pipeline read a file by handle") : noteFile(file, sha256(bytesOf(result, args[1])))
+          return result
+        })
+    } else {
+      patch(fsPromises, name, tripwire(`fs.promises.${name}`))
+    }
+  }
+  for (const id of guardedModules) {
+    const target = process.getBuiltinModule(`node:${id}`) as object
+    for (const name of functionNames(target)) patch(target, name, tripwire(`${id}.${name}`))
+  }
+  patch(process.getBuiltinModule("node:worker_threads"), "Worker", tripwire("new Worker"))
+  const crypto = process.getBuiltinModule("node:crypto")
+  for (const name of randomFunctions) patch(crypto, name, tripwire(`crypto.${name}`))
+  const webCrypto = Object.getPrototypeOf(globalThis.crypto) as object
+  for (const name of ["getRandomValues", "randomUUID"]) patch(webCrypto, name, tripwire(`crypto.${name}`))
+  patch(Math, "random", tripwire("Math.random"))
+  patch(performance, "now", tripwire("performance.now"))
+  for (const name of ["hrtime", "uptime", "cpuUsage", "memoryUsage", "resourceUsage"]) patch(process, name, tripwire(`process.${name}`))
+  patch(process.hrtime, "bigint", tripwire("process.hrtime.bigint"))
+  patch(globalThis, "fetch", tripwire("fetch"))
+  const RealDate = Date
+  patch(RealDate, "now", tripwire("Date.now"))
+  globalThis.Date = new Proxy(RealDate, {
+    construct(target, args, newTarget) {
+      if (args.length === 0 && fromProjectCode()) taint("the pipeline read the clock (new Date())")
+      return Reflect.construct(target, args, newTarget) as object
+    },
+    apply(target) {
+      if (fromProjectCode()) taint("the pipeline read the clock (Date())")
+      return target()
+    }
+  })
+  patches.push(() => {
+    globalThis.Date = RealDate
+  })
+  module.syncBuiltinESMExports()
+}
+
+const unguardBuild = (): void => {
+  for (const undo of patches.splice(0).reverse()) undo()
+  module.syncBuiltinESMExports()
+}
+
+/**
+ * Start observing this process: module loads, environment reads. Called once by the
+ * `pipeline` command before it loads the CLI.
+ */
+export const install = (entry: string): void => {
+  if (installed) return
+  installed = true
+  recording = true
+  for (const loaded of [entry, here]) noteFile(loaded, sha256(readFileSync(loaded)))
+  module.registerHooks({
+    resolve: (specifier, context, next) => quietly(() => {
+      const resolved = next(specifier, context)
+      if (!recording) return resolved
+      const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined
+      const bare = !/^(node:|data:|file:|\.{0,2}\/|#)/.test(specifier) && !module.isBuiltin(specifier)
+      if (bare && parent !== undefined && !isPackageFile(parent)) {
+        const name = packageName(specifier)
+        // a local file's import of a package: which copy it finds is part of what ran
+        const id = `${path.dirname(parent)}\0${name}`
+        if (!imports.has(id)) imports.set(id, { name, from: parent, dir: packageDirFor(name, parent) })
+      }
+      return resolved
+    }),
+    load: (url, context, next) => quietly(() => {
+      const loaded = next(url, context)
+      if (!recording || !url.startsWith("file:")) return loaded
+      const file = fileURLToPath(url)
+      if (isPackageFile(file)) {
+        notePackage(file)
+      } else {
+        // the file's bytes (for TypeScript, `source` may already be stripped)
+        noteFile(file, sha256(readFileSync(file)))
+        noteScope(file)
+      }
+      return loaded
+    })
+  })
+  process.env = new Proxy(originalEnv, {
+    // Reads by name count unless Node itself makes them (copying the environment for a
+    // child process); enumerating it counts when the project's own code does.
+    get(target, name) {
+      const value = target[name as string]
+      if (recording && typeof name === "string" && !env.has(name) && directCaller() !== "node") env.set(name, value ?? null)
+      return value
+    },
+    has(target, name) {
+      if (recording && typeof name === "string" && !env.has(name) && directCaller() !== "node") env.set(name, target[name] ?? null)
+      return name in target
+    },
+    ownKeys(target) {
+      if (recording && envNames === null && directCaller() === "project") envNames = Object.keys(target).sort()
+      return Reflect.ownKeys(target)
+    },
+    set(target, name, value) {
+      taint(`the environment variable ${String(name)} was set`)
+      target[name as string] = value as string
+      return true
+    },
+    deleteProperty(target, name) {
+      taint(`the environment variable ${String(name)} was deleted`)
+      delete target[name as string]
+      return true
+    }
+  })
+}
+
+/** The package name of a bare specifier (`@scope/name/sub` → `@scope/name`). */
+export const packageName = (specifier: string): string => {
+  const parts = specifier.split("/")
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!
+}
+
+/** Observe the pipeline file's import and graph build: file reads are recorded, other side channels taint. */
+export const beginBuild = (): void => {
+  if (recording) guardBuild()
+}
+
+/** End what `beginBuild` started. */
+export const endBuild = (): void => {
+  if (patches.length > 0) unguardBuild()
+}
+
+/** Something the observation cannot account for happened (e.g. the pipeline needed tsx). */
+export const markTainted = (reason: string): void => taint(reason)
+
+/** A file whose bytes the preparation used, with their hash. */
+export const file = (absolute: string, hash: string): void => noteFile(absolute, hash)
+
+/** A package looked up by name from a file (CodeFingerprint, TensorBackend). */
+export const lookup = (name: string, from: string, version: string | undefined): void => {
+  if (recording) lookups.push({ name, from, version: version ?? "" })
+}
+
+/** The project root found for a file. */
+export const root = (file: string, dir: string): void => {
+  if (recording) roots.set(file, dir)
+}
+
+/**
+ * Stop observing and return what was observed: undefined when not installed (a test, the
+ * Runner API) or when something tainted it (the reason is in `taintedBy`).
+ */
+export const finish = (): Observation | undefined => {
+  endBuild()
+  if (!recording) return undefined
+  recording = false
+  process.env = originalEnv
+  if (tainted !== undefined) return undefined
+  return {
+    env: Object.fromEntries(env),
+    envNames,
+    files: Object.fromEntries(files),
+    exists: Object.fromEntries(exists),
+    packages: Object.fromEntries(packages),
+    lookups: [...lookups],
+    imports: [...imports.values()],
+    roots: Object.fromEntries(roots)
+  }
+}
+
+/** Why the observation was tainted, if it was. */
+export const taintedBy = (): string | undefined => tainted
+
+/** Whether this process is observed (started by the `pipeline` command). */
+export const isInstalled = (): boolean => installed
+
+/** The process environment itself, read without being observed. */
+export const environment = (): NodeJS.ProcessEnv => originalEnv

@@ -1,0 +1,89 @@
+/**
+ * The run log's SQLite database, without Effect: opened by the RunLog service and by
+ * Replay.ts, which answers a command before Effect is loaded.
+ */
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type { DatabaseSync } from "node:sqlite"
+import { host } from "./Process.ts"
+
+const schema = `
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
+  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER, replay_of INTEGER
+);
+CREATE TABLE IF NOT EXISTS node_runs (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  node_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+  key TEXT, output_hash TEXT, metrics_hash TEXT, duration_ms REAL NOT NULL,
+  params TEXT NOT NULL, inputs TEXT NOT NULL, components TEXT, metrics TEXT NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS node_runs_label ON node_runs(label);
+CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
+CREATE TABLE IF NOT EXISTS replays (signature TEXT PRIMARY KEY, run_id INTEGER NOT NULL, record TEXT NOT NULL);
+`
+
+/** Open (creating if needed) the run log at `file`, in WAL mode so concurrent runs can both write. */
+export const open = (file: string): DatabaseSync => {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  // Loaded lazily: node:sqlite prints an experimental warning on import.
+  const { DatabaseSync } = process.getBuiltinModule("node:sqlite")
+  const db = new DatabaseSync(file)
+  db.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+  db.exec(schema)
+  // logs written before runs recorded their process, or replays
+  const columns = (db.prepare("PRAGMA table_info(runs)").all() as unknown as ReadonlyArray<{ name: string }>).map((c) => c.name)
+  if (!columns.includes("pid")) db.exec("ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;")
+  if (!columns.includes("replay_of")) db.exec("ALTER TABLE runs ADD COLUMN replay_of INTEGER;")
+  return db
+}
+
+/** Run `f` in one write transaction. */
+export const transaction = <A>(db: DatabaseSync, f: () => A): A => {
+  db.exec("BEGIN IMMEDIATE")
+  try {
+    const result = f()
+    db.exec("COMMIT")
+    return result
+  } catch (error) {
+    db.exec("ROLLBACK")
+    throw error
+  }
+}
+
+/** Record the start of a run by this process; returns its id. */
+export const startRun = (
+  db: DatabaseSync,
+  run: { readonly pipeline: string; readonly file: string; readonly argv: string; readonly replayOf?: number }
+): number =>
+  Number(
+    db.prepare("INSERT INTO runs (pipeline, file, argv, started_at, status, host, pid, replay_of) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)")
+      .run(run.pipeline, run.file, run.argv, new Date().toISOString(), host, process.pid, run.replayOf ?? null).lastInsertRowid
+  )
+
+export const finishRun = (db: DatabaseSync, runId: number, status: "succeeded" | "failed" | "interrupted"): void => {
+  db.prepare("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?").run(new Date().toISOString(), status, runId)
+}
+
+/** Remember what a run's preparation depended on under the command's signature (Replay.ts). */
+export const saveReplay = (db: DatabaseSync, signature: string, runId: number, record: string): void => {
+  db.prepare("INSERT OR REPLACE INTO replays (signature, run_id, record) VALUES (?, ?, ?)").run(signature, runId, record)
+}
+
+export const loadReplay = (db: DatabaseSync, signature: string): { readonly runId: number; readonly record: string } | undefined => {
+  const row = db.prepare("SELECT run_id, record FROM replays WHERE signature = ?").get(signature) as
+    | { run_id: number; record: string }
+    | undefined
+  return row === undefined ? undefined : { runId: row.run_id, record: row.record }
+}
+
+/** Log every node of run `from` again under run `to`, as cached (what an all-cached rerun logs). */
+export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): void => {
+  db.prepare(
+    `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
+       params, inputs, components, metrics, error)
+     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error
+     FROM node_runs WHERE run_id = ? ORDER BY rowid`
+  ).run(to, from)
+}

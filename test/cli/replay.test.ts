@@ -1,0 +1,118 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+import { helperInner, helperOuter, nodeModules } from "../fixtures/nodes.ts"
+import { cli, statuses, summary, tempProject, writeFile } from "../helpers.ts"
+
+// The pipeline reads a file and an environment variable while it builds: both decide its graph.
+const project = {
+  ...nodeModules,
+  "helpers/outer.ts": helperOuter,
+  "helpers/inner.ts": helperInner,
+  "config.json": `{ "n": 4 }`,
+  "replayed.ts": `
+import * as fs from "node:fs"
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { scaled } from "./nodes/scaled.ts"
+const config = JSON.parse(fs.readFileSync(new URL("./config.json", import.meta.url), "utf8")) as { n: number }
+const factor = Number(process.env["FACTOR"] ?? "2")
+export default Pipeline.make("replayed", () => {
+  const numbers = source({ n: config.n }, { name: "source" })
+  return scaled({ numbers, factor }, { name: "scaled" })
+})
+`,
+  // reads the clock while it builds: what it depends on cannot be known, so it is never replayed
+  "clocked.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+const started = Date.now()
+export default Pipeline.make("clocked", () => source({ n: started > 0 ? 3 : 2 }, { name: "source" }))
+`
+}
+
+type Summary = ReturnType<typeof summary> & { readonly replayOf?: number; readonly runId: number; readonly durationMs: number }
+
+describe("replaying an unchanged `pipeline run`", () => {
+  let dir: string
+  const run = async (args: ReadonlyArray<string> = [], env: Record<string, string> = {}, file = "replayed.ts") => {
+    const result = await cli(["run", file, "--json", ...args], dir, env)
+    expect(result.stderr).toBe("")
+    expect(result.code).toBe(0)
+    return { statuses: statuses(result.stdout), summary: summary(result.stdout) as Summary, stdout: result.stdout }
+  }
+  // what a replay and a run that planned everything anew both print, less run ids and timings
+  const comparable = (stdout: string) =>
+    stdout.replace(/"durationMs":[\d.e-]+/g, "").replace(/"runId":\d+/, "").replace(/"replayOf":\d+,/, "")
+
+  beforeAll(async () => {
+    dir = tempProject(project)
+    const first = await run()
+    expect(first.statuses).toEqual({ source: "ran", scaled: "ran" })
+    expect(first.summary.replayOf).toBeUndefined()
+  })
+
+  it("answers an identical command from the run log, printing what planning anew prints", async () => {
+    const planned = await run([], { ABLATE_REPLAY: "0" })
+    expect(planned.statuses).toEqual({ source: "cached", scaled: "cached" })
+    expect(planned.summary.replayOf).toBeUndefined()
+    const replayed = await run()
+    expect(replayed.summary.replayOf).toBe(planned.summary.runId)
+    expect(comparable(replayed.stdout)).toBe(comparable(planned.stdout))
+    // without --json it is another command, with a record of its own
+    const plain = await cli(["run", "replayed.ts"], dir)
+    expect(plain.stdout).not.toContain("replayed run")
+    const plainAgain = await cli(["run", "replayed.ts"], dir)
+    expect(plainAgain.stdout).toMatch(/\(run \d+; replayed run \d+: nothing it depended on has changed\)/)
+    expect(plainAgain.stdout.replace(/ in [\d.]+s \(run .*\)/, "")).toBe(plain.stdout.replace(/ in [\d.]+s \(run .*\)/, ""))
+    // the replay is a run of its own in the log, every node cached
+    const ls = await cli(["ls", "--json"], dir)
+    const latest = JSON.parse(ls.stdout.split("\n")[0]!) as { id: number; nodes: number; cached: number; status: string }
+    expect(latest).toMatchObject({ nodes: 2, cached: 2, status: "succeeded" })
+  })
+
+  it("plans anew when an environment variable the pipeline read has changed", async () => {
+    const changed = await run([], { FACTOR: "3" })
+    expect(changed.summary.replayOf).toBeUndefined()
+    expect(changed.statuses).toEqual({ source: "cached", scaled: "ran" })
+    expect((await run([], { FACTOR: "3" })).summary.replayOf).toBe(changed.summary.runId)
+  })
+
+  it("plans anew when a file the pipeline read while building has changed", async () => {
+    writeFile(dir, "config.json", `{ "n": 5 }`)
+    const changed = await run()
+    expect(changed.summary.replayOf).toBeUndefined()
+    expect(changed.statuses).toEqual({ source: "ran", scaled: "ran" })
+  })
+
+  it("plans anew when a module the pipeline loaded has changed", async () => {
+    const inner = path.join(dir, "helpers/inner.ts")
+    fs.writeFileSync(inner, fs.readFileSync(inner, "utf8").replace("a * b", "b * a"))
+    const changed = await run()
+    expect(changed.summary.replayOf).toBeUndefined()
+    expect(changed.statuses).toEqual({ source: "cached", scaled: "ran" })
+  })
+
+  it("plans anew when an output is no longer stored, and recomputes it", async () => {
+    const before = await run()
+    expect(before.summary.replayOf).toBeDefined()
+    const hash = before.summary.nodes.find((n) => n.label === "scaled")!.hash!
+    fs.rmSync(path.join(dir, ".ablate", "objects", hash.slice(0, 2), hash))
+    const after = await run()
+    expect(after.summary.replayOf).toBeUndefined()
+    expect(after.statuses).toEqual({ source: "cached", scaled: "ran" })
+  })
+
+  it("never replays --force", async () => {
+    const forced = await run(["--force", "scaled"])
+    expect(forced.summary.replayOf).toBeUndefined()
+    expect(forced.statuses).toEqual({ source: "cached", scaled: "ran" })
+  })
+
+  it("never replays a pipeline that read the clock while building", async () => {
+    expect((await run([], {}, "clocked.ts")).statuses).toEqual({ source: "ran" })
+    const again = await run([], {}, "clocked.ts")
+    expect(again.summary.replayOf).toBeUndefined()
+    expect(again.statuses).toEqual({ source: "cached" })
+  })
+})
