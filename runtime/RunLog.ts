@@ -46,6 +46,8 @@ export interface RunEntry {
   readonly ran: number
   readonly cached: number
   readonly failed: number
+  /** the run this one replayed (Replay.ts), if it was answered from a replay record */
+  readonly replayOf: number | null
 }
 
 /** A node entry with the run it belongs to. */
@@ -155,7 +157,7 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
         ? use((db) =>
           (db.prepare(
             `SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
-               r.host, r.pid, COUNT(n.node_id) AS nodes,
+               r.host, r.pid, r.replay_of AS replayOf, COUNT(n.node_id) AS nodes,
                SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
              FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
              GROUP BY r.id ORDER BY r.id DESC LIMIT ?`

@@ -64,6 +64,9 @@ const lookups: Array<Observation["lookups"][number]> = []
 const imports = new Map<string, Observation["imports"][number]>()
 const roots = new Map<string, string>()
 const originalEnv = process.env
+// Variables Node's module loader reads for every module it loads (watch mode, coverage): they
+// change how Node reports, not what a pipeline computes.
+const nodeSettings = new Set(["WATCH_REPORT_DEPENDENCIES", "NODE_V8_COVERAGE"])
 
 const taint = (reason: string): void => {
   if (recording && tainted === undefined) tainted = reason
@@ -80,7 +83,7 @@ const noteFile = (file: string, hash: string): void => {
 const isPackageFile = (file: string) => file.includes(`${path.sep}node_modules${path.sep}`)
 
 /** The directory of the package a file under node_modules belongs to. */
-export const packageDirOf = (file: string): string => {
+const packageDirOf = (file: string): string => {
   const marker = `${path.sep}node_modules${path.sep}`
   const at = file.lastIndexOf(marker)
   const rest = file.slice(at + marker.length).split(path.sep)
@@ -138,21 +141,25 @@ const quietly = <A>(f: () => A): A => {
 
 type Frame = { readonly node: "loader" | "other" } | { readonly file: string }
 
-/** The frames of the current stack outside this module, innermost first: Node's own (its module loader or other), or a file's. */
-const callers = (): Array<Frame> => {
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = 200
-  const stack = new Error().stack ?? ""
-  Error.stackTraceLimit = limit
+/** The innermost `depth` frames of the current stack outside this module: Node's own (its module loader or other), or a file's. */
+const callers = (depth: number): Array<Frame> => {
+  const { prepareStackTrace, stackTraceLimit } = Error
+  Error.stackTraceLimit = depth + 8
+  Error.prepareStackTrace = (_, sites) => sites
+  const holder: { stack?: ReadonlyArray<NodeJS.CallSite> } = {}
+  Error.captureStackTrace(holder, callers)
+  const sites = holder.stack ?? []
+  Error.prepareStackTrace = prepareStackTrace
+  Error.stackTraceLimit = stackTraceLimit
   const frames: Array<Frame> = []
-  for (const line of stack.split("\n").slice(1)) {
-    if (/[( ]node:/.test(line)) {
-      frames.push({ node: /[( ]node:internal\/modules\//.test(line) ? "loader" : "other" })
+  for (const site of sites) {
+    const name = site.getFileName() ?? site.getScriptNameOrSourceURL()
+    if (name === undefined || name === null || name === "") continue
+    if (name.startsWith("node:")) {
+      frames.push({ node: name.startsWith("node:internal/modules/") ? "loader" : "other" })
       continue
     }
-    const match = /(file:\/\/\/[^\s)]+|\/[^\s):]+):\d+:\d+\)?$/.exec(line)
-    if (match === null) continue
-    const file = match[1]!.startsWith("file:") ? fileURLToPath(match[1]!) : match[1]!
+    const file = name.startsWith("file:") ? fileURLToPath(name) : name
     if (file !== here) frames.push({ file })
   }
   return frames
@@ -168,7 +175,7 @@ const isProjectFrame = (frame: Frame) => "file" in frame && !isPackageFile(frame
  */
 const fromProjectCode = (): boolean => {
   if (busy) return false
-  for (const frame of callers()) {
+  for (const frame of callers(200)) {
     if ("node" in frame && frame.node === "loader") return false
     if (isProjectFrame(frame)) return true
   }
@@ -177,7 +184,7 @@ const fromProjectCode = (): boolean => {
 
 /** Who made the current call: the first frame outside this module. */
 const directCaller = (): "node" | "package" | "project" => {
-  const first = callers()[0]
+  const first = callers(4)[0]
   return first === undefined || "node" in first ? "node" : isProjectFrame(first) ? "project" : "package"
 }
 
@@ -332,16 +339,18 @@ export const install = (entry: string): void => {
       return loaded
     })
   })
+  const observed = (name: string | symbol): name is string =>
+    recording && typeof name === "string" && !env.has(name) && !nodeSettings.has(name) && directCaller() !== "node"
   process.env = new Proxy(originalEnv, {
     // Reads by name count unless Node itself makes them (copying the environment for a
     // child process); enumerating it counts when the project's own code does.
     get(target, name) {
       const value = target[name as string]
-      if (recording && typeof name === "string" && !env.has(name) && directCaller() !== "node") env.set(name, value ?? null)
+      if (observed(name)) env.set(name, value ?? null)
       return value
     },
     has(target, name) {
-      if (recording && typeof name === "string" && !env.has(name) && directCaller() !== "node") env.set(name, target[name] ?? null)
+      if (observed(name)) env.set(name, target[name] ?? null)
       return name in target
     },
     ownKeys(target) {
