@@ -35,7 +35,7 @@ import { layout } from "./internal/StoreLayout.ts"
 /** A node as the record keeps it. */
 export interface RecordedNode extends Summary.NodeLine {
   readonly metricsHash: string
-  /** device, inode, size and modification time (ns) of the node's key record */
+  /** device, inode, size and modification time of the node's key record */
   readonly keyFile: string
 }
 
@@ -56,14 +56,15 @@ const runtime = `${process.version} ${process.platform} ${process.arch}`
 /** The signature of a command: the same arguments in the same directory. */
 export const signature = (args: ReadonlyArray<string>, cwd: string): string => sha256(canonicalJson({ args: [...args], cwd }))
 
-const identity = (stat: fs.BigIntStats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}`
+// A key record is replaced by renaming a new file over it: a new inode.
+const identity = (stat: fs.Stats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
 
 /** The identity of a key record whose output hash is `hash`; undefined if it is gone or now names another output. */
 const keyFileIdentity = (file: string, hash: string): string | undefined => {
   let fd: number | undefined
   try {
     fd = fs.openSync(file, "r")
-    const stat = fs.fstatSync(fd, { bigint: true })
+    const stat = fs.fstatSync(fd)
     const record = JSON.parse(fs.readFileSync(fd, "utf8")) as { output?: { hash?: string } }
     return record.output?.hash === hash ? identity(stat) : undefined
   } catch {
@@ -119,15 +120,14 @@ const unchanged = (observed: Observe.Observation): boolean => {
 
 /** Whether every node is still a hit: its key record is the one the run saw and its objects are stored. */
 const allCached = (storeRoot: string, nodes: ReadonlyArray<RecordedNode>): boolean => {
-  const { keyPath, objectPath } = layout(storeRoot)
+  const { dirs } = layout(storeRoot)
+  const objects = new Set<string>()
   for (const node of nodes) {
-    try {
-      if (identity(fs.statSync(keyPath(node.key!), { bigint: true })) !== node.keyFile) return false
-    } catch {
-      return false
-    }
-    if (!fs.existsSync(objectPath(node.hash!)) || !fs.existsSync(objectPath(node.metricsHash))) return false
+    const stat = fs.statSync(`${dirs.keys}/${node.key}.json`, { throwIfNoEntry: false })
+    if (stat === undefined || identity(stat) !== node.keyFile) return false
+    objects.add(node.hash!).add(node.metricsHash)
   }
+  for (const hash of objects) if (!fs.existsSync(`${dirs.objects}/${hash.slice(0, 2)}/${hash}`)) return false
   return true
 }
 
@@ -192,10 +192,13 @@ export const attempt = (args: ReadonlyArray<string>, console: Console): number |
       RunLogDb.finishRun(db, id, "succeeded")
       return id
     })
-    const renderer = Render.make(json ? "json" : console.out.isTTY === true ? "tty" : "plain", console.out, record.nodes.map((n) => n.label))
+    // everything is known at once: one write instead of one per line
+    const chunks: Array<string> = []
+    const out = { ...console.out, write: (text: string) => void chunks.push(text) }
+    const renderer = Render.make(json ? "json" : console.out.isTTY === true ? "tty" : "plain", out, record.nodes.map((n) => n.label))
     for (const node of record.nodes) renderer.onEvent({ type: "cached", id: node.id, label: node.label, key: node.key!, hash: node.hash! })
     renderer.finish()
-    return Summary.write(console.out, json, {
+    const code = Summary.write(out, json, {
       pipeline: record.pipeline,
       runId,
       wallMs: performance.now() - started,
@@ -203,6 +206,8 @@ export const attempt = (args: ReadonlyArray<string>, console: Console): number |
       outputs: record.outputs,
       replayOf: sourceRun
     })
+    console.out.write(chunks.join(""))
+    return code
   } finally {
     db.close()
   }

@@ -170,7 +170,10 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
       exists()
         ? use((db) =>
           (db.prepare(
-            `SELECT n.*, r.pipeline, r.started_at FROM node_runs n JOIN runs r ON r.id = n.run_id
+            `SELECT n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash, n.duration_ms,
+               n.params, n.inputs, n.metrics, n.error, r.pipeline, r.started_at,
+               COALESCE(n.components, (SELECT s.components FROM node_runs s WHERE s.run_id = r.replay_of AND s.node_id = n.node_id)) AS components
+             FROM node_runs n JOIN runs r ON r.id = n.run_id
              WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ?
              ORDER BY n.run_id DESC LIMIT 20`
           ).all(query, `${query}%`, `${query}%`) as unknown as ReadonlyArray<NodeRow>).map(toRecord)

@@ -18,15 +18,13 @@ import * as Observe from "../internal/Observe.ts"
 import * as Replay from "../Replay.ts"
 import { type Options, runOptions, selectionFlags, storeFlag, storeRoot } from "./Options.ts"
 import * as Render from "./Render.ts"
-import { formatValue, maxShownOutputs, shortHash, showOutput, table } from "./Summary.ts"
-import * as Summary from "./Summary.ts"
+import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, table, write as writeSummary } from "./Summary.ts"
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Console {
   readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
   readonly err: { readonly write: (text: string) => void }
 }
-
 
 const selectionHelp = `  --seeds 0,1,2          build the pipeline once per seed (default 0)
   --set node.param=value override a param of every node with that name (repeatable)
@@ -232,7 +230,8 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
       Effect.provide(layers),
       Effect.ensuring(Effect.sync(renderer.finish))
     )
-    const outputs: Array<Summary.ShownOutput> = []
+    const wallMs = performance.now() - started
+    const outputs: Array<ShownOutput> = []
     // Output values are shown for small result sets (an evaluation per cell); a graph
     // whose outputs are hundreds of artifacts lists their hashes instead of decoding them all.
     if (prepared.graph.outputs.length <= maxShownOutputs) {
@@ -264,10 +263,10 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
         )
       }
     }
-    return Summary.write(console.out, json, {
+    return writeSummary(console.out, json, {
       pipeline: prepared.graph.pipeline,
       runId: outcome.runId,
-      wallMs: performance.now() - started,
+      wallMs,
       nodes,
       outputs
     })

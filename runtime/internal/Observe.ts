@@ -279,6 +279,19 @@ const guardBuild = (): void => {
   for (const name of ["hrtime", "uptime", "cpuUsage", "memoryUsage", "resourceUsage"]) patch(process, name, tripwire(`process.${name}`))
   patch(process.hrtime, "bigint", tripwire("process.hrtime.bigint"))
   patch(globalThis, "fetch", tripwire("fetch"))
+  for (const name of ["pid", "ppid"]) {
+    const own = Object.getOwnPropertyDescriptor(process, name)
+    if (own?.configurable !== true) continue
+    Object.defineProperty(process, name, {
+      get: () => {
+        if (fromProjectCode()) taint(`the pipeline read process.${name}`)
+        return own.get === undefined ? own.value : own.get.call(process)
+      },
+      configurable: true,
+      enumerable: own.enumerable ?? true
+    })
+    patches.push(() => Object.defineProperty(process, name, own))
+  }
   const RealDate = Date
   patch(RealDate, "now", tripwire("Date.now"))
   globalThis.Date = new Proxy(RealDate, {
@@ -412,6 +425,8 @@ export const finish = (): Observation | undefined => {
   recording = false
   process.env = originalEnv
   if (tainted !== undefined) return undefined
+  // the time zone decides what dates mean, whether or not anything read it by name
+  if (!env.has("TZ")) env.set("TZ", originalEnv["TZ"] ?? null)
   return {
     env: Object.fromEntries(env),
     envNames,

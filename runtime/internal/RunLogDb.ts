@@ -78,12 +78,16 @@ export const loadReplay = (db: DatabaseSync, signature: string): { readonly runI
   return row === undefined ? undefined : { runId: row.run_id, record: row.record }
 }
 
-/** Log every node of run `from` again under run `to`, as cached (what an all-cached rerun logs). */
+/**
+ * Log every node of run `from` again under run `to` (a replay of it), as cached: what an
+ * all-cached rerun logs. Key components are not copied: they are the replayed run's,
+ * and readers take them from there (`runs.replay_of`).
+ */
 export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): void => {
   db.prepare(
     `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
        params, inputs, components, metrics, error)
-     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error
+     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, NULL, metrics, error
      FROM node_runs WHERE run_id = ? ORDER BY rowid`
   ).run(to, from)
 }

@@ -59,16 +59,20 @@ describe("replaying an unchanged `pipeline run`", () => {
     const replayed = await run()
     expect(replayed.summary.replayOf).toBe(planned.summary.runId)
     expect(comparable(replayed.stdout)).toBe(comparable(planned.stdout))
+    // the replay is a run of its own in the log, every node cached
+    const ls = await cli(["ls", "--json"], dir)
+    const latest = JSON.parse(ls.stdout.split("\n")[0]!) as { id: number; nodes: number; cached: number; status: string }
+    expect(latest).toMatchObject({ nodes: 2, cached: 2, status: "succeeded", replayOf: planned.summary.runId })
+    // `show` finds the replayed run's entry, with the key components of the run it replayed
+    const shown = JSON.parse((await cli(["show", "scaled", "--json"], dir)).stdout) as { runId: number; components: { kind: string } | null }
+    expect(shown.runId).toBe(latest.id)
+    expect(shown.components?.kind).toBe("test/scaled")
     // without --json it is another command, with a record of its own
     const plain = await cli(["run", "replayed.ts"], dir)
     expect(plain.stdout).not.toContain("replayed run")
     const plainAgain = await cli(["run", "replayed.ts"], dir)
     expect(plainAgain.stdout).toMatch(/\(run \d+; replayed run \d+: nothing it depended on has changed\)/)
     expect(plainAgain.stdout.replace(/ in [\d.]+s \(run .*\)/, "")).toBe(plain.stdout.replace(/ in [\d.]+s \(run .*\)/, ""))
-    // the replay is a run of its own in the log, every node cached
-    const ls = await cli(["ls", "--json"], dir)
-    const latest = JSON.parse(ls.stdout.split("\n")[0]!) as { id: number; nodes: number; cached: number; status: string }
-    expect(latest).toMatchObject({ nodes: 2, cached: 2, status: "succeeded" })
   })
 
   it("plans anew when an environment variable the pipeline read has changed", async () => {
