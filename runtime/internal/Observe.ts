@@ -6,10 +6,11 @@
  *
  * `install` is called by bin/pipeline.mjs before the CLI loads; in any other process
  * (tests, the Runner API) nothing is observed and nothing is ever replayed. Observed:
- *  - every module loaded: local files by the hash of the source that ran, package files
- *    by their package's directory and version, and each bare import of a local file by
- *    the package directory it resolved to;
- *  - every environment variable read (and the whole environment if it is enumerated);
+ *  - every module loaded: local files by the hash of their bytes (and of the package.json
+ *    that scopes them), package files by their package's directory and version, and each
+ *    bare import of a local file by the package directory it finds;
+ *  - every environment variable read by name, and the names of all of them if the
+ *    project's own code enumerates the environment; always the time zone (TZ);
  *  - the package versions, project roots and file hashes the cache key was computed from;
  *  - while the pipeline file is imported and its graph built: the files it reads
  *    (`readFileSync`, `fs.promises.readFile`) and probes (`existsSync`).
