@@ -221,6 +221,23 @@ const bytesOf = (value: unknown, options: unknown): Uint8Array => {
   return Buffer.from(value, encoding ?? "utf8")
 }
 
+/** A file the project's code read: its bytes count (a read by descriptor or handle cannot be tied to a file). */
+const noteRead = (target: unknown, result: unknown, options: unknown): void => {
+  const file = pathOf(target)
+  if (file === undefined) taint("the pipeline read a file by descriptor")
+  else noteFile(file, sha256(bytesOf(result, options)))
+}
+
+/** A read that failed: a missing file counts as absent (it may appear later); any other failure taints. */
+const noteFailedRead = (target: unknown, error: unknown): void => {
+  const file = pathOf(target)
+  if (file !== undefined && (error as NodeJS.ErrnoException).code === "ENOENT") {
+    if (recording) exists.set(file, false)
+  } else {
+    taint(`the pipeline's read of ${String(target)} failed`)
+  }
+}
+
 const functionNames = (target: object) =>
   Object.keys(target).filter((name) => /^[a-z]/.test(name) && typeof (target as Record<string, unknown>)[name] === "function")
 
@@ -234,9 +251,14 @@ const guardBuild = (): void => {
       patch(fs, name, (original) =>
         function(this: unknown, ...args: Array<unknown>) {
           const project = fromProjectCode()
-          const result = quietly(() => original.apply(this, args))
-          const file = pathOf(args[0])
-          if (project) file === undefined ? taint("the pipeline read a file by descriptor") : noteFile(file, sha256(bytesOf(result, args[1])))
+          let result: unknown
+          try {
+            result = quietly(() => original.apply(this, args))
+          } catch (error) {
+            if (project) noteFailedRead(args[0], error)
+            throw error
+          }
+          if (project) noteRead(args[0], result, args[1])
           return result
         })
     } else if (name === "existsSync") {
@@ -257,9 +279,14 @@ const guardBuild = (): void => {
       patch(fsPromises, name, (original) =>
         async function(this: unknown, ...args: Array<unknown>) {
           const project = fromProjectCode()
-          const result = await quietly(() => original.apply(this, args) as Promise<unknown>)
-          const file = pathOf(args[0])
-          if (project) file === undefined ? taint("the pipeline read a file by handle") : noteFile(file, sha256(bytesOf(result, args[1])))
+          let result: unknown
+          try {
+            result = await quietly(() => original.apply(this, args) as Promise<unknown>)
+          } catch (error) {
+            if (project) noteFailedRead(args[0], error)
+            throw error
+          }
+          if (project) noteRead(args[0], result, args[1])
           return result
         })
     } else {

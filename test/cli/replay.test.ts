@@ -22,6 +22,19 @@ export default Pipeline.make("replayed", () => {
   return scaled({ numbers, factor }, { name: "scaled" })
 })
 `,
+  // falls back to a default when an optional file is missing: its absence is part of what it read
+  "optional.ts": `
+import * as fs from "node:fs"
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+let n = 2
+try {
+  n = (JSON.parse(fs.readFileSync("optional.json", "utf8")) as { n: number }).n
+} catch {
+  // no optional.json: the default
+}
+export default Pipeline.make("optional", () => source({ n }, { name: "source" }))
+`,
   // reads the clock while it builds: what it depends on cannot be known, so it is never replayed
   "clocked.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
@@ -111,6 +124,15 @@ describe("replaying an unchanged `pipeline run`", () => {
     const forced = await run(["--force", "scaled"])
     expect(forced.summary.replayOf).toBeUndefined()
     expect(forced.statuses).toEqual({ source: "cached", scaled: "ran" })
+  })
+
+  it("plans anew when a file the pipeline found missing while building appears", async () => {
+    expect((await run([], {}, "optional.ts")).statuses).toEqual({ source: "ran" })
+    expect((await run([], {}, "optional.ts")).summary.replayOf).toBeDefined()
+    writeFile(dir, "optional.json", `{ "n": 7 }`)
+    const changed = await run([], {}, "optional.ts")
+    expect(changed.summary.replayOf).toBeUndefined()
+    expect(changed.statuses).toEqual({ source: "ran" })
   })
 
   it("never replays a pipeline that read the clock while building", async () => {
