@@ -354,17 +354,23 @@ export const install = (entry: string): void => {
   for (const loaded of [entry, here]) noteFile(loaded, sha256(readFileSync(loaded)))
   module.registerHooks({
     resolve: (specifier, context, next) => quietly(() => {
-      const resolved = next(specifier, context)
-      if (!recording) return resolved
       const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined
-      const bare = !/^(node:|data:|file:|\.{0,2}\/|#)/.test(specifier) && !module.isBuiltin(specifier)
-      if (bare && parent !== undefined && !isPackageFile(parent)) {
+      if (!recording || parent === undefined || isPackageFile(parent)) return next(specifier, context)
+      if (!/^(node:|data:|file:|\.{0,2}\/|#)/.test(specifier) && !module.isBuiltin(specifier)) {
+        // a local file's import of a package: which copy it finds (or that none is there) is part of what ran
         const name = packageName(specifier)
-        // a local file's import of a package: which copy it finds is part of what ran
         const id = `${path.dirname(parent)}\0${name}`
         if (!imports.has(id)) imports.set(id, { name, from: parent, dir: packageDirFor(name, parent) })
       }
-      return resolved
+      try {
+        return next(specifier, context)
+      } catch (error) {
+        // a local module that is not there (an import the code tolerates failing) may appear later
+        if ((error as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND" && /^(file:|\.{0,2}\/)/.test(specifier)) {
+          exists.set(fileURLToPath(new URL(specifier, context.parentURL)), false)
+        }
+        throw error
+      }
     }),
     load: (url, context, next) => quietly(() => {
       const loaded = next(url, context)

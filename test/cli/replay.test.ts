@@ -33,6 +33,11 @@ try {
 } catch {
   // no optional.json: the default
 }
+try {
+  n += ((await import("./extra.ts")) as { extra: number }).extra
+} catch {
+  // no extra.ts either
+}
 export default Pipeline.make("optional", () => source({ n }, { name: "source" }))
 `,
   // reads the clock while it builds: what it depends on cannot be known, so it is never replayed
@@ -126,13 +131,18 @@ describe("replaying an unchanged `pipeline run`", () => {
     expect(forced.statuses).toEqual({ source: "cached", scaled: "ran" })
   })
 
-  it("plans anew when a file the pipeline found missing while building appears", async () => {
+  it("plans anew when a file or module the pipeline found missing while building appears", async () => {
     expect((await run([], {}, "optional.ts")).statuses).toEqual({ source: "ran" })
     expect((await run([], {}, "optional.ts")).summary.replayOf).toBeDefined()
     writeFile(dir, "optional.json", `{ "n": 7 }`)
-    const changed = await run([], {}, "optional.ts")
-    expect(changed.summary.replayOf).toBeUndefined()
-    expect(changed.statuses).toEqual({ source: "ran" })
+    const withFile = await run([], {}, "optional.ts")
+    expect(withFile.summary.replayOf).toBeUndefined()
+    expect(withFile.statuses).toEqual({ source: "ran" })
+    expect((await run([], {}, "optional.ts")).summary.replayOf).toBeDefined()
+    writeFile(dir, "extra.ts", "export const extra = 1\n")
+    const withModule = await run([], {}, "optional.ts")
+    expect(withModule.summary.replayOf).toBeUndefined()
+    expect(withModule.statuses).toEqual({ source: "ran" })
   })
 
   it("never replays a pipeline that read the clock while building", async () => {
