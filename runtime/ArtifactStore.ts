@@ -193,14 +193,26 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     }
     if (!isStale(file)) return false
-    // Break a stale lock by renaming it away (atomic: one of several waiters wins),
-    // then compete for the lock like everyone else.
+    // Break a stale lock by moving it aside (atomic: of several waiters, one moves it), then
+    // compete for the lock like everyone else. Between our check and our move another waiter
+    // may have broken it and taken the lock itself: what we moved is checked again, and a
+    // live lock goes back (unless a newer one is already in its place).
+    // (into tmp/ under this process's name, so it is cleaned up if this process dies here)
+    fs.mkdirSync(dirs.tmp, { recursive: true })
+    const aside = path.join(dirs.tmp, `${process.pid}~${host}~lock-${key}`)
     try {
-      fs.renameSync(file, `${file}.stale~${token}`)
-      fs.rmSync(`${file}.stale~${token}`, { force: true })
+      fs.renameSync(file, aside)
     } catch {
-      // another waiter broke it first
+      return false // another waiter moved it first
     }
+    if (!isStale(aside)) {
+      try {
+        fs.linkSync(aside, file)
+      } catch {
+        // a newer lock is in place
+      }
+    }
+    fs.rmSync(aside, { force: true })
     return false
   }
 
