@@ -34,6 +34,8 @@ export interface RunSummary {
   readonly outputs: ReadonlyArray<ShownOutput>
   /** the run whose record this run replayed (Replay.ts) */
   readonly replayOf?: number | undefined
+  /** why this run left no replay record, when it could not (Replay.ts) */
+  readonly notReplayable?: string | undefined
 }
 
 /** Output values are decoded and shown for at most this many graph outputs. */
@@ -72,6 +74,7 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
       status: failed > 0 ? "failed" : "succeeded",
       durationMs: summary.wallMs,
       ...(summary.replayOf === undefined ? {} : { replayOf: summary.replayOf }),
+      ...(summary.notReplayable === undefined ? {} : { notReplayable: summary.notReplayable }),
       nodes: summary.nodes.map((n) => ({
         id: n.id,
         label: n.label,

@@ -254,21 +254,29 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     }))
     // A run that can be replayed leaves its record (nothing is recorded with --force:
     // a forced rerun is asked for precisely because the cache is not trusted).
-    if (observation !== undefined && selection.force.length === 0) {
-      const record = Replay.recordOf(path.resolve(storeRoot(values)), { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs }, observation)
-      if (record !== undefined) {
-        yield* RunLog.pipe(
-          Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(record))),
-          Effect.provide(storeLayers(values))
-        )
-      }
+    const record = observation === undefined || selection.force.length > 0
+      ? undefined
+      : Replay.recordOf(path.resolve(storeRoot(values)), { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs }, observation)
+    if (record !== undefined) {
+      yield* RunLog.pipe(
+        Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(record))),
+        Effect.provide(storeLayers(values))
+      )
     }
+    const notReplayable = record !== undefined
+      ? undefined
+      : selection.force.length > 0
+      ? "run with --force"
+      : observation === undefined
+      ? Observe.taintedBy() ?? "not started by the pipeline command"
+      : "a node failed, or a key record changed while the run was finishing"
     return writeSummary(console.out, json, {
       pipeline: prepared.graph.pipeline,
       runId: outcome.runId,
       wallMs,
       nodes,
-      outputs
+      outputs,
+      notReplayable
     })
   })
 

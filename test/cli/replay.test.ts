@@ -49,7 +49,12 @@ export default Pipeline.make("clocked", () => source({ n: started > 0 ? 3 : 2 },
 `
 }
 
-type Summary = ReturnType<typeof summary> & { readonly replayOf?: number; readonly runId: number; readonly durationMs: number }
+type Summary = ReturnType<typeof summary> & {
+  readonly replayOf?: number
+  readonly notReplayable?: string
+  readonly runId: number
+  readonly durationMs: number
+}
 
 describe("replaying an unchanged `pipeline run`", () => {
   let dir: string
@@ -68,6 +73,7 @@ describe("replaying an unchanged `pipeline run`", () => {
     const first = await run()
     expect(first.statuses).toEqual({ source: "ran", scaled: "ran" })
     expect(first.summary.replayOf).toBeUndefined()
+    expect(first.summary.notReplayable).toBeUndefined()
   })
 
   it("answers an identical command from the run log, printing what planning anew prints", async () => {
@@ -128,6 +134,7 @@ describe("replaying an unchanged `pipeline run`", () => {
   it("never replays --force", async () => {
     const forced = await run(["--force", "scaled"])
     expect(forced.summary.replayOf).toBeUndefined()
+    expect(forced.summary.notReplayable).toBe("run with --force")
     expect(forced.statuses).toEqual({ source: "cached", scaled: "ran" })
   })
 
@@ -149,6 +156,7 @@ describe("replaying an unchanged `pipeline run`", () => {
     expect((await run([], {}, "clocked.ts")).statuses).toEqual({ source: "ran" })
     const again = await run([], {}, "clocked.ts")
     expect(again.summary.replayOf).toBeUndefined()
+    expect(again.summary.notReplayable).toBe("the pipeline called Date.now")
     expect(again.statuses).toEqual({ source: "cached" })
   })
 })
