@@ -42,7 +42,7 @@ export interface RecordedNode extends Summary.NodeLine {
 /** What the run log keeps for a replayable run. */
 export interface ReplayRecord {
   readonly format: 1
-  /** Node version, platform and architecture */
+  /** Node version, platform, architecture and flags */
   readonly runtime: string
   readonly pipeline: string
   readonly file: string
@@ -51,7 +51,8 @@ export interface ReplayRecord {
   readonly outputs: ReadonlyArray<Summary.ShownOutput>
 }
 
-const runtime = `${process.version} ${process.platform} ${process.arch}`
+// Node's flags count too: one may preload a module before anything is observed.
+const runtime = [process.version, process.platform, process.arch, ...process.execArgv].join(" ")
 
 /** The signature of a command: the same arguments in the same directory. */
 export const signature = (args: ReadonlyArray<string>, cwd: string): string => sha256(canonicalJson({ args: [...args], cwd }))

@@ -10,7 +10,7 @@
  *    that scopes them), package files by their package's directory and version, and each
  *    bare import of a local file by the package directory it finds;
  *  - every environment variable read by name, and the names of all of them if the
- *    project's own code enumerates the environment; always the time zone (TZ);
+ *    project's own code enumerates the environment; always TZ and NODE_OPTIONS;
  *  - the package versions, project roots and file hashes the cache key was computed from;
  *  - while the pipeline file is imported and its graph built: the files it reads
  *    (`readFileSync`, `fs.promises.readFile`) and probes (`existsSync`).
@@ -459,8 +459,9 @@ export const finish = (): Observation | undefined => {
   recording = false
   process.env = originalEnv
   if (tainted !== undefined) return undefined
-  // the time zone decides what dates mean, whether or not anything read it by name
-  if (!env.has("TZ")) env.set("TZ", originalEnv["TZ"] ?? null)
+  // read outside JavaScript, whether or not anything read them by name: the time zone decides
+  // what dates mean, NODE_OPTIONS may preload modules before anything was observed
+  for (const name of ["TZ", "NODE_OPTIONS"]) if (!env.has(name)) env.set(name, originalEnv[name] ?? null)
   return {
     env: Object.fromEntries(env),
     envNames,
