@@ -206,11 +206,15 @@ const patch = (target: object, name: string, wrap: (original: Fn) => Fn): void =
 }
 
 /** The call taints when made from the project's own code. */
-const tripwire = (label: string) => (original: Fn): Fn =>
-  function(this: unknown, ...args: Array<unknown>) {
+const tripwire = (label: string) => (original: Fn): Fn => {
+  const wrapper = function(this: unknown, ...args: Array<unknown>): unknown {
     if (fromProjectCode()) taint(`the pipeline called ${label}`)
-    return quietly(() => new.target === undefined ? original.apply(this, args) : Reflect.construct(original, args, new.target))
+    // `new Worker(...)` builds a Worker (a subclass defined meanwhile keeps its own prototype)
+    const target: Fn | undefined = new.target === wrapper ? original : new.target as Fn | undefined
+    return quietly((): unknown => target === undefined ? original.apply(this, args) : Reflect.construct(original, args, target))
   }
+  return wrapper
+}
 
 const pathOf = (value: unknown): string | undefined =>
   typeof value === "string" ? path.resolve(value) : value instanceof URL && value.protocol === "file:" ? fileURLToPath(value) : undefined
