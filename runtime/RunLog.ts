@@ -94,6 +94,10 @@ interface NodeRow {
   readonly error: string | null
 }
 
+// A node entry's key components; a replayed run's entries take them from the run it replayed.
+const componentsOf =
+  "COALESCE(n.components, (SELECT s.components FROM node_runs s WHERE s.run_id = r.replay_of AND s.node_id = n.node_id))"
+
 const toRecord = (row: NodeRow): NodeRecord => ({
   runId: row.run_id,
   pipeline: row.pipeline,
@@ -144,12 +148,15 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
       exists()
         ? use((db) => {
           const rows = db.prepare(
-            `SELECT label, components FROM node_runs WHERE rowid IN (
+            `SELECT n.label, ${componentsOf} AS components FROM node_runs n JOIN runs r ON r.id = n.run_id
+             WHERE n.rowid IN (
                SELECT max(n.rowid) FROM node_runs n JOIN runs r ON r.id = n.run_id
-               WHERE r.pipeline = ? AND n.components IS NOT NULL AND n.status != 'failed'
+               WHERE r.pipeline = ? AND (n.components IS NOT NULL OR r.replay_of IS NOT NULL) AND n.status != 'failed'
                GROUP BY n.label)`
-          ).all(pipeline) as unknown as ReadonlyArray<{ label: string; components: string }>
-          return new Map(rows.map((row) => [row.label, JSON.parse(row.components) as CacheKey.Components]))
+          ).all(pipeline) as unknown as ReadonlyArray<{ label: string; components: string | null }>
+          return new Map(
+            rows.flatMap((row) => row.components === null ? [] : [[row.label, JSON.parse(row.components) as CacheKey.Components] as const])
+          )
         })
         : Effect.succeed(new Map()),
     runs: (limit) =>
@@ -171,8 +178,7 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
         ? use((db) =>
           (db.prepare(
             `SELECT n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash, n.duration_ms,
-               n.params, n.inputs, n.metrics, n.error, r.pipeline, r.started_at,
-               COALESCE(n.components, (SELECT s.components FROM node_runs s WHERE s.run_id = r.replay_of AND s.node_id = n.node_id)) AS components
+               n.params, n.inputs, n.metrics, n.error, r.pipeline, r.started_at, ${componentsOf} AS components
              FROM node_runs n JOIN runs r ON r.id = n.run_id
              WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ?
              ORDER BY n.run_id DESC LIMIT 20`

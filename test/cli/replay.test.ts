@@ -99,11 +99,20 @@ describe("replaying an unchanged `pipeline run`", () => {
     expect(plainAgain.stdout.replace(/ in [\d.]+s \(run .*\)/, "")).toBe(plain.stdout.replace(/ in [\d.]+s \(run .*\)/, ""))
   })
 
+  it("plan --explain after a replay compares with the replayed run's key", async () => {
+    const other = await run(["--set", "scaled.factor=3"])
+    expect(other.statuses).toEqual({ source: "cached", scaled: "ran" })
+    expect((await run()).summary.replayOf).toBeDefined()
+    // the latest run of `scaled` (the replay) had factor 2, not the 3 of the run before it
+    const plan = await cli(["plan", "replayed.ts", "--set", "scaled.factor=5", "--explain"], dir)
+    expect(plan.stdout).toContain("params.factor: 2 → 5")
+  })
+
   it("plans anew when an environment variable the pipeline read has changed", async () => {
-    const changed = await run([], { FACTOR: "3" })
+    const changed = await run([], { FACTOR: "4" })
     expect(changed.summary.replayOf).toBeUndefined()
     expect(changed.statuses).toEqual({ source: "cached", scaled: "ran" })
-    expect((await run([], { FACTOR: "3" })).summary.replayOf).toBe(changed.summary.runId)
+    expect((await run([], { FACTOR: "4" })).summary.replayOf).toBe(changed.summary.runId)
   })
 
   it("plans anew when a file the pipeline read while building has changed", async () => {
