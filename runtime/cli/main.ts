@@ -386,7 +386,8 @@ const lsCommand = (values: Values, console: Console) =>
     console.out.write(`${table([
       ["run", "pipeline", "started", "status", "nodes", "ran", "cached", "failed", "file"],
       ...runs.map((r) => [
-        String(r.id), r.pipeline, r.startedAt, r.status, String(r.nodes), String(r.ran ?? 0), String(r.cached ?? 0),
+        String(r.id), r.pipeline, r.startedAt, r.replayOf === null ? r.status : `${r.status} (replayed run ${r.replayOf})`,
+        String(r.nodes), String(r.ran ?? 0), String(r.cached ?? 0),
         String(r.failed ?? 0), r.file
       ])
     ])}\n`)

@@ -87,6 +87,7 @@ describe("replaying an unchanged `pipeline run`", () => {
     const ls = await cli(["ls", "--json"], dir)
     const latest = JSON.parse(ls.stdout.split("\n")[0]!) as { id: number; nodes: number; cached: number; status: string }
     expect(latest).toMatchObject({ nodes: 2, cached: 2, status: "succeeded", replayOf: planned.summary.runId })
+    expect((await cli(["ls"], dir)).stdout).toContain(`succeeded (replayed run ${planned.summary.runId})`)
     // `show` finds the replayed run's entry, with the key components of the run it replayed
     const shown = JSON.parse((await cli(["show", "scaled", "--json"], dir)).stdout) as { runId: number; components: { kind: string } | null }
     expect(shown.runId).toBe(latest.id)
