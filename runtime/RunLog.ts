@@ -94,9 +94,9 @@ interface NodeRow {
   readonly error: string | null
 }
 
-// A node entry's key components; a replayed run's entries take them from the run it replayed.
-const componentsOf =
-  "COALESCE(n.components, (SELECT s.components FROM node_runs s WHERE s.run_id = r.replay_of AND s.node_id = n.node_id))"
+// A node entry's key components. The key is their hash, so they are kept once per key
+// (key_components); entries logged before that kept them in their own row.
+const componentsOf = "COALESCE(n.components, (SELECT kc.components FROM key_components kc WHERE kc.key = n.key))"
 
 const toRecord = (row: NodeRow): NodeRecord => ({
   runId: row.run_id,
@@ -130,14 +130,18 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
       use((db) => {
         const insert = db.prepare(
           `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
-             params, inputs, components, metrics, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+             params, inputs, components, metrics, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`
         )
+        const known = db.prepare("SELECT 1 FROM key_components WHERE key = ?")
+        const keep = db.prepare("INSERT OR IGNORE INTO key_components (key, components) VALUES (?, ?)")
         RunLogDb.transaction(db, () => {
           for (const e of entries) {
+            if (e.key !== undefined && e.components !== undefined && known.get(e.key) === undefined) {
+              keep.run(e.key, JSON.stringify(e.components))
+            }
             insert.run(
               runId, e.nodeId, e.label, e.kind, e.status, e.key ?? null, e.outputHash ?? null, e.metricsHash ?? null,
-              e.durationMs, JSON.stringify(e.params), JSON.stringify(e.inputs),
-              e.components === undefined ? null : JSON.stringify(e.components), JSON.stringify(e.metrics), e.error ?? null
+              e.durationMs, JSON.stringify(e.params), JSON.stringify(e.inputs), JSON.stringify(e.metrics), e.error ?? null
             )
           }
         })
@@ -148,10 +152,10 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
       exists()
         ? use((db) => {
           const rows = db.prepare(
-            `SELECT n.label, ${componentsOf} AS components FROM node_runs n JOIN runs r ON r.id = n.run_id
+            `SELECT n.label, ${componentsOf} AS components FROM node_runs n
              WHERE n.rowid IN (
                SELECT max(n.rowid) FROM node_runs n JOIN runs r ON r.id = n.run_id
-               WHERE r.pipeline = ? AND (n.components IS NOT NULL OR r.replay_of IS NOT NULL) AND n.status != 'failed'
+               WHERE r.pipeline = ? AND n.key IS NOT NULL AND n.status != 'failed'
                GROUP BY n.label)`
           ).all(pipeline) as unknown as ReadonlyArray<{ label: string; components: string | null }>
           return new Map(

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS node_runs (
 CREATE INDEX IF NOT EXISTS node_runs_label ON node_runs(label);
 CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
 CREATE TABLE IF NOT EXISTS replays (signature TEXT PRIMARY KEY, run_id INTEGER NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS key_components (key TEXT PRIMARY KEY, components TEXT NOT NULL);
 `
 
 /** Open (creating if needed) the run log at `file`, in WAL mode so concurrent runs can both write. */
@@ -78,16 +79,12 @@ export const loadReplay = (db: DatabaseSync, signature: string): { readonly runI
   return row === undefined ? undefined : { runId: row.run_id, record: row.record }
 }
 
-/**
- * Log every node of run `from` again under run `to` (a replay of it), as cached: what an
- * all-cached rerun logs. Key components are not copied: they are the replayed run's,
- * and readers take them from there (`runs.replay_of`).
- */
+/** Log every node of run `from` again under run `to` (a replay of it), as cached: what an all-cached rerun logs. */
 export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): void => {
   db.prepare(
     `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
        params, inputs, components, metrics, error)
-     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, NULL, metrics, error
+     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error
      FROM node_runs WHERE run_id = ? ORDER BY rowid`
   ).run(to, from)
 }
