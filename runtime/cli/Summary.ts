@@ -26,6 +26,7 @@ export interface ShownOutput {
   readonly text: string
 }
 
+/** Everything the summary of one run shows. */
 export interface RunSummary {
   readonly pipeline: string
   readonly runId: number
@@ -41,13 +42,16 @@ export interface RunSummary {
 /** Output values are decoded and shown for at most this many graph outputs. */
 export const maxShownOutputs = 50
 
+/** The first 12 hex digits of a hash: enough to tell artifacts apart on screen. */
 export const shortHash = (hash: string | null | undefined) => (hash == null ? "" : hash.slice(0, 12))
 
+/** A param, metric or output value as shown: numbers to 4 significant digits. */
 export const formatValue = (value: unknown): string => {
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4)
   return JSON.stringify(value)
 }
 
+/** Rows as left-aligned columns separated by two spaces. */
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")

@@ -481,8 +481,5 @@ export const finish = (): Observation | undefined => {
 /** Why the observation was tainted, if it was. */
 export const taintedBy = (): string | undefined => tainted
 
-/** Whether this process is observed (started by the `pipeline` command). */
-export const isInstalled = (): boolean => installed
-
 /** The process environment itself, read without being observed. */
 export const environment = (): NodeJS.ProcessEnv => originalEnv

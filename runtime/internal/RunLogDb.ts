@@ -63,6 +63,7 @@ export const startRun = (
       .run(run.pipeline, run.file, run.argv, new Date().toISOString(), host, process.pid, run.replayOf ?? null).lastInsertRowid
   )
 
+/** Record how a run ended. */
 export const finishRun = (db: DatabaseSync, runId: number, status: "succeeded" | "failed" | "interrupted"): void => {
   db.prepare("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?").run(new Date().toISOString(), status, runId)
 }
@@ -72,6 +73,7 @@ export const saveReplay = (db: DatabaseSync, signature: string, runId: number, r
   db.prepare("INSERT OR REPLACE INTO replays (signature, run_id, record) VALUES (?, ?, ?)").run(signature, runId, record)
 }
 
+/** The replay record kept under a command's signature, with the run it was recorded by. */
 export const loadReplay = (db: DatabaseSync, signature: string): { readonly runId: number; readonly record: string } | undefined => {
   const row = db.prepare("SELECT run_id, record FROM replays WHERE signature = ?").get(signature) as
     | { run_id: number; record: string }

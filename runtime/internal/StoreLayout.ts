@@ -1,6 +1,7 @@
 /** Where an artifact store keeps its files (ArtifactStore.ts describes each). */
 import * as path from "node:path"
 
+/** The directories and file paths of the store at `root` (ArtifactStore, RunLog and Replay.ts agree through it). */
 export const layout = (root: string) => {
   const dirs = {
     objects: path.join(root, "objects"),
