@@ -186,13 +186,21 @@ export const attempt = (args: ReadonlyArray<string>, console: Console): number |
   const found = find(args)
   if (found === undefined) return undefined
   const { db, sourceRun, record, json } = found
+  let runId: number
   try {
-    const runId = RunLogDb.transaction(db, () => {
+    runId = RunLogDb.transaction(db, () => {
       const id = RunLogDb.startRun(db, { pipeline: record.pipeline, file: record.file, argv: args.join(" "), replayOf: sourceRun })
       RunLogDb.copyNodesAsCached(db, sourceRun, id)
       RunLogDb.finishRun(db, id, "succeeded")
       return id
     })
+  } catch {
+    // the run log cannot be written (say, locked too long): nothing is printed yet, so the
+    // command runs normally and reports what is wrong
+    db.close()
+    return undefined
+  }
+  try {
     // everything is known at once: one write instead of one per line
     const chunks: Array<string> = []
     const out = { ...console.out, write: (text: string) => void chunks.push(text) }
