@@ -44,12 +44,23 @@ export interface KeyRecord {
   readonly createdAt: string
 }
 
+/** Key records looked up by key, as planning asks for them. */
+export interface KeyIndex {
+  readonly get: (key: string) => KeyRecord | undefined
+}
+
 /** The store's interface; `layer` is the file-system implementation, `layerMemory` the test double. */
 export class ArtifactStore extends Context.Service<ArtifactStore, {
   readonly root: string
   /** Every key record in the store. */
   readonly keys: () => Effect.Effect<ReadonlyMap<string, KeyRecord>, StoreError>
   readonly lookup: (key: string) => Effect.Effect<KeyRecord | undefined, StoreError>
+  /**
+   * The key records, each read when first asked for: what planning needs, so a plan reads
+   * the records of its own nodes, not the whole store. A record that cannot be read is not
+   * a hit (its node is recomputed and the record replaced).
+   */
+  readonly index: () => Effect.Effect<KeyIndex>
   /** Store bytes under their hash (no-op when already present). */
   readonly put: (bytes: Uint8Array, meta: Omit<ObjectRef, "hash" | "bytes">) => Effect.Effect<ObjectRef, StoreError>
   readonly read: (hash: string) => Effect.Effect<Uint8Array, StoreError>
@@ -145,11 +156,13 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     fsyncDir(dir)
   }
 
+  // A key record that is not valid JSON was not written by a store (which renames complete
+  // files into place): it is no record, and the next commit of its key replaces it.
   const readRawRecord = (file: string): KeyRecord | undefined => {
     try {
       return JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+      if ((error as NodeJS.ErrnoException).code === "ENOENT" || error instanceof SyntaxError) return undefined
       throw error
     }
   }
@@ -240,6 +253,23 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         return records
       }),
     lookup: (key) => attempt(keyPath(key), () => readRecord(keyPath(key))),
+    index: () =>
+      Effect.sync(() => {
+        const read = new Map<string, KeyRecord | undefined>()
+        const readOrMiss = (key: string) => {
+          try {
+            return readRecord(keyPath(key))
+          } catch {
+            return undefined
+          }
+        }
+        return {
+          get: (key) => {
+            if (!read.has(key)) read.set(key, readOrMiss(key))
+            return read.get(key)
+          }
+        }
+      }),
     put: (bytes, meta) =>
       attempt(dirs.objects, () => {
         const { file, hash } = writeTemp(bytes)
@@ -343,14 +373,15 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
   const held = new Set<string>()
   // the file store's rule: a record whose objects are missing is not a hit
   const hasObjects = (record: KeyRecord) => objects.has(record.output.hash) && objects.has(record.metrics.hash)
+  const hit = (key: string) => {
+    const record = records.get(key)
+    return record !== undefined && hasObjects(record) ? record : undefined
+  }
   return ArtifactStore.of({
     root: ":memory:",
     keys: () => Effect.sync(() => new Map([...records].filter(([, record]) => hasObjects(record)))),
-    lookup: (key) =>
-      Effect.sync(() => {
-        const record = records.get(key)
-        return record !== undefined && hasObjects(record) ? record : undefined
-      }),
+    lookup: (key) => Effect.sync(() => hit(key)),
+    index: () => Effect.succeed({ get: hit }),
     put: (bytes, meta) =>
       Effect.sync(() => {
         const hash = createHash("sha256").update(bytes).digest("hex")

@@ -11,7 +11,7 @@
 import type { Json } from "../dsl/Artifact.ts"
 import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
-import type { KeyRecord } from "./ArtifactStore.ts"
+import type { KeyIndex, KeyRecord } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
 
 /** Why a node must run. */
@@ -40,14 +40,18 @@ export interface Plan {
   readonly byId: ReadonlyMap<string, NodePlan>
 }
 
-/** What the planner reads besides the graph: all gathered before planning, so planning is pure. */
+/**
+ * What the planner reads besides the graph; the same graph and snapshot give the same
+ * plan. Everything but the key index is gathered before planning; the index reads each
+ * record the planner asks for from the store as it is then.
+ */
 export interface Snapshot {
   /** node kind module → code fingerprint */
   readonly code: ReadonlyMap<string, CacheKey.CodeFingerprint>
   /** numerics-relevant environment, e.g. `{ backend: "wasm" }` */
   readonly env: { readonly [name: string]: Json }
-  /** every key record in the store */
-  readonly index: ReadonlyMap<string, KeyRecord>
+  /** the store's key records, by key (read as the planner asks for them) */
+  readonly index: KeyIndex
   /** label → components of that node's last run */
   readonly previous: ReadonlyMap<string, CacheKey.Components>
   /** ids of nodes to run even when cached */

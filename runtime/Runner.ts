@@ -78,7 +78,7 @@ export const prepare = (file: string, selection: Selection) =>
 export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {
   const store = yield* ArtifactStore
   const runLog = yield* RunLog
-  const index = yield* store.keys()
+  const index = yield* store.index()
   const previous = yield* runLog.previous(prepared.graph.pipeline)
   const snapshot: Plan.Snapshot = { ...prepared.base, index, previous }
   return { plan: Plan.make(prepared.graph, snapshot), snapshot }

@@ -79,6 +79,21 @@ describe("gc of the file store", () => {
     expect((await run(root, withStore((s) => s.lookup("k1"))))?.output.hash).toBe(record.output.hash)
   })
 
+  it("a key record that is not valid JSON is no record: listing, lookups and planning go on", async () => {
+    const root = tempStore()
+    const record = await run(root, commitNode("k1", "out", "met"))
+    fs.writeFileSync(path.join(root, "keys", "k2.json"), "garbage")
+    expect([...(await run(root, withStore((s) => s.keys()))).keys()]).toEqual(["k1"])
+    expect(await run(root, withStore((s) => s.lookup("k2")))).toBeUndefined()
+    const index = await run(root, withStore((s) => s.index()))
+    expect(index.get("k1")?.output.hash).toBe(record.output.hash)
+    expect(index.get("k2")).toBeUndefined()
+    expect(index.get("k3")).toBeUndefined()
+    // a commit of the key replaces it
+    await run(root, commitNode("k2", "out2", "met2"))
+    expect((await run(root, withStore((s) => s.index()))).get("k2")?.node.label).toBe("k2")
+  })
+
   it("spares an unreferenced object younger than the grace period (put, not yet committed)", async () => {
     const root = tempStore()
     const ref = await run(root, withStore((s) => s.put(encode("pending"), { format: "table", type: "T" })))
