@@ -10,14 +10,16 @@
  *    that scopes them), package files by their package's directory and version, and each
  *    bare import of a local file by the package directory it finds;
  *  - every environment variable read by name, and the names of all of them if the
- *    project's own code enumerates the environment; always TZ and NODE_OPTIONS;
+ *    environment is enumerated (not by Node itself); always the variables Node and ICU
+ *    read outside JavaScript (time zone, locale, NODE_OPTIONS, ...);
  *  - the package versions, project roots and file hashes the cache key was computed from;
- *  - while the pipeline file is imported and its graph built: the files it reads
- *    (`readFileSync`, `fs.promises.readFile`) and probes (`existsSync`).
+ *  - while the pipeline file is imported and its graph built: the files the project's code
+ *    reads (`readFileSync`, `fs.promises.readFile`) and probes (`existsSync`), and any file
+ *    outside node_modules whoever reads it (a package loading the project's config).
  * Anything else the build could depend on, called from the project's own code — the
  * clock, randomness, other file-system calls, processes, the network, facts about the
  * machine — taints the observation, and a tainted observation is never recorded.
- * Calls made by package code alone (a package initialising itself) are not counted:
+ * Those calls made by package code alone (a package initialising itself) do not taint:
  * packages are identified by their versions, as in the cache key.
  */
 import { createHash } from "node:crypto"
@@ -65,6 +67,10 @@ const lookups: Array<Observation["lookups"][number]> = []
 const imports = new Map<string, Observation["imports"][number]>()
 const roots = new Map<string, string>()
 const originalEnv = process.env
+// Variables Node and ICU read outside JavaScript, always part of an observation: the time zone
+// and locale decide what dates, numbers and collation give; NODE_OPTIONS may preload modules
+// before anything is observed; NODE_PATH and NODE_ICU_DATA change what is loaded.
+const readOutsideJavaScript = ["TZ", "LANG", "LC_ALL", "LC_MESSAGES", "LC_COLLATE", "LC_CTYPE", "NODE_OPTIONS", "NODE_PATH", "NODE_ICU_DATA"]
 // Variables Node's module loader reads for every module it loads (watch mode, coverage): they
 // change how Node reports, not what a pipeline computes.
 const nodeSettings = new Set(["WATCH_REPORT_DEPENDENCIES", "NODE_V8_COVERAGE"])
@@ -242,6 +248,31 @@ const noteFailedRead = (target: unknown, error: unknown): void => {
   }
 }
 
+/**
+ * Whether a read of `target` counts: made by the project's own code, or of a file outside
+ * node_modules whoever reads it (a package reading the project's config as it is imported).
+ */
+const counts = (target: unknown): boolean => {
+  if (busy) return false
+  const file = pathOf(target)
+  return (file !== undefined && !isPackageFile(file)) || fromProjectCode()
+}
+
+/** A file read as the build makes it (`args` of readFileSync or fs.promises.readFile): how it ended is noted if it counts. */
+const reading = (args: ReadonlyArray<unknown>) => {
+  const counted = counts(args[0])
+  return {
+    done: (result: unknown): unknown => {
+      if (counted) noteRead(args[0], result, args[1])
+      return result
+    },
+    failed: (error: unknown): never => {
+      if (counted) noteFailedRead(args[0], error)
+      throw error
+    }
+  }
+}
+
 const functionNames = (target: object) =>
   Object.keys(target).filter((name) => /^[a-z]/.test(name) && typeof (target as Record<string, unknown>)[name] === "function")
 
@@ -254,24 +285,20 @@ const guardBuild = (): void => {
     if (name === "readFileSync") {
       patch(fs, name, (original) =>
         function(this: unknown, ...args: Array<unknown>) {
-          const project = fromProjectCode()
-          let result: unknown
+          const read = reading(args)
           try {
-            result = quietly(() => original.apply(this, args))
+            return read.done(quietly(() => original.apply(this, args)))
           } catch (error) {
-            if (project) noteFailedRead(args[0], error)
-            throw error
+            return read.failed(error)
           }
-          if (project) noteRead(args[0], result, args[1])
-          return result
         })
     } else if (name === "existsSync") {
       patch(fs, name, (original) =>
         function(this: unknown, ...args: Array<unknown>) {
-          const project = fromProjectCode()
+          const counted = counts(args[0])
           const result = quietly(() => original.apply(this, args) as boolean)
           const file = pathOf(args[0])
-          if (recording && project) file === undefined ? taint("the pipeline probed a file by descriptor") : exists.set(file, result)
+          if (recording && counted) file === undefined ? taint("the pipeline probed a file by descriptor") : exists.set(file, result)
           return result
         })
     } else {
@@ -281,17 +308,9 @@ const guardBuild = (): void => {
   for (const name of functionNames(fsPromises)) {
     if (name === "readFile") {
       patch(fsPromises, name, (original) =>
-        async function(this: unknown, ...args: Array<unknown>) {
-          const project = fromProjectCode()
-          let result: unknown
-          try {
-            result = await quietly(() => original.apply(this, args) as Promise<unknown>)
-          } catch (error) {
-            if (project) noteFailedRead(args[0], error)
-            throw error
-          }
-          if (project) noteRead(args[0], result, args[1])
-          return result
+        function(this: unknown, ...args: Array<unknown>) {
+          const read = reading(args)
+          return (quietly(() => original.apply(this, args)) as Promise<unknown>).then(read.done, read.failed)
         })
     } else {
       patch(fsPromises, name, tripwire(`fs.promises.${name}`))
@@ -393,8 +412,8 @@ export const install = (entry: string): void => {
   const observed = (name: string | symbol): name is string =>
     recording && typeof name === "string" && !env.has(name) && !nodeSettings.has(name) && directCaller() !== "node"
   process.env = new Proxy(originalEnv, {
-    // Reads by name count unless Node itself makes them (copying the environment for a
-    // child process); enumerating it counts when the project's own code does.
+    // Reads by name and enumerating count unless Node itself makes them (copying the
+    // environment for a child process).
     get(target, name) {
       const value = target[name as string]
       if (observed(name)) env.set(name, value ?? null)
@@ -405,7 +424,7 @@ export const install = (entry: string): void => {
       return name in target
     },
     ownKeys(target) {
-      if (recording && envNames === null && directCaller() === "project") envNames = Object.keys(target).sort()
+      if (recording && envNames === null && directCaller() !== "node") envNames = Object.keys(target).sort()
       return Reflect.ownKeys(target)
     },
     set(target, name, value) {
@@ -463,9 +482,7 @@ export const finish = (): Observation | undefined => {
   recording = false
   process.env = originalEnv
   if (tainted !== undefined) return undefined
-  // read outside JavaScript, whether or not anything read them by name: the time zone decides
-  // what dates mean, NODE_OPTIONS may preload modules before anything was observed
-  for (const name of ["TZ", "NODE_OPTIONS"]) if (!env.has(name)) env.set(name, originalEnv[name] ?? null)
+  for (const name of readOutsideJavaScript) if (!env.has(name)) env.set(name, originalEnv[name] ?? null)
   return {
     env: Object.fromEntries(env),
     envNames,

@@ -40,6 +40,19 @@ try {
 }
 export default Pipeline.make("optional", () => source({ n }, { name: "source" }))
 `,
+  // a package that reads the project's config as it is imported, and a pipeline that depends on the locale
+  "lib/node_modules/cfgpkg/index.js": `
+import * as fs from "node:fs"
+export const config = JSON.parse(fs.readFileSync("cfg.json", "utf8"))
+`,
+  "cfg.json": `{ "n": 11 }`,
+  "configured.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { config } from "./lib/node_modules/cfgpkg/index.js"
+const locale = new Intl.NumberFormat().resolvedOptions().locale
+export default Pipeline.make("configured", () => source({ n: config.n + (locale.startsWith("de") ? 1 : 0) }, { name: "source" }))
+`,
   // reads the clock while it builds: what it depends on cannot be known, so it is never replayed
   "clocked.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
@@ -160,6 +173,19 @@ describe("replaying an unchanged `pipeline run`", () => {
     const withModule = await run([], {}, "optional.ts")
     expect(withModule.summary.replayOf).toBeUndefined()
     expect(withModule.statuses).toEqual({ source: "ran" })
+  })
+
+  it("plans anew when a project file a package read as it was imported has changed, or the locale has", async () => {
+    const english = { LANG: "en_US.UTF-8" }
+    expect((await run([], english, "configured.ts")).statuses).toEqual({ source: "ran" })
+    expect((await run([], english, "configured.ts")).summary.replayOf).toBeDefined()
+    writeFile(dir, "cfg.json", `{ "n": 13 }`)
+    const changed = await run([], english, "configured.ts")
+    expect(changed.summary.replayOf).toBeUndefined()
+    expect(changed.statuses).toEqual({ source: "ran" })
+    const german = await run([], { LANG: "de_DE.UTF-8" }, "configured.ts")
+    expect(german.summary.replayOf).toBeUndefined()
+    expect(german.statuses).toEqual({ source: "ran" })
   })
 
   it("never replays a pipeline that read the clock while building", async () => {
