@@ -20,7 +20,7 @@ import type { Format } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, StoreError } from "./Errors.ts"
 import { host, isAlive } from "./internal/Process.ts"
-import { layout } from "./internal/StoreLayout.ts"
+import { layout, objectsOf } from "./internal/StoreLayout.ts"
 
 /** A stored object. */
 export interface ObjectRef {
@@ -104,7 +104,7 @@ const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
 
 const makeFileStore = (root: string): ArtifactStore["Service"] => {
-  const { dirs, checkpointPath, objectPath, keyPath } = layout(root)
+  const { dirs, checkpointPath, objectPath, keyPath, lockPath } = layout(root)
 
   const fsyncDir = (dir: string) => {
     const fd = fs.openSync(dir, "r")
@@ -166,8 +166,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       throw error
     }
   }
-  const hasObjects = (record: KeyRecord) =>
-    fs.existsSync(objectPath(record.output.hash)) && fs.existsSync(objectPath(record.metrics.hash))
+  const hasObjects = (record: KeyRecord) => objectsOf(record).every((hash) => fs.existsSync(objectPath(hash)))
 
   // A record whose objects are gone (removed by a `gc` that raced a run, or by hand)
   // is not a hit: the node is recomputed rather than served from nothing. `gc` removes
@@ -177,7 +176,6 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     return record !== undefined && hasObjects(record) ? record : undefined
   }
 
-  const lockPath = (key: string) => path.join(dirs.locks, `${key}.lock`)
   const token = `${process.pid}~${randomBytes(6).toString("hex")}`
 
   // An empty lock is one being written, or one whose writer died between creating and
@@ -372,7 +370,7 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
   const checkpoints = new Map<string, Uint8Array>()
   const held = new Set<string>()
   // the file store's rule: a record whose objects are missing is not a hit
-  const hasObjects = (record: KeyRecord) => objects.has(record.output.hash) && objects.has(record.metrics.hash)
+  const hasObjects = (record: KeyRecord) => objectsOf(record).every((hash) => objects.has(hash))
   const hit = (key: string) => {
     const record = records.get(key)
     return record !== undefined && hasObjects(record) ? record : undefined

@@ -23,17 +23,19 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
-import { canonicalJson, sha256 } from "../dsl/internal/Canonical.ts"
+import { hashValue, sha256 } from "../dsl/internal/Canonical.ts"
 import * as Options from "./cli/Options.ts"
 import * as Render from "./cli/Render.ts"
 import * as Summary from "./cli/Summary.ts"
 import * as Observe from "./internal/Observe.ts"
 import { findRoot, findVersion } from "./internal/Packages.ts"
 import * as RunLogDb from "./internal/RunLogDb.ts"
-import { layout } from "./internal/StoreLayout.ts"
+import { layout, objectsOf } from "./internal/StoreLayout.ts"
 
-/** A node as the record keeps it. */
-export interface RecordedNode extends Summary.NodeLine {
+/** A node as the record keeps it: a node of a successful run, which a replay shows as cached. */
+export interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "kind" | "type"> {
+  readonly key: string
+  readonly hash: string
   readonly metricsHash: string
   /** device, inode, size and modification time of the node's key record */
   readonly keyFile: string
@@ -55,7 +57,7 @@ export interface ReplayRecord {
 const runtime = [process.version, process.platform, process.arch, ...process.execArgv].join(" ")
 
 /** The signature of a command: the same arguments in the same directory. */
-export const signature = (args: ReadonlyArray<string>, cwd: string): string => sha256(canonicalJson({ args: [...args], cwd }))
+export const signature = (args: ReadonlyArray<string>, cwd: string): string => hashValue({ args: [...args], cwd })
 
 // A key record is replaced by renaming a new file over it: a new inode.
 const identity = (stat: fs.Stats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
@@ -76,23 +78,32 @@ const keyFileIdentity = (file: string, hash: string): string | undefined => {
 }
 
 /**
- * The replay record of a finished run, or undefined when it cannot be replayed: the
- * observation was tainted or missing, a node failed, or a key record changed meanwhile.
+ * The replay record of a finished run, or why it has none: it ran with --force, what its
+ * preparation depended on could not be observed, a node failed, or a key record changed
+ * before the run finished.
  */
 export const recordOf = (
   storeRoot: string,
-  run: { readonly pipeline: string; readonly file: string; readonly nodes: ReadonlyArray<Summary.NodeLine & { readonly metricsHash: string | undefined }>; readonly outputs: ReadonlyArray<Summary.ShownOutput> },
-  observation: Observe.Observation
-): ReplayRecord | undefined => {
+  run: {
+    readonly pipeline: string
+    readonly file: string
+    readonly nodes: ReadonlyArray<Summary.NodeLine & { readonly metricsHash: string | undefined }>
+    readonly outputs: ReadonlyArray<Summary.ShownOutput>
+    readonly forced: boolean
+  },
+  observation: Observe.Observation | undefined
+): { readonly record: ReplayRecord } | { readonly notReplayable: string } => {
+  if (run.forced) return { notReplayable: "run with --force" }
+  if (observation === undefined) return { notReplayable: Observe.taintedBy() ?? "not started by the pipeline command" }
   const { keyPath } = layout(storeRoot)
   const nodes: Array<RecordedNode> = []
-  for (const node of run.nodes) {
-    if (node.status === "failed" || node.key === null || node.hash === null || node.metricsHash === undefined) return undefined
-    const keyFile = keyFileIdentity(keyPath(node.key), node.hash)
-    if (keyFile === undefined) return undefined
-    nodes.push({ ...node, metricsHash: node.metricsHash, keyFile })
+  for (const { id, label, kind, type, status, key, hash, metricsHash } of run.nodes) {
+    if (status === "failed" || key === null || hash === null || metricsHash === undefined) return { notReplayable: `node "${label}" failed` }
+    const keyFile = keyFileIdentity(keyPath(key), hash)
+    if (keyFile === undefined) return { notReplayable: `the key record of node "${label}" changed before the run finished` }
+    nodes.push({ id, label, kind, type, key, hash, metricsHash, keyFile })
   }
-  return { format: 1, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, outputs: run.outputs }
+  return { record: { format: 1, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, outputs: run.outputs } }
 }
 
 const hashOf = (file: string): string | undefined => {
@@ -121,14 +132,14 @@ const unchanged = (observed: Observe.Observation): boolean => {
 
 /** Whether every node is still a hit: its key record is the one the run saw and its objects are stored. */
 const allCached = (storeRoot: string, nodes: ReadonlyArray<RecordedNode>): boolean => {
-  const { dirs } = layout(storeRoot)
+  const { keyPath, objectPath } = layout(storeRoot)
   const objects = new Set<string>()
   for (const node of nodes) {
-    const stat = fs.statSync(`${dirs.keys}/${node.key}.json`, { throwIfNoEntry: false })
+    const stat = fs.statSync(keyPath(node.key), { throwIfNoEntry: false })
     if (stat === undefined || identity(stat) !== node.keyFile) return false
-    objects.add(node.hash!).add(node.metricsHash)
+    for (const hash of objectsOf({ output: { hash: node.hash }, metrics: { hash: node.metricsHash } })) objects.add(hash)
   }
-  for (const hash of objects) if (!fs.existsSync(`${dirs.objects}/${hash.slice(0, 2)}/${hash}`)) return false
+  for (const hash of objects) if (!fs.existsSync(objectPath(hash))) return false
   return true
 }
 
@@ -204,14 +215,14 @@ export const attempt = (args: ReadonlyArray<string>, console: Console): number |
     // everything is known at once: one write instead of one per line
     const chunks: Array<string> = []
     const out = { ...console.out, write: (text: string) => void chunks.push(text) }
-    const renderer = Render.make(json ? "json" : console.out.isTTY === true ? "tty" : "plain", out, record.nodes.map((n) => n.label))
-    for (const node of record.nodes) renderer.onEvent({ type: "cached", id: node.id, label: node.label, key: node.key!, hash: node.hash! })
+    const renderer = Render.make(Render.modeOf(json, console.out), out, record.nodes.map((n) => n.label))
+    for (const node of record.nodes) renderer.onEvent({ type: "cached", id: node.id, label: node.label, key: node.key, hash: node.hash })
     renderer.finish()
     const code = Summary.write(out, json, {
       pipeline: record.pipeline,
       runId,
       wallMs: performance.now() - started,
-      nodes: record.nodes.map((node) => ({ ...node, status: "cached" as const, durationMs: 0 })),
+      nodes: record.nodes.map(({ id, label, kind, type, key, hash }) => ({ id, label, kind, type, key, hash, status: "cached" as const, durationMs: 0 })),
       outputs: record.outputs,
       replayOf: sourceRun
     })

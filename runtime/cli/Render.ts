@@ -8,6 +8,10 @@ import type * as Scheduler from "../Scheduler.ts"
 
 export type Mode = "tty" | "plain" | "json"
 
+/** The mode for `--json` or not, writing to `out`: live lines only on a terminal. */
+export const modeOf = (json: boolean, out: { readonly isTTY?: boolean | undefined }): Mode =>
+  json ? "json" : out.isTTY === true ? "tty" : "plain"
+
 /** Writes output; the CLI passes process.stdout, tests a buffer. */
 export interface Output {
   readonly write: (text: string) => void

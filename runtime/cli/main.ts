@@ -222,7 +222,7 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     const json = values["json"] === true
     const started = performance.now()
     const renderer = Render.make(
-      json ? "json" : console.out.isTTY === true ? "tty" : "plain",
+      Render.modeOf(json, console.out),
       console.out,
       prepared.graph.nodes.map((n) => n.label)
     )
@@ -254,29 +254,24 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     }))
     // A run that can be replayed leaves its record (nothing is recorded with --force:
     // a forced rerun is asked for precisely because the cache is not trusted).
-    const record = observation === undefined || selection.force.length > 0
-      ? undefined
-      : Replay.recordOf(path.resolve(storeRoot(values)), { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs }, observation)
-    if (record !== undefined) {
+    const replay = Replay.recordOf(
+      path.resolve(storeRoot(values)),
+      { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, forced: selection.force.length > 0 },
+      observation
+    )
+    if ("record" in replay) {
       yield* RunLog.pipe(
-        Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(record))),
+        Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(replay.record))),
         Effect.provide(storeLayers(values))
       )
     }
-    const notReplayable = record !== undefined
-      ? undefined
-      : selection.force.length > 0
-      ? "run with --force"
-      : observation === undefined
-      ? Observe.taintedBy() ?? "not started by the pipeline command"
-      : "a node failed, or a key record changed while the run was finishing"
     return writeSummary(console.out, json, {
       pipeline: prepared.graph.pipeline,
       runId: outcome.runId,
       wallMs,
       nodes,
       outputs,
-      notReplayable
+      notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined
     })
   })
 

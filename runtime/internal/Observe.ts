@@ -22,10 +22,10 @@
  * Those calls made by package code alone (a package initialising itself) do not taint:
  * packages are identified by their versions, as in the cache key.
  */
-import { createHash } from "node:crypto"
 import * as module from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { sha256 } from "../../dsl/internal/Canonical.ts"
 
 /** Everything a preparation depended on; Replay.ts checks each entry against the present. */
 export interface Observation {
@@ -46,8 +46,6 @@ export interface Observation {
   /** file → the project root (nearest directory with a package.json) found for it */
   readonly roots: { readonly [file: string]: string }
 }
-
-const sha256 = (bytes: string | Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
 
 const fs = process.getBuiltinModule("node:fs")
 const readFileSync = fs.readFileSync
@@ -374,7 +372,9 @@ export const install = (entry: string): void => {
   if (installed) return
   installed = true
   recording = true
-  for (const loaded of [entry, here]) noteFile(loaded, sha256(readFileSync(loaded)))
+  // the modules loaded before the hooks were registered
+  const canonical = fileURLToPath(new URL("../../dsl/internal/Canonical.ts", import.meta.url))
+  for (const loaded of [entry, here, canonical]) noteFile(loaded, sha256(readFileSync(loaded)))
   module.registerHooks({
     resolve: (specifier, context, next) => quietly(() => {
       const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined

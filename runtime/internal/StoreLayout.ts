@@ -1,7 +1,11 @@
 /** Where an artifact store keeps its files (ArtifactStore.ts describes each). */
 import * as path from "node:path"
 
-/** The directories and file paths of the store at `root` (ArtifactStore, RunLog and Replay.ts agree through it). */
+/**
+ * The directories and file paths of the store at `root` (an absolute path): ArtifactStore,
+ * RunLog and Replay.ts agree through it. Paths are joined by hand: Replay.ts builds
+ * thousands of them on its fast path.
+ */
 export const layout = (root: string) => {
   const dirs = {
     objects: path.join(root, "objects"),
@@ -12,9 +16,16 @@ export const layout = (root: string) => {
   }
   return {
     dirs,
-    objectPath: (hash: string) => path.join(dirs.objects, hash.slice(0, 2), hash),
-    keyPath: (key: string) => path.join(dirs.keys, `${key}.json`),
-    checkpointPath: (key: string) => path.join(dirs.checkpoints, `${key}.safetensors`),
+    objectPath: (hash: string) => `${dirs.objects}${path.sep}${hash.slice(0, 2)}${path.sep}${hash}`,
+    keyPath: (key: string) => `${dirs.keys}${path.sep}${key}.json`,
+    lockPath: (key: string) => `${dirs.locks}${path.sep}${key}.lock`,
+    checkpointPath: (key: string) => `${dirs.checkpoints}${path.sep}${key}.safetensors`,
     runLog: path.join(root, "runs.db")
   }
 }
+
+/** The objects a key record names: it is a cache hit only while all of them are stored. */
+export const objectsOf = (record: { readonly output: { readonly hash: string }; readonly metrics: { readonly hash: string } }) => [
+  record.output.hash,
+  record.metrics.hash
+]
