@@ -11,7 +11,6 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as CacheKey from "./CacheKey.ts"
 import { ConfigError } from "./Errors.ts"
 import * as Observe from "./internal/Observe.ts"
@@ -55,12 +54,6 @@ const selfReference = (root: string): esbuild.Plugin => {
   }
 }
 
-const hashFile = (file: string): string => {
-  const hash = sha256(readFileSync(file))
-  Observe.file(file, hash)
-  return hash
-}
-
 /** Fingerprint one module: esbuild's metafile for the import graph, plus file hashes. */
 export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerprint> => {
   const root = projectRoot(module)
@@ -80,13 +73,13 @@ export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerpr
   const packages: Record<string, string> = {}
   for (const [file, input] of Object.entries(result.metafile.inputs)) {
     const absolute = path.resolve(root, file)
-    files[path.relative(root, absolute)] = hashFile(absolute)
+    files[path.relative(root, absolute)] = Observe.hashFile(absolute)
     for (const imported of input.imports) {
       const name = imported.external ? packageName(imported.path) : undefined
       if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute) ?? "builtin"
     }
   }
-  for (const implicit of implicitModules) files[path.relative(root, implicit)] = hashFile(implicit)
+  for (const implicit of implicitModules) files[path.relative(root, implicit)] = Observe.hashFile(implicit)
   return { hash: CacheKey.codeHash(files, packages), files, packages }
 }
 

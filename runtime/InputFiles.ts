@@ -4,11 +4,9 @@
  * from a file that changed meanwhile is not stored under the old key.
  */
 import { Effect, SchemaAST } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
-import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Param from "../dsl/Param.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 import * as Observe from "./internal/Observe.ts"
@@ -20,8 +18,8 @@ export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Re
     for (const [field, schema] of Object.entries(node.kind.params.fields)) {
       if (SchemaAST.resolveAt<boolean>(Param.fileAnnotation)(schema.ast) !== true) continue
       const file = String(node.params[field])
-      const bytes = yield* Effect.try({
-        try: () => fs.readFileSync(path.resolve(file)),
+      hashes[field] = yield* Effect.try({
+        try: () => Observe.hashFile(path.resolve(file)),
         catch: (error) =>
           new ConfigError({
             reason: `node "${label}": param "${field}": cannot read input file ${file}: ${
@@ -29,8 +27,6 @@ export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Re
             }`
           })
       })
-      hashes[field] = sha256(bytes)
-      Observe.file(path.resolve(file), hashes[field])
     }
     return hashes
   })

@@ -459,8 +459,12 @@ export const endBuild = (): void => {
 /** Something the observation cannot account for happened (e.g. the pipeline needed tsx). */
 export const markTainted = (reason: string): void => taint(reason)
 
-/** A file whose bytes the preparation used, with their hash. */
-export const file = (absolute: string, hash: string): void => noteFile(absolute, hash)
+/** Hash a file whose bytes the preparation uses (a code fingerprint, an input file), noting it; throws if it cannot be read. */
+export const hashFile = (absolute: string): string => {
+  const hash = sha256(readFileSync(absolute))
+  noteFile(absolute, hash)
+  return hash
+}
 
 /** A package looked up by name from a file (CodeFingerprint, TensorBackend). */
 export const lookup = (name: string, from: string, version: string | undefined): void => {
