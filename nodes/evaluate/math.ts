@@ -86,11 +86,8 @@ export const klEstimators = (
 }
 
 /** Exact KL(p ‖ q) of two categorical distributions given as probabilities. */
-export const categoricalKl = (p: ArrayLike<number>, q: ArrayLike<number>): number => {
-  let kl = 0
-  for (let i = 0; i < p.length; i++) if (p[i]! > 0) kl += p[i]! * (Math.log(p[i]!) - Math.log(q[i]!))
-  return kl
-}
+export const categoricalKl = (p: ArrayLike<number>, q: ArrayLike<number>): number =>
+  categoricalKlOfLogProbs(Array.from(p, Math.log), Array.from(q, Math.log))
 
 /**
  * Exact KL(p ‖ q) of two categorical distributions given as log-probabilities:

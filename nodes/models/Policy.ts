@@ -75,7 +75,7 @@ export const tokenLogProbs = (
     const K = policy.model.config.responses
     // each prompt's row once: log π(· | prompt)
     const rows = new Map<number, ReadonlyArray<number>>()
-    const logp = (prompt: number) => rows.get(prompt) ?? rows.set(prompt, logSoftmax(table.subarray(prompt * K, (prompt + 1) * K))).get(prompt)!
+    const logp = (prompt: number) => rows.get(prompt) ?? rows.set(prompt, rowLogProbs(table, K, prompt)).get(prompt)!
     return responses.map((response, i) => [logp(prompts[i]!.id)[response[0]!]!])
   }
   const model = policy.model
@@ -119,10 +119,11 @@ export const sample = (
 }
 
 /** The tabular policy's log-probabilities log π(· | prompt). */
-export const logDistribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> => {
-  const K = policy.config.responses
-  return logSoftmax(policy.variables.logits.dataSync().subarray(prompt * K, (prompt + 1) * K))
-}
+export const logDistribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> =>
+  rowLogProbs(policy.variables.logits.dataSync(), policy.config.responses, prompt)
+
+/** log π(· | prompt) from the logits table (prompts × K, row-major). */
+const rowLogProbs = (table: Float32Array | Int32Array | Uint8Array, K: number, prompt: number): Array<number> => logSoftmax(table.subarray(prompt * K, (prompt + 1) * K))
 
 /** The tabular policy's probabilities π(· | prompt). */
 export const distribution = (policy: TabularPolicy.TabularPolicy, prompt: number): Array<number> =>

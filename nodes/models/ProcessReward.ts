@@ -6,18 +6,13 @@
  * and whose sum over the response is the outcome reward. Stored as one model artifact:
  * both transformers' tensors (prefixed `policy.` and `reference.`) and β.
  */
-import type { ModelValue, Tensor } from "../../dsl/Artifact.ts"
+import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Prompt } from "../data/Task.ts"
 import { implicitProcessRewards } from "../reward/math.ts"
 import * as PolicyModel from "./Policy.ts"
+import { prefixed, unprefixed } from "./Tensors.ts"
 
 export const isProcessReward = (model: ModelValue): boolean => model.config["architecture"] === "implicitProcess"
-
-const prefixed = (prefix: string, tensors: ModelValue["tensors"]): Record<string, Tensor> =>
-  Object.fromEntries(Object.entries(tensors).map(([name, t]) => [`${prefix}${name}`, t]))
-
-const unprefixed = (prefix: string, tensors: ModelValue["tensors"]): Record<string, Tensor> =>
-  Object.fromEntries(Object.entries(tensors).filter(([name]) => name.startsWith(prefix)).map(([name, t]) => [name.slice(prefix.length), t]))
 
 /** The model artifact of a trained policy and its reference (both transformer Policy values). */
 export const toModel = (policy: ModelValue, reference: ModelValue, beta: number): ModelValue => ({
