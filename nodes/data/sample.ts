@@ -31,8 +31,7 @@ export const sample = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.sync(() => {
       const task = TaskView.view(inputs.task)
-      const policy = PolicyModel.load(inputs.policy)
-      try {
+      return PolicyModel.withLoaded(inputs.policy, (policy) => {
         PolicyModel.checkFits(policy, task)
         const prompts = TaskView.promptsOf(task, params.split)
         if (prompts.length === 0) throw new Error(`the task has no ${params.split} prompts`)
@@ -48,8 +47,6 @@ export const sample = Node.make({
           tokenLogProbs: drawn.tokenLogProbs[i]!,
           split: prompt.split
         }))
-      } finally {
-        PolicyModel.dispose(policy)
-      }
+      })
     })
 })

@@ -30,29 +30,25 @@ export const logProbsOf = (
   exactLimit: number
 ): { readonly policy: Array<Array<number>>; readonly reference: Array<Array<number>>; readonly exact?: (prompt: number) => number } => {
   if (samples.length === 0) throw new Error("there are no samples to evaluate")
-  const policy = PolicyModel.load(policyValue)
-  const reference = PolicyModel.load(referenceValue)
-  try {
-    PolicyModel.checkFits(policy, task)
-    PolicyModel.checkFits(reference, task, "reference")
-    const prompts = samples.map((s) => task.prompt(s.prompt))
-    const responses = samples.map((s) => s.response)
-    const logP = PolicyModel.tokenLogProbs(policy, prompts, responses)
-    const mismatch = samples.findIndex((s, i) => Math.abs(sum(logP[i]!) - s.logProb) > 1e-3)
-    if (mismatch >= 0) {
-      const s = samples[mismatch]!
-      throw new Error(`the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${sum(logP[mismatch]!).toFixed(4)} under the policy`)
-    }
-    const logRef = PolicyModel.tokenLogProbs(reference, prompts, responses)
-    const enumerable = task.vocab ** (task.responseLength - 1) <= exactLimit
-    if (!enumerable) return { policy: logP, reference: logRef }
-    const exact = new Map<number, number>()
-    for (const prompt of new Set(samples.map((s) => s.prompt))) exact.set(prompt, exactKl(policy, reference, task.prompt(prompt), task.vocab, task.responseLength))
-    return { policy: logP, reference: logRef, exact: (prompt) => exact.get(prompt)! }
-  } finally {
-    PolicyModel.dispose(policy)
-    PolicyModel.dispose(reference)
-  }
+  return PolicyModel.withLoaded(policyValue, (policy) =>
+    PolicyModel.withLoaded(referenceValue, (reference) => {
+      PolicyModel.checkFits(policy, task)
+      PolicyModel.checkFits(reference, task, "reference")
+      const prompts = samples.map((s) => task.prompt(s.prompt))
+      const responses = samples.map((s) => s.response)
+      const logP = PolicyModel.tokenLogProbs(policy, prompts, responses)
+      const mismatch = samples.findIndex((s, i) => Math.abs(sum(logP[i]!) - s.logProb) > 1e-3)
+      if (mismatch >= 0) {
+        const s = samples[mismatch]!
+        throw new Error(`the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${sum(logP[mismatch]!).toFixed(4)} under the policy`)
+      }
+      const logRef = PolicyModel.tokenLogProbs(reference, prompts, responses)
+      const enumerable = task.vocab ** (task.responseLength - 1) <= exactLimit
+      if (!enumerable) return { policy: logP, reference: logRef }
+      const exact = new Map<number, number>()
+      for (const prompt of new Set(samples.map((s) => s.prompt))) exact.set(prompt, exactKl(policy, reference, task.prompt(prompt), task.vocab, task.responseLength))
+      return { policy: logP, reference: logRef, exact: (prompt) => exact.get(prompt)! }
+    }))
 }
 
 /** Every sequence of `length` tokens below V, in lexicographic order. */

@@ -36,6 +36,16 @@ export const load = (value: ModelValue): Loaded => {
 export const dispose = (policy: Loaded): void =>
   policy.architecture === "tabular" ? TabularPolicy.dispose(policy.model) : Transformer.dispose(policy.model)
 
+/** Load a policy, use it, and free its tensors however `use` ends. */
+export const withLoaded = <A>(value: ModelValue, use: (policy: Loaded) => A): A => {
+  const policy = load(value)
+  try {
+    return use(policy)
+  } finally {
+    dispose(policy)
+  }
+}
+
 /**
  * Fail with what differs when the policy cannot act in the task. A policy that fits a
  * bandit is tabular, one that fits a sequence task a transformer: the call narrows it.

@@ -28,14 +28,8 @@ export const tokenRewards = (
 ): Array<Array<number>> => {
   const beta = model.config["beta"] as number
   const config = model.config["policy"] as ModelValue["config"]
-  const logProbs = (prefix: string) => {
-    const policy = PolicyModel.load({ config, tensors: unprefixed(prefix, model.tensors) })
-    try {
-      return PolicyModel.tokenLogProbs(policy, prompts, responses)
-    } finally {
-      PolicyModel.dispose(policy)
-    }
-  }
+  const logProbs = (prefix: string) =>
+    PolicyModel.withLoaded({ config, tensors: unprefixed(prefix, model.tensors) }, (policy) => PolicyModel.tokenLogProbs(policy, prompts, responses))
   const policy = logProbs("policy.")
   const reference = logProbs("reference.")
   return policy.map((row, b) => implicitProcessRewards(row, reference[b]!, beta))

@@ -29,8 +29,7 @@ export const klOptimal = Node.make({
   run: ({ params, inputs }) =>
     Effect.sync(() => {
       const task = TaskView.view(inputs.task)
-      const reference = PolicyModel.load(inputs.reference)
-      try {
+      return PolicyModel.withLoaded(inputs.reference, (reference) => {
         PolicyModel.checkFits(reference, task, "reference")
         const { prompts, responses: K } = reference.model.config
         const ids = task.prompts.map((p) => p.id)
@@ -39,8 +38,6 @@ export const klOptimal = Node.make({
         const logits = Float32Array.from(reference.model.variables.logits.dataSync())
         ids.forEach((p, i) => logits.set(klRegularizedLogits(r.slice(i * K, (i + 1) * K), PolicyModel.logDistribution(reference.model, p), params.beta), p * K))
         return TabularPolicy.modelOf({ prompts, responses: K }, logits)
-      } finally {
-        PolicyModel.dispose(reference)
-      }
+      })
     })
 })
