@@ -50,7 +50,7 @@ export interface SeedComponents {
  * edit does not change its stream. It lives here, not in the runtime, because it
  * decides outputs: this module is part of every node's code fingerprint.
  */
-export const seedOf = (components: SeedComponents): string =>
+const seedOf = (components: SeedComponents): string =>
   `ablate/${hashValue({ kind: components.kind, params: components.params, inputs: components.inputs })}`
 
 /** The generator of a node with these components (`make(seedOf(components))`). */

@@ -21,7 +21,7 @@ const packageName = (specifier: string): string | undefined =>
 
 // Modules whose code decides a node's output without being imported by it at run
 // time: the generator behind ctx.random (nodes import only its type) and the
-// canonical hashing its seed derivation (`Random.seedOf`) uses.
+// canonical hashing its seed derivation (`Random.forComponents`) uses.
 const implicitModules = [
   fileURLToPath(new URL("../dsl/Random.ts", import.meta.url)),
   fileURLToPath(new URL("../dsl/internal/Canonical.ts", import.meta.url))

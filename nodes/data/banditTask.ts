@@ -10,7 +10,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"
 import { goldReward } from "./math.ts"
-import { heldOutIds } from "./heldOut.ts"
+import { heldOutIds, heldOutParam } from "./heldOut.ts"
 
 export const banditTask = Node.make({
   kind: "data/banditTask",
@@ -21,7 +21,7 @@ export const banditTask = Node.make({
     responses: Param.int({ default: 8, min: 2, description: "Candidate responses per prompt (K)" }),
     features: Param.int({ default: 8, min: 1, max: 4096, description: "Feature dimension of a (prompt, response)" }),
     gold: Param.literal(["linear", "mlp"], { default: "linear", description: "Form of the hidden gold reward" }),
-    heldOut: Param.number({ default: 0.25, min: 0, max: 1, description: "Fraction of prompts held out for evaluation" }),
+    heldOut: heldOutParam("prompts"),
     seed: Param.seed
   }),
   inputs: {},

@@ -14,7 +14,7 @@ import * as Param from "../../dsl/Param.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { TextPreferences } from "../artifacts.ts"
 import { parseRecord, RecordError } from "./hhRlhf.ts"
-import { heldOutIds } from "./heldOut.ts"
+import { heldOutIds, heldOutParam } from "./heldOut.ts"
 
 const ParquetPairs = Artifact.table("ParquetPairs", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
 
@@ -57,7 +57,7 @@ export const loadPreferences = Node.make({
   description: "Text preference pairs from HH-RLHF-style JSONL (optionally .gz) or Parquet, with a seeded held-out split.",
   params: Schema.Struct({
     path: Param.file({ default: "data/hh-harmless-1500.jsonl.gz", description: "JSONL, JSONL.gz or Parquet file of chosen/rejected pairs" }),
-    heldOut: Param.number({ default: 0.25, min: 0, max: 1, description: "Fraction of pairs held out for evaluation" }),
+    heldOut: heldOutParam("pairs"),
     limit: Param.int({ default: 0, min: 0, description: "Use only the first N pairs (0: all)" }),
     seed: Param.seed
   }),

@@ -8,7 +8,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"
 import { goldReward } from "./math.ts"
-import { heldOutIds } from "./heldOut.ts"
+import { heldOutIds, heldOutParam } from "./heldOut.ts"
 
 export const preferenceTask = Node.make({
   kind: "data/preferenceTask",
@@ -18,7 +18,7 @@ export const preferenceTask = Node.make({
     items: Param.int({ default: 600, min: 4, description: "Number of items" }),
     features: Param.int({ default: 8, min: 1, max: 4096, description: "Feature dimension" }),
     gold: Param.literal(["linear", "mlp"], { default: "linear", description: "Form of the hidden gold reward" }),
-    heldOut: Param.number({ default: 0.25, min: 0, max: 1, exclusiveMin: true, description: "Fraction of items held out for evaluation" }),
+    heldOut: heldOutParam("items", { exclusiveMin: true }),
     seed: Param.seed
   }),
   inputs: {},

@@ -9,7 +9,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { SequenceTask } from "../artifacts.ts"
 import { arithmeticPrompt, arithmeticVocab, type Gold, networkWeights, type SequenceTaskConfig, toJson } from "./SequenceGold.ts"
-import { heldOutIds } from "./heldOut.ts"
+import { heldOutIds, heldOutParam } from "./heldOut.ts"
 
 export const sequenceTask = Node.make({
   kind: "data/sequenceTask",
@@ -24,7 +24,7 @@ export const sequenceTask = Node.make({
     markers: Param.int({ default: 2, min: 1, description: "Number of marker tokens, chosen at random (markers task)" }),
     hidden: Param.int({ default: 16, min: 1, description: "Width of the random gold network (network task)" }),
     digits: Param.int({ default: 2, min: 1, max: 6, description: "Digits of each operand (arithmetic task)" }),
-    heldOut: Param.number({ default: 0.25, min: 0, max: 1, description: "Fraction of prompts held out for evaluation" }),
+    heldOut: heldOutParam("prompts"),
     seed: Param.seed
   }),
   inputs: {},
