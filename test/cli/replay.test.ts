@@ -130,6 +130,9 @@ describe("replaying an unchanged `pipeline run`", () => {
   })
 
   it("plans anew when a file the pipeline read while building has changed", async () => {
+    // replayed before the edit (once the record is of this environment), so the edit is what stops the replay
+    await run()
+    expect((await run()).summary.replayOf).toBeDefined()
     writeFile(dir, "config.json", `{ "n": 5 }`)
     const changed = await run()
     expect(changed.summary.replayOf).toBeUndefined()
@@ -159,6 +162,10 @@ describe("replaying an unchanged `pipeline run`", () => {
     expect(forced.summary.replayOf).toBeUndefined()
     expect(forced.summary.notReplayable).toBe("run with --force")
     expect(forced.statuses).toEqual({ source: "cached", scaled: "ran" })
+    // the same forced command again: still not replayed, still run
+    const again = await run(["--force", "scaled"])
+    expect(again.summary.replayOf).toBeUndefined()
+    expect(again.statuses).toEqual({ source: "cached", scaled: "ran" })
   })
 
   it("plans anew when a file or module the pipeline found missing while building appears", async () => {
@@ -176,14 +183,15 @@ describe("replaying an unchanged `pipeline run`", () => {
   })
 
   it("plans anew when a project file a package read as it was imported has changed, or the locale has", async () => {
-    const english = { LANG: "en_US.UTF-8" }
+    // LC_ALL decides the locale whatever else the machine sets
+    const english = { LC_ALL: "en_US.UTF-8" }
     expect((await run([], english, "configured.ts")).statuses).toEqual({ source: "ran" })
     expect((await run([], english, "configured.ts")).summary.replayOf).toBeDefined()
     writeFile(dir, "cfg.json", `{ "n": 13 }`)
     const changed = await run([], english, "configured.ts")
     expect(changed.summary.replayOf).toBeUndefined()
     expect(changed.statuses).toEqual({ source: "ran" })
-    const german = await run([], { LANG: "de_DE.UTF-8" }, "configured.ts")
+    const german = await run([], { LC_ALL: "de_DE.UTF-8" }, "configured.ts")
     expect(german.summary.replayOf).toBeUndefined()
     expect(german.statuses).toEqual({ source: "ran" })
   })

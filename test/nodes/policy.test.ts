@@ -6,6 +6,7 @@ import * as math from "../../nodes/math.ts"
 import { arithmeticAnswer, arithmeticPrompt, configOf, goldOf } from "../../nodes/data/SequenceGold.ts"
 import * as TaskView from "../../nodes/data/Task.ts"
 import * as PolicyModel from "../../nodes/models/Policy.ts"
+import { unprefixed } from "../../nodes/models/Tensors.ts"
 import * as Random from "../../dsl/Random.ts"
 import { klRows, logProbsOf } from "../../nodes/evaluate/PolicySamples.ts"
 import { runInMemory } from "../helpers.ts"
@@ -254,7 +255,7 @@ describe("KL of transformer policies", () => {
     const prm = values["prm"] as ModelValue
     const trained: ModelValue = {
       config: prm.config["policy"] as ModelValue["config"],
-      tensors: Object.fromEntries(Object.entries(prm.tensors).filter(([n]) => n.startsWith("policy.")).map(([n, t]) => [n.slice(7), t]))
+      tensors: unprefixed("policy.", prm.tensors)
     }
     const task = TaskView.view(values["task"] as ModelValue)
     const pi = PolicyModel.load(trained)
