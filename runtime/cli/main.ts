@@ -90,7 +90,9 @@ Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage 
     options: storeFlag,
     usage: `pipeline gc [options]
 
-Remove stored objects that no cache key and no run refers to, and files left by killed runs.
+Remove stored objects that no cache key and no run refers to (sparing those written in the last
+minute), key records whose objects are gone, checkpoints of completed nodes, and files left by
+killed runs.
 
   --store DIR            artifact store (default .ablate/)
   --json                 machine-readable output`
