@@ -126,26 +126,7 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
 
   return RunLog.of({
     start: (run) => use((db) => RunLogDb.startRun(db, run)),
-    record: (runId, entries) =>
-      use((db) => {
-        const insert = db.prepare(
-          `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
-             params, inputs, components, metrics, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`
-        )
-        const known = db.prepare("SELECT 1 FROM key_components WHERE key = ?")
-        const keep = db.prepare("INSERT OR IGNORE INTO key_components (key, components) VALUES (?, ?)")
-        RunLogDb.transaction(db, () => {
-          for (const e of entries) {
-            if (e.key !== undefined && e.components !== undefined && known.get(e.key) === undefined) {
-              keep.run(e.key, JSON.stringify(e.components))
-            }
-            insert.run(
-              runId, e.nodeId, e.label, e.kind, e.status, e.key ?? null, e.outputHash ?? null, e.metricsHash ?? null,
-              e.durationMs, JSON.stringify(e.params), JSON.stringify(e.inputs), JSON.stringify(e.metrics), e.error ?? null
-            )
-          }
-        })
-      }),
+    record: (runId, entries) => use((db) => RunLogDb.recordNodes(db, runId, entries)),
     finish: (runId, status) => use((db) => RunLogDb.finishRun(db, runId, status)),
     remember: (signature, runId, record) => use((db) => RunLogDb.saveReplay(db, signature, runId, record)),
     previous: (pipeline) =>

@@ -5,6 +5,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
+import type { NodeEntry } from "../RunLog.ts"
 import { host } from "./Process.ts"
 
 const schema = `
@@ -81,11 +82,33 @@ export const loadReplay = (db: DatabaseSync, signature: string): { readonly runI
   return row === undefined ? undefined : { runId: row.run_id, record: row.record }
 }
 
+// The columns of a node entry, in the order both writers give them.
+const nodeColumns = `run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
+  params, inputs, components, metrics, error`
+
+/**
+ * Log node entries of a run. Key components are kept once per key (the key is their hash),
+ * not in each entry.
+ */
+export const recordNodes = (db: DatabaseSync, runId: number, entries: ReadonlyArray<NodeEntry>): void => {
+  const insert = db.prepare(`INSERT INTO node_runs (${nodeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`)
+  const known = db.prepare("SELECT 1 FROM key_components WHERE key = ?")
+  const keep = db.prepare("INSERT OR IGNORE INTO key_components (key, components) VALUES (?, ?)")
+  transaction(db, () => {
+    for (const e of entries) {
+      if (e.key !== undefined && e.components !== undefined && known.get(e.key) === undefined) keep.run(e.key, JSON.stringify(e.components))
+      insert.run(
+        runId, e.nodeId, e.label, e.kind, e.status, e.key ?? null, e.outputHash ?? null, e.metricsHash ?? null,
+        e.durationMs, JSON.stringify(e.params), JSON.stringify(e.inputs), JSON.stringify(e.metrics), e.error ?? null
+      )
+    }
+  })
+}
+
 /** Log every node of run `from` again under run `to` (a replay of it), as cached: what an all-cached rerun logs. */
 export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): void => {
   db.prepare(
-    `INSERT INTO node_runs (run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
-       params, inputs, components, metrics, error)
+    `INSERT INTO node_runs (${nodeColumns})
      SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error
      FROM node_runs WHERE run_id = ? ORDER BY rowid`
   ).run(to, from)
