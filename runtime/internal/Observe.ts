@@ -105,13 +105,24 @@ export const versionIn = (dir: string): string | null => {
   }
 }
 
+/** The first thing `found` finds in the directories above `file`, nearest first (the way Node looks for packages and scopes). */
+export const nearestAbove = <A>(file: string, found: (dir: string) => A | undefined): A | undefined => {
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const result = found(dir)
+    if (result !== undefined || path.dirname(dir) === dir) return result
+  }
+}
+
+/** The path `name` has in `dir` if it exists there. */
+export const existing = (dir: string, ...name: Array<string>): string | undefined => {
+  const candidate = path.join(dir, ...name)
+  return existsSync(candidate) ? candidate : undefined
+}
+
 /** Where a bare import of `name` from `file` looks first: the real path of the nearest `node_modules/<name>` ("" when none). */
 export const packageDirFor = (name: string, file: string): string => {
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, "node_modules", name)
-    if (existsSync(candidate)) return realpathSync(candidate)
-    if (path.dirname(dir) === dir) return ""
-  }
+  const dir = nearestAbove(file, (above) => existing(above, "node_modules", name))
+  return dir === undefined ? "" : realpathSync(dir)
 }
 
 const notePackage = (file: string): void => {
@@ -121,12 +132,8 @@ const notePackage = (file: string): void => {
 
 /** The nearest package.json above a local module decides how it loads and resolves: it counts as read. */
 const noteScope = (file: string): void => {
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, "package.json")
-    if (files.has(manifest)) return
-    if (existsSync(manifest)) return noteFile(manifest, sha256(readFileSync(manifest)))
-    if (path.dirname(dir) === dir) return
-  }
+  const manifest = nearestAbove(file, (dir) => existing(dir, "package.json"))
+  if (manifest !== undefined && !files.has(manifest)) noteFile(manifest, sha256(readFileSync(manifest)))
 }
 
 // Inside a wrapped call or a module hook: the calls the original makes (fs.readFileSync

@@ -3,17 +3,13 @@
  * Both decide parts of the cache key (paths in code fingerprints, package versions),
  * so each answer is observed for Replay.ts.
  */
-import { existsSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import * as Observe from "./Observe.ts"
 
 /** `projectRoot` without being observed (Replay.ts checks with it). */
-export const findRoot = (file: string): string => {
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, "package.json"))) return dir
-    if (path.dirname(dir) === dir) return path.dirname(file)
-  }
-}
+export const findRoot = (file: string): string =>
+  Observe.nearestAbove(file, (dir) => Observe.existing(dir, "package.json") === undefined ? undefined : dir) ?? path.dirname(file)
 
 /** The nearest directory above `file` holding a package.json: paths in fingerprints are relative to it. */
 export const projectRoot = (file: string): string => {
@@ -24,11 +20,8 @@ export const projectRoot = (file: string): string => {
 
 /** `packageVersion` without being observed (Replay.ts checks with it). */
 export const findVersion = (name: string, fromFile: string): string | undefined => {
-  for (let dir = path.dirname(fromFile); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, "node_modules", name, "package.json")
-    if (existsSync(manifest)) return (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"
-    if (path.dirname(dir) === dir) return undefined
-  }
+  const manifest = Observe.nearestAbove(fromFile, (dir) => Observe.existing(dir, "node_modules", name, "package.json"))
+  return manifest === undefined ? undefined : (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"
 }
 
 /**
