@@ -109,6 +109,10 @@ export const klBySplit = (
   })
 }
 
+/** The KL a node reports for a row: the exact value where it was computed, else the k3 estimate. */
+export const reportedKl = (row: Pick<KlRow, "exact" | "k3">): { readonly kl: number; readonly method: "exact" | "k3" } =>
+  Number.isNaN(row.exact) ? { kl: row.k3, method: "k3" } : { kl: row.exact, method: "exact" }
+
 /** The rows of KlDivergence: each split's sequence and token KL (see `klBySplit`). */
 export const klRows = (
   samples: ReadonlyArray<Sample>,

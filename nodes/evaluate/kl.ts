@@ -11,7 +11,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import { KlDivergence, Policy, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
-import { exactLimitParam, klRows, logProbsOf } from "./PolicySamples.ts"
+import { exactLimitParam, klRows, logProbsOf, reportedKl } from "./PolicySamples.ts"
 
 export const kl = Node.make({
   kind: "evaluate/kl",
@@ -25,7 +25,7 @@ export const kl = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.sync(() => {
       const rows = klRows(inputs.samples, logProbsOf(TaskView.view(inputs.task), inputs.samples, inputs.policy, inputs.reference, params.exactLimit))
-      for (const row of rows) if (row.level === "sequence") ctx.metric(`${row.split}/kl`, Number.isNaN(row.exact) ? row.k3 : row.exact, 0)
+      for (const row of rows) if (row.level === "sequence") ctx.metric(`${row.split}/kl`, reportedKl(row).kl, 0)
       return rows
     })
 })

@@ -12,7 +12,7 @@ import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
 import { scoreSamples } from "../models/Scoring.ts"
 import { mean, meanInterval } from "./math.ts"
-import { exactLimitParam, klBySplit, logProbsOf } from "./PolicySamples.ts"
+import { exactLimitParam, klBySplit, logProbsOf, reportedKl } from "./PolicySamples.ts"
 
 export const rewardKl = Node.make({
   kind: "evaluate/rewardKl",
@@ -30,10 +30,10 @@ export const rewardKl = Node.make({
       const groups = klBySplit(samples, logProbsOf(task, samples, inputs.policy, inputs.reference, params.exactLimit))
       const proxy = scoreSamples(inputs.model, samples, task).map((s) => s.reward)
       const gold = samples.map((s) => task.gold(s.prompt, s.response))
-      return groups.map(({ split, indices: picked, sequence: { exact, k3 } }) => {
+      return groups.map(({ split, indices: picked, sequence }) => {
         const interval = meanInterval(picked.map((i) => gold[i]!), picked.map((i) => samples[i]!.prompt))
         const proxyMean = mean(picked.map((i) => proxy[i]!))
-        const kl = Number.isNaN(exact) ? k3 : exact
+        const { kl, method } = reportedKl(sequence)
         ctx.metric(`${split}/gold`, interval.mean, 0)
         ctx.metric(`${split}/proxy`, proxyMean, 0)
         ctx.metric(`${split}/kl`, kl, 0)
@@ -44,7 +44,7 @@ export const rewardKl = Node.make({
           goldUpper: interval.upper,
           proxy: proxyMean,
           kl,
-          klMethod: Number.isNaN(exact) ? "k3" : "exact",
+          klMethod: method,
           samples: picked.length
         }
       })
