@@ -43,19 +43,17 @@ export const implicitProcess = Node.make({
       if (positives === 0 || positives === train.length) {
         throw new Error(`the ${train.length} training samples' outcome labels (gold ≥ ${params.threshold}) are all ${positives === 0 ? 0 : 1}; the model needs both outcomes`)
       }
-      if (inputs.reference.config["architecture"] !== "transformer") throw new Error("the reference of an implicit process reward model must be a transformer policy")
+      if (task.kind !== "sequence") throw new Error("an implicit process reward model needs a sequence task (and a transformer reference policy)")
+      const prompts = train.map((s) => task.prompt(s.prompt))
+      const Lp = prompts[0]!.tokens.length
+      const T = Lp + task.responseLength
       const reference = PolicyModel.load(inputs.reference)
-      const tensors: Array<tf.Tensor> = []
+      const mask = tf.tensor2d(Array.from({ length: T }, (_, t) => (t >= Lp ? 1 : 0)), [1, T])
       try {
         PolicyModel.checkFits(reference, task, "reference")
-        const policy = reference.model as Transformer.Transformer // trained in place: it starts as the reference
-        const prompts = train.map((s) => task.prompt(s.prompt))
+        const policy = reference.model // trained in place: it starts as the reference
         const refLogProbs = PolicyModel.tokenLogProbs(reference, prompts, train.map((s) => s.response)).map(sum)
-        const Lp = prompts[0]!.tokens.length
-        const T = Lp + task.responseLength
         const sequences = train.map((s, i) => [...prompts[i]!.tokens, ...s.response])
-        const mask = tf.tensor2d(Array.from({ length: T }, (_, t) => (t >= Lp ? 1 : 0)), [1, T])
-        tensors.push(mask)
         // r_θ(y) = β·(log π_θ(y) − log π_ref(y)) over the response tokens
         const outcome = (rows: ReadonlyArray<number>) =>
           implicitRewards(
@@ -84,7 +82,7 @@ export const implicitProcess = Node.make({
         ctx.metric("rewards/negative", mean(rewards.filter((_, i) => labels[i] === 0)), params.steps)
         return ProcessReward.toModel(Transformer.toModel(policy), inputs.reference, params.beta)
       } finally {
-        tf.dispose(tensors)
+        mask.dispose()
         PolicyModel.dispose(reference)
       }
     })
