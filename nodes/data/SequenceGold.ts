@@ -35,9 +35,9 @@ export const arithmeticVocab = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"
 const PLUS = 10
 const EQUALS = 11
 
-/** `n` as `width` zero-padded decimal digits, most significant first. */
-export const digitsOf = (n: number, width: number): Array<number> =>
-  Array.from({ length: width }, (_, i) => Math.floor(n / 10 ** (width - 1 - i)) % 10)
+/** `n` as `width` zero-padded digits in `base` (decimal by default), most significant first. */
+export const digitsOf = (n: number, width: number, base = 10): Array<number> =>
+  Array.from({ length: width }, (_, i) => Math.floor(n / base ** (width - 1 - i)) % base)
 
 /** The tokens of the prompt "a+b=" with `digits`-digit operands. */
 export const arithmeticPrompt = (a: number, b: number, digits: number): Array<number> =>

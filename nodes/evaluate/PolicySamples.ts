@@ -7,7 +7,8 @@ import * as Param from "../../dsl/Param.ts"
 import type { KlDivergence, Sample } from "../artifacts.ts"
 import type { Prompt, TaskView } from "../data/Task.ts"
 import * as PolicyModel from "../models/Policy.ts"
-import { bySplit, categoricalKlOfLogProbs, klEstimators, mean, sum } from "./math.ts"
+import { digitsOf } from "../data/SequenceGold.ts"
+import { bySplit, chainRuleKl, klEstimators, mean, sum } from "./math.ts"
 
 /** The param bounding the work of exact KLs. */
 export const exactLimitParam = Param.int({
@@ -53,7 +54,7 @@ export const logProbsOf = (
 
 /** Every sequence of `length` tokens below V, in lexicographic order. */
 const allSequences = (V: number, length: number): Array<Array<number>> =>
-  Array.from({ length: V ** length }, (_, index) => Array.from({ length }, (_, t) => Math.floor(index / V ** (length - 1 - t)) % V))
+  Array.from({ length: V ** length }, (_, index) => digitsOf(index, length, V))
 
 /**
  * Exact KL(π ‖ π_ref) over a prompt's responses of L tokens, by the chain rule over every
@@ -61,23 +62,7 @@ const allSequences = (V: number, length: number): Array<Array<number>> =>
  */
 const exactKl = (policy: PolicyModel.Loaded, reference: PolicyModel.Loaded, prompt: Prompt, V: number, L: number): number => {
   const prefixes = allSequences(V, L - 1)
-  const lp = PolicyModel.responseLogProbs(policy, prompt, prefixes, L)
-  const lr = PolicyModel.responseLogProbs(reference, prompt, prefixes, L)
-  let kl = 0
-  prefixes.forEach((u, i) => {
-    const p = lp[i]!
-    const r = lr[i]!
-    let logP = 0
-    let logRatio = 0
-    u.forEach((token, t) => {
-      logP += p[t * V + token]!
-      logRatio += p[t * V + token]! - r[t * V + token]!
-    })
-    // KL of the last token's distributions, from their log-probabilities
-    const lastKl = categoricalKlOfLogProbs(p.subarray((L - 1) * V, L * V), r.subarray((L - 1) * V, L * V))
-    kl += Math.exp(logP) * (logRatio + lastKl)
-  })
-  return kl
+  return chainRuleKl(prefixes, PolicyModel.responseLogProbs(policy, prompt, prefixes, L), PolicyModel.responseLogProbs(reference, prompt, prefixes, L), V)
 }
 
 /** A row of the KlDivergence table. */

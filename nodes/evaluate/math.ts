@@ -100,6 +100,35 @@ export const categoricalKlOfLogProbs = (logP: ArrayLike<number>, logQ: ArrayLike
 }
 
 /**
+ * Exact KL(π ‖ π_ref) over responses of L tokens from a vocabulary of V, by the chain rule
+ * over every prefix u of L − 1 tokens: Σ_u π(u)·[log π(u)/π_ref(u) + KL(π(· | u) ‖ π_ref(· | u))].
+ * For each prefix, `logP[i]` and `logQ[i]` hold the log-probabilities of every token at each of
+ * the L positions given the tokens before it (L·V values, position-major): log π(u_t | u_<t)
+ * at positions t < L − 1, and the last token's distribution at position L − 1.
+ */
+export const chainRuleKl = (
+  prefixes: ReadonlyArray<ReadonlyArray<number>>,
+  logP: ReadonlyArray<Float32Array | Float64Array>,
+  logQ: ReadonlyArray<Float32Array | Float64Array>,
+  V: number
+): number => {
+  let kl = 0
+  prefixes.forEach((u, i) => {
+    const p = logP[i]!
+    const q = logQ[i]!
+    const L = u.length + 1
+    let logPrefix = 0
+    let logRatio = 0
+    u.forEach((token, t) => {
+      logPrefix += p[t * V + token]!
+      logRatio += p[t * V + token]! - q[t * V + token]!
+    })
+    kl += Math.exp(logPrefix) * (logRatio + categoricalKlOfLogProbs(p.subarray((L - 1) * V, L * V), q.subarray((L - 1) * V, L * V)))
+  })
+  return kl
+}
+
+/**
  * Area under the ROC curve of `scores` for telling `positives` (true) from the rest:
  * the probability that a random positive scores higher than a random negative, ties
  * counting half (the Mann–Whitney U statistic over the product of the class sizes).

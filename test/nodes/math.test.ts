@@ -99,6 +99,19 @@ describe("evaluation math", () => {
     expect(math.evaluate.categoricalKlOfLogProbs(Float32Array.from([Math.log(0.2), Math.log(0.8)]), Float32Array.from([Math.log(0.2), Math.log(0.8)]))).toBe(0)
   })
 
+  it("exact KL over two-token responses by the chain rule over prefixes", () => {
+    // V = 2, L = 2. π: first token ½/½; second ½/½ after 0, 0.8/0.2 after 1. π_ref: ½/½ everywhere.
+    // KL = ½·[0 + 0] + ½·[0 + 0.8·log(1.6) + 0.2·log(0.4)] = ½·(0.3760029 − 0.1832581) = 0.0963724
+    const h = Math.log(0.5)
+    const policy = [Float64Array.from([h, h, h, h]), Float64Array.from([h, h, Math.log(0.8), Math.log(0.2)])]
+    const reference = [Float64Array.from([h, h, h, h]), Float64Array.from([h, h, h, h])]
+    expect(math.evaluate.chainRuleKl([[0], [1]], policy, reference, 2)).toBeCloseTo(0.0963724, 7)
+    // the first token's ratio counts too: π puts 0.9 on token 1 first, then is the reference
+    const skewed = [Float64Array.from([Math.log(0.1), Math.log(0.9), h, h]), Float64Array.from([Math.log(0.1), Math.log(0.9), h, h])]
+    // 0.1·log(0.1/0.5) + 0.9·log(0.9/0.5) = −0.1609438 + 0.5290080 = 0.3680642
+    expect(math.evaluate.chainRuleKl([[0], [1]], skewed, reference, 2)).toBeCloseTo(0.3680642, 7)
+  })
+
   it("mean with a 95% interval: over values, or over cluster means; NaN bounds from one value", () => {
     const plain = math.evaluate.meanInterval([1, 2, 3]) // sd 1, SE 1/√3
     expect(plain.mean).toBe(2)
