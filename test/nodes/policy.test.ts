@@ -103,6 +103,8 @@ describe("sampling", () => {
         for (const s of mine.slice(0, 20)) expect(s.logProb).toBeCloseTo(Math.log(probs[s.response[0]!]!), 5)
         const greedy = (values["greedy"] as ReadonlyArray<Sample>).filter((s) => s.prompt === prompt)
         expect(greedy.every((s) => s.response[0] === probs.indexOf(Math.max(...probs)))).toBe(true)
+        // greedy or not, a sample's logProb is under the policy itself (temperature 1)
+        for (const s of greedy) expect(s.logProb).toBeCloseTo(Math.log(probs[s.response[0]!]!), 5)
       }
     } finally {
       PolicyModel.dispose(pi)
@@ -267,7 +269,9 @@ describe("KL of transformer policies", () => {
         prompt: p.id, sample: i % 2000, response: drawn.responses[i]!, tokenLogProbs: drawn.tokenLogProbs[i]!,
         logProb: drawn.tokenLogProbs[i]!.reduce((a, b) => a + b, 0), split: p.split
       }))
-      const all = klRows(samples, logProbsOf(task, samples, trained, values["reference"] as ModelValue, 4096)).find((r) => r.split === "all" && r.level === "sequence")!
+      const rows = klRows(samples, logProbsOf(task, samples, trained, values["reference"] as ModelValue, 4096))
+      const all = rows.find((r) => r.split === "all" && r.level === "sequence")!
+      const perToken = rows.find((r) => r.split === "all" && r.level === "token")!
       // brute force: Σ_y π(y)·log π(y)/π_ref(y) over all 4³ responses of each prompt
       const responses = Array.from({ length: 64 }, (_, i) => [Math.floor(i / 16), Math.floor(i / 4) % 4, i % 4])
       const brute = task.prompts.reduce((total, p) => {
@@ -277,6 +281,8 @@ describe("KL of transformer policies", () => {
       }, 0) / task.prompts.length
       expect(brute).toBeGreaterThan(0.05)
       expect(all.exact).toBeCloseTo(brute, 4)
+      // per token: the sequence KL spread over its 3 tokens
+      expect(perToken.exact).toBeCloseTo(brute / 3, 4)
       expect(Math.abs(all.k1 - brute)).toBeLessThan(0.1 * brute)
       expect(Math.abs(all.k3 - brute)).toBeLessThan(0.1 * brute)
       expect(klRows(samples, logProbsOf(task, samples, trained, values["reference"] as ModelValue, 8))[0]!.exact).toBeNaN() // 4² prefixes > 8
