@@ -109,21 +109,37 @@ export const filesUnder = (dir: string): Array<string> =>
   fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
 
 /**
+ * Prepare a pipeline as the CLI does (`Runner.prepareGraph`), plan it against the store's
+ * key records as `Runner.plan` does (without a run log) and run it.
+ */
+export const schedule = (
+  pipeline: Pipeline.Pipeline,
+  options: {
+    readonly seeds?: ReadonlyArray<number>
+    readonly env?: Runner.Selection["env"]
+    readonly concurrency?: number
+    readonly onEvent?: (event: Scheduler.Event) => void
+  } = {}
+) =>
+  Effect.gen(function*() {
+    const prepared = yield* Runner.prepareGraph(`<in-memory ${pipeline.name}>`, pipeline, {
+      seeds: options.seeds ?? [0],
+      overrides: [],
+      force: [],
+      env: options.env ?? {}
+    })
+    const snapshot: Plan.Snapshot = { ...prepared.base, index: yield* (yield* ArtifactStore).index(), previous: new Map() }
+    return yield* Scheduler.run(Plan.make(prepared.graph, snapshot), snapshot, { concurrency: options.concurrency ?? 2, onEvent: options.onEvent ?? (() => {}) })
+  })
+
+/**
  * Build and run a pipeline in this process on an in-memory store; returns each node's result and output value by label.
  * The graph, code fingerprints, input-file hashes and key environment come from `Runner.prepareGraph`, as
  * `pipeline run --backend <backend>` computes them.
  */
 export const runInMemory = (pipeline: Pipeline.Pipeline, options: { readonly backend?: TensorBackend.Name; readonly seeds?: ReadonlyArray<number> } = {}) =>
   Effect.gen(function*() {
-    const backend = options.backend ?? "wasm"
-    const prepared = yield* Runner.prepareGraph(`<in-memory ${pipeline.name}>`, pipeline, {
-      seeds: options.seeds ?? [0],
-      overrides: [],
-      force: [],
-      env: TensorBackend.env(backend)
-    })
-    const snapshot: Plan.Snapshot = { ...prepared.base, index: new Map(), previous: new Map() }
-    const outcome = yield* Scheduler.run(Plan.make(prepared.graph, snapshot), snapshot, { concurrency: 2, onEvent: () => {} })
+    const outcome = yield* schedule(pipeline, { seeds: options.seeds ?? [0], env: TensorBackend.env(options.backend ?? "wasm") })
     const values: Record<string, unknown> = {}
     for (const result of outcome.results) values[result.label] = yield* outcome.value(result.id)
     return { results: outcome.results, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values }

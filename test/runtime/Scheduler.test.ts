@@ -3,19 +3,15 @@ import { describe, expect, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
 import { Executor } from "../../runtime/Executor.ts"
-import * as Plan from "../../runtime/Plan.ts"
-import * as Runner from "../../runtime/Runner.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
 import { broken, fit, generate, score, sleepy } from "../fixtures/graph.ts"
+import { schedule } from "../helpers.ts"
 
-/** Prepare a pipeline as the CLI does (`Runner.prepareGraph`), plan it against the store's keys and run it. */
+/** Run a pipeline as the CLI plans it against the store's key records, keeping its events. */
 const runGraph = (pipeline: Pipeline.Pipeline, concurrency: number) =>
   Effect.gen(function*() {
-    const prepared = yield* Runner.prepareGraph(`<in-memory ${pipeline.name}>`, pipeline, { seeds: [0], overrides: [], force: [], env: {} })
-    const store = yield* ArtifactStore
-    const snapshot: Plan.Snapshot = { ...prepared.base, index: yield* store.keys(), previous: new Map() }
     const events: Array<Scheduler.Event> = []
-    const outcome = yield* Scheduler.run(Plan.make(prepared.graph, snapshot), snapshot, { concurrency, onEvent: (e) => events.push(e) })
+    const outcome = yield* schedule(pipeline, { concurrency, onEvent: (e) => events.push(e) })
     return { events, results: Object.fromEntries(outcome.results.map((r) => [r.label, r.status])), outcome }
   })
 
