@@ -95,6 +95,12 @@ export const summary = <Row = Record<string, unknown>>(stdout: string) => {
   if (last?.["type"] !== "summary") throw new Error(`no summary in output:\n${stdout}`)
   return last as {
     readonly status: string
+    readonly runId: number
+    readonly durationMs: number
+    /** set when the run was answered from a replay record */
+    readonly replayOf?: number
+    /** why the run left no replay record, when it did not */
+    readonly notReplayable?: string
     readonly nodes: ReadonlyArray<{ label: string; kind: string; status: string; key: string; hash: string; durationMs: number }>
     readonly outputs: ReadonlyArray<{ readonly id: string; readonly label: string; readonly value: ReadonlyArray<Row> | null }>
   }
