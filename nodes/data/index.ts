@@ -6,3 +6,7 @@ export { pairFeatures } from "./pairFeatures.ts"
 export { preferenceTask } from "./preferenceTask.ts"
 export { sample } from "./sample.ts"
 export { sequenceTask } from "./sequenceTask.ts"
+/** Grid-world environments (parse a Trajectories row's `layout`, `step`, `shortestPath`) for policy-optimisation nodes. */
+export * as GridEnvironment from "./GridEnvironment.ts"
+/** The word, character and hashed tokenizers `featurize` builds. */
+export * as Tokenizer from "./Tokenizer.ts"
