@@ -136,13 +136,16 @@ export const Samples = Artifact.table("Samples", Schema.Struct({
 export type Sample = Artifact.ValueOf<typeof Samples>[number]
 
 /**
- * A reward model's scores of samples: one scalar per sample, and for process reward
- * models one reward per response token (summing to the scalar); empty otherwise.
+ * A reward model's scores of samples: one scalar per sample; for an ensemble the
+ * members' mean, with `spread` their standard deviation (its uncertainty; 0 for a
+ * single model); and for process reward models one reward per response token
+ * (summing to the scalar), empty otherwise.
  */
 export const Scores = Artifact.table("Scores", Schema.Struct({
   prompt: Schema.Number,
   sample: Schema.Number,
   reward: Schema.Number,
+  spread: Schema.Number,
   tokenRewards: Schema.Array(Schema.Number),
   split: Schema.Literals(["train", "test"])
 }))

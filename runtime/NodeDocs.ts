@@ -1,9 +1,12 @@
 /**
  * The node reference (`docs/nodes.md`), rendered from the node kinds themselves:
  * kind, description, params with their types, defaults and descriptions, inputs,
- * output. `npm run docs` rewrites the file; a test fails when it is out of date.
+ * output, metrics, and the columns of every table artifact they read or write.
+ * `npm run docs` rewrites the file; a test fails when it is out of date.
  */
 import { Effect, Schema, SchemaAST } from "effect"
+import * as Artifact from "../dsl/Artifact.ts"
+import type { ArtifactType } from "../dsl/Artifact.ts"
 import type { AnyNodeKind } from "../dsl/Node.ts"
 
 const isNodeKind = (value: unknown): value is AnyNodeKind =>
@@ -41,6 +44,30 @@ const defaultOf = (field: string, schema: Schema.Struct.Fields[string]): string 
   return "required"
 }
 
+/** Every artifact type the kinds read or write, each once, by name. */
+const artifactTypes = (kinds: ReadonlyArray<AnyNodeKind>): Array<ArtifactType> => {
+  const byName = new Map<string, ArtifactType>()
+  for (const kind of kinds) {
+    for (const type of [kind.output, ...Object.values(kind.inputs).flatMap(Artifact.accepted)]) byName.set(type.name, type)
+  }
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+}
+
+const artifactSection = (type: ArtifactType): string => {
+  if (type.format === "model") return [`### ${type.name}`, "", "A model: named float32 tensors and a JSON config (safetensors).", ""].join("\n")
+  const fields = (type as Artifact.Table).schema.fields
+  return [
+    `### ${type.name}`,
+    "",
+    "Table (Parquet):",
+    "",
+    "| column | type |",
+    "| --- | --- |",
+    ...Object.entries(fields).map(([name, schema]) => `| \`${name}\` | ${typeOf(schema.ast)} |`),
+    ""
+  ].join("\n")
+}
+
 /** The markdown reference for a set of node kinds. */
 export const render = (kinds: ReadonlyArray<AnyNodeKind>): string => {
   const sections = kinds.map((kind) => {
@@ -67,7 +94,11 @@ export const render = (kinds: ReadonlyArray<AnyNodeKind>): string => {
     "",
     "Generated from the node kinds by `npm run docs`; a test fails when this file is out of date.",
     "Every node also records a Metrics table of `(step, name, value)` rows; training metrics use TRL's names.",
+    "The columns of the tables nodes read and write are listed under [Artifact types](#artifact-types).",
     "",
-    ...sections
+    ...sections,
+    "## Artifact types",
+    "",
+    ...artifactTypes(kinds).map(artifactSection)
   ].join("\n")
 }

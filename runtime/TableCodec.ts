@@ -128,9 +128,14 @@ export const encode = (type: Table, rows: ReadonlyArray<unknown>): Uint8Array =>
   return parquet().writeParquet(wasmTable, writerProperties())
 }
 
+/** Parquet bytes as an Arrow table, every column read. */
+export const read = (bytes: Uint8Array): ArrowTable => tableFromIPC(parquet().readParquet(bytes).intoIPCStream())
+
 /** Decode Parquet bytes written by `encode` back into rows equal to the ones encoded. */
-export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => {
-  const arrow = tableFromIPC(parquet().readParquet(bytes).intoIPCStream())
+export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => rowsOf(type, read(bytes))
+
+/** The rows of an Arrow table as `type` decodes them: its schema's columns only. */
+export const rowsOf = (type: Table, arrow: ArrowTable): ReadonlyArray<unknown> => {
   const columns = columnsOf(type)
   const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
   for (const [name, kind] of columns) {

@@ -1,7 +1,7 @@
 /**
  * Load text preference pairs from a file: JSONL (optionally gzipped) in the
  * HH-RLHF format — `chosen` and `rejected` full dialogues, or explicit `prompt`,
- * `chosen`, `rejected` — or Parquet with those columns. A seeded fraction of the
+ * `chosen`, `rejected` — or Parquet with those columns (`prompt` optional). A seeded fraction of the
  * pairs is held out for evaluation. A malformed line fails the node naming the file
  * and the line; nothing is cached from a failed load.
  */
@@ -13,23 +13,33 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { TextPreferences } from "../artifacts.ts"
-import { parseRecord, RecordError } from "./hhRlhf.ts"
+import { parseRecord } from "./hhRlhf.ts"
 import { heldOutIds, heldOutParam } from "./heldOut.ts"
 
-const ParquetPairs = Artifact.table("ParquetPairs", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
+type Record = { readonly prompt: string; readonly chosen: string; readonly rejected: string }
 
-const readRecords = (path: string): Array<{ readonly prompt: string; readonly chosen: string; readonly rejected: string }> => {
-  const bytes = fs.readFileSync(path)
-  if (path.endsWith(".parquet")) {
-    return TableCodec.decode(ParquetPairs, new Uint8Array(bytes)).map((row, i) => {
-      try {
-        return parseRecord(row)
-      } catch (error) {
-        throw new Error(`${path}: row ${i + 1}: ${(error as Error).message}`)
-      }
-    })
+// read as strings; a null cell reaches parseRecord as null and is refused there, naming the row
+const Responses = Artifact.table("Responses", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
+const Prompted = Artifact.table("Prompted", Schema.Struct({ ...Responses.schema.fields, prompt: Schema.String }))
+
+/** Parquet rows with `chosen` and `rejected` columns (full dialogues), and optionally `prompt` (then bare responses). */
+const parquetRecords = (bytes: Uint8Array): Array<Record> => {
+  const arrow = TableCodec.read(bytes)
+  const names = arrow.schema.fields.map((f) => f.name)
+  for (const name of ["chosen", "rejected"]) {
+    if (!names.includes(name)) throw new Error(`no column "${name}" (the file has ${names.map((n) => `"${n}"`).join(", ") || "none"})`)
   }
-  const text = (path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8")
+  return TableCodec.rowsOf(names.includes("prompt") ? Prompted : Responses, arrow).map((row, i) => {
+    try {
+      return parseRecord(row)
+    } catch (error) {
+      throw new Error(`row ${i + 1}: ${(error as Error).message}`)
+    }
+  })
+}
+
+/** JSON Lines, one record per line; blank lines are skipped. */
+const jsonlRecords = (text: string): Array<Record> => {
   const records = []
   const lines = text.split("\n")
   for (let i = 0; i < lines.length; i++) {
@@ -39,16 +49,26 @@ const readRecords = (path: string): Array<{ readonly prompt: string; readonly ch
     try {
       json = JSON.parse(line)
     } catch (error) {
-      throw new Error(`${path}: line ${i + 1}: not valid JSON (${(error as Error).message})`)
+      throw new Error(`line ${i + 1}: not valid JSON (${(error as Error).message})`)
     }
     try {
       records.push(parseRecord(json))
     } catch (error) {
-      if (error instanceof RecordError) throw new Error(`${path}: line ${i + 1}: ${error.message}`)
-      throw error
+      throw new Error(`line ${i + 1}: ${(error as Error).message}`)
     }
   }
   return records
+}
+
+/** The records of a file; any failure names the file (and the line or row). */
+const readRecords = (path: string): Array<Record> => {
+  const bytes = fs.readFileSync(path)
+  try {
+    if (path.endsWith(".parquet")) return parquetRecords(new Uint8Array(bytes))
+    return jsonlRecords((path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8"))
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`)
+  }
 }
 
 export const loadPreferences = Node.make({

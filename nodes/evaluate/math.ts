@@ -27,6 +27,12 @@ export const sum = (xs: ArrayLike<number>): number => {
 /** The mean of xs (NaN for none). */
 export const mean = (xs: ArrayLike<number>): number => sum(xs) / xs.length
 
+/** The population standard deviation √(mean (x − x̄)²) of xs: 0 for one value, NaN for none. */
+export const standardDeviation = (xs: ReadonlyArray<number>): number => {
+  const m = mean(xs)
+  return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)))
+}
+
 /** Accuracy over all pairs (i < j) whose gold rewards differ (and, given `groups`, that share a group). */
 export const pairwiseAccuracy = (
   predicted: ArrayLike<number>,

@@ -9,7 +9,7 @@ import * as Artifact from "../../dsl/Artifact.ts"
 import * as Node from "../../dsl/Node.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as PreferenceModel from "../models/PreferenceModel.ts"
-import { mean } from "./math.ts"
+import { mean, standardDeviation } from "./math.ts"
 
 /** One row per input pair, in input order. */
 export const PreferenceStrengths = Artifact.table("PreferenceStrengths", Schema.Struct({
@@ -32,9 +32,7 @@ export const preferenceStrength = Node.make({
       const members = PreferenceModel.memberScores(inputs.model, inputs.pairs)
       return inputs.pairs.map((p, j) => {
         const margins = members.map((m) => m[j]!)
-        const strength = mean(margins)
-        const spread = Math.sqrt(mean(margins.map((m) => (m - strength) ** 2)))
-        return { pair: j, split: p.split, strength, spread }
+        return { pair: j, split: p.split, strength: mean(margins), spread: standardDeviation(margins) }
       })
     })
 })

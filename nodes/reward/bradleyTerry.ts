@@ -12,14 +12,14 @@ import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
-import { fitMlp, rankedRight, trainingPairs } from "./trainingPairs.ts"
+import { fitMlp, pairMetrics, recordPairMetrics, trainingPairs } from "./trainingPairs.ts"
 
 export const bradleyTerry = Node.make({
   kind: "reward/bradleyTerry",
   version: 1,
   description: "Bradley–Terry reward model (MLP over features) trained on the training pairs.",
   tensors: true,
-  metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs ranked right at the end", margin: "mean r_c − r_r at the end", "rewards/chosen": "mean reward of chosen responses", "rewards/rejected": "mean reward of rejected responses" },
+  metrics: { loss: "training loss (every 10 steps and the last)", ...pairMetrics },
   params: Schema.Struct({
     hidden: hiddenParam(16),
     ...optimizationParams({ steps: 300, lr: 0.02 }),
@@ -56,16 +56,9 @@ export const bradleyTerry = Node.make({
           return (params.weightDecay === 0 ? centered : tf.add(centered, tf.mul(Mlp.weightNorm(mlp), params.weightDecay))) as tf.Scalar
         },
         result: (mlp) => {
-          tf.tidy(() => {
-            const rc = Mlp.score(mlp, chosen)
-            const rr = Mlp.score(mlp, rejected)
-            const margin = tf.sub(rc, rr) as tf.Tensor1D
-            ctx.metric("accuracy", rankedRight(margin), params.steps)
-            ctx.metric("margin", tf.mean(margin).dataSync()[0]!, params.steps)
-            ctx.metric("rewards/chosen", tf.mean(rc).dataSync()[0]!, params.steps)
-            ctx.metric("rewards/rejected", tf.mean(rr).dataSync()[0]!, params.steps)
-          })
-          return Mlp.toModel(mlp)
+          const model = Mlp.toModel(mlp)
+          recordPairMetrics(ctx, params.steps, model, data.rows)
+          return model
         }
       })
     })

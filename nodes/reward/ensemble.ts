@@ -5,7 +5,9 @@
  * spread; the mean margin of a training pair across members is that pair's
  * preference strength, low (or negative) for pairs whose label is likely wrong
  * (as used for label-noise filtering in Wang et al., 2024,
- * https://arxiv.org/abs/2401.06080).
+ * https://arxiv.org/abs/2401.06080). The node outputs the members as one model:
+ * `reward/score` gives each sample's mean reward and spread, and
+ * `evaluate/preferenceStrength` each pair's strength.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
@@ -16,14 +18,18 @@ import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss } from "./math.ts"
-import { fitMlps, trainingPairs } from "./trainingPairs.ts"
+import { fitMlps, pairMetrics, recordPairMetrics, trainingPairs } from "./trainingPairs.ts"
 
 export const ensemble = Node.make({
   kind: "reward/ensemble",
   version: 1,
-  description: "k Bradley–Terry reward models differing in seed and data order: mean reward, spread, preference strength.",
+  description: "k Bradley–Terry reward models differing in seed and data order: reward/score gives their mean reward and spread, evaluate/preferenceStrength each pair's strength.",
   tensors: true,
-  metrics: { loss: "sum of the members' losses (every 10 steps and the last)" },
+  metrics: {
+    loss: "sum of the members' losses (every 10 steps and the last)",
+    ...pairMetrics,
+    spread: "mean over the training pairs of the members' standard deviation of r_c − r_r, at the end"
+  },
   params: Schema.Struct({
     members: Param.int({ default: 5, min: 2, max: 64, description: "Number of members k" }),
     hidden: hiddenParam(16, "Hidden units of each member; 0 for linear members"),
@@ -54,7 +60,11 @@ export const ensemble = Node.make({
             return bradleyTerryLoss(tf.sub(Mlp.score(mlp, tf.gather(chosen, indices)), Mlp.score(mlp, tf.gather(rejected, indices))))
           })) as tf.Scalar,
         itemsPerStep: batch * params.members,
-        result: (members) => Ensemble.toModel(members.map(Mlp.toModel))
+        result: (members) => {
+          const model = Ensemble.toModel(members.map(Mlp.toModel))
+          recordPairMetrics(ctx, params.steps, model, train)
+          return model
+        }
       })
     })
 })

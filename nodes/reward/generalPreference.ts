@@ -5,7 +5,6 @@
  * trained with −log σ(s(chosen ≻ rejected)). Unlike a scalar reward it can fit
  * cyclic (intransitive) preferences.
  */
-import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
@@ -13,14 +12,18 @@ import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss, generalPreferenceScore } from "./math.ts"
-import { fitMlp, rankedRight, trainingPairs } from "./trainingPairs.ts"
+import { fitMlp, recordPairMetrics, trainingPairs } from "./trainingPairs.ts"
 
 export const generalPreference = Node.make({
   kind: "reward/generalPreference",
   version: 1,
   description: "General Preference Model: skew-symmetric scores of preference embeddings (fits cyclic preferences).",
   tensors: true,
-  metrics: { loss: "training loss (every 10 steps and the last)", accuracy: "training pairs with s(chosen ≻ rejected) > 0 at the end" },
+  metrics: {
+    loss: "training loss (every 10 steps and the last)",
+    accuracy: "training pairs with s(chosen ≻ rejected) > 0 at the end",
+    margin: "mean preference score s(chosen ≻ rejected) on the training pairs at the end"
+  },
   params: Schema.Struct({
     dims: Param.int({ default: 4, min: 2, description: "Embedding size 2k (even)" }),
     hidden: hiddenParam(32, "Hidden units of the one hidden layer; 0 for a linear embedding"),
@@ -43,9 +46,10 @@ export const generalPreference = Node.make({
         // −log σ(s) is the Bradley–Terry loss of the score s
         loss: (mlp) => bradleyTerryLoss(score(mlp)),
         result: (mlp) => {
-          ctx.metric("accuracy", tf.tidy(() => rankedRight(score(mlp))), params.steps)
-          const model = Mlp.toModel(mlp)
-          return { ...model, config: { ...model.config, preference: "general" } }
+          const embedding = Mlp.toModel(mlp)
+          const model = { ...embedding, config: { ...embedding.config, preference: "general" } }
+          recordPairMetrics(ctx, params.steps, model, data.rows)
+          return model
         }
       })
     })

@@ -16,13 +16,18 @@ import { optimizationParams } from "../models/optimization.ts"
 import { groupedPairTensors, userPreferences } from "../models/Pairs.ts"
 import * as Train from "../models/Train.ts"
 import { bradleyTerryLoss } from "./math.ts"
+import { recordPairMetrics } from "./trainingPairs.ts"
 
 export const latentUser = Node.make({
   kind: "reward/latentUser",
   version: 1,
   description: "Latent-user reward model: encodes an annotator's few labelled pairs into a latent that conditions the reward (VPL).",
   tensors: true,
-  metrics: { loss: "Bradley–Terry loss + β·KL (every 10 steps and the last)" },
+  metrics: {
+    loss: "Bradley–Terry loss + β·KL (every 10 steps and the last)",
+    accuracy: "training pairs ranked right at the end, each under the latent of its annotator's context",
+    margin: "mean r_c − r_r on the training pairs at the end, each under the latent of its annotator's context"
+  },
   params: Schema.Struct({
     latent: Param.int({ default: 4, min: 1, description: "Latent dimension k" }),
     hidden: Param.int({ default: 32, min: 1, description: "Hidden units of the encoder and the reward" }),
@@ -65,7 +70,9 @@ export const latentUser = Node.make({
           itemsPerStep: users.length * targets,
           unit: "pairs"
         })
-        return LatentUser.toModel(model)
+        const value = LatentUser.toModel(model)
+        recordPairMetrics(ctx, params.steps, value, users.flat())
+        return value
       } finally {
         LatentUser.dispose(model)
       }

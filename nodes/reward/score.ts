@@ -14,7 +14,7 @@ import { scoreSamples } from "../models/Scoring.ts"
 export const score = Node.make({
   kind: "reward/score",
   version: 1,
-  description: "Scores samples with a reward model: a reward per sample, and per token for a process reward model.",
+  description: "Scores samples with a reward model: a reward per sample (an ensemble's mean, with its members' spread), and per token for a process reward model.",
   tensors: true,
   metrics: { "<split>/reward": "mean reward per split" },
   params: Schema.Struct({}),

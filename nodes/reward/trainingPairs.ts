@@ -4,11 +4,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
+import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
+import { mean, standardDeviation } from "../evaluate/math.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { isTrainingPreference, pairTensors } from "../models/Pairs.ts"
+import * as PreferenceModel from "../models/PreferenceModel.ts"
 import { prefixed } from "../models/Tensors.ts"
 import * as Train from "../models/Train.ts"
 
@@ -35,9 +38,31 @@ export const trainingPairs = (pairs: ReadonlyArray<FeaturePair>, options: { read
   return { rows, d, chosen, rejected, labels, dispose: () => tf.dispose([chosen, rejected, labels]) }
 }
 
-/** The fraction of pairs ranked right: margins (or preference scores) above 0. margins: [B] → number */
-export const rankedRight = (margins: tf.Tensor1D): number =>
-  tf.tidy(() => tf.mean(tf.cast(tf.greater(margins, 0), "float32")).dataSync()[0]!)
+/** TRL's names for a reward model's metrics on its training pairs at the end of training. */
+export const pairMetrics = {
+  accuracy: "training pairs ranked right at the end",
+  margin: "mean score of chosen over rejected (r_c − r_r) on the training pairs at the end",
+  "rewards/chosen": "mean reward of the chosen responses at the end",
+  "rewards/rejected": "mean reward of the rejected responses at the end"
+} as const
+
+/**
+ * Record a trained reward model's `pairMetrics` on training pairs (its scores as
+ * PreferenceModel.scores gives them: an ensemble's mean, a latent-user model's under each
+ * annotator's inferred latent), and an ensemble's `spread`. `rewards/*` only for models
+ * with a scalar reward of their own: not a General Preference Model, nor a latent-user
+ * model, whose reward depends on the latent.
+ */
+export const recordPairMetrics = (ctx: NodeContext, step: number, model: ModelValue, rows: ReadonlyArray<FeaturePair>): void => {
+  const members = PreferenceModel.memberScores(model, rows)
+  const margins = rows.map((_, j) => mean(members.map((member) => member[j]!)))
+  ctx.metric("accuracy", mean(margins.map((m) => (m > 0 ? 1 : 0))), step)
+  ctx.metric("margin", mean(margins), step)
+  if (members.length > 1) ctx.metric("spread", mean(rows.map((_, j) => standardDeviation(members.map((member) => member[j]!)))), step)
+  if (model.config["preference"] === "general" || model.config["architecture"] === "latentUser") return
+  ctx.metric("rewards/chosen", mean(PreferenceModel.rewards(model, rows.map((p) => p.chosen))), step)
+  ctx.metric("rewards/rejected", mean(PreferenceModel.rewards(model, rows.map((p) => p.rejected))), step)
+}
 
 export interface MlpsFit<A> {
   readonly ctx: NodeContext

@@ -62,6 +62,9 @@ describe("evaluation math", () => {
     expect(math.evaluate.sum([1, 2, 3.5])).toBe(6.5)
     expect(math.evaluate.sum([])).toBe(0)
     expect(math.evaluate.mean(Float32Array.from([1, 2, 4, 5]))).toBe(3)
+    // deviations −2, −1, 1, 2 from 3: √((4 + 1 + 1 + 4) / 4)
+    expect(math.evaluate.standardDeviation([1, 2, 4, 5])).toBeCloseTo(Math.sqrt(2.5), 15)
+    expect(math.evaluate.standardDeviation([7])).toBe(0)
     expect(math.evaluate.mean([])).toBeNaN()
   })
 

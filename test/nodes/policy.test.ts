@@ -294,22 +294,33 @@ describe("KL of transformer policies", () => {
 })
 
 describe("scoring and process rewards", () => {
-  it("score applies a reward model to samples; a General Preference Model is refused", async () => {
+  it("score applies a reward model to samples (an ensemble's mean and spread); a General Preference Model is refused", async () => {
     const { values, byLabel } = await runInMemory(banditPipeline([], ({ task, reference, model }) => {
       const samples = data.sample({ policy: reference, task, n: 2 }, { name: "samples" })
       const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 100 }), task })
       return [
         reward.score({ model, samples, task }, { name: "scores" }),
+        reward.score({ model: reward.ensemble({ pairs, members: 3, steps: 20 }, { name: "ensemble" }), samples, task }, { name: "ensembleScores" }),
         reward.score({ model: reward.generalPreference({ pairs, steps: 5 }), samples, task }, { name: "gpm" })
       ]
     }))
     const task = TaskView.view(values["task"] as ReadonlyArray<never>)
     const samples = values["samples"] as ReadonlyArray<Sample>
+    const features = samples.map((s) => task.features(s.prompt, s.response))
     const scores = rows(values, "scores")
-    const { rewards } = await import("../../nodes/models/PreferenceModel.ts")
-    const expected = rewards(values["rm"] as ModelValue, samples.map((s) => task.features(s.prompt, s.response)))
+    const { memberRewards, rewards } = await import("../../nodes/models/PreferenceModel.ts")
+    const expected = rewards(values["rm"] as ModelValue, features)
     expect(scores).toHaveLength(samples.length)
     scores.forEach((s, i) => expect(s["reward"]).toBeCloseTo(expected[i]!, 5))
+    expect(scores.every((s) => s["spread"] === 0)).toBe(true)
+    const members = memberRewards(values["ensemble"] as ModelValue, features)
+    rows(values, "ensembleScores").forEach((s, j) => {
+      const own = members.map((member) => member[j]!)
+      const mean = (own[0]! + own[1]! + own[2]!) / 3
+      expect(s["reward"]).toBeCloseTo(mean, 6)
+      expect(s["spread"]).toBeCloseTo(Math.sqrt(own.reduce((sum, r) => sum + (r - mean) ** 2, 0) / 3), 6)
+      expect(s["spread"]).toBeGreaterThan(0)
+    })
     expect(byLabel["gpm"]!.status).toBe("failed")
     expect(byLabel["gpm"]!.error).toContain("General Preference Model")
   })

@@ -3,9 +3,10 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import * as Pipeline from "../../dsl/Pipeline.ts"
+import { parseRecord } from "../../nodes/data/hhRlhf.ts"
 import * as Tokenizer from "../../nodes/data/Tokenizer.ts"
 import * as math from "../../nodes/math.ts"
-import type { FeaturePair } from "../../nodes/artifacts.ts"
+import { FeaturePairs, RewardModel, type FeaturePair } from "../../nodes/artifacts.ts"
 import * as Ensemble from "../../nodes/models/Ensemble.ts"
 import * as PreferenceModel from "../../nodes/models/PreferenceModel.ts"
 import { beats, classOf } from "../../nodes/label/cyclic.ts"
@@ -13,7 +14,8 @@ import { data, evaluate, label, reward } from "../../nodes/index.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
 import type { ModelValue } from "../../dsl/Artifact.ts"
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
 import { cli, repo, runInMemory, statuses, summary, tempProject, writeFile } from "../helpers.ts"
 
 type Accuracy = ReadonlyArray<{ split: string; accuracy: number; ece: number; pairs: number }>
@@ -47,17 +49,24 @@ describe("reward side, on small cases", () => {
     expect(row!.accuracy).toBeGreaterThan(0.9)
   })
 
-  it("margin, label smoothing and centering change the trained model; centering pulls mean rewards to 0", async () => {
-    const build = (extra: { margin?: number; labelSmoothing?: number; centering?: number }) =>
+  it("a margin raises the trained margin, label smoothing lowers it, centering pulls mean rewards to 0", async () => {
+    const build = (extra: { margin?: number; labelSmoothing?: number; centering?: number; steps?: number }) =>
       runInMemory(Pipeline.make("variants", () => {
         const task = data.preferenceTask({ items: 200, features: 4 }, { name: "task" })
         const pairs = data.pairFeatures({ pairs: label.bradleyTerry({ task, pairs: 500 }), task })
         return reward.bradleyTerry({ pairs, hidden: 0, steps: 100, ...extra }, { name: "rm" })
       }))
-    const plain = await build({})
-    const hashes = new Set([plain, await build({ margin: 1 }), await build({ labelSmoothing: 0.2 })].map((r) => r.byLabel["rm"]!.record!.output.hash))
+    // trained to convergence (the noisy labels keep the optimum finite): a required margin
+    // moves the optimum's r_c − r_r up, smoothing (a target of 0.8, not 1) holds it back
+    const plain = await build({ steps: 1500 })
+    const withMargin = await build({ margin: 1, steps: 1500 })
+    const smoothed = await build({ labelSmoothing: 0.2, steps: 1500 })
+    const hashes = new Set([plain, withMargin, smoothed].map((r) => r.byLabel["rm"]!.record!.output.hash))
     expect(hashes.size).toBe(3)
-    const centered = await build({ centering: 1 })
+    const margin = (r: typeof plain) => r.byLabel["rm"]!.record!.finalMetrics["margin"]!
+    expect(margin(withMargin)).toBeGreaterThan(margin(plain))
+    expect(margin(smoothed)).toBeLessThan(margin(plain))
+    const centered = await build({ centering: 1, steps: 1500 })
     const meanReward = (r: typeof plain) => {
       const m = r.byLabel["rm"]!.record!.finalMetrics
       return Math.abs(m["rewards/chosen"]! + m["rewards/rejected"]!)
@@ -81,12 +90,12 @@ describe("reward side, on small cases", () => {
   })
 
   it("on two annotator types who disagree, the latent-user model beats Bradley–Terry, per type and overall", async () => {
-    const { values } = await runInMemory(Pipeline.make("users", () => {
+    const { values, byLabel } = await runInMemory(Pipeline.make("users", () => {
       const task = data.preferenceTask({ items: 400, features: 6 }, { name: "task" })
       const labels = label.annotators({ task, types: 2, correlation: -1, annotators: 100, pairs: 20, testPairs: 10 }, { name: "labels" })
       const pairs = data.pairFeatures({ pairs: labels, task }, { name: "pairs" })
       return [
-        evaluate.rmAccuracy({ model: reward.latentUser({ pairs }), pairs }, { name: "latent" }),
+        evaluate.rmAccuracy({ model: reward.latentUser({ pairs }, { name: "latentModel" }), pairs }, { name: "latent" }),
         evaluate.rmAccuracy({ model: reward.bradleyTerry({ pairs, hidden: 32, steps: 400 }), pairs }, { name: "bt" })
       ]
     }))
@@ -95,6 +104,7 @@ describe("reward side, on small cases", () => {
     expect(new Set(labels.map((l) => l.source))).toEqual(new Set(["type0", "type1"]))
     const accuracy = (model: string, split: string) => (values[model] as Accuracy).find((r) => r.split === split)!.accuracy
     for (const split of ["test", "test:type0", "test:type1"]) expect(accuracy("latent", split)).toBeGreaterThan(accuracy("bt", split))
+    expect(byLabel["latentModel"]!.record!.finalMetrics["accuracy"]).toBeGreaterThan(0.85)
     expect(accuracy("latent", "test")).toBeGreaterThan(0.85)
     expect(accuracy("bt", "test")).toBeLessThan(0.6)
   })
@@ -105,11 +115,11 @@ describe("reward side, on small cases", () => {
   })
 
   it("ensemble preference strength ranks injected flipped labels below clean ones (AUC > 0.8 at 20% noise)", async () => {
-    const { values } = await runInMemory(Pipeline.make("noise", () => {
+    const { values, byLabel } = await runInMemory(Pipeline.make("noise", () => {
       const task = data.preferenceTask({ items: 400, features: 8 }, { name: "task" })
       const labels = label.bradleyTerry({ task, pairs: 1500, temperature: 0, noise: 0.2 }, { name: "labels" })
       const pairs = data.pairFeatures({ pairs: labels, task }, { name: "pairs" })
-      return evaluate.preferenceStrength({ model: reward.ensemble({ pairs, members: 5, hidden: 0, steps: 200 }), pairs }, { name: "strength" })
+      return evaluate.preferenceStrength({ model: reward.ensemble({ pairs, members: 5, hidden: 0, steps: 200 }, { name: "ensemble" }), pairs }, { name: "strength" })
     }))
     const labels = values["labels"] as ReadonlyArray<{ flipped: boolean }>
     const strengths = values["strength"] as ReadonlyArray<{ strength: number; spread: number }>
@@ -119,6 +129,11 @@ describe("reward side, on small cases", () => {
     const auc = math.evaluate.auc(strengths.map((s) => s.strength), labels.map((l) => !l.flipped))
     expect(auc).toBeGreaterThan(0.8)
     expect(strengths.every((s) => s.spread > 0)).toBe(true)
+    // the training metrics TRL users know, and the members' disagreement
+    const metrics = byLabel["ensemble"]!.record!.finalMetrics
+    expect(metrics["accuracy"]).toBeGreaterThan(0.6)
+    expect(metrics["rewards/chosen"]! - metrics["rewards/rejected"]!).toBeCloseTo(metrics["margin"]!, 6)
+    expect(metrics["spread"]).toBeGreaterThan(0)
   })
 
   it("multi-objective labels follow the weighted sum of components and keep each component's margin", async () => {
@@ -149,6 +164,48 @@ describe("reward side, on small cases", () => {
     expect(labels.some((l) => l.tie)).toBe(true)
     expect(labels.every((l) => !(l.tie && l.flipped))).toBe(true)
     expect(pairs.map((p) => p.label)).toEqual(labels.map((l) => (l.tie ? 0.5 : 1)))
+  })
+
+  it("rmAccuracy: accuracy and the calibration error of max(p, 1 − p) per split and source, against hand-computed values", async () => {
+    // a linear reward r(x) = x over one feature, so a pair's margin is chosen − rejected
+    const fixed = Node.make({
+      kind: "test/fixedReward",
+      version: 1,
+      description: "r(x) = x",
+      tensors: true,
+      params: Schema.Struct({}),
+      inputs: {},
+      output: RewardModel,
+      run: () => Effect.succeed({
+        config: { architecture: "mlp", inputs: 1, hidden: [], outputs: 1 },
+        tensors: { "l0.w": { shape: [1, 1], data: Float32Array.of(1) }, "l0.b": { shape: [1], data: Float32Array.of(0) } }
+      })
+    })
+    const margins = [3, 1, -1, 0.5]
+    const pairs = Node.make({
+      kind: "test/fixedPairs",
+      version: 1,
+      description: "held-out pairs with the given margins, two per source, and a training pair",
+      params: Schema.Struct({}),
+      inputs: {},
+      output: FeaturePairs,
+      run: () => Effect.succeed([
+        ...margins.map((m, i) => ({ chosen: [m], rejected: [0], label: 1, user: "", source: i < 2 ? "a" : "b", split: "test" as const })),
+        { chosen: [2], rejected: [0], label: 1, user: "", source: "", split: "train" as const }
+      ])
+    })
+    const { values } = await runInMemory(Pipeline.make("rm-accuracy", () =>
+      evaluate.rmAccuracy({ model: fixed({}, { name: "model" }), pairs: pairs({}, { name: "pairs" }) }, { name: "eval" })))
+    const rows = Object.fromEntries((values["eval"] as Accuracy).map((r) => [r.split, r]))
+    // confidences σ(3) = 0.952574 (right, bin 0.9), σ(1) = 0.731059 (right, bin 0.7),
+    // 1 − σ(−1) = 0.731059 (wrong, bin 0.7), σ(0.5) = 0.622459 (right, bin 0.6)
+    expect(rows["test"]).toMatchObject({ accuracy: 0.75, pairs: 4 })
+    expect(rows["test"]!.ece).toBeCloseTo((0.047426 + 2 * (0.731059 - 0.5) + 0.377541) / 4, 5)
+    expect(rows["test:a"]).toMatchObject({ accuracy: 1, pairs: 2 })
+    expect(rows["test:a"]!.ece).toBeCloseTo((0.047426 + 0.268941) / 2, 5)
+    expect(rows["test:b"]).toMatchObject({ accuracy: 0.5, pairs: 2 })
+    expect(rows["test:b"]!.ece).toBeCloseTo((0.731059 + 0.377541) / 2, 5)
+    expect(rows["train"]).toMatchObject({ accuracy: 1, pairs: 1 })
   })
 
   it("rmAccuracy reports accuracy and a calibration error per split", async () => {
@@ -193,26 +250,50 @@ describe("text preferences", () => {
     for (const row of rows) {
       expect(row.prompt.startsWith("\n\nHuman:")).toBe(true)
       expect(row.prompt.endsWith("\n\nAssistant:")).toBe(true)
-      expect(row.chosen).not.toContain("\n\nAssistant:")
     }
+    // one record's dialogues part before their last turn: its responses keep the turns from there on
+    expect(rows.filter((r) => r.chosen.includes("Assistant:") || r.rejected.includes("Assistant:"))).toHaveLength(1)
     // the "shorter is chosen" rate the dataset's README states: about 55%
     const shorter = rows.filter((r) => r.chosen.length < r.rejected.length).length / rows.length
     expect(shorter).toBeGreaterThan(0.52)
     expect(shorter).toBeLessThan(0.58)
   })
 
-  it("loads Parquet files with chosen and rejected columns", async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ablate-pq-")), "pairs.parquet")
-    const Pairs = Artifact.table("Pairs", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
-    fs.writeFileSync(file, TableCodec.encode(Pairs, [
+  it("splits a record at the last Assistant turn its two dialogues share", () => {
+    expect(parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: "\n\nHuman: a\n\nAssistant: c" }))
+      .toEqual({ prompt: "\n\nHuman: a\n\nAssistant:", chosen: "b", rejected: "c" })
+    // parted before the last turn: the responses hold every turn after the shared part
+    expect(parseRecord({
+      chosen: "\n\nHuman: a\n\nAssistant: b\n\nHuman: d\n\nAssistant: e",
+      rejected: "\n\nHuman: a\n\nAssistant: c\n\nHuman: d\n\nAssistant: f"
+    })).toEqual({ prompt: "\n\nHuman: a\n\nAssistant:", chosen: "b\n\nHuman: d\n\nAssistant: e", rejected: "c\n\nHuman: d\n\nAssistant: f" })
+    expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: "\n\nHuman: x\n\nAssistant: b" })).toThrow("share no \"Assistant:\" turn")
+    expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: 3 })).toThrow("field \"rejected\" must be a string, got number")
+  })
+
+  it("loads Parquet files with chosen and rejected columns, and an optional prompt column", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-pq-"))
+    const write = <F extends Schema.Struct.Fields>(name: string, fields: F, rows: ReadonlyArray<unknown>) => {
+      fs.writeFileSync(path.join(dir, name), TableCodec.encode(Artifact.table("Pairs", Schema.Struct(fields)), rows))
+      return path.join(dir, name)
+    }
+    const run = (file: string) => runInMemory(Pipeline.make("pq", () => data.loadPreferences({ path: file, heldOut: 0.5 }, { name: "load" })))
+    const load = async (file: string) => (await run(file)).values["load"]
+    const dialogues = write("dialogues.parquet", { chosen: Schema.String, rejected: Schema.String }, [
       { chosen: "\n\nHuman: hi\n\nAssistant: hello", rejected: "\n\nHuman: hi\n\nAssistant: go away" },
       { chosen: "\n\nHuman: 2+2?\n\nAssistant: 4", rejected: "\n\nHuman: 2+2?\n\nAssistant: 5" }
-    ]))
-    const { values } = await runInMemory(Pipeline.make("pq", () => data.loadPreferences({ path: file, heldOut: 0.5 }, { name: "load" })))
-    expect(values["load"]).toMatchObject([
+    ])
+    const expected = [
       { prompt: "\n\nHuman: hi\n\nAssistant:", chosen: "hello", rejected: "go away" },
       { prompt: "\n\nHuman: 2+2?\n\nAssistant:", chosen: "4", rejected: "5" }
-    ])
+    ]
+    expect(await load(dialogues)).toMatchObject(expected)
+    const prompted = write("prompted.parquet", { prompt: Schema.String, chosen: Schema.String, rejected: Schema.String }, expected)
+    expect(await load(prompted)).toMatchObject(expected)
+    const noRejected = write("bad.parquet", { prompt: Schema.String, chosen: Schema.String }, [{ prompt: "p", chosen: "c" }])
+    const { byLabel } = await run(noRejected)
+    expect(byLabel["load"]!.status).toBe("failed")
+    expect(byLabel["load"]!.error).toContain(`${noRejected}: no column "rejected" (the file has "prompt", "chosen")`)
   })
 
   it("a malformed line fails the load naming the file and line, and nothing is cached", async () => {
