@@ -11,7 +11,7 @@
  * counts of the response and of the prompt, each divided by its length.
  */
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
-import type { Items, Task } from "../artifacts.ts"
+import type { Items, SequenceTask, Task } from "../artifacts.ts"
 import { configOf, goldOf } from "./SequenceGold.ts"
 
 export interface Prompt {
@@ -109,8 +109,9 @@ const sequence = (value: ModelValue): SequenceView => {
   }
 }
 
-/** The view of a task artifact's value (Items or a SequenceTask); of `Items`, a bandit. */
+/** The view of a task artifact's value (Items or a SequenceTask); of `Items`, a bandit; of a `SequenceTask`, a sequence task. */
 export function view(task: ValueOf<typeof Items>): BanditView
+export function view(task: ValueOf<typeof SequenceTask>): SequenceView
 export function view(task: ValueOf<typeof Task>): TaskView
 export function view(task: ValueOf<typeof Task>): TaskView {
   return Array.isArray(task) ? bandit(task as ValueOf<typeof Items>) : sequence(task as ModelValue)

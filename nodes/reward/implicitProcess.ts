@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
-import { Policy, RewardModel, Samples, Task } from "../artifacts.ts"
+import { Policy, RewardModel, Samples, SequenceTask } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
 import { mean, sum } from "../evaluate/math.ts"
 import { optimizationParams } from "../models/optimization.ts"
@@ -32,7 +32,7 @@ export const implicitProcess = Node.make({
     ...optimizationParams({ steps: 200, lr: 0.003 }),
     seed: Param.seed
   }),
-  inputs: { reference: Policy, samples: Samples, task: Task },
+  inputs: { reference: Policy, samples: Samples, task: SequenceTask },
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
@@ -43,7 +43,6 @@ export const implicitProcess = Node.make({
       if (positives === 0 || positives === train.length) {
         throw new Error(`the ${train.length} training samples' outcome labels (gold ≥ ${params.threshold}) are all ${positives === 0 ? 0 : 1}; the model needs both outcomes`)
       }
-      if (task.kind !== "sequence") throw new Error("an implicit process reward model needs a sequence task (and a transformer reference policy)")
       const prompts = train.map((s) => task.prompt(s.prompt))
       const Lp = prompts[0]!.tokens.length
       const T = Lp + task.responseLength
