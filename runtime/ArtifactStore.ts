@@ -5,7 +5,8 @@
  *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
  *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components)
  *   <root>/locks/<key>.lock     one writer per key across processes
- *   <root>/checkpoints/<key>    the latest checkpoint of a training node still running (or killed)
+ *   <root>/checkpoints/<key>.safetensors
+ *                               the latest checkpoint of a training node still running (or killed)
  *   <root>/tmp/<pid>-…          files being written; renamed into place when complete
  *
  * Every file is written to tmp/, fsynced, hashed while written, then renamed, so a
@@ -49,6 +50,23 @@ export interface KeyIndex {
   readonly get: (key: string) => KeyRecord | undefined
 }
 
+/** What `gc` may remove besides what it always removes. */
+export interface GcOptions {
+  /**
+   * Also remove the checkpoints of keys that have not committed (the default keeps them, so a
+   * killed run can still resume), except those of keys a live process holds the lock of.
+   */
+  readonly checkpoints?: boolean
+}
+
+/** What `gc` removed: unreferenced objects, and checkpoints. */
+export interface GcReport {
+  readonly objects: number
+  readonly bytes: number
+  readonly checkpoints: number
+  readonly checkpointBytes: number
+}
+
 /** The store's interface; `layer` is the file-system implementation, `layerMemory` the test double. */
 export class ArtifactStore extends Context.Service<ArtifactStore, {
   readonly root: string
@@ -83,9 +101,11 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   /**
    * Remove objects whose hash is not in `referenced` (sparing those written in the last
    * `objectGraceMs`: a running node may not have committed them yet), key records whose
-   * objects are missing, checkpoints of committed keys, and temp files of dead processes.
+   * objects are missing, checkpoints of committed keys (all checkpoints with
+   * `options.checkpoints`), and temp files of dead processes. A record or checkpoint whose
+   * key a live process has locked is left alone: its node may be computing it right now.
    */
-  readonly gc: (referenced: ReadonlySet<string>) => Effect.Effect<{ readonly objects: number; readonly bytes: number }, StoreError>
+  readonly gc: (referenced: ReadonlySet<string>, options?: GcOptions) => Effect.Effect<GcReport, StoreError>
 }>()("ablate/runtime/ArtifactStore") {
   /** The store in directory `root` (created on first write). */
   static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeFileStore(path.resolve(root)))
@@ -100,11 +120,39 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
  */
 export const objectGraceMs = 60_000
 
+/**
+ * What keeps `dir` (an absolute path) from being a store's directory, if anything: it, or an
+ * ancestor, exists and is not a directory (say, `is a file, not a directory`). Commands check
+ * their store with it before they read or write anything.
+ */
+export const directoryProblem = (dir: string): string | undefined => {
+  for (let at = dir; ; at = path.dirname(at)) {
+    let stat: fs.Stats | undefined
+    try {
+      stat = fs.lstatSync(at, { throwIfNoEntry: false })
+      if (stat?.isSymbolicLink() === true) stat = fs.statSync(at, { throwIfNoEntry: false }) ?? stat
+    } catch (error) {
+      // ENOTDIR: an ancestor is not a directory, found further up; anything else (say,
+      // no permission) is for the store to report when it reads or writes
+      if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") return undefined
+    }
+    if (stat !== undefined && !stat.isDirectory()) {
+      const what = stat.isFile()
+        ? "is a file, not a directory"
+        : stat.isSymbolicLink()
+        ? "is a symbolic link to nothing"
+        : "is not a directory"
+      return `${at === dir ? "" : `${at} `}${what}`
+    }
+    if (stat !== undefined || path.dirname(at) === at) return undefined
+  }
+}
+
 const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
 
 const makeFileStore = (root: string): ArtifactStore["Service"] => {
-  const { dirs, checkpointPath, objectPath, keyPath, lockPath } = layout(root)
+  const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath } = layout(root)
 
   const fsyncDir = (dir: string) => {
     const fd = fs.openSync(dir, "r")
@@ -227,6 +275,10 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     return false
   }
 
+  // For gc, which does not wait: a key whose lock a live process holds is in use. A stale
+  // lock is broken by the first try and, unless another process takes it first, taken by the second.
+  const lockNow = (key: string): boolean => tryLock(key) || tryLock(key)
+
   // Release only our own lock: after a takeover the file may belong to another process.
   const unlock = (key: string) => {
     const file = lockPath(key)
@@ -317,12 +369,26 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     writeCheckpoint: (key, bytes) =>
       attempt(checkpointPath(key), () => moveIntoPlace(writeTemp(bytes).file, checkpointPath(key))),
     removeCheckpoint: (key) => attempt(checkpointPath(key), () => fs.rmSync(checkpointPath(key), { force: true })),
-    gc: (referenced) =>
+    gc: (referenced, options = {}) =>
       attempt(dirs.objects, () => {
         removeDeadTemps()
+        let checkpoints = 0
+        let checkpointBytes = 0
         if (fs.existsSync(dirs.checkpoints)) {
           for (const name of fs.readdirSync(dirs.checkpoints)) {
-            if (fs.existsSync(keyPath(name.replace(/\.safetensors$/, "")))) fs.rmSync(path.join(dirs.checkpoints, name))
+            const key = checkpointKey(name)
+            // A checkpoint of a committed key can never be resumed from; any other is kept
+            // for the run that resumes it unless asked for.
+            if (key === undefined || !(options.checkpoints === true || fs.existsSync(keyPath(key))) || !lockNow(key)) continue
+            try {
+              const size = fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
+              if (size === undefined) continue
+              fs.rmSync(checkpointPath(key), { force: true })
+              checkpoints++
+              checkpointBytes += size
+            } finally {
+              unlock(key)
+            }
           }
         }
         let objects = 0
@@ -348,7 +414,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
             if (!name.endsWith(".json")) continue
             const file = path.join(dirs.keys, name)
             const record = readRawRecord(file)
-            if (record === undefined || hasObjects(record) || !tryLock(record.key)) continue
+            if (record === undefined || hasObjects(record) || !lockNow(record.key)) continue
             try {
               const current = readRawRecord(file)
               if (current !== undefined && !hasObjects(current)) fs.rmSync(file, { force: true })
@@ -357,7 +423,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
             }
           }
         }
-        return { objects, bytes }
+        return { objects, bytes, checkpoints, checkpointBytes }
       })
   })
 }
@@ -407,10 +473,18 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     readCheckpoint: (key) => Effect.sync(() => checkpoints.get(key)),
     writeCheckpoint: (key, bytes) => Effect.sync(() => void checkpoints.set(key, bytes.slice())),
     removeCheckpoint: (key) => Effect.sync(() => void checkpoints.delete(key)),
-    gc: (referenced) =>
+    gc: (referenced, options = {}) =>
       Effect.sync(() => {
         let count = 0
         let bytes = 0
+        let checkpointCount = 0
+        let checkpointBytes = 0
+        for (const [key, data] of checkpoints) {
+          if (held.has(key) || !(options.checkpoints === true || records.has(key))) continue
+          checkpoints.delete(key)
+          checkpointCount++
+          checkpointBytes += data.length
+        }
         const spareAfter = Date.now() - objectGraceMs
         for (const [hash, data] of objects) {
           if (referenced.has(hash) || written.get(hash)! > spareAfter) continue
@@ -422,7 +496,7 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
         for (const [key, record] of records) {
           if (!hasObjects(record) && !held.has(key)) records.delete(key)
         }
-        return { objects: count, bytes }
+        return { objects: count, bytes, checkpoints: checkpointCount, checkpointBytes }
       })
   })
 }

@@ -1,6 +1,8 @@
 /**
- * The planner: a pure function from a graph and a snapshot of the store to a
- * plan that marks every node hit or miss, with the reason.
+ * The planner: a function from a graph and a snapshot of the store to a plan that
+ * marks every node hit or miss, with the reason. It runs nothing and writes nothing;
+ * what it reads of the store it reads through the snapshot's key index (the file
+ * store's index reads each key record from disk when the planner first asks for it).
  *
  * A node whose upstream nodes are all hits has a known key (its inputs are their
  * output hashes): it is a hit when the store holds that key. A node below a miss
@@ -90,7 +92,10 @@ const reasonsOf = (changes: ReadonlyArray<CacheKey.Change>): Array<Reason> => [
   ...new Set(changes.map((change) => change.component))
 ]
 
-/** Plan a graph against a store snapshot. Pure: runs nothing, reads nothing. */
+/**
+ * Plan a graph against a store snapshot. Runs nothing and writes nothing; reads key
+ * records only through `snapshot.index`, one lookup per node whose key is known.
+ */
 export const make = (graph: Graph.Graph, snapshot: Snapshot): Plan => {
   const outputHash = new Map<string, string>()
   const nodes: Array<NodePlan> = []

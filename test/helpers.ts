@@ -16,6 +16,12 @@ import * as TensorBackend from "../runtime/TensorBackend.ts"
 
 export const repo = path.resolve(import.meta.dirname, "..")
 const bin = path.join(repo, "bin", "pipeline.mjs")
+/**
+ * The Node that runs `pipeline` in tests: this one when bin/pipeline.mjs would run on it, else the
+ * project's own. Under an older Node the bin re-executes itself as a child, and a `kill -9` sent to
+ * the process a test started would hit that wrapper and orphan the worker.
+ */
+const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
 
 export interface CliResult {
   readonly code: number | null
@@ -26,7 +32,7 @@ export interface CliResult {
 
 /** Start `pipeline <args>` in `cwd` (with `env` added to the environment) and return the child process. */
 export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}) =>
-  spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env } })
+  spawn(node, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env } })
 
 /** Run `pipeline <args>` as a child process in `cwd`. */
 export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}): Promise<CliResult> =>

@@ -1,5 +1,5 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, gc.
+ * The `pipeline` command line: run, plan, show, ls, verify, gc.
  * Exit codes: 0 success, 1 a node failed, 2 usage or configuration error.
  */
 import { Effect, Layer } from "effect"
@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { parseArgs } from "node:util"
 import type { Json } from "../../dsl/Artifact.ts"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
-import { ArtifactStore } from "../ArtifactStore.ts"
+import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
@@ -87,13 +87,15 @@ ${selectionHelp}
 Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.`
   },
   gc: {
-    options: storeFlag,
+    options: { ...storeFlag, checkpoints: { type: "boolean" } } as Options,
     usage: `pipeline gc [options]
 
 Remove stored objects that no cache key and no run refers to (sparing those written in the last
 minute), key records whose objects are gone, checkpoints of completed nodes, and files left by
-killed runs.
+killed runs. Prints how many objects and checkpoints it removed, and their bytes.
 
+  --checkpoints          also remove the checkpoints of nodes that did not complete (a killed run
+                         then restarts them from step 1), except those a running node holds
   --store DIR            artifact store (default .ablate/)
   --json                 machine-readable output`
   }
@@ -175,21 +177,46 @@ const selectionOf = (values: Values) =>
     }
   })
 
-const fileArgument = (command: Command, positionals: ReadonlyArray<string>) =>
+/** The one positional argument of a command that takes one (`what` it is, for the messages). */
+const oneArgument = (command: Command, what: string, positionals: ReadonlyArray<string>) =>
   positionals.length === 1
     ? Effect.succeed(positionals[0]!)
     : Effect.fail(
       new ConfigError({
         reason: positionals.length === 0
-          ? `pipeline ${command}: missing pipeline file (usage: pipeline ${command} <file>)`
-          : `pipeline ${command}: expected one pipeline file, got ${positionals.join(" ")}`
+          ? `pipeline ${command}: missing ${what} (usage: ${commands[command].usage.split("\n")[0]})`
+          : `pipeline ${command}: unexpected argument "${positionals[1]}" (expected one ${what})`
       })
     )
 
-const storeLayers = (values: Values) => {
-  const root = path.resolve(storeRoot(values))
-  return Layer.mergeAll(ArtifactStore.layer(root), RunLog.layer(root))
-}
+const fileArgument = (command: Command, positionals: ReadonlyArray<string>) => oneArgument(command, "pipeline file", positionals)
+
+/** For a command that takes no positional argument. */
+const noArguments = (command: Command, positionals: ReadonlyArray<string>) =>
+  positionals.length === 0
+    ? Effect.void
+    : Effect.fail(new ConfigError({ reason: `pipeline ${command}: unexpected argument "${positionals[0]}" (it takes none)` }))
+
+/**
+ * The store directory the flags name, as an absolute path. A path that is, or lies under,
+ * something other than a directory is a configuration error, reported before any command
+ * reads or writes the store.
+ */
+const storeOf = (values: Values) =>
+  Effect.suspend(() => {
+    const given = storeRoot(values)
+    const root = path.resolve(given)
+    const problem = directoryProblem(root)
+    return problem === undefined
+      ? Effect.succeed(root)
+      : Effect.fail(
+        new ConfigError({
+          reason: `${values["store"] === undefined ? `store ${given} (the default; choose another with --store)` : `--store ${given}`}: ${problem}`
+        })
+      )
+  })
+
+const storeLayers = (root: string) => Layer.mergeAll(ArtifactStore.layer(root), RunLog.layer(root))
 
 /**
  * The start `run` and `verify` share: the pipeline file, the selection, the command's
@@ -202,6 +229,7 @@ const prepareCommand = <A>(
   command: Command,
   values: Values,
   positionals: ReadonlyArray<string>,
+  root: string,
   own: Effect.Effect<A, ConfigError>
 ) =>
   Effect.gen(function*() {
@@ -210,15 +238,16 @@ const prepareCommand = <A>(
     const options = yield* own
     const prepared = yield* Runner.prepare(file, selection)
     const observation = Observe.finish()
-    return { prepared, options, observation, selection, layers: Layer.mergeAll(storeLayers(values), Executor.inProcess(backend)) }
+    return { prepared, options, observation, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
   })
 
-const runCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console, args: ReadonlyArray<string>) =>
+const runCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const { prepared, options: concurrency, observation, selection, layers } = yield* prepareCommand(
       "run",
       values,
       positionals,
+      root,
       positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
     )
     const json = values["json"] === true
@@ -238,7 +267,7 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     // whose outputs are hundreds of artifacts lists their hashes instead of decoding them all.
     if (prepared.graph.outputs.length <= maxShownOutputs) {
       for (const id of prepared.graph.outputs) {
-        const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(values)))
+        const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(root)))
         outputs.push(showOutput(id, prepared.graph.byId.get(id)!.label, value))
       }
     }
@@ -257,14 +286,14 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     // A run that can be replayed leaves its record (nothing is recorded with --force:
     // a forced rerun is asked for precisely because the cache is not trusted).
     const replay = Replay.recordOf(
-      path.resolve(storeRoot(values)),
+      root,
       { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, forced: selection.force.length > 0 },
       observation
     )
     if ("record" in replay) {
       yield* RunLog.pipe(
         Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(replay.record))),
-        Effect.provide(storeLayers(values))
+        Effect.provide(storeLayers(root))
       )
     }
     return writeSummary(console.out, json, {
@@ -277,12 +306,12 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, console:
     })
   })
 
-const planCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
+const planCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
     const file = yield* fileArgument("plan", positionals)
     const { selection } = yield* selectionOf(values)
     const prepared = yield* Runner.prepare(file, selection)
-    const { plan } = yield* Runner.plan(prepared).pipe(Effect.provide(storeLayers(values)))
+    const { plan } = yield* Runner.plan(prepared).pipe(Effect.provide(storeLayers(root)))
     const explain = values["explain"] === true
     if (values["json"] === true) {
       console.out.write(`${JSON.stringify({
@@ -333,12 +362,9 @@ const lineage = (entry: NodeRecord, depth: number, seen: Set<string>): Effect.Ef
     return lines
   })
 
-const showCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
+const showCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
-    if (positionals.length !== 1) {
-      return yield* new ConfigError({ reason: "pipeline show: expected one node label, cache key or artifact hash" })
-    }
-    const query = positionals[0]!
+    const query = yield* oneArgument("show", "node label, cache key or artifact hash", positionals)
     const runLog = yield* RunLog
     const store = yield* ArtifactStore
     const entry = (yield* runLog.find(query)).find((e) => e.status !== "failed") ?? (yield* runLog.find(query))[0]
@@ -366,10 +392,11 @@ const showCommand = (values: Values, positionals: ReadonlyArray<string>, console
     ]
     console.out.write(`${lines.join("\n")}\n`)
     return 0
-  }).pipe(Effect.provide(storeLayers(values)))
+  }).pipe(Effect.provide(storeLayers(root)))
 
-const lsCommand = (values: Values, console: Console) =>
+const lsCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
+    yield* noArguments("ls", positionals)
     const limit = yield* positiveInt("limit", values["limit"] as string | undefined, 20)
     const runs = yield* (yield* RunLog).runs(limit)
     if (values["json"] === true) {
@@ -389,11 +416,11 @@ const lsCommand = (values: Values, console: Console) =>
       ])
     ])}\n`)
     return 0
-  }).pipe(Effect.provide(storeLayers(values)))
+  }).pipe(Effect.provide(storeLayers(root)))
 
-const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, console: Console) =>
+const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
-    const { prepared, layers } = yield* prepareCommand("verify", values, positionals, Effect.void)
+    const { prepared, layers } = yield* prepareCommand("verify", values, positionals, root, Effect.void)
     const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
       Effect.provide(layers)
     )
@@ -410,8 +437,9 @@ const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, conso
     return mismatches.length > 0 ? 1 : 0
   })
 
-const gcCommand = (values: Values, console: Console) =>
+const gcCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
+    yield* noArguments("gc", positionals)
     const store = yield* ArtifactStore
     const keys = yield* store.keys()
     const referenced = new Set(yield* (yield* RunLog).referencedHashes())
@@ -419,14 +447,14 @@ const gcCommand = (values: Values, console: Console) =>
       referenced.add(record.output.hash)
       referenced.add(record.metrics.hash)
     }
-    const removed = yield* store.gc(referenced)
+    const removed = yield* store.gc(referenced, { checkpoints: values["checkpoints"] === true })
     console.out.write(
       values["json"] === true
         ? `${JSON.stringify(removed)}\n`
-        : `removed ${removed.objects} unreferenced objects (${removed.bytes} bytes) from ${store.root}\n`
+        : `removed ${removed.objects} unreferenced objects (${removed.bytes} bytes) and ${removed.checkpoints} checkpoints (${removed.checkpointBytes} bytes) from ${store.root}\n`
     )
     return 0
-  }).pipe(Effect.provide(storeLayers(values)))
+  }).pipe(Effect.provide(storeLayers(root)))
 
 /** Run the CLI on `args` (without `node pipeline`); resolves to the exit code. */
 export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effect<number> => {
@@ -446,19 +474,20 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
       console.out.write(`${commands[command].usage}\n`)
       return 0
     }
+    const root = yield* storeOf(values)
     switch (command) {
       case "run":
-        return yield* runCommand(values, positionals, console, args)
+        return yield* runCommand(values, positionals, root, console, args)
       case "plan":
-        return yield* planCommand(values, positionals, console)
+        return yield* planCommand(values, positionals, root, console)
       case "show":
-        return yield* showCommand(values, positionals, console)
+        return yield* showCommand(values, positionals, root, console)
       case "ls":
-        return yield* lsCommand(values, console)
+        return yield* lsCommand(values, positionals, root, console)
       case "verify":
-        return yield* verifyCommand(values, positionals, console)
+        return yield* verifyCommand(values, positionals, root, console)
       case "gc":
-        return yield* gcCommand(values, console)
+        return yield* gcCommand(values, positionals, root, console)
     }
   }).pipe(
     Effect.catch((error) => {

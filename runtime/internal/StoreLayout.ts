@@ -1,6 +1,8 @@
 /** Where an artifact store keeps its files (ArtifactStore.ts describes each). */
 import * as path from "node:path"
 
+const checkpointSuffix = ".safetensors"
+
 /**
  * The directories and file paths of the store at `root` (an absolute path): ArtifactStore,
  * RunLog and Replay.ts agree through it. Paths are joined by hand: Replay.ts builds
@@ -19,7 +21,10 @@ export const layout = (root: string) => {
     objectPath: (hash: string) => `${dirs.objects}${path.sep}${hash.slice(0, 2)}${path.sep}${hash}`,
     keyPath: (key: string) => `${dirs.keys}${path.sep}${key}.json`,
     lockPath: (key: string) => `${dirs.locks}${path.sep}${key}.lock`,
-    checkpointPath: (key: string) => `${dirs.checkpoints}${path.sep}${key}.safetensors`,
+    checkpointPath: (key: string) => `${dirs.checkpoints}${path.sep}${key}${checkpointSuffix}`,
+    /** The key whose checkpoint a file in `checkpoints/` is (undefined for any other file). */
+    checkpointKey: (name: string): string | undefined =>
+      name.endsWith(checkpointSuffix) ? name.slice(0, -checkpointSuffix.length) : undefined,
     runLog: path.join(root, "runs.db")
   }
 }

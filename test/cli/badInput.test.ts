@@ -29,13 +29,19 @@ throw new Error("module top level failed")
     writeFile(dir, "no-default.ts", `export const x = 1\n`)
   })
 
-  const expectUsageError = async (args: ReadonlyArray<string>, ...fragments: ReadonlyArray<string | RegExp>) => {
-    const result = await cli(args, dir)
+  const expectUsageErrorWith = async (
+    env: Readonly<Record<string, string>>,
+    args: ReadonlyArray<string>,
+    ...fragments: ReadonlyArray<string | RegExp>
+  ) => {
+    const result = await cli(args, dir, env)
     expect(result.code).toBe(2)
     for (const fragment of fragments) expect(result.stderr).toMatch(fragment)
     expect(result.stderr).not.toMatch(/\n\s+at /)
     expect(fs.existsSync(path.join(dir, ".ablate"))).toBe(false)
   }
+  const expectUsageError = (args: ReadonlyArray<string>, ...fragments: ReadonlyArray<string | RegExp>) =>
+    expectUsageErrorWith({}, args, ...fragments)
 
   it("a param out of range names the node, the field and the reason", () =>
     expectUsageError(["run", "bad-range.ts"], `node "numbers"`, `param "n"`, "greater than or equal to 1"))
@@ -77,6 +83,33 @@ throw new Error("module top level failed")
   it("an optional tensor backend that is not installed says which package to install", async () => {
     await expectUsageError(["run", "chain.ts", "--backend", "tensorflow"], "@tensorflow/tfjs-node", "npm install")
     await expectUsageError(["run", "chain.ts", "--backend", "tensorflow-gpu"], "@tensorflow/tfjs-node-gpu", "CUDA")
+  })
+
+  it("the same, when the backend comes from ABLATE_BACKEND", async () => {
+    await expectUsageErrorWith({ ABLATE_BACKEND: "tensorflow" }, ["run", "chain.ts"], "@tensorflow/tfjs-node", "npm install")
+    await expectUsageErrorWith({ ABLATE_BACKEND: "quantum" }, ["plan", "chain.ts"], "ABLATE_BACKEND", "unknown tensor backend")
+  })
+
+  it("an argument a command does not take is named, not ignored", async () => {
+    await expectUsageError(["ls", "extra"], "pipeline ls", `unexpected argument "extra"`)
+    await expectUsageError(["gc", "extra"], "pipeline gc", `unexpected argument "extra"`)
+    await expectUsageError(["run", "chain.ts", "other.ts"], "pipeline run", `unexpected argument "other.ts"`, "one pipeline file")
+    await expectUsageError(["plan", "chain.ts", "other.ts"], "pipeline plan", `unexpected argument "other.ts"`)
+    await expectUsageError(["verify", "chain.ts", "other.ts"], "pipeline verify", `unexpected argument "other.ts"`)
+    await expectUsageError(["show", "scaled", "other"], "pipeline show", `unexpected argument "other"`)
+    await expectUsageError(["run"], "missing pipeline file", "pipeline run <file>")
+  })
+
+  it("a --store that is a file, or lies under one, is named for every command, and nothing is written", async () => {
+    writeFile(dir, "not-a-dir", "keep me")
+    const file = path.join(dir, "not-a-dir")
+    const commands = [["run", "chain.ts"], ["plan", "chain.ts"], ["verify", "chain.ts"], ["show", "scaled"], ["ls"], ["gc"]]
+    for (const command of commands) {
+      await expectUsageError([...command, "--store", "not-a-dir"], "--store not-a-dir: is a file, not a directory")
+      await expectUsageError([...command, "--store", "not-a-dir/store"], `--store not-a-dir/store: ${file} is a file, not a directory`)
+    }
+    expect(fs.readFileSync(file, "utf8")).toBe("keep me")
+    fs.rmSync(file)
   })
 
   it("a pipeline file using TypeScript that needs a transform (an enum) still loads", async () => {

@@ -39,8 +39,10 @@ describe("the quickstart pipeline", () => {
   it("plan --set on the reward model misses only it and its downstream, naming the param", async () => {
     const plan = await cli(["plan", "pipelines/quickstart.ts", "--store", store, "--set", "rm.lr=0.05", "--explain"], repo)
     expect(plan.code).toBe(0)
+    expect(plan.stdout).toContain("quickstart: 5 nodes, 3 cached, 2 to run")
     expect(plan.stdout).toMatch(/✓ task\s+hit/)
     expect(plan.stdout).toMatch(/✓ labels\s+hit/)
+    expect(plan.stdout).toMatch(/✓ features\s+hit/)
     expect(plan.stdout).toMatch(/✗ rm\s+miss\s+reward\/bradleyTerry\s+\(params\)\n\s+params\.lr: 0\.02 → 0\.05/)
     expect(plan.stdout).toMatch(/✗ accuracy\s+miss.*\(upstream\)/)
   })
@@ -57,7 +59,7 @@ describe("the quickstart pipeline", () => {
     fs.writeFileSync(path.join(store, "objects", "ff", "f".repeat(64)), "orphan")
     fs.utimesSync(path.join(store, "objects", "ff", "f".repeat(64)), 0, 0) // older than gc's grace period
     const gc = await cli(["gc", "--store", store, "--json"], repo)
-    expect(JSON.parse(gc.stdout)).toEqual({ objects: 1, bytes: 6 })
+    expect(JSON.parse(gc.stdout)).toEqual({ objects: 1, bytes: 6, checkpoints: 0, checkpointBytes: 0 })
     const last = (await run("--json")).stdout
     expect(last).toMatch(/"status":"succeeded"/)
     // nothing it depends on changed since the first --json run (gc kept what it refers to): replayed

@@ -44,7 +44,7 @@ describe("resumable training", () => {
     expect(filesUnder(checkpoints)).toEqual([])
   })
 
-  it("a checkpoint left under another key is ignored", async () => {
+  it("a checkpoint left under another key is ignored, kept by gc, and removed by gc --checkpoints", async () => {
     const dir = tempProject(project)
     const checkpoints = path.join(dir, ".ablate", "checkpoints")
     await runAndKill(["run", "train.ts", "--json"], dir, () => filesUnder(checkpoints).length > 0)
@@ -52,7 +52,17 @@ describe("resumable training", () => {
     expect(changed.code).toBe(0)
     const firstStep = Number(events(changed.stdout).find((e) => e["type"] === "progress" && e["label"] === "rm")!["step"])
     expect(firstStep).toBe(1)
-    // the old key's checkpoint stays until its key completes or gc; the new key left none
-    expect(filesUnder(checkpoints)).toHaveLength(1)
+    // the old key's checkpoint stays (a run of the old params would resume from it); the new key left none
+    const left = filesUnder(checkpoints)
+    expect(left).toHaveLength(1)
+    const bytes = fs.statSync(path.join(checkpoints, left[0]!)).size
+    const gc = await cli(["gc", "--json"], dir)
+    expect(JSON.parse(gc.stdout)).toMatchObject({ checkpoints: 0, checkpointBytes: 0 })
+    expect(filesUnder(checkpoints)).toEqual(left)
+    // only gc --checkpoints removes it
+    const all = await cli(["gc", "--checkpoints"], dir)
+    expect(all.code).toBe(0)
+    expect(all.stdout).toMatch(new RegExp(`and 1 checkpoints \\(${bytes} bytes\\) from `))
+    expect(filesUnder(checkpoints)).toEqual([])
   })
 })

@@ -1,9 +1,10 @@
 import { Effect } from "effect"
+import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { ArtifactStore, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
+import { ArtifactStore, type GcOptions, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 
 const encode = (text: string) => new TextEncoder().encode(text)
@@ -37,15 +38,39 @@ const commitNode = (key: string, output: string, metrics: string) =>
     return record
   })
 
-/** `pipeline gc`: everything the valid records refer to is referenced. */
-const gc = Effect.gen(function*() {
+/** Run `effect` holding the lock of `key`, as a node computing that key does. */
+const holding = <A, E>(key: string, effect: Effect.Effect<A, E, ArtifactStore>) =>
+  Effect.gen(function*() {
+    return yield* (yield* ArtifactStore).withLock(key, () => {}, effect)
+  })
+
+/** `pipeline gc` (with `options`): everything the valid records refer to is referenced. */
+const gcWith = (options: GcOptions) =>
+  Effect.gen(function*() {
+    const store = yield* ArtifactStore
+    const referenced = new Set<string>()
+    for (const record of (yield* store.keys()).values()) {
+      referenced.add(record.output.hash)
+      referenced.add(record.metrics.hash)
+    }
+    return yield* store.gc(referenced, options)
+  })
+const gc = gcWith({})
+
+/** What gc reports when it removed no checkpoint. */
+const noCheckpoints = { checkpoints: 0, checkpointBytes: 0 }
+
+/**
+ * Checkpoints under four keys: `done` (its key committed), `resumable` (a killed run's), `dead` (a
+ * killed run's, whose lock its dead process left behind) and `live` (not committed either).
+ */
+const checkpointsOfEveryKind = Effect.gen(function*() {
   const store = yield* ArtifactStore
-  const referenced = new Set<string>()
-  for (const record of (yield* store.keys()).values()) {
-    referenced.add(record.output.hash)
-    referenced.add(record.metrics.hash)
-  }
-  return yield* store.gc(referenced)
+  yield* store.writeCheckpoint("done", encode("done"))
+  yield* commitNode("done", "out", "met")
+  yield* store.writeCheckpoint("resumable", encode("resumable"))
+  yield* store.writeCheckpoint("dead", encode("dead"))
+  yield* store.writeCheckpoint("live", encode("live"))
 })
 
 const tempStore = () => fs.mkdtempSync(path.join(os.tmpdir(), "ablate-gc-"))
@@ -65,7 +90,7 @@ describe("gc of the file store", () => {
     backdate(objectFile(root, record.metrics.hash))
     fs.rmSync(objectFile(root, record.output.hash))
     expect(await run(root, withStore((s) => s.lookup("k1")))).toBeUndefined()
-    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 3 })
+    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 3, ...noCheckpoints })
     expect(fs.existsSync(objectFile(root, record.metrics.hash))).toBe(false)
     expect(fs.existsSync(path.join(root, "keys", "k1.json"))).toBe(false)
   })
@@ -75,7 +100,7 @@ describe("gc of the file store", () => {
     const record = await run(root, commitNode("k1", "out", "met"))
     backdate(objectFile(root, record.output.hash))
     backdate(objectFile(root, record.metrics.hash))
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0 })
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
     expect((await run(root, withStore((s) => s.lookup("k1"))))?.output.hash).toBe(record.output.hash)
   })
 
@@ -97,10 +122,10 @@ describe("gc of the file store", () => {
   it("spares an unreferenced object younger than the grace period (put, not yet committed)", async () => {
     const root = tempStore()
     const ref = await run(root, withStore((s) => s.put(encode("pending"), { format: "table", type: "T" })))
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0 })
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
     expect(fs.existsSync(objectFile(root, ref.hash))).toBe(true)
     backdate(objectFile(root, ref.hash))
-    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 7 })
+    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 7, ...noCheckpoints })
     expect(fs.existsSync(objectFile(root, ref.hash))).toBe(false)
   })
 
@@ -110,8 +135,39 @@ describe("gc of the file store", () => {
     const ref = await run(root, put)
     backdate(objectFile(root, ref.hash))
     await run(root, put)
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0 })
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
     expect(fs.existsSync(objectFile(root, ref.hash))).toBe(true)
+  })
+
+  it("keeps resumable checkpoints; with checkpoints: true removes every one whose key no live process has locked", async () => {
+    const root = tempStore()
+    await run(root, checkpointsOfEveryKind)
+    // the lock a killed process left: its pid is no longer alive
+    const deadPid = spawnSync(process.execPath, ["-e", ""]).pid
+    fs.mkdirSync(path.join(root, "locks"), { recursive: true })
+    fs.writeFileSync(path.join(root, "locks", "dead.lock"), JSON.stringify({ pid: deadPid, host: os.hostname(), token: "t" }))
+    const checkpoints = () => fs.readdirSync(path.join(root, "checkpoints")).sort()
+
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, checkpoints: 1, checkpointBytes: 4 })
+    expect(checkpoints()).toEqual(["dead.safetensors", "live.safetensors", "resumable.safetensors"])
+
+    // while a live process (this one) holds the lock of `live`
+    const whileLive = await run(root, holding("live", gcWith({ checkpoints: true })))
+    expect(whileLive).toEqual({ objects: 0, bytes: 0, checkpoints: 2, checkpointBytes: 13 })
+    expect(checkpoints()).toEqual(["live.safetensors"])
+    expect(fs.existsSync(path.join(root, "locks", "dead.lock"))).toBe(false)
+
+    expect(await run(root, gcWith({ checkpoints: true }))).toEqual({ objects: 0, bytes: 0, checkpoints: 1, checkpointBytes: 4 })
+    expect(checkpoints()).toEqual([])
+    expect(fs.readdirSync(path.join(root, "locks"))).toEqual([])
+  })
+
+  it("keeps the checkpoint of a committed key while a live process holds its lock (a forced rerun training it)", async () => {
+    const root = tempStore()
+    await run(root, checkpointsOfEveryKind)
+    const held = await run(root, holding("done", gc))
+    expect(held).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
+    expect(fs.existsSync(path.join(root, "checkpoints", "done.safetensors"))).toBe(true)
   })
 
   it("leaves a dangling record whose key is locked (its node may be recomputing it)", async () => {
@@ -136,6 +192,27 @@ describe("the memory store", () => {
     vi.useRealTimers()
   })
 
+  it("removes checkpoints as the file store does", async () => {
+    const removed = await Effect.runPromise(
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        yield* checkpointsOfEveryKind
+        const plain = yield* gc
+        const afterPlain = [yield* store.readCheckpoint("done"), yield* store.readCheckpoint("resumable")]
+        const whileLive = yield* holding("live", gcWith({ checkpoints: true }))
+        const live = yield* store.readCheckpoint("live")
+        const all = yield* gcWith({ checkpoints: true })
+        return { plain, afterPlain, whileLive, live, all, left: yield* store.readCheckpoint("live") }
+      }).pipe(Effect.provide(ArtifactStore.layerMemory()))
+    )
+    expect(removed.plain).toMatchObject({ checkpoints: 1, checkpointBytes: 4 })
+    expect(removed.afterPlain.map((bytes) => bytes === undefined)).toEqual([true, false])
+    expect(removed.whileLive).toMatchObject({ checkpoints: 2, checkpointBytes: 13 })
+    expect(removed.live).toBeDefined()
+    expect(removed.all).toMatchObject({ checkpoints: 1, checkpointBytes: 4 })
+    expect(removed.left).toBeUndefined()
+  })
+
   it("treats a record whose object is missing as absent, and gc removes it", async () => {
     vi.useFakeTimers({ toFake: ["Date"] })
     const outcome = await Effect.runPromise(
@@ -151,9 +228,9 @@ describe("the memory store", () => {
         return { young, beforeGrace, old, after: yield* store.lookup("k1"), keys: yield* store.keys() }
       }).pipe(Effect.provide(ArtifactStore.layerMemory()))
     )
-    expect(outcome.young).toEqual({ objects: 0, bytes: 0 })
+    expect(outcome.young).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
     expect(outcome.beforeGrace?.key).toBe("k1")
-    expect(outcome.old).toEqual({ objects: 1, bytes: 3 })
+    expect(outcome.old).toEqual({ objects: 1, bytes: 3, ...noCheckpoints })
     expect(outcome.after).toBeUndefined()
     expect(outcome.keys.size).toBe(0)
   })
