@@ -27,11 +27,11 @@ const backends: Record<Name, { readonly pkg: string; readonly needs?: string }> 
   cpu: { pkg: "@tensorflow/tfjs-backend-cpu" },
   tensorflow: {
     pkg: "@tensorflow/tfjs-node",
-    needs: "its install script downloads libtensorflow from outside the npm registry"
+    needs: "network access beyond the npm registry: its install script downloads libtensorflow"
   },
   "tensorflow-gpu": {
     pkg: "@tensorflow/tfjs-node-gpu",
-    needs: "an NVIDIA GPU with CUDA and cuDNN, and its install script downloads libtensorflow from outside the npm registry"
+    needs: "an NVIDIA GPU with CUDA and cuDNN, and network access beyond the npm registry: its install script downloads libtensorflow"
   },
   webgpu: { pkg: "@tensorflow/tfjs-backend-webgpu", needs: "a WebGPU implementation (navigator.gpu) in the process" }
 }
@@ -42,13 +42,34 @@ const optionalPackage = (name: Name): { readonly pkg: string; readonly needs: st
   return needs === undefined ? undefined : { pkg, needs }
 }
 
-/** The error for an optional package that is missing; `detail` says how it failed to load, if it was tried. */
-const missingPackage = (name: Name, optional: { readonly pkg: string; readonly needs: string }, detail?: string) =>
+/** The error for an optional package that is not installed: what to install and what it needs. */
+const missingPackage = (name: Name, optional: { readonly pkg: string; readonly needs: string }) =>
   new ConfigError({
-    reason: `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed` +
-      (detail === undefined ? ". " : ` or failed to load (${detail}). `) +
+    reason: `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed. ` +
       `Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
   })
+
+/** The error for a backend whose package is installed but would not load or initialise, with the underlying reason. */
+const failedBackend = (name: Name, stage: "load" | "initialise", error: unknown) => {
+  const optional = optionalPackage(name)
+  const reason = reasonOf(error).split("\n")[0]
+  return new ConfigError({
+    reason: optional === undefined
+      ? `tensor backend ${name} failed to ${stage}: ${reason}`
+      : `tensor backend ${name}: the optional package ${optional.pkg} is installed but failed to ${stage}: ${reason}. ` +
+        `It needs ${optional.needs}.`
+  })
+}
+
+/** Whether `pkg` resolves from here. A package that resolves but fails to load is installed (and broken). */
+const isInstalled = (pkg: string): boolean => {
+  try {
+    createRequire(import.meta.url).resolve(pkg)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== "MODULE_NOT_FOUND"
+  }
+}
 
 const here = fileURLToPath(import.meta.url)
 const installedVersion = (pkg: string): string => packageVersion(pkg, here) ?? "not installed"
@@ -71,27 +92,67 @@ export const parse = (value: string, source: string): Effect.Effect<Name, Config
 
 const tfBackendName = (name: Name): string => (name === "tensorflow" || name === "tensorflow-gpu" ? "tensorflow" : name)
 
+type TensorFlow = typeof import("@tensorflow/tfjs-core")
+
+/** Why the package of backend `name` registered no TensorFlow.js backend, where it can tell. */
+const unregistered = (name: Name, tfName: string): string =>
+  name === "webgpu" && (globalThis.navigator as { readonly gpu?: unknown } | undefined)?.gpu === undefined
+    ? "this process has no WebGPU implementation (navigator.gpu is undefined), so the package registered no webgpu backend"
+    : `${backends[name].pkg} registered no "${tfName}" backend with TensorFlow.js`
+
+/**
+ * Why a registered backend failed to initialise. `setBackend` only logs the factory's
+ * error and returns false, so the factory is run once more to read it.
+ */
+const factoryError = async (tf: TensorFlow, tfName: string): Promise<string> => {
+  try {
+    const backend = await tf.findBackendFactory(tfName)()
+    backend.dispose()
+    return `TensorFlow.js could not initialise the ${tfName} backend`
+  } catch (error) {
+    return reasonOf(error)
+  }
+}
+
+/** Make the package's backend TensorFlow.js's backend; throws the reason when it cannot. */
+const initialise = async (tf: TensorFlow, name: Name): Promise<void> => {
+  if (name === "wasm") {
+    const pkg = backends.wasm.pkg
+    const wasm = (await import(pkg)) as typeof import("@tensorflow/tfjs-backend-wasm")
+    wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
+  }
+  const tfName = tfBackendName(name)
+  if (tf.findBackendFactory(tfName) === null) throw new Error(unregistered(name, tfName))
+  if (!(await tf.setBackend(tfName))) throw new Error(await factoryError(tf, tfName))
+  // In Node the cpu backend prints a banner on its first tensor recommending tfjs-node. Here cpu
+  // is a deliberate choice and the banner is advice, not a warning: mark the first use as past
+  // (a private field) rather than silence TensorFlow.js's warnings as a whole (`enableProdMode`).
+  if (name === "cpu") Object.assign(tf.backend(), { firstUse: false })
+}
+
+/**
+ * Load TensorFlow.js and initialise backend `name`. For an optional backend, a package
+ * that is not installed says what to install; one that is installed but fails to load
+ * or initialise says why.
+ */
 const load = (name: Name): Effect.Effect<void, ConfigError> =>
-  Effect.tryPromise({
-    try: async () => {
-      // The umbrella package registers the gradients of every op (tfjs-core alone does not) and the cpu backend.
-      await import("@tensorflow/tfjs")
-      const tf = await import("@tensorflow/tfjs-core")
-      if (name === "wasm") {
-        const pkg = backends.wasm.pkg
-        const wasm = (await import(pkg)) as typeof import("@tensorflow/tfjs-backend-wasm")
-        wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
-      } else if (optionalPackage(name) !== undefined) {
-        await import(backends[name].pkg)
-      }
-      if (!(await tf.setBackend(tfBackendName(name)))) throw new Error(`TensorFlow.js could not initialise the ${name} backend`)
-    },
-    catch: (error) => {
-      const optional = optionalPackage(name)
-      return optional === undefined
-        ? new ConfigError({ reason: `tensor backend ${name}: ${reasonOf(error)}` })
-        : missingPackage(name, optional, reasonOf(error).split("\n")[0])
+  Effect.gen(function*() {
+    const tf = yield* Effect.tryPromise({
+      try: async () => {
+        // The umbrella package registers the gradients of every op (tfjs-core alone does not) and the cpu backend.
+        await import("@tensorflow/tfjs")
+        return await import("@tensorflow/tfjs-core")
+      },
+      catch: (error) => new ConfigError({ reason: `TensorFlow.js failed to load: ${reasonOf(error).split("\n")[0]}` })
+    })
+    const optional = optionalPackage(name)
+    if (optional !== undefined) {
+      yield* Effect.tryPromise({
+        try: () => import(optional.pkg),
+        catch: (error) => (isInstalled(optional.pkg) ? failedBackend(name, "load", error) : missingPackage(name, optional))
+      })
     }
+    yield* Effect.tryPromise({ try: () => initialise(tf, name), catch: (error) => failedBackend(name, "initialise", error) })
   })
 
 /**
@@ -101,10 +162,7 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
 export const check = (name: Name): Effect.Effect<void, ConfigError> => {
   const optional = optionalPackage(name)
   if (optional === undefined) return Effect.void
-  return Effect.try({
-    try: () => void createRequire(import.meta.url).resolve(optional.pkg),
-    catch: () => missingPackage(name, optional)
-  })
+  return isInstalled(optional.pkg) ? Effect.void : Effect.fail(missingPackage(name, optional))
 }
 
 /**

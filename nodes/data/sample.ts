@@ -2,7 +2,8 @@
  * N responses per prompt from a policy, with temperature and top-k, each with its
  * log-probability under the policy (per token and summed). A bandit policy picks one
  * of the prompt's K responses; a transformer continues the prompt's tokens by the
- * task's response length.
+ * task's response length. Progress counts generated tokens (responses, for a bandit)
+ * with their throughput; sampling has no loss.
  */
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
@@ -36,9 +37,7 @@ export const sample = Node.make({
         const prompts = TaskView.promptsOf(task, params.split)
         if (prompts.length === 0) throw new Error(`the task has no ${params.split} prompts`)
         const repeated = prompts.flatMap((p) => Array.from({ length: params.n }, () => p))
-        const total = repeated.length
-        const drawn = PolicyModel.sample(policy, repeated, task.responseLength, params, ctx.random.split("sample"), (done) =>
-          ctx.progress({ step: done, total, unit: "responses" }))
+        const drawn = PolicyModel.sample(policy, repeated, task.responseLength, params, ctx.random.split("sample"), ctx.progress)
         return repeated.map((prompt, i): Sample => ({
           prompt: prompt.id,
           sample: i % params.n,

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { Progress } from "../../dsl/Node.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { logSoftmax } from "../data/math.ts"
 import type { BanditView, Prompt, SequenceView, TaskView } from "../data/Task.ts"
@@ -24,6 +25,9 @@ export interface LoadedTransformer {
 
 /** Sequences per forward pass when a transformer scores or samples. */
 const chunk = 256
+
+/** Responses a tabular policy draws between progress reports (each chunk reads its logit table once). */
+const tabularChunk = 65_536
 
 /** Load a Policy artifact's value; fails naming the architecture when it is not a policy. */
 export const load = (value: ModelValue): Loaded => {
@@ -71,8 +75,8 @@ export function checkFits(policy: Loaded, task: TaskView, role = "policy"): void
   }
 }
 
-const chunks = <A>(items: ReadonlyArray<A>): Array<ReadonlyArray<A>> =>
-  Array.from({ length: Math.ceil(items.length / chunk) }, (_, i) => items.slice(i * chunk, (i + 1) * chunk))
+const chunks = <A>(items: ReadonlyArray<A>, size = chunk): Array<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
 
 /** The policy's log-probability of each token of each response (temperature 1). → number[B][L] */
 export const tokenLogProbs = (
@@ -102,7 +106,10 @@ export const tokenLogProbs = (
 
 /**
  * Sample a response to each prompt. Log-probabilities are the policy's own
- * (temperature 1, no top-k), whatever the sampling options.
+ * (temperature 1, no top-k), whatever the sampling options. `onProgress` (e.g.
+ * `ctx.progress`) hears of every generated token of a transformer (step and total
+ * in tokens, throughput in tokens per second) and of every chunk of responses of a
+ * tabular policy (in responses); sampling has no loss.
  */
 export const sample = (
   policy: Loaded,
@@ -110,20 +117,33 @@ export const sample = (
   responseLength: number,
   options: Sampling.Options,
   rng: Random,
-  onProgress?: (done: number) => void
+  onProgress?: (progress: Progress) => void
 ): { readonly responses: Array<Array<number>>; readonly tokenLogProbs: Array<Array<number>> } => {
-  if (policy.architecture === "tabular") {
-    const drawn = TabularPolicy.sample(policy.model, prompts.map((p) => p.id), options, rng)
-    onProgress?.(prompts.length)
-    return { responses: drawn.responses.map((k) => [k]), tokenLogProbs: drawn.logProbs.map((l) => [l]) }
+  const started = performance.now()
+  const report = (step: number, total: number, unit: string) => {
+    const seconds = (performance.now() - started) / 1000
+    onProgress?.({ step, total, ...(seconds === 0 ? {} : { throughput: step / seconds, unit }) })
   }
   const responses: Array<Array<number>> = []
   const tokenLogProbs: Array<Array<number>> = []
+  if (policy.architecture === "tabular") {
+    for (const batch of chunks(prompts, tabularChunk)) {
+      const drawn = TabularPolicy.sample(policy.model, batch.map((p) => p.id), options, rng)
+      drawn.responses.forEach((k, i) => {
+        responses.push([k])
+        tokenLogProbs.push([drawn.logProbs[i]!])
+      })
+      report(responses.length, prompts.length, "responses")
+    }
+    return { responses, tokenLogProbs }
+  }
+  const total = prompts.length * responseLength
   for (const batch of chunks(prompts)) {
-    const drawn = Transformer.sample(policy.model, batch.map((p) => p.tokens), { ...options, tokens: responseLength }, rng)
+    const before = responses.length * responseLength
+    const drawn = Transformer.sample(policy.model, batch.map((p) => p.tokens), { ...options, tokens: responseLength }, rng, ({ step }) =>
+      report(before + step * batch.length, total, "tok"))
     drawn.sequences.forEach((sequence, b) => responses.push(sequence.slice(batch[b]!.tokens.length)))
     tokenLogProbs.push(...drawn.logProbs)
-    onProgress?.(responses.length)
   }
   return { responses, tokenLogProbs }
 }

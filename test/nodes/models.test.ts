@@ -1,18 +1,22 @@
-import "@tensorflow/tfjs"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
+import type { Progress } from "../../dsl/Node.ts"
 import * as Random from "../../dsl/Random.ts"
+import type { Prompt } from "../../nodes/data/Task.ts"
 import * as Adam from "../../nodes/models/Adam.ts"
 import * as Mlp from "../../nodes/models/Mlp.ts"
+import * as PolicyModel from "../../nodes/models/Policy.ts"
 import * as TabularPolicy from "../../nodes/models/TabularPolicy.ts"
 import * as Train from "../../nodes/models/Train.ts"
 import * as Transformer from "../../nodes/models/Transformer.ts"
+import { TensorBackend } from "../../runtime/TensorBackend.ts"
 import { nodeContext } from "../helpers.ts"
 
-beforeAll(async () => {
-  await tf.setBackend("cpu")
-})
+beforeAll(() =>
+  Effect.gen(function*() {
+    yield* (yield* TensorBackend).ensure
+  }).pipe(Effect.provide(TensorBackend.layer("cpu")), Effect.runPromise))
 
 const config: Transformer.TransformerConfig = {
   vocab: 11,
@@ -96,6 +100,43 @@ describe("tiny causal transformer", () => {
     Transformer.dispose(model)
   })
 
+  it("samples with top-k 3 only among the 3 largest logits, and among all of them", () => {
+    const model = Transformer.init(config, Random.make("topk"))
+    const draw = Random.make("prompts")
+    const prompts = Array.from({ length: 64 }, () => [draw.int(11), draw.int(11)])
+    // rank of each generated token among its position's logits: 0 for the largest
+    const ranks = (topK: number) => {
+      // a high temperature flattens the softmax: without top-k, tokens outside the top 3 are common
+      const { sequences } = Transformer.sample(model, prompts, { tokens: 4, temperature: 5, topK }, Random.make(`draws${topK}`))
+      return [2, 3, 4, 5].flatMap((t) => {
+        const next = Transformer.logits(model, tf.tensor2d(sequences.map((s) => s.slice(0, t)), [prompts.length, t], "int32")).arraySync()
+        return sequences.map((s, b) => {
+          const row = next[b]![t - 1]!
+          return row.filter((logit) => logit > row[s[t]!]!).length
+        })
+      })
+    }
+    expect(new Set(ranks(3))).toEqual(new Set([0, 1, 2]))
+    expect(Math.max(...ranks(0))).toBeGreaterThanOrEqual(3)
+    Transformer.dispose(model)
+  })
+
+  it("as a policy, reports every generated token with the throughput", () => {
+    const policy: PolicyModel.Loaded = { architecture: "transformer", model: Transformer.init(config, Random.make("progress")) }
+    const draw = Random.make("prompts")
+    // 300 prompts: two forward-pass chunks (256 and 44)
+    const prompts: Array<Prompt> = Array.from({ length: 300 }, (_, id) => ({ id, tokens: [draw.int(11), draw.int(11)], split: "train" }))
+    const reports: Array<Progress> = []
+    PolicyModel.sample(policy, prompts, 3, { temperature: 1, topK: 0 }, Random.make("s"), (progress) => void reports.push(progress))
+    expect(reports.map((r) => r.step)).toEqual([256, 512, 768, 768 + 44, 768 + 88, 900])
+    for (const report of reports) {
+      expect(report).toMatchObject({ total: 900, unit: "tok" })
+      expect(report.throughput).toBeGreaterThan(0)
+      expect(report.loss).toBeUndefined()
+    }
+    PolicyModel.dispose(policy)
+  })
+
   it("learns: Adam through the shared training loop memorises four sequences", async () => {
     const model = Transformer.init({ vocab: 11, length: 8, width: 32, layers: 2, heads: 4 }, Random.make("train"))
     const data = tf.tensor2d([[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1], [1, 3, 5, 7, 9, 1, 3, 5], [2, 4, 6, 8, 10, 2, 4, 6]], [4, 8], "int32")
@@ -144,6 +185,21 @@ describe("tabular softmax policy", () => {
     expect(TabularPolicy.sample(policy, [0, 0], { temperature: 0, topK: 0 }, Random.make("g")).responses).toEqual([best, best])
     expect(TabularPolicy.sample(policy, [0, 0], { temperature: 2, topK: 1 }, Random.make("k")).responses).toEqual([best, best])
     TabularPolicy.dispose(policy)
+  })
+
+  it("as a policy, reports the responses drawn by chunk with the throughput, drawing what one pass over all prompts draws", () => {
+    const policy: PolicyModel.Loaded = { architecture: "tabular", model: TabularPolicy.init({ prompts: 3, responses: 4 }, Random.make("tab"), 1) }
+    const n = 70_000 // two chunks
+    const prompts: Array<Prompt> = Array.from({ length: n }, (_, i) => ({ id: i % 3, tokens: [], split: "train" }))
+    const options = { temperature: 1, topK: 0 }
+    const reports: Array<Progress> = []
+    const drawn = PolicyModel.sample(policy, prompts, 1, options, Random.make("s"), (progress) => void reports.push(progress))
+    const whole = TabularPolicy.sample(policy.model, prompts.map((p) => p.id), options, Random.make("s"))
+    expect(drawn.responses.flat()).toEqual(whole.responses)
+    expect(drawn.tokenLogProbs.flat()).toEqual(whole.logProbs)
+    expect(reports.map((r) => r.step)).toEqual([65_536, n])
+    for (const report of reports) expect(report).toEqual({ step: report.step, total: n, throughput: expect.any(Number), unit: "responses" })
+    PolicyModel.dispose(policy)
   })
 })
 

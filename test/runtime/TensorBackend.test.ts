@@ -1,18 +1,25 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
-import { describe, expect, it } from "vitest"
+import { Effect, Layer, Schema } from "effect"
+import { describe, expect, it, vi } from "vitest"
 import * as Node from "../../dsl/Node.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { PairwiseAccuracy } from "../../nodes/artifacts.ts"
-import { data, label, reward } from "../../nodes/index.ts"
-import type * as TensorBackend from "../../runtime/TensorBackend.ts"
-import { nodeContext, runInMemory } from "../helpers.ts"
+import { data, label, policy, reward } from "../../nodes/index.ts"
+import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
+import { Executor } from "../../runtime/Executor.ts"
+import type * as Scheduler from "../../runtime/Scheduler.ts"
+import * as TensorBackend from "../../runtime/TensorBackend.ts"
+import { nodeContext, runInMemory, schedule } from "../helpers.ts"
 import { sha256 } from "../../dsl/internal/Canonical.ts"
 import * as Random from "../../dsl/Random.ts"
 import * as Adam from "../../nodes/models/Adam.ts"
 import * as Train from "../../nodes/models/Train.ts"
 import * as Transformer from "../../nodes/models/Transformer.ts"
 import * as ModelCodec from "../../runtime/internal/ModelCodec.ts"
+
+// An installed webgpu package, as it behaves in Node: it loads and registers a backend
+// only where WebGPU exists (the tests register one where they need it).
+vi.mock("@tensorflow/tfjs-backend-webgpu", () => ({}))
 
 const leaky = Node.make({
   kind: "test/leaky",
@@ -30,14 +37,76 @@ const leaky = Node.make({
     })
 })
 
-const rmPipeline = Pipeline.make("rm", ({ seed }) => {
+/** A reward model trained for 200 steps on 300 pairs. */
+const rewardModel = (seed: number) => {
   const task = data.preferenceTask({ items: 200, features: 6, seed })
   const pairs = label.bradleyTerry({ task, pairs: 300 })
   return reward.bradleyTerry({ pairs: data.pairFeatures({ pairs, task }), hidden: 8, steps: 200 }, { name: "rm" })
-})
+}
+
+const rmPipeline = Pipeline.make("rm", ({ seed }) => rewardModel(seed))
 
 const run = async (pipeline: Pipeline.Pipeline, backend: TensorBackend.Name, seeds = [0]) =>
   (await runInMemory(pipeline, { backend, seeds })).results
+
+/** Why loading backend `name` failed. */
+const loadError = (name: TensorBackend.Name) =>
+  Effect.gen(function*() {
+    yield* (yield* TensorBackend.TensorBackend).ensure
+  }).pipe(Effect.provide(TensorBackend.TensorBackend.layer(name)), Effect.flip, Effect.runPromise)
+
+/** The progress events of a pipeline run in memory on `backend`. */
+const progressOf = async (pipeline: Pipeline.Pipeline, backend: TensorBackend.Name) => {
+  const events: Array<Extract<Scheduler.Event, { type: "progress" }>> = []
+  await schedule(pipeline, { env: TensorBackend.env(backend), onEvent: (event) => void (event.type === "progress" && events.push(event)) }).pipe(
+    Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess(backend))),
+    Effect.runPromise
+  )
+  return events
+}
+
+// First in the file: TensorFlow.js prints its banner on the cpu backend's first tensor in the process.
+describe("loading a backend", () => {
+  it("the cpu backend does not print TensorFlow.js's banner recommending tfjs-node", async () => {
+    const warn = vi.spyOn(console, "warn")
+    try {
+      await run(Pipeline.make("leaky", () => leaky({})), "cpu")
+      expect(tf.getBackend()).toBe("cpu")
+      expect(warn.mock.calls.flat().join("\n")).not.toContain("looks like you are running TensorFlow.js in Node.js")
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it("an optional package that is not installed: says so, and what to install", async () => {
+    const missing = await loadError("tensorflow")
+    expect(missing.message).toContain("needs the optional package @tensorflow/tfjs-node, which is not installed")
+    expect(missing.message).toContain("`npm install @tensorflow/tfjs-node`")
+    expect(missing.message).not.toContain("failed")
+    expect((await Effect.runPromise(Effect.flip(TensorBackend.check("tensorflow-gpu")))).message).toContain("`npm install @tensorflow/tfjs-node-gpu`")
+  })
+
+  it("an installed optional package that fails to initialise: says why, not to install it", async () => {
+    const noGpu = await loadError("webgpu")
+    expect(noGpu.message).toContain(
+      "@tensorflow/tfjs-backend-webgpu is installed but failed to initialise: this process has no WebGPU implementation (navigator.gpu is undefined)"
+    )
+    expect(noGpu.message).not.toContain("npm install")
+
+    vi.stubGlobal("navigator", { gpu: {} })
+    tf.registerBackend("webgpu", () => Promise.reject(new Error("no WebGPU adapter found")))
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {}) // TensorFlow.js logs the failure too
+    try {
+      const noAdapter = await loadError("webgpu")
+      expect(noAdapter.message).toContain("@tensorflow/tfjs-backend-webgpu is installed but failed to initialise: no WebGPU adapter found")
+      expect(noAdapter.message).not.toContain("npm install")
+    } finally {
+      warn.mockRestore()
+      tf.removeBackend("webgpu")
+      vi.unstubAllGlobals()
+    }
+  })
+})
 
 describe.each(["wasm", "cpu"] as const)("tensor nodes on the %s backend", (backend) => {
   it("leave no tensor behind: after a 200-step training node the tensor count is back where it was", async () => {
@@ -69,6 +138,26 @@ describe.each(["wasm", "cpu"] as const)("tensor nodes on the %s backend", (backe
     const first = await train("a")
     expect(await train("a")).toEqual(first)
     expect((await train("b")).hash).not.toBe(first.hash)
+  })
+
+  it("report progress: training with a numeric loss and throughput, sampling with throughput and no loss", async () => {
+    const progress = await progressOf(Pipeline.make("progress", ({ seed }) => {
+      const task = data.sequenceTask({ prompts: 40, vocab: 7, promptLength: 3, responseLength: 4 })
+      return [rewardModel(seed), data.sample({ policy: policy.init({ task, width: 8 }), task, n: 3 }, { name: "samples" })]
+    }), backend)
+    const training = progress.filter((event) => event.label === "rm")
+    expect(training.at(-1)).toMatchObject({ step: 200, total: 200, unit: "pairs" })
+    for (const event of training) {
+      expect(event.loss).toEqual(expect.any(Number))
+      expect(Number.isFinite(event.loss)).toBe(true)
+      expect(event.throughput).toBeGreaterThan(0)
+    }
+    const sampling = progress.filter((event) => event.label === "samples")
+    expect(sampling.at(-1)).toMatchObject({ step: 120 * 4, total: 120 * 4, unit: "tok" })
+    for (const event of sampling) {
+      expect(event.throughput).toBeGreaterThan(0)
+      expect(event.loss).toBeUndefined()
+    }
   })
 
   it("are deterministic: same inputs, seed and backend give bit-identical weights; another seed differs", async () => {
