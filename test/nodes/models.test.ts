@@ -152,6 +152,29 @@ describe("tiny causal transformer", () => {
     Transformer.dispose(model)
   })
 
+  it("trains its value, reward and embedding heads: gradients reach them and their errors fall", async () => {
+    const model = Transformer.init(config, Random.make("heads"))
+    const x = tf.tensor2d([[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 0, 1], [1, 1, 1, 2, 2, 2], [9, 3, 9, 3, 9, 3]], [4, 6], "int32")
+    // targets: a value per position (the token / 10), a reward per sequence, an embedding per sequence
+    const valueTargets = tf.div(tf.cast(x, "float32"), 10)
+    const rewardTargets = tf.tensor1d([1, -1, 0.5, -0.5])
+    const embeddingTargets = tf.tensor2d([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]])
+    const errors = () => ({
+      value: tf.losses.meanSquaredError(valueTargets, Transformer.values(model, x)),
+      reward: tf.losses.meanSquaredError(rewardTargets, Transformer.reward(model, x)),
+      embedding: tf.losses.meanSquaredError(embeddingTargets, Transformer.embedding(model, x))
+    })
+    const measure = () => tf.tidy(() => Object.fromEntries(Object.entries(errors()).map(([head, e]) => [head, e.dataSync()[0]!])))
+    const before = measure()
+    const optimizer = Adam.make(model.variables, { lr: 0.01 })
+    await Effect.runPromise(Train.loop({ ctx: nodeContext(), steps: 100, variables: model.variables, optimizer, loss: () => tf.addN(Object.values(errors())) as tf.Scalar }))
+    const after = measure()
+    for (const head of ["value", "reward", "embedding"]) expect(after[head]!).toBeLessThan(before[head]! / 10)
+    tf.dispose([x, valueTargets, rewardTargets, embeddingTargets])
+    Adam.dispose(optimizer)
+    Transformer.dispose(model)
+  })
+
   it("round-trips through a model artifact with identical outputs", () => {
     const model = Transformer.init(config, Random.make("roundtrip"))
     const copy = Transformer.fromModel(Transformer.toModel(model))
