@@ -74,7 +74,7 @@ const readRecords = (path: string): Array<Record> => {
 export const loadPreferences = Node.make({
   kind: "data/loadPreferences",
   version: 1,
-  description: "Text preference pairs from HH-RLHF-style JSONL (optionally .gz) or Parquet, with a seeded held-out split.",
+  description: "Text preference pairs from HH-RLHF-style JSONL (optionally .gz) or Parquet, with a seeded held-out split; data/featurize tokenizes them (word, character or hashed vocabulary built from the training texts).",
   params: Schema.Struct({
     path: Param.file({ default: "data/hh-harmless-1500.jsonl.gz", description: "JSONL, JSONL.gz or Parquet file of chosen/rejected pairs" }),
     heldOut: heldOutParam("pairs"),
