@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest"
+import * as Pipeline from "../../dsl/Pipeline.ts"
 import type { Random } from "../../dsl/Random.ts"
+import { data, label } from "../../nodes/index.ts"
 import { bradleyTerryVerdict } from "../../nodes/label/pairs.ts"
 import * as math from "../../nodes/math.ts"
+import { runInMemory } from "../helpers.ts"
 
 /** A generator that returns the given uniforms in turn and counts its draws. */
 const uniforms = (values: ReadonlyArray<number>) => {
@@ -31,5 +34,22 @@ describe("label math", () => {
     expect(bradleyTerryVerdict(draws.rng, 2, 1, 0)).toBe("a")
     expect(bradleyTerryVerdict(draws.rng, 1, 1, 0)).toBe("b")
     expect(draws.drawn()).toBe(4)
+  })
+})
+
+describe("label/bradleyTerry", () => {
+  it("at a temperature, the better item is chosen with probability σ(|Δ gold| / T)", async () => {
+    const { values } = await runInMemory(Pipeline.make("temperature", () => {
+      const task = data.preferenceTask({ items: 300, features: 4 }, { name: "task" })
+      return label.bradleyTerry({ task, pairs: 4000, temperature: 0.5 }, { name: "labels" })
+    }))
+    const gold = new Map((values["task"] as ReadonlyArray<{ item: number; gold: number }>).map((i) => [i.item, i.gold]))
+    const pairs = values["labels"] as ReadonlyArray<{ chosen: number; rejected: number }>
+    const margins = pairs.map((p) => gold.get(p.chosen)! - gold.get(p.rejected)!)
+    const better = margins.filter((m) => m > 0).length / pairs.length
+    const expected = math.evaluate.mean(margins.map((m) => math.label.sigmoid(Math.abs(m) / 0.5)))
+    // 4,000 Bernoulli draws: a standard error under 0.008
+    expect(Math.abs(better - expected)).toBeLessThan(0.03)
+    expect(better).toBeLessThan(0.95) // the temperature matters: not every label follows the gold reward
   })
 })

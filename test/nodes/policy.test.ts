@@ -86,11 +86,15 @@ describe("sequence tasks", () => {
 })
 
 describe("sampling", () => {
-  it("a tabular policy's samples follow its distribution; temperature 0 is greedy; log-probabilities are the policy's", async () => {
+  it("a tabular policy's samples follow its distribution; temperature 0 is greedy; top-k keeps the k likeliest; log-probabilities are the policy's", async () => {
     const { values } = await runInMemory(Pipeline.make("tabular", () => {
       const task = data.banditTask({ prompts: 2, responses: 4, heldOut: 0 }, { name: "task" })
       const pi = policy.init({ task, scale: 1 }, { name: "policy" })
-      return [data.sample({ policy: pi, task, n: 4000 }, { name: "samples" }), data.sample({ policy: pi, task, n: 10, temperature: 0 }, { name: "greedy" })]
+      return [
+        data.sample({ policy: pi, task, n: 4000 }, { name: "samples" }),
+        data.sample({ policy: pi, task, n: 10, temperature: 0 }, { name: "greedy" }),
+        data.sample({ policy: pi, task, n: 400, topK: 2 }, { name: "top2" })
+      ]
     }))
     const pi = PolicyModel.load(values["policy"] as ModelValue)
     try {
@@ -105,6 +109,10 @@ describe("sampling", () => {
         expect(greedy.every((s) => s.response[0] === probs.indexOf(Math.max(...probs)))).toBe(true)
         // greedy or not, a sample's logProb is under the policy itself (temperature 1)
         for (const s of greedy) expect(s.logProb).toBeCloseTo(Math.log(probs[s.response[0]!]!), 5)
+        // top-k 2: only the two likeliest responses, both of them
+        const top2 = [...probs.keys()].sort((a, b) => probs[b]! - probs[a]!).slice(0, 2)
+        const drawn = new Set((values["top2"] as ReadonlyArray<Sample>).filter((s) => s.prompt === prompt).map((s) => s.response[0]!))
+        expect([...drawn].sort()).toEqual([...top2].sort())
       }
     } finally {
       PolicyModel.dispose(pi)

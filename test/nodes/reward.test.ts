@@ -315,6 +315,23 @@ export default Pipeline.make("load", () => data.loadPreferences({ path: "pairs.j
     expect(noTurn.stdout).toContain(`pairs.jsonl: line 1: \\"chosen\\" has no \\"Assistant:\\" turn`)
   })
 
+  it("featurize builds its vocabulary from the training texts only: a word seen only in held-out pairs is unknown", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ablate-featurize-")), "pairs.jsonl")
+    const record = (i: number) => ({ prompt: "\n\nHuman: hi\n\nAssistant:", chosen: `yes sure word${i}`, rejected: `no` })
+    fs.writeFileSync(file, Array.from({ length: 8 }, (_, i) => JSON.stringify(record(i))).join("\n"))
+    const { values } = await runInMemory(Pipeline.make("featurize", () =>
+      data.featurize({ preferences: data.loadPreferences({ path: file, heldOut: 0.5 }), tokenizer: "words", size: 64 }, { name: "features" })))
+    const rows = values["features"] as ReadonlyArray<FeaturePair>
+    expect(rows).toHaveLength(8)
+    const unknown = 63 // id size − 1; then one more feature, log(1 + length)
+    for (const row of rows) {
+      expect(row.chosen).toHaveLength(65)
+      expect(row.chosen[64]).toBeCloseTo(Math.log1p(3), 12) // three words
+      expect(row.chosen[unknown]).toBe(row.split === "test" ? Math.log1p(1) : 0)
+    }
+    expect(new Set(rows.map((r) => r.split))).toEqual(new Set(["train", "test"]))
+  })
+
   it("tokenizers: word and character vocabularies by frequency, hashed words", () => {
     const words = Tokenizer.build("words", 3, ["the cat", "the dog", "The end"])
     expect(words.encode("the cat sat")).toEqual([0, 1, 2]) // "the" most frequent; "cat" < "dog" < "end" alphabetically; "sat" unknown
