@@ -18,3 +18,25 @@ describe("code fingerprints", () => {
     expect((await CodeFingerprint.fingerprint(path.join(dir, "node.ts"))).hash).not.toBe(before.hash)
   })
 })
+
+describe("package versions in code fingerprints", () => {
+  it("record the resolved version of each package a module imports; a new version changes the fingerprint", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-fp-pkg-"))
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "project", type: "module" }))
+    const pkg = path.join(dir, "node_modules", "helperpkg")
+    fs.mkdirSync(pkg, { recursive: true })
+    const install = (version: string) =>
+      fs.writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "helperpkg", version, type: "module", main: "index.js" }))
+    fs.writeFileSync(path.join(pkg, "index.js"), "export const triple = (x) => 3 * x\n")
+    install("1.0.0")
+    fs.writeFileSync(path.join(dir, "node.ts"), `import { triple } from "helperpkg"\nexport const f = triple\n`)
+    const before = await CodeFingerprint.fingerprint(path.join(dir, "node.ts"))
+    expect(before.packages).toMatchObject({ helperpkg: "1.0.0" })
+    // the package's own files are not hashed: its version stands for them
+    expect(Object.keys(before.files).some((f) => f.includes("node_modules"))).toBe(false)
+    install("1.0.1")
+    const after = await CodeFingerprint.fingerprint(path.join(dir, "node.ts"))
+    expect(after.packages).toMatchObject({ helperpkg: "1.0.1" })
+    expect(after.hash).not.toBe(before.hash)
+  })
+})
