@@ -95,7 +95,7 @@ export const build = (
     }
     const unused = [...overrides.keys()].filter((name) => !root.usedOverrides.has(name))
     if (unused.length > 0) {
-      const names = [...new Set([...root.nodes.values()].map((e) => e.node.name))].sort()
+      const names = [...new Set([...root.nodes.values()].map((e) => e.node.name))]
       return Effect.fail(
         new OverrideError({
           option: `--set ${unused[0]}.${Object.keys(overrides.get(unused[0]!) ?? {})[0]}`,
