@@ -10,8 +10,12 @@
 
 const assistant = "\n\nAssistant:"
 
-/** A record that is not a valid HH-RLHF pair, with the reason. */
-export class RecordError extends Error {}
+/** A preference pair of texts: the shared prompt and the two responses, the first preferred. */
+export interface TextPair {
+  readonly prompt: string
+  readonly chosen: string
+  readonly rejected: string
+}
 
 const sharedLength = (a: string, b: string): number => {
   let i = 0
@@ -19,23 +23,30 @@ const sharedLength = (a: string, b: string): number => {
   return i
 }
 
-/** Prompt and the two responses of one record with `chosen` and `rejected` dialogues (or an explicit `prompt`). */
-export const parseRecord = (record: unknown): { readonly prompt: string; readonly chosen: string; readonly rejected: string } => {
-  if (typeof record !== "object" || record === null || Array.isArray(record)) throw new RecordError("expected a JSON object")
-  const fields = record as Record<string, unknown>
-  const [chosen, rejected] = (["chosen", "rejected"] as const).map((field) => {
+const describe = (value: unknown): string => (value === undefined || value === null ? "nothing" : typeof value)
+
+/**
+ * The pair of one record: `chosen` and `rejected` dialogues, or an explicit `prompt` with bare
+ * responses. Throws the reason a record is not a valid pair.
+ */
+export const parseRecord = (record: unknown): TextPair => {
+  if (typeof record !== "object" || record === null || Array.isArray(record)) throw new Error("expected a JSON object")
+  const fields = record as Readonly<Record<string, unknown>>
+  const text = (field: string): string => {
     const value = fields[field]
-    if (typeof value !== "string") throw new RecordError(`field "${field}" must be a string, got ${value === undefined || value === null ? "nothing" : typeof value}`)
+    if (typeof value !== "string") throw new Error(`field "${field}" must be a string, got ${describe(value)}`)
     return value
-  }) as [string, string]
-  const prompt = fields["prompt"]
-  if (typeof prompt === "string") return { prompt, chosen: chosen.trim(), rejected: rejected.trim() }
-  for (const [field, dialogue] of [["chosen", chosen], ["rejected", rejected]]) {
-    if (!dialogue!.includes(assistant)) throw new RecordError(`"${field}" has no "Assistant:" turn`)
+  }
+  const chosen = text("chosen")
+  const rejected = text("rejected")
+  if (fields["prompt"] !== undefined) return { prompt: text("prompt"), chosen: chosen.trim(), rejected: rejected.trim() }
+  for (const [field, dialogue] of [["chosen", chosen], ["rejected", rejected]] as const) {
+    if (!dialogue.includes(assistant)) throw new Error(`"${field}" has no "Assistant:" turn`)
   }
   // the last Assistant turn that lies wholly inside the part both dialogues share
-  const at = chosen.lastIndexOf(assistant, sharedLength(chosen, rejected) - assistant.length)
-  if (at < 0) throw new RecordError(`"chosen" and "rejected" share no "Assistant:" turn: they differ from the first one on`)
+  const shared = sharedLength(chosen, rejected)
+  const at = shared < assistant.length ? -1 : chosen.lastIndexOf(assistant, shared - assistant.length)
+  if (at < 0) throw new Error(`"chosen" and "rejected" share no "Assistant:" turn: they differ from the first one on`)
   const end = at + assistant.length
   return { prompt: chosen.slice(0, end), chosen: chosen.slice(end).trim(), rejected: rejected.slice(end).trim() }
 }

@@ -13,17 +13,15 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { TextPreferences } from "../artifacts.ts"
-import { parseRecord } from "./hhRlhf.ts"
+import { parseRecord, type TextPair } from "./hhRlhf.ts"
 import { heldOutIds, heldOutParam } from "./heldOut.ts"
-
-type Record = { readonly prompt: string; readonly chosen: string; readonly rejected: string }
 
 // read as strings; a null cell reaches parseRecord as null and is refused there, naming the row
 const Responses = Artifact.table("Responses", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
 const Prompted = Artifact.table("Prompted", Schema.Struct({ ...Responses.schema.fields, prompt: Schema.String }))
 
 /** Parquet rows with `chosen` and `rejected` columns (full dialogues), and optionally `prompt` (then bare responses). */
-const parquetRecords = (bytes: Uint8Array): Array<Record> => {
+const parquetRecords = (bytes: Uint8Array): Array<TextPair> => {
   const arrow = TableCodec.read(bytes)
   const names = arrow.schema.fields.map((f) => f.name)
   for (const name of ["chosen", "rejected"]) {
@@ -39,7 +37,7 @@ const parquetRecords = (bytes: Uint8Array): Array<Record> => {
 }
 
 /** JSON Lines, one record per line; blank lines are skipped. */
-const jsonlRecords = (text: string): Array<Record> => {
+const jsonlRecords = (text: string): Array<TextPair> => {
   const records = []
   const lines = text.split("\n")
   for (let i = 0; i < lines.length; i++) {
@@ -61,7 +59,7 @@ const jsonlRecords = (text: string): Array<Record> => {
 }
 
 /** The records of a file; any failure names the file (and the line or row). */
-const readRecords = (path: string): Array<Record> => {
+const readRecords = (path: string): Array<TextPair> => {
   const bytes = fs.readFileSync(path)
   try {
     if (path.endsWith(".parquet")) return parquetRecords(new Uint8Array(bytes))

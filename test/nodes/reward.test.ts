@@ -268,6 +268,9 @@ describe("text preferences", () => {
       rejected: "\n\nHuman: a\n\nAssistant: c\n\nHuman: d\n\nAssistant: f"
     })).toEqual({ prompt: "\n\nHuman: a\n\nAssistant:", chosen: "b\n\nHuman: d\n\nAssistant: e", rejected: "c\n\nHuman: d\n\nAssistant: f" })
     expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: "\n\nHuman: x\n\nAssistant: b" })).toThrow("share no \"Assistant:\" turn")
+    // parted inside the first Assistant marker itself
+    expect(() => parseRecord({ chosen: "\n\nAssistant: b", rejected: "\n\nAssistXnt: \n\nAssistant: c" })).toThrow("share no \"Assistant:\" turn")
+    expect(() => parseRecord({ prompt: null, chosen: "b", rejected: "c" })).toThrow("field \"prompt\" must be a string, got nothing")
     expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: 3 })).toThrow("field \"rejected\" must be a string, got number")
   })
 
