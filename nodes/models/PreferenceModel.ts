@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { FeaturePair } from "../artifacts.ts"
+import { mean, standardDeviation } from "../evaluate/math.ts"
 import { generalPreferenceScore } from "../reward/math.ts"
 import * as Ensemble from "./Ensemble.ts"
 import * as LatentUser from "./LatentUser.ts"
@@ -41,9 +42,19 @@ const withLoaded = <A>(
 const perMember = <A>(model: ModelValue, f: (member: ModelValue) => A): Array<A> =>
   Ensemble.isEnsemble(model) ? Ensemble.members(model).map(f) : [f(model)]
 
+/**
+ * Each item's mean across members and their spread (population standard deviation, 0
+ * for one member). members: number[k][B] → B of { mean, spread }
+ */
+export const acrossMembers = (members: ReadonlyArray<ReadonlyArray<number>>): Array<{ readonly mean: number; readonly spread: number }> =>
+  (members[0] ?? []).map((_, j) => {
+    const values = members.map((member) => member[j]!)
+    return { mean: mean(values), spread: standardDeviation(values) }
+  })
+
 /** The members' mean of each item. members: number[k][B] → number[B] */
 const meanOverMembers = (members: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
-  members[0]!.map((_, j) => members.reduce((s, member) => s + member[j]!, 0) / members.length)
+  (members[0] ?? []).map((_, j) => mean(members.map((member) => member[j]!)))
 
 const singleScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> =>
   withLoaded(value, {

@@ -7,8 +7,8 @@
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Sample } from "../artifacts.ts"
 import type { TaskView } from "../data/Task.ts"
-import { mean, standardDeviation, sum } from "../evaluate/math.ts"
-import { memberRewards } from "./PreferenceModel.ts"
+import { sum } from "../evaluate/math.ts"
+import { acrossMembers, memberRewards } from "./PreferenceModel.ts"
 import { isProcessReward, tokenRewards } from "./ProcessReward.ts"
 
 /**
@@ -26,9 +26,6 @@ export const scoreSamples = (
     const perToken = tokenRewards(model, samples.map((s) => task.prompt(s.prompt)), samples.map((s) => s.response))
     return perToken.map((tokens) => ({ reward: sum(tokens), spread: 0, tokenRewards: tokens }))
   }
-  const members = memberRewards(model, samples.map((s) => task.features(s.prompt, s.response)))
-  return samples.map((_, j) => {
-    const values = members.map((member) => member[j]!)
-    return { reward: mean(values), spread: standardDeviation(values), tokenRewards: [] }
-  })
+  return acrossMembers(memberRewards(model, samples.map((s) => task.features(s.prompt, s.response))))
+    .map(({ mean, spread }) => ({ reward: mean, spread, tokenRewards: [] }))
 }

@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
-import { mean, standardDeviation } from "../evaluate/math.ts"
+import { mean } from "../evaluate/math.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { isTrainingPreference, pairTensors } from "../models/Pairs.ts"
@@ -55,13 +55,15 @@ export const pairMetrics = {
  */
 export const recordPairMetrics = (ctx: NodeContext, step: number, model: ModelValue, rows: ReadonlyArray<FeaturePair>): void => {
   const members = PreferenceModel.memberScores(model, rows)
-  const margins = rows.map((_, j) => mean(members.map((member) => member[j]!)))
-  ctx.metric("accuracy", mean(margins.map((m) => (m > 0 ? 1 : 0))), step)
-  ctx.metric("margin", mean(margins), step)
-  if (members.length > 1) ctx.metric("spread", mean(rows.map((_, j) => standardDeviation(members.map((member) => member[j]!)))), step)
+  const margins = PreferenceModel.acrossMembers(members)
+  ctx.metric("accuracy", mean(margins.map((m) => (m.mean > 0 ? 1 : 0))), step)
+  ctx.metric("margin", mean(margins.map((m) => m.mean)), step)
+  if (members.length > 1) ctx.metric("spread", mean(margins.map((m) => m.spread)), step)
   if (model.config["preference"] === "general" || model.config["architecture"] === "latentUser") return
-  ctx.metric("rewards/chosen", mean(PreferenceModel.rewards(model, rows.map((p) => p.chosen))), step)
-  ctx.metric("rewards/rejected", mean(PreferenceModel.rewards(model, rows.map((p) => p.rejected))), step)
+  // one pass over the chosen responses, then the rejected ones
+  const rewards = PreferenceModel.rewards(model, [...rows.map((p) => p.chosen), ...rows.map((p) => p.rejected)])
+  ctx.metric("rewards/chosen", mean(rewards.slice(0, rows.length)), step)
+  ctx.metric("rewards/rejected", mean(rewards.slice(rows.length)), step)
 }
 
 export interface MlpsFit<A> {
