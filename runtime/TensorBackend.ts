@@ -100,30 +100,45 @@ const unregistered = (name: Name, tfName: string): string =>
     ? "this process has no WebGPU implementation (navigator.gpu is undefined), so the package registered no webgpu backend"
     : `${backends[name].pkg} registered no "${tfName}" backend with TensorFlow.js`
 
-/**
- * Why a registered backend failed to initialise. `setBackend` only logs the factory's
- * error and returns false, so the factory is run once more to read it.
- */
-const factoryError = async (tf: TensorFlow, tfName: string): Promise<string> => {
-  try {
-    const backend = await tf.findBackendFactory(tfName)()
-    backend.dispose()
-    return `TensorFlow.js could not initialise the ${tfName} backend`
-  } catch (error) {
-    return reasonOf(error)
+/** Import the package of backend `name` (registering its backend); wasm also learns where its binaries are. */
+const importBackend = async (name: Name): Promise<void> => {
+  const pkg = backends[name].pkg
+  const module: unknown = await import(pkg)
+  if (name === "wasm") {
+    const wasm = module as typeof import("@tensorflow/tfjs-backend-wasm")
+    wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
   }
 }
 
-/** Make the package's backend TensorFlow.js's backend; throws the reason when it cannot. */
-const initialise = async (tf: TensorFlow, name: Name): Promise<void> => {
-  if (name === "wasm") {
-    const pkg = backends.wasm.pkg
-    const wasm = (await import(pkg)) as typeof import("@tensorflow/tfjs-backend-wasm")
-    wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
+/**
+ * `tf.setBackend`, holding back what TensorFlow.js logs while it tries: when the backend's
+ * factory fails it only logs "Initialization of backend … failed" and the error's stack, and
+ * returns false. On success the held warnings are passed on; on failure the error's first line
+ * is thrown, so the user sees one clear message and no stack.
+ */
+const setBackend = async (tf: TensorFlow, tfName: string): Promise<void> => {
+  const warn = console.warn
+  const held: Array<ReadonlyArray<unknown>> = []
+  console.warn = (...args: Array<unknown>) => void held.push(args)
+  let initialised: boolean
+  try {
+    initialised = await tf.setBackend(tfName)
+  } finally {
+    console.warn = warn
   }
+  if (initialised) {
+    for (const args of held) console.warn(...args)
+    return
+  }
+  const reason = held.map((args) => args.map(String).join(" ")).find((line) => !line.startsWith("Initialization of backend"))
+  throw new Error(reason?.split("\n")[0]!.replace(/^Error: /, "") ?? `TensorFlow.js could not initialise the ${tfName} backend`)
+}
+
+/** Make the imported package's backend TensorFlow.js's backend; throws the reason when it cannot. */
+const initialise = async (tf: TensorFlow, name: Name): Promise<void> => {
   const tfName = tfBackendName(name)
   if (tf.findBackendFactory(tfName) === null) throw new Error(unregistered(name, tfName))
-  if (!(await tf.setBackend(tfName))) throw new Error(await factoryError(tf, tfName))
+  await setBackend(tf, tfName)
   // In Node the cpu backend prints a banner on its first tensor recommending tfjs-node. Here cpu
   // is a deliberate choice and the banner is advice, not a warning: mark the first use as past
   // (a private field) rather than silence TensorFlow.js's warnings as a whole (`enableProdMode`).
@@ -146,10 +161,10 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
       catch: (error) => new ConfigError({ reason: `TensorFlow.js failed to load: ${reasonOf(error).split("\n")[0]}` })
     })
     const optional = optionalPackage(name)
-    if (optional !== undefined) {
+    if (name !== "cpu") {
       yield* Effect.tryPromise({
-        try: () => import(optional.pkg),
-        catch: (error) => (isInstalled(optional.pkg) ? failedBackend(name, "load", error) : missingPackage(name, optional))
+        try: () => importBackend(name),
+        catch: (error) => (optional !== undefined && !isInstalled(optional.pkg) ? missingPackage(name, optional) : failedBackend(name, "load", error))
       })
     }
     yield* Effect.tryPromise({ try: () => initialise(tf, name), catch: (error) => failedBackend(name, "initialise", error) })

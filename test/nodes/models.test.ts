@@ -109,7 +109,7 @@ describe("tiny causal transformer", () => {
       // a high temperature flattens the softmax: without top-k, tokens outside the top 3 are common
       const { sequences } = Transformer.sample(model, prompts, { tokens: 4, temperature: 5, topK }, Random.make(`draws${topK}`))
       return [2, 3, 4, 5].flatMap((t) => {
-        const next = Transformer.logits(model, tf.tensor2d(sequences.map((s) => s.slice(0, t)), [prompts.length, t], "int32")).arraySync()
+        const next = tf.tidy(() => Transformer.logits(model, tf.tensor2d(sequences.map((s) => s.slice(0, t)), [prompts.length, t], "int32")).arraySync())
         return sequences.map((s, b) => {
           const row = next[b]![t - 1]!
           return row.filter((logit) => logit > row[s[t]!]!).length
