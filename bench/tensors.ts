@@ -69,8 +69,9 @@ const profileStep = async (size: (typeof sizes)[number]) => {
   step()
   const info = await tf.profile(step)
   const byKernel = new Map<string, number>()
-  // A custom-gradient op (nodes/models/Ops.ts) is profiled as a whole under its scope's name,
-  // "unnamed scope", and the kernels it runs inside are profiled too: count only those.
+  // A custom-gradient op (nodes/models/Ops.ts) is profiled as a whole under the name of the scope
+  // it runs in — "unnamed scope": the models open no named scopes — and the kernels it runs inside
+  // are profiled too: count only those.
   for (const k of info.kernels) {
     if (k.name !== "unnamed scope") byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs))
   }

@@ -6,8 +6,10 @@
  */
 import { Effect, Schema, SchemaAST } from "effect"
 import * as Artifact from "../dsl/Artifact.ts"
-import type { ArtifactType } from "../dsl/Artifact.ts"
 import type { AnyNodeKind } from "../dsl/Node.ts"
+
+// the same order on every machine (localeCompare's depends on the locale)
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
 
 const isNodeKind = (value: unknown): value is AnyNodeKind =>
   typeof value === "function" && typeof (value as { kind?: unknown }).kind === "string" &&
@@ -18,7 +20,7 @@ export const collect = (library: Record<string, unknown>): Array<AnyNodeKind> =>
   Object.values(library)
     .flatMap((namespace) => Object.values(namespace as Record<string, unknown>))
     .filter(isNodeKind)
-    .sort((a, b) => a.kind.localeCompare(b.kind))
+    .sort((a, b) => byCodeUnits(a.kind, b.kind))
 
 const typeOf = (ast: SchemaAST.AST): string => {
   const type = SchemaAST.toType(ast)
@@ -45,17 +47,19 @@ const defaultOf = (field: string, schema: Schema.Struct.Fields[string]): string 
 }
 
 /** Every artifact type the kinds read or write, each once, by name. */
-const artifactTypes = (kinds: ReadonlyArray<AnyNodeKind>): Array<ArtifactType> => {
-  const byName = new Map<string, ArtifactType>()
+const artifactTypes = (kinds: ReadonlyArray<AnyNodeKind>): Array<Artifact.ArtifactType> => {
+  const byName = new Map<string, Artifact.ArtifactType>()
   for (const kind of kinds) {
-    for (const type of [kind.output, ...Object.values(kind.inputs).flatMap(Artifact.accepted)]) byName.set(type.name, type)
+    for (const type of [kind.output, ...Object.values(kind.inputs)].flatMap(Artifact.accepted)) byName.set(type.name, type)
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name))
+  return [...byName.values()].sort((a, b) => byCodeUnits(a.name, b.name))
 }
 
-const artifactSection = (type: ArtifactType): string => {
-  if (type.format === "model") return [`### ${type.name}`, "", "A model: named float32 tensors and a JSON config (safetensors).", ""].join("\n")
-  const fields = (type as Artifact.Table).schema.fields
+const isTable = (type: Artifact.ArtifactType): type is Artifact.Table => type.format === "table"
+
+const artifactSection = (type: Artifact.ArtifactType): string => {
+  if (!isTable(type)) return [`### ${type.name}`, "", "A model: named float32 tensors and a JSON config (safetensors).", ""].join("\n")
+  const fields = type.schema.fields
   return [
     `### ${type.name}`,
     "",

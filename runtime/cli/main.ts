@@ -437,6 +437,8 @@ const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, root:
     return mismatches.length > 0 ? 1 : 0
   })
 
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
+
 const gcCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
     yield* noArguments("gc", positionals)
@@ -451,7 +453,7 @@ const gcCommand = (values: Values, positionals: ReadonlyArray<string>, root: str
     console.out.write(
       values["json"] === true
         ? `${JSON.stringify(removed)}\n`
-        : `removed ${removed.objects} unreferenced objects (${removed.bytes} bytes) and ${removed.checkpoints} checkpoints (${removed.checkpointBytes} bytes) from ${store.root}\n`
+        : `removed ${count(removed.objects, "unreferenced object")} (${removed.bytes} bytes) and ${count(removed.checkpoints, "checkpoint")} (${removed.checkpointBytes} bytes) from ${store.root}\n`
     )
     return 0
   }).pipe(Effect.provide(storeLayers(root)))

@@ -62,7 +62,7 @@ describe("resumable training", () => {
     // only gc --checkpoints removes it
     const all = await cli(["gc", "--checkpoints"], dir)
     expect(all.code).toBe(0)
-    expect(all.stdout).toMatch(new RegExp(`and 1 checkpoints \\(${bytes} bytes\\) from `))
+    expect(all.stdout).toMatch(new RegExp(`and 1 checkpoint \\(${bytes} bytes\\) from `))
     expect(filesUnder(checkpoints)).toEqual([])
   })
 })
