@@ -1,9 +1,11 @@
 /** Helpers for tests that run the real `pipeline` command in temporary projects. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import type { ArtifactType, ValueOf } from "../dsl/Artifact.ts"
+import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import * as Random from "../dsl/Random.ts"
@@ -171,3 +173,16 @@ export const nodeContext = (seed = "test"): NodeContext => ({
   metric: () => {},
   checkpoint: { load: Effect.succeed(undefined), save: () => Effect.void }
 })
+
+/** A node kind with no params or inputs whose output is `value`: hand-made data or models for a node under test. */
+export const fixedNode = <A extends ArtifactType>(kind: string, output: A, value: ValueOf<A>, options: { readonly tensors?: boolean } = {}) =>
+  Node.make({
+    kind,
+    version: 1,
+    description: `the fixed ${output.name} of a test`,
+    ...(options.tensors === true ? { tensors: true } : {}),
+    params: Schema.Struct({}),
+    inputs: {},
+    output,
+    run: () => Effect.succeed(value)
+  })

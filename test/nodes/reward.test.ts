@@ -14,9 +14,8 @@ import { data, evaluate, label, reward } from "../../nodes/index.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
 import type { ModelValue } from "../../dsl/Artifact.ts"
-import { Effect, Schema } from "effect"
-import * as Node from "../../dsl/Node.ts"
-import { cli, repo, runInMemory, statuses, summary, tempProject, writeFile } from "../helpers.ts"
+import { Schema } from "effect"
+import { cli, fixedNode, repo, runInMemory, statuses, summary, tempProject, writeFile } from "../helpers.ts"
 
 type Accuracy = ReadonlyArray<{ split: string; accuracy: number; ece: number; pairs: number }>
 
@@ -168,32 +167,16 @@ describe("reward side, on small cases", () => {
 
   it("rmAccuracy: accuracy and the calibration error of max(p, 1 − p) per split and source, against hand-computed values", async () => {
     // a linear reward r(x) = x over one feature, so a pair's margin is chosen − rejected
-    const fixed = Node.make({
-      kind: "test/fixedReward",
-      version: 1,
-      description: "r(x) = x",
-      tensors: true,
-      params: Schema.Struct({}),
-      inputs: {},
-      output: RewardModel,
-      run: () => Effect.succeed({
-        config: { architecture: "mlp", inputs: 1, hidden: [], outputs: 1 },
-        tensors: { "l0.w": { shape: [1, 1], data: Float32Array.of(1) }, "l0.b": { shape: [1], data: Float32Array.of(0) } }
-      })
-    })
+    const fixed = fixedNode("test/fixedReward", RewardModel, {
+      config: { architecture: "mlp", inputs: 1, hidden: [], outputs: 1 },
+      tensors: { "l0.w": { shape: [1, 1], data: Float32Array.of(1) }, "l0.b": { shape: [1], data: Float32Array.of(0) } }
+    }, { tensors: true })
+    // held-out pairs with these margins, two per source, and a training pair
     const margins = [3, 1, -1, 0.5]
-    const pairs = Node.make({
-      kind: "test/fixedPairs",
-      version: 1,
-      description: "held-out pairs with the given margins, two per source, and a training pair",
-      params: Schema.Struct({}),
-      inputs: {},
-      output: FeaturePairs,
-      run: () => Effect.succeed([
-        ...margins.map((m, i) => ({ chosen: [m], rejected: [0], label: 1, user: "", source: i < 2 ? "a" : "b", split: "test" as const })),
-        { chosen: [2], rejected: [0], label: 1, user: "", source: "", split: "train" as const }
-      ])
-    })
+    const pairs = fixedNode("test/fixedPairs", FeaturePairs, [
+      ...margins.map((m, i) => ({ chosen: [m], rejected: [0], label: 1, user: "", source: i < 2 ? "a" : "b", split: "test" as const })),
+      { chosen: [2], rejected: [0], label: 1, user: "", source: "", split: "train" as const }
+    ])
     const { values } = await runInMemory(Pipeline.make("rm-accuracy", () =>
       evaluate.rmAccuracy({ model: fixed({}, { name: "model" }), pairs: pairs({}, { name: "pairs" }) }, { name: "eval" })))
     const rows = Object.fromEntries((values["eval"] as Accuracy).map((r) => [r.split, r]))
