@@ -163,6 +163,9 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     }
   }
 
+  // Temp files are named `<pid>~<host>~<suffix>`, so the files of a dead process can be told apart.
+  const tempPath = (suffix: string): string => path.join(dirs.tmp, `${process.pid}~${host}~${suffix}`)
+
   const removeDeadTemps = () => {
     if (!fs.existsSync(dirs.tmp)) return
     for (const name of fs.readdirSync(dirs.tmp)) {
@@ -179,7 +182,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       removeDeadTemps()
       cleaned = true
     }
-    const file = path.join(dirs.tmp, `${process.pid}~${host}~${randomBytes(6).toString("hex")}`)
+    const file = tempPath(randomBytes(6).toString("hex"))
     const hash = createHash("sha256")
     const fd = fs.openSync(file, "wx")
     try {
@@ -242,15 +245,20 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     return owner.host === host && typeof owner.pid === "number" && !isAlive(owner.pid)
   }
 
+  // Take the lock of `key` if it is free, or held by a dead process; false when a live one holds it.
   const tryLock = (key: string): boolean => {
     fs.mkdirSync(dirs.locks, { recursive: true })
     const file = lockPath(key)
-    try {
-      fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token }), { flag: "wx" })
-      return true
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+    const create = (): boolean => {
+      try {
+        fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token }), { flag: "wx" })
+        return true
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+        return false
+      }
     }
+    if (create()) return true
     if (!isStale(file)) return false
     // Break a stale lock by moving it aside (atomic: of several waiters, one moves it), then
     // compete for the lock like everyone else. Between our check and our move another waiter
@@ -258,7 +266,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     // live lock goes back (unless a newer one is already in its place).
     // (into tmp/ under this process's name, so it is cleaned up if this process dies here)
     fs.mkdirSync(dirs.tmp, { recursive: true })
-    const aside = path.join(dirs.tmp, `${process.pid}~${host}~lock-${key}`)
+    const aside = tempPath(`lock-${key}`)
     try {
       fs.renameSync(file, aside)
     } catch {
@@ -270,14 +278,12 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       } catch {
         // a newer lock is in place
       }
+      fs.rmSync(aside, { force: true })
+      return false
     }
     fs.rmSync(aside, { force: true })
-    return false
+    return create()
   }
-
-  // For gc, which does not wait: a key whose lock a live process holds is in use. A stale
-  // lock is broken by the first try and, unless another process takes it first, taken by the second.
-  const lockNow = (key: string): boolean => tryLock(key) || tryLock(key)
 
   // Release only our own lock: after a takeover the file may belong to another process.
   const unlock = (key: string) => {
@@ -379,7 +385,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
             const key = checkpointKey(name)
             // A checkpoint of a committed key can never be resumed from; any other is kept
             // for the run that resumes it unless asked for.
-            if (key === undefined || !(options.checkpoints === true || fs.existsSync(keyPath(key))) || !lockNow(key)) continue
+            if (key === undefined || !(options.checkpoints === true || fs.existsSync(keyPath(key))) || !tryLock(key)) continue
             try {
               const size = fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
               if (size === undefined) continue
@@ -414,7 +420,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
             if (!name.endsWith(".json")) continue
             const file = path.join(dirs.keys, name)
             const record = readRawRecord(file)
-            if (record === undefined || hasObjects(record) || !lockNow(record.key)) continue
+            if (record === undefined || hasObjects(record) || !tryLock(record.key)) continue
             try {
               const current = readRawRecord(file)
               if (current !== undefined && !hasObjects(current)) fs.rmSync(file, { force: true })
