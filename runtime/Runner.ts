@@ -59,8 +59,10 @@ export const prepareGraph = (file: string, pipeline: Pipeline.Pipeline, selectio
   buildGraph(pipeline, selection).pipe(Effect.flatMap((graph) => finishPrepare(file, graph, selection)))
 
 /**
- * Load a pipeline file and prepare it. What the file's import and graph build read
- * is observed (internal/Observe.ts) when the process is the `pipeline` command.
+ * Load a pipeline file and prepare it. When the process is the `pipeline` command, what
+ * the file's import, its graph build and the preparation read is observed
+ * (internal/Observe.ts): `observation`, undefined when it was not observed or cannot be
+ * trusted. Observing ends here, whether preparing succeeds or not.
  */
 export const prepare = (file: string, selection: Selection) =>
   Loader.locate(file).pipe(
@@ -71,7 +73,9 @@ export const prepare = (file: string, selection: Selection) =>
         () => Effect.sync(Observe.endBuild)
       )
     ),
-    Effect.flatMap((graph) => finishPrepare(file, graph, selection))
+    Effect.flatMap((graph) => finishPrepare(file, graph, selection)),
+    Effect.map((prepared) => ({ ...prepared, observation: Observe.finish() })),
+    Effect.onError(() => Effect.sync(Observe.finish))
   )
 
 /** Plan against the store's current contents. */

@@ -11,10 +11,10 @@ import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
+import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
-import * as Observe from "../internal/Observe.ts"
 import * as Replay from "../Replay.ts"
 import { type Options, runOptions, selectionFlags, storeFlag, storeRoot } from "./Options.ts"
 import * as Render from "./Render.ts"
@@ -221,8 +221,8 @@ const storeLayers = (root: string) => Layer.mergeAll(ArtifactStore.layer(root), 
 /**
  * The start `run` and `verify` share: the pipeline file, the selection, the command's
  * own options (parsed before the pipeline loads, so a bad one fails fast), the
- * prepared graph, what preparing it depended on (when the process is observed: see
- * Replay.ts), and the layers that execute it (the store and the in-process executor
+ * prepared graph (with what preparing it depended on, when the process is observed:
+ * see Replay.ts), and the layers that execute it (the store and the in-process executor
  * on the selected backend).
  */
 const prepareCommand = <A>(
@@ -237,73 +237,71 @@ const prepareCommand = <A>(
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
     const prepared = yield* Runner.prepare(file, selection)
-    const observation = Observe.finish()
-    return { prepared, options, observation, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
+    return { prepared, options, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
   })
 
 const runCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const { prepared, options: concurrency, observation, selection, layers } = yield* prepareCommand(
+    const { prepared, options: concurrency, selection, layers } = yield* prepareCommand(
       "run",
       values,
       positionals,
       root,
       positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
     )
-    const json = values["json"] === true
-    const started = performance.now()
-    const renderer = Render.make(
-      Render.modeOf(json, console.out),
-      console.out,
-      prepared.graph.nodes.map((n) => n.label)
-    )
-    const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" ") }).pipe(
-      Effect.provide(layers),
-      Effect.ensuring(Effect.sync(renderer.finish))
-    )
-    const wallMs = performance.now() - started
-    const outputs: Array<ShownOutput> = []
-    // Output values are shown for small result sets (an evaluation per cell); a graph
-    // whose outputs are hundreds of artifacts lists their hashes instead of decoding them all.
-    if (prepared.graph.outputs.length <= maxShownOutputs) {
-      for (const id of prepared.graph.outputs) {
-        const value = yield* outcome.value(id).pipe(Effect.provide(storeLayers(root)))
-        outputs.push(showOutput(id, prepared.graph.byId.get(id)!.label, value))
-      }
-    }
-    const nodes = outcome.results.map((r) => ({
-      id: r.id,
-      label: r.label,
-      kind: r.kind,
-      status: r.status,
-      key: r.key ?? null,
-      hash: r.record?.output.hash ?? null,
-      type: r.record?.output.type ?? "",
-      durationMs: r.durationMs,
-      error: r.error,
-      metricsHash: r.record?.metrics.hash
-    }))
-    // A run that can be replayed leaves its record (nothing is recorded with --force:
-    // a forced rerun is asked for precisely because the cache is not trusted).
-    const replay = Replay.recordOf(
-      root,
-      { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, forced: selection.force.length > 0 },
-      observation
-    )
-    if ("record" in replay) {
-      yield* RunLog.pipe(
-        Effect.flatMap((runLog) => runLog.remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(replay.record))),
-        Effect.provide(storeLayers(root))
+    // the store's layers serve the run, the outputs shown and the replay record alike
+    return yield* Effect.gen(function*() {
+      const json = values["json"] === true
+      const started = performance.now()
+      const renderer = Render.make(
+        Render.modeOf(json, console.out),
+        console.out,
+        prepared.graph.nodes.map((n) => n.label)
       )
-    }
-    return writeSummary(console.out, json, {
-      pipeline: prepared.graph.pipeline,
-      runId: outcome.runId,
-      wallMs,
-      nodes,
-      outputs,
-      notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined
-    })
+      const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" ") }).pipe(
+        Effect.ensuring(Effect.sync(renderer.finish))
+      )
+      const wallMs = performance.now() - started
+      const outputs: Array<ShownOutput> = []
+      // Output values are shown for small result sets (an evaluation per cell); a graph
+      // whose outputs are hundreds of artifacts lists their hashes instead of decoding them all.
+      if (prepared.graph.outputs.length <= maxShownOutputs) {
+        for (const id of prepared.graph.outputs) {
+          const value = yield* outcome.value(id)
+          outputs.push(showOutput(id, prepared.graph.byId.get(id)!.label, value))
+        }
+      }
+      const nodes = outcome.results.map((r) => ({
+        id: r.id,
+        label: r.label,
+        kind: r.kind,
+        status: r.status,
+        key: r.key ?? null,
+        hash: r.record?.output.hash ?? null,
+        type: r.record?.output.type ?? "",
+        durationMs: r.durationMs,
+        error: r.error,
+        metricsHash: r.record?.metrics.hash
+      }))
+      // A run that can be replayed leaves its record (nothing is recorded with --force:
+      // a forced rerun is asked for precisely because the cache is not trusted).
+      const replay = Replay.recordOf(
+        root,
+        { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, forced: selection.force.length > 0 },
+        prepared.observation
+      )
+      if ("record" in replay) {
+        yield* (yield* RunLog).remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(replay.record))
+      }
+      return writeSummary(console.out, json, {
+        pipeline: prepared.graph.pipeline,
+        runId: outcome.runId,
+        wallMs,
+        nodes,
+        outputs,
+        notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined
+      })
+    }).pipe(Effect.provide(layers))
   })
 
 const planCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
@@ -384,7 +382,7 @@ const showCommand = (values: Values, positionals: ReadonlyArray<string>, root: s
       `  status   ${entry.status}${entry.status === "ran" ? ` in ${(entry.durationMs / 1000).toFixed(2)}s` : ""}${entry.error === undefined ? "" : `: ${entry.error}`}`,
       `  key      ${entry.key ?? "-"}`,
       `  output   ${output === undefined ? "-" : `${output.type} (${output.format}, ${output.bytes} bytes) ${output.hash}`}`,
-      ...(output === undefined ? [] : [`           ${path.join(store.root, "objects", output.hash.slice(0, 2), output.hash)}`]),
+      ...(output === undefined ? [] : [`           ${layout(store.root).objectPath(output.hash)}`]),
       `  params   ${params || "-"}`,
       `  metrics  ${metrics || "-"}`,
       "  lineage",
