@@ -160,12 +160,11 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
       },
       catch: (error) => new ConfigError({ reason: `TensorFlow.js failed to load: ${reasonOf(error).split("\n")[0]}` })
     })
-    const optional = optionalPackage(name)
     if (name !== "cpu") {
-      yield* Effect.tryPromise({
-        try: () => importBackend(name),
-        catch: (error) => (optional !== undefined && !isInstalled(optional.pkg) ? missingPackage(name, optional) : failedBackend(name, "load", error))
-      })
+      yield* Effect.tryPromise({ try: () => importBackend(name), catch: (error) => error }).pipe(
+        // a package that is not installed says what to install (`check`); an installed one, why it would not load
+        Effect.catch((error) => Effect.andThen(check(name), Effect.fail(failedBackend(name, "load", error))))
+      )
     }
     yield* Effect.tryPromise({ try: () => initialise(tf, name), catch: (error) => failedBackend(name, "initialise", error) })
   })
