@@ -49,11 +49,13 @@ const timed = (command: string, args: ReadonlyArray<string>, cwd: string, env: R
 const cliRun = (store: string, env: Record<string, string> = {}) =>
   timed(process.execPath, [path.join(repo, "bin/pipeline.mjs"), "run", "bench/fixtures/trivial.ts", "--store", store, "--json"], repo, env)
 
+/** The middle of an odd number of values, ordered by `by`. */
+const middle = <A>(values: ReadonlyArray<A>, by: (value: A) => number): A =>
+  [...values].sort((a, b) => by(a) - by(b))[Math.floor(values.length / 2)]!
+
 /** The run with the median wall time of `n` runs of `f` (one process start is noisy at this scale). */
-const median = (n: number, f: () => { readonly wallMs: number; readonly stdout: string }) => {
-  const runs = Array.from({ length: n }, f).sort((a, b) => a.wallMs - b.wallMs)
-  return runs[Math.floor(n / 2)]!
-}
+const median = (n: number, f: () => { readonly wallMs: number; readonly stdout: string }) =>
+  middle(Array.from({ length: n }, f), (run) => run.wallMs)
 
 const replayOf = (stdout: string): number | undefined =>
   (JSON.parse(stdout.trimEnd().split("\n").at(-1)!) as { replayOf?: number }).replayOf
@@ -86,12 +88,12 @@ const main = async () => {
   // A long-lived process (a notebook, a watch loop) reruns with a warm JIT: median of 5 more.
   const reruns: Array<number> = []
   for (let i = 0; i < 5; i++) reruns.push((await inProcess(storeA)).wallMs)
-  const warm = { ...firstWarm, medianMs: reruns.sort((a, b) => a - b)[2]! }
+  const warm = { ...firstWarm, medianMs: middle(reruns, (ms) => ms) }
   if (cold.ran !== nodeCount || warm.cached !== nodeCount) throw new Error("unexpected cache behaviour")
 
   const storeB = path.join(work, "store-cli")
   const cliCold = cliRun(storeB)
-  // the first rerun plans anew (ABLATE_REPLAY=0): loads the pipeline, hashes every key, reads every key record
+  // reruns that plan anew (ABLATE_REPLAY=0): load the pipeline, hash every key, read every key record
   const cliPlanned = median(3, () => cliRun(storeB, { ABLATE_REPLAY: "0" }))
   // the next are what a user's rerun is: answered from the replay record (runtime/Replay.ts)
   const cliWarm = median(7, () => cliRun(storeB))

@@ -70,6 +70,7 @@ export const showOutput = (id: string, label: string, value: unknown): ShownOutp
 /** Write the summary; returns the exit code (1 if a node failed). */
 export const write = (out: Output, json: boolean, summary: RunSummary): number => {
   const failed = summary.nodes.filter((n) => n.status === "failed").length
+  const code = failed > 0 ? 1 : 0
   if (json) {
     out.write(`${JSON.stringify({
       type: "summary",
@@ -91,7 +92,7 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
       })),
       outputs: summary.outputs.map(({ id, label, value }) => ({ id, label, value }))
     })}\n`)
-    return failed > 0 ? 1 : 0
+    return code
   }
   const shown = new Map(summary.outputs.map((o) => [o.id, o]))
   const rows = summary.nodes.map((n) => [
@@ -108,5 +109,5 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
       count("ran")
     } ran, ${count("cached")} cached, ${failed} failed in ${(summary.wallMs / 1000).toFixed(2)}s (run ${summary.runId}${replayed})\n`
   )
-  return failed > 0 ? 1 : 0
+  return code
 }
