@@ -76,7 +76,7 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
       type: "summary",
       pipeline: summary.pipeline,
       runId: summary.runId,
-      status: failed > 0 ? "failed" : "succeeded",
+      status: code === 1 ? "failed" : "succeeded",
       durationMs: summary.wallMs,
       ...(summary.replayOf === undefined ? {} : { replayOf: summary.replayOf }),
       ...(summary.notReplayable === undefined ? {} : { notReplayable: summary.notReplayable }),
