@@ -33,6 +33,13 @@ export const standardDeviation = (xs: ReadonlyArray<number>): number => {
   return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)))
 }
 
+/** The fraction of pairs a model ranks right: of their margins r(chosen) − r(rejected) (or preference scores), those above 0. */
+export const rankedRight = (margins: ArrayLike<number>): number => {
+  let right = 0
+  for (let i = 0; i < margins.length; i++) if (margins[i]! > 0) right++
+  return right / margins.length
+}
+
 /** Accuracy over all pairs (i < j) whose gold rewards differ (and, given `groups`, that share a group). */
 export const pairwiseAccuracy = (
   predicted: ArrayLike<number>,

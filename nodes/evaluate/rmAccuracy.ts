@@ -12,7 +12,7 @@ import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel, RewardModelAccuracy } from "../artifacts.ts"
 import { sigmoid } from "../label/math.ts"
 import * as PreferenceModel from "../models/PreferenceModel.ts"
-import { bySplit, expectedCalibrationError } from "./math.ts"
+import { bySplit, expectedCalibrationError, rankedRight } from "./math.ts"
 
 export const rmAccuracy = Node.make({
   kind: "evaluate/rmAccuracy",
@@ -36,7 +36,7 @@ export const rmAccuracy = Node.make({
           if (p.source !== "") groups.set(`${split}:${p.source}`, [...(groups.get(`${split}:${p.source}`) ?? []), margins[i]!])
         })
         for (const [name, group] of groups) {
-          const accuracy = group.filter((m) => m > 0).length / group.length
+          const accuracy = rankedRight(group)
           // calibration of the model's confidence in its own call: max(p, 1 − p) against whether the call was right
           const p = group.map(sigmoid)
           const ece = expectedCalibrationError(p.map((q) => Math.max(q, 1 - q)), p.map((q) => (q > 0.5 ? 1 : 0)), params.bins)

@@ -12,14 +12,14 @@ import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss, centeringPenalty } from "./math.ts"
-import { fitMlp, pairMetrics, recordPairMetrics, trainingPairs } from "./trainingPairs.ts"
+import { fitMlp, rankingMetrics, recordPairMetrics, rewardMetrics, trainingPairs } from "./trainingPairs.ts"
 
 export const bradleyTerry = Node.make({
   kind: "reward/bradleyTerry",
   version: 1,
   description: "Bradley–Terry reward model (MLP over features) trained on the training pairs.",
   tensors: true,
-  metrics: { loss: "training loss (every 10 steps and the last)", ...pairMetrics },
+  metrics: { loss: "training loss (every 10 steps and the last)", ...rankingMetrics, ...rewardMetrics },
   params: Schema.Struct({
     hidden: hiddenParam(16),
     ...optimizationParams({ steps: 300, lr: 0.02 }),
@@ -57,7 +57,7 @@ export const bradleyTerry = Node.make({
         },
         result: (mlp) => {
           const model = Mlp.toModel(mlp)
-          recordPairMetrics(ctx, params.steps, model, data.rows)
+          recordPairMetrics(ctx, params.steps, model, data.rows, { rewards: true })
           return model
         }
       })

@@ -18,7 +18,7 @@ import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { hiddenParam, optimizationParams } from "../models/optimization.ts"
 import { bradleyTerryLoss } from "./math.ts"
-import { fitMlps, pairMetrics, recordPairMetrics, trainingPairs } from "./trainingPairs.ts"
+import { fitMlps, rankingMetrics, recordPairMetrics, rewardMetrics, trainingPairs } from "./trainingPairs.ts"
 
 export const ensemble = Node.make({
   kind: "reward/ensemble",
@@ -27,7 +27,8 @@ export const ensemble = Node.make({
   tensors: true,
   metrics: {
     loss: "sum of the members' losses (every 10 steps and the last)",
-    ...pairMetrics,
+    ...rankingMetrics,
+    ...rewardMetrics,
     spread: "mean over the training pairs of the members' standard deviation of r_c − r_r, at the end"
   },
   params: Schema.Struct({
@@ -62,7 +63,7 @@ export const ensemble = Node.make({
         itemsPerStep: batch * params.members,
         result: (members) => {
           const model = Ensemble.toModel(members.map(Mlp.toModel))
-          recordPairMetrics(ctx, params.steps, model, train)
+          recordPairMetrics(ctx, params.steps, model, train, { rewards: true })
           return model
         }
       })

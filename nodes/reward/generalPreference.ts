@@ -48,7 +48,7 @@ export const generalPreference = Node.make({
         result: (mlp) => {
           const embedding = Mlp.toModel(mlp)
           const model = { ...embedding, config: { ...embedding.config, preference: "general" } }
-          recordPairMetrics(ctx, params.steps, model, data.rows)
+          recordPairMetrics(ctx, params.steps, model, data.rows, { rewards: false })
           return model
         }
       })

@@ -71,7 +71,7 @@ export const latentUser = Node.make({
           unit: "pairs"
         })
         const value = LatentUser.toModel(model)
-        recordPairMetrics(ctx, params.steps, value, users.flat())
+        recordPairMetrics(ctx, params.steps, value, users.flat(), { rewards: false })
         return value
       } finally {
         LatentUser.dispose(model)

@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
-import { mean } from "../evaluate/math.ts"
+import { mean, rankedRight } from "../evaluate/math.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { isTrainingPreference, pairTensors } from "../models/Pairs.ts"
@@ -38,28 +38,37 @@ export const trainingPairs = (pairs: ReadonlyArray<FeaturePair>, options: { read
   return { rows, d, chosen, rejected, labels, dispose: () => tf.dispose([chosen, rejected, labels]) }
 }
 
-/** TRL's names for a reward model's metrics on its training pairs at the end of training. */
-export const pairMetrics = {
+/** TRL's names for how a reward model ranks its training pairs at the end of training. */
+export const rankingMetrics = {
   accuracy: "training pairs ranked right at the end",
-  margin: "mean score of chosen over rejected (r_c − r_r) on the training pairs at the end",
+  margin: "mean score of chosen over rejected (r_c − r_r) on the training pairs at the end"
+} as const
+
+/** TRL's names for the mean rewards of a model with a scalar reward of its own. */
+export const rewardMetrics = {
   "rewards/chosen": "mean reward of the chosen responses at the end",
   "rewards/rejected": "mean reward of the rejected responses at the end"
 } as const
 
 /**
- * Record a trained reward model's `pairMetrics` on training pairs (its scores as
+ * Record a trained reward model's `rankingMetrics` on training pairs (its scores as
  * PreferenceModel.scores gives them: an ensemble's mean, a latent-user model's under each
- * annotator's inferred latent), and an ensemble's `spread`. `rewards/*` only for models
- * with a scalar reward of their own: not a General Preference Model, nor a latent-user
- * model, whose reward depends on the latent.
+ * annotator's inferred latent), an ensemble's `spread`, and, with `rewards`, its
+ * `rewardMetrics` (for a model whose reward does not depend on a latent or a comparison).
  */
-export const recordPairMetrics = (ctx: NodeContext, step: number, model: ModelValue, rows: ReadonlyArray<FeaturePair>): void => {
+export const recordPairMetrics = (
+  ctx: NodeContext,
+  step: number,
+  model: ModelValue,
+  rows: ReadonlyArray<FeaturePair>,
+  options: { readonly rewards: boolean }
+): void => {
   const members = PreferenceModel.memberScores(model, rows)
   const margins = PreferenceModel.acrossMembers(members)
-  ctx.metric("accuracy", mean(margins.map((m) => (m.mean > 0 ? 1 : 0))), step)
+  ctx.metric("accuracy", rankedRight(margins.map((m) => m.mean)), step)
   ctx.metric("margin", mean(margins.map((m) => m.mean)), step)
   if (members.length > 1) ctx.metric("spread", mean(margins.map((m) => m.spread)), step)
-  if (model.config["preference"] === "general" || model.config["architecture"] === "latentUser") return
+  if (!options.rewards) return
   // one pass over the chosen responses, then the rejected ones
   const rewards = PreferenceModel.rewards(model, [...rows.map((p) => p.chosen), ...rows.map((p) => p.rejected)])
   ctx.metric("rewards/chosen", mean(rewards.slice(0, rows.length)), step)
