@@ -33,6 +33,16 @@ export const standardDeviation = (xs: ReadonlyArray<number>): number => {
   return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)))
 }
 
+/**
+ * Each item's mean across an ensemble's members and their spread (population standard
+ * deviation: 0 for one member). members: number[k][B] → B of { mean, spread }
+ */
+export const acrossMembers = (members: ReadonlyArray<ReadonlyArray<number>>): Array<{ readonly mean: number; readonly spread: number }> =>
+  (members[0] ?? []).map((_, j) => {
+    const values = members.map((member) => member[j]!)
+    return { mean: mean(values), spread: standardDeviation(values) }
+  })
+
 /** The fraction of pairs a model ranks right: of their margins r(chosen) − r(rejected) (or preference scores), those above 0. */
 export const rankedRight = (margins: ArrayLike<number>): number => {
   let right = 0

@@ -9,6 +9,7 @@ import * as Artifact from "../../dsl/Artifact.ts"
 import * as Node from "../../dsl/Node.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import * as PreferenceModel from "../models/PreferenceModel.ts"
+import { acrossMembers } from "./math.ts"
 
 /** One row per input pair, in input order. */
 export const PreferenceStrengths = Artifact.table("PreferenceStrengths", Schema.Struct({
@@ -28,7 +29,7 @@ export const preferenceStrength = Node.make({
   output: PreferenceStrengths,
   run: ({ inputs }) =>
     Effect.sync(() => {
-      const margins = PreferenceModel.acrossMembers(PreferenceModel.memberScores(inputs.model, inputs.pairs))
+      const margins = acrossMembers(PreferenceModel.memberScores(inputs.model, inputs.pairs))
       return inputs.pairs.map((p, j) => ({ pair: j, split: p.split, strength: margins[j]!.mean, spread: margins[j]!.spread }))
     })
 })

@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { FeaturePair } from "../artifacts.ts"
-import { mean, standardDeviation } from "../evaluate/math.ts"
+import { acrossMembers } from "../evaluate/math.ts"
 import { generalPreferenceScore } from "../reward/math.ts"
 import * as Ensemble from "./Ensemble.ts"
 import * as LatentUser from "./LatentUser.ts"
@@ -41,20 +41,6 @@ const withLoaded = <A>(
 /** `f` of each ensemble member (a single model is an ensemble of one). */
 const perMember = <A>(model: ModelValue, f: (member: ModelValue) => A): Array<A> =>
   Ensemble.isEnsemble(model) ? Ensemble.members(model).map(f) : [f(model)]
-
-/**
- * Each item's mean across members and their spread (population standard deviation, 0
- * for one member). members: number[k][B] → B of { mean, spread }
- */
-export const acrossMembers = (members: ReadonlyArray<ReadonlyArray<number>>): Array<{ readonly mean: number; readonly spread: number }> =>
-  (members[0] ?? []).map((_, j) => {
-    const values = members.map((member) => member[j]!)
-    return { mean: mean(values), spread: standardDeviation(values) }
-  })
-
-/** The members' mean of each item. members: number[k][B] → number[B] */
-const meanOverMembers = (members: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
-  (members[0] ?? []).map((_, j) => mean(members.map((member) => member[j]!)))
 
 const singleScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> =>
   withLoaded(value, {
@@ -107,7 +93,7 @@ export const memberScores = (model: ModelValue, rows: Rows, all: Rows = rows): A
  * Preference scores of each row's chosen over its rejected response: positive when
  * the model agrees with the label; P = σ(score). `all` supplies annotators' contexts.
  */
-export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<number> => meanOverMembers(memberScores(model, rows, all))
+export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<number> => acrossMembers(memberScores(model, rows, all)).map((m) => m.mean)
 
 const singleRewards = (value: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
   if (value.config["preference"] === "general") throw new Error("a General Preference Model compares pairs and gives no scalar reward; score with a Bradley–Terry, ensemble or latent-user model")
@@ -139,4 +125,4 @@ export const memberRewards = (model: ModelValue, features: ReadonlyArray<Readonl
  * compares pairs, so it fails here, saying so.
  */
 export const rewards = (model: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
-  meanOverMembers(memberRewards(model, features))
+  acrossMembers(memberRewards(model, features)).map((m) => m.mean)

@@ -7,8 +7,8 @@
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Sample } from "../artifacts.ts"
 import type { TaskView } from "../data/Task.ts"
-import { sum } from "../evaluate/math.ts"
-import { acrossMembers, memberRewards } from "./PreferenceModel.ts"
+import { acrossMembers, sum } from "../evaluate/math.ts"
+import { memberRewards } from "./PreferenceModel.ts"
 import { isProcessReward, tokenRewards } from "./ProcessReward.ts"
 
 /**

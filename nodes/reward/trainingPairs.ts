@@ -7,7 +7,7 @@ import { Effect } from "effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
-import { mean, rankedRight } from "../evaluate/math.ts"
+import { acrossMembers, mean, rankedRight } from "../evaluate/math.ts"
 import * as Ensemble from "../models/Ensemble.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { isTrainingPreference, pairTensors } from "../models/Pairs.ts"
@@ -64,7 +64,7 @@ export const recordPairMetrics = (
   options: { readonly rewards: boolean }
 ): void => {
   const members = PreferenceModel.memberScores(model, rows)
-  const margins = PreferenceModel.acrossMembers(members)
+  const margins = acrossMembers(members)
   ctx.metric("accuracy", rankedRight(margins.map((m) => m.mean)), step)
   ctx.metric("margin", mean(margins.map((m) => m.mean)), step)
   if (members.length > 1) ctx.metric("spread", mean(margins.map((m) => m.spread)), step)

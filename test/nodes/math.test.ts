@@ -65,6 +65,8 @@ describe("evaluation math", () => {
     // deviations −2, −1, 1, 2 from 3: √((4 + 1 + 1 + 4) / 4)
     expect(math.evaluate.standardDeviation([1, 2, 4, 5])).toBeCloseTo(Math.sqrt(2.5), 15)
     expect(math.evaluate.standardDeviation([7])).toBe(0)
+    // two members' values of three items: means 2, 3, 0; spreads |1 − 3|/2 = 1, 0, 0.5
+    expect(math.evaluate.acrossMembers([[1, 3, 0.5], [3, 3, -0.5]])).toEqual([{ mean: 2, spread: 1 }, { mean: 3, spread: 0 }, { mean: 0, spread: 0.5 }])
     // 2 of 4 margins above 0 (a tie at 0 is not ranked right)
     expect(math.evaluate.rankedRight([0.5, -1, 0, 3])).toBe(0.5)
     expect(math.evaluate.mean([])).toBeNaN()
