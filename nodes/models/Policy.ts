@@ -11,6 +11,7 @@ import { logSoftmax } from "../data/math.ts"
 import type { BanditView, Prompt, SequenceView, TaskView } from "../data/Task.ts"
 import * as Sampling from "./Sampling.ts"
 import * as TabularPolicy from "./TabularPolicy.ts"
+import { throughputSince } from "./Train.ts"
 import * as Transformer from "./Transformer.ts"
 
 export type Loaded = LoadedTabular | LoadedTransformer
@@ -120,10 +121,7 @@ export const sample = (
   onProgress?: (progress: Progress) => void
 ): { readonly responses: Array<Array<number>>; readonly tokenLogProbs: Array<Array<number>> } => {
   const started = performance.now()
-  const report = (step: number, total: number, unit: string) => {
-    const seconds = (performance.now() - started) / 1000
-    onProgress?.({ step, total, ...(seconds === 0 ? {} : { throughput: step / seconds, unit }) })
-  }
+  const report = (step: number, total: number, unit: string) => onProgress?.({ step, total, ...throughputSince(started, step, unit) })
   const responses: Array<Array<number>> = []
   const tokenLogProbs: Array<Array<number>> = []
   if (policy.architecture === "tabular") {

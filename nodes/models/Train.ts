@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import type { NodeContext } from "../../dsl/Node.ts"
+import type { NodeContext, Progress } from "../../dsl/Node.ts"
 import type { Random, State } from "../../dsl/Random.ts"
 import * as Adam from "./Adam.ts"
 import { assignFrom, snapshot } from "./Tensors.ts"
@@ -43,6 +43,15 @@ export const step = (variables: Readonly<Record<string, tf.Variable>>, optimizer
   const lossValue = value.dataSync()[0]!
   tf.dispose([value, ...Object.values(grads)])
   return lossValue
+}
+
+/**
+ * The throughput of a progress report: `items` done since `started` (a `performance.now()`)
+ * per second, in `unit`; nothing before any time has passed.
+ */
+export const throughputSince = (started: number, items: number, unit: string): Pick<Progress, "throughput" | "unit"> => {
+  const seconds = (performance.now() - started) / 1000
+  return seconds === 0 ? {} : { throughput: items / seconds, unit }
 }
 
 /** Run `steps` optimisation steps, resuming from this node's checkpoint if an earlier run left one. */
@@ -79,14 +88,11 @@ export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
   for (let i = start; i < steps; i++) {
     const loss = step(variables, optimizer, () => options.loss(i))
     if (i % logEvery === 0 || i === steps - 1) ctx.metric("loss", loss, i)
-    const seconds = (performance.now() - started) / 1000
     ctx.progress({
       step: i + 1,
       total: steps,
       loss,
-      ...(options.itemsPerStep === undefined || seconds === 0
-        ? {}
-        : { throughput: (options.itemsPerStep * (i + 1 - start)) / seconds, unit: options.unit ?? "items" })
+      ...(options.itemsPerStep === undefined ? {} : throughputSince(started, options.itemsPerStep * (i + 1 - start), options.unit ?? "items"))
     })
     if ((i + 1) % checkpointEvery === 0 && i + 1 < steps) yield* save(i + 1)
     if (i % 10 === 9) yield* Effect.yieldNow
