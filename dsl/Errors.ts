@@ -25,6 +25,10 @@ export class OverrideError extends Data.TaggedError("OverrideError")<{
   }
 }
 
+/** `option` (`--set`, `--force`) names a node the pipeline does not have; the reason lists the names it has. */
+export const unknownNode = (option: string, pipeline: string, name: string, names: ReadonlyArray<string>): OverrideError =>
+  new OverrideError({ option, reason: `pipeline "${pipeline}" has no node named "${name}" (its nodes: ${[...new Set(names)].join(", ")})` })
+
 /** The pipeline's builder function threw, or returned something that is not a graph of handles. */
 export class BuildError extends Data.TaggedError("BuildError")<{
   readonly pipeline: string

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { ArtifactType, Json } from "./Artifact.ts"
-import { BuildError, OverrideError, ParamError } from "./Errors.ts"
+import { BuildError, OverrideError, ParamError, unknownNode } from "./Errors.ts"
 import * as Graph from "./Graph.ts"
 import * as BuildContext from "./internal/BuildContext.ts"
 import type { Handle, NodeInstance } from "./Node.ts"
@@ -95,13 +95,8 @@ export const build = (
     }
     const unused = [...overrides.keys()].filter((name) => !root.usedOverrides.has(name))
     if (unused.length > 0) {
-      const names = [...new Set([...root.nodes.values()].map((e) => e.node.name))]
-      return Effect.fail(
-        new OverrideError({
-          option: `--set ${unused[0]}.${Object.keys(overrides.get(unused[0]!) ?? {})[0]}`,
-          reason: `pipeline "${pipeline.name}" has no node named "${unused[0]}" (its nodes: ${names.join(", ")})`
-        })
-      )
+      const option = `--set ${unused[0]}.${Object.keys(overrides.get(unused[0]!) ?? {})[0]}`
+      return Effect.fail(unknownNode(option, pipeline.name, unused[0]!, [...root.nodes.values()].map((e) => e.node.name)))
     }
     if (outputs.size === 0) {
       return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: "the builder returned no node handles" }))

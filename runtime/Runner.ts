@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { Json } from "../dsl/Artifact.ts"
-import { OverrideError } from "../dsl/Errors.ts"
+import { unknownNode } from "../dsl/Errors.ts"
 import type * as Graph from "../dsl/Graph.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
@@ -42,10 +42,7 @@ const finishPrepare = Effect.fn("Runner.finishPrepare")(function*(file: string, 
   for (const name of selection.force) {
     const matches = graph.nodes.filter(({ node, label }) => node.name === name || label === name)
     if (matches.length === 0) {
-      return yield* new OverrideError({
-        option: `--force ${name}`,
-        reason: `pipeline "${graph.pipeline}" has no node named "${name}" (its nodes: ${graph.nodes.map((n) => n.label).join(", ")})`
-      })
+      return yield* unknownNode(`--force ${name}`, graph.pipeline, name, graph.nodes.map(({ node }) => node.name))
     }
     forcedRoots.push(...matches.map(({ node }) => node.id))
   }
