@@ -7,15 +7,13 @@
  * split, one in 1,500): their prompt is the shared part up to its last
  * "\n\nAssistant:", and each response holds every turn from there on.
  */
+import type { ValueOf } from "../../dsl/Artifact.ts"
+import type { TextPreferences } from "../artifacts.ts"
 
 const assistant = "\n\nAssistant:"
 
-/** A preference pair of texts: the shared prompt and the two responses, the first preferred. */
-export interface TextPair {
-  readonly prompt: string
-  readonly chosen: string
-  readonly rejected: string
-}
+/** A preference pair of texts, as a TextPreferences row holds it: the shared prompt and the two responses, the first preferred. */
+export type TextPair = Omit<ValueOf<typeof TextPreferences>[number], "id" | "split">
 
 const sharedLength = (a: string, b: string): number => {
   let i = 0
