@@ -26,10 +26,8 @@ const importTypeScript = async (url: string): Promise<{ readonly default?: unkno
     return await import(url)
   } catch (error) {
     if (!needsTsx.has((error as NodeJS.ErrnoException).code ?? "")) throw error
-    // tsx loads modules off the main thread, where Observe does not see them: such a
-    // run is never replayed, so the build need not be watched further
+    // tsx loads modules off the main thread, where Observe does not see them: such a run is never replayed
     Observe.markTainted("the pipeline file needs tsx")
-    Observe.endBuild()
     const tsx = await import("tsx/esm/api")
     tsx.register()
     return await import(`${url}?tsx`)

@@ -73,8 +73,11 @@ const readOutsideJavaScript = ["TZ", "LANG", "LC_ALL", "LC_MESSAGES", "LC_COLLAT
 // change how Node reports, not what a pipeline computes.
 const nodeSettings = new Set(["WATCH_REPORT_DEPENDENCIES", "NODE_V8_COVERAGE"])
 
+/** Nothing can make this observation usable any more: note why, and stop watching the build (its wrappers cost). */
 const taint = (reason: string): void => {
-  if (recording && tainted === undefined) tainted = reason
+  if (!recording || tainted !== undefined) return
+  tainted = reason
+  if (patches.length > 0) unguardBuild()
 }
 
 /** A file's hash as used: a second, different hash of the same file (it changed meanwhile) taints. */
@@ -133,7 +136,7 @@ const notePackage = (file: string): void => {
 /** The nearest package.json above a local module decides how it loads and resolves: it counts as read. */
 const noteScope = (file: string): void => {
   const manifest = nearestAbove(file, (dir) => existing(dir, "package.json"))
-  if (manifest !== undefined && !files.has(manifest)) noteFile(manifest, sha256(readFileSync(manifest)))
+  if (manifest !== undefined && !files.has(manifest)) hashFile(manifest)
 }
 
 // Inside a wrapped call or a module hook: the calls the original makes (fs.readFileSync
@@ -381,7 +384,7 @@ export const install = (entry: string): void => {
   recording = true
   // the modules loaded before the hooks were registered
   const canonical = fileURLToPath(new URL("../../dsl/internal/Canonical.ts", import.meta.url))
-  for (const loaded of [entry, here, canonical]) noteFile(loaded, sha256(readFileSync(loaded)))
+  for (const loaded of [entry, here, canonical]) hashFile(loaded)
   module.registerHooks({
     resolve: (specifier, context, next) => quietly(() => {
       const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined
@@ -410,7 +413,7 @@ export const install = (entry: string): void => {
         notePackage(file)
       } else {
         // the file's bytes (for TypeScript, `source` may already be stripped)
-        noteFile(file, sha256(readFileSync(file)))
+        hashFile(file)
         noteScope(file)
       }
       return loaded
