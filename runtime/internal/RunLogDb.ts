@@ -92,6 +92,7 @@ const nodeColumns = `run_id, node_id, label, kind, status, key, output_hash, met
  */
 export const recordNodes = (db: DatabaseSync, runId: number, entries: ReadonlyArray<NodeEntry>): void => {
   const insert = db.prepare(`INSERT INTO node_runs (${nodeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)`)
+  // a key already kept is not serialised again (an all-cached rerun logs every node's known key)
   const known = db.prepare("SELECT 1 FROM key_components WHERE key = ?")
   const keep = db.prepare("INSERT OR IGNORE INTO key_components (key, components) VALUES (?, ?)")
   transaction(db, () => {
