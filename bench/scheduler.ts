@@ -95,7 +95,7 @@ const main = async () => {
   const cliCold = cliRun(storeB)
   // reruns that plan anew (ABLATE_REPLAY=0): load the pipeline, hash every key, read every key record
   const cliPlanned = median(3, () => cliRun(storeB, { ABLATE_REPLAY: "0" }))
-  // the next are what a user's rerun is: answered from the replay record (runtime/Replay.ts)
+  // the next are what a user's rerun is: answered from the replay record (runtime/cli/Replay.ts)
   const cliWarm = median(7, () => cliRun(storeB))
   if (replayOf(cliPlanned.stdout) !== undefined || replayOf(cliWarm.stdout) === undefined) throw new Error("unexpected replay behaviour")
   const cliEmpty = timed(process.execPath, [path.join(repo, "bin/pipeline.mjs"), "--help"], repo)

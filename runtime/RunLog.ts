@@ -46,7 +46,7 @@ export interface RunEntry {
   readonly ran: number
   readonly cached: number
   readonly failed: number
-  /** the run this one replayed (Replay.ts), if it was answered from a replay record */
+  /** the run this one replayed (cli/Replay.ts), if it was answered from a replay record */
   readonly replayOf: number | null
 }
 
@@ -61,7 +61,7 @@ export class RunLog extends Context.Service<RunLog, {
   readonly start: (run: Parameters<typeof RunLogDb.startRun>[1]) => Effect.Effect<number, StoreError>
   readonly record: (runId: number, entries: ReadonlyArray<NodeEntry>) => Effect.Effect<void, StoreError>
   readonly finish: (runId: number, status: "succeeded" | "failed" | "interrupted") => Effect.Effect<void, StoreError>
-  /** Keep a run's replay record under its command's signature (Replay.ts). */
+  /** Keep a run's replay record under its command's signature (cli/Replay.ts). */
   readonly remember: (signature: string, runId: number, record: string) => Effect.Effect<void, StoreError>
   /** label → key components of that node's latest completed run in this pipeline */
   readonly previous: (pipeline: string) => Effect.Effect<ReadonlyMap<string, CacheKey.Components>, StoreError>

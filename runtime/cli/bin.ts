@@ -5,7 +5,7 @@
  * nodes stop, locks and temp files are released, finished nodes stay cached) and a
  * second into an immediate exit.
  */
-import * as Replay from "../Replay.ts"
+import * as Replay from "./Replay.ts"
 
 const args = process.argv.slice(2)
 const out = {

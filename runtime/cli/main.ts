@@ -15,9 +15,9 @@ import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
-import * as Replay from "../Replay.ts"
 import { type Options, runOptions, selectionFlags, storeFlag, storeRoot } from "./Options.ts"
 import * as Render from "./Render.ts"
+import * as Replay from "./Replay.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, table, write as writeSummary } from "./Summary.ts"
 
 /** Where the CLI writes; tests pass buffers. */

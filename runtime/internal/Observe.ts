@@ -2,7 +2,7 @@
  * What a `pipeline` process's preparation (loading the pipeline file, building its
  * graph, fingerprinting its code, hashing its input files) depended on, observed while
  * it happens, so that a later identical command can be answered from the run log
- * without loading anything (runtime/Replay.ts).
+ * without loading anything (runtime/cli/Replay.ts).
  *
  * `install` is called by bin/pipeline.mjs before the CLI loads; in any other process
  * (tests, the Runner API) nothing is observed and nothing is ever replayed. Observed:

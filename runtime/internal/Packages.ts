@@ -1,13 +1,13 @@
 /**
  * Finding a file's project root and the version of a package as a file resolves it.
  * Both decide parts of the cache key (paths in code fingerprints, package versions),
- * so each answer is observed for Replay.ts.
+ * so each answer is observed for cli/Replay.ts.
  */
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import * as Observe from "./Observe.ts"
 
-/** `projectRoot` without being observed (Replay.ts checks with it). */
+/** `projectRoot` without being observed (cli/Replay.ts checks with it). */
 export const findRoot = (file: string): string =>
   Observe.nearestAbove(file, (dir) => Observe.existing(dir, "package.json") === undefined ? undefined : dir) ?? path.dirname(file)
 
@@ -18,7 +18,7 @@ export const projectRoot = (file: string): string => {
   return dir
 }
 
-/** `packageVersion` without being observed (Replay.ts checks with it). */
+/** `packageVersion` without being observed (cli/Replay.ts checks with it). */
 export const findVersion = (name: string, fromFile: string): string | undefined => {
   const manifest = Observe.nearestAbove(fromFile, (dir) => Observe.existing(dir, "node_modules", name, "package.json"))
   return manifest === undefined ? undefined : (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"

@@ -1,6 +1,6 @@
 /**
  * The run log's SQLite database, without Effect: opened by the RunLog service and by
- * Replay.ts, which answers a command before Effect is loaded.
+ * cli/Replay.ts, which answers a command before Effect is loaded.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -69,7 +69,7 @@ export const finishRun = (db: DatabaseSync, runId: number, status: "succeeded" |
   db.prepare("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?").run(new Date().toISOString(), status, runId)
 }
 
-/** Remember what a run's preparation depended on under the command's signature (Replay.ts). */
+/** Remember what a run's preparation depended on under the command's signature (cli/Replay.ts). */
 export const saveReplay = (db: DatabaseSync, signature: string, runId: number, record: string): void => {
   db.prepare("INSERT OR REPLACE INTO replays (signature, run_id, record) VALUES (?, ?, ?)").run(signature, runId, record)
 }

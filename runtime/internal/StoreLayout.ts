@@ -5,7 +5,7 @@ const checkpointSuffix = ".safetensors"
 
 /**
  * The directories and file paths of the store at `root` (an absolute path): ArtifactStore,
- * RunLog and Replay.ts agree through it. Paths are joined by hand: Replay.ts builds
+ * RunLog and cli/Replay.ts agree through it. Paths are joined by hand: cli/Replay.ts builds
  * thousands of them on its fast path.
  */
 export const layout = (root: string) => {

@@ -23,17 +23,18 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
-import { hashValue, sha256 } from "../dsl/internal/Canonical.ts"
-import * as Options from "./cli/Options.ts"
-import * as Render from "./cli/Render.ts"
-import * as Summary from "./cli/Summary.ts"
-import * as Observe from "./internal/Observe.ts"
-import { findRoot, findVersion } from "./internal/Packages.ts"
-import * as RunLogDb from "./internal/RunLogDb.ts"
-import { layout, objectsOf } from "./internal/StoreLayout.ts"
+import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
+import * as Observe from "../internal/Observe.ts"
+import { findRoot, findVersion } from "../internal/Packages.ts"
+import * as RunLogDb from "../internal/RunLogDb.ts"
+import { layout, objectsOf } from "../internal/StoreLayout.ts"
+import type { Console } from "./main.ts"
+import * as Options from "./Options.ts"
+import * as Render from "./Render.ts"
+import * as Summary from "./Summary.ts"
 
 /** A node as the record keeps it: a node of a successful run, which a replay shows as cached. */
-export interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "kind" | "type"> {
+interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "kind" | "type"> {
   readonly key: string
   readonly hash: string
   readonly metricsHash: string
@@ -42,7 +43,7 @@ export interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "k
 }
 
 /** What the run log keeps for a replayable run. */
-export interface ReplayRecord {
+interface ReplayRecord {
   readonly format: 1
   /** Node version, platform, architecture and flags */
   readonly runtime: string
@@ -143,11 +144,6 @@ const allCached = (storeRoot: string, nodes: ReadonlyArray<RecordedNode>): boole
   return true
 }
 
-/** Where a command prints. */
-export interface Console {
-  readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
-}
-
 /** A replay record that still holds, with the open run log it came from. */
 interface Found {
   readonly db: DatabaseSync
@@ -192,7 +188,7 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
  * changed for: prints and logs the run and returns the exit code. Returns undefined
  * when the command must run normally.
  */
-export const attempt = (args: ReadonlyArray<string>, console: Console): number | undefined => {
+export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out">): number | undefined => {
   const started = performance.now()
   const found = find(args)
   if (found === undefined) return undefined
