@@ -25,7 +25,7 @@ import type { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
 import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
 import * as Observe from "../internal/Observe.ts"
-import { findRoot, findVersion } from "../internal/Packages.ts"
+import { findRoot } from "../internal/Packages.ts"
 import * as RunLogDb from "../internal/RunLogDb.ts"
 import { layout, objectsOf } from "../internal/StoreLayout.ts"
 import type { Console } from "./main.ts"
@@ -44,7 +44,7 @@ interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "kind" | 
 
 /** What the run log keeps for a replayable run. */
 interface ReplayRecord {
-  readonly format: 1
+  readonly format: 2
   /** Node version, platform, architecture and flags */
   readonly runtime: string
   readonly pipeline: string
@@ -104,7 +104,7 @@ export const recordOf = (
     if (keyFile === undefined) return { notReplayable: `the key record of node "${label}" changed before the run finished` }
     nodes.push({ id, label, kind, type, key, hash, metricsHash, keyFile })
   }
-  return { record: { format: 1, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, outputs: run.outputs } }
+  return { record: { format: 2, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, outputs: run.outputs } }
 }
 
 const hashOf = (file: string): string | undefined => {
@@ -125,7 +125,6 @@ const unchanged = (observed: Observe.Observation): boolean => {
   for (const [file, hash] of Object.entries(observed.files)) if (hashOf(file) !== hash) return false
   for (const [file, existed] of Object.entries(observed.exists)) if (fs.existsSync(file) !== existed) return false
   for (const [dir, version] of Object.entries(observed.packages)) if (Observe.versionIn(dir) !== version) return false
-  for (const { name, from, version } of observed.lookups) if ((findVersion(name, from) ?? "") !== version) return false
   for (const { name, from, dir } of observed.imports) if (Observe.packageDirFor(name, from) !== dir) return false
   for (const [file, root] of Object.entries(observed.roots)) if (findRoot(file) !== root) return false
   return true
@@ -171,7 +170,7 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
     const saved = RunLogDb.loadReplay(db, signature(args, process.cwd()))
     const record = saved === undefined ? undefined : JSON.parse(saved.record) as ReplayRecord
     if (
-      saved !== undefined && record !== undefined && record.format === 1 && record.runtime === runtime &&
+      saved !== undefined && record !== undefined && record.format === 2 && record.runtime === runtime &&
       unchanged(record.observation) && allCached(storeRoot, record.nodes)
     ) {
       return { db, sourceRun: saved.runId, record, json: values["json"] === true }

@@ -39,9 +39,10 @@ export interface Observation {
   readonly exists: { readonly [file: string]: boolean }
   /** package directory → version of the package loaded from it (null: no readable manifest) */
   readonly packages: { readonly [dir: string]: string | null }
-  /** package looked up by name from a file (CodeFingerprint, TensorBackend) → the version found ("" when none) */
-  readonly lookups: ReadonlyArray<{ readonly name: string; readonly from: string; readonly version: string }>
-  /** a local module's import of a package → the real path of the nearest `node_modules/<name>` ("" when none) */
+  /**
+   * a local module's import of a package, or a lookup of one by name (CodeFingerprint,
+   * TensorBackend) → the real path of the nearest `node_modules/<name>` ("" when none)
+   */
   readonly imports: ReadonlyArray<{ readonly name: string; readonly from: string; readonly dir: string }>
   /** file → the project root (nearest directory with a package.json) found for it */
   readonly roots: { readonly [file: string]: string }
@@ -61,7 +62,6 @@ let envNames: Array<string> | null = null
 const files = new Map<string, string>()
 const exists = new Map<string, boolean>()
 const packages = new Map<string, string | null>()
-const lookups: Array<Observation["lookups"][number]> = []
 const imports = new Map<string, Observation["imports"][number]>()
 const roots = new Map<string, string>()
 const originalEnv = process.env
@@ -126,6 +126,16 @@ export const existing = (dir: string, ...name: Array<string>): string | undefine
 export const packageDirFor = (name: string, file: string): string => {
   const dir = nearestAbove(file, (above) => existing(above, "node_modules", name))
   return dir === undefined ? "" : realpathSync(dir)
+}
+
+/** Note which copy of package `name` a module in `from` finds (the same for every module of its directory); returns it. */
+const noteImport = (name: string, from: string): string => {
+  const id = `${path.dirname(from)}\0${name}`
+  const known = imports.get(id)
+  if (known !== undefined) return known.dir
+  const dir = packageDirFor(name, from)
+  if (recording) imports.set(id, { name, from, dir })
+  return dir
 }
 
 const notePackage = (file: string): void => {
@@ -391,9 +401,7 @@ export const install = (entry: string): void => {
       if (!recording || parent === undefined || isPackageFile(parent)) return next(specifier, context)
       if (!/^(node:|data:|file:|\.{0,2}\/|#)/.test(specifier) && !module.isBuiltin(specifier)) {
         // a local file's import of a package: which copy it finds (or that none is there) is part of what ran
-        const name = packageName(specifier)
-        const id = `${path.dirname(parent)}\0${name}`
-        if (!imports.has(id)) imports.set(id, { name, from: parent, dir: packageDirFor(name, parent) })
+        noteImport(packageName(specifier), parent)
       }
       try {
         return next(specifier, context)
@@ -476,9 +484,14 @@ export const hashFile = (absolute: string): string => {
   return hash
 }
 
-/** A package looked up by name from a file (CodeFingerprint, TensorBackend). */
-export const lookup = (name: string, from: string, version: string | undefined): void => {
-  if (recording) lookups.push({ name, from, version: version ?? "" })
+/**
+ * Where package `name` is found from `from` (`packageDirFor`), noted with the version there:
+ * a lookup by name (CodeFingerprint, TensorBackend) depends on both, as an import does.
+ */
+export const lookup = (name: string, from: string): string => {
+  const dir = noteImport(name, from)
+  if (recording && dir !== "" && !packages.has(dir)) packages.set(dir, versionIn(dir))
+  return dir
 }
 
 /** The project root found for a file. */
@@ -503,7 +516,6 @@ export const finish = (): Observation | undefined => {
     files: Object.fromEntries(files),
     exists: Object.fromEntries(exists),
     packages: Object.fromEntries(packages),
-    lookups: [...lookups],
     imports: [...imports.values()],
     roots: Object.fromEntries(roots)
   }

@@ -3,7 +3,6 @@
  * Both decide parts of the cache key (paths in code fingerprints, package versions),
  * so each answer is observed for cli/Replay.ts.
  */
-import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import * as Observe from "./Observe.ts"
 
@@ -18,19 +17,13 @@ export const projectRoot = (file: string): string => {
   return dir
 }
 
-/** `packageVersion` without being observed (cli/Replay.ts checks with it). */
-export const findVersion = (name: string, fromFile: string): string | undefined => {
-  const manifest = Observe.nearestAbove(fromFile, (dir) => Observe.existing(dir, "node_modules", name, "package.json"))
-  return manifest === undefined ? undefined : (JSON.parse(readFileSync(manifest, "utf8")) as { version?: string }).version ?? "unknown"
-}
-
 /**
  * The version of package `name` as a module in `fromFile` resolves it (the nearest
  * `node_modules/<name>` above it): `"unknown"` if its manifest has none, undefined if
- * no such package is installed.
+ * no such package is installed. Where it was found, and its version, are observed.
  */
 export const packageVersion = (name: string, fromFile: string): string | undefined => {
-  const version = findVersion(name, fromFile)
-  Observe.lookup(name, fromFile, version)
-  return version
+  const dir = Observe.lookup(name, fromFile)
+  const version = dir === "" ? null : Observe.versionIn(dir)
+  return version === null ? undefined : version === "" ? "unknown" : version
 }

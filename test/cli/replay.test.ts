@@ -53,6 +53,29 @@ import { config } from "./lib/node_modules/cfgpkg/index.js"
 const locale = new Intl.NumberFormat().resolvedOptions().locale
 export default Pipeline.make("configured", () => source({ n: config.n + (locale.startsWith("de") ? 1 : 0) }, { name: "source" }))
 `,
+  // a node kind whose module imports a package by name: the package's version is in the node's key
+  "lib/node_modules/verpkg/package.json": `{ "name": "verpkg", "version": "1.0.0", "type": "module", "main": "index.js" }`,
+  "lib/node_modules/verpkg/index.js": "export const offset = 1\n",
+  "lib/nodes/shifted.ts": `
+import { Effect, Schema } from "effect"
+import { Node } from "@ablate/dsl/index.ts"
+import { offset } from "verpkg"
+import { Numbers } from "../../nodes/artifacts.ts"
+export const shifted = Node.make({
+  kind: "test/shifted",
+  version: 1,
+  description: "one number, the package's offset",
+  params: Schema.Struct({}),
+  inputs: {},
+  output: Numbers,
+  run: () => Effect.sync(() => [{ i: 0, x: offset }])
+})
+`,
+  "versioned.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { shifted } from "./lib/nodes/shifted.ts"
+export default Pipeline.make("versioned", () => shifted({}, { name: "shifted" }))
+`,
   // reads the clock while it builds: what it depends on cannot be known, so it is never replayed
   "clocked.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
@@ -187,6 +210,17 @@ describe("replaying an unchanged `pipeline run`", () => {
     const german = await run([], { LC_ALL: "de_DE.UTF-8" }, "configured.ts")
     expect(german.summary.replayOf).toBeUndefined()
     expect(german.statuses).toEqual({ source: "ran" })
+  })
+
+  it("plans anew when a package a node's module imports has a new version, and reruns the node", async () => {
+    expect((await run([], {}, "versioned.ts")).statuses).toEqual({ shifted: "ran" })
+    expect((await run([], {}, "versioned.ts")).summary.replayOf).toBeDefined()
+    const manifest = path.join(dir, "lib/node_modules/verpkg/package.json")
+    fs.writeFileSync(manifest, fs.readFileSync(manifest, "utf8").replace("1.0.0", "1.0.1"))
+    const changed = await run([], {}, "versioned.ts")
+    expect(changed.summary.replayOf).toBeUndefined()
+    expect(changed.statuses).toEqual({ shifted: "ran" })
+    expect((await run([], {}, "versioned.ts")).summary.replayOf).toBe(changed.summary.runId)
   })
 
   it("never replays a pipeline that read the clock while building", async () => {
