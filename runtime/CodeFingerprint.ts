@@ -16,9 +16,6 @@ import { ConfigError } from "./Errors.ts"
 import * as Observe from "./internal/Observe.ts"
 import { packageVersion, projectRoot } from "./internal/Packages.ts"
 
-const packageName = (specifier: string): string | undefined =>
-  specifier.startsWith("node:") || specifier.startsWith(".") || path.isAbsolute(specifier) ? undefined : Observe.packageName(specifier)
-
 // Modules whose code decides a node's output without being imported by it at run
 // time: the generator behind ctx.random (nodes import only its type) and the
 // canonical hashing its seed derivation (`Random.forComponents`) uses.
@@ -75,7 +72,7 @@ export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerpr
     const absolute = path.resolve(root, file)
     files[path.relative(root, absolute)] = Observe.hashFile(absolute)
     for (const imported of input.imports) {
-      const name = imported.external ? packageName(imported.path) : undefined
+      const name = imported.external ? Observe.bareName(imported.path) : undefined
       if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute) ?? "builtin"
     }
   }

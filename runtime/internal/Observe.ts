@@ -399,10 +399,9 @@ export const install = (entry: string): void => {
     resolve: (specifier, context, next) => quietly(() => {
       const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined
       if (!recording || parent === undefined || isPackageFile(parent)) return next(specifier, context)
-      if (!/^(node:|data:|file:|\.{0,2}\/|#)/.test(specifier) && !module.isBuiltin(specifier)) {
-        // a local file's import of a package: which copy it finds (or that none is there) is part of what ran
-        noteImport(packageName(specifier), parent)
-      }
+      const name = bareName(specifier)
+      // a local file's import of a package: which copy it finds (or that none is there) is part of what ran
+      if (name !== undefined) noteImport(name, parent)
       try {
         return next(specifier, context)
       } catch (error) {
@@ -458,8 +457,13 @@ export const install = (entry: string): void => {
   })
 }
 
-/** The package name of a bare specifier (`@scope/name/sub` → `@scope/name`). */
-export const packageName = (specifier: string): string => {
+/**
+ * The package an import specifier names (`@scope/name/sub` → `@scope/name`), or undefined
+ * for one that names no package: a relative, absolute, `file:` or `data:` URL, a `#`
+ * import map entry, or a Node builtin.
+ */
+export const bareName = (specifier: string): string | undefined => {
+  if (/^(node:|data:|file:|\.{0,2}\/|#)/.test(specifier) || path.isAbsolute(specifier) || module.isBuiltin(specifier)) return undefined
   const parts = specifier.split("/")
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!
 }
