@@ -5,7 +5,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
-import type { NodeEntry } from "../RunLog.ts"
+import type * as CacheKey from "../CacheKey.ts"
+import type { NodeEntry, NodeRecord, RunEntry } from "../RunLog.ts"
 import { host } from "./Process.ts"
 
 const schema = `
@@ -113,4 +114,86 @@ export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): v
      SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error
      FROM node_runs WHERE run_id = ? ORDER BY rowid`
   ).run(to, from)
+}
+
+interface NodeRow {
+  readonly run_id: number
+  readonly pipeline: string
+  readonly started_at: string
+  readonly node_id: string
+  readonly label: string
+  readonly kind: string
+  readonly status: NodeEntry["status"]
+  readonly key: string | null
+  readonly output_hash: string | null
+  readonly metrics_hash: string | null
+  readonly duration_ms: number
+  readonly params: string
+  readonly inputs: string
+  readonly components: string | null
+  readonly metrics: string
+  readonly error: string | null
+}
+
+// A node entry's key components. The key is their hash, so they are kept once per key
+// (key_components); entries logged before that kept them in their own row.
+const componentsOf = "COALESCE(n.components, (SELECT kc.components FROM key_components kc WHERE kc.key = n.key))"
+
+const toRecord = (row: NodeRow): NodeRecord => ({
+  runId: row.run_id,
+  pipeline: row.pipeline,
+  startedAt: row.started_at,
+  nodeId: row.node_id,
+  label: row.label,
+  kind: row.kind,
+  status: row.status,
+  key: row.key ?? undefined,
+  outputHash: row.output_hash ?? undefined,
+  metricsHash: row.metrics_hash ?? undefined,
+  durationMs: row.duration_ms,
+  params: JSON.parse(row.params),
+  inputs: JSON.parse(row.inputs),
+  components: row.components === null ? undefined : JSON.parse(row.components),
+  metrics: JSON.parse(row.metrics),
+  error: row.error ?? undefined
+})
+
+/** label → key components of that node's latest completed run in `pipeline`. */
+export const previousComponents = (db: DatabaseSync, pipeline: string): Map<string, CacheKey.Components> => {
+  const rows = db.prepare(
+    `SELECT n.label, ${componentsOf} AS components FROM node_runs n
+     WHERE n.rowid IN (
+       SELECT max(n.rowid) FROM node_runs n JOIN runs r ON r.id = n.run_id
+       WHERE r.pipeline = ? AND n.key IS NOT NULL AND n.status != 'failed'
+       GROUP BY n.label)`
+  ).all(pipeline) as unknown as ReadonlyArray<{ label: string; components: string | null }>
+  return new Map(rows.flatMap((row) => row.components === null ? [] : [[row.label, JSON.parse(row.components) as CacheKey.Components] as const]))
+}
+
+/** The latest `limit` runs, newest first, with their node counts and the process that ran them. */
+export const runs = (db: DatabaseSync, limit: number): ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }> =>
+  db.prepare(
+    `SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
+       r.host, r.pid, r.replay_of AS replayOf, COUNT(n.node_id) AS nodes,
+       SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
+     FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
+     GROUP BY r.id ORDER BY r.id DESC LIMIT ?`
+  ).all(limit) as unknown as ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }>
+
+/** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
+export const findNodes = (db: DatabaseSync, query: string): Array<NodeRecord> =>
+  (db.prepare(
+    `SELECT n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash, n.duration_ms,
+       n.params, n.inputs, n.metrics, n.error, r.pipeline, r.started_at, ${componentsOf} AS components
+     FROM node_runs n JOIN runs r ON r.id = n.run_id
+     WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ?
+     ORDER BY n.run_id DESC LIMIT 20`
+  ).all(query, `${query}%`, `${query}%`) as unknown as ReadonlyArray<NodeRow>).map(toRecord)
+
+/** Output and metrics hashes any run refers to. */
+export const referencedHashes = (db: DatabaseSync): Set<string> => {
+  const rows = db.prepare("SELECT output_hash, metrics_hash FROM node_runs").all() as unknown as ReadonlyArray<
+    { output_hash: string | null; metrics_hash: string | null }
+  >
+  return new Set(rows.flatMap((row) => [row.output_hash, row.metrics_hash].filter((h): h is string => h !== null)))
 }
