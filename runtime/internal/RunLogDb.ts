@@ -34,11 +34,16 @@ export const open = (file: string): DatabaseSync => {
   const { DatabaseSync } = process.getBuiltinModule("node:sqlite")
   const db = new DatabaseSync(file)
   db.exec("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-  db.exec(schema)
-  // logs written before runs recorded their process, or replays
-  const columns = (db.prepare("PRAGMA table_info(runs)").all() as unknown as ReadonlyArray<{ name: string }>).map((c) => c.name)
-  if (!columns.includes("pid")) db.exec("ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;")
-  if (!columns.includes("replay_of")) db.exec("ALTER TABLE runs ADD COLUMN replay_of INTEGER;")
+  // Under the write lock, taken up front: two processes opening a new log together would
+  // otherwise both read an empty schema, and the second to write it fails at once
+  // ("database is locked": a read cannot wait to become a write in WAL mode).
+  transaction(db, () => {
+    db.exec(schema)
+    // logs written before runs recorded their process, or replays
+    const columns = (db.prepare("PRAGMA table_info(runs)").all() as unknown as ReadonlyArray<{ name: string }>).map((c) => c.name)
+    if (!columns.includes("pid")) db.exec("ALTER TABLE runs ADD COLUMN host TEXT; ALTER TABLE runs ADD COLUMN pid INTEGER;")
+    if (!columns.includes("replay_of")) db.exec("ALTER TABLE runs ADD COLUMN replay_of INTEGER;")
+  })
   return db
 }
 
