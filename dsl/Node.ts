@@ -14,11 +14,15 @@ import * as BuildContext from "./internal/BuildContext.ts"
 import { hashValue } from "./internal/Canonical.ts"
 import type { Random } from "./Random.ts"
 
-/** Progress of a long-running node, shown by the CLI as a bar with step, loss and throughput. */
+/** Progress of a long-running node, shown by the CLI as a bar with step, loss, reward, KL and throughput. */
 export interface Progress {
   readonly step: number
   readonly total: number
   readonly loss?: number
+  /** a policy trainer's mean reward (or reward margin) at this step */
+  readonly reward?: number
+  /** a policy trainer's KL to its reference at this step */
+  readonly kl?: number
   /** items (tokens, samples, pairs) per second */
   readonly throughput?: number
   /** what `throughput` counts, e.g. "tok" */

@@ -136,6 +136,34 @@ export const Samples = Artifact.table("Samples", Schema.Struct({
 export type Sample = Artifact.ValueOf<typeof Samples>[number]
 
 /**
+ * Preferences between two responses to the same prompt (token sequences; a bandit
+ * response is one token, its candidate's index): `chosen` was preferred to `rejected`
+ * by a judge (the task's gold reward, a reward model or a general preference model);
+ * `margin` is the judge's score of chosen over rejected (a reward difference or a
+ * preference logit; negative when label noise or a Bradley–Terry draw went against
+ * it), `flipped` records that label noise reversed the verdict. The policy trainers'
+ * data (DPO and its family, KTO, SFT on the chosen responses).
+ */
+export const ResponsePairs = Artifact.table("ResponsePairs", Schema.Struct({
+  prompt: Schema.Number,
+  chosen: Schema.Array(Schema.Number),
+  rejected: Schema.Array(Schema.Number),
+  margin: Schema.Number,
+  flipped: Schema.Boolean,
+  split: Schema.Literals(["train", "test"])
+}))
+
+/** One row of ResponsePairs. */
+export type ResponsePair = Artifact.ValueOf<typeof ResponsePairs>[number]
+
+/**
+ * What a policy trainer maximises: a reward model's score (a process reward model's
+ * per-token rewards), or a task's gold reward (pass the task itself).
+ * See nodes/models/RewardSource.ts.
+ */
+export const RewardSource = Artifact.oneOf("RewardSource", [RewardModel, Items, SequenceTask])
+
+/**
  * A reward model's scores of samples: one scalar per sample; for an ensemble the
  * members' mean, with `spread` their standard deviation (its uncertainty; 0 for a
  * single model); and for process reward models one reward per response token

@@ -32,6 +32,8 @@ export type Event =
     readonly step: number
     readonly total: number
     readonly loss?: number
+    readonly reward?: number
+    readonly kl?: number
     readonly throughput?: number
     readonly unit?: string
   }

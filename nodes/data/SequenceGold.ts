@@ -93,10 +93,16 @@ export const goldOf = (config: SequenceTaskConfig, tensors: ModelValue["tensors"
   }
 }
 
+/** True when a model artifact's value is a SequenceTask (its config has vocab, prompts and gold). */
+export const isSequenceTask = (value: ModelValue): boolean => {
+  const config = value.config
+  return Array.isArray(config["vocab"]) && Array.isArray(config["prompts"]) && typeof config["gold"] === "object" && config["gold"] !== null
+}
+
 /** Read a SequenceTask artifact's config, checking the fields the nodes rely on. */
 export const configOf = (value: ModelValue): SequenceTaskConfig => {
   const config = value.config as unknown as SequenceTaskConfig
-  if (!Array.isArray(config.vocab) || !Array.isArray(config.prompts) || typeof config.gold !== "object") {
+  if (!isSequenceTask(value)) {
     throw new Error("not a SequenceTask artifact: its config lacks vocab, prompts or gold")
   }
   return config

@@ -4,6 +4,7 @@ export { gridWorld } from "./gridWorld.ts"
 export { loadPreferences } from "./loadPreferences.ts"
 export { pairFeatures } from "./pairFeatures.ts"
 export { preferenceTask } from "./preferenceTask.ts"
+export { responseFeatures } from "./responseFeatures.ts"
 export { sample } from "./sample.ts"
 export { sequenceTask } from "./sequenceTask.ts"
 /** Grid-world environments (parse a Trajectories row's `layout`, `step`, `shortestPath`) for policy-optimisation nodes. */

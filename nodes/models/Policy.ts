@@ -41,6 +41,13 @@ export const load = (value: ModelValue): Loaded => {
 export const dispose = (policy: Loaded): void =>
   policy.architecture === "tabular" ? TabularPolicy.dispose(policy.model) : Transformer.dispose(policy.model)
 
+/** The policy's trainable variables by name (a tabular policy's `logits`, a transformer's weights). */
+export const variables = (policy: Loaded): Readonly<Record<string, tf.Variable>> => policy.model.variables
+
+/** The policy as a Policy artifact value (its current weights). */
+export const toModel = (policy: Loaded): ModelValue =>
+  policy.architecture === "tabular" ? TabularPolicy.toModel(policy.model) : Transformer.toModel(policy.model)
+
 /** Load a policy, use it, and free its tensors however `use` ends. */
 export const withLoaded = <A>(value: ModelValue, use: (policy: Loaded) => A): A => {
   const policy = load(value)
@@ -104,6 +111,30 @@ export const tokenLogProbs = (
     return data.map((row, b) => row.slice(batch[b]!.start - 1))
   })
 }
+
+/**
+ * The policy's log-probability of each token of each response, as a tensor on the
+ * gradient tape: what the policy trainers differentiate. Every response has the same
+ * length L (the task's; 1 for a bandit) and every prompt of a sequence task the same
+ * length P. → [B, L]
+ */
+export const trainableTokenLogProbs = (
+  policy: Loaded,
+  prompts: ReadonlyArray<Prompt>,
+  responses: ReadonlyArray<ReadonlyArray<number>>
+): tf.Tensor2D =>
+  tf.tidy(() => {
+    const B = responses.length
+    if (policy.architecture === "tabular") {
+      const logp = TabularPolicy.logProbs(policy.model, tf.tensor1d(prompts.map((p) => p.id), "int32"), tf.tensor1d(responses.map((r) => r[0]!), "int32")) // [B]
+      return tf.reshape(logp, [B, 1]) as tf.Tensor2D
+    }
+    const P = prompts[0]!.tokens.length
+    const L = responses[0]!.length
+    const tokens = tf.tensor2d(prompts.flatMap((p, b) => [...p.tokens, ...responses[b]!]), [B, P + L], "int32") // [B, P + L]
+    // perToken[t] is log p(token t+1 | tokens ≤ t): the response's tokens are P .. P + L − 1
+    return tf.slice(Transformer.logProbs(policy.model, tokens).perToken, [0, P - 1], [B, L]) as tf.Tensor2D // [B, L]
+  })
 
 /**
  * Sample a response to each prompt. Log-probabilities are the policy's own

@@ -17,7 +17,7 @@ import { isProcessReward, tokenRewards } from "./ProcessReward.ts"
  */
 export const scoreSamples = (
   model: ModelValue,
-  samples: ReadonlyArray<Sample>,
+  samples: ReadonlyArray<Pick<Sample, "prompt" | "response">>,
   task: TaskView
 ): Array<{ readonly reward: number; readonly spread: number; readonly tokenRewards: ReadonlyArray<number> }> => {
   if (samples.length === 0) return []

@@ -24,6 +24,8 @@ interface LineState {
   step?: number
   total?: number
   loss?: number
+  reward?: number
+  kl?: number
   throughput?: number
   unit?: string
   detail?: string
@@ -46,6 +48,8 @@ const formatLine = (label: string, width: number, state: LineState): string => {
         ? `  ▶ ${name}  running`
         : `  ▶ ${name}  ${bar(state.step ?? 0, state.total, 20)} ${state.step}/${state.total}${
           state.loss === undefined ? "" : `  loss ${state.loss.toFixed(4)}`
+        }${state.reward === undefined ? "" : `  reward ${state.reward.toFixed(3)}`}${
+          state.kl === undefined ? "" : `  kl ${state.kl.toFixed(3)}`
         }${state.throughput === undefined ? "" : `  ${formatRate(state.throughput)} ${state.unit ?? "items"}/s`}`
     case "planned":
       return `  · ${name}  planned`
@@ -124,6 +128,8 @@ export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => 
         state.step = event.step
         state.total = event.total
         if (event.loss !== undefined) state.loss = event.loss
+        if (event.reward !== undefined) state.reward = event.reward
+        if (event.kl !== undefined) state.kl = event.kl
         if (event.throughput !== undefined) state.throughput = event.throughput
         if (event.unit !== undefined) state.unit = event.unit
         break
