@@ -6,4 +6,5 @@
 export * as data from "./data/math.ts"
 export * as evaluate from "./evaluate/math.ts"
 export * as label from "./label/math.ts"
+export * as policy from "./policy/math.ts"
 export * as reward from "./reward/math.ts"
