@@ -158,7 +158,9 @@ const logOdds = (meanLogProb: tf.Tensor): tf.Tensor =>
     const a = tf.minimum(meanLogProb, -1e-6)
     const series = tf.mul(tf.neg(a), tf.add(1, tf.add(tf.div(a, 2), tf.div(tf.mul(a, a), 6))))
     const direct = tf.sub(1, tf.exp(a))
-    const oneMinusP = tf.where(tf.greater(a, -1e-3), series, direct)
+    // which branch is a constant of the step: chosen off the gradient tape (Greater has no gradient)
+    const near = tf.tensor(Array.from(a.dataSync(), (x) => (x > -1e-3 ? 1 : 0)), a.shape)
+    const oneMinusP = tf.add(tf.mul(series, near), tf.mul(direct, tf.sub(1, near)))
     return tf.sub(a, tf.log(oneMinusP))
   })
 

@@ -67,6 +67,10 @@ describe("DPO family", () => {
       // log odds of ā = −1e−4 is 9.2102904 and of −2e−3 is 6.2136079: their difference
       const near = policy.orpoLoss(tf.tensor1d([-1e-4]), tf.tensor1d([-2e-3]), tf.tensor1d([0]), { lambda: 1 })
       expect(values(near.logOdds)[0]).toBeCloseTo(9.2102904 - 6.2136079, 3)
+      // on the tape: d loss/dā_c = −λ·σ(−logOdds)·d logOdds/dā_c, with d log odds/dā = 1/(1 − e^ā)
+      const grad = tf.grad((ac: tf.Tensor) => tf.sum(policy.orpoLoss(ac as tf.Tensor1D, tf.tensor1d([-1]), tf.tensor1d([0]), { lambda: 1 }).losses))(tf.tensor1d([-0.5]))
+      const ratio = (-0.5 - Math.log(1 - Math.exp(-0.5))) - (-1 - Math.log(1 - Math.exp(-1)))
+      expect(values(grad)[0]).toBeCloseTo(-(1 / (1 + Math.exp(ratio))) / (1 - Math.exp(-0.5)), 4)
     })
   })
 
