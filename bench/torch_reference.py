@@ -3,10 +3,14 @@
 same shapes (batch 32, vocab 256; d=64 L=2 T=32 and d=128 L=4 T=64, 4 heads) and the
 same training step (mean next-token negative log-likelihood, backward, Adam).
 Prints one JSON line: tokens/s per size, with 1 thread and with all cores.
+
+With `policy '<json config>'` (bench/policy.ts) it times the DPO step and the PPO
+iteration of nodes/policy/ instead; see torch_policy.py.
 """
 import json
 import math
 import os
+import sys
 import time
 
 import torch
@@ -37,20 +41,23 @@ class Block(torch.nn.Module):
 
 
 class TinyLM(torch.nn.Module):
-    def __init__(self, d, layers, length, heads):
+    def __init__(self, d, layers, length, heads, vocab=VOCAB):
         super().__init__()
-        self.tok = torch.nn.Embedding(VOCAB, d)
+        self.tok = torch.nn.Embedding(vocab, d)
         self.pos = torch.nn.Embedding(length, d)
         self.blocks = torch.nn.ModuleList(Block(d, heads) for _ in range(layers))
         self.lnf = torch.nn.LayerNorm(d, eps=1e-5)
         self.register_buffer("mask", torch.triu(torch.full((length, length), -1e9), diagonal=1))
 
-    def forward(self, tokens):
+    def hidden(self, tokens):
         B, T = tokens.shape
         x = self.tok(tokens) + self.pos(torch.arange(T))
         for block in self.blocks:
             x = block(x, self.mask[:T, :T])
-        return self.lnf(x) @ self.tok.weight.T  # [B, T, V]
+        return self.lnf(x)  # [B, T, d]
+
+    def forward(self, tokens):
+        return self.hidden(tokens) @ self.tok.weight.T  # [B, T, V]
 
 
 def tokens_per_second(d, layers, length, heads):
@@ -74,6 +81,12 @@ def tokens_per_second(d, layers, length, heads):
         reps += 1
     return BATCH * length / ((time.perf_counter() - started) / reps)
 
+
+if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "policy":
+    import torch_policy
+
+    print(json.dumps(torch_policy.main(json.loads(sys.argv[2]), TinyLM)))
+    sys.exit(0)
 
 results = {}
 for threads in (1, os.cpu_count()):

@@ -98,6 +98,21 @@ export const Trajectories = Artifact.table("Trajectories", Schema.Struct({
   done: Schema.Boolean
 }))
 
+/** Success rate, mean return and mean length of a grid-world policy's episodes, each with a 95% interval, and how many episodes. */
+export const EpisodeOutcomes = Artifact.table("EpisodeOutcomes", Schema.Struct({
+  success: Schema.Number,
+  successLower: Schema.Number,
+  successUpper: Schema.Number,
+  return: Schema.Number,
+  returnLower: Schema.Number,
+  returnUpper: Schema.Number,
+  steps: Schema.Number,
+  stepsLower: Schema.Number,
+  stepsUpper: Schema.Number,
+  episodes: Schema.Number,
+  environments: Schema.Number
+}))
+
 /**
  * A sequence task for the tiny transformer: prompts over a small vocabulary, a fixed
  * response length and a gold reward computable for any response (see

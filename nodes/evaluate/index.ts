@@ -1,3 +1,4 @@
+export { episodes } from "./episodes.ts"
 export { goldReward } from "./goldReward.ts"
 export { kl } from "./kl.ts"
 export { lengthBaseline } from "./lengthBaseline.ts"

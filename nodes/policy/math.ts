@@ -29,6 +29,19 @@ const positive = (name: string, value: number): void => {
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`${name} must be a positive number, got ${value}`)
 }
 
+const nonNegative = (name: string, value: number): void => {
+  if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`${name} must be ≥ 0, got ${value}`)
+}
+
+// Tensors of one batch must agree exactly: broadcasting a [1] or [B, 1] argument would silently change the loss.
+const sameShapes = (tensors: Readonly<Record<string, tf.Tensor>>): void => {
+  const [first, ...rest] = Object.entries(tensors)
+  if (first === undefined) return
+  for (const [name, t] of rest) {
+    if (!tf.util.arraysEqual(t.shape, first[1].shape)) throw new Error(`${name} has shape [${t.shape}] but ${first[0]} has [${first[1].shape}]: they must match`)
+  }
+}
+
 const smoothing = (epsilon: number): void => {
   if (!(epsilon >= 0 && epsilon < 0.5)) throw new Error(`labelSmoothing must be in [0, 0.5), got ${epsilon}`)
 }
@@ -88,6 +101,7 @@ export const dpoLoss = (
     const epsilon = options.labelSmoothing ?? 0
     positive("beta", beta)
     smoothing(epsilon)
+    sameShapes({ policyChosen, policyRejected, referenceChosen, referenceRejected })
     const h = tf.sub(tf.sub(policyChosen, policyRejected), tf.sub(referenceChosen, referenceRejected)) as tf.Tensor1D // [B]
     const scaled = tf.mul(h, beta) as tf.Tensor1D
     const losses = (() => {
@@ -123,7 +137,8 @@ export const rpoLoss = (
   options: DpoOptions & { readonly alpha: number }
 ): PreferenceLosses =>
   tf.tidy(() => {
-    if (!(options.alpha >= 0)) throw new Error(`alpha must be ≥ 0, got ${options.alpha}`)
+    nonNegative("alpha", options.alpha)
+    sameShapes({ policyChosen, chosenNll })
     const dpo = dpoLoss(policyChosen, policyRejected, referenceChosen, referenceRejected, options)
     return { ...dpo, losses: tf.add(dpo.losses, tf.mul(chosenNll, options.alpha)) as tf.Tensor1D }
   })
@@ -143,6 +158,7 @@ export const simpoLoss = (
     positive("beta", options.beta)
     const epsilon = options.labelSmoothing ?? 0
     smoothing(epsilon)
+    sameShapes({ policyChosenMean, policyRejectedMean })
     const logits = tf.sub(tf.mul(tf.sub(policyChosenMean, policyRejectedMean), options.beta), options.gamma) as tf.Tensor1D
     return {
       losses: smoothedLogistic(logits, epsilon),
@@ -178,7 +194,8 @@ export const orpoLoss = (
   options: { readonly lambda: number }
 ): PreferenceLosses & { readonly logOdds: tf.Tensor1D } =>
   tf.tidy(() => {
-    if (!(options.lambda >= 0)) throw new Error(`lambda must be ≥ 0, got ${options.lambda}`)
+    nonNegative("lambda", options.lambda)
+    sameShapes({ policyChosenMean, policyRejectedMean, chosenNll })
     const ratio = tf.sub(logOdds(policyChosenMean), logOdds(policyRejectedMean)) as tf.Tensor1D // [B]
     return {
       losses: tf.sub(chosenNll, tf.mul(logSigmoid(ratio), options.lambda)) as tf.Tensor1D,
@@ -207,6 +224,10 @@ export const ktoLoss = (
 ): { readonly losses: tf.Tensor1D; readonly rewards: tf.Tensor1D } =>
   tf.tidy(() => {
     positive("beta", options.beta)
+    nonNegative("referencePoint", options.referencePoint)
+    nonNegative("desirableWeight", options.desirableWeight ?? 1)
+    nonNegative("undesirableWeight", options.undesirableWeight ?? 1)
+    sameShapes({ policyLogProbs, referenceLogProbs, desirable })
     const r = tf.sub(policyLogProbs, referenceLogProbs) // [B]
     const shifted = tf.mul(tf.sub(r, options.referencePoint), options.beta) // β(r − z)
     const good = tf.mul(tf.sub(1, tf.sigmoid(shifted)), options.desirableWeight ?? 1)
@@ -219,7 +240,8 @@ export const ktoLoss = (
 
 /**
  * KTO's reference point z = max(0, mean(log π − log π_ref)), estimated as TRL does from
- * MISMATCHED (prompt, completion) pairs, summed log-probabilities; a number, off the tape.
+ * MISMATCHED (prompt, completion) pairs, summed log-probabilities; a number, off the tape
+ * (0 for no pairs).
  */
 export const ktoReferencePoint = (policyLogProbs: ReadonlyArray<number>, referenceLogProbs: ReadonlyArray<number>): number => {
   if (policyLogProbs.length !== referenceLogProbs.length) throw new Error(`policyLogProbs (${policyLogProbs.length}) and referenceLogProbs (${referenceLogProbs.length}) differ in length`)
@@ -283,19 +305,25 @@ const groups = (rewards: ReadonlyArray<number>, groupSize: number): Array<Readon
  * consecutive groups of `groupSize` responses to one prompt; A_i = (r_i − mean_g)/(std_g + ε)
  * with the SAMPLE standard deviation (n − 1), as TRL and verl compute it (ε = 1e-4, TRL's).
  * `scale: "none"` is Dr. GRPO (Liu et al., 2025, arXiv 2503.20783): A_i = r_i − mean_g.
- * A group whose rewards are all equal has zero advantages.
+ * A group whose rewards are all equal has zero advantages (also with ε = 0, and under
+ * either scale).
  */
 export const grpoAdvantages = (
   rewards: ReadonlyArray<number>,
   groupSize: number,
   options: { readonly scale?: "std" | "none"; readonly epsilon?: number } = {}
-): Array<number> =>
-  groups(rewards, groupSize).flatMap((group) => {
+): Array<number> => {
+  const epsilon = options.epsilon ?? 1e-4
+  nonNegative("epsilon", epsilon)
+  return groups(rewards, groupSize).flatMap((group) => {
+    // equal rewards carry no signal; tested exactly, since their floating-point mean can miss them by an ulp
+    if (group.every((r) => r === group[0])) return group.map(() => 0)
     const m = group.reduce((a, b) => a + b, 0) / group.length
     if (options.scale === "none") return group.map((r) => r - m)
     const std = Math.sqrt(group.reduce((a, r) => a + (r - m) ** 2, 0) / (group.length - 1))
-    return group.map((r) => (r - m) / (std + (options.epsilon ?? 1e-4)))
+    return group.map((r) => (r - m) / (std + epsilon))
   })
+}
 
 /**
  * RLOO's leave-one-out advantages (Ahmadian et al., 2024, arXiv 2402.14740; Kool et al.,
@@ -318,6 +346,7 @@ export type KlEstimator = "k1" | "k2" | "k3"
  */
 export const klPenalty = <T extends tf.Tensor>(logProbs: T, referenceLogProbs: T, estimator: KlEstimator): T =>
   tf.tidy(() => {
+    sameShapes({ logProbs, referenceLogProbs })
     const logR = tf.sub(referenceLogProbs, logProbs)
     switch (estimator) {
       case "k1":
@@ -329,6 +358,7 @@ export const klPenalty = <T extends tf.Tensor>(logProbs: T, referenceLogProbs: T
     }
   })
 
+// Σ x·mask / Σ mask; an all-zero mask gives 0 rather than NaN, so an empty minibatch adds nothing to the loss
 const maskedMean = (x: tf.Tensor, mask: tf.Tensor): tf.Scalar => tf.div(tf.sum(tf.mul(x, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar
 
 /**
@@ -348,6 +378,7 @@ export const ppoPolicyLoss = (
 ): { readonly loss: tf.Scalar; readonly clipFraction: tf.Scalar; readonly approxKl: tf.Scalar } =>
   tf.tidy(() => {
     positive("clipRange", options.clipRange)
+    sameShapes({ logProbs, oldLogProbs, advantages, mask })
     const logRatio = tf.sub(logProbs, oldLogProbs)
     const ratio = tf.exp(logRatio)
     const unclipped = tf.mul(tf.neg(advantages), ratio)
@@ -374,6 +405,7 @@ export const ppoValueLoss = (
 ): { readonly loss: tf.Scalar; readonly clipFraction: tf.Scalar } =>
   tf.tidy(() => {
     positive("clipRange", options.clipRange)
+    sameShapes({ values, oldValues, returns, mask })
     const clippedValues = tf.add(oldValues, tf.clipByValue(tf.sub(values, oldValues), -options.clipRange, options.clipRange))
     const unclipped = tf.square(tf.sub(values, returns))
     const clipped = tf.square(tf.sub(clippedValues, returns))
