@@ -140,7 +140,7 @@ export const grid = <const F extends Record<string, ReadonlyArray<Json>>, R>(
  * factors need the same length. With one factor, a plain sweep over its values.
  *
  * @example
- * sweep({ beta: [0.03, 0.1, 0.3, 1] }, ({ beta }) => policy.dpo({ reference, pairs, beta }))
+ * sweep({ beta: [0.03, 0.1, 0.3, 1] }, ({ beta }) => policy.dpo({ policy: sft, reference: sft, pairs, task, beta }))
  */
 export const sweep = <const F extends Record<string, ReadonlyArray<Json>>, R>(
   factors: F,
