@@ -1,16 +1,23 @@
-/** Helpers for tests that run the real `pipeline` command in temporary projects. */
+/**
+ * Helpers for tests: the real `pipeline` command in temporary projects, and pipelines run in
+ * this process on in-memory stores (including runs stopped after a checkpoint and resumed).
+ */
 import { Effect, Layer, Schema } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import type { ArtifactType, ValueOf } from "../dsl/Artifact.ts"
+import { expect } from "vitest"
+import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import * as Random from "../dsl/Random.ts"
 import { ArtifactStore } from "../runtime/ArtifactStore.ts"
+import { StoreError } from "../runtime/Errors.ts"
 import { Executor } from "../runtime/Executor.ts"
+import * as CheckpointCodec from "../runtime/internal/CheckpointCodec.ts"
+import * as Codec from "../runtime/internal/Codec.ts"
 import * as Plan from "../runtime/Plan.ts"
 import * as Runner from "../runtime/Runner.ts"
 import * as Scheduler from "../runtime/Scheduler.ts"
@@ -147,22 +154,6 @@ export const schedule = (
   })
 
 /**
- * Build and run a pipeline in this process on an in-memory store; returns each node's result and output value by label.
- * The graph, code fingerprints, input-file hashes and key environment come from `Runner.prepareGraph`, as
- * `pipeline run --backend <backend>` computes them.
- */
-export const runInMemory = (pipeline: Pipeline.Pipeline, options: { readonly backend?: TensorBackend.Name; readonly seeds?: ReadonlyArray<number> } = {}) =>
-  Effect.gen(function*() {
-    const outcome = yield* schedule(pipeline, { seeds: options.seeds ?? [0], env: TensorBackend.env(options.backend ?? "wasm") })
-    const values: Record<string, unknown> = {}
-    for (const result of outcome.results) values[result.label] = yield* outcome.value(result.id)
-    return { results: outcome.results, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values }
-  }).pipe(
-    Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess(options.backend ?? "wasm"))),
-    Effect.runPromise
-  )
-
-/**
  * A node context with no checkpoint store (`load` finds none, `save` keeps nothing) and no-op
  * progress and metrics, for driving models and training loops outside a pipeline.
  */
@@ -186,3 +177,106 @@ export const fixedNode = <A extends ArtifactType>(kind: string, output: A, value
     output,
     run: () => Effect.succeed(value)
   })
+
+/** A row of a node's Metrics table. */
+export interface Metric {
+  readonly step: number
+  readonly name: string
+  readonly value: number
+}
+
+/** A progress event of a node, as the scheduler reports it. */
+export type ProgressEvent = Extract<Scheduler.Event, { type: "progress" }>
+
+/**
+ * Run `effect` on a fresh in-memory store with the in-process executor on `backend`: for a test
+ * that runs pipelines (`runOn`) more than once on one store, or reads the store.
+ */
+export const withStore = <A, E>(
+  effect: (store: ArtifactStore["Service"]) => Effect.Effect<A, E, Executor>,
+  backend: TensorBackend.Name = "wasm"
+): Promise<A> =>
+  Effect.gen(function*() {
+    return yield* effect(yield* ArtifactStore)
+  }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess(backend))), Effect.runPromise)
+
+/** The store, with every checkpoint write failing the node once written: a run on it stops right after its first checkpoint. */
+export const stoppingAfterCheckpoint = (store: ArtifactStore["Service"]): ArtifactStore["Service"] => ({
+  ...store,
+  writeCheckpoint: (key, bytes) =>
+    store.writeCheckpoint(key, bytes).pipe(Effect.andThen(Effect.fail(new StoreError({ path: key, reason: "stopped after the checkpoint" }))))
+})
+
+/** Where a test runs a pipeline in this process: the backend whose key environment it gets (default wasm), and its seeds (default [0]). */
+export interface RunOptions {
+  readonly backend?: TensorBackend.Name
+  readonly seeds?: ReadonlyArray<number>
+}
+
+/**
+ * Run a pipeline on `store` (see `schedule`; the key environment is `pipeline run --backend
+ * <backend>`'s). Returns every node's result, and by label each node's result, the output value
+ * and Metrics table of each node that ran or was cached, and each node's progress events.
+ */
+export const runOn = (store: ArtifactStore["Service"], pipeline: Pipeline.Pipeline, options: RunOptions = {}) =>
+  Effect.gen(function*() {
+    const progress: Record<string, Array<ProgressEvent>> = {}
+    const outcome = yield* schedule(pipeline, {
+      seeds: options.seeds ?? [0],
+      env: TensorBackend.env(options.backend ?? "wasm"),
+      onEvent: (event) => void (event.type === "progress" && (progress[event.label] ??= []).push(event))
+    }).pipe(Effect.provideService(ArtifactStore, store))
+    const values: Record<string, unknown> = {}
+    const metrics: Record<string, ReadonlyArray<Metric>> = {}
+    for (const r of outcome.results) {
+      if (r.record === undefined) continue
+      values[r.label] = yield* outcome.value(r.id)
+      metrics[r.label] = Codec.decode(Metrics, yield* store.read(r.record.metrics.hash)) as ReadonlyArray<Metric>
+    }
+    return { results: outcome.results, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values, metrics, progress }
+  })
+
+/** What `runOn` and `runInMemory` return. */
+export type StoreRun = Effect.Success<ReturnType<typeof runOn>>
+
+/** Build and run a pipeline in this process on a fresh in-memory store, with the in-process executor on the backend (see `runOn`). */
+export const runInMemory = (pipeline: Pipeline.Pipeline, options: RunOptions = {}): Promise<StoreRun> =>
+  withStore((store) => runOn(store, pipeline, options), options.backend)
+
+/** The values of the metric `name` in step order (none when the node recorded no metrics). */
+export const series = (metrics: ReadonlyArray<Metric> | undefined, name: string): Array<number> =>
+  (metrics ?? []).filter((m) => m.name === name).sort((a, b) => a.step - b.step).map((m) => m.value)
+
+/**
+ * Run `pipeline` uninterrupted on one store, and on another stopped right after node `label`'s
+ * first checkpoint and then run again; expect the resumed run to end bit-identical to the
+ * uninterrupted one (same key, output hash and metrics hash) and to leave no checkpoint behind.
+ * Returns both runs and the checkpoint the stopped run left, for what a test checks besides.
+ * Pass `uninterrupted` when the test already has a run of the pipeline on a fresh store.
+ */
+export const expectResumesBitIdentically = async (
+  pipeline: Pipeline.Pipeline,
+  label: string,
+  options: { readonly backend?: TensorBackend.Name; readonly uninterrupted?: StoreRun } = {}
+) => {
+  const backend = options.backend ?? "wasm"
+  const uninterrupted = options.uninterrupted ?? await runInMemory(pipeline, { backend })
+  const expected = uninterrupted.byLabel[label]!
+  expect(expected.status).toBe("ran")
+  const { stopped, checkpoint, resumed, left } = await withStore((store) =>
+    Effect.gen(function*() {
+      const stopped = yield* runOn(stoppingAfterCheckpoint(store), pipeline, { backend })
+      const checkpoint = yield* store.readCheckpoint(expected.key!)
+      const resumed = yield* runOn(store, pipeline, { backend })
+      return { stopped, checkpoint, resumed, left: yield* store.readCheckpoint(expected.key!) }
+    }), backend)
+  expect(stopped.byLabel[label]!.status).toBe("failed")
+  expect(stopped.byLabel[label]!.error).toContain("stopped after the checkpoint")
+  const result = resumed.byLabel[label]!
+  expect(result.status).toBe("ran")
+  expect(result.key).toBe(expected.key)
+  expect(result.record!.output.hash).toBe(expected.record!.output.hash)
+  expect(result.record!.metrics.hash).toBe(expected.record!.metrics.hash)
+  expect(left).toBeUndefined()
+  return { uninterrupted, resumed, checkpoint: CheckpointCodec.decode(checkpoint!).checkpoint }
+}

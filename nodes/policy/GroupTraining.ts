@@ -219,9 +219,6 @@ export const trainPolicyGradient = (spec: PolicyGradient): Effect.Effect<ModelVa
         }
       }
     },
-    display: (stats) => ({
-      ...(stats["reward"] === undefined ? {} : { reward: stats["reward"] }),
-      ...(stats["kl"] === undefined ? {} : { kl: stats["kl"] })
-    })
+    display: Trainer.rewardAndKl
   })
 }

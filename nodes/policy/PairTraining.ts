@@ -4,20 +4,22 @@
  * split of ResponsePairs with the reference's summed log-probabilities of every response,
  * computed once outside the gradient tape; the policy's log-probabilities of a minibatch's
  * chosen and rejected responses in one forward pass; the DPO step; the statistics every
- * preference loss reports under TRL's names; and the loop that draws a minibatch of rows
- * each step from a checkpointed generator.
+ * preference loss reports under TRL's names; their params and defaults; and the loop that
+ * draws a minibatch of rows each step from a checkpointed generator (on pairs, `trainOnPairs`).
  *
  * Every response of a task has the same length L, so a response's per-token mean
  * log-probability (IPO, SimPO, ORPO and the SFT term) is its sum divided by L.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
-import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
-import type { ResponsePair } from "../artifacts.ts"
-import type { Prompt, TaskView } from "../data/Task.ts"
+import type { ResponsePair, Task } from "../artifacts.ts"
+import { type Prompt, type TaskView, view } from "../data/Task.ts"
 import { sum } from "../evaluate/math.ts"
+import { optimizationParams } from "../models/optimization.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import type * as Train from "../models/Train.ts"
 import { type DpoOptions, dpoLoss, type PreferenceLosses, rpoLoss } from "./math.ts"
@@ -114,6 +116,16 @@ export const pairLogProbs = (policy: PolicyModel.Loaded, data: Pick<PairData, "p
   return { chosen, rejected }
 }
 
+/**
+ * The policy's per-token mean log-probabilities (1/L)·Σ_t log π_θ(y_t | ·) of the `rows`'
+ * chosen and rejected responses, on the tape: what SimPO and ORPO take.
+ */
+export const meanPairLogProbs = (policy: PolicyModel.Loaded, data: PairData, rows: ReadonlyArray<number>): PairLogProbs => {
+  const L = data.responseLength
+  const summed = pairLogProbs(policy, data, rows)
+  return { chosen: tf.div(summed.chosen, L) as tf.Tensor1D, rejected: tf.div(summed.rejected, L) as tf.Tensor1D }
+}
+
 /** The metrics of a preference loss, under TRL's names. */
 export const preferenceMetrics = {
   loss: "the preference loss, mean over the minibatch",
@@ -183,6 +195,25 @@ export interface Rows {
   readonly prompts: ReadonlyArray<Prompt>
 }
 
+/** The params of a trainer on rows of data. */
+export interface RowParams {
+  /** Adam steps */
+  readonly steps: number
+  readonly lr: number
+  /** rows per step (all of them when there are fewer) */
+  readonly batch: number
+}
+
+/**
+ * The params of a trainer on rows of data (RowParams and the seed) with the defaults the
+ * trainers on fixed data share: 32 rows (`of`, e.g. "pairs") per step, 200 steps at lr 0.003.
+ */
+export const rowParams = (of = "pairs") => ({
+  batch: Trainer.batchParam(32, of),
+  ...optimizationParams({ steps: 200, lr: 0.003 }),
+  seed: Param.seed
+})
+
 export interface RowTraining<D extends Rows, S> {
   readonly ctx: NodeContext
   readonly task: TaskView
@@ -190,10 +221,7 @@ export interface RowTraining<D extends Rows, S> {
   readonly policy: ModelValue
   /** the frozen reference, if the objective has one */
   readonly reference: ModelValue | undefined
-  readonly steps: number
-  readonly lr: number
-  /** rows per step (all of them when there are fewer) */
-  readonly batch: number
+  readonly params: RowParams
   /** the training rows, made once before the first step, with the loaded reference when there is one */
   readonly data: (reference: PolicyModel.Loaded | undefined) => D
   /** response tokens a row trains on (2·L for a pair), for the throughput */
@@ -217,12 +245,12 @@ export const trainOnRows = <D extends Rows, S = undefined>(spec: RowTraining<D, 
       task: spec.task,
       policy: spec.policy,
       reference: spec.reference,
-      steps: spec.steps,
-      lr: spec.lr,
+      steps: spec.params.steps,
+      lr: spec.params.lr,
       loop: (policy, reference) => {
         const data = spec.data(reference)
         const count = data.prompts.length
-        const size = Math.min(spec.batch, count)
+        const size = Math.min(spec.params.batch, count)
         let rows: ReadonlyArray<number> = []
         let prepared: S | undefined
         return {
@@ -243,3 +271,37 @@ export const trainOnRows = <D extends Rows, S = undefined>(spec: RowTraining<D, 
 /** What the progress bar of a preference trainer shows as its reward: the mean reward margin. */
 export const marginDisplay: NonNullable<Train.LoopOptions["display"]> = (stats) =>
   stats["rewards/margins"] === undefined ? {} : { reward: stats["rewards/margins"] }
+
+/** The inputs of a trainer on preference pairs: the starting policy, the frozen reference if the objective has one, the pairs and their task. */
+export interface PairInputs {
+  readonly policy: ModelValue
+  readonly reference?: ModelValue
+  readonly pairs: ReadonlyArray<ResponsePair>
+  readonly task: ValueOf<typeof Task>
+}
+
+/**
+ * Train the policy on the training split of preference pairs (DPO, SimPO, ORPO): each step,
+ * `loss` of a minibatch of pairs (the data has the reference's log-probabilities when there
+ * is a reference); the progress bar shows the mean reward margin.
+ */
+export const trainOnPairs = (spec: {
+  readonly ctx: NodeContext
+  readonly inputs: PairInputs
+  readonly params: RowParams
+  readonly loss: (policy: PolicyModel.Loaded, data: PairData, rows: ReadonlyArray<number>) => Train.StepLoss
+}): Effect.Effect<ModelValue> =>
+  Effect.suspend(() => {
+    const task = view(spec.inputs.task)
+    return trainOnRows({
+      ctx: spec.ctx,
+      task,
+      policy: spec.inputs.policy,
+      reference: spec.inputs.reference,
+      params: spec.params,
+      data: (reference) => pairData(spec.inputs.pairs, task, reference),
+      tokensPerRow: 2 * task.responseLength,
+      loss: spec.loss,
+      display: marginDisplay
+    })
+  })

@@ -12,10 +12,11 @@
  * under the prefixes `policy.` and `critic.`, so both are checkpointed.
  */
 import type * as tf from "@tensorflow/tfjs-core"
-import type { Progress } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { prefixed } from "../models/Tensors.ts"
+import type * as Train from "../models/Train.ts"
+import { rewardAndKl } from "./Trainer.ts"
 
 /** The schedule's params, with TRL's PPOConfig defaults (num_ppo_epochs 4, num_mini_batches 1) unless given. */
 export const scheduleParams = (defaults: { readonly epochs: number; readonly minibatches: number }) => ({
@@ -43,19 +44,22 @@ export interface Rollout {
   readonly dispose?: () => void
 }
 
-export interface Iterations<R extends Rollout> {
-  /** the loop's `beforeStep`: a new rollout at each iteration's first step, a new shuffle at each epoch's */
-  readonly beforeStep: (index: number) => void
-  /** the current rollout */
-  readonly rollout: () => R
-  /** the rows of the current step's minibatch */
-  readonly minibatch: () => ReadonlyArray<number>
-  /** free the last rollout */
-  readonly dispose: () => void
-}
+/** The schedule's part of a PPO trainer's Train loop options; `dispose` frees the last rollout once training ends. */
+export type Loop = Pick<Train.LoopOptions, "random" | "checkpointEvery" | "beforeStep" | "loss" | "display"> & { readonly dispose: () => void }
 
-/** Drive `collect` (a fresh rollout of the current policy) and the minibatches by the schedule, drawing shuffles from `rng`. */
-export const iterations = <R extends Rollout>(schedule: Schedule, rng: Random, collect: () => R): Iterations<R> => {
+/**
+ * The training loop of the schedule: before each step, a fresh rollout of the current policy
+ * from `collect` at an iteration's first step and a new shuffle (from `rng`, the loop's
+ * checkpointed generator) at an epoch's; each step's loss is `loss` of the current rollout
+ * and the rows of its minibatch. Checkpoints on iteration boundaries; the progress bar shows
+ * the `reward` and `kl` statistics.
+ */
+export const loop = <R extends Rollout>(
+  schedule: Schedule,
+  rng: Random,
+  collect: () => R,
+  loss: (rollout: R, rows: ReadonlyArray<number>) => Train.StepLoss
+): Loop => {
   const perIteration = stepsPerIteration(schedule)
   let current: R | undefined
   let order: ReadonlyArray<number> = []
@@ -65,6 +69,8 @@ export const iterations = <R extends Rollout>(schedule: Schedule, rng: Random, c
     current = undefined
   }
   return {
+    random: rng,
+    checkpointEvery: checkpointEvery(schedule),
     beforeStep: (index) => {
       const local = index % perIteration
       if (local === 0) {
@@ -79,17 +85,11 @@ export const iterations = <R extends Rollout>(schedule: Schedule, rng: Random, c
       const m = local % schedule.minibatches
       rows = order.slice(Math.floor((m * n) / schedule.minibatches), Math.floor(((m + 1) * n) / schedule.minibatches))
     },
-    rollout: () => current!,
-    minibatch: () => rows,
+    loss: () => loss(current!, rows),
+    display: rewardAndKl,
     dispose
   }
 }
-
-/** What the progress bar shows: the step's `reward` and `kl` statistics. */
-export const rewardAndKl = (stats: Readonly<Record<string, number>>): Pick<Progress, "reward" | "kl"> => ({
-  ...(stats["reward"] === undefined ? {} : { reward: stats["reward"] }),
-  ...(stats["kl"] === undefined ? {} : { kl: stats["kl"] })
-})
 
 /** The policy's and the value function's variables as one set for the training loop. */
 export const jointVariables = (

@@ -3,16 +3,8 @@
  * reward scores highest (the first drawn among equals). Its KL to the base policy is at
  * most log n − (n − 1)/n, the value for a continuum of responses (Beirami et al., 2024,
  * "Theoretical guarantees on the best-of-n alignment policy", https://arxiv.org/abs/2401.01879).
- *
- * Over a prompt's finitely many responses, ranked by reward, with F the base policy's CDF
- * in that order, the pick is y with probability
- *
- *   P(y) = F(y)^n − F(y⁻)^n
- *
- * where F(y⁻) is the mass of the responses below y; responses of equal reward form one
- * block whose mass F(top)^n − F(below)^n they share in proportion to π(y), since the first
- * draw to land in the block is the pick. For a tabular policy the node records the exact
- * KL(P ‖ π) from it.
+ * For a tabular policy the node records the exact KL(P ‖ π) of the best-of-n distribution
+ * P over the prompt's responses (./math.ts's bestOfNDistribution).
  */
 import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
@@ -22,31 +14,7 @@ import * as TaskView from "../data/Task.ts"
 import { categoricalKl, mean, sum } from "../evaluate/math.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import * as RewardSourceModel from "../models/RewardSource.ts"
-import { bestOfNKl } from "./math.ts"
-
-/**
- * The distribution of the best of n draws from `probabilities` under `rewards` (the module
- * comment's P(y), ties shared in proportion to the probabilities).
- *
- * @example
- * bestOfNDistribution([0.5, 0.5], [0, 1], 2) // [0.25, 0.75]
- */
-export const bestOfNDistribution = (probabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> => {
-  const order = [...probabilities.keys()].sort((a, b) => rewards[a]! - rewards[b]!)
-  const picked = new Array<number>(probabilities.length).fill(0)
-  let below = 0
-  for (let start = 0; start < order.length;) {
-    let end = start
-    while (end < order.length && rewards[order[end]!] === rewards[order[start]!]) end++
-    const block = order.slice(start, end)
-    const mass = sum(block.map((y) => probabilities[y]!))
-    const blockPick = (below + mass) ** n - below ** n
-    for (const y of block) picked[y] = mass === 0 ? 0 : (blockPick * probabilities[y]!) / mass
-    below += mass
-    start = end
-  }
-  return picked
-}
+import { bestOfNDistribution, bestOfNKl } from "./math.ts"
 
 /** The index of the best of `rewards`, the first on ties. */
 const best = (rewards: ReadonlyArray<number>): number => rewards.reduce((b, r, i) => (r > rewards[b]! ? i : b), 0)

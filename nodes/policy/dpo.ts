@@ -20,10 +20,7 @@ import { Effect, Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, ResponsePairs, Task } from "../artifacts.ts"
-import * as TaskView from "../data/Task.ts"
-import { optimizationParams } from "../models/optimization.ts"
-import { dpoStep, marginDisplay, pairData, preferenceMetrics, trainOnRows } from "./PairTraining.ts"
-import { batchParam } from "./Trainer.ts"
+import { dpoStep, preferenceMetrics, rowParams, trainOnPairs } from "./PairTraining.ts"
 
 export const dpo = Node.make({
   kind: "policy/dpo",
@@ -41,9 +38,7 @@ export const dpo = Node.make({
     lossType: Param.literal(["sigmoid", "robust", "ipo", "hinge"], { default: "sigmoid", description: "sigmoid (DPO; cDPO with labelSmoothing), robust (rDPO), ipo (IPO, per-token mean log-probabilities) or hinge (SLiC)" }),
     labelSmoothing: Param.number({ default: 0, min: 0, max: 0.49, description: "ε: the assumed rate of flipped labels, for the sigmoid (conservative DPO) and robust losses" }),
     sftWeight: Param.number({ default: 0, min: 0, description: "α: weight of the chosen responses' per-token NLL added to the loss (RPO); 0 for none" }),
-    batch: batchParam(32),
-    ...optimizationParams({ steps: 200, lr: 0.003 }),
-    seed: Param.seed
+    ...rowParams()
   }),
   inputs: { policy: Policy, reference: Policy, pairs: ResponsePairs, task: Task },
   output: Policy,
@@ -52,20 +47,7 @@ export const dpo = Node.make({
       if (params.labelSmoothing > 0 && (params.lossType === "ipo" || params.lossType === "hinge")) {
         throw new Error(`labelSmoothing (${params.labelSmoothing}) applies to the sigmoid and robust losses only, not to lossType "${params.lossType}"`)
       }
-      const task = TaskView.view(inputs.task)
       const options = { beta: params.beta, lossType: params.lossType, labelSmoothing: params.labelSmoothing, sftWeight: params.sftWeight }
-      return trainOnRows({
-        ctx,
-        task,
-        policy: inputs.policy,
-        reference: inputs.reference,
-        steps: params.steps,
-        lr: params.lr,
-        batch: params.batch,
-        data: (reference) => pairData(inputs.pairs, task, reference),
-        tokensPerRow: 2 * task.responseLength,
-        loss: (policy, data, rows) => dpoStep(policy, data, rows, options),
-        display: marginDisplay
-      })
+      return trainOnPairs({ ctx, inputs, params, loss: (policy, data, rows) => dpoStep(policy, data, rows, options) })
     })
 })

@@ -27,11 +27,9 @@ import { Policy, type ResponsePair, ResponsePairs, Task } from "../artifacts.ts"
 import type { Prompt } from "../data/Task.ts"
 import * as TaskView from "../data/Task.ts"
 import { sum } from "../evaluate/math.ts"
-import { optimizationParams } from "../models/optimization.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import { ktoLoss, ktoReferencePoint } from "./math.ts"
-import { pairData, trainOnRows } from "./PairTraining.ts"
-import { batchParam } from "./Trainer.ts"
+import { pairData, rowParams, trainOnRows } from "./PairTraining.ts"
 
 /** Responses labelled desirable or not, with the reference's summed log-probability of each. */
 interface Examples {
@@ -79,9 +77,7 @@ export const kto = Node.make({
     desirableWeight: Param.number({ default: 1, min: 0, description: "λ_D: weight of the desirable examples' losses" }),
     undesirableWeight: Param.number({ default: 1, min: 0, description: "λ_U: weight of the undesirable examples' losses" }),
     unpaired: Param.boolean({ default: false, description: "false: each pair gives a desirable chosen and an undesirable rejected response; true: pairs alternate between giving one or the other" }),
-    batch: batchParam(32, "examples"),
-    ...optimizationParams({ steps: 200, lr: 0.003 }),
-    seed: Param.seed
+    ...rowParams("examples")
   }),
   inputs: { policy: Policy, reference: Policy, pairs: ResponsePairs, task: Task },
   output: Policy,
@@ -93,9 +89,7 @@ export const kto = Node.make({
         task,
         policy: inputs.policy,
         reference: inputs.reference,
-        steps: params.steps,
-        lr: params.lr,
-        batch: params.batch,
+        params,
         // the reference input is always loaded
         data: (reference) => examplesOf(inputs.pairs, task, reference!, params.unpaired),
         tokensPerRow: task.responseLength,

@@ -1,6 +1,6 @@
 /**
- * Policy-optimisation math: preference losses, advantages, KL penalties and PPO's
- * clipped objectives, written like their papers.
+ * Policy-optimisation math: preference losses, advantages, KL penalties, PPO's
+ * clipped objectives and best-of-n sampling, written like their papers.
  *
  * Preference losses (DPO family). With summed response log-probabilities under the
  * policy π and the reference π_ref, the DPO logit is
@@ -20,6 +20,7 @@
  * adaptive KL coefficient.
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { sum } from "../evaluate/math.ts"
 import { implicitRewards } from "../reward/math.ts"
 
 // log σ(x) = −softplus(−x), stable for large |x|
@@ -361,6 +362,13 @@ export const klPenalty = <T extends tf.Tensor>(logProbs: T, referenceLogProbs: T
 // Σ x·mask / Σ mask; an all-zero mask gives 0 rather than NaN, so an empty minibatch adds nothing to the loss
 const maskedMean = (x: tf.Tensor, mask: tf.Tensor): tf.Scalar => tf.div(tf.sum(tf.mul(x, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar
 
+// PPO's pessimistic bound on a token loss: the masked mean of the larger of its unclipped and
+// clipped values, and the fraction of tokens where the clipped one is the larger
+const pessimistic = (unclipped: tf.Tensor, clipped: tf.Tensor, mask: tf.Tensor): { readonly loss: tf.Scalar; readonly clipFraction: tf.Scalar } => ({
+  loss: maskedMean(tf.maximum(unclipped, clipped), mask),
+  clipFraction: maskedMean(tf.cast(tf.greater(clipped, unclipped), "float32"), mask)
+})
+
 /**
  * PPO's clipped surrogate (Schulman et al., 2017, arXiv 1707.06347), token-level as in TRL:
  * ratio = exp(log π − log π_old),
@@ -384,8 +392,7 @@ export const ppoPolicyLoss = (
     const unclipped = tf.mul(tf.neg(advantages), ratio)
     const clipped = tf.mul(tf.neg(advantages), tf.clipByValue(ratio, 1 - options.clipRange, 1 + options.clipRange))
     return {
-      loss: maskedMean(tf.maximum(unclipped, clipped), mask),
-      clipFraction: maskedMean(tf.cast(tf.greater(clipped, unclipped), "float32"), mask),
+      ...pessimistic(unclipped, clipped, mask),
       approxKl: tf.mul(maskedMean(tf.square(logRatio), mask), 0.5) as tf.Scalar
     }
   })
@@ -409,10 +416,8 @@ export const ppoValueLoss = (
     const clippedValues = tf.add(oldValues, tf.clipByValue(tf.sub(values, oldValues), -options.clipRange, options.clipRange))
     const unclipped = tf.square(tf.sub(values, returns))
     const clipped = tf.square(tf.sub(clippedValues, returns))
-    return {
-      loss: tf.mul(maskedMean(tf.maximum(unclipped, clipped), mask), 0.5) as tf.Scalar,
-      clipFraction: maskedMean(tf.cast(tf.greater(clipped, unclipped), "float32"), mask)
-    }
+    const { loss, clipFraction } = pessimistic(unclipped, clipped, mask)
+    return { loss: tf.mul(loss, 0.5) as tf.Scalar, clipFraction }
   })
 
 /** The adaptive KL coefficient of Ziegler et al. (2019): immutable, `update` returns the next one. */
@@ -452,4 +457,35 @@ export const adaptiveKlController = (options: { readonly initial: number; readon
 export const bestOfNKl = (n: number): number => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer ≥ 1, got ${n}`)
   return Math.log(n) - (n - 1) / n
+}
+
+/**
+ * The distribution of the best of n draws from a policy over finitely many responses, the
+ * first drawn kept among equals (Beirami et al., 2024, arXiv 2401.01879). With the responses
+ * ranked by reward and F the policy's CDF in that order, the pick is y with probability
+ *
+ *   P(y) = F(y)^n − F(y⁻)^n
+ *
+ * where F(y⁻) is the mass of the responses below y. Responses of equal reward form one
+ * block whose mass F(top)^n − F(below)^n they share in proportion to π(y), since the first
+ * draw to land in the block is the pick.
+ *
+ * @example
+ * bestOfNDistribution([0.5, 0.5], [0, 1], 2) // [0.25, 0.75]
+ */
+export const bestOfNDistribution = (probabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> => {
+  const order = [...probabilities.keys()].sort((a, b) => rewards[a]! - rewards[b]!)
+  const picked = new Array<number>(probabilities.length).fill(0)
+  let below = 0
+  for (let start = 0; start < order.length;) {
+    let end = start
+    while (end < order.length && rewards[order[end]!] === rewards[order[start]!]) end++
+    const block = order.slice(start, end)
+    const mass = sum(block.map((y) => probabilities[y]!))
+    const blockPick = (below + mass) ** n - below ** n
+    for (const y of block) picked[y] = mass === 0 ? 0 : (blockPick * probabilities[y]!) / mass
+    below += mass
+    start = end
+  }
+  return picked
 }

@@ -11,15 +11,12 @@
  * mean log-probabilities.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, ResponsePairs, Task } from "../artifacts.ts"
-import * as TaskView from "../data/Task.ts"
-import { optimizationParams } from "../models/optimization.ts"
 import { orpoLoss } from "./math.ts"
-import { marginDisplay, pairData, pairLogProbs, preferenceMetrics, preferenceStep, trainOnRows } from "./PairTraining.ts"
-import { batchParam } from "./Trainer.ts"
+import { meanPairLogProbs, preferenceMetrics, preferenceStep, rowParams, trainOnPairs } from "./PairTraining.ts"
 
 export const orpo = Node.make({
   kind: "policy/orpo",
@@ -38,34 +35,20 @@ export const orpo = Node.make({
   },
   params: Schema.Struct({
     lambda: Param.number({ default: 0.1, min: 0, description: "λ: weight of the odds-ratio loss against the SFT loss (TRL's ORPOConfig beta)" }),
-    batch: batchParam(32),
-    ...optimizationParams({ steps: 200, lr: 0.003 }),
-    seed: Param.seed
+    ...rowParams()
   }),
   inputs: { policy: Policy, pairs: ResponsePairs, task: Task },
   output: Policy,
   run: ({ params, inputs, ctx }) =>
-    Effect.suspend(() => {
-      const task = TaskView.view(inputs.task)
-      const L = task.responseLength
-      return trainOnRows({
-        ctx,
-        task,
-        policy: inputs.policy,
-        reference: undefined,
-        steps: params.steps,
-        lr: params.lr,
-        batch: params.batch,
-        data: () => pairData(inputs.pairs, task, undefined),
-        tokensPerRow: 2 * L,
-        loss: (policy, data, rows) => {
-          const summed = pairLogProbs(policy, data, rows)
-          const means = { chosen: tf.div(summed.chosen, L) as tf.Tensor1D, rejected: tf.div(summed.rejected, L) as tf.Tensor1D }
-          const chosenNll = tf.neg(means.chosen) as tf.Tensor1D
-          const out = orpoLoss(means.chosen, means.rejected, chosenNll, { lambda: params.lambda })
-          return preferenceStep(out, means, { nll_loss: chosenNll, log_odds_ratio: tf.neg(tf.softplus(tf.neg(out.logOdds))), log_odds_chosen: out.logOdds })
-        },
-        display: marginDisplay
-      })
+    trainOnPairs({
+      ctx,
+      inputs,
+      params,
+      loss: (policy, data, rows) => {
+        const means = meanPairLogProbs(policy, data, rows)
+        const chosenNll = tf.neg(means.chosen) as tf.Tensor1D
+        const out = orpoLoss(means.chosen, means.rejected, chosenNll, { lambda: params.lambda })
+        return preferenceStep(out, means, { nll_loss: chosenNll, log_odds_ratio: tf.neg(tf.softplus(tf.neg(out.logOdds))), log_odds_chosen: out.logOdds })
+      }
     })
 })

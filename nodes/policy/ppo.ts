@@ -36,11 +36,12 @@ import { mean, standardDeviation, sum } from "../evaluate/math.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import * as RewardSourceModel from "../models/RewardSource.ts"
-import * as Train from "../models/Train.ts"
+import type * as Train from "../models/Train.ts"
 import { adaptiveKlController, gae, klPenalty, ppoPolicyLoss, ppoValueLoss, whiten } from "./math.ts"
 import * as PpoCritic from "./PpoCritic.ts"
 import * as PpoIterations from "./PpoIterations.ts"
 import * as Rollout from "./Rollout.ts"
+import * as Trainer from "./Trainer.ts"
 
 /** The metrics ppo records every step, under TRL's names. */
 const metrics = {
@@ -84,61 +85,37 @@ export const ppo = Node.make({
       const task = TaskView.view(inputs.task)
       const source = RewardSourceModel.of(inputs.reward, task)
       const prompts = Rollout.trainingPrompts(task)
-      return Effect.acquireUseRelease(
-        Effect.sync(() => {
-          const loaded: Array<PolicyModel.Loaded> = []
-          try {
-            for (const [value, role] of [[inputs.policy, "policy"], [inputs.reference, "reference"]] as const) {
-              loaded.push(PolicyModel.load(value))
-              PolicyModel.checkFits(loaded.at(-1)!, task, role)
-            }
-            const [policy, reference] = loaded as [PolicyModel.Loaded, PolicyModel.Loaded]
-            return { policy, reference, critic: PpoCritic.init(policy, inputs.policy, ctx.random.split("critic")) }
-          } catch (error) {
-            loaded.forEach(PolicyModel.dispose)
-            throw error
+      // one generator draws prompts, responses and minibatches: its state at an iteration boundary is all a resumed run needs
+      const rng = ctx.random.split("rollouts")
+      return Trainer.train({
+        ctx,
+        task,
+        policy: inputs.policy,
+        reference: inputs.reference,
+        companion: {
+          make: (policy) => PpoCritic.init(policy, inputs.policy, ctx.random.split("critic")),
+          variables: (policy, critic) => PpoIterations.jointVariables(policy, PpoCritic.variables(critic)),
+          dispose: PpoCritic.dispose
+        },
+        steps: params.steps,
+        lr: params.lr,
+        loop: (policy, reference, critic) => {
+          const kl = klCoefficient(params)
+          const collect = () => {
+            const rollout = Rollout.rollout(policy, reference, source, task, Rollout.drawPrompts(prompts, params.prompts, rng), 1, rng)
+            const batch = prepare(rollout, PpoCritic.values(critic, rollout.prompts, rollout.responses), kl.value(), params)
+            kl.update(batch.kl, rollout.responses.length)
+            return batch
           }
-        }),
-        ({ policy, reference, critic }) =>
-          Effect.gen(function*() {
-            // one generator draws prompts, responses and minibatches: its state at an iteration boundary is all a resumed run needs
-            const rng = ctx.random.split("rollouts")
-            const kl = klCoefficient(params)
-            const iterations = PpoIterations.iterations(params, rng, () => {
-              const rollout = Rollout.rollout(policy, reference, source, task, Rollout.drawPrompts(prompts, params.prompts, rng), 1, rng)
-              const batch = prepare(rollout, PpoCritic.values(critic, rollout.prompts, rollout.responses), kl.value(), params)
-              kl.update(batch.kl, rollout.responses.length)
-              return batch
-            })
-            try {
-              yield* Train.fit({
-                ctx,
-                steps: params.steps,
-                lr: params.lr,
-                variables: PpoIterations.jointVariables(PolicyModel.variables(policy), PpoCritic.variables(critic)),
-                random: rng,
-                ...(params.klController === "adaptive" ? { state: kl.state } : {}),
-                checkpointEvery: PpoIterations.checkpointEvery(params),
-                logEvery: 1,
-                beforeStep: iterations.beforeStep,
-                loss: () => loss(policy, critic, iterations.rollout(), iterations.minibatch(), params),
-                display: PpoIterations.rewardAndKl,
-                // sampled tokens: one rollout per iteration
-                itemsPerStep: (params.prompts * task.responseLength) / PpoIterations.stepsPerIteration(params),
-                unit: "tok"
-              })
-            } finally {
-              iterations.dispose()
-            }
-            return PolicyModel.toModel(policy)
-          }),
-        ({ policy, reference, critic }) =>
-          Effect.sync(() => {
-            PolicyModel.dispose(policy)
-            PolicyModel.dispose(reference)
-            PpoCritic.dispose(critic)
-          })
-      )
+          return {
+            ...PpoIterations.loop(params, rng, collect, (batch, rows) => loss(policy, critic, batch, rows, params)),
+            ...(params.klController === "adaptive" ? { state: kl.state } : {}),
+            // sampled tokens: one rollout per iteration
+            itemsPerStep: (params.prompts * task.responseLength) / PpoIterations.stepsPerIteration(params),
+            unit: "tok"
+          }
+        }
+      })
     })
 })
 

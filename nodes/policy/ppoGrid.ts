@@ -80,25 +80,21 @@ export const ppoGrid = Node.make({
         Effect.gen(function*() {
           const envs = GridRollout.environments(inputs.environments)
           const rng = ctx.random.split("rollouts")
-          const iterations = PpoIterations.iterations(params, rng, () => collect(policy, start, critic, envs, params, rng))
+          const loop = PpoIterations.loop(params, rng, () => collect(policy, start, critic, envs, params, rng), (batch, rows) => loss(policy, critic, batch, rows, params))
           try {
             yield* Train.fit({
+              ...loop,
               ctx,
               steps: params.steps,
               lr: params.lr,
               variables: PpoIterations.jointVariables(GridPolicy.variables(policy), Mlp.variables(critic)),
-              random: rng,
-              checkpointEvery: PpoIterations.checkpointEvery(params),
               logEvery: 1,
-              beforeStep: iterations.beforeStep,
-              loss: () => loss(policy, critic, iterations.rollout(), iterations.minibatch(), params),
-              display: PpoIterations.rewardAndKl,
               // one rollout per iteration
               itemsPerStep: params.episodes / PpoIterations.stepsPerIteration(params),
               unit: "episodes"
             })
           } finally {
-            iterations.dispose()
+            loop.dispose()
           }
           return GridPolicy.toModel(policy)
         }),

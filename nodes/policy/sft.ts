@@ -13,13 +13,10 @@ import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Artifact from "../../dsl/Artifact.ts"
 import * as Node from "../../dsl/Node.ts"
-import * as Param from "../../dsl/Param.ts"
 import { Policy, type ResponsePair, ResponsePairs, type Sample, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
-import { optimizationParams } from "../models/optimization.ts"
 import * as PolicyModel from "../models/Policy.ts"
-import { checkResponse, rowPrompts, trainOnRows } from "./PairTraining.ts"
-import { batchParam } from "./Trainer.ts"
+import { checkResponse, rowParams, rowPrompts, trainOnRows } from "./PairTraining.ts"
 
 /** What SFT imitates: sampled responses (Samples) or the chosen responses of preference pairs (ResponsePairs). */
 export const Demonstrations = Artifact.oneOf("Demonstrations", [ResponsePairs, Samples])
@@ -55,11 +52,7 @@ export const sft = Node.make({
     loss: "per-token negative log-likelihood of the minibatch's demonstrations",
     "logps/chosen": "mean summed log-probability of the minibatch's demonstrations under the policy"
   },
-  params: Schema.Struct({
-    batch: batchParam(32, "demonstrations"),
-    ...optimizationParams({ steps: 200, lr: 0.003 }),
-    seed: Param.seed
-  }),
+  params: Schema.Struct(rowParams("demonstrations")),
   inputs: { policy: Policy, data: Demonstrations, task: Task },
   output: Policy,
   run: ({ params, inputs, ctx }) =>
@@ -71,9 +64,7 @@ export const sft = Node.make({
         task,
         policy: inputs.policy,
         reference: undefined,
-        steps: params.steps,
-        lr: params.lr,
-        batch: params.batch,
+        params,
         data: () => demonstrated,
         tokensPerRow: task.responseLength,
         loss: (policy, data, rows) => {

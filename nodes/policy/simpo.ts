@@ -10,16 +10,12 @@
  * β = 0.1 is CPO's) and γ = 0.5 (TRL's `simpo_gamma`); TRL's CPOTrainer with
  * loss_type="simpo" and cpo_alpha=0 is this loss.
  */
-import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, ResponsePairs, Task } from "../artifacts.ts"
-import * as TaskView from "../data/Task.ts"
-import { optimizationParams } from "../models/optimization.ts"
 import { simpoLoss } from "./math.ts"
-import { marginDisplay, pairData, pairLogProbs, preferenceMetrics, preferenceStep, trainOnRows } from "./PairTraining.ts"
-import { batchParam } from "./Trainer.ts"
+import { meanPairLogProbs, preferenceMetrics, preferenceStep, rowParams, trainOnPairs } from "./PairTraining.ts"
 
 export const simpo = Node.make({
   kind: "policy/simpo",
@@ -37,32 +33,18 @@ export const simpo = Node.make({
     beta: Param.number({ default: 2, min: 0, exclusiveMin: true, description: "β: scale of the length-normalised reward (the paper uses 2.0–2.5)" }),
     gamma: Param.number({ default: 0.5, min: 0, description: "γ: target reward margin of chosen over rejected (TRL's simpo_gamma)" }),
     labelSmoothing: Param.number({ default: 0, min: 0, max: 0.49, description: "ε: the assumed rate of flipped labels" }),
-    batch: batchParam(32),
-    ...optimizationParams({ steps: 200, lr: 0.003 }),
-    seed: Param.seed
+    ...rowParams()
   }),
   inputs: { policy: Policy, pairs: ResponsePairs, task: Task },
   output: Policy,
   run: ({ params, inputs, ctx }) =>
-    Effect.suspend(() => {
-      const task = TaskView.view(inputs.task)
-      const L = task.responseLength
-      return trainOnRows({
-        ctx,
-        task,
-        policy: inputs.policy,
-        reference: undefined,
-        steps: params.steps,
-        lr: params.lr,
-        batch: params.batch,
-        data: () => pairData(inputs.pairs, task, undefined),
-        tokensPerRow: 2 * L,
-        loss: (policy, data, rows) => {
-          const summed = pairLogProbs(policy, data, rows)
-          const means = { chosen: tf.div(summed.chosen, L) as tf.Tensor1D, rejected: tf.div(summed.rejected, L) as tf.Tensor1D }
-          return preferenceStep(simpoLoss(means.chosen, means.rejected, { beta: params.beta, gamma: params.gamma, labelSmoothing: params.labelSmoothing }), means)
-        },
-        display: marginDisplay
-      })
+    trainOnPairs({
+      ctx,
+      inputs,
+      params,
+      loss: (policy, data, rows) => {
+        const means = meanPairLogProbs(policy, data, rows)
+        return preferenceStep(simpoLoss(means.chosen, means.rejected, { beta: params.beta, gamma: params.gamma, labelSmoothing: params.labelSmoothing }), means)
+      }
     })
 })

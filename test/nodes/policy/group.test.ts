@@ -4,26 +4,19 @@
  * reward rises, best-of-n's KL is the exact value the theory gives, the metrics carry TRL's
  * names every step, and a resumed run is bit-identical.
  */
-import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { Metrics, type ModelValue } from "../../../dsl/Artifact.ts"
+import type { ModelValue } from "../../../dsl/Artifact.ts"
 import * as Pipeline from "../../../dsl/Pipeline.ts"
 import type { Sample } from "../../../nodes/artifacts.ts"
 import * as TaskView from "../../../nodes/data/Task.ts"
 import * as PolicyModel from "../../../nodes/models/Policy.ts"
 import { data, evaluate, policy } from "../../../nodes/index.ts"
-import { bestOfN, bestOfNDistribution } from "../../../nodes/policy/bestOfN.ts"
+import { bestOfN } from "../../../nodes/policy/bestOfN.ts"
 import { bonBehaviorCloning } from "../../../nodes/policy/bonBehaviorCloning.ts"
 import { grpo } from "../../../nodes/policy/grpo.ts"
+import { bestOfNDistribution } from "../../../nodes/policy/math.ts"
 import { rloo } from "../../../nodes/policy/rloo.ts"
-import { ArtifactStore } from "../../../runtime/ArtifactStore.ts"
-import { StoreError } from "../../../runtime/Errors.ts"
-import { Executor } from "../../../runtime/Executor.ts"
-import * as CheckpointCodec from "../../../runtime/internal/CheckpointCodec.ts"
-import * as Codec from "../../../runtime/internal/Codec.ts"
-import type * as Scheduler from "../../../runtime/Scheduler.ts"
-import * as TensorBackend from "../../../runtime/TensorBackend.ts"
-import { runInMemory, schedule } from "../../helpers.ts"
+import { expectResumesBitIdentically, runInMemory, series } from "../../helpers.ts"
 
 type Row = Record<string, number | string>
 const all = (values: Record<string, unknown>, label: string) => (values[label] as ReadonlyArray<Row>).find((r) => r["split"] === "all")!
@@ -68,30 +61,7 @@ describe("GRPO, Dr. GRPO and RLOO", () => {
   })
 })
 
-/** The best-of-n distribution by brute force: every sequence of n draws, its probability and its pick (the first best). */
-const bruteForceBestOfN = (probabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> => {
-  const K = probabilities.length
-  const picked = new Array<number>(K).fill(0)
-  for (let code = 0; code < K ** n; code++) {
-    const draws = Array.from({ length: n }, (_, j) => Math.floor(code / K ** j) % K)
-    const p = draws.reduce((s, y) => s * probabilities[y]!, 1)
-    const pick = draws.reduce((b, y) => (rewards[y]! > rewards[b]! ? y : b), draws[0]!)
-    picked[pick]! += p
-  }
-  return picked
-}
-
 describe("best-of-n", () => {
-  it("the best-of-n distribution matches enumerating every n draws, ties included", () => {
-    const probabilities = [0.1, 0.25, 0.05, 0.3, 0.2, 0.1]
-    const rewards = [0.5, -1, 0.5, 2, 0.5, -1]
-    for (const n of [1, 2, 3, 4]) {
-      const exact = bestOfNDistribution(probabilities, rewards, n)
-      bruteForceBestOfN(probabilities, rewards, n).forEach((p, y) => expect(exact[y]).toBeCloseTo(p, 12))
-    }
-    expect(bestOfNDistribution([0.5, 0.5], [0, 1], 2)).toEqual([0.25, 0.75])
-  })
-
   it("on 256 responses its exact KL is log n − (n − 1)/n; its picks follow that distribution and beat plain samples", async () => {
     const ns = [2, 4, 8]
     const { values, byLabel } = await runInMemory(Pipeline.make("bon", () => {
@@ -170,59 +140,24 @@ const resumePipeline = Pipeline.make("grpo-resume", () => {
   return grpo({ policy: reference, reference, reward: task, task, groupSize: 4, prompts: 6, iterations: 2, epsilon: 0.05, steps: resumeSteps, lr: 0.1 }, { name: "grpo" })
 })
 
-/** The store, with every checkpoint write failing the node once written: a run stopped right after its first checkpoint. */
-const stoppingAfterCheckpoint = (store: ArtifactStore["Service"]): ArtifactStore["Service"] => ({
-  ...store,
-  writeCheckpoint: (key, bytes) =>
-    store.writeCheckpoint(key, bytes).pipe(Effect.andThen(Effect.fail(new StoreError({ path: key, reason: "stopped after the checkpoint" }))))
-})
-
-const runOn = (store: ArtifactStore["Service"]) =>
-  Effect.gen(function*() {
-    const progress: Array<Extract<Scheduler.Event, { type: "progress" }>> = []
-    const outcome = yield* schedule(resumePipeline, {
-      env: TensorBackend.env("wasm"),
-      onEvent: (event) => void (event.type === "progress" && event.label === "grpo" && progress.push(event))
-    }).pipe(Effect.provideService(ArtifactStore, store))
-    const result = outcome.results.find((r) => r.label === "grpo")!
-    const metrics = result.record === undefined ? [] : Codec.decode(Metrics, yield* store.read(result.record.metrics.hash)) as ReadonlyArray<Row>
-    return { result, progress, metrics }
-  })
-
-const withStore = <A, E>(effect: (store: ArtifactStore["Service"]) => Effect.Effect<A, E, Executor>) =>
-  Effect.gen(function*() {
-    return yield* effect(yield* ArtifactStore)
-  }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess("wasm"))), Effect.runPromise)
-
 describe("GRPO's metrics and resume", () => {
   it("records TRL's metrics every step, shows reward and KL, and a run stopped after a checkpoint resumes bit-identical", async () => {
-    const uninterrupted = await withStore(runOn)
-    expect(uninterrupted.result.status).toBe("ran")
+    const { uninterrupted, resumed, checkpoint } = await expectResumesBitIdentically(resumePipeline, "grpo")
+    const metrics = uninterrupted.metrics["grpo"]!
     const names = ["loss", "reward", "reward_std", "kl", "entropy", "clipfrac"]
     for (let step = 0; step < resumeSteps; step++) {
-      const recorded = uninterrupted.metrics.filter((m) => m["step"] === step).map((m) => m["name"])
+      const recorded = metrics.filter((m) => m.step === step).map((m) => m.name)
       expect(recorded.sort()).toEqual([...names].sort())
     }
-    const series = (name: string) => uninterrupted.metrics.filter((m) => m["name"] === name).map((m) => m["value"] as number)
     // the first step on a rollout is on-policy (ratio 1, nothing clipped); the second can clip
-    expect(series("clipfrac").filter((_, step) => step % 2 === 0).every((c) => c === 0)).toBe(true)
-    expect(series("clipfrac").some((c) => c > 0)).toBe(true)
-    expect(series("kl").at(-1)).toBeGreaterThan(0)
-    expect(uninterrupted.progress.at(-1)).toMatchObject({ step: resumeSteps, total: resumeSteps, unit: "tok" })
-    expect(uninterrupted.progress.at(-1)!.reward).toBeTypeOf("number")
-    expect(uninterrupted.progress.at(-1)!.kl).toBeTypeOf("number")
-
-    const { stopped, checkpoint, resumed } = await withStore((store) =>
-      Effect.gen(function*() {
-        const stopped = yield* runOn(stoppingAfterCheckpoint(store))
-        const checkpoint = yield* store.readCheckpoint(uninterrupted.result.key!)
-        return { stopped, checkpoint, resumed: yield* runOn(store) }
-      }))
-    expect(stopped.result.status).toBe("failed")
-    expect(CheckpointCodec.decode(checkpoint!).checkpoint.step).toBe(50)
-    expect(resumed.result.status).toBe("ran")
-    expect(resumed.progress[0]!.step).toBe(51)
-    expect(resumed.result.record!.output.hash).toBe(uninterrupted.result.record!.output.hash)
-    expect(resumed.result.record!.metrics.hash).toBe(uninterrupted.result.record!.metrics.hash)
+    expect(series(metrics, "clipfrac").filter((_, step) => step % 2 === 0).every((c) => c === 0)).toBe(true)
+    expect(series(metrics, "clipfrac").some((c) => c > 0)).toBe(true)
+    expect(series(metrics, "kl").at(-1)).toBeGreaterThan(0)
+    const progress = uninterrupted.progress["grpo"]!
+    expect(progress.at(-1)).toMatchObject({ step: resumeSteps, total: resumeSteps, unit: "tok" })
+    expect(progress.at(-1)!.reward).toBeTypeOf("number")
+    expect(progress.at(-1)!.kl).toBeTypeOf("number")
+    expect(checkpoint.step).toBe(50)
+    expect(resumed.progress["grpo"]![0]!.step).toBe(51)
   })
 })

@@ -1,6 +1,6 @@
 /**
  * ablate/math's policy namespace against values computed by hand (and checked with Python's
- * math module), not by the code under test.
+ * math module) or by brute force, not by the code under test.
  */
 import "@tensorflow/tfjs"
 import * as tf from "@tensorflow/tfjs-core"
@@ -200,9 +200,35 @@ describe("KL penalty and PPO", () => {
     expect(c.update(6, 50).update(6, 50).value).toBe(0.2)
   })
 
+})
+
+/** The best-of-n distribution by brute force: every sequence of n draws, its probability and its pick (the first best). */
+const bruteForceBestOfN = (probabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> => {
+  const K = probabilities.length
+  const picked = new Array<number>(K).fill(0)
+  for (let code = 0; code < K ** n; code++) {
+    const draws = Array.from({ length: n }, (_, j) => Math.floor(code / K ** j) % K)
+    const p = draws.reduce((s, y) => s * probabilities[y]!, 1)
+    const pick = draws.reduce((b, y) => (rewards[y]! > rewards[b]! ? y : b), draws[0]!)
+    picked[pick]! += p
+  }
+  return picked
+}
+
+describe("best-of-n", () => {
   it("best-of-n KL: log n − (n − 1)/n", () => {
     expect(policy.bestOfNKl(1)).toBe(0)
     expect(policy.bestOfNKl(4)).toBeCloseTo(Math.log(4) - 0.75, 12)
     expect(() => policy.bestOfNKl(0)).toThrow("n must be an integer ≥ 1")
+  })
+
+  it("the best-of-n distribution matches enumerating every n draws, ties included", () => {
+    const probabilities = [0.1, 0.25, 0.05, 0.3, 0.2, 0.1]
+    const rewards = [0.5, -1, 0.5, 2, 0.5, -1]
+    for (const n of [1, 2, 3, 4]) {
+      const exact = policy.bestOfNDistribution(probabilities, rewards, n)
+      bruteForceBestOfN(probabilities, rewards, n).forEach((p, y) => expect(exact[y]).toBeCloseTo(p, 12))
+    }
+    expect(policy.bestOfNDistribution([0.5, 0.5], [0, 1], 2)).toEqual([0.25, 0.75])
   })
 })

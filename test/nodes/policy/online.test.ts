@@ -3,9 +3,8 @@
  * (rounds of sampling, judging and DPO). Improvements are measured exactly on bandit tasks:
  * a tabular policy's expected gold reward is Σ_y π(y | x)·r(x, y), averaged over prompts.
  */
-import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { Metrics, type ModelValue } from "../../../dsl/Artifact.ts"
+import type { ModelValue } from "../../../dsl/Artifact.ts"
 import * as Pipeline from "../../../dsl/Pipeline.ts"
 import { data, policy } from "../../../nodes/index.ts"
 import * as TaskView from "../../../nodes/data/Task.ts"
@@ -14,76 +13,7 @@ import { Policy } from "../../../nodes/artifacts.ts"
 import * as TabularPolicy from "../../../nodes/models/TabularPolicy.ts"
 import { genetic } from "../../../nodes/policy/genetic.ts"
 import { iterativeDpo } from "../../../nodes/policy/iterativeDpo.ts"
-import { ArtifactStore } from "../../../runtime/ArtifactStore.ts"
-import { StoreError } from "../../../runtime/Errors.ts"
-import { Executor } from "../../../runtime/Executor.ts"
-import * as CheckpointCodec from "../../../runtime/internal/CheckpointCodec.ts"
-import * as Codec from "../../../runtime/internal/Codec.ts"
-import type * as Scheduler from "../../../runtime/Scheduler.ts"
-import * as TensorBackend from "../../../runtime/TensorBackend.ts"
-import { fixedNode, runInMemory, schedule } from "../../helpers.ts"
-
-type Metric = { readonly step: number; readonly name: string; readonly value: number }
-
-/** Run `effect` on a fresh in-memory store with the in-process wasm executor. */
-const withStore = <A, E>(effect: (store: ArtifactStore["Service"]) => Effect.Effect<A, E, Executor>) =>
-  Effect.gen(function*() {
-    return yield* effect(yield* ArtifactStore)
-  }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess("wasm"))), Effect.runPromise)
-
-/** The store, with every checkpoint write failing the node once written: a run stopped right after its first checkpoint. */
-const stoppingAfterCheckpoint = (store: ArtifactStore["Service"]): ArtifactStore["Service"] => ({
-  ...store,
-  writeCheckpoint: (key, bytes) =>
-    store.writeCheckpoint(key, bytes).pipe(Effect.andThen(Effect.fail(new StoreError({ path: key, reason: "stopped after the checkpoint" }))))
-})
-
-/**
- * Run a pipeline on `store`; returns the output values and metrics of the nodes that ran,
- * and the result and progress events of the node `label`.
- */
-const runOn = (store: ArtifactStore["Service"], pipeline: Pipeline.Pipeline, label: string) =>
-  Effect.gen(function*() {
-    const progress: Array<Extract<Scheduler.Event, { type: "progress" }>> = []
-    const outcome = yield* schedule(pipeline, {
-      env: TensorBackend.env("wasm"),
-      onEvent: (event) => void (event.type === "progress" && event.label === label && progress.push(event))
-    }).pipe(Effect.provideService(ArtifactStore, store))
-    const values: Record<string, unknown> = {}
-    const metrics: Record<string, ReadonlyArray<Metric>> = {}
-    for (const r of outcome.results) {
-      if (r.record === undefined) continue
-      values[r.label] = yield* outcome.value(r.id)
-      metrics[r.label] = Codec.decode(Metrics, yield* store.read(r.record.metrics.hash)) as ReadonlyArray<Metric>
-    }
-    return { result: outcome.results.find((r) => r.label === label)!, progress, values, metrics }
-  })
-
-/** The values of the metric `name` in step order. */
-const series = (metrics: ReadonlyArray<Metric> | undefined, name: string): Array<number> =>
-  (metrics ?? []).filter((m) => m.name === name).sort((a, b) => a.step - b.step).map((m) => m.value)
-
-/**
- * Run `pipeline` uninterrupted on one store, and on another stopped right after the first
- * checkpoint and then run again; returns both runs of node `label` and the checkpoint.
- */
-const stopAndResume = async (pipeline: Pipeline.Pipeline, label: string) => {
-  const uninterrupted = await withStore((store) => runOn(store, pipeline, label))
-  expect(uninterrupted.result.status).toBe("ran")
-  const { stopped, checkpoint, resumed, left } = await withStore((store) =>
-    Effect.gen(function*() {
-      const stopped = yield* runOn(stoppingAfterCheckpoint(store), pipeline, label)
-      const checkpoint = yield* store.readCheckpoint(uninterrupted.result.key!)
-      const resumed = yield* runOn(store, pipeline, label)
-      return { stopped, checkpoint, resumed, left: yield* store.readCheckpoint(uninterrupted.result.key!) }
-    }))
-  expect(stopped.result.status).toBe("failed")
-  expect(stopped.result.error).toContain("stopped after the checkpoint")
-  expect(resumed.result.status).toBe("ran")
-  expect(resumed.result.key).toBe(uninterrupted.result.key)
-  expect(left).toBeUndefined()
-  return { uninterrupted, resumed, checkpoint: CheckpointCodec.decode(checkpoint!).checkpoint }
-}
+import { expectResumesBitIdentically, fixedNode, runInMemory, series } from "../../helpers.ts"
 
 /** The exact expected gold reward of a tabular policy on a bandit task, averaged over its prompts. */
 const expectedGold = (taskValue: unknown, policyValue: unknown): number => {
@@ -132,22 +62,19 @@ describe("policy/genetic", () => {
       const { task, start } = bandit()
       return genetic({ policy: start, reward: task, task, generations: 5, population: 8, parents: 2, sigma: 0.3, prompts: 6, samples: 2, beta: 0.1 }, { name: "genetic" })
     })
-    const { uninterrupted, resumed, checkpoint } = await stopAndResume(pipeline, "genetic")
+    const { resumed, checkpoint } = await expectResumesBitIdentically(pipeline, "genetic")
     expect(checkpoint.step).toBe(1)
     expect(Object.keys(checkpoint.tensors)).toEqual(["parent.0", "parent.1"])
-    expect(resumed.progress[0]!.step).toBe(2)
-    expect(resumed.result.record!.output.hash).toBe(uninterrupted.result.record!.output.hash)
-    expect(resumed.result.record!.metrics.hash).toBe(uninterrupted.result.record!.metrics.hash)
+    expect(resumed.progress["genetic"]![0]!.step).toBe(2)
     for (const name of ["reward", "reward_mean", "reward_std", "kl"]) expect(series(resumed.metrics["genetic"], name)).toHaveLength(5)
   })
 
   it("evolves all of a transformer's weights on a sequence task", async () => {
-    const { values } = await withStore((store) =>
-      runOn(store, Pipeline.make("genetic-lm", () => {
-        const task = data.sequenceTask({ gold: "markers", vocab: 4, markers: 1, promptLength: 2, responseLength: 3, prompts: 8, heldOut: 0 }, { name: "task" })
-        const start = policy.init({ task, width: 8, heads: 1 }, { name: "start" })
-        return genetic({ policy: start, reward: task, task, generations: 12, population: 12, parents: 3, sigma: 0.5, prompts: 8, samples: 2 }, { name: "genetic" })
-      }), "genetic"))
+    const { values } = await runInMemory(Pipeline.make("genetic-lm", () => {
+      const task = data.sequenceTask({ gold: "markers", vocab: 4, markers: 1, promptLength: 2, responseLength: 3, prompts: 8, heldOut: 0 }, { name: "task" })
+      const start = policy.init({ task, width: 8, heads: 1 }, { name: "start" })
+      return genetic({ policy: start, reward: task, task, generations: 12, population: 12, parents: 3, sigma: 0.5, prompts: 8, samples: 2 }, { name: "genetic" })
+    }))
     const task = TaskView.view(values["task"] as ModelValue)
     // the exact expected gold of a policy: every response of 3 tokens over 4, weighted by its probability
     const responses = Array.from({ length: 64 }, (_, i) => [Math.floor(i / 16), Math.floor(i / 4) % 4, i % 4])
@@ -169,12 +96,11 @@ describe("policy/genetic", () => {
 describe("policy/iterativeDpo", () => {
   it("judged by the gold reward, raises the gold reward over rounds, against a fixed anchor and against the previous round's policy", async () => {
     const anchors = ["fixed", "previous"] as const
-    const { values, metrics } = await withStore((store) =>
-      runOn(store, Pipeline.make("iterative-dpo", () => {
-        const { task, start } = bandit()
-        return anchors.map((anchor) =>
-          iterativeDpo({ policy: start, reference: start, judge: task, task, rounds: 5, promptsPerRound: 12, samplesPerPrompt: 4, stepsPerRound: 20, batch: 8, lr: 0.1, anchor }, { name: anchor }))
-      }), "fixed"))
+    const { values, metrics } = await runInMemory(Pipeline.make("iterative-dpo", () => {
+      const { task, start } = bandit()
+      return anchors.map((anchor) =>
+        iterativeDpo({ policy: start, reference: start, judge: task, task, rounds: 5, promptsPerRound: 12, samplesPerPrompt: 4, stepsPerRound: 20, batch: 8, lr: 0.1, anchor }, { name: anchor }))
+    }))
     const start = expectedGold(values["task"], values["start"])
     const optimum = optimalGold(values["task"])
     for (const anchor of anchors) {
@@ -194,15 +120,14 @@ describe("policy/iterativeDpo", () => {
   })
 
   it("a round whose samples are all alike gives no pairs and leaves the policy where it was", async () => {
-    const { values, metrics, result } = await withStore((store) =>
-      runOn(store, Pipeline.make("converged", () => {
-        const { task } = bandit()
-        // every prompt's first response at logit 100: the policy samples nothing else
-        const logits = Float32Array.from({ length: 12 * 6 }, (_, i) => (i % 6 === 0 ? 100 : 0))
-        const peaked = fixedNode("test/peaked", Policy, TabularPolicy.modelOf({ prompts: 12, responses: 6 }, logits), { tensors: true })({}, { name: "peaked" })
-        return iterativeDpo({ policy: peaked, reference: peaked, judge: task, task, rounds: 2, promptsPerRound: 12, stepsPerRound: 3, lr: 0.05 }, { name: "dpo" })
-      }), "dpo"))
-    expect(result.status).toBe("ran")
+    const { values, metrics, byLabel } = await runInMemory(Pipeline.make("converged", () => {
+      const { task } = bandit()
+      // every prompt's first response at logit 100: the policy samples nothing else
+      const logits = Float32Array.from({ length: 12 * 6 }, (_, i) => (i % 6 === 0 ? 100 : 0))
+      const peaked = fixedNode("test/peaked", Policy, TabularPolicy.modelOf({ prompts: 12, responses: 6 }, logits), { tensors: true })({}, { name: "peaked" })
+      return iterativeDpo({ policy: peaked, reference: peaked, judge: task, task, rounds: 2, promptsPerRound: 12, stepsPerRound: 3, lr: 0.05 }, { name: "dpo" })
+    }))
+    expect(byLabel["dpo"]!.status).toBe("ran")
     expect(series(metrics["dpo"], "round/pairs")).toEqual([0, 0])
     expect((values["dpo"] as ModelValue).tensors["logits"]!.data).toEqual((values["peaked"] as ModelValue).tensors["logits"]!.data)
   })
@@ -214,11 +139,9 @@ describe("policy/iterativeDpo", () => {
       const { task, start } = bandit()
       return iterativeDpo({ policy: start, reference: start, judge: task, task, rounds: 3, promptsPerRound: 8, samplesPerPrompt: 3, stepsPerRound: 4, batch: 4, lr: 0.05, anchor: "previous" }, { name: "dpo" })
     })
-    const { uninterrupted, resumed, checkpoint } = await stopAndResume(pipeline, "dpo")
+    const { resumed, checkpoint } = await expectResumesBitIdentically(pipeline, "dpo")
     expect(checkpoint.step).toBe(4)
-    expect(resumed.progress[0]!.step).toBe(5)
-    expect(resumed.result.record!.output.hash).toBe(uninterrupted.result.record!.output.hash)
-    expect(resumed.result.record!.metrics.hash).toBe(uninterrupted.result.record!.metrics.hash)
+    expect(resumed.progress["dpo"]![0]!.step).toBe(5)
     expect(series(resumed.metrics["dpo"], "round/gold")).toHaveLength(3)
   })
 })

@@ -5,9 +5,8 @@
  * step, a resumed run is bit-identical, and behaviour cloning on a few demonstrations lets
  * PPO solve sparse-reward worlds that PPO from scratch does not.
  */
-import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
-import { Metrics, type ModelValue } from "../../../dsl/Artifact.ts"
+import type { ModelValue } from "../../../dsl/Artifact.ts"
 import * as Pipeline from "../../../dsl/Pipeline.ts"
 import * as GridEnvironment from "../../../nodes/data/GridEnvironment.ts"
 import * as TaskView from "../../../nodes/data/Task.ts"
@@ -19,50 +18,10 @@ import { gridInit } from "../../../nodes/policy/gridInit.ts"
 import { imitationPretrain } from "../../../nodes/policy/imitationPretrain.ts"
 import { ppo } from "../../../nodes/policy/ppo.ts"
 import { ppoGrid } from "../../../nodes/policy/ppoGrid.ts"
-import { ArtifactStore } from "../../../runtime/ArtifactStore.ts"
-import { StoreError } from "../../../runtime/Errors.ts"
-import { Executor } from "../../../runtime/Executor.ts"
-import * as CheckpointCodec from "../../../runtime/internal/CheckpointCodec.ts"
-import * as Codec from "../../../runtime/internal/Codec.ts"
-import type * as Scheduler from "../../../runtime/Scheduler.ts"
-import * as TensorBackend from "../../../runtime/TensorBackend.ts"
-import { runInMemory, schedule } from "../../helpers.ts"
+import { expectResumesBitIdentically, type Metric, runInMemory, series, type StoreRun } from "../../helpers.ts"
 
 type Row = Record<string, number | string>
-type Metric = { readonly step: number; readonly name: string; readonly value: number }
 const split = (values: Record<string, unknown>, label: string, name: string) => (values[label] as ReadonlyArray<Row>).find((r) => r["split"] === name)!
-
-/** Run `effect` on a fresh in-memory store with the in-process wasm executor. */
-const withStore = <A, E>(effect: (store: ArtifactStore["Service"]) => Effect.Effect<A, E, Executor>) =>
-  Effect.gen(function*() {
-    return yield* effect(yield* ArtifactStore)
-  }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess("wasm"))), Effect.runPromise)
-
-/** The store, with every checkpoint write failing the node once written: a run stopped right after its first checkpoint. */
-const stoppingAfterCheckpoint = (store: ArtifactStore["Service"]): ArtifactStore["Service"] => ({
-  ...store,
-  writeCheckpoint: (key, bytes) =>
-    store.writeCheckpoint(key, bytes).pipe(Effect.andThen(Effect.fail(new StoreError({ path: key, reason: "stopped after the checkpoint" }))))
-})
-
-/** Run a pipeline on `store`; returns node `label`'s result, metrics and progress events, and every node's value. */
-const runOn = (store: ArtifactStore["Service"], pipeline: Pipeline.Pipeline, label: string) =>
-  Effect.gen(function*() {
-    const progress: Array<Extract<Scheduler.Event, { type: "progress" }>> = []
-    const outcome = yield* schedule(pipeline, {
-      env: TensorBackend.env("wasm"),
-      onEvent: (event) => void (event.type === "progress" && event.label === label && progress.push(event))
-    }).pipe(Effect.provideService(ArtifactStore, store))
-    const result = outcome.results.find((r) => r.label === label)!
-    const metrics = result.record === undefined ? [] : Codec.decode(Metrics, yield* store.read(result.record.metrics.hash)) as ReadonlyArray<Metric>
-    const values: Record<string, unknown> = {}
-    for (const r of outcome.results) if (r.record !== undefined) values[r.label] = yield* outcome.value(r.id)
-    return { result, metrics, progress, values }
-  })
-
-/** The values of the metric `name` in step order. */
-const series = (metrics: ReadonlyArray<Metric>, name: string): Array<number> =>
-  metrics.filter((m) => m.name === name).sort((a, b) => a.step - b.step).map((m) => m.value)
 
 /** Every step 0..steps−1 records each of `names`. */
 const expectEveryStep = (metrics: ReadonlyArray<Metric>, names: ReadonlyArray<string>, steps: number) => {
@@ -128,19 +87,19 @@ const adaptive = (target: number, name: string) =>
     return ppo({ policy: reference, reference, reward: task, task, prompts: 16, steps: adaptiveSteps, klCoef: 0.2, klController: "adaptive", klTarget: target, klHorizon: horizon }, { name: "ppo" })
   })
 const aboveTarget = adaptive(0.5, "ppo-adaptive-low")
-let lowTarget: Promise<Effect.Success<ReturnType<typeof runOn>>> | undefined
+let lowTarget: Promise<StoreRun> | undefined
 /** The run towards a low KL target, shared by the tests that read it. */
-const runLowTarget = () => (lowTarget ??= withStore((store) => runOn(store, aboveTarget, "ppo")))
+const runLowTarget = () => (lowTarget ??= runInMemory(aboveTarget))
 
 describe("PPO's adaptive KL coefficient, metrics and resume", () => {
   it("moves β by Ziegler et al.'s rule: up while the KL is above the target, down while below", async () => {
     const low = await runLowTarget()
-    const high = await withStore((store) => runOn(store, adaptive(50, "ppo-adaptive-high"), "ppo"))
+    const high = await runInMemory(adaptive(50, "ppo-adaptive-high"))
     for (const [run, target] of [[low, 0.5], [high, 50]] as const) {
-      expect(run.result.status).toBe("ran")
+      expect(run.byLabel["ppo"]!.status).toBe("ran")
       // one value per rollout (every 4th step): β_{i+1} = β_i·(1 + clip(KL_i/target − 1, ±0.2)·16/horizon)
-      const beta = series(run.metrics, "kl_coef").filter((_, step) => step % 4 === 0)
-      const kl = series(run.metrics, "kl").filter((_, step) => step % 4 === 0)
+      const beta = series(run.metrics["ppo"], "kl_coef").filter((_, step) => step % 4 === 0)
+      const kl = series(run.metrics["ppo"], "kl").filter((_, step) => step % 4 === 0)
       expect(beta[0]).toBeCloseTo(0.2, 6)
       for (let i = 0; i + 1 < beta.length; i++) {
         const error = Math.min(0.2, Math.max(-0.2, kl[i]! / target - 1))
@@ -148,13 +107,15 @@ describe("PPO's adaptive KL coefficient, metrics and resume", () => {
       }
     }
     // the markers reward pulls the policy well past 0.5 nats from its reference and never near 50
-    expect(series(low.metrics, "kl").at(-1)).toBeGreaterThan(0.5)
-    expect(series(low.metrics, "kl_coef").at(-1)).toBeGreaterThan(0.2 * 1.1)
-    expect(series(high.metrics, "kl_coef").at(-1)).toBeLessThan(0.2 * 0.9)
+    expect(series(low.metrics["ppo"], "kl").at(-1)).toBeGreaterThan(0.5)
+    expect(series(low.metrics["ppo"], "kl_coef").at(-1)).toBeGreaterThan(0.2 * 1.1)
+    expect(series(high.metrics["ppo"], "kl_coef").at(-1)).toBeLessThan(0.2 * 0.9)
   })
 
   it("records TRL's metrics every step and shows reward and KL in the progress bar", async () => {
-    const { metrics, progress } = await runLowTarget()
+    const run = await runLowTarget()
+    const metrics = run.metrics["ppo"]!
+    const progress = run.progress["ppo"]!
     expectEveryStep(metrics, [...trlNames, "value_clipfrac", "kl_coef"], adaptiveSteps)
     // the first step on a rollout is on-policy: nothing clipped, ratio 1; later epochs move away
     expect(series(metrics, "clipfrac").filter((_, step) => step % 4 === 0).every((c) => c === 0)).toBe(true)
@@ -165,23 +126,12 @@ describe("PPO's adaptive KL coefficient, metrics and resume", () => {
   })
 
   it("stopped after a checkpoint, resumes with its critic and β and ends bit-identical to an uninterrupted run", async () => {
-    const uninterrupted = await runLowTarget()
-    const { stopped, checkpoint, resumed } = await withStore((store) =>
-      Effect.gen(function*() {
-        const stopped = yield* runOn(stoppingAfterCheckpoint(store), aboveTarget, "ppo")
-        const checkpoint = yield* store.readCheckpoint(uninterrupted.result.key!)
-        return { stopped, checkpoint, resumed: yield* runOn(store, aboveTarget, "ppo") }
-      }))
-    expect(stopped.result.status).toBe("failed")
-    const saved = CheckpointCodec.decode(checkpoint!).checkpoint
-    expect(saved.step).toBe(52)
-    expect(Object.keys(saved.tensors).some((name) => name.startsWith("var.critic.value."))).toBe(true)
+    const { resumed, checkpoint } = await expectResumesBitIdentically(aboveTarget, "ppo", { uninterrupted: await runLowTarget() })
+    expect(checkpoint.step).toBe(52)
+    expect(Object.keys(checkpoint.tensors).some((name) => name.startsWith("var.critic.value."))).toBe(true)
     // β had moved by then: a resume that restarted it from klCoef would train on other rewards
-    expect(saved.state["node"]).not.toBe(0.2)
-    expect(resumed.result.status).toBe("ran")
-    expect(resumed.progress[0]!.step).toBe(53)
-    expect(resumed.result.record!.output.hash).toBe(uninterrupted.result.record!.output.hash)
-    expect(resumed.result.record!.metrics.hash).toBe(uninterrupted.result.record!.metrics.hash)
+    expect(checkpoint.state["node"]).not.toBe(0.2)
+    expect(resumed.progress["ppo"]![0]!.step).toBe(53)
   })
 })
 
@@ -210,20 +160,19 @@ describe("grid worlds", () => {
   it("behaviour cloning on a few noisy demonstrations lets PPO solve key-and-door worlds that PPO from scratch does not, with the same budget", async () => {
     const steps = 400 // 50 rollouts of 32 episodes
     const maxSteps = 40
-    const { values, metrics } = await withStore((store) =>
-      runOn(store, Pipeline.make("grid", () => {
-        // 16 worlds of 10×10, two demonstrations each, whose steps are optimal only 3 times in 4
-        const worlds = data.gridWorld({ envs: 16, size: 10, keyAndDoor: true, demonstrations: 2, optimality: 0.75, maxSteps }, { name: "worlds" })
-        const view = { radius: 6 } as const
-        const cloned = imitationPretrain({ demonstrations: worlds, steps: 200, ...view }, { name: "cloned" })
-        const common = { environments: worlds, steps, maxSteps } as const
-        const finetuned = ppoGrid({ ...common, policy: cloned }, { name: "finetuned" })
-        const scratch = ppoGrid({ ...common, policy: gridInit({ environments: worlds, ...view }, { name: "fresh" }) }, { name: "scratch" })
-        return [cloned, finetuned, scratch].flatMap((p) => [
-          episodes({ policy: p, environments: worlds, maxSteps }, { name: `${p.node.name}Greedy` }),
-          episodes({ policy: p, environments: worlds, maxSteps, actions: "sampled", episodes: 8 }, { name: `${p.node.name}Sampled` })
-        ])
-      }), "finetuned"))
+    const { values, metrics } = await runInMemory(Pipeline.make("grid", () => {
+      // 16 worlds of 10×10, two demonstrations each, whose steps are optimal only 3 times in 4
+      const worlds = data.gridWorld({ envs: 16, size: 10, keyAndDoor: true, demonstrations: 2, optimality: 0.75, maxSteps }, { name: "worlds" })
+      const view = { radius: 6 } as const
+      const cloned = imitationPretrain({ demonstrations: worlds, steps: 200, ...view }, { name: "cloned" })
+      const common = { environments: worlds, steps, maxSteps } as const
+      const finetuned = ppoGrid({ ...common, policy: cloned }, { name: "finetuned" })
+      const scratch = ppoGrid({ ...common, policy: gridInit({ environments: worlds, ...view }, { name: "fresh" }) }, { name: "scratch" })
+      return [cloned, finetuned, scratch].flatMap((p) => [
+        episodes({ policy: p, environments: worlds, maxSteps }, { name: `${p.node.name}Greedy` }),
+        episodes({ policy: p, environments: worlds, maxSteps, actions: "sampled", episodes: 8 }, { name: `${p.node.name}Sampled` })
+      ])
+    }))
     const success = (label: string) => (values[label] as ReadonlyArray<Row>)[0]!["success"] as number
     const measured = Object.fromEntries(["cloned", "finetuned", "scratch"].flatMap((p) => [`${p}Greedy`, `${p}Sampled`].map((l) => [l, success(l)])))
     console.log("grid success", measured)
@@ -233,7 +182,7 @@ describe("grid worlds", () => {
     expect(success("scratchSampled")).toBeLessThanOrEqual(0.3)
     // PPO improves on the cloned policy it starts from
     expect(success("finetunedSampled")).toBeGreaterThan(success("clonedSampled"))
-    expectEveryStep(metrics, [...trlNames, "success"], steps)
+    expectEveryStep(metrics["finetuned"]!, [...trlNames, "success"], steps)
   })
 
   it("fails naming the problem: a table with no rows names no environments; a grid node refuses a transformer policy", async () => {

@@ -5,10 +5,8 @@
  * trainer raises the gold reward; the metrics carry TRL's names every step; bad input
  * fails naming what is wrong.
  */
-import { Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import type { ModelValue } from "../../../dsl/Artifact.ts"
-import { Metrics } from "../../../dsl/Artifact.ts"
 import * as Pipeline from "../../../dsl/Pipeline.ts"
 import { type ResponsePair, ResponsePairs, type Sample } from "../../../nodes/artifacts.ts"
 import { klRegularizedPolicy } from "../../../nodes/data/math.ts"
@@ -21,38 +19,17 @@ import { kto } from "../../../nodes/policy/kto.ts"
 import { orpo } from "../../../nodes/policy/orpo.ts"
 import { sft } from "../../../nodes/policy/sft.ts"
 import { simpo } from "../../../nodes/policy/simpo.ts"
-import { ArtifactStore } from "../../../runtime/ArtifactStore.ts"
-import { Executor } from "../../../runtime/Executor.ts"
-import * as Codec from "../../../runtime/internal/Codec.ts"
-import type * as Scheduler from "../../../runtime/Scheduler.ts"
-import * as TensorBackend from "../../../runtime/TensorBackend.ts"
-import { fixedNode, schedule } from "../../helpers.ts"
+import { fixedNode, runInMemory, series } from "../../helpers.ts"
 
 type Row = Record<string, number | string>
-type Progress = Extract<Scheduler.Event, { type: "progress" }>
 
-/**
- * Run a pipeline in memory; besides each node's value, its Metrics table and progress events by
- * label. Fails naming the failed nodes and their errors unless `failures` are expected.
- */
-const run = (pipeline: Pipeline.Pipeline, options: { readonly failures?: boolean } = {}) =>
-  Effect.gen(function*() {
-    const store = yield* ArtifactStore
-    const progress: Record<string, Array<Progress>> = {}
-    const outcome = yield* schedule(pipeline, {
-      env: TensorBackend.env("wasm"),
-      onEvent: (event) => void (event.type === "progress" && (progress[event.label] ??= []).push(event))
-    })
-    const failed = outcome.results.filter((r) => r.status === "failed")
-    if (options.failures !== true && failed.length > 0) throw new Error(failed.map((r) => `${r.label}: ${r.error}`).join("\n"))
-    const values: Record<string, unknown> = {}
-    const metrics: Record<string, ReadonlyArray<Row>> = {}
-    for (const result of outcome.results) {
-      values[result.label] = yield* outcome.value(result.id)
-      if (result.record !== undefined) metrics[result.label] = Codec.decode(Metrics, yield* store.read(result.record.metrics.hash)) as ReadonlyArray<Row>
-    }
-    return { byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values, metrics, progress }
-  }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess("wasm"))), Effect.runPromise)
+/** Run a pipeline in memory (see `runInMemory`); fails naming the failed nodes and their errors unless `failures` are expected. */
+const run = async (pipeline: Pipeline.Pipeline, options: { readonly failures?: boolean } = {}) => {
+  const outcome = await runInMemory(pipeline)
+  const failed = outcome.results.filter((r) => r.status === "failed")
+  if (options.failures !== true && failed.length > 0) throw new Error(failed.map((r) => `${r.label}: ${r.error}`).join("\n"))
+  return outcome
+}
 
 /** A tabular policy's distribution over each prompt's K responses. */
 const distributions = (value: unknown, task: TaskView.TaskView): Array<Array<number>> => {
@@ -150,10 +127,10 @@ describe("DPO on a tabular bandit", () => {
     expect(margin("hinge")).toBeLessThan(2)
     for (const name of ["sigmoid", "robust", "rpo"]) expect(margin(name)).toBeGreaterThan(2 * conservative)
     // RPO's NLL term lifts the chosen response's log-probability beyond DPO's
-    const chosenLogp = (name: string) => metrics[name]!.filter((m) => m["name"] === "logps/chosen").at(-1)!["value"] as number
+    const chosenLogp = (name: string) => series(metrics[name], "logps/chosen").at(-1)!
     expect(chosenLogp("rpo")).toBeGreaterThan(chosenLogp("sigmoid"))
     // the recorded margin is the policy's, up to the last step's update
-    expect(metrics["ipo"]!.filter((m) => m["name"] === "rewards/margins").at(-1)!["value"]).toBeCloseTo(margin("ipo"), 1)
+    expect(series(metrics["ipo"], "rewards/margins").at(-1)).toBeCloseTo(margin("ipo"), 1)
   })
 })
 
@@ -193,7 +170,7 @@ describe("SFT", () => {
     }))
     const all = (name: string) => (values[name] as ReadonlyArray<Row>).find((r) => r["split"] === "all")!
     expect(all("after")["lower"]).toBeGreaterThan(all("before")["upper"] as number)
-    const logps = metrics["sft"]!.filter((m) => m["name"] === "logps/chosen").map((m) => m["value"] as number)
+    const logps = series(metrics["sft"], "logps/chosen")
     expect(mean(logps.slice(-10))).toBeGreaterThan(mean(logps.slice(0, 10)) + 0.5)
   })
 })
@@ -237,7 +214,7 @@ describe("KTO on a sequence task", () => {
     }))
     const all = (name: string) => (values[name] as ReadonlyArray<Row>).find((r) => r["split"] === "all")!
     expect(all("after")["lower"]).toBeGreaterThan(all("before")["upper"] as number)
-    const kl = metrics["kto"]!.filter((m) => m["name"] === "kl").map((m) => m["value"] as number)
+    const kl = series(metrics["kto"], "kl")
     // z = max(0, mean log π_θ/π_ref over mismatched prompt–response pairs): 0 while the policy is its
     // reference, never negative (here the rejected halves' falling log-ratios keep it at 0, as TRL often logs)
     expect(kl).toHaveLength(60)
@@ -274,7 +251,7 @@ describe("metrics, progress and bad input", () => {
     }
     for (const [name, names] of Object.entries(expected)) {
       for (let step = 0; step < steps; step++) {
-        expect([name, step, metrics[name]!.filter((m) => m["step"] === step).map((m) => m["name"]).sort()]).toEqual([name, step, [...names].sort()])
+        expect([name, step, metrics[name]!.filter((m) => m.step === step).map((m) => m.name).sort()]).toEqual([name, step, [...names].sort()])
       }
       const last = progress[name]!.at(-1)!
       expect(last).toMatchObject({ step: steps, total: steps, unit: "tok" })
@@ -283,7 +260,7 @@ describe("metrics, progress and bad input", () => {
       if (name !== "sft") expect(last.reward).toBeTypeOf("number")
     }
     expect(progress["kto"]!.at(-1)!.kl).toBeTypeOf("number")
-    const accuracies = metrics["dpo"]!.filter((m) => m["name"] === "rewards/accuracies").map((m) => m["value"] as number)
+    const accuracies = series(metrics["dpo"], "rewards/accuracies")
     expect(accuracies.every((a) => a >= 0 && a <= 1)).toBe(true)
   })
 
