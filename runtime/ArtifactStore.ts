@@ -8,10 +8,14 @@
  *   <root>/checkpoints/<key>.safetensors
  *                               the latest checkpoint of a training node still running (or killed)
  *   <root>/tmp/<pid>-…          files being written; renamed into place when complete
+ *   <root>/quarantine/<hash>    objects found corrupt, moved out of every reader's way
  *
  * Every file is written to tmp/, fsynced, hashed while written, then renamed, so a
- * reader never sees a partial file. Temp files and locks left by a killed process
- * (its pid no longer alive) are removed when the store is next opened or locked.
+ * reader never sees a partial file; objects are made read-only before they are renamed.
+ * An object is served only when its bytes hash to its name, and a key record is a hit
+ * only while its objects are stored with the sizes it records (internal/Integrity.ts).
+ * Temp files and locks left by a killed process (its pid no longer alive) are removed
+ * when the store is next opened or locked.
  */
 import { Context, Effect, Layer } from "effect"
 import { createHash, randomBytes } from "node:crypto"
@@ -19,9 +23,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Format } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
-import { reasonOf, StoreError } from "./Errors.ts"
+import { type CorruptObject, reasonOf, StoreError } from "./Errors.ts"
+import * as Integrity from "./internal/Integrity.ts"
 import { host, isAlive } from "./internal/Process.ts"
-import { layout, objectsOf } from "./internal/StoreLayout.ts"
+import { layout } from "./internal/StoreLayout.ts"
 
 /** A stored object. */
 export interface ObjectRef {
@@ -79,9 +84,24 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
    * a hit (its node is recomputed and the record replaced).
    */
   readonly index: () => Effect.Effect<KeyIndex>
-  /** Store bytes under their hash (no-op when already present). */
+  /** Store bytes under their hash, read-only (a copy already stored is kept unless its size is wrong). */
   readonly put: (bytes: Uint8Array, meta: Omit<ObjectRef, "hash" | "bytes">) => Effect.Effect<ObjectRef, StoreError>
-  readonly read: (hash: string) => Effect.Effect<Uint8Array, StoreError>
+  /**
+   * The bytes of object `hash`, checked against it: fails with `CorruptObject` when they do
+   * not hash to it or the object is missing (the caller decides whether to `quarantine` it).
+   */
+  readonly read: (hash: string) => Effect.Effect<Uint8Array, StoreError | CorruptObject>
+  /**
+   * Move a corrupt object to `quarantine/` and drop every key record that names it, so the
+   * node that made it is recomputed by the next plan.
+   */
+  readonly quarantine: (hash: string) => Effect.Effect<Integrity.Quarantined, StoreError>
+  /**
+   * Check every object against its name and every key record against its objects
+   * (`pipeline fsck`); with `repair`, quarantine corrupt objects and remove the records that
+   * are invalid or whose objects are gone, short or corrupt.
+   */
+  readonly check: (options: { readonly repair: boolean }) => Effect.Effect<Integrity.StoreCheck, StoreError>
   /** Record that `record.key` produced `record.output`: from then on the key is a cache hit. */
   readonly commit: (record: KeyRecord) => Effect.Effect<void, StoreError>
   /**
@@ -152,7 +172,7 @@ const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
 
 const makeFileStore = (root: string): ArtifactStore["Service"] => {
-  const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath } = layout(root)
+  const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath, quarantinePath } = layout(root)
 
   const fsyncDir = (dir: string) => {
     const fd = fs.openSync(dir, "r")
@@ -175,8 +195,11 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
   }
   let cleaned = false
 
-  /** Write bytes to a new temp file (fsynced), returning its path and the sha256 computed while writing. */
-  const writeTemp = (bytes: Uint8Array): { readonly file: string; readonly hash: string } => {
+  /**
+   * Write bytes to a new temp file (fsynced; read-only when `readOnly`), returning its path and
+   * the sha256 computed while writing.
+   */
+  const writeTemp = (bytes: Uint8Array, readOnly = false): { readonly file: string; readonly hash: string } => {
     fs.mkdirSync(dirs.tmp, { recursive: true })
     if (!cleaned) {
       removeDeadTemps()
@@ -193,6 +216,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         let written = 0
         while (written < part.length) written += fs.writeSync(fd, part, written)
       }
+      if (readOnly) fs.fchmodSync(fd, 0o444)
       fs.fsyncSync(fd)
     } finally {
       fs.closeSync(fd)
@@ -217,11 +241,12 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       throw error
     }
   }
-  const hasObjects = (record: KeyRecord) => objectsOf(record).every((hash) => fs.existsSync(objectPath(hash)))
+  const sizeOf = (hash: string) => fs.statSync(objectPath(hash), { throwIfNoEntry: false })?.size
+  const hasObjects = (record: KeyRecord) => Integrity.isIntact(record, sizeOf)
 
-  // A record whose objects are gone (removed by a `gc` that raced a run, or by hand)
-  // is not a hit: the node is recomputed rather than served from nothing. `gc` removes
-  // such records.
+  // A record whose objects are gone (removed by a `gc` that raced a run, or by hand) or
+  // short is not a hit: the node is recomputed rather than served from nothing. `gc`
+  // removes such records.
   const readRecord = (file: string): KeyRecord | undefined => {
     const record = readRawRecord(file)
     return record !== undefined && hasObjects(record) ? record : undefined
@@ -295,6 +320,59 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     }
   }
 
+  const hashFile = (file: string): string => {
+    const hash = createHash("sha256")
+    const fd = fs.openSync(file, "r")
+    try {
+      const chunk = Buffer.allocUnsafe(1 << 20)
+      for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n))
+    } finally {
+      fs.closeSync(fd)
+    }
+    return hash.digest("hex")
+  }
+
+  const integrity: Integrity.Access = {
+    *objects() {
+      if (!fs.existsSync(dirs.objects)) return
+      for (const prefix of fs.readdirSync(dirs.objects)) {
+        for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
+          const file = path.join(dirs.objects, prefix, hash)
+          const stat = fs.statSync(file, { throwIfNoEntry: false })
+          if (stat?.isFile() === true) yield { hash, path: file, size: stat.size }
+        }
+      }
+    },
+    hashOf: (hash) => hashFile(objectPath(hash)),
+    *records() {
+      if (!fs.existsSync(dirs.keys)) return
+      for (const name of fs.readdirSync(dirs.keys)) {
+        if (!name.endsWith(".json")) continue
+        const file = path.join(dirs.keys, name)
+        yield { key: name.slice(0, -".json".length), path: file, record: readRawRecord(file) }
+      }
+    },
+    moveToQuarantine: (hash) => {
+      fs.mkdirSync(dirs.quarantine, { recursive: true })
+      try {
+        fs.renameSync(objectPath(hash), quarantinePath(hash))
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+        throw error
+      }
+      return quarantinePath(hash)
+    },
+    removeRecord: (key) => {
+      if (!tryLock(key)) return false
+      try {
+        fs.rmSync(keyPath(key), { force: true })
+        return true
+      } finally {
+        unlock(key)
+      }
+    }
+  }
+
   return ArtifactStore.of({
     root,
     keys: () =>
@@ -326,11 +404,13 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
           }
         }
       }),
+    // A copy already stored with the right size is kept (replacing it would change its inode,
+    // and with it every replay record naming it); a missing or short one is replaced.
     put: (bytes, meta) =>
       attempt(dirs.objects, () => {
-        const { file, hash } = writeTemp(bytes)
+        const { file, hash } = writeTemp(bytes, true)
         const dest = objectPath(hash)
-        if (fs.existsSync(dest)) {
+        if (sizeOf(hash) === bytes.length) {
           fs.rmSync(file)
           // rewritten now, as far as gc's grace period is concerned (best effort: in a
           // shared store the object may belong to another user)
@@ -343,7 +423,23 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         } else moveIntoPlace(file, dest)
         return { ...meta, hash, bytes: bytes.length }
       }),
-    read: (hash) => attempt(objectPath(hash), () => new Uint8Array(fs.readFileSync(objectPath(hash)))),
+    read: (hash) =>
+      Effect.flatMap(
+        attempt(objectPath(hash), () => {
+          try {
+            return new Uint8Array(fs.readFileSync(objectPath(hash)))
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+            throw error
+          }
+        }),
+        (bytes) => {
+          const corrupt = bytes === undefined ? Integrity.missing(hash, objectPath(hash)) : Integrity.verify(hash, objectPath(hash), bytes)
+          return corrupt === undefined ? Effect.succeed(bytes!) : Effect.fail(corrupt)
+        }
+      ),
+    quarantine: (hash) => attempt(objectPath(hash), () => Integrity.quarantine(integrity, hash)),
+    check: ({ repair }) => attempt(root, () => Integrity.check(integrity, repair)),
     commit: (record) =>
       attempt(keyPath(record.key), () => {
         const { file } = writeTemp(new TextEncoder().encode(JSON.stringify(record)))
@@ -441,8 +537,22 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
   const written = new Map<string, number>()
   const checkpoints = new Map<string, Uint8Array>()
   const held = new Set<string>()
-  // the file store's rule: a record whose objects are missing is not a hit
-  const hasObjects = (record: KeyRecord) => objectsOf(record).every((hash) => objects.has(hash))
+  const quarantined = new Map<string, Uint8Array>()
+  // the file store's rule: a record whose objects are missing or short is not a hit
+  const hasObjects = (record: KeyRecord) => Integrity.isIntact(record, (hash) => objects.get(hash)?.length)
+  const integrity: Integrity.Access = {
+    objects: () => [...objects].map(([hash, bytes]) => ({ hash, path: hash, size: bytes.length })),
+    hashOf: (hash) => Integrity.sha256(objects.get(hash)!),
+    records: () => [...records].map(([key, record]) => ({ key, path: key, record })),
+    moveToQuarantine: (hash) => {
+      const bytes = objects.get(hash)
+      if (bytes === undefined) return undefined
+      quarantined.set(hash, bytes)
+      objects.delete(hash)
+      return `quarantine/${hash}`
+    },
+    removeRecord: (key) => !held.has(key) && records.delete(key)
+  }
   const hit = (key: string) => {
     const record = records.get(key)
     return record !== undefined && hasObjects(record) ? record : undefined
@@ -454,17 +564,21 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     index: () => Effect.succeed({ get: hit }),
     put: (bytes, meta) =>
       Effect.sync(() => {
-        const hash = createHash("sha256").update(bytes).digest("hex")
-        if (!objects.has(hash)) objects.set(hash, bytes.slice())
+        const hash = Integrity.sha256(bytes)
+        objects.set(hash, bytes.slice())
         written.set(hash, Date.now())
         return { ...meta, hash, bytes: bytes.length }
       }),
-    read: (hash) => {
-      const bytes = objects.get(hash)
-      return bytes === undefined
-        ? Effect.fail(new StoreError({ path: hash, reason: "no such object" }))
-        : Effect.succeed(bytes)
-    },
+    // Served as stored, not copied (a test may damage them in place to play a corrupt disk),
+    // and checked on every read like the file store's.
+    read: (hash) =>
+      Effect.suspend(() => {
+        const bytes = objects.get(hash)
+        const corrupt = bytes === undefined ? Integrity.missing(hash, hash) : Integrity.verify(hash, hash, bytes)
+        return corrupt === undefined ? Effect.succeed(bytes!) : Effect.fail(corrupt)
+      }),
+    quarantine: (hash) => Effect.sync(() => Integrity.quarantine(integrity, hash)),
+    check: ({ repair }) => Effect.sync(() => Integrity.check(integrity, repair)),
     commit: (record) => Effect.sync(() => void records.set(record.key, record)),
     withLock: (key, onWait, effect) =>
       Effect.acquireUseRelease(

@@ -1,7 +1,8 @@
 /**
  * Errors of the runtime. `ConfigError` and the DSL's build errors are the user's
  * to fix (exit 2); `NodeFailed` means a node's own code failed (exit 1);
- * `StoreError` is a failed read or write in the artifact store or run log.
+ * `StoreError` is a failed read or write in the artifact store or run log;
+ * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged.
  */
 import { Data } from "effect"
 
@@ -39,4 +40,33 @@ export const reasonOf = (error: unknown): string => {
   if (error instanceof Error) return error.message
   if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
   return String(error)
+}
+
+/**
+ * Stored bytes that do not match their name: an object whose sha256 is not its hash, or
+ * one that is missing or short. `producer` names the node that made it, when known;
+ * `recovery` says what was done about it and what the user does next.
+ */
+export class CorruptObject extends Data.TaggedError("CorruptObject")<{
+  readonly hash: string
+  readonly path: string
+  readonly reason: string
+  readonly producer?: string
+  readonly recovery?: string
+}> {
+  override get message(): string {
+    const made = this.producer === undefined ? "" : ` (output of node "${this.producer}")`
+    return `object ${this.path}${made} is corrupt: ${this.reason}${this.recovery === undefined ? "" : `; ${this.recovery}`}`
+  }
+}
+
+/** The run log is not a readable SQLite database (damaged or overwritten). */
+export class RunLogCorrupt extends Data.TaggedError("RunLogCorrupt")<{
+  readonly path: string
+  readonly reason: string
+  readonly store: string
+}> {
+  override get message(): string {
+    return `run log ${this.path} is corrupt (${this.reason}): run \`pipeline fsck --repair --store ${this.store}\` to move it aside and start a new one (the history of past runs is lost; cached results are kept)`
+  }
 }

@@ -2,14 +2,16 @@
  * The run log: every `pipeline run` with, per node, its status, key, output hash,
  * params, lineage (input labels and hashes), timing and final metrics. Kept in
  * SQLite (`node:sqlite`, built into Node) at `<store>/runs.db`, in WAL mode so
- * concurrent runs on one store can both write.
+ * concurrent runs on one store can both write. A log that SQLite finds damaged fails
+ * every use with `RunLogCorrupt`, which says how to repair it (`pipeline fsck --repair`
+ * moves it aside and starts a new one).
  */
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import type * as CacheKey from "./CacheKey.ts"
-import { reasonOf, StoreError } from "./Errors.ts"
+import { reasonOf, RunLogCorrupt, StoreError } from "./Errors.ts"
 import { host as thisHost, isAlive } from "./internal/Process.ts"
 import * as RunLogDb from "./internal/RunLogDb.ts"
 import { layout } from "./internal/StoreLayout.ts"
@@ -57,30 +59,87 @@ export interface NodeRecord extends NodeEntry {
   readonly startedAt: string
 }
 
-export class RunLog extends Context.Service<RunLog, {
-  readonly start: (run: Parameters<typeof RunLogDb.startRun>[1]) => Effect.Effect<number, StoreError>
-  readonly record: (runId: number, entries: ReadonlyArray<NodeEntry>) => Effect.Effect<void, StoreError>
-  readonly finish: (runId: number, status: "succeeded" | "failed" | "interrupted") => Effect.Effect<void, StoreError>
-  /** Keep a run's replay record under its command's signature (cli/Replay.ts). */
-  readonly remember: (signature: string, runId: number, record: string) => Effect.Effect<void, StoreError>
-  /** label → key components of that node's latest completed run in this pipeline */
-  readonly previous: (pipeline: string) => Effect.Effect<ReadonlyMap<string, CacheKey.Components>, StoreError>
-  readonly runs: (limit: number) => Effect.Effect<ReadonlyArray<RunEntry>, StoreError>
-  /** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
-  readonly find: (query: string) => Effect.Effect<ReadonlyArray<NodeRecord>, StoreError>
-  /** Output and metrics hashes any run refers to. */
-  readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, StoreError>
-}>()("ablate/runtime/RunLog") {
-  /** The run log of the store at `root`; the database is created on first use. */
-  static readonly layer = (root: string) => Layer.succeed(RunLog, makeSqliteLog(layout(path.resolve(root)).runLog))
+/** What `pipeline fsck` found in the run log. */
+export interface RunLogCheck {
+  readonly path: string
+  /** `missing`: no run log (a new store, or one deleted: the history of past runs is gone) */
+  readonly state: "sound" | "missing" | "corrupt"
+  /** what SQLite found wrong, when corrupt */
+  readonly reason: string | undefined
+  readonly runs: number
+  /** node entries naming objects that are not stored: history whose bytes are gone */
+  readonly dangling: ReadonlyArray<{ readonly runId: number; readonly label: string; readonly hash: string }>
+  /** keys logged runs produced or reused that have no key record now (removed: their nodes rerun) */
+  readonly unrecorded: ReadonlyArray<{ readonly key: string; readonly label: string }>
+  /** where a corrupt log was moved by a repair (a new, empty one takes its place) */
+  readonly movedTo: string | undefined
 }
 
-const makeSqliteLog = (file: string): RunLog["Service"] => {
+type Failure = StoreError | RunLogCorrupt
+
+export class RunLog extends Context.Service<RunLog, {
+  readonly start: (run: Parameters<typeof RunLogDb.startRun>[1]) => Effect.Effect<number, Failure>
+  readonly record: (runId: number, entries: ReadonlyArray<NodeEntry>) => Effect.Effect<void, Failure>
+  readonly finish: (runId: number, status: "succeeded" | "failed" | "interrupted") => Effect.Effect<void, Failure>
+  /** Keep a run's replay record under its command's signature (cli/Replay.ts). */
+  readonly remember: (signature: string, runId: number, record: string) => Effect.Effect<void, Failure>
+  /** label → key components of that node's latest completed run in this pipeline */
+  readonly previous: (pipeline: string) => Effect.Effect<ReadonlyMap<string, CacheKey.Components>, Failure>
+  readonly runs: (limit: number) => Effect.Effect<ReadonlyArray<RunEntry>, Failure>
+  /** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
+  readonly find: (query: string) => Effect.Effect<ReadonlyArray<NodeRecord>, Failure>
+  /** Output and metrics hashes any run refers to. */
+  readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, Failure>
+  /**
+   * Check the database (SQLite's integrity check) and the objects its runs name (`stored`
+   * says which are intact); with `repair`, move a corrupt log aside and start a new one.
+   */
+  readonly check: (options: {
+    readonly repair: boolean
+    readonly stored: (hash: string) => boolean
+    readonly recorded: (key: string) => boolean
+  }) => Effect.Effect<RunLogCheck, StoreError>
+}>()("ablate/runtime/RunLog") {
+  /** The run log of the store at `root`; the database is created on first use. */
+  static readonly layer = (root: string) => Layer.succeed(RunLog, makeSqliteLog(path.resolve(root)))
+}
+
+const makeSqliteLog = (root: string): RunLog["Service"] => {
+  const file = layout(root).runLog
   let db: DatabaseSync | undefined
   const open = (): DatabaseSync => (db ??= RunLogDb.open(file))
   const use = <A>(f: (db: DatabaseSync) => A) =>
-    Effect.try({ try: () => f(open()), catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
+    Effect.try({
+      try: () => f(open()),
+      catch: (error): Failure =>
+        RunLogDb.isCorruption(error)
+          ? new RunLogCorrupt({ path: file, reason: reasonOf(error), store: root })
+          : new StoreError({ path: file, reason: reasonOf(error) })
+    })
   const exists = () => db !== undefined || fs.existsSync(file)
+
+  // What SQLite finds wrong with the log, if anything.
+  const damage = (): string | undefined => {
+    try {
+      const problems = RunLogDb.integrityProblems(open())
+      return problems.length === 0 ? undefined : problems.slice(0, 3).join("; ")
+    } catch (error) {
+      if (!RunLogDb.isCorruption(error)) throw error
+      return reasonOf(error)
+    }
+  }
+
+  // Move a corrupt log (and its write-ahead log) aside; the next use starts a new one.
+  const moveAside = (): string => {
+    db?.close()
+    db = undefined
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, "-")}`
+    fs.renameSync(file, aside)
+    if (fs.existsSync(`${file}-wal`)) fs.renameSync(`${file}-wal`, `${aside}-wal`)
+    fs.rmSync(`${file}-shm`, { force: true })
+    open()
+    return aside
+  }
 
   return RunLog.of({
     start: (run) => use((db) => RunLogDb.startRun(db, run)),
@@ -98,6 +157,24 @@ const makeSqliteLog = (file: string): RunLog["Service"] => {
         )
         : Effect.succeed([]),
     find: (query) => (exists() ? use((db) => RunLogDb.findNodes(db, query)) : Effect.succeed([])),
-    referencedHashes: () => (exists() ? use((db) => RunLogDb.referencedHashes(db)) : Effect.succeed(new Set()))
+    referencedHashes: () => (exists() ? use((db) => RunLogDb.referencedHashes(db)) : Effect.succeed(new Set())),
+    check: ({ recorded, repair, stored }) =>
+      Effect.try({
+        try: (): RunLogCheck => {
+          const none = { path: file, reason: undefined, runs: 0, dangling: [], unrecorded: [], movedTo: undefined }
+          if (!exists()) return { ...none, state: "missing" }
+          const reason = damage()
+          if (reason !== undefined) return { ...none, state: "corrupt", reason, movedTo: repair ? moveAside() : undefined }
+          const sound = open()
+          return {
+            ...none,
+            state: "sound",
+            runs: RunLogDb.runCount(sound),
+            dangling: RunLogDb.danglingReferences(sound, stored),
+            unrecorded: RunLogDb.loggedKeys(sound).filter(({ key }) => !recorded(key))
+          }
+        },
+        catch: (error) => new StoreError({ path: file, reason: reasonOf(error) })
+      })
   })
 }

@@ -6,6 +6,11 @@
  * `Executor` under the key's lock, at most `concurrency` at a time. Independent
  * nodes run in parallel. Outputs are committed only after their bytes are in
  * place, so an interrupted run leaves finished nodes cached and nothing partial.
+ *
+ * Inputs are read through the store, which checks their bytes against their hash. An
+ * input found corrupt (or missing) is quarantined with every key record naming it, and
+ * the node that needed it fails saying so: nothing is computed from bad bytes, and the
+ * next run recomputes the node that made it (see docs/caching.md, "Integrity").
  */
 import { Deferred, Effect, Semaphore } from "effect"
 import { Metrics } from "../dsl/Artifact.ts"
@@ -13,10 +18,11 @@ import type { NodeContext, NodeInstance } from "../dsl/Node.ts"
 import * as Random from "../dsl/Random.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
-import { NodeFailed, reasonOf, type StoreError } from "./Errors.ts"
+import { CorruptObject, NodeFailed, reasonOf, type RunLogCorrupt, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as CheckpointCodec from "./internal/CheckpointCodec.ts"
+import * as Integrity from "./internal/Integrity.ts"
 import * as InputFiles from "./InputFiles.ts"
 import * as Plan from "./Plan.ts"
 
@@ -69,7 +75,7 @@ export interface Options {
   readonly concurrency: number
   readonly onEvent: (event: Event) => void
   /** Called as each node finishes, before its dependents start. */
-  readonly onResult?: (result: NodeResult) => Effect.Effect<void, StoreError>
+  readonly onResult?: (result: NodeResult) => Effect.Effect<void, StoreError | RunLogCorrupt>
 }
 
 const progressInterval = 100
@@ -104,21 +110,33 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     }
   }
 
-  const valueOf = (node: NodeInstance, ref: ObjectRef): Effect.Effect<unknown, StoreError> =>
+  // An output read back corrupt is quarantined (with the key records naming it) before the
+  // error is reported, so the next plan recomputes the node that made it.
+  const valueOf = (node: NodeInstance, ref: ObjectRef): Effect.Effect<unknown, StoreError | CorruptObject> =>
     values.has(ref.hash)
       ? Effect.succeed(values.get(ref.hash))
-      : store.read(ref.hash).pipe(Effect.map((bytes) => {
-        const value = Codec.decode(node.kind.output, bytes)
-        if (keepsValue(node.id)) values.set(ref.hash, value)
-        return value
-      }))
+      : store.read(ref.hash).pipe(
+        Effect.map((bytes) => {
+          const value = Codec.decode(node.kind.output, bytes)
+          if (keepsValue(node.id)) values.set(ref.hash, value)
+          return value
+        }),
+        Effect.catchTag("CorruptObject", (corrupt) => {
+          const producer = graph.byId.get(node.id)?.label ?? node.name
+          return store.quarantine(ref.hash).pipe(Effect.flatMap((done) =>
+            Effect.fail(new CorruptObject({ ...corrupt, producer, recovery: Integrity.describeQuarantine(done, producer) }))
+          ))
+        })
+      )
 
   const execute = (node: NodeInstance, label: string, components: CacheKey.Components, key: string) =>
     Effect.gen(function*() {
       const inputs: Record<string, unknown> = {}
       for (const [name, input] of Object.entries(node.inputs)) {
         const upstream = yield* Deferred.await(done.get(input.id)!)
-        inputs[name] = yield* valueOf(input, upstream.record!.output)
+        inputs[name] = yield* valueOf(input, upstream.record!.output).pipe(
+          Effect.catchTag("CorruptObject", (corrupt) => Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
+        )
       }
       let metrics: Array<CheckpointCodec.Metric> = []
       let lastProgress = 0

@@ -12,7 +12,9 @@
  * The next identical command, before loading Effect or the pipeline file, checks the
  * record: the same Node, every observed file with the same bytes, every observed
  * variable with the same value, every package at the same version, every key record
- * still the one the run saw, and every output and metrics object still stored. If all
+ * still the one the run saw, and every output and metrics object still the file the run
+ * saw (same inode and size: one deleted, truncated, replaced or quarantined is not
+ * replayed). If all
  * hold, preparing the pipeline again would build the same graph with the same keys and
  * every node would be a hit, so the command prints what that run would print, logs a
  * run with every node cached, and exits — in a few tens of milliseconds instead of the
@@ -27,7 +29,7 @@ import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
 import * as Observe from "../internal/Observe.ts"
 import { findRoot } from "../internal/Packages.ts"
 import * as RunLogDb from "../internal/RunLogDb.ts"
-import { layout, objectsOf } from "../internal/StoreLayout.ts"
+import { layout } from "../internal/StoreLayout.ts"
 import type { Console } from "./main.ts"
 import * as Options from "./Options.ts"
 import * as Render from "./Render.ts"
@@ -44,13 +46,15 @@ interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "kind" | 
 
 /** What the run log keeps for a replayable run. */
 interface ReplayRecord {
-  readonly format: 2
+  readonly format: 3
   /** Node version, platform, architecture and flags */
   readonly runtime: string
   readonly pipeline: string
   readonly file: string
   readonly observation: Observe.Observation
   readonly nodes: ReadonlyArray<RecordedNode>
+  /** output and metrics object hash → device, inode and size of its file */
+  readonly objects: { readonly [hash: string]: string }
   readonly outputs: ReadonlyArray<Summary.ShownOutput>
 }
 
@@ -60,8 +64,20 @@ const runtime = [process.version, process.platform, process.arch, ...process.exe
 /** The signature of a command: the same arguments in the same directory. */
 export const signature = (args: ReadonlyArray<string>, cwd: string): string => hashValue({ args: [...args], cwd })
 
-// A key record is replaced by renaming a new file over it: a new inode.
+// A key record or object is replaced by renaming a new file over it: a new inode.
 const identity = (stat: fs.Stats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
+
+const keyFileOf = (file: string): string | undefined => {
+  const stat = fs.statSync(file, { throwIfNoEntry: false })
+  return stat === undefined ? undefined : identity(stat)
+}
+
+// An object's modification time is left out: storing the same bytes again renews it (for
+// gc's grace period), and that changes nothing a replay reports.
+const objectFileOf = (file: string): string | undefined => {
+  const stat = fs.statSync(file, { throwIfNoEntry: false })
+  return stat === undefined ? undefined : `${stat.dev}:${stat.ino}:${stat.size}`
+}
 
 /** The identity of a key record whose output hash is `hash`; undefined if it is gone or now names another output. */
 const keyFileIdentity = (file: string, hash: string): string | undefined => {
@@ -96,15 +112,21 @@ export const recordOf = (
 ): { readonly record: ReplayRecord } | { readonly notReplayable: string } => {
   if (run.forced) return { notReplayable: "run with --force" }
   if (observation === undefined) return { notReplayable: Observe.taintedBy() ?? "not started by the pipeline command" }
-  const { keyPath } = layout(storeRoot)
+  const { keyPath, objectPath } = layout(storeRoot)
   const nodes: Array<RecordedNode> = []
+  const objects: Record<string, string> = {}
   for (const { id, label, kind, type, status, key, hash, metricsHash } of run.nodes) {
     if (status === "failed" || key === null || hash === null || metricsHash === undefined) return { notReplayable: `node "${label}" failed` }
     const keyFile = keyFileIdentity(keyPath(key), hash)
     if (keyFile === undefined) return { notReplayable: `the key record of node "${label}" changed before the run finished` }
+    for (const object of [hash, metricsHash]) {
+      const file = objectFileOf(objectPath(object))
+      if (file === undefined) return { notReplayable: `an object of node "${label}" was removed before the run finished` }
+      objects[object] = file
+    }
     nodes.push({ id, label, kind, type, key, hash, metricsHash, keyFile })
   }
-  return { record: { format: 2, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, outputs: run.outputs } }
+  return { record: { format: 3, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, objects, outputs: run.outputs } }
 }
 
 const hashOf = (file: string): string | undefined => {
@@ -130,16 +152,15 @@ const unchanged = (observed: Observe.Observation): boolean => {
   return true
 }
 
-/** Whether every node is still a hit: its key record is the one the run saw and its objects are stored. */
-const allCached = (storeRoot: string, nodes: ReadonlyArray<RecordedNode>): boolean => {
+/**
+ * Whether every node is still a hit: its key record is the one the run saw and its objects
+ * are the files the run saw, with their sizes (a missing, truncated or replaced object is not
+ * replayed).
+ */
+const allCached = (storeRoot: string, record: ReplayRecord): boolean => {
   const { keyPath, objectPath } = layout(storeRoot)
-  const objects = new Set<string>()
-  for (const node of nodes) {
-    const stat = fs.statSync(keyPath(node.key), { throwIfNoEntry: false })
-    if (stat === undefined || identity(stat) !== node.keyFile) return false
-    for (const hash of objectsOf({ output: { hash: node.hash }, metrics: { hash: node.metricsHash } })) objects.add(hash)
-  }
-  for (const hash of objects) if (!fs.existsSync(objectPath(hash))) return false
+  for (const node of record.nodes) if (keyFileOf(keyPath(node.key)) !== node.keyFile) return false
+  for (const [hash, file] of Object.entries(record.objects)) if (objectFileOf(objectPath(hash)) !== file) return false
   return true
 }
 
@@ -170,8 +191,8 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
     const saved = RunLogDb.loadReplay(db, signature(args, process.cwd()))
     const record = saved === undefined ? undefined : JSON.parse(saved.record) as ReplayRecord
     if (
-      saved !== undefined && record !== undefined && record.format === 2 && record.runtime === runtime &&
-      unchanged(record.observation) && allCached(storeRoot, record.nodes)
+      saved !== undefined && record !== undefined && record.format === 3 && record.runtime === runtime &&
+      unchanged(record.observation) && allCached(storeRoot, record)
     ) {
       return { db, sourceRun: saved.runId, record, json: values["json"] === true }
     }

@@ -1,6 +1,7 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc.
- * Exit codes: 0 success, 1 a node failed, 2 usage or configuration error.
+ * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck.
+ * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
+ * 2 usage or configuration error, or a run log that needs `pipeline fsck --repair`.
  */
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
@@ -98,6 +99,23 @@ killed runs. Prints how many objects and checkpoints it removed, and their bytes
                          then restarts them from step 1), except those a running node holds
   --store DIR            artifact store (default .ablate/)
   --json                 machine-readable output`
+  },
+  fsck: {
+    options: { ...storeFlag, repair: { type: "boolean" } } as Options,
+    usage: `pipeline fsck [options]
+
+Check the store: every object against its name (the sha256 of its bytes), every key record
+against its objects (present, with the recorded size, not corrupt), and the run log (SQLite's
+integrity check, and the objects its runs name). Prints each problem with the file, what is
+wrong and the node that made it, then counts.
+
+  --repair               move corrupt objects to quarantine/, remove key records whose objects are
+                         gone, short or corrupt (their nodes are recomputed by the next run), and
+                         move a corrupt run log aside and start a new one
+  --store DIR            artifact store (default .ablate/)
+  --json                 machine-readable output
+
+Exit status: 0 the store is sound (or every problem was repaired), 1 problems remain, 2 usage error.`
   }
 } as const
 
@@ -112,6 +130,7 @@ Usage:
   pipeline ls             past runs
   pipeline verify <file>  recompute cached nodes and report any whose bytes differ
   pipeline gc             remove unreferenced objects
+  pipeline fsck           check every object, key record and the run log; --repair fixes them
 
 Run \`pipeline <command> --help\` for a command's options.`
 
@@ -456,6 +475,70 @@ const gcCommand = (values: Values, positionals: ReadonlyArray<string>, root: str
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
+const fsckCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+  Effect.gen(function*() {
+    yield* noArguments("fsck", positionals)
+    const repair = values["repair"] === true
+    const store = yield* ArtifactStore
+    const checked = yield* store.check({ repair })
+    const log = yield* (yield* RunLog).check({ repair, stored: (hash) => checked.intact.has(hash), recorded: (key) => checked.keys.has(key) })
+    const relative = (file: string) => (path.isAbsolute(file) ? path.relative(store.root, file) : file)
+    const problems = [
+      ...checked.problems.map((p) => ({ ...p, path: relative(p.path) })),
+      ...(log.state === "corrupt"
+        ? [{
+          path: relative(log.path),
+          what: `the run log is corrupt (${log.reason})`,
+          node: undefined,
+          key: undefined,
+          repaired: log.movedTo === undefined ? undefined : `moved to ${relative(log.movedTo)}; a new, empty run log replaces it`
+        }]
+        : [])
+    ]
+    // History whose bytes are gone, or a run log that is gone: reported, nothing to repair.
+    const warnings = [
+      ...(log.state === "missing" && checked.records > 0
+        ? [`${relative(log.path)} is missing: the history of past runs is gone (cached results are kept; the next run starts a new log)`]
+        : []),
+      ...log.unrecorded.map((u) =>
+        `key ${shortHash(u.key)}… of node "${u.label}" in the run log has no key record (removed: the node is recomputed by the next run)`
+      ),
+      ...log.dangling.map((d) =>
+        `run ${d.runId} node "${d.label}" names object ${shortHash(d.hash)}…, which is no longer stored (rerun it to recompute it)`
+      )
+    ]
+    const unrepaired = problems.filter((p) => p.repaired === undefined).length
+    if (values["json"] === true) {
+      console.out.write(`${JSON.stringify({
+        store: store.root,
+        objects: checked.objects,
+        keyRecords: checked.records,
+        runLog: { state: log.state, runs: log.runs },
+        problems,
+        repaired: problems.length - unrepaired,
+        warnings
+      })}\n`)
+    } else {
+      const lines = [
+        `fsck ${store.root}: ${count(checked.objects, "object")}, ${count(checked.records, "key record")}, run log ${
+          log.state === "sound" ? `with ${count(log.runs, "run")}` : log.state
+        }`,
+        ...problems.flatMap((p) => [
+          `  ✗ ${p.path}: ${p.what}${p.node === undefined ? "" : ` (made by node ${p.node})`}`,
+          ...(p.repaired === undefined ? [] : [`      repaired: ${p.repaired}`])
+        ]),
+        ...warnings.map((w) => `  ! ${w}`),
+        problems.length === 0
+          ? `no problems${warnings.length > 0 ? `, ${count(warnings.length, "warning")}` : ""}`
+          : `${count(problems.length, "problem")}, ${problems.length - unrepaired} repaired${
+            unrepaired > 0 && !repair ? " (run `pipeline fsck --repair` to repair them)" : ""
+          }${warnings.length > 0 ? `, ${count(warnings.length, "warning")}` : ""}`
+      ]
+      console.out.write(`${lines.join("\n")}\n`)
+    }
+    return unrepaired > 0 ? 1 : 0
+  }).pipe(Effect.provide(storeLayers(root)))
+
 /** Run the CLI on `args` (without `node pipeline`); resolves to the exit code. */
 export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effect<number> => {
   const [name, ...rest] = args
@@ -488,11 +571,15 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
         return yield* verifyCommand(values, positionals, root, console)
       case "gc":
         return yield* gcCommand(values, positionals, root, console)
+      case "fsck":
+        return yield* fsckCommand(values, positionals, root, console)
     }
   }).pipe(
     Effect.catch((error) => {
       const tag = (error as { _tag?: string })._tag
-      const usage = tag === "ConfigError" || tag === "ParamError" || tag === "OverrideError" || tag === "BuildError"
+      // a damaged run log is the user's to repair (with fsck), like a configuration error
+      const usage = tag === "ConfigError" || tag === "ParamError" || tag === "OverrideError" || tag === "BuildError" ||
+        tag === "RunLogCorrupt"
       console.err.write(`error: ${reasonOf(error)}\n`)
       return Effect.succeed(usage ? 2 : 1)
     }),

@@ -202,3 +202,39 @@ export const referencedHashes = (db: DatabaseSync): Set<string> => {
   >
   return new Set(rows.flatMap((row) => [row.output_hash, row.metrics_hash].filter((h): h is string => h !== null)))
 }
+
+/** What SQLite's integrity check finds wrong with the database (nothing when it is sound). */
+export const integrityProblems = (db: DatabaseSync): Array<string> =>
+  (db.prepare("PRAGMA integrity_check").all() as unknown as ReadonlyArray<{ integrity_check: string }>)
+    .map((row) => row.integrity_check)
+    .filter((text) => text !== "ok")
+
+/** The number of runs logged. */
+export const runCount = (db: DatabaseSync): number => (db.prepare("SELECT COUNT(*) AS n FROM runs").get() as { n: number }).n
+
+/** The node entries that name an output or metrics object for which `stored` is false. */
+export const danglingReferences = (
+  db: DatabaseSync,
+  stored: (hash: string) => boolean
+): Array<{ readonly runId: number; readonly label: string; readonly hash: string }> => {
+  const rows = db.prepare("SELECT run_id, label, output_hash, metrics_hash FROM node_runs ORDER BY rowid").all() as unknown as ReadonlyArray<
+    { run_id: number; label: string; output_hash: string | null; metrics_hash: string | null }
+  >
+  return rows.flatMap((row) =>
+    [row.output_hash, row.metrics_hash]
+      .filter((hash): hash is string => hash !== null && !stored(hash))
+      .map((hash) => ({ runId: row.run_id, label: row.label, hash }))
+  )
+}
+
+/** Whether a SQLite error says the file is not a sound database (SQLITE_CORRUPT, SQLITE_NOTADB). */
+export const isCorruption = (error: unknown): boolean => {
+  const code = (error as { errcode?: unknown } | null)?.errcode
+  return typeof code === "number" && ((code & 0xff) === 11 || (code & 0xff) === 26)
+}
+
+/** The cache keys of node entries that produced or reused a result (not failed ones). */
+export const loggedKeys = (db: DatabaseSync): Array<{ readonly key: string; readonly label: string }> =>
+  db.prepare("SELECT key, MAX(label) AS label FROM node_runs WHERE key IS NOT NULL AND status != 'failed' GROUP BY key").all() as unknown as Array<
+    { key: string; label: string }
+  >

@@ -14,12 +14,15 @@ export const layout = (root: string) => {
     keys: path.join(root, "keys"),
     locks: path.join(root, "locks"),
     tmp: path.join(root, "tmp"),
-    checkpoints: path.join(root, "checkpoints")
+    checkpoints: path.join(root, "checkpoints"),
+    quarantine: path.join(root, "quarantine")
   }
   return {
     dirs,
     objectPath: (hash: string) => `${dirs.objects}${path.sep}${hash.slice(0, 2)}${path.sep}${hash}`,
     keyPath: (key: string) => `${dirs.keys}${path.sep}${key}.json`,
+    /** Where a corrupt object is moved to, out of the way of every reader. */
+    quarantinePath: (hash: string) => `${dirs.quarantine}${path.sep}${hash}`,
     lockPath: (key: string) => `${dirs.locks}${path.sep}${key}.lock`,
     checkpointPath: (key: string) => `${dirs.checkpoints}${path.sep}${key}${checkpointSuffix}`,
     /** The key whose checkpoint a file in `checkpoints/` is (undefined for any other file). */
@@ -29,8 +32,3 @@ export const layout = (root: string) => {
   }
 }
 
-/** The objects a key record names: it is a cache hit only while all of them are stored. */
-export const objectsOf = (record: { readonly output: { readonly hash: string }; readonly metrics: { readonly hash: string } }) => [
-  record.output.hash,
-  record.metrics.hash
-]
