@@ -10,7 +10,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { EpisodeOutcomes, Policy, Trajectories } from "../artifacts.ts"
 import * as GridPolicy from "../models/GridPolicy.ts"
-import * as GridRollout from "../policy/GridRollout.ts"
+import * as GridRollout from "../models/GridRollout.ts"
 import { meanInterval, sum } from "./math.ts"
 
 export const episodes = Node.make({

@@ -113,6 +113,16 @@ export const tokenLogProbs = (
 }
 
 /**
+ * Each prompt followed by its response, as one int32 batch; every prompt has the same length P
+ * and every response the same length L. → [B, P + L]
+ */
+export const sequenceTokens = (prompts: ReadonlyArray<Prompt>, responses: ReadonlyArray<ReadonlyArray<number>>): tf.Tensor2D => {
+  const P = prompts[0]!.tokens.length
+  const L = responses[0]!.length
+  return tf.tensor2d(prompts.flatMap((p, b) => [...p.tokens, ...responses[b]!]), [responses.length, P + L], "int32")
+}
+
+/**
  * The policy's log-probability of each token of each response, as a tensor on the
  * gradient tape: what the policy trainers differentiate. Every response has the same
  * length L (the task's; 1 for a bandit) and every prompt of a sequence task the same
@@ -131,7 +141,7 @@ export const trainableTokenLogProbs = (
     }
     const P = prompts[0]!.tokens.length
     const L = responses[0]!.length
-    const tokens = tf.tensor2d(prompts.flatMap((p, b) => [...p.tokens, ...responses[b]!]), [B, P + L], "int32") // [B, P + L]
+    const tokens = sequenceTokens(prompts, responses) // [B, P + L]
     // perToken[t] is log p(token t+1 | tokens ≤ t): the response's tokens are P .. P + L − 1
     return tf.slice(Transformer.logProbs(policy.model, tokens).perToken, [0, P - 1], [B, L]) as tf.Tensor2D // [B, L]
   })

@@ -18,7 +18,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { Prompt } from "../data/Task.ts"
-import type * as PolicyModel from "../models/Policy.ts"
+import * as PolicyModel from "../models/Policy.ts"
 import * as Transformer from "../models/Transformer.ts"
 
 export type Critic =
@@ -59,7 +59,7 @@ export const values = (critic: Critic, prompts: ReadonlyArray<Prompt>, responses
     }
     const P = prompts[0]!.tokens.length
     const L = responses[0]!.length
-    const tokens = tf.tensor2d(prompts.flatMap((p, b) => [...p.tokens, ...responses[b]!]), [B, P + L], "int32") // [B, P + L]
+    const tokens = PolicyModel.sequenceTokens(prompts, responses) // [B, P + L]
     // position t's value is read after token t: the state before response token i is position P − 1 + i
     return tf.slice(Transformer.values(critic.model, tokens), [0, P - 1], [B, L]) as tf.Tensor2D // [B, L]
   })

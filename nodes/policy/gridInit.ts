@@ -8,7 +8,7 @@ import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, Trajectories } from "../artifacts.ts"
 import * as GridPolicy from "../models/GridPolicy.ts"
-import * as GridRollout from "./GridRollout.ts"
+import * as GridRollout from "../models/GridRollout.ts"
 
 export const gridInit = Node.make({
   kind: "policy/gridInit",

@@ -19,7 +19,7 @@ import { mean } from "../evaluate/math.ts"
 import * as GridPolicy from "../models/GridPolicy.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
-import * as GridRollout from "./GridRollout.ts"
+import * as GridRollout from "../models/GridRollout.ts"
 import { batchParam } from "./Trainer.ts"
 
 export const imitationPretrain = Node.make({

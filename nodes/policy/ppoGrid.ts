@@ -35,7 +35,7 @@ import * as GridPolicy from "../models/GridPolicy.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as Train from "../models/Train.ts"
-import * as GridRollout from "./GridRollout.ts"
+import * as GridRollout from "../models/GridRollout.ts"
 import { gae, ppoPolicyLoss, ppoValueLoss, whiten } from "./math.ts"
 import * as PpoIterations from "./PpoIterations.ts"
 

@@ -9,8 +9,8 @@ import type { ValueOf } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { Trajectories } from "../artifacts.ts"
 import * as GridEnvironment from "../data/GridEnvironment.ts"
-import * as GridPolicy from "../models/GridPolicy.ts"
-import type * as Sampling from "../models/Sampling.ts"
+import * as GridPolicy from "./GridPolicy.ts"
+import type * as Sampling from "./Sampling.ts"
 
 /** An environment of a Trajectories table: its id and its parsed layout. */
 export interface Environment {
