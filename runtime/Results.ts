@@ -1,0 +1,111 @@
+/**
+ * The results table of a run: one row per sweep cell (and per split, for outputs that
+ * report one), with each scalar result metric's mean over seeds and its 95% Student-t
+ * interval, and its difference from the baseline cell with Welch's interval
+ * (Statistics.ts). Pure: the CLI extracts the observations from a run's outputs.
+ *
+ * A cell is the sweep coordinates of an output node without its seed; observations of
+ * the same output (node name), cell and split over several seeds are pooled. The
+ * baseline cell is the one whose coordinates include every factor of `baseline`; each
+ * other cell of the same output and split is compared with it.
+ */
+import type { Json } from "../dsl/Artifact.ts"
+import * as Statistics from "./Statistics.ts"
+
+/** One output node's results in one seed's cell. */
+export interface Observation {
+  /** the output node's name (its label without the cell) */
+  readonly output: string
+  /** its sweep coordinates, `seed` included when the run had several seeds */
+  readonly coords: Readonly<Record<string, Json>>
+  /** a split the output reports apart ("" when it reports one) */
+  readonly split: string
+  /** result metric → value */
+  readonly metrics: Readonly<Record<string, number>>
+}
+
+/** One metric of a row. */
+export interface Cell {
+  readonly mean: number
+  readonly low: number
+  readonly high: number
+  readonly n: number
+  /** difference from the baseline cell (absent for the baseline and when there is none) */
+  readonly delta?: Statistics.Interval | undefined
+}
+
+/** One row of the table. */
+export interface Row {
+  readonly output: string
+  /** the sweep factors of the cell (no seed) */
+  readonly factors: Readonly<Record<string, Json>>
+  readonly split: string
+  readonly baseline: boolean
+  readonly seeds: number
+  readonly metrics: Readonly<Record<string, Cell>>
+}
+
+export interface Table {
+  /** factor names in first-seen order */
+  readonly factors: ReadonlyArray<string>
+  /** metric names in first-seen order */
+  readonly metrics: ReadonlyArray<string>
+  readonly rows: ReadonlyArray<Row>
+  /** whether some row is the baseline */
+  readonly hasBaseline: boolean
+}
+
+const withoutSeed = (coords: Readonly<Record<string, Json>>): Record<string, Json> => {
+  const { seed: _, ...rest } = coords
+  return rest
+}
+
+const stable = (value: Json): string => JSON.stringify(value)
+
+const matches = (factors: Readonly<Record<string, Json>>, baseline: Readonly<Record<string, Json>>): boolean =>
+  Object.keys(baseline).length > 0 &&
+  Object.entries(baseline).every(([key, value]) => key in factors && stable(factors[key]!) === stable(value))
+
+/** Pool observations by output, cell and split, and compare each cell with the baseline. */
+export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Readonly<Record<string, Json>> = {}): Table => {
+  const factorNames: Array<string> = []
+  const metricNames: Array<string> = []
+  const groups = new Map<string, { output: string; factors: Record<string, Json>; split: string; values: Map<string, Array<number>> }>()
+  for (const observation of observations) {
+    const factors = withoutSeed(observation.coords)
+    for (const key of Object.keys(factors)) if (!factorNames.includes(key)) factorNames.push(key)
+    const id = stable([observation.output, Object.entries(factors).sort(([a], [b]) => (a < b ? -1 : 1)), observation.split])
+    const group = groups.get(id) ?? { output: observation.output, factors, split: observation.split, values: new Map() }
+    groups.set(id, group)
+    for (const [name, value] of Object.entries(observation.metrics)) {
+      if (!metricNames.includes(name)) metricNames.push(name)
+      const values = group.values.get(name) ?? []
+      values.push(value)
+      group.values.set(name, values)
+    }
+  }
+  const list = [...groups.values()]
+  const baselineOf = (group: (typeof list)[number]) =>
+    list.find((other) => other.output === group.output && other.split === group.split && matches(other.factors, baseline))
+  const rows = list.map((group): Row => {
+    const reference = baselineOf(group)
+    const isBaseline = reference === group
+    const metrics: Record<string, Cell> = {}
+    for (const [name, values] of group.values) {
+      const base = reference?.values.get(name)
+      metrics[name] = {
+        ...Statistics.meanInterval(values),
+        delta: isBaseline || base === undefined ? undefined : Statistics.differenceInterval(values, base)
+      }
+    }
+    return {
+      output: group.output,
+      factors: group.factors,
+      split: group.split,
+      baseline: isBaseline,
+      seeds: Math.max(0, ...[...group.values.values()].map((v) => v.length)),
+      metrics
+    }
+  })
+  return { factors: factorNames, metrics: metricNames, rows, hasBaseline: rows.some((r) => r.baseline) }
+}

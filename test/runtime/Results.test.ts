@@ -1,0 +1,62 @@
+// Pooling a sweep's outputs over seeds into one row per cell, against intervals computed
+// independently with SciPy 1.17 (t.ppf for the mean, ttest_ind(equal_var=False) for the Δ).
+import { describe, expect, it } from "vitest"
+import * as Results from "../../runtime/Results.ts"
+
+const observe = (beta: number, seeds: ReadonlyArray<number>, split = "test"): Array<Results.Observation> =>
+  seeds.map((value, seed) => ({ output: "gold", coords: { beta, seed }, split, metrics: { reward: value } }))
+
+describe("Results.aggregate", () => {
+  const observations = [
+    ...observe(0.1, [0.50, 0.55, 0.53]),
+    ...observe(0.3, [0.60, 0.66, 0.61]),
+    // a cell that lost a seed
+    ...observe(1, [0.70, 0.74]),
+    // another split of the same output, compared within its own split
+    ...observe(0.1, [0.9, 0.9, 0.9], "train"),
+    ...observe(0.3, [0.8, 0.8, 0.8], "train")
+  ]
+  const table = Results.aggregate(observations, { beta: 0.1 })
+  const row = (beta: number, split = "test") => table.rows.find((r) => r.factors["beta"] === beta && r.split === split)!
+
+  it("one row per cell and split, seeds pooled, factors without the seed", () => {
+    expect(table.rows).toHaveLength(5)
+    expect(table.factors).toEqual(["beta"])
+    expect(table.metrics).toEqual(["reward"])
+    expect(row(0.3).factors).toEqual({ beta: 0.3 })
+    expect(row(0.3).seeds).toBe(3)
+    expect(row(1).seeds).toBe(2)
+  })
+
+  it("mean ± the Student-t 95% interval", () => {
+    const cell = row(0.3).metrics["reward"]!
+    expect(cell.n).toBe(3)
+    expect(cell.mean).toBeCloseTo(0.6233333333333334, 12)
+    expect(cell.low).toBeCloseTo(0.5434794782188921, 10)
+    expect(cell.high).toBeCloseTo(0.7031871884477747, 10)
+    const short = row(1).metrics["reward"]!
+    expect([short.n, short.low, short.high].map((v) => Number(v.toFixed(10)))).toEqual([2, 0.4658759053, 0.9741240947])
+  })
+
+  it("Δ vs the baseline cell with Welch's interval, within the same split", () => {
+    expect(row(0.1).baseline).toBe(true)
+    expect(row(0.1).metrics["reward"]!.delta).toBeUndefined()
+    const delta = row(0.3).metrics["reward"]!.delta!
+    expect(delta.mean).toBeCloseTo(0.09666666666666668, 12)
+    expect(delta.low).toBeCloseTo(0.029711495454282977, 10)
+    expect(delta.high).toBeCloseTo(0.16362183787905038, 10)
+    const missing = row(1).metrics["reward"]!.delta!
+    expect(missing.low).toBeCloseTo(0.08935851204111092, 10)
+    expect(missing.high).toBeCloseTo(0.2973081546255556, 10)
+    expect(row(0.3, "train").metrics["reward"]!.delta!.mean).toBeCloseTo(-0.1, 12)
+    expect(table.hasBaseline).toBe(true)
+  })
+
+  it("without a baseline, or one that matches no cell, rows have no Δ", () => {
+    for (const baseline of [{}, { beta: 5 }, { lr: 0.1 }]) {
+      const plain = Results.aggregate(observations, baseline)
+      expect(plain.hasBaseline).toBe(false)
+      expect(plain.rows.every((r) => Object.values(r.metrics).every((m) => m.delta === undefined))).toBe(true)
+    }
+  })
+})
