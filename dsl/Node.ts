@@ -89,7 +89,7 @@ export type CallArgs<P extends ParamsSchema, I extends InputTypes> =
   & P["Encoded"]
 
 /** The options of a node kind, given to `Node.make`. */
-export interface Definition<P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E> {
+export interface Definition<P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E, M extends string = string> {
   /** Stable id, `stage/name`, e.g. `reward/bradleyTerry`. Part of the cache key. */
   readonly kind: string
   /** Bump to invalidate every cached result of this kind by hand. Part of the cache key. */
@@ -101,16 +101,25 @@ export interface Definition<P extends ParamsSchema, I extends InputTypes, O exte
   readonly output: O
   /** True when the node computes with tensors: the tensor backend then enters its cache key. */
   readonly tensors?: boolean
-  /** Names and meanings of the metrics `run` records, for the node reference. */
-  readonly metrics?: { readonly [name: string]: string }
+  /**
+   * Names and meanings of the metrics `run` records, for the node reference. `<split>/name`
+   * stands for one metric per split (`test/gold`, `train/gold`).
+   */
+  readonly metrics?: { readonly [name in M]: string }
+  /**
+   * The metrics that are this node's scalar results (of `metrics`, by the same names): their
+   * final values are pooled over seeds into the results table of a run, a `<split>/` metric
+   * one row per split.
+   */
+  readonly results?: ReadonlyArray<NoInfer<M>>
   /** The node kind's module (`import.meta.url`); found from the call stack when omitted. */
   readonly module?: string
   readonly run: (args: RunArgs<P, I>) => Effect.Effect<ValueOf<O>, E>
 }
 
 /** A node kind: call it to add a node to the graph being built. */
-export interface NodeKind<P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E>
-  extends Definition<P, I, O, E>
+export interface NodeKind<P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E, M extends string = string>
+  extends Definition<P, I, O, E, M>
 {
   (args: CallArgs<P, I>, options?: { readonly name?: string }): Handle<O>
   /** Absolute path of the module that defines the kind (the root of its code fingerprint). */
@@ -129,6 +138,7 @@ export interface AnyNodeKind {
   readonly output: ArtifactType
   readonly tensors?: boolean
   readonly metrics?: { readonly [name: string]: string }
+  readonly results?: ReadonlyArray<string>
   readonly module: string
   readonly defaultName: string
   readonly run: (args: {
@@ -257,9 +267,9 @@ const instantiate = (
  *   run: ({ params, inputs, ctx }) => Effect.sync(() => label(inputs.items, params, ctx.random))
  * })
  */
-export const make = <P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E = never>(
-  definition: Definition<P, I, O, E>
-): NodeKind<P, I, O, E> => {
+export const make = <P extends ParamsSchema, I extends InputTypes, O extends ArtifactType, E = never, const M extends string = never>(
+  definition: Definition<P, I, O, E, M>
+): NodeKind<P, I, O, E, M> => {
   const paramFields = Object.keys(definition.params.fields)
   const clash = paramFields.find((field) => field in definition.inputs)
   if (clash !== undefined) throw new Error(`Node.make(${definition.kind}): "${clash}" is both a param and an input`)

@@ -20,6 +20,17 @@ export interface Pipeline {
   readonly _tag: "Pipeline"
   readonly name: string
   readonly builder: (cell: Cell) => unknown
+  /** The sweep cell the results table compares every other cell with (see `Options`). */
+  readonly baseline: Readonly<Record<string, Json>>
+}
+
+/** Options of a pipeline. */
+export interface Options {
+  /**
+   * The baseline cell of its sweep, by factor values (`{ beta: 0.1 }`, or several factors of
+   * a grid): the results table gives every other cell's difference from it.
+   */
+  readonly baseline?: Readonly<Record<string, Json>>
 }
 
 /**
@@ -32,7 +43,12 @@ export interface Pipeline {
  *   return evaluate.pairwiseAccuracy({ model: reward.bradleyTerry({ pairs: label.bradleyTerry({ task }) }), task })
  * })
  */
-export const make = (name: string, builder: (cell: Cell) => unknown): Pipeline => ({ _tag: "Pipeline", name, builder })
+export const make = (name: string, builder: (cell: Cell) => unknown, options: Options = {}): Pipeline => ({
+  _tag: "Pipeline",
+  name,
+  builder,
+  baseline: options.baseline ?? {}
+})
 
 /** True for a value made by `Pipeline.make` (also when loaded through another module instance). */
 export const isPipeline = (value: unknown): value is Pipeline =>
@@ -64,6 +80,20 @@ const collectHandles = (value: unknown, into: Map<string, NodeInstance>, seen = 
     return
   }
   for (const item of Array.isArray(value) ? value : Object.values(value)) collectHandles(item, into, seen)
+}
+
+/** Why a baseline names no cell of the sweep, if it does not: a factor the sweep lacks, or values no cell has together. */
+const checkBaseline = (baseline: Readonly<Record<string, Json>>, cells: ReadonlyArray<Readonly<Record<string, Json>>>): string | undefined => {
+  const wanted = Object.entries(baseline)
+  if (wanted.length === 0) return undefined
+  const factors = [...new Set(cells.flatMap((coords) => Object.keys(coords)))].filter((key) => key !== "seed")
+  const missing = wanted.find(([key]) => !factors.includes(key))
+  if (missing !== undefined) {
+    return `baseline: "${missing[0]}" is not a factor of its sweep (its factors: ${factors.join(", ") || "none"})`
+  }
+  const same = (a: Json | undefined, b: Json) => JSON.stringify(a) === JSON.stringify(b)
+  if (cells.some((coords) => wanted.every(([key, value]) => same(coords[key], value)))) return undefined
+  return `baseline ${JSON.stringify(baseline)} matches no cell of its sweep`
 }
 
 /**
@@ -101,6 +131,8 @@ export const build = (
     if (outputs.size === 0) {
       return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: "the builder returned no node handles" }))
     }
+    const baselineProblem = checkBaseline(pipeline.baseline, [...root.nodes.values()].map((entry) => entry.coords))
+    if (baselineProblem !== undefined) return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: baselineProblem }))
     return Graph.make(pipeline.name, root.nodes, [...outputs.values()])
   })
 

@@ -88,6 +88,7 @@ export const render = (kinds: ReadonlyArray<AnyNodeKind>): string => {
       `- output: ${kind.output.name} (${kind.output.format})`,
       `- tensors: ${kind.tensors === true ? "yes (the backend is part of its cache key)" : "no"}`,
       `- metrics: ${Object.entries(kind.metrics ?? {}).map(([name, meaning]) => `\`${name}\`: ${meaning}`).join("; ") || "none"}`,
+      ...(kind.results === undefined ? [] : [`- results (pooled over seeds in a run's results table): ${kind.results.map((name) => `\`${name}\``).join(", ")}`]),
       "",
       ...(params.length === 0 ? ["No params."] : ["| param | type | default | description |", "| --- | --- | --- | --- |", ...params]),
       ""

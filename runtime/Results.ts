@@ -55,6 +55,38 @@ export interface Table {
   readonly hasBaseline: boolean
 }
 
+const splitPrefix = "<split>/"
+
+/**
+ * The observations of one node: its final metrics that its kind declares results (`results`,
+ * `<split>/name` standing for one metric per split), one observation per split.
+ */
+export const observe = (node: {
+  readonly name: string
+  readonly coords: Readonly<Record<string, Json>>
+  readonly results: ReadonlyArray<string>
+  readonly finalMetrics: Readonly<Record<string, number>>
+}): Array<Observation> => {
+  const bySplit = new Map<string, Record<string, number>>()
+  const add = (split: string, metric: string, value: number) => {
+    const metrics = bySplit.get(split) ?? {}
+    metrics[metric] = value
+    bySplit.set(split, metrics)
+  }
+  for (const result of node.results) {
+    if (!result.startsWith(splitPrefix)) {
+      const value = node.finalMetrics[result]
+      if (value !== undefined) add("", result, value)
+      continue
+    }
+    const metric = result.slice(splitPrefix.length)
+    for (const [name, value] of Object.entries(node.finalMetrics)) {
+      if (name.length > metric.length + 1 && name.endsWith(`/${metric}`)) add(name.slice(0, -metric.length - 1), metric, value)
+    }
+  }
+  return [...bySplit].map(([split, metrics]) => ({ output: node.name, coords: node.coords, split, metrics }))
+}
+
 const withoutSeed = (coords: Readonly<Record<string, Json>>): Record<string, Json> => {
   const { seed: _, ...rest } = coords
   return rest

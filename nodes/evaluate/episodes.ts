@@ -19,6 +19,7 @@ export const episodes = Node.make({
   description: "Success rate, mean return and mean episode length of a grid-world policy in each environment, with 95% intervals over environments.",
   tensors: true,
   metrics: { success: "fraction of episodes that reached the goal", return: "mean undiscounted return", steps: "mean episode length" },
+  results: ["success", "return", "steps"],
   params: Schema.Struct({
     actions: Param.literal(["greedy", "sampled"], { default: "greedy", description: "greedy: the likeliest action; sampled: drawn from the policy" }),
     episodes: Param.int({ default: 1, min: 1, description: "Episodes per environment (more than one adds information only when sampling)" }),

@@ -14,6 +14,7 @@ export const goldReward = Node.make({
   version: 1,
   description: "Mean gold reward of a policy's samples with a 95% confidence interval over prompts, per split.",
   metrics: { "<split>/gold": "mean gold reward per split" },
+  results: ["<split>/gold"],
   params: Schema.Struct({}),
   inputs: { samples: Samples, task: Task },
   output: GoldReward,

@@ -19,6 +19,7 @@ export const kl = Node.make({
   description: "KL of a policy to a reference per sequence and per token: k1, k2, k3 estimates from the policy's samples and the exact value where the responses can be enumerated.",
   tensors: true,
   metrics: { "<split>/kl": "per-sequence KL per split (exact where known, else k3)" },
+  results: ["<split>/kl"],
   params: Schema.Struct({ exactLimit: exactLimitParam }),
   inputs: { policy: Policy, reference: Policy, samples: Samples, task: Task },
   output: KlDivergence,

@@ -16,6 +16,7 @@ export const pairwiseAccuracy = Node.make({
   description: "Held-out pairwise accuracy of a reward model against the gold reward.",
   tensors: true,
   metrics: { accuracy: "held-out pairwise accuracy against the gold reward" },
+  results: ["accuracy"],
   params: Schema.Struct({}),
   inputs: { model: RewardModel, task: Items },
   output: PairwiseAccuracy,

@@ -20,6 +20,7 @@ export const rewardKl = Node.make({
   description: "One reward–KL frontier point per split: gold reward (95% CI), proxy reward and KL to the reference of a policy's samples.",
   tensors: true,
   metrics: { "<split>/gold": "mean gold reward", "<split>/proxy": "mean proxy reward", "<split>/kl": "KL to the reference" },
+  results: ["<split>/gold", "<split>/proxy", "<split>/kl"],
   params: Schema.Struct({ exactLimit: exactLimitParam }),
   inputs: { policy: Policy, reference: Policy, samples: Samples, model: RewardModel, task: Task },
   output: RewardKl,

@@ -20,6 +20,7 @@ export const rmAccuracy = Node.make({
   description: "Pairwise accuracy and calibration (ECE) of a reward model on the train and test pairs, overall and per label source.",
   tensors: true,
   metrics: { "<split>/accuracy": "pairwise accuracy per split and split:source", "<split>/ece": "expected calibration error per split and split:source" },
+  results: ["<split>/accuracy", "<split>/ece"],
   params: Schema.Struct({
     bins: Param.int({ default: 10, min: 1, max: 100, description: "Equal-width bins of the calibration error" })
   }),

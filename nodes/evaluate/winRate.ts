@@ -15,6 +15,7 @@ export const winRate = Node.make({
   version: 1,
   description: "How often the policy's sample beats the reference's sample for the same prompt under the gold reward (ties ½), with a 95% interval.",
   metrics: { "<split>/winRate": "win rate per split" },
+  results: ["<split>/winRate"],
   params: Schema.Struct({}),
   inputs: { samples: Samples, reference: Samples, task: Task },
   output: WinRate,

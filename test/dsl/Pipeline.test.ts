@@ -1,5 +1,6 @@
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
+import type { Json } from "../../dsl/Artifact.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { fit, generate, score } from "../fixtures/graph.ts"
 
@@ -75,6 +76,17 @@ describe("Pipeline.build", () => {
     ))
     expect(swept.nodes.map((n) => n.node.params)).toEqual([{ n: 10, seed: 7 }, { n: 10, seed: 8 }])
     expect(swept.nodes.map((n) => n.label)).toEqual(["numbers[n=3,seed=7]", "numbers[n=4,seed=8]"])
+  })
+
+  it("a baseline must name a cell of the sweep", () => {
+    const swept = (baseline: Readonly<Record<string, Json>>) =>
+      Pipeline.make("swept", () => Pipeline.grid({ n: [10, 20], lr: [0.1, 1] }, ({ n, lr }) => fit({ numbers: generate({ n }), lr })), { baseline })
+    expect(build(swept({ n: 10, lr: 0.1 })).nodes.length).toBeGreaterThan(0)
+    expect(build(swept({ lr: 1 })).nodes.length).toBeGreaterThan(0)
+    expect(buildError(swept({ beta: 1 })).message).toBe(
+      `pipeline "swept" failed while building its graph: baseline: "beta" is not a factor of its sweep (its factors: n, lr)`
+    )
+    expect(buildError(swept({ n: 30 })).message).toBe(`pipeline "swept" failed while building its graph: baseline {"n":30} matches no cell of its sweep`)
   })
 
   it("a node created outside the builder is refused by name", () => {

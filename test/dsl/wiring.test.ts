@@ -2,9 +2,11 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, expectTypeOf, it } from "vitest"
+import { Effect, Schema } from "effect"
+import * as Node from "../../dsl/Node.ts"
 import type { Handle } from "../../dsl/Node.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
-import { fit, generate, type Numbers, score, size, tags, type Weights } from "../fixtures/graph.ts"
+import { fit, generate, Numbers, score, size, tags, type Weights } from "../fixtures/graph.ts"
 import { repo } from "../helpers.ts"
 
 describe("typed wiring", () => {
@@ -48,8 +50,23 @@ export const neither = size({ thing: tags({}) })
     }
   })
 
+  it("a node kind's results name metrics it declares", () => {
+    const definition = {
+      kind: "test/results",
+      version: 1,
+      description: "results of a test",
+      params: Schema.Struct({}),
+      inputs: {},
+      output: Numbers,
+      metrics: { "<split>/gold": "mean gold reward per split", loss: "training loss" },
+      run: () => Effect.succeed([])
+    }
+    expect(Node.make({ ...definition, results: ["<split>/gold"] }).results).toEqual(["<split>/gold"])
+    // @ts-expect-error "gold" is not one of the metrics it declares ("<split>/gold" is)
+    Node.make({ ...definition, results: ["gold"] })
+  })
+
   it("an input of several artifact types refuses other handles when the graph is built", async () => {
-    const { Effect } = await import("effect")
     const error = await Effect.runPromise(Effect.flip(Pipeline.build(Pipeline.make("neither", () => size({ thing: tags({}) as never })), { seeds: [0] })))
     expect(String(error.message)).toContain(`input "thing" expects Numbers | Weights but was given Tags`)
     await Effect.runPromise(Pipeline.build(Pipeline.make("either", () => [size({ thing: generate({}) }), size({ thing: fit({ numbers: generate({}) }) })]), { seeds: [0] }))

@@ -60,3 +60,19 @@ describe("Results.aggregate", () => {
     }
   })
 })
+
+describe("Results.observe", () => {
+  it("takes a node's declared results from its final metrics, one observation per split", () => {
+    const observations = Results.observe({
+      name: "point",
+      coords: { beta: 0.1, seed: 2 },
+      results: ["<split>/gold", "<split>/kl", "accuracy"],
+      finalMetrics: { "test/gold": 0.8, "train/gold": 0.9, "test/kl": 2.1, "test/proxy": 4, accuracy: 0.7, loss: 0.3, kl: 5 }
+    })
+    expect(observations).toEqual([
+      { output: "point", coords: { beta: 0.1, seed: 2 }, split: "test", metrics: { gold: 0.8, kl: 2.1 } },
+      { output: "point", coords: { beta: 0.1, seed: 2 }, split: "train", metrics: { gold: 0.9 } },
+      { output: "point", coords: { beta: 0.1, seed: 2 }, split: "", metrics: { accuracy: 0.7 } }
+    ])
+  })
+})
