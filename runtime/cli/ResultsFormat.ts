@@ -1,0 +1,118 @@
+/**
+ * A results table (Results.ts) as text: aligned columns for the terminal, Markdown for
+ * docs, CSV with every bound in its own column, or the table as JSON. One table per
+ * output node name, one row per cell and split; a metric reads `mean ± half-width` over
+ * seeds and `Δ name` reads the difference from the baseline cell with its half-width (the
+ * difference alone where a cell has one seed: no spread to estimate).
+ */
+import type { Json } from "../../dsl/Artifact.ts"
+import type * as Results from "../Results.ts"
+import type * as Statistics from "../Statistics.ts"
+import { table } from "./Summary.ts"
+
+export const formats = ["table", "md", "csv", "json"] as const
+export type Format = (typeof formats)[number]
+
+/** Decimals that show an interval's half-width to two significant digits (4 significant digits without one). */
+const decimalsFor = (interval: Statistics.Interval): number => {
+  const half = (interval.high - interval.low) / 2
+  const scale = Number.isFinite(half) && half > 0 ? half : Math.abs(interval.mean)
+  const digits = Number.isFinite(half) && half > 0 ? 2 : 4
+  if (!(scale > 0)) return 0
+  return Math.min(8, Math.max(0, digits - 1 - Math.floor(Math.log10(scale))))
+}
+
+/** `0.757 ± 0.089` (or the mean alone from one seed); `signed` writes `+` before a positive mean. */
+export const formatInterval = (interval: Statistics.Interval, signed = false): string => {
+  const decimals = decimalsFor(interval)
+  const half = (interval.high - interval.low) / 2
+  const mean = `${signed && interval.mean > 0 ? "+" : ""}${interval.mean.toFixed(decimals)}`
+  return half === 0 ? `${mean} ± 0` : Number.isFinite(half) ? `${mean} ± ${half.toFixed(decimals)}` : mean
+}
+
+const factorText = (value: Json | undefined): string =>
+  value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value)
+
+/** The rows of one output as cells of text, with its header. */
+const textRows = (results: Results.Table, output: string): Array<Array<string>> => {
+  const rows = results.rows.filter((r) => r.output === output)
+  const metrics = results.metrics.filter((m) => rows.some((r) => m in r.metrics))
+  const factors = results.factors.filter((f) => rows.some((r) => f in r.factors))
+  const showSplit = rows.some((r) => r.split !== "")
+  const withDelta = (metric: string) => rows.some((r) => r.metrics[metric]?.delta !== undefined)
+  const header = [
+    ...factors,
+    ...(showSplit ? ["split"] : []),
+    "n",
+    ...metrics.flatMap((m) => [m, ...(withDelta(m) ? [`Δ ${m}`] : [])])
+  ]
+  const body = rows.map((row) => [
+    ...factors.map((f) => factorText(row.factors[f])),
+    ...(showSplit ? [row.split] : []),
+    `${row.seeds}${row.baseline ? " (baseline)" : ""}`,
+    ...metrics.flatMap((m) => {
+      const cell = row.metrics[m]
+      const value = cell === undefined ? "" : formatInterval(cell)
+      if (!withDelta(m)) return [value]
+      return [value, cell?.delta === undefined ? (row.baseline ? "—" : "") : formatInterval(cell.delta, true)]
+    })
+  ])
+  return [header, ...body]
+}
+
+const outputsOf = (results: Results.Table): Array<string> => [...new Set(results.rows.map((r) => r.output))]
+
+const csvField = (value: string | number): string => {
+  const text = String(value)
+  return /[",\n]/.test(text) ? `"${text.replaceAll(`"`, `""`)}"` : text
+}
+
+const csv = (results: Results.Table): string => {
+  const bounds = (prefix: string) => [`${prefix}mean`, `${prefix}low`, `${prefix}high`]
+  const header = [
+    "output",
+    ...results.factors,
+    "split",
+    "seeds",
+    "baseline",
+    ...results.metrics.flatMap((m) => [...bounds(`${m}_`), `${m}_n`, ...bounds(`${m}_delta_`)])
+  ]
+  const number = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "" : String(x))
+  const lines = results.rows.map((row) => [
+    row.output,
+    ...results.factors.map((f) => factorText(row.factors[f])),
+    row.split,
+    String(row.seeds),
+    String(row.baseline),
+    ...results.metrics.flatMap((m) => {
+      const cell = row.metrics[m]
+      return [cell?.mean, cell?.low, cell?.high, cell?.n, cell?.delta?.mean, cell?.delta?.low, cell?.delta?.high].map(number)
+    })
+  ])
+  return [header, ...lines].map((line) => line.map(csvField).join(",")).join("\n")
+}
+
+const markdown = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const escape = (cell: string) => cell.replaceAll("|", "\\|")
+  const [header, ...body] = rows
+  return [
+    `| ${header!.map(escape).join(" | ")} |`,
+    `| ${header!.map(() => "---").join(" | ")} |`,
+    ...body.map((row) => `| ${row.map(escape).join(" | ")} |`)
+  ].join("\n")
+}
+
+/** The results table in `format` (without a trailing newline); an empty string when it has no rows. */
+export const render = (results: Results.Table, format: Format): string => {
+  if (format === "json") return JSON.stringify(results)
+  if (results.rows.length === 0) return ""
+  if (format === "csv") return csv(results)
+  const outputs = outputsOf(results)
+  return outputs
+    .map((output) => {
+      const rows = textRows(results, output)
+      const title = outputs.length > 1 || format === "md" ? `${format === "md" ? "### " : ""}${output}\n\n` : ""
+      return `${title}${format === "md" ? markdown(rows) : table(rows)}`
+    })
+    .join("\n\n")
+}
