@@ -33,8 +33,8 @@ export const formatInterval = (interval: Statistics.Interval, signed = false): s
 const factorText = (value: Json | undefined): string =>
   value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value)
 
-/** The rows of one output as cells of text, with its header. */
-const textRows = (results: Results.Table, output: string): Array<Array<string>> => {
+/** The rows of one output as cells of text, with its header first. */
+export const textRows = (results: Results.Table, output: string): Array<Array<string>> => {
   const rows = results.rows.filter((r) => r.output === output)
   const metrics = results.metrics.filter((m) => rows.some((r) => m in r.metrics))
   const factors = results.factors.filter((f) => rows.some((r) => f in r.factors))
@@ -60,7 +60,8 @@ const textRows = (results: Results.Table, output: string): Array<Array<string>> 
   return [header, ...body]
 }
 
-const outputsOf = (results: Results.Table): Array<string> => [...new Set(results.rows.map((r) => r.output))]
+/** The output names of a table, in first-seen order. */
+export const outputsOf = (results: Results.Table): Array<string> => [...new Set(results.rows.map((r) => r.output))]
 
 const csvField = (value: string | number): string => {
   const text = String(value)

@@ -1,0 +1,73 @@
+// The report's charts and page from a made-up sweep: what it shows, and that nothing from
+// data or params reaches the page as markup.
+import { Effect } from "effect"
+import { describe, expect, it } from "vitest"
+import * as Charts from "../../runtime/report/Charts.ts"
+import * as Html from "../../runtime/report/Html.ts"
+import * as Report from "../../runtime/report/Report.ts"
+import * as Results from "../../runtime/Results.ts"
+
+const hostile = "<script>alert(1)</script>"
+const observations: Array<Results.Observation> = [0.03, 0.3, 3].flatMap((beta) =>
+  [0, 1, 2].flatMap((seed) =>
+    ["100", hostile].map((labels) => ({
+      output: "point",
+      coords: { labels, beta, seed },
+      split: "test",
+      metrics: { gold: 0.5 + 0.1 * seed - beta / 10, proxy: 1 + 1 / beta, kl: 3 - beta / 2 }
+    }))
+  )
+)
+const results = Results.aggregate(observations, { labels: "100", beta: 0.3 })
+const curves: Array<Charts.Curve> = [0, 1].flatMap((seed) =>
+  [0.03, 3].map((beta) => ({
+    node: "rm",
+    factors: { beta },
+    seed,
+    metric: "loss",
+    points: Array.from({ length: 10 }, (_, step) => ({ step, value: 1 / (step + 1 + seed + beta) }))
+  }))
+)
+
+describe("report charts", () => {
+  it("a metric-by-factor chart per result metric, on the factor with the most values, one line per other cell", () => {
+    const charts = Charts.metricCharts(results)
+    expect(charts.map((c) => c.title)).toEqual(["point: gold by beta", "point: proxy by beta", "point: kl by beta"])
+    const values = (charts[0]!.spec["data"] as { values: Array<{ series: string; x: number; n: number }> }).values
+    expect(new Set(values.map((v) => v.series))).toEqual(new Set([`labels=100 (test)`, `labels=${hostile} (test)`]))
+    expect(values.every((v) => v.n === 3)).toBe(true)
+  })
+
+  it("a frontier where an output has gold, proxy and KL; curves as mean over seeds with a band", () => {
+    expect(Charts.frontierCharts(results).map((c) => c.title)).toEqual(["point: reward–KL frontier"])
+    const [loss] = Charts.curveCharts(curves)
+    const points = (loss!.spec["data"] as { values: Array<{ cell: string; step: number; mean: number; low: number; high: number }> }).values
+    const first = points.find((p) => p.cell === "beta=0.03" && p.step === 0)!
+    expect(first.mean).toBeCloseTo((1 / 1.03 + 1 / 2.03) / 2, 12)
+    expect(first.low).toBeLessThan(first.mean)
+    expect(points).toHaveLength(20)
+  })
+})
+
+describe("report page", () => {
+  it("renders every chart to SVG marks and escapes every string from data and params", async () => {
+    const html = await Effect.runPromise(Report.make({
+      title: `run 3 of ${hostile}`,
+      facts: [`pipeline run sweep.ts --set rm.tag=${hostile}`],
+      results,
+      curves,
+      nodes: [{ label: "rm", kind: "reward/bradleyTerry", status: "ran", inputs: { pairs: hostile }, params: { tag: hostile }, durationMs: 1200 }]
+    }))
+    expect(html).not.toMatch(/<script/i)
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;")
+    const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? []
+    expect(svgs).toHaveLength(5) // frontier, three metrics, one curve
+    for (const svg of svgs) expect(svg).toMatch(/<path[^>]* d="M/)
+    expect(html).toContain("<h2>Reward–KL frontier</h2>")
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/) // nothing to fetch
+  })
+
+  it("escape covers the five characters that matter", () => {
+    expect(Html.escape(`<a href="x" title='y'>&</a>`)).toBe("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
+  })
+})
