@@ -13,9 +13,15 @@ import { table } from "./Summary.ts"
 export const formats = ["table", "md", "csv", "json"] as const
 export type Format = (typeof formats)[number]
 
+/** An interval's half-width; rounding noise around a constant (values equal up to the last bits) counts as zero. */
+const halfWidth = (interval: Statistics.Interval): number => {
+  const half = (interval.high - interval.low) / 2
+  return half <= 1e-12 * Math.abs(interval.mean) ? 0 : half
+}
+
 /** Decimals that show an interval's half-width to two significant digits (4 significant digits without one). */
 const decimalsFor = (interval: Statistics.Interval): number => {
-  const half = (interval.high - interval.low) / 2
+  const half = halfWidth(interval)
   const scale = Number.isFinite(half) && half > 0 ? half : Math.abs(interval.mean)
   const digits = Number.isFinite(half) && half > 0 ? 2 : 4
   if (!(scale > 0)) return 0
@@ -25,7 +31,7 @@ const decimalsFor = (interval: Statistics.Interval): number => {
 /** `0.757 ± 0.089` (or the mean alone from one seed); `signed` writes `+` before a positive mean. */
 export const formatInterval = (interval: Statistics.Interval, signed = false): string => {
   const decimals = decimalsFor(interval)
-  const half = (interval.high - interval.low) / 2
+  const half = halfWidth(interval)
   const mean = `${signed && interval.mean > 0 ? "+" : ""}${interval.mean.toFixed(decimals)}`
   return half === 0 ? `${mean} ± 0` : Number.isFinite(half) ? `${mean} ± ${half.toFixed(decimals)}` : mean
 }

@@ -14,6 +14,8 @@ describe("ResultsFormat", () => {
     expect(ResultsFormat.formatInterval({ mean: 0.0966667, low: 0.0297115, high: 0.1636218, n: 3 }, true)).toBe("+0.097 ± 0.067")
     expect(ResultsFormat.formatInterval({ mean: -12.5, low: -14, high: -11, n: 3 }, true)).toBe("-12.5 ± 1.5")
     expect(ResultsFormat.formatInterval({ mean: 0.7, low: Number.NaN, high: Number.NaN, n: 1 })).toBe("0.7000")
+    // equal values whose mean and bounds differ in the last bits
+    expect(ResultsFormat.formatInterval({ mean: 2.886792452830189, low: 2.8867924528301887, high: 2.886792452830189, n: 3 })).toBe("2.887 ± 0")
   })
 
   it("the terminal table: factors, split, seeds, metrics with intervals and Δ vs the baseline", () => {
