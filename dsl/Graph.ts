@@ -103,3 +103,27 @@ export const make = (
     outputs: outputs.map((node) => node.id)
   })
 }
+
+/**
+ * The part of a graph that computes `targets` (node names or labels): those nodes and every
+ * node upstream of them, in the same order, with the targets as its outputs. Returns the
+ * first target that names no node, instead, so the caller can say which.
+ */
+export const restrict = (graph: Graph, targets: ReadonlyArray<string>): Graph | { readonly unknown: string } => {
+  const wanted = new Set<string>()
+  for (const target of targets) {
+    const matches = graph.nodes.filter(({ node, label }) => node.name === target || label === target)
+    if (matches.length === 0) return { unknown: target }
+    for (const { node } of matches) wanted.add(node.id)
+  }
+  const outputs = graph.nodes.filter(({ node }) => wanted.has(node.id)).map(({ node }) => node.id)
+  const keep = new Set<string>()
+  const visit = (node: NodeInstance): void => {
+    if (keep.has(node.id)) return
+    keep.add(node.id)
+    for (const input of Object.values(node.inputs)) visit(input)
+  }
+  for (const id of outputs) visit(graph.byId.get(id)!.node)
+  const nodes = graph.nodes.filter(({ node }) => keep.has(node.id))
+  return { pipeline: graph.pipeline, nodes, byId: new Map(nodes.map((n) => [n.node.id, n])), outputs }
+}

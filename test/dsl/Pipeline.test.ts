@@ -1,6 +1,7 @@
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import type { Json } from "../../dsl/Artifact.ts"
+import * as Graph from "../../dsl/Graph.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { fit, generate, score } from "../fixtures/graph.ts"
 
@@ -109,5 +110,31 @@ describe("Pipeline.build", () => {
       return fit({ numbers: model as never }, { name: "fit" })
     }))
     expect(error.message).toContain(`input "numbers" expects Numbers but was given Weights`)
+  })
+})
+
+describe("Graph.restrict", () => {
+  const sweep = Pipeline.make("targets", () => {
+    const numbers = generate({ n: 20 }, { name: "numbers" })
+    const other = generate({ n: 5 }, { name: "other" })
+    return [
+      ...Pipeline.sweep({ lr: [0.1, 1] }, ({ lr }) => score({ model: fit({ numbers, lr }, { name: "model" }), numbers }, { name: "scored" })),
+      score({ model: fit({ numbers: other }, { name: "lone" }), numbers: other }, { name: "loneScore" })
+    ]
+  })
+  const graph = build(sweep)
+
+  it("keeps the named nodes (every cell of a name, or one label) and what they need, in order", () => {
+    const byName = Graph.restrict(graph, ["model"])
+    if ("unknown" in byName) throw new Error(byName.unknown)
+    expect(byName.nodes.map((n) => n.label)).toEqual(["numbers", "model[lr=0.1]", "model[lr=1]"])
+    expect(byName.outputs.map((id) => byName.byId.get(id)!.label)).toEqual(["model[lr=0.1]", "model[lr=1]"])
+    const byLabel = Graph.restrict(graph, ["scored[lr=1]", "lone"])
+    if ("unknown" in byLabel) throw new Error(byLabel.unknown)
+    expect(byLabel.nodes.map((n) => n.label)).toEqual(["numbers", "other", "model[lr=1]", "scored[lr=1]", "lone"])
+  })
+
+  it("names the first target that is no node", () => {
+    expect(Graph.restrict(graph, ["model", "modle"])).toEqual({ unknown: "modle" })
   })
 })
