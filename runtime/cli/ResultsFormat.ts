@@ -8,6 +8,7 @@
 import type { Json } from "../../dsl/Artifact.ts"
 import type * as Results from "../Results.ts"
 import type * as Statistics from "../Statistics.ts"
+import { csvField } from "./Export.ts"
 import { table } from "./Summary.ts"
 
 export const formats = ["table", "md", "csv", "json"] as const
@@ -68,11 +69,6 @@ export const textRows = (results: Results.Table, output: string): Array<Array<st
 
 /** The output names of a table, in first-seen order. */
 export const outputsOf = (results: Results.Table): Array<string> => [...new Set(results.rows.map((r) => r.output))]
-
-const csvField = (value: string | number): string => {
-  const text = String(value)
-  return /[",\n]/.test(text) ? `"${text.replaceAll(`"`, `""`)}"` : text
-}
 
 const csv = (results: Results.Table): string => {
   const bounds = (prefix: string) => [`${prefix}mean`, `${prefix}low`, `${prefix}high`]
