@@ -1,7 +1,8 @@
 // Reward-model overoptimisation at bandit scale (after Gao et al., 2022): reward models
 // trained on few or many noisy labels, and for each the exact KL-regularised optimum
 // π ∝ π_ref·exp(r̂/β) over a sweep of β. Each cell reports gold reward (95% CI), proxy
-// reward and the exact KL to the uniform reference on held-out prompts.
+// reward and the exact KL to the uniform reference on held-out prompts. The results table
+// compares every cell with 1,000 labels at β = 1.
 import { Pipeline } from "ablate"
 import { data, evaluate, label, policy, reward } from "ablate/nodes"
 
@@ -15,4 +16,4 @@ export default Pipeline.make("overoptimization", ({ seed }) => {
     const samples = data.sample({ policy: pi, task, n: 32, split: "test" }, { name: "samples" })
     return evaluate.rewardKl({ policy: pi, reference, samples, model, task }, { name: "point" })
   })
-})
+}, { baseline: { labels: 1000, beta: 1 } })
