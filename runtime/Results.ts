@@ -10,6 +10,7 @@
  * other cell of the same output and split is compared with it.
  */
 import type { Json } from "../dsl/Artifact.ts"
+import type * as Graph from "../dsl/Graph.ts"
 import * as Statistics from "./Statistics.ts"
 
 /** One output node's results in one seed's cell. */
@@ -86,6 +87,20 @@ export const observe = (node: {
   }
   return [...bySplit].map(([split, metrics]) => ({ output: node.name, coords: node.coords, split, metrics }))
 }
+
+/**
+ * The observations of every node of a graph whose kind declares results, from the final
+ * metrics `finalMetrics` finds for it (none for a node that has not completed).
+ */
+export const fromGraph = (
+  graph: Graph.Graph,
+  finalMetrics: (id: string) => Readonly<Record<string, number>> | undefined
+): Array<Observation> =>
+  graph.nodes.flatMap(({ node, coords }) => {
+    const results = node.kind.results
+    const metrics = results === undefined ? undefined : finalMetrics(node.id)
+    return results === undefined || metrics === undefined ? [] : observe({ name: node.name, coords, results, finalMetrics: metrics })
+  })
 
 const withoutSeed = (coords: Readonly<Record<string, Json>>): Record<string, Json> => {
   const { seed: _, ...rest } = coords

@@ -76,3 +76,28 @@ describe("Results.observe", () => {
     ])
   })
 })
+
+describe("Results.fromGraph", () => {
+  it("reads the declared results of a sweep's nodes, each in its cell, and compares with the pipeline's baseline", async () => {
+    const { Effect } = await import("effect")
+    const Pipeline = await import("../../dsl/Pipeline.ts")
+    const overoptimization = (await import("../../pipelines/overoptimization.ts")).default
+    const graph = await Effect.runPromise(Pipeline.build(overoptimization, { seeds: [0, 1] }))
+    const finals = (id: string) => {
+      const { node, coords } = graph.byId.get(id)!
+      // made-up final metrics: every node records some; only evaluate/rewardKl declares results
+      return node.kind.kind === "evaluate/rewardKl"
+        ? { "test/gold": Number(coords["beta"]) + Number(coords["seed"]), "test/kl": 1, "test/proxy": 2, loss: 9 }
+        : { loss: 1, accuracy: 0.5 }
+    }
+    const table = Results.aggregate(Results.fromGraph(graph, finals), overoptimization.baseline)
+    expect(table.rows).toHaveLength(10)
+    expect(table.factors).toEqual(["labels", "beta"])
+    expect(table.metrics).toEqual(["gold", "proxy", "kl"]) // in the order the node kind declares them
+    const baseline = table.rows.filter((r) => r.baseline)
+    expect(baseline.map((r) => r.factors)).toEqual([{ labels: 1000, beta: 1 }])
+    const cell = table.rows.find((r) => r.factors["labels"] === 100 && r.factors["beta"] === 3)!
+    expect([cell.output, cell.split, cell.seeds, cell.metrics["gold"]!.mean]).toEqual(["point", "test", 2, 3.5])
+    expect(cell.metrics["gold"]!.delta!.mean).toBeCloseTo(2, 12)
+  })
+})
