@@ -39,14 +39,20 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Start `pipeline <args>` in `cwd` (with `env` added to the environment) and return the child process. */
-export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}) =>
-  spawn(node, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env } })
+/** The user a `pipeline` child process runs as, when not this process's. */
+export interface RunAs {
+  readonly uid: number
+  readonly gid: number
+}
 
-/** Run `pipeline <args>` as a child process in `cwd`. */
-export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}): Promise<CliResult> =>
+/** Start `pipeline <args>` in `cwd` (with `env` added to the environment, as user `as`) and return the child process. */
+export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}, as?: RunAs) =>
+  spawn(node, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env }, ...as })
+
+/** Run `pipeline <args>` as a child process in `cwd` (as user `as`, when given). */
+export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}, as?: RunAs): Promise<CliResult> =>
   new Promise((resolve) => {
-    const child = spawnCli(args, cwd, env)
+    const child = spawnCli(args, cwd, env, as)
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
