@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { expect } from "vitest"
+import { afterAll, expect } from "vitest"
 import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
@@ -86,6 +86,22 @@ export const runAndKill = (
       } else resolve({ stdout, code })
     })
   })
+
+/**
+ * Make temporary directories named `ablate-<name>-…`: call in a test file's body; every
+ * directory made is removed after the file's tests.
+ */
+export const tempDirs = (name: string): (() => string) => {
+  const made: Array<string> = []
+  afterAll(() => {
+    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ablate-${name}-`))
+    made.push(dir)
+    return dir
+  }
+}
 
 /** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */
 export const tempProject = (files: Readonly<Record<string, string>>): string => {

@@ -3,10 +3,11 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, afterEach, describe, expect, it, vi } from "vitest"
+import { afterEach, describe, expect, it, vi } from "vitest"
 import { ArtifactStore, type GcOptions, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 import * as Gc from "../../runtime/internal/Gc.ts"
+import { tempDirs } from "../helpers.ts"
 
 const encode = (text: string) => new TextEncoder().encode(text)
 
@@ -74,15 +75,7 @@ const checkpointsOfEveryKind = Effect.gen(function*() {
   yield* store.writeCheckpoint("live", encode("live"))
 })
 
-const temps: Array<string> = []
-afterAll(() => {
-  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true })
-})
-const tempStore = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-gc-"))
-  temps.push(dir)
-  return dir
-}
+const tempStore = tempDirs("gc")
 const objectFile = (root: string, hash: string) => path.join(root, "objects", hash.slice(0, 2), hash)
 const backdate = (file: string) => fs.utimesSync(file, 0, 0)
 const withStore = <A, E>(f: (store: ArtifactStore["Service"]) => Effect.Effect<A, E>) =>
