@@ -4,10 +4,13 @@
  * once with exit 2 and a message naming the store.
  *
  * Tests run as root here and in CI, and root ignores permission bits: there the CLI runs as
- * `nobody`, to whom the a-w store is unwritable. The project stays readable to everyone.
+ * `nobody`, to whom the a-w store is unwritable. The project stays readable to everyone. A
+ * read-only file system, which stops root too, is a read-only bind mount in a mount namespace
+ * of the child's own, where this process may make one.
  */
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { chainProject } from "../fixtures/nodes.ts"
@@ -15,15 +18,31 @@ import { cli, repo, type RunAs, summary, tempProject } from "../helpers.ts"
 
 const nobody: RunAs | undefined = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined
 
+/** The project's own Node, which has node:sqlite (the tests may run on an older one). */
+const projectNode = path.join(repo, "node_modules", "node", "bin", "node")
+
+/**
+ * Run `pipeline <args>` in `cwd` with directory `store` bind-mounted read-only in a mount
+ * namespace of its own (nothing outside the child sees the mount).
+ */
+const onReadOnlyMount = (store: string, args: ReadonlyArray<string>, cwd: string) =>
+  spawnSync("unshare", ["-m", "sh", "-c", "mount --bind -o ro \"$0\" \"$0\" && exec \"$@\"", store, projectNode, path.join(repo, "bin", "pipeline.mjs"), ...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, FORCE_COLOR: "0" }
+  })
+
+/** Whether this process may make a read-only bind mount (root with CAP_SYS_ADMIN, as here; not every CI runner). */
+const canMountReadOnly = spawnSync("unshare", ["-m", "sh", "-c", "mount --bind -o ro \"$0\" \"$0\"", os.tmpdir()]).status === 0
+
 /**
  * Close the run log the way its last writer does when it closes it (the CLI's processes exit
  * without closing it): SQLite folds the write-ahead log into the database and removes it.
  */
 const closeRunLog = (store: string) => {
-  const node = path.join(repo, "node_modules", "node", "bin", "node")
   // (the connection opens the file on its first statement)
   const close = "const db = new (process.getBuiltinModule('node:sqlite').DatabaseSync)(process.argv[1]); db.exec('SELECT 1'); db.close()"
-  const closed = spawnSync(node, ["-e", close, path.join(store, "runs.db")])
+  const closed = spawnSync(projectNode, ["-e", close, path.join(store, "runs.db")])
   expect(closed.status, String(closed.stderr)).toBe(0)
 }
 
@@ -110,7 +129,7 @@ describe("a read-only store", () => {
   })
 
   it("refuses run, gc and fsck --repair before any work: exit 2, one message naming the store, nothing written", async () => {
-    for (const args of [["run", "chain.ts"], ["run", "chain.ts", "--json"], ["gc"], ["fsck", "--repair"]]) {
+    for (const args of [["run", "chain.ts", "--json"], ["gc"], ["fsck", "--repair"]]) {
       const result = await as(args)
       expect(result.code, args.join(" ")).toBe(2)
       expect(result.stdout, args.join(" ")).toBe("")
@@ -141,5 +160,31 @@ describe("a read-only store", () => {
     } finally {
       chmodAll(store, (isDirectory) => (isDirectory ? 0o555 : 0o444))
     }
+  })
+})
+
+describe.skipIf(!canMountReadOnly)("a store on a read-only file system", () => {
+  let dir: string
+  beforeAll(async () => {
+    dir = tempProject(chainProject)
+    expect((await cli(["run", "chain.ts"], dir)).code).toBe(0)
+  })
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  it("serves ls and plan, and refuses run with exit 2 saying the file system is read-only", () => {
+    const store = path.join(dir, ".ablate")
+    const ls = onReadOnlyMount(store, ["ls", "--json"], dir)
+    expect(ls.stderr).toBe("")
+    expect(ls.status).toBe(0)
+    expect(ls.stdout.trim().split("\n")).toHaveLength(1)
+    const plan = onReadOnlyMount(store, ["plan", "chain.ts"], dir)
+    expect(plan.status).toBe(0)
+    expect(plan.stdout).toContain("chain: 4 nodes, 4 cached, 0 to run")
+    const run = onReadOnlyMount(store, ["run", "chain.ts"], dir)
+    expect(run.status).toBe(2)
+    expect(run.stdout).toBe("")
+    expect(run.stderr).toBe(
+      `error: store ${store} cannot be written: it is on a read-only file system; \`pipeline run\` writes to the store (ls, show, plan and verify only read it)\n`
+    )
   })
 })
