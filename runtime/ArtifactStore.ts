@@ -1,32 +1,46 @@
 /**
  * The content-addressed artifact store: the only module that reads or writes
- * artifact files.
+ * artifact files. It holds the service's interface and its two implementations, the
+ * file store (`layer`) and the in-memory test double (`layerMemory`); the parts they are
+ * made of live in internal/:
  *
  *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
- *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components)
- *   <root>/locks/<key>.lock     one writer per key across processes
+ *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components),
+ *                               read back through a Schema (internal/KeyRecordFile.ts)
+ *   <root>/locks/<key>.lock     one writer per key across processes (internal/KeyLock.ts)
  *   <root>/checkpoints/<key>.safetensors
  *                               the latest checkpoint of a training node still running (or killed)
- *   <root>/tmp/<pid>-…          files being written; renamed into place when complete
+ *   <root>/tmp/<pid>~<host>~…   files being written; renamed into place when complete
  *   <root>/quarantine/<hash>    objects found corrupt, moved out of every reader's way
  *
  * Every file is written to tmp/, fsynced, hashed while written, then renamed, so a
- * reader never sees a partial file; objects are made read-only before they are renamed.
- * An object is served only when its bytes hash to its name, and a key record is a hit
- * only while its objects are stored with the sizes it records (internal/Integrity.ts).
- * Temp files and locks left by a killed process (its pid no longer alive) are removed
- * when the store is next opened or locked.
+ * reader never sees a partial file; objects are made read-only before they are renamed
+ * (internal/AtomicFile.ts). An object is served only when its bytes hash to its name, and a
+ * key record is a hit only while its objects are stored with the sizes it records
+ * (internal/Integrity.ts). What `gc` removes is decided once for both stores
+ * (internal/Gc.ts). Temp files and locks left by a killed process (its pid no longer
+ * alive) are removed when the store is next written or locked; opening and reading a
+ * store writes nothing, so a read-only store serves every command that only reads.
  */
 import { Context, Effect, Layer } from "effect"
-import { createHash, randomBytes } from "node:crypto"
+import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Format } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
-import { type CorruptObject, reasonOf, StoreError } from "./Errors.ts"
+import { type CorruptObject, reasonOf, StoreError, StoreUnavailable } from "./Errors.ts"
+import * as AtomicFile from "./internal/AtomicFile.ts"
+import * as Gc from "./internal/Gc.ts"
+import type { GcOptions, GcReport } from "./internal/Gc.ts"
 import * as Integrity from "./internal/Integrity.ts"
-import { host, isAlive } from "./internal/Process.ts"
+import * as KeyLock from "./internal/KeyLock.ts"
+import * as KeyRecordFile from "./internal/KeyRecordFile.ts"
+import { writeProblem } from "./internal/StoreAccess.ts"
 import { layout } from "./internal/StoreLayout.ts"
+
+export type { GcOptions, GcReport } from "./internal/Gc.ts"
+export { objectGraceMs } from "./internal/Gc.ts"
+export { directoryProblem } from "./internal/StoreAccess.ts"
 
 /** A stored object. */
 export interface ObjectRef {
@@ -53,23 +67,6 @@ export interface KeyRecord {
 /** Key records looked up by key, as planning asks for them. */
 export interface KeyIndex {
   readonly get: (key: string) => KeyRecord | undefined
-}
-
-/** What `gc` may remove besides what it always removes. */
-export interface GcOptions {
-  /**
-   * Also remove the checkpoints of keys that have not committed (the default keeps them, so a
-   * killed run can still resume), except those of keys a live process holds the lock of.
-   */
-  readonly checkpoints?: boolean
-}
-
-/** What `gc` removed: unreferenced objects, and checkpoints. */
-export interface GcReport {
-  readonly objects: number
-  readonly bytes: number
-  readonly checkpoints: number
-  readonly checkpointBytes: number
 }
 
 /** The store's interface; `layer` is the file-system implementation, `layerMemory` the test double. */
@@ -134,113 +131,51 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
 }
 
 /**
- * How long gc spares an unreferenced object after it was written (or rewritten): a
- * node commits its record moments after putting its objects, and the references gc
- * was given may predate that commit.
+ * Fail with `StoreUnavailable` unless the store at `root` (an absolute path) can be written:
+ * what `pipeline <command>` checks first when it writes the store. Writes nothing.
  */
-export const objectGraceMs = 60_000
-
-/**
- * What keeps `dir` (an absolute path) from being a store's directory, if anything: it, or an
- * ancestor, exists and is not a directory (say, `is a file, not a directory`). Commands check
- * their store with it before they read or write anything.
- */
-export const directoryProblem = (dir: string): string | undefined => {
-  for (let at = dir; ; at = path.dirname(at)) {
-    let stat: fs.Stats | undefined
-    try {
-      stat = fs.lstatSync(at, { throwIfNoEntry: false })
-      if (stat?.isSymbolicLink() === true) stat = fs.statSync(at, { throwIfNoEntry: false }) ?? stat
-    } catch (error) {
-      // ENOTDIR: an ancestor is not a directory, found further up; anything else (say,
-      // no permission) is for the store to report when it reads or writes
-      if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") return undefined
-    }
-    if (stat !== undefined && !stat.isDirectory()) {
-      const what = stat.isFile()
-        ? "is a file, not a directory"
-        : stat.isSymbolicLink()
-        ? "is a symbolic link to nothing"
-        : "is not a directory"
-      return `${at === dir ? "" : `${at} `}${what}`
-    }
-    if (stat !== undefined || path.dirname(at) === at) return undefined
-  }
-}
+export const ensureWritable = (root: string, command: string): Effect.Effect<void, StoreUnavailable> =>
+  Effect.suspend(() => {
+    const reason = writeProblem(root)
+    return reason === undefined ? Effect.void : Effect.fail(new StoreUnavailable({ path: root, reason, command }))
+  })
 
 const attempt = <A>(file: string, f: () => A): Effect.Effect<A, StoreError> =>
   Effect.try({ try: f, catch: (error) => new StoreError({ path: file, reason: reasonOf(error) }) })
 
+const hashFile = (file: string): string => {
+  const hash = createHash("sha256")
+  const fd = fs.openSync(file, "r")
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20)
+    for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n))
+  } finally {
+    fs.closeSync(fd)
+  }
+  return hash.digest("hex")
+}
+
+/** The bytes of `file`, or undefined when it does not exist. */
+const readIfExists = (file: string): Uint8Array | undefined => {
+  try {
+    return new Uint8Array(fs.readFileSync(file))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
+    throw error
+  }
+}
+
+/** The bytes read as object `hash` (undefined: missing), or the error saying they are not it. */
+const checked = (hash: string, where: string, bytes: Uint8Array | undefined): Effect.Effect<Uint8Array, CorruptObject> => {
+  const corrupt = bytes === undefined ? Integrity.missing(hash, where) : Integrity.verify(hash, where, bytes)
+  return corrupt === undefined ? Effect.succeed(bytes!) : Effect.fail(corrupt)
+}
+
 const makeFileStore = (root: string): ArtifactStore["Service"] => {
   const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath, quarantinePath } = layout(root)
+  const files = AtomicFile.make(dirs.tmp)
+  const locks = KeyLock.make(dirs.locks, lockPath, (key) => files.tempPath(`lock-${key}`))
 
-  const fsyncDir = (dir: string) => {
-    const fd = fs.openSync(dir, "r")
-    try {
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-  }
-
-  // Temp files are named `<pid>~<host>~<suffix>`, so the files of a dead process can be told apart.
-  const tempPath = (suffix: string): string => path.join(dirs.tmp, `${process.pid}~${host}~${suffix}`)
-
-  const removeDeadTemps = () => {
-    if (!fs.existsSync(dirs.tmp)) return
-    for (const name of fs.readdirSync(dirs.tmp)) {
-      const [pid, owner] = name.split("~")
-      if (owner === host && !isAlive(Number(pid))) fs.rmSync(path.join(dirs.tmp, name), { force: true })
-    }
-  }
-  let cleaned = false
-
-  /**
-   * Write bytes to a new temp file (fsynced; read-only when `readOnly`), returning its path and
-   * the sha256 computed while writing.
-   */
-  const writeTemp = (bytes: Uint8Array, readOnly = false): { readonly file: string; readonly hash: string } => {
-    fs.mkdirSync(dirs.tmp, { recursive: true })
-    if (!cleaned) {
-      removeDeadTemps()
-      cleaned = true
-    }
-    const file = tempPath(randomBytes(6).toString("hex"))
-    const hash = createHash("sha256")
-    const fd = fs.openSync(file, "wx")
-    try {
-      const chunk = 1 << 20
-      for (let at = 0; at < bytes.length; at += chunk) {
-        const part = bytes.subarray(at, Math.min(at + chunk, bytes.length))
-        hash.update(part)
-        let written = 0
-        while (written < part.length) written += fs.writeSync(fd, part, written)
-      }
-      if (readOnly) fs.fchmodSync(fd, 0o444)
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
-    return { file, hash: hash.digest("hex") }
-  }
-
-  const moveIntoPlace = (temp: string, dest: string) => {
-    const dir = path.dirname(dest)
-    fs.mkdirSync(dir, { recursive: true })
-    fs.renameSync(temp, dest)
-    fsyncDir(dir)
-  }
-
-  // A key record that is not valid JSON was not written by a store (which renames complete
-  // files into place): it is no record, and the next commit of its key replaces it.
-  const readRawRecord = (file: string): KeyRecord | undefined => {
-    try {
-      return JSON.parse(fs.readFileSync(file, "utf8")) as KeyRecord
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT" || error instanceof SyntaxError) return undefined
-      throw error
-    }
-  }
   const sizeOf = (hash: string) => fs.statSync(objectPath(hash), { throwIfNoEntry: false })?.size
   const hasObjects = (record: KeyRecord) => Integrity.isIntact(record, sizeOf)
 
@@ -248,110 +183,54 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
   // short is not a hit: the node is recomputed rather than served from nothing. `gc`
   // removes such records.
   const readRecord = (file: string): KeyRecord | undefined => {
-    const record = readRawRecord(file)
+    const record = KeyRecordFile.read(file)
     return record !== undefined && hasObjects(record) ? record : undefined
   }
 
-  const token = `${process.pid}~${randomBytes(6).toString("hex")}`
-
-  // An empty lock is one being written, or one whose writer died between creating and
-  // writing it: held for a few seconds, stale after that.
-  const emptyLockGraceMs = 5_000
-
-  const isStale = (file: string): boolean => {
-    let owner: { pid?: number; host?: string }
+  /** Run `f` holding the lock of `key` if no live process holds it; false when one does. */
+  const underLock = (key: string, f: () => void): boolean => {
+    if (!locks.tryLock(key)) return false
     try {
-      const text = fs.readFileSync(file, "utf8")
-      if (text === "") return Date.now() - fs.statSync(file).mtimeMs > emptyLockGraceMs
-      owner = JSON.parse(text) as typeof owner
-    } catch {
-      return false
-    }
-    return owner.host === host && typeof owner.pid === "number" && !isAlive(owner.pid)
-  }
-
-  // Take the lock of `key` if it is free, or held by a dead process; false when a live one holds it.
-  const tryLock = (key: string): boolean => {
-    fs.mkdirSync(dirs.locks, { recursive: true })
-    const file = lockPath(key)
-    const create = (): boolean => {
-      try {
-        fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token }), { flag: "wx" })
-        return true
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-        return false
-      }
-    }
-    if (create()) return true
-    if (!isStale(file)) return false
-    // Break a stale lock by moving it aside (atomic: of several waiters, one moves it), then
-    // compete for the lock like everyone else. Between our check and our move another waiter
-    // may have broken it and taken the lock itself: what we moved is checked again, and a
-    // live lock goes back (unless a newer one is already in its place).
-    // (into tmp/ under this process's name, so it is cleaned up if this process dies here)
-    fs.mkdirSync(dirs.tmp, { recursive: true })
-    const aside = tempPath(`lock-${key}`)
-    try {
-      fs.renameSync(file, aside)
-    } catch {
-      return false // another waiter moved it first
-    }
-    if (!isStale(aside)) {
-      try {
-        fs.linkSync(aside, file)
-      } catch {
-        // a newer lock is in place
-      }
-      fs.rmSync(aside, { force: true })
-      return false
-    }
-    fs.rmSync(aside, { force: true })
-    return create()
-  }
-
-  // Release only our own lock: after a takeover the file may belong to another process.
-  const unlock = (key: string) => {
-    const file = lockPath(key)
-    try {
-      if ((JSON.parse(fs.readFileSync(file, "utf8")) as { token?: string }).token === token) fs.rmSync(file, { force: true })
-    } catch {
-      // already gone
-    }
-  }
-
-  const hashFile = (file: string): string => {
-    const hash = createHash("sha256")
-    const fd = fs.openSync(file, "r")
-    try {
-      const chunk = Buffer.allocUnsafe(1 << 20)
-      for (let n; (n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n))
+      f()
+      return true
     } finally {
-      fs.closeSync(fd)
+      locks.unlock(key)
     }
-    return hash.digest("hex")
+  }
+
+  function* listObjects() {
+    if (!fs.existsSync(dirs.objects)) return
+    for (const prefix of fs.readdirSync(dirs.objects)) {
+      for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
+        const file = path.join(dirs.objects, prefix, hash)
+        const stat = fs.statSync(file, { throwIfNoEntry: false })
+        if (stat?.isFile() === true) yield { hash, path: file, size: stat.size, writtenAt: stat.mtimeMs }
+      }
+    }
+  }
+
+  function* listRecords() {
+    if (!fs.existsSync(dirs.keys)) return
+    for (const name of fs.readdirSync(dirs.keys)) {
+      if (!name.endsWith(".json")) continue
+      const file = path.join(dirs.keys, name)
+      yield { key: name.slice(0, -".json".length), path: file, record: KeyRecordFile.read(file) }
+    }
+  }
+
+  function* listCheckpoints() {
+    if (!fs.existsSync(dirs.checkpoints)) return
+    for (const name of fs.readdirSync(dirs.checkpoints)) {
+      const key = checkpointKey(name)
+      const size = key === undefined ? undefined : fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
+      if (key !== undefined && size !== undefined) yield { key, size }
+    }
   }
 
   const integrity: Integrity.Access = {
-    *objects() {
-      if (!fs.existsSync(dirs.objects)) return
-      for (const prefix of fs.readdirSync(dirs.objects)) {
-        for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
-          const file = path.join(dirs.objects, prefix, hash)
-          const stat = fs.statSync(file, { throwIfNoEntry: false })
-          if (stat?.isFile() === true) yield { hash, path: file, size: stat.size }
-        }
-      }
-    },
+    objects: listObjects,
     hashOf: (hash) => hashFile(objectPath(hash)),
-    *records() {
-      if (!fs.existsSync(dirs.keys)) return
-      for (const name of fs.readdirSync(dirs.keys)) {
-        if (!name.endsWith(".json")) continue
-        const file = path.join(dirs.keys, name)
-        yield { key: name.slice(0, -".json".length), path: file, record: readRawRecord(file) }
-      }
-    },
+    records: listRecords,
     moveToQuarantine: (hash) => {
       fs.mkdirSync(dirs.quarantine, { recursive: true })
       try {
@@ -362,15 +241,40 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       }
       return quarantinePath(hash)
     },
-    removeRecord: (key) => {
-      if (!tryLock(key)) return false
-      try {
-        fs.rmSync(keyPath(key), { force: true })
-        return true
-      } finally {
-        unlock(key)
-      }
+    removeRecord: (key) => underLock(key, () => fs.rmSync(keyPath(key), { force: true }))
+  }
+
+  // What gc picked is removed under each key's lock, checked again there: a node may have
+  // committed or taken its key since the listing.
+  const collect = (referenced: ReadonlySet<string>, options: GcOptions): GcReport => {
+    files.removeDeadTemps()
+    const now = Date.now()
+    const records = [...listRecords()]
+    const checkpoints = [...listCheckpoints()]
+    const held = new Set([...records, ...checkpoints].map(({ key }) => key).filter(locks.isHeld))
+    const selected = Gc.select({ objects: [...listObjects()], records, checkpoints }, referenced, now, held, options)
+    const removedCheckpoints = selected.checkpoints.flatMap(({ key }) => {
+      let size: number | undefined
+      underLock(key, () => {
+        size = fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
+        if (size !== undefined) fs.rmSync(checkpointPath(key), { force: true })
+      })
+      return size === undefined ? [] : [{ key, size }]
+    })
+    const removedObjects = selected.objects.filter(({ hash }) => {
+      // a put since the listing renewed it
+      const stat = fs.statSync(objectPath(hash), { throwIfNoEntry: false })
+      if (stat === undefined || Gc.isYoung(stat.mtimeMs, now)) return false
+      fs.rmSync(objectPath(hash), { force: true })
+      return true
+    })
+    for (const key of selected.records) {
+      underLock(key, () => {
+        const current = KeyRecordFile.read(keyPath(key))
+        if (current !== undefined && !hasObjects(current)) fs.rmSync(keyPath(key), { force: true })
+      })
     }
+    return Gc.report(removedObjects, removedCheckpoints)
   }
 
   return ArtifactStore.of({
@@ -378,11 +282,8 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     keys: () =>
       attempt(dirs.keys, () => {
         const records = new Map<string, KeyRecord>()
-        if (!fs.existsSync(dirs.keys)) return records
-        for (const name of fs.readdirSync(dirs.keys)) {
-          if (!name.endsWith(".json")) continue
-          const record = readRecord(path.join(dirs.keys, name))
-          if (record !== undefined) records.set(record.key, record)
+        for (const { record } of listRecords()) {
+          if (record !== undefined && hasObjects(record)) records.set(record.key, record)
         }
         return records
       }),
@@ -408,7 +309,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     // and with it every replay record naming it); a missing or short one is replaced.
     put: (bytes, meta) =>
       attempt(dirs.objects, () => {
-        const { file, hash } = writeTemp(bytes, true)
+        const { file, hash } = files.writeTemp(bytes, true)
         const dest = objectPath(hash)
         if (sizeOf(hash) === bytes.length) {
           fs.rmSync(file)
@@ -420,113 +321,31 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
           } catch {
             // left as it was
           }
-        } else moveIntoPlace(file, dest)
+        } else files.moveIntoPlace(file, dest)
         return { ...meta, hash, bytes: bytes.length }
       }),
-    read: (hash) =>
-      Effect.flatMap(
-        attempt(objectPath(hash), () => {
-          try {
-            return new Uint8Array(fs.readFileSync(objectPath(hash)))
-          } catch (error) {
-            if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
-            throw error
-          }
-        }),
-        (bytes) => {
-          const corrupt = bytes === undefined ? Integrity.missing(hash, objectPath(hash)) : Integrity.verify(hash, objectPath(hash), bytes)
-          return corrupt === undefined ? Effect.succeed(bytes!) : Effect.fail(corrupt)
-        }
-      ),
+    read: (hash) => Effect.flatMap(attempt(objectPath(hash), () => readIfExists(objectPath(hash))), (bytes) => checked(hash, objectPath(hash), bytes)),
     quarantine: (hash) => attempt(objectPath(hash), () => Integrity.quarantine(integrity, hash)),
     check: ({ repair }) => attempt(root, () => Integrity.check(integrity, repair)),
-    commit: (record) =>
-      attempt(keyPath(record.key), () => {
-        const { file } = writeTemp(new TextEncoder().encode(JSON.stringify(record)))
-        moveIntoPlace(file, keyPath(record.key))
-      }),
+    commit: (record) => attempt(keyPath(record.key), () => files.write(keyPath(record.key), KeyRecordFile.encode(record))),
     // Polling happens with interruption allowed (Ctrl-C while waiting works); taking the
     // lock and registering its release happen without a gap.
     withLock: (key, onWait, effect) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
           let waited = false
-          while (!(yield* attempt(lockPath(key), () => tryLock(key)))) {
+          while (!(yield* attempt(lockPath(key), () => locks.tryLock(key)))) {
             if (!waited) onWait()
             waited = true
             yield* restore(Effect.sleep("50 millis"))
           }
-          return yield* restore(effect).pipe(Effect.ensuring(Effect.sync(() => unlock(key))))
+          return yield* restore(effect).pipe(Effect.ensuring(Effect.sync(() => locks.unlock(key))))
         })
       ),
-    readCheckpoint: (key) =>
-      attempt(checkpointPath(key), () => {
-        try {
-          return new Uint8Array(fs.readFileSync(checkpointPath(key)))
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
-          throw error
-        }
-      }),
-    writeCheckpoint: (key, bytes) =>
-      attempt(checkpointPath(key), () => moveIntoPlace(writeTemp(bytes).file, checkpointPath(key))),
+    readCheckpoint: (key) => attempt(checkpointPath(key), () => readIfExists(checkpointPath(key))),
+    writeCheckpoint: (key, bytes) => attempt(checkpointPath(key), () => files.write(checkpointPath(key), bytes)),
     removeCheckpoint: (key) => attempt(checkpointPath(key), () => fs.rmSync(checkpointPath(key), { force: true })),
-    gc: (referenced, options = {}) =>
-      attempt(dirs.objects, () => {
-        removeDeadTemps()
-        let checkpoints = 0
-        let checkpointBytes = 0
-        if (fs.existsSync(dirs.checkpoints)) {
-          for (const name of fs.readdirSync(dirs.checkpoints)) {
-            const key = checkpointKey(name)
-            // A checkpoint of a committed key can never be resumed from; any other is kept
-            // for the run that resumes it unless asked for.
-            if (key === undefined || !(options.checkpoints === true || fs.existsSync(keyPath(key))) || !tryLock(key)) continue
-            try {
-              const size = fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
-              if (size === undefined) continue
-              fs.rmSync(checkpointPath(key), { force: true })
-              checkpoints++
-              checkpointBytes += size
-            } finally {
-              unlock(key)
-            }
-          }
-        }
-        let objects = 0
-        let bytes = 0
-        if (fs.existsSync(dirs.objects)) {
-          const spareAfter = Date.now() - objectGraceMs
-          for (const prefix of fs.readdirSync(dirs.objects)) {
-            for (const hash of fs.readdirSync(path.join(dirs.objects, prefix))) {
-              if (referenced.has(hash)) continue
-              const file = path.join(dirs.objects, prefix, hash)
-              const stat = fs.statSync(file)
-              if (stat.mtimeMs > spareAfter) continue
-              fs.rmSync(file)
-              bytes += stat.size
-              objects++
-            }
-          }
-        }
-        // Records whose objects are missing can never be hits again. One whose key is
-        // locked is left alone: its node may be recomputing it right now.
-        if (fs.existsSync(dirs.keys)) {
-          for (const name of fs.readdirSync(dirs.keys)) {
-            if (!name.endsWith(".json")) continue
-            const file = path.join(dirs.keys, name)
-            const record = readRawRecord(file)
-            if (record === undefined || hasObjects(record) || !tryLock(record.key)) continue
-            try {
-              const current = readRawRecord(file)
-              if (current !== undefined && !hasObjects(current)) fs.rmSync(file, { force: true })
-            } finally {
-              unlock(record.key)
-            }
-          }
-        }
-        return { objects, bytes, checkpoints, checkpointBytes }
-      })
+    gc: (referenced, options = {}) => attempt(dirs.objects, () => collect(referenced, options))
   })
 }
 
@@ -557,6 +376,26 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     const record = records.get(key)
     return record !== undefined && hasObjects(record) ? record : undefined
   }
+  const collect = (referenced: ReadonlySet<string>, options: GcOptions): GcReport => {
+    const selected = Gc.select(
+      {
+        objects: [...objects].map(([hash, bytes]) => ({ hash, size: bytes.length, writtenAt: written.get(hash)! })),
+        records: [...records].map(([key, record]) => ({ key, record })),
+        checkpoints: [...checkpoints].map(([key, bytes]) => ({ key, size: bytes.length }))
+      },
+      referenced,
+      Date.now(),
+      held,
+      options
+    )
+    for (const { key } of selected.checkpoints) checkpoints.delete(key)
+    for (const { hash } of selected.objects) {
+      objects.delete(hash)
+      written.delete(hash)
+    }
+    for (const key of selected.records) records.delete(key)
+    return Gc.report(selected.objects, selected.checkpoints)
+  }
   return ArtifactStore.of({
     root: ":memory:",
     keys: () => Effect.sync(() => new Map([...records].filter(([, record]) => hasObjects(record)))),
@@ -571,12 +410,7 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
       }),
     // Served as stored, not copied (a test may damage them in place to play a corrupt disk),
     // and checked on every read like the file store's.
-    read: (hash) =>
-      Effect.suspend(() => {
-        const bytes = objects.get(hash)
-        const corrupt = bytes === undefined ? Integrity.missing(hash, hash) : Integrity.verify(hash, hash, bytes)
-        return corrupt === undefined ? Effect.succeed(bytes!) : Effect.fail(corrupt)
-      }),
+    read: (hash) => Effect.suspend(() => checked(hash, hash, objects.get(hash))),
     quarantine: (hash) => Effect.sync(() => Integrity.quarantine(integrity, hash)),
     check: ({ repair }) => Effect.sync(() => Integrity.check(integrity, repair)),
     commit: (record) => Effect.sync(() => void records.set(record.key, record)),
@@ -593,30 +427,6 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     readCheckpoint: (key) => Effect.sync(() => checkpoints.get(key)),
     writeCheckpoint: (key, bytes) => Effect.sync(() => void checkpoints.set(key, bytes.slice())),
     removeCheckpoint: (key) => Effect.sync(() => void checkpoints.delete(key)),
-    gc: (referenced, options = {}) =>
-      Effect.sync(() => {
-        let count = 0
-        let bytes = 0
-        let checkpointCount = 0
-        let checkpointBytes = 0
-        for (const [key, data] of checkpoints) {
-          if (held.has(key) || !(options.checkpoints === true || records.has(key))) continue
-          checkpoints.delete(key)
-          checkpointCount++
-          checkpointBytes += data.length
-        }
-        const spareAfter = Date.now() - objectGraceMs
-        for (const [hash, data] of objects) {
-          if (referenced.has(hash) || written.get(hash)! > spareAfter) continue
-          objects.delete(hash)
-          written.delete(hash)
-          count++
-          bytes += data.length
-        }
-        for (const [key, record] of records) {
-          if (!hasObjects(record) && !held.has(key)) records.delete(key)
-        }
-        return { objects: count, bytes, checkpoints: checkpointCount, checkpointBytes }
-      })
+    gc: (referenced, options = {}) => Effect.sync(() => collect(referenced, options))
   })
 }

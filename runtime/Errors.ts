@@ -2,7 +2,8 @@
  * Errors of the runtime. `ConfigError` and the DSL's build errors are the user's
  * to fix (exit 2); `NodeFailed` means a node's own code failed (exit 1);
  * `StoreError` is a failed read or write in the artifact store or run log;
- * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged.
+ * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged; `StoreUnavailable` is a
+ * store a writing command cannot write (exit 2).
  */
 import { Data } from "effect"
 
@@ -68,5 +69,21 @@ export class RunLogCorrupt extends Data.TaggedError("RunLogCorrupt")<{
 }> {
   override get message(): string {
     return `run log ${this.path} is corrupt (${this.reason}): run \`pipeline fsck --repair --store ${this.store}\` to move it aside and start a new one (the history of past runs is lost; cached results are kept)`
+  }
+}
+
+/**
+ * The store cannot serve a command that writes it: `reason` says what is wrong with directory
+ * `path` (read-only file system, not writable by this user, not a directory). Refused before
+ * the command does any work; the user's to fix (exit 2).
+ */
+export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
+  readonly path: string
+  readonly reason: string
+  /** the command refused */
+  readonly command: string
+}> {
+  override get message(): string {
+    return `store ${this.path} cannot be written: ${this.reason}; \`pipeline ${this.command}\` writes to the store (ls, show, plan and verify only read it)`
   }
 }

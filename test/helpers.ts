@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { expect } from "vitest"
+import { afterAll, expect } from "vitest"
 import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
@@ -39,14 +39,20 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Start `pipeline <args>` in `cwd` (with `env` added to the environment) and return the child process. */
-export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}) =>
-  spawn(node, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env } })
+/** The user a `pipeline` child process runs as, when not this process's. */
+export interface RunAs {
+  readonly uid: number
+  readonly gid: number
+}
 
-/** Run `pipeline <args>` as a child process in `cwd`. */
-export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}): Promise<CliResult> =>
+/** Start `pipeline <args>` in `cwd` (with `env` added to the environment, as user `as`) and return the child process. */
+export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}, as?: RunAs) =>
+  spawn(node, [bin, ...args], { cwd, env: { ...process.env, FORCE_COLOR: "0", ...env }, ...as })
+
+/** Run `pipeline <args>` as a child process in `cwd` (as user `as`, when given). */
+export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}, as?: RunAs): Promise<CliResult> =>
   new Promise((resolve) => {
-    const child = spawnCli(args, cwd, env)
+    const child = spawnCli(args, cwd, env, as)
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
@@ -80,6 +86,22 @@ export const runAndKill = (
       } else resolve({ stdout, code })
     })
   })
+
+/**
+ * Make temporary directories named `ablate-<name>-…`: call in a test file's body; every
+ * directory made is removed after the file's tests.
+ */
+export const tempDirs = (name: string): (() => string) => {
+  const made: Array<string> = []
+  afterAll(() => {
+    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ablate-${name}-`))
+    made.push(dir)
+    return dir
+  }
+}
 
 /** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */
 export const tempProject = (files: Readonly<Record<string, string>>): string => {

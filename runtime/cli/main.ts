@@ -1,14 +1,15 @@
 /**
  * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
- * 2 usage or configuration error, or a run log that needs `pipeline fsck --repair`.
+ * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
+ * that a writing command (run, gc, fsck --repair) cannot write.
  */
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import { parseArgs } from "node:util"
 import type { Json } from "../../dsl/Artifact.ts"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
-import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
+import { ArtifactStore, directoryProblem, ensureWritable } from "../ArtifactStore.ts"
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
@@ -558,6 +559,8 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
       return 0
     }
     const root = yield* storeOf(values)
+    // commands that write the store are refused before any work when it cannot be written
+    if (command === "run" || command === "gc" || (command === "fsck" && values["repair"] === true)) yield* ensureWritable(root, command)
     switch (command) {
       case "run":
         return yield* runCommand(values, positionals, root, console, args)
@@ -577,9 +580,10 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
   }).pipe(
     Effect.catch((error) => {
       const tag = (error as { _tag?: string })._tag
-      // a damaged run log is the user's to repair (with fsck), like a configuration error
+      // a damaged run log is the user's to repair (with fsck), like a configuration error; so is
+      // a store a writing command cannot write
       const usage = tag === "ConfigError" || tag === "ParamError" || tag === "OverrideError" || tag === "BuildError" ||
-        tag === "RunLogCorrupt"
+        tag === "RunLogCorrupt" || tag === "StoreUnavailable"
       console.err.write(`error: ${reasonOf(error)}\n`)
       return Effect.succeed(usage ? 2 : 1)
     }),

@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { pathToFileURL } from "node:url"
 import type { DatabaseSync } from "node:sqlite"
 import type * as CacheKey from "../CacheKey.ts"
 import type { NodeEntry, NodeRecord, RunEntry } from "../RunLog.ts"
@@ -27,8 +28,43 @@ CREATE TABLE IF NOT EXISTS replays (signature TEXT PRIMARY KEY, run_id INTEGER N
 CREATE TABLE IF NOT EXISTS key_components (key TEXT PRIMARY KEY, components TEXT NOT NULL);
 `
 
-/** Open (creating if needed) the run log at `file`, in WAL mode so concurrent runs can both write. */
+/** Whether this process may write `file` (an existing file or directory): not read-only, not someone else's. */
+const canWrite = (file: string): boolean => {
+  try {
+    fs.accessSync(file, fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Open an existing run log this process cannot write (a read-only file system, or another
+ * user's store), writing nothing. SQLite reads a WAL-mode log read-only through its
+ * write-ahead log when one is there; when none is (the last writer closed it), and its
+ * directory cannot be written to create the shared-memory index, the log is read as
+ * immutable: nothing can be writing it.
+ */
+const openReadOnly = (file: string): DatabaseSync => {
+  const { DatabaseSync } = process.getBuiltinModule("node:sqlite")
+  const directoryWritable = canWrite(path.dirname(file))
+  if (directoryWritable || fs.existsSync(`${file}-wal`)) return new DatabaseSync(file, { readOnly: true })
+  const url = pathToFileURL(file)
+  url.searchParams.set("immutable", "1")
+  return new DatabaseSync(url, { readOnly: true })
+}
+
+/**
+ * Open (creating if needed) the run log at `file`, in WAL mode so concurrent runs can both
+ * write. A log that exists but cannot be written is opened read-only, writing nothing (no
+ * directory, no schema): it serves `ls`, `show` and `plan`; a write to it fails.
+ */
 export const open = (file: string): DatabaseSync => {
+  if (fs.existsSync(file) && !(canWrite(file) && canWrite(path.dirname(file)))) {
+    const db = openReadOnly(file)
+    db.exec("PRAGMA busy_timeout = 10000;")
+    return db
+  }
   fs.mkdirSync(path.dirname(file), { recursive: true })
   // Loaded lazily: node:sqlite prints an experimental warning on import.
   const { DatabaseSync } = process.getBuiltinModule("node:sqlite")

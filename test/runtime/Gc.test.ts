@@ -6,6 +6,8 @@ import * as path from "node:path"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { ArtifactStore, type GcOptions, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
+import * as Gc from "../../runtime/internal/Gc.ts"
+import { tempDirs } from "../helpers.ts"
 
 const encode = (text: string) => new TextEncoder().encode(text)
 
@@ -73,7 +75,7 @@ const checkpointsOfEveryKind = Effect.gen(function*() {
   yield* store.writeCheckpoint("live", encode("live"))
 })
 
-const tempStore = () => fs.mkdtempSync(path.join(os.tmpdir(), "ablate-gc-"))
+const tempStore = tempDirs("gc")
 const objectFile = (root: string, hash: string) => path.join(root, "objects", hash.slice(0, 2), hash)
 const backdate = (file: string) => fs.utimesSync(file, 0, 0)
 const withStore = <A, E>(f: (store: ArtifactStore["Service"]) => Effect.Effect<A, E>) =>
@@ -117,6 +119,24 @@ describe("gc of the file store", () => {
     // a commit of the key replaces it
     await run(root, commitNode("k2", "out2", "met2"))
     expect((await run(root, withStore((s) => s.index()))).get("k2")?.node.label).toBe("k2")
+  })
+
+  it("a key record of the wrong shape is no record either, and fsck reports it; a NaN metric reads back as NaN", async () => {
+    const root = tempStore()
+    const record = await run(root, commitNode("k1", "out", "met"))
+    const { output: _, ...noOutput } = record
+    fs.writeFileSync(path.join(root, "keys", "k2.json"), JSON.stringify(noOutput))
+    fs.writeFileSync(path.join(root, "keys", "k3.json"), JSON.stringify({ ...record, key: "k3", durationMs: "1" }))
+    expect([...(await run(root, withStore((s) => s.keys()))).keys()]).toEqual(["k1"])
+    expect(await run(root, withStore((s) => s.lookup("k2")))).toBeUndefined()
+    expect((await run(root, withStore((s) => s.index()))).get("k3")).toBeUndefined()
+    const checked = await run(root, withStore((s) => s.check({ repair: false })))
+    expect(checked.problems.map((p) => [path.basename(p.path), p.what]).sort()).toEqual([
+      ["k2.json", "not a valid key record"],
+      ["k3.json", "not a valid key record"]
+    ])
+    await run(root, withStore((s) => s.commit({ ...record, key: "k4", finalMetrics: { loss: Number.NaN, reward: 2 } })))
+    expect((await run(root, withStore((s) => s.lookup("k4"))))?.finalMetrics).toEqual({ loss: Number.NaN, reward: 2 })
   })
 
   it("spares an unreferenced object younger than the grace period (put, not yet committed)", async () => {
@@ -233,5 +253,86 @@ describe("the memory store", () => {
     expect(outcome.old).toEqual({ objects: 1, bytes: 3, ...noCheckpoints })
     expect(outcome.after).toBeUndefined()
     expect(outcome.keys.size).toBe(0)
+  })
+})
+
+describe("gc's selection", () => {
+  const now = 1_000_000_000
+  const old = now - objectGraceMs
+  /** A record of `key` naming objects `output` and `metrics`, with the sizes it says they have. */
+  const recordOf = (key: string, output: [string, number], metrics: [string, number]): KeyRecord => ({
+    key,
+    node: { kind: "test/node", label: key },
+    output: { hash: output[0], bytes: output[1], format: "table", type: "T" },
+    metrics: { hash: metrics[0], bytes: metrics[1], format: "table", type: "Metrics" },
+    finalMetrics: {},
+    components,
+    durationMs: 1,
+    createdAt: new Date(0).toISOString()
+  })
+  const object = (hash: string, size: number, writtenAt = old) => ({ hash, size, writtenAt })
+  const none: ReadonlySet<string> = new Set()
+  const empty: Gc.Listing = { objects: [], records: [], checkpoints: [] }
+
+  it("removes unreferenced objects written before the grace period, and keeps the rest", () => {
+    const listing: Gc.Listing = {
+      ...empty,
+      objects: [object("referenced", 1), object("old", 2), object("oldest", 3, 0), object("young", 4, old + 1), object("edge", 5, old)]
+    }
+    const selected = Gc.select(listing, new Set(["referenced"]), now, none)
+    expect(selected.objects.map((o) => o.hash)).toEqual(["old", "oldest", "edge"])
+    expect(Gc.report(selected.objects, selected.checkpoints)).toEqual({ objects: 3, bytes: 10, checkpoints: 0, checkpointBytes: 0 })
+  })
+
+  it("removes records whose objects are missing, short, or removed by this gc; keeps intact, invalid and held ones", () => {
+    const listing: Gc.Listing = {
+      ...empty,
+      objects: [object("o1", 10), object("m1", 5), object("o2", 10), object("m3", 5), object("short", 3), object("m4", 5), object("m6", 5)],
+      records: [
+        { key: "intact", record: recordOf("intact", ["o1", 10], ["m1", 5]) },
+        { key: "loses-its-metrics", record: recordOf("loses-its-metrics", ["o2", 10], ["gone-with-gc", 5]) },
+        { key: "missing", record: recordOf("missing", ["absent", 10], ["m3", 5]) },
+        { key: "truncated", record: recordOf("truncated", ["short", 10], ["m4", 5]) },
+        { key: "invalid", record: undefined },
+        { key: "held", record: recordOf("held", ["absent", 10], ["m6", 5]) }
+      ]
+    }
+    const referenced = new Set(["o1", "m1", "o2", "m3", "short", "m4", "m6"])
+    const selected = Gc.select(
+      { ...listing, objects: [...listing.objects, object("gone-with-gc", 5)] },
+      referenced,
+      now,
+      new Set(["held"])
+    )
+    expect(selected.objects.map((o) => o.hash)).toEqual(["gone-with-gc"])
+    expect(selected.records).toEqual(["loses-its-metrics", "missing", "truncated"])
+  })
+
+  it("removes checkpoints of committed keys (all with checkpoints: true), never those of held keys", () => {
+    const listing: Gc.Listing = {
+      objects: [],
+      records: [
+        { key: "done", record: recordOf("done", ["x", 1], ["y", 1]) },
+        { key: "done-held", record: recordOf("done-held", ["x", 1], ["y", 1]) },
+        { key: "done-invalid", record: undefined }
+      ],
+      checkpoints: [
+        { key: "done", size: 1 },
+        { key: "done-held", size: 2 },
+        { key: "done-invalid", size: 4 },
+        { key: "resumable", size: 8 },
+        { key: "live", size: 16 }
+      ]
+    }
+    const held = new Set(["done-held", "live"])
+    const plain = Gc.select(listing, none, now, held)
+    expect(plain.checkpoints.map((c) => c.key)).toEqual(["done", "done-invalid"])
+    const all = Gc.select(listing, none, now, held, { checkpoints: true })
+    expect(all.checkpoints.map((c) => c.key)).toEqual(["done", "done-invalid", "resumable"])
+    expect(Gc.report(all.objects, all.checkpoints)).toEqual({ objects: 0, bytes: 0, checkpoints: 3, checkpointBytes: 13 })
+  })
+
+  it("selects nothing from an empty store", () => {
+    expect(Gc.select(empty, none, now, none, { checkpoints: true })).toEqual({ objects: [], records: [], checkpoints: [] })
   })
 })
