@@ -125,23 +125,32 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         const stored = yield* store.lookup(key)
         if (stored !== undefined) return stored.output.hash
         const components = Plan.componentsOf(node, snapshot, ran.inputs)
-        const record = yield* execute(node, label, components, key).pipe(Effect.tapErrorTag("NodeFailed", (error) => failed(node, label, error)))
+        const record = yield* execute(node, label, components, key).pipe(
+          Effect.tapErrorTag("NodeFailed", (error) => failed(node, label, error))
+        )
         return record.output.hash
       })
     )
   }
-  const recovery = Recovery.make({ store, read: values.read, labelOf: (node) => graph.byId.get(node.id)?.label ?? node.name, recompute })
+  const labelOf = (node: NodeInstance) => graph.byId.get(node.id)?.label ?? node.name
+  const recovery = Recovery.make({ store, read: values.read, labelOf, recompute })
   const valueOf = (node: NodeInstance, ref: ObjectRef) =>
     values.read(node, ref).pipe(Effect.catchTag("CorruptObject", (corrupt) => recovery.recover(node, ref, corrupt)))
 
   /** Run a node's code on its inputs and store what it computed; the caller holds its key's lock. */
-  const execute = (node: NodeInstance, label: string, components: CacheKey.Components, key: string): Effect.Effect<KeyRecord, NodeFailed | StoreError> =>
+  const execute = (
+    node: NodeInstance,
+    label: string,
+    components: CacheKey.Components,
+    key: string
+  ): Effect.Effect<KeyRecord, NodeFailed | StoreError> =>
     Effect.gen(function*() {
       const inputs: Record<string, unknown> = {}
       for (const [name, input] of Object.entries(node.inputs)) {
         const upstream = yield* Deferred.await(done.get(input.id)!)
         inputs[name] = yield* valueOf(input, upstream.record!.output).pipe(
-          Effect.catchTag("CorruptObject", (corrupt) => Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
+          Effect.catchTag("CorruptObject", (corrupt) =>
+            Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
         )
       }
       const context = NodeRunContext.make({

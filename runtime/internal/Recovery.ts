@@ -49,7 +49,8 @@ export const make = ({ labelOf, read, recompute, store }: Options) => {
       ))
       if (hash !== ref.hash) {
         return yield* fail(
-          `${moved}; recomputing node "${producer}" gave other bytes (${Integrity.short(hash)}): it is not deterministic, and its readers' keys name the old ones; the next \`pipeline run\` recomputes its readers from the new ones`
+          `${moved}; recomputing node "${producer}" gave other bytes (${Integrity.short(hash)}): it is not deterministic, ` +
+            `and its readers' keys name the old ones; the next \`pipeline run\` recomputes its readers from the new ones`
         )
       }
     })
