@@ -1,29 +1,32 @@
 /**
- * The scheduler: the only place that executes plans.
+ * The scheduler: the only place that executes plans, and what it decides is order and
+ * concurrency.
  *
  * Every node gets a fiber that waits for its inputs, recomputes its key from their
  * output hashes, and either reuses the stored result or runs the node through the
  * `Executor` under the key's lock, at most `concurrency` at a time. Independent
  * nodes run in parallel. Outputs are committed only after their bytes are in
  * place, so an interrupted run leaves finished nodes cached and nothing partial.
+ * The parts of running one node live beside it: the values it reads
+ * (internal/ValueCache.ts), the context its code receives (internal/NodeRunContext.ts),
+ * storing what it computed (internal/OutputCommit.ts).
  *
  * Inputs are read through the store, which checks their bytes against their hash. An
- * input found corrupt (or missing) is quarantined with every key record naming it, and
- * the node that needed it fails saying so: nothing is computed from bad bytes, and the
- * next run recomputes the node that made it (see docs/caching.md, "Integrity").
+ * input found corrupt (or missing) is quarantined and the node that made it recomputed in
+ * this run, in the turn of the node that needed it (internal/Recovery.ts): nothing is
+ * computed from bad bytes, and the run goes on when the store can be repaired (see
+ * docs/caching.md, "Integrity").
  */
 import { Deferred, Effect, Semaphore } from "effect"
-import { Metrics } from "../dsl/Artifact.ts"
-import type { NodeContext, NodeInstance } from "../dsl/Node.ts"
-import * as Random from "../dsl/Random.ts"
+import type { NodeInstance } from "../dsl/Node.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
-import { CorruptObject, NodeFailed, reasonOf, type RunLogCorrupt, type StoreError } from "./Errors.ts"
+import { NodeFailed, type RunLogCorrupt, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
-import * as Codec from "./internal/Codec.ts"
-import * as CheckpointCodec from "./internal/CheckpointCodec.ts"
-import * as Integrity from "./internal/Integrity.ts"
-import * as InputFiles from "./InputFiles.ts"
+import * as NodeRunContext from "./internal/NodeRunContext.ts"
+import * as OutputCommit from "./internal/OutputCommit.ts"
+import * as Recovery from "./internal/Recovery.ts"
+import * as ValueCache from "./internal/ValueCache.ts"
 import * as Plan from "./Plan.ts"
 
 /** What the scheduler reports while it works; the CLI renders these. */
@@ -78,7 +81,23 @@ export interface Options {
   readonly onResult?: (result: NodeResult) => Effect.Effect<void, StoreError | RunLogCorrupt>
 }
 
-const progressInterval = 100
+const result = (
+  node: NodeInstance,
+  label: string,
+  status: NodeResult["status"],
+  inputs: NodeResult["inputs"],
+  fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error">>
+): NodeResult => ({
+  id: node.id,
+  label,
+  kind: node.kind.kind,
+  status,
+  key: fields.key,
+  record: fields.record,
+  inputs,
+  durationMs: fields.durationMs ?? 0,
+  error: fields.error
+})
 
 /** Execute a plan. Node failures are results, not errors: the effect fails only when the store does. */
 export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapshot: Plan.Snapshot, options: Options) {
@@ -87,144 +106,75 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
   const semaphore = yield* Semaphore.make(Math.max(1, options.concurrency))
   const graph = plan.graph
   const done = new Map(graph.nodes.map(({ node }) => [node.id, Deferred.makeUnsafe<NodeResult>()]))
-  // Decoded values by content hash, kept while a node that has not finished may read them:
-  // a value is dropped once its producer's last consumer is done (graph outputs stay, for
-  // the summary), so a long run holds the frontier of the graph in memory, not all of it.
-  const values = new Map<string, unknown>()
-  const outputs = new Set(graph.outputs)
-  const consumersLeft = new Map<string, number>()
-  for (const { node } of graph.nodes) {
-    for (const input of Object.values(node.inputs)) consumersLeft.set(input.id, (consumersLeft.get(input.id) ?? 0) + 1)
-  }
-  const keepsValue = (id: string) => outputs.has(id) || (consumersLeft.get(id) ?? 0) > 0
-  // nodes whose output has a given hash: equal outputs of different nodes share one value
-  const producers = new Map<string, Set<string>>()
   const finished = new Map<string, NodeResult>()
-  const finish = (node: NodeInstance, result: NodeResult) => {
-    const hash = result.record?.output.hash
-    if (hash !== undefined) producers.set(hash, (producers.get(hash) ?? new Set()).add(node.id))
-    for (const input of Object.values(node.inputs)) {
-      consumersLeft.set(input.id, consumersLeft.get(input.id)! - 1)
-      const inputHash = finished.get(input.id)?.record?.output.hash
-      if (inputHash !== undefined && ![...producers.get(inputHash) ?? []].some(keepsValue)) values.delete(inputHash)
-    }
+  const values = ValueCache.make(graph, store)
+  const waiting = (node: NodeInstance, label: string) => () => options.onEvent({ type: "waiting", id: node.id, label })
+  const failed = (node: NodeInstance, label: string, error: NodeFailed) =>
+    Effect.sync(() => options.onEvent({ type: "failed", id: node.id, label, error: error.reason }))
+
+  // A producer recomputed to repair its output runs in the turn of the reader that found
+  // it damaged: the reader holds a permit and waits for it, so it takes none of its own.
+  const recompute = (node: NodeInstance) => {
+    const ran = finished.get(node.id)
+    if (ran?.key === undefined) return undefined
+    const { key, label } = ran
+    return store.withLock(
+      key,
+      waiting(node, label),
+      Effect.gen(function*() {
+        const stored = yield* store.lookup(key)
+        if (stored !== undefined) return stored.output.hash
+        const components = Plan.componentsOf(node, snapshot, ran.inputs)
+        const record = yield* execute(node, label, components, key).pipe(
+          Effect.tapErrorTag("NodeFailed", (error) => failed(node, label, error))
+        )
+        return record.output.hash
+      })
+    )
   }
+  const labelOf = (node: NodeInstance) => graph.byId.get(node.id)?.label ?? node.name
+  const recovery = Recovery.make({ store, read: values.read, labelOf, recompute })
+  const valueOf = (node: NodeInstance, ref: ObjectRef) =>
+    values.read(node, ref).pipe(Effect.catchTag("CorruptObject", (corrupt) => recovery.recover(node, ref, corrupt)))
 
-  // An output read back corrupt is quarantined (with the key records naming it) before the
-  // error is reported, so the next plan recomputes the node that made it.
-  const valueOf = (node: NodeInstance, ref: ObjectRef): Effect.Effect<unknown, StoreError | CorruptObject> =>
-    values.has(ref.hash)
-      ? Effect.succeed(values.get(ref.hash))
-      : store.read(ref.hash).pipe(
-        Effect.map((bytes) => {
-          const value = Codec.decode(node.kind.output, bytes)
-          if (keepsValue(node.id)) values.set(ref.hash, value)
-          return value
-        }),
-        Effect.catchTag("CorruptObject", (corrupt) => {
-          const producer = graph.byId.get(node.id)?.label ?? node.name
-          return store.quarantine(ref.hash).pipe(Effect.flatMap((done) =>
-            Effect.fail(new CorruptObject({ ...corrupt, producer, recovery: Integrity.describeQuarantine(done, producer) }))
-          ))
-        })
-      )
-
-  const execute = (node: NodeInstance, label: string, components: CacheKey.Components, key: string) =>
+  /** Run a node's code on its inputs and store what it computed; the caller holds its key's lock. */
+  const execute = (
+    node: NodeInstance,
+    label: string,
+    components: CacheKey.Components,
+    key: string
+  ): Effect.Effect<KeyRecord, NodeFailed | StoreError> =>
     Effect.gen(function*() {
       const inputs: Record<string, unknown> = {}
       for (const [name, input] of Object.entries(node.inputs)) {
         const upstream = yield* Deferred.await(done.get(input.id)!)
         inputs[name] = yield* valueOf(input, upstream.record!.output).pipe(
-          Effect.catchTag("CorruptObject", (corrupt) => Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
+          Effect.catchTag("CorruptObject", (corrupt) =>
+            Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
         )
       }
-      let metrics: Array<CheckpointCodec.Metric> = []
-      let lastProgress = 0
-      const ctx: NodeContext = {
-        name: label,
-        random: Random.forComponents(components),
-        progress: (progress) => {
-          const now = performance.now()
-          if (progress.step < progress.total && now - lastProgress < progressInterval) return
-          lastProgress = now
-          options.onEvent({ type: "progress", id: node.id, label, ...progress })
-        },
-        metric: (name, value, step) => void metrics.push({ step: step ?? metrics.length, name, value }),
-        checkpoint: {
-          load: store.readCheckpoint(key).pipe(
-            Effect.map((bytes) => {
-              if (bytes === undefined) return undefined
-              const saved = CheckpointCodec.decode(bytes)
-              metrics = [...saved.metrics]
-              return saved.checkpoint
-            }),
-            Effect.orDie
-          ),
-          save: (checkpoint) =>
-            Effect.suspend(() => store.writeCheckpoint(key, CheckpointCodec.encode(checkpoint, metrics))).pipe(Effect.orDie)
-        }
-      }
+      const context = NodeRunContext.make({
+        label,
+        components,
+        key,
+        store,
+        onProgress: (progress) => options.onEvent({ type: "progress", id: node.id, label, ...progress })
+      })
       let started = performance.now()
-      const output = yield* executor.run(node, label, inputs, ctx, () => {
+      const output = yield* executor.run(node, label, inputs, context.ctx, () => {
         started = performance.now()
         options.onEvent({ type: "running", id: node.id, label })
       })
       const durationMs = performance.now() - started
-      // The key hashed the input files before the node ran: if one changed meanwhile, the
-      // output may come from other bytes than the key says, so it is not stored.
-      const files = snapshot.files.get(node.id)
-      if (files !== undefined) {
-        const now = yield* InputFiles.hashFilesOf(node, label).pipe(
-          Effect.mapError((error) => new NodeFailed({ node: label, reason: error.reason }))
-        )
-        const changed = Object.keys(files).find((field) => files[field] !== now[field])
-        if (changed !== undefined) {
-          return yield* new NodeFailed({ node: label, reason: `input file of param "${changed}" changed while the node ran; run again` })
+      return yield* OutputCommit.commit(
+        store,
+        { node, label, components, key, output, metrics: context.metrics(), durationMs, files: snapshot.files.get(node.id) },
+        {
+          keep: (hash, value) => values.keep(node, hash, value),
+          done: (record) => options.onEvent({ type: "done", id: node.id, label, key, hash: record.output.hash, durationMs })
         }
-      }
-      const encoded = yield* Effect.try({
-        try: () => ({
-          output: Codec.encode(node.kind.output, output),
-          metrics: Codec.encode(Metrics, metrics)
-        }),
-        catch: (error) => new NodeFailed({ node: label, reason: `output cannot be stored: ${reasonOf(error)}` })
-      })
-      const outputRef = yield* store.put(encoded.output, { format: node.kind.output.format, type: node.kind.output.name })
-      const metricsRef = yield* store.put(encoded.metrics, { format: "table", type: Metrics.name })
-      if (keepsValue(node.id)) values.set(outputRef.hash, output)
-      const record: KeyRecord = {
-        key,
-        node: { kind: node.kind.kind, label },
-        output: outputRef,
-        metrics: metricsRef,
-        finalMetrics: Object.fromEntries(metrics.map(({ name, value }) => [name, value])),
-        components,
-        durationMs,
-        createdAt: new Date().toISOString()
-      }
-      yield* store.commit(record)
-      yield* store.removeCheckpoint(key)
-      options.onEvent({ type: "done", id: node.id, label, key, hash: outputRef.hash, durationMs })
-      return record
+      )
     })
-
-  const result = (
-    node: NodeInstance,
-    label: string,
-    status: NodeResult["status"],
-    inputs: NodeResult["inputs"],
-    fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error">>
-  ): NodeResult => ({
-    id: node.id,
-    label,
-    kind: node.kind.kind,
-    status,
-    key: fields.key,
-    record: fields.record,
-    inputs,
-    durationMs: fields.durationMs ?? 0,
-    error: fields.error
-  })
 
   const runNode = (node: NodeInstance, label: string): Effect.Effect<NodeResult, StoreError> =>
     Effect.gen(function*() {
@@ -256,7 +206,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       return yield* semaphore.withPermits(1)(
         store.withLock(
           key,
-          () => options.onEvent({ type: "waiting", id: node.id, label }),
+          waiting(node, label),
           Effect.gen(function*() {
             if (!forced) {
               const record = yield* store.lookup(key)
@@ -264,10 +214,8 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
             }
             return yield* execute(node, label, components, key).pipe(
               Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
-              Effect.catchTag("NodeFailed", (error) => {
-                options.onEvent({ type: "failed", id: node.id, label, error: error.reason })
-                return Effect.succeed(result(node, label, "failed", inputs, { key, error: error.reason }))
-              })
+              Effect.catchTag("NodeFailed", (error) =>
+                failed(node, label, error).pipe(Effect.as(result(node, label, "failed", inputs, { key, error: error.reason }))))
             )
           })
         )
@@ -283,7 +231,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       runNode(node, label).pipe(Effect.tap((r) =>
         Effect.sync(() => {
           finished.set(node.id, r)
-          finish(node, r)
+          values.finished(node, r.record?.output.hash)
         }).pipe(
           Effect.andThen(options.onResult?.(r) ?? Effect.void),
           Effect.andThen(Deferred.succeed(done.get(node.id)!, r))

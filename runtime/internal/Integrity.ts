@@ -10,7 +10,8 @@ import { createHash } from "node:crypto"
 import type { KeyRecord, ObjectRef } from "../ArtifactStore.ts"
 import { CorruptObject } from "../Errors.ts"
 
-const short = (hash: string) => `${hash.slice(0, 12)}…`
+/** A hash shortened for a message. */
+export const short = (hash: string) => `${hash.slice(0, 12)}…`
 
 /** The sha256 of `bytes`, hex. */
 export const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex")
@@ -70,11 +71,11 @@ export const quarantine = (access: Access, hash: string): Quarantined => {
   return { movedTo, keys }
 }
 
-/** How the outcome of a quarantine reads in a message: what was done, and what happens next. */
-export const describeQuarantine = (done: Quarantined, producer: string | undefined): string =>
+/** What a quarantine did, as a message reads it. */
+export const describeQuarantine = (done: Quarantined): string =>
   `${done.movedTo === undefined ? "" : `moved it to ${done.movedTo} and `}dropped ${done.keys.length} key record${
     done.keys.length === 1 ? "" : "s"
-  } naming it; the next \`pipeline run\` recomputes ${producer === undefined ? "it" : `node "${producer}"`}`
+  } naming it`
 
 /** One thing `fsck` found wrong in the store. */
 export interface Problem {

@@ -7,7 +7,7 @@ import { root, unary } from "../../bench/fixtures/trivial.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore, type KeyRecord } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
-import { CorruptObject } from "../../runtime/Errors.ts"
+import { CorruptObject, NodeFailed } from "../../runtime/Errors.ts"
 import { Executor } from "../../runtime/Executor.ts"
 import { schedule } from "../helpers.ts"
 
@@ -143,26 +143,130 @@ describe("file store", () => {
 describe("scheduler", () => {
   const producer = () => root({ i: 1 }, { name: "producer" })
   const first = Pipeline.make("first", () => unary({ a: producer(), i: 2 }, { name: "consumer" }))
-  // the same producer, a consumer that is not cached yet: it reads the producer's stored output
+  // the same producer, consumers that are not cached yet: they read the producer's stored output
   const second = Pipeline.make("second", () => unary({ a: producer(), i: 3 }, { name: "consumer" }))
+  const two = Pipeline.make("two", () => [unary({ a: producer(), i: 3 }, { name: "left" }), unary({ a: producer(), i: 4 }, { name: "right" })])
 
-  it("a consumer whose input is corrupt fails naming it, and the next run recomputes the producer: no wrong result", () =>
+  /** Run `pipeline`, keeping "label type" of each event but progress. */
+  const traced = (pipeline: Pipeline.Pipeline) =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const outcome = yield* schedule(pipeline, { onEvent: (e) => void (e.type !== "progress" && events.push(`${e.label} ${e.type}`)) })
+      return { ...outcome, events, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])) }
+    })
+
+  /** Run `first` on the store, then damage the producer's output: the record it made. */
+  const damagedProducer = Effect.gen(function*() {
+    const store = yield* ArtifactStore
+    const made = (yield* schedule(first)).results.find((r) => r.label === "producer")!.record!
+    yield* stores[1]!.corrupt(store, made.output.hash)
+    return made
+  })
+
+  /** The in-process executor, with the producer's second run replaced by `rerun`: a recomputation that cannot succeed. */
+  const rerunning = (rerun: (run: Effect.Effect<unknown, NodeFailed>) => Effect.Effect<unknown, NodeFailed>) =>
+    Layer.effect(
+      Executor,
+      Effect.gen(function*() {
+        const executor = yield* Executor
+        let runs = 0
+        return Executor.of({
+          run: (node, label, inputs, ctx, onStart) => {
+            const run = executor.run(node, label, inputs, ctx, onStart)
+            return label === "producer" && ++runs > 1 ? rerun(run) : run
+          }
+        })
+      })
+    ).pipe(Layer.provide(Executor.inProcess("wasm")))
+
+  const inMemory = (executor: Layer.Layer<Executor> = Executor.inProcess("wasm")) => <A, E>(effect: Effect.Effect<A, E, ArtifactStore | Executor>) =>
+    effect.pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), executor)), Effect.runPromise)
+
+  it("a consumer whose input is corrupt gets it recomputed in the same run: the producer runs again, the store is whole", () =>
     Effect.gen(function*() {
       const store = yield* ArtifactStore
-      const once = yield* schedule(first)
-      const made = once.results.find((r) => r.label === "producer")!.record!
-      yield* stores[1]!.corrupt(store, made.output.hash)
+      const made = yield* damagedProducer
+      const repaired = yield* traced(second)
+      expect(repaired.events).toEqual(["consumer queued", "producer cached", "producer running", "producer done", "consumer running", "consumer done"])
+      expect(repaired.events).toEqual(["consumer queued", "producer cached", "producer running", "producer done", "consumer running", "consumer done"])
+      expect(yield* repaired.value(repaired.byLabel["consumer"]!.id)).toEqual([{ x: 4 }])
+      // the producer's result in this run is what it was planned as: the same key and bytes
+      expect(repaired.byLabel["producer"]).toMatchObject({ status: "cached", key: made.key, record: { output: { hash: made.output.hash } } })
+      expect((yield* store.lookup(made.key))?.output.hash).toBe(made.output.hash)
+      expect((yield* store.check({ repair: false })).problems).toEqual([])
+      expect((yield* traced(second)).events).toEqual(["producer cached", "consumer cached"])
+    }).pipe(inMemory()))
 
-      const damaged = yield* schedule(second)
-      const consumer = damaged.results.find((r) => r.label === "consumer")!
-      expect(consumer.status).toBe("failed")
-      expect(consumer.error).toContain(`input "a": object ${made.output.hash} (output of node "producer") is corrupt`)
-      expect(consumer.error).toContain(`dropped 1 key record naming it; the next \`pipeline run\` recomputes node "producer"`)
-      expect(yield* store.lookup(made.key)).toBeUndefined()
+  it("readers that find the same object corrupt share one recomputation of its producer", () =>
+    Effect.gen(function*() {
+      yield* damagedProducer
+      const repaired = yield* traced(two)
+      expect(repaired.events.filter((e) => e.startsWith("producer "))).toEqual(["producer cached", "producer running", "producer done"])
+      expect([yield* repaired.value(repaired.byLabel["left"]!.id), yield* repaired.value(repaired.byLabel["right"]!.id)]).toEqual([[{ x: 4 }], [{ x: 5 }]])
+    }).pipe(inMemory()))
 
-      const rerun = yield* schedule(second)
-      expect(rerun.results.map((r) => [r.label, r.status])).toEqual([["producer", "ran"], ["consumer", "ran"]])
-      expect(rerun.results[0]!.record!.output.hash).toBe(made.output.hash)
-      expect(yield* rerun.value(rerun.results[1]!.id)).toEqual([{ x: 4 }])
-    }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess("wasm"))), Effect.runPromise))
+  it("a chain of corrupt objects is repaired upstream first", () =>
+    Effect.gen(function*() {
+      const store = yield* ArtifactStore
+      const chain = (i: number) => Pipeline.make("chain", () => unary({ a: unary({ a: producer(), i: 2 }, { name: "middle" }), i }, { name: "last" }))
+      const once = yield* traced(chain(5))
+      for (const label of ["producer", "middle"]) yield* stores[1]!.corrupt(store, once.byLabel[label]!.record!.output.hash)
+      const repaired = yield* traced(chain(6))
+      expect(repaired.events).toEqual([
+        "last queued", "producer cached", "middle cached", "producer running", "producer done", "middle running", "middle done", "last running", "last done"
+      ])
+      expect(yield* repaired.value(repaired.byLabel["last"]!.id)).toEqual([{ x: 9 }])
+      expect((yield* store.check({ repair: false })).problems).toEqual([])
+    }).pipe(inMemory()))
+
+  const cannot = [
+    {
+      what: "its recomputation fails",
+      rerun: (run: Effect.Effect<unknown, NodeFailed>) => run.pipe(Effect.andThen(Effect.fail(new NodeFailed({ node: "producer", reason: "the disk is on fire" })))),
+      producer: "failed",
+      says: `recomputing node "producer" failed (the disk is on fire); the next \`pipeline run\` tries again`
+    },
+    {
+      what: "it is not deterministic",
+      rerun: (run: Effect.Effect<unknown, NodeFailed>) => run.pipe(Effect.as([{ x: 100 }])),
+      producer: "done",
+      says: `recomputing node "producer" gave other bytes`
+    }
+  ]
+  for (const { producer: outcome, rerun, says, what } of cannot) {
+    it(`a consumer fails naming the object, its producer and what to do when ${what}: no wrong result`, () =>
+      Effect.gen(function*() {
+        const made = yield* damagedProducer
+        const damaged = yield* traced(second)
+        const consumer = damaged.byLabel["consumer"]!
+        expect(consumer.status).toBe("failed")
+        expect(consumer.error).toContain(`input "a": object ${made.output.hash} (output of node "producer") is corrupt`)
+        expect(consumer.error).toContain(`dropped 1 key record naming it; ${says}`)
+        expect(damaged.events).toEqual(["consumer queued", "producer cached", "producer running", `producer ${outcome}`, "consumer failed"])
+      }).pipe(inMemory(rerunning(rerun))))
+  }
+
+  it("an object found corrupt again after its producer was recomputed fails its reader", () => {
+    const bad = { hash: "" }
+    // a disk that fails every read of one object
+    const badDisk = Layer.effect(
+      ArtifactStore,
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        return ArtifactStore.of({
+          ...store,
+          read: (hash) => hash === bad.hash ? Effect.fail(new CorruptObject({ hash, path: hash, reason: "a bad sector" })) : store.read(hash)
+        })
+      })
+    ).pipe(Layer.provide(ArtifactStore.layerMemory()))
+    return Effect.gen(function*() {
+      bad.hash = (yield* schedule(first)).results.find((r) => r.label === "producer")!.record!.output.hash
+      const repaired = yield* traced(second)
+      // the consumer got the recomputed value in memory; read back from the store, it is corrupt again
+      expect(repaired.events).toEqual(["consumer queued", "producer cached", "producer running", "producer done", "consumer running", "consumer done"])
+      const again = yield* Effect.flip(repaired.value(repaired.byLabel["producer"]!.id))
+      expect(again.message).toContain(`(output of node "producer") is corrupt: a bad sector; found again after node "producer" was recomputed in this run`)
+      expect(again.message).toContain("check the disk the store is on (`pipeline fsck`)")
+    }).pipe(Effect.provide(Layer.mergeAll(badDisk, Executor.inProcess("wasm"))), Effect.runPromise)
+  })
 })

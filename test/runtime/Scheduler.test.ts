@@ -1,10 +1,15 @@
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Schema } from "effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
+import * as Node from "../../dsl/Node.ts"
+import * as Param from "../../dsl/Param.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
 import { Executor } from "../../runtime/Executor.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
-import { broken, fit, generate, score, sleepy } from "../fixtures/graph.ts"
+import { broken, fit, generate, Numbers, score, sleepy } from "../fixtures/graph.ts"
 import { schedule } from "../helpers.ts"
 
 /** Run a pipeline as the CLI plans it against the store's key records, keeping its events. */
@@ -98,5 +103,64 @@ describe("Scheduler", () => {
     await Effect.runPromise(outcome.value(byLabel["score"]!.id))
     expect(reads).toHaveLength(1) // a graph output stays in memory
     expect(numbers).toHaveLength(10)
+  })
+
+  it("stores nothing for a node whose output its type cannot encode, and fails it naming the column and row", async () => {
+    const unencodable = Node.make({
+      kind: "test/unencodable",
+      version: 1,
+      description: "a row whose x is a string",
+      params: Schema.Struct({}),
+      inputs: {},
+      output: Numbers,
+      run: () => Effect.sync(() => JSON.parse(`[{ "x": 1 }, { "x": "seven" }]`))
+    })
+    const pipeline = Pipeline.make("unencodable", () => unencodable({}, { name: "bad" }))
+    const { keys, outcome } = await Effect.runPromise(
+      Effect.gen(function*() {
+        const { outcome } = yield* runGraph(pipeline, 1)
+        return { outcome, keys: yield* (yield* ArtifactStore).keys() }
+      }).pipe(Effect.provide(layer))
+    )
+    expect(outcome.results[0]).toMatchObject({ status: "failed", record: undefined })
+    expect(outcome.results[0]!.error).toMatch(/^output cannot be stored: .*"x".*row 1.*"seven"/)
+    expect(keys.size).toBe(0)
+  })
+
+  it("stores nothing for a node whose input file changed while it ran", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-scheduler-"))
+    const file = path.join(dir, "numbers.txt")
+    fs.writeFileSync(file, "1\n2\n")
+    const appending = Node.make({
+      kind: "test/appending",
+      version: 1,
+      description: "reads its file, and appends to it as it goes",
+      params: Schema.Struct({ path: Param.file({ default: "numbers.txt", description: "numbers, one a line" }) }),
+      inputs: {},
+      output: Numbers,
+      run: ({ params }) =>
+        Effect.sync(() => {
+          const rows = fs.readFileSync(params.path, "utf8").trim().split("\n").map((line) => ({ x: Number(line) }))
+          fs.appendFileSync(params.path, "3\n")
+          return rows
+        })
+    })
+    const pipeline = Pipeline.make("appending", () => appending({ path: file }, { name: "reader" }))
+    try {
+      const { keys, outcome } = await Effect.runPromise(
+        Effect.gen(function*() {
+          const { outcome } = yield* runGraph(pipeline, 1)
+          return { outcome, keys: yield* (yield* ArtifactStore).keys() }
+        }).pipe(Effect.provide(layer))
+      )
+      expect(outcome.results[0]).toMatchObject({
+        status: "failed",
+        record: undefined,
+        error: `input file of param "path" changed while the node ran; run again`
+      })
+      expect(keys.size).toBe(0)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
