@@ -36,6 +36,8 @@ export const unknownNode = (option: string, pipeline: string, name: string, name
 export class BuildError extends Data.TaggedError("BuildError")<{
   readonly pipeline: string
   readonly reason: string
+  /** what the builder threw, when it threw */
+  readonly cause?: unknown
 }> {
   override get message(): string {
     return `pipeline "${this.pipeline}" failed while building its graph: ${this.reason}`

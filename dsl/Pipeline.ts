@@ -91,7 +91,7 @@ export const build = (
       if (error instanceof ParamError || error instanceof OverrideError || error instanceof BuildError) {
         return Effect.fail(error)
       }
-      return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: error instanceof Error ? error.message : String(error) }))
+      return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: error instanceof Error ? error.message : String(error), cause: error }))
     }
     const unused = [...overrides.keys()].filter((name) => !root.usedOverrides.has(name))
     if (unused.length > 0) {

@@ -64,7 +64,7 @@ export const rowPrompts = (task: TaskView, ids: ReadonlyArray<number>, at: (i: n
       throw new InputError({
         ...at(i),
         field: "prompt",
-        reason: `prompt ${id} is not the task's (its ${task.prompts.length} prompts have ids ${task.prompts[0]?.id} to ${task.prompts.at(-1)?.id}); were they made on another task?`
+        reason: `${id} is not one of the task's prompts (its ${task.prompts.length} prompts have ids ${task.prompts[0]?.id} to ${task.prompts.at(-1)?.id}); were the rows made on another task?`
       })
     }
     return prompt
