@@ -44,8 +44,8 @@ export class BuildError extends Data.TaggedError("BuildError")<{
   }
 }
 
-/** `where` segments that are set, then the reason, joined by ": " (one line). */
-const located = (where: ReadonlyArray<string | undefined>, reason: string): string =>
+/** The `where` segments that are set, then the reason, joined by ": " in one line: `param "path": a.jsonl: line 2: not valid JSON`. */
+export const located = (where: ReadonlyArray<string | undefined>, reason: string): string =>
   [...where.filter((segment) => segment !== undefined), reason].join(": ")
 
 /** Where in a node's input data an `InputError` lies: every field optional, the most specific last. */
@@ -88,7 +88,7 @@ export class InputError extends Data.TaggedError("InputError")<InputLocation & {
 
   /** The same error located further (the file, line or row a parser did not know). */
   at(location: InputLocation): InputError {
-    const { _tag: _, ...fields } = { ...(this as InputError) }
+    const { _tag: _, ...fields } = { ...this }
     return new InputError({ ...fields, ...location })
   }
 }

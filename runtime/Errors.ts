@@ -5,7 +5,7 @@
  * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged.
  */
 import { Data } from "effect"
-import { taggedData } from "../dsl/Errors.ts"
+import { located, taggedData } from "../dsl/Errors.ts"
 
 /**
  * Bad command line, missing or broken pipeline file, bad flag value. The optional fields say
@@ -22,13 +22,12 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly param?: string
 }> {
   override get message(): string {
-    return [
+    return located([
       this.flag,
       this.node === undefined ? undefined : `node "${this.node}"`,
       this.param === undefined ? undefined : `param "${this.param}"`,
-      this.file,
-      this.reason
-    ].filter((segment) => segment !== undefined).join(": ")
+      this.file
+    ], this.reason)
   }
 }
 

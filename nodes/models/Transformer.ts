@@ -104,7 +104,7 @@ export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
     const v = model.variables
     const [B, T] = tokens.shape
     const { width: d, heads: H, layers, length } = model.config
-    if (T > length) throw new ArgumentError({ function: "Transformer.hidden", argument: "tokens", reason: `of length ${T} exceed the model's ${length} positions` })
+    if (T > length) throw new ArgumentError({ function: "Transformer.hidden", argument: "tokens", reason: `have length ${T}, which exceeds the model's ${length} positions` })
     const dh = d / H
     // Embedding lookup as one-hot · table: gather's gradient (UnsortedSegmentSum) has no wasm kernel.
     const oneHot = tf.reshape(tf.oneHot(tf.reshape(tokens, [-1]), model.config.vocab), [B * T, model.config.vocab]) // [B·T, V]
