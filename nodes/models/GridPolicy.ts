@@ -100,7 +100,7 @@ const scaleLastLayer = (mlp: Mlp.Mlp, factor: number): Mlp.Mlp => {
 /** A freshly initialised policy, close to uniform. */
 export const init = (config: GridPolicyConfig, rng: Random): GridPolicy => {
   if (!Number.isInteger(config.radius) || config.radius < 1) {
-    throw new ArgumentError({ function: "GridPolicy.init", argument: "radius", reason: `(the view's) must be a positive integer, got ${config.radius}` })
+    throw new ArgumentError({ function: "GridPolicy.init", argument: "radius", reason: `(of the view) must be a positive integer, got ${config.radius}` })
   }
   return { config, mlp: scaleLastLayer(Mlp.init({ inputs: observationSize(config.radius), hidden: config.hidden, outputs: actionCount }, rng), 0.01) }
 }
