@@ -52,8 +52,8 @@ const context = (): Node.NodeContext => ({
 })
 
 /** Run a node kind's `run` with `params` (defaults filled in by its Schema) on `inputs`. */
-const run = <P extends Node.ParamsSchema, I extends Node.InputTypes, O extends ArtifactType>(
-  kind: Node.NodeKind<P, I, O, never>,
+const run = <P extends Node.ParamsSchema, I extends Node.InputTypes, O extends ArtifactType, E>(
+  kind: Node.NodeKind<P, I, O, E>,
   params: Partial<P["Type"]>,
   inputs: Node.RunArgs<P, I>["inputs"]
 ): Promise<ValueOf<O>> => Effect.runPromise(kind.run({ params: Schema.decodeUnknownSync(kind.params as unknown as Schema.Codec<P["Type"]>)(params), inputs, ctx: context() }))

@@ -9,7 +9,7 @@
 import { Effect, Schema, SchemaIssue } from "effect"
 import { fileURLToPath } from "node:url"
 import { accepted, type ArtifactType, type Json, type OneOf, type Tensor, type ValueOf } from "./Artifact.ts"
-import { ParamError } from "./Errors.ts"
+import { ArgumentError, ParamError } from "./Errors.ts"
 import * as BuildContext from "./internal/BuildContext.ts"
 import { hashValue } from "./internal/Canonical.ts"
 import type { Random } from "./Random.ts"
@@ -170,7 +170,11 @@ const callerModule = (): string => {
     const path = file.startsWith("file://") ? fileURLToPath(file) : file
     if (!path.endsWith("/dsl/Node.ts")) return path
   }
-  throw new Error("Node.make: cannot tell which module defines this node kind; pass `module: import.meta.url`")
+  throw new ArgumentError({
+    function: "Node.make",
+    argument: "module",
+    reason: "is needed: the module that defines this node kind cannot be told from the call stack; pass `module: import.meta.url`"
+  })
 }
 
 const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
@@ -272,7 +276,9 @@ export const make = <P extends ParamsSchema, I extends InputTypes, O extends Art
 ): NodeKind<P, I, O, E, M> => {
   const paramFields = Object.keys(definition.params.fields)
   const clash = paramFields.find((field) => field in definition.inputs)
-  if (clash !== undefined) throw new Error(`Node.make(${definition.kind}): "${clash}" is both a param and an input`)
+  if (clash !== undefined) {
+    throw new ArgumentError({ function: `Node.make(${definition.kind})`, argument: `"${clash}"`, reason: "is both a param and an input" })
+  }
   const module = definition.module === undefined
     ? callerModule()
     : definition.module.startsWith("file://")

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { ArtifactType, Json } from "./Artifact.ts"
-import { BuildError, OverrideError, ParamError, unknownNode } from "./Errors.ts"
+import { ArgumentError, BuildError, OverrideError, ParamError, unknownNode } from "./Errors.ts"
 import * as Graph from "./Graph.ts"
 import * as BuildContext from "./internal/BuildContext.ts"
 import type { Handle, NodeInstance } from "./Node.ts"
@@ -121,7 +121,7 @@ export const build = (
       if (error instanceof ParamError || error instanceof OverrideError || error instanceof BuildError) {
         return Effect.fail(error)
       }
-      return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: error instanceof Error ? error.message : String(error) }))
+      return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: error instanceof Error ? error.message : String(error), cause: error }))
     }
     const unused = [...overrides.keys()].filter((name) => !root.usedOverrides.has(name))
     if (unused.length > 0) {
@@ -182,7 +182,11 @@ export const sweep = <const F extends Record<string, ReadonlyArray<Json>>, R>(
   const length = entries[0]?.[1].length ?? 0
   const uneven = entries.find(([, values]) => values.length !== length)
   if (uneven !== undefined) {
-    throw new Error(`sweep: factor "${uneven[0]}" has ${uneven[1].length} values but "${entries[0]![0]}" has ${length}`)
+    throw new ArgumentError({
+      function: "sweep",
+      argument: `factor "${uneven[0]}"`,
+      reason: `has ${uneven[1].length} values but "${entries[0]![0]}" has ${length}`
+    })
   }
   const cells = Array.from({ length }, (_, i) => Object.fromEntries(entries.map(([key, values]) => [key, values[i]!])))
   return runCells(cells as Array<Cells<F>>, body)

@@ -6,23 +6,55 @@
  * store a writing command cannot write (exit 2).
  */
 import { Data } from "effect"
+import { located, taggedData } from "../dsl/Errors.ts"
 
-/** Bad command line, missing or broken pipeline file, bad flag value. */
+/**
+ * Bad command line, missing or broken pipeline file, bad flag value. The optional fields say
+ * where (the flag, the file, the node and its param) and prefix the reason in one line:
+ * `--seeds: "x" is not a non-negative integer`, `node "reader": param "path": no such file`.
+ */
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly reason: string
+  /** the command-line flag at fault, with its dashes: `--seeds` */
+  readonly flag?: string
+  /** the file at fault (a pipeline file, an input file) */
+  readonly file?: string
+  readonly node?: string
+  readonly param?: string
 }> {
   override get message(): string {
-    return this.reason
+    return located([
+      this.flag,
+      this.node === undefined ? undefined : `node "${this.node}"`,
+      this.param === undefined ? undefined : `param "${this.param}"`,
+      this.file
+    ], this.reason)
   }
 }
 
-/** A node's `run` failed or returned a value its output type cannot store. */
+/**
+ * A node's `run` failed or returned a value its output type cannot store. `reason` is the
+ * failure's one-line message; when the node failed with a tagged error (an `InputError`,
+ * `ArgumentError`, ...) `tag` and `fields` keep its data (file, line, param, ...) and `cause`
+ * the error itself. Make one from whatever the node failed with by `NodeFailed.of`.
+ */
 export class NodeFailed extends Data.TaggedError("NodeFailed")<{
   readonly node: string
   readonly reason: string
+  /** the `_tag` of the error the node failed with, when it was tagged */
+  readonly tag?: string
+  /** that error's fields, when it was tagged */
+  readonly fields?: { readonly [field: string]: unknown }
+  /** what the node failed with */
+  readonly cause?: unknown
 }> {
   override get message(): string {
     return `node "${this.node}" failed: ${this.reason}`
+  }
+
+  /** The failure of node `node` with `error` (a typed failure or a thrown value), keeping its tag and fields. */
+  static of(node: string, error: unknown): NodeFailed {
+    return new NodeFailed({ node, reason: reasonOf(error), ...taggedData(error), cause: error })
   }
 }
 

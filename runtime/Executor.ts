@@ -5,7 +5,7 @@
  */
 import { Cause, Context, Effect, Exit, Layer } from "effect"
 import * as Node from "../dsl/Node.ts"
-import { NodeFailed, reasonOf } from "./Errors.ts"
+import { NodeFailed } from "./Errors.ts"
 import * as TensorBackend from "./TensorBackend.ts"
 
 export class Executor extends Context.Service<Executor, {
@@ -29,7 +29,7 @@ export class Executor extends Context.Service<Executor, {
 /**
  * Run nodes on this process's event loop; nodes that compute with tensors run one
  * at a time inside the tensor backend's scope. Typed failures and thrown
- * exceptions both become `NodeFailed`.
+ * exceptions both become `NodeFailed`, which keeps a tagged error's tag and fields.
  */
 const inProcessLayer = Layer.effect(
   Executor,
@@ -46,7 +46,7 @@ const inProcessLayer = Layer.effect(
             if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
             const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
             const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
-            return Effect.fail(new NodeFailed({ node: label, reason: reasonOf(error) }))
+            return Effect.fail(NodeFailed.of(label, error))
           })
         )
     })

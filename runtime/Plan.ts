@@ -12,6 +12,7 @@
  */
 import type { Json } from "../dsl/Artifact.ts"
 import type * as Graph from "../dsl/Graph.ts"
+import { InvariantError } from "../dsl/Errors.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
 import type { KeyIndex, KeyRecord } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
@@ -76,7 +77,7 @@ export const componentsOf = (
   upstream: CacheKey.Components["inputs"]
 ): CacheKey.Components => {
   const code = snapshot.code.get(node.kind.module)
-  if (code === undefined) throw new Error(`no code fingerprint for ${node.kind.module}`)
+  if (code === undefined) throw new InvariantError({ what: `snapshot of node "${node.name}"`, reason: `has no code fingerprint for ${node.kind.module}` })
   const files = Object.entries(snapshot.files.get(node.id) ?? {}).map(([field, hash]) => [`file:${field}`, hash] as const)
   return {
     kind: node.kind.kind,

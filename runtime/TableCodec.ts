@@ -23,6 +23,7 @@ import { SchemaAST } from "effect"
 import { createRequire } from "node:module"
 import type * as ParquetWasm from "parquet-wasm"
 import type { Table } from "../dsl/Artifact.ts"
+import { InvariantError } from "../dsl/Errors.ts"
 
 // parquet-wasm compiles its WebAssembly as it loads (~20 ms): load it when a table is
 // first encoded or decoded, not with the CLI (an all-cached run may never need it).
@@ -70,7 +71,10 @@ const kindOfAst = (table: string, column: string, ast: SchemaAST.AST): ColumnKin
       }
       break
   }
-  throw new Error(`table ${table}: column "${column}" has a type with no Parquet column mapping (${type._tag}); use numbers, strings, booleans or arrays of numbers`)
+  throw new InvariantError({
+    what: `table ${table}`,
+    reason: `column "${column}" has a type with no Parquet column mapping (${type._tag}); use numbers, strings, booleans or arrays of numbers`
+  })
 }
 
 /** Column names and storage kinds of a table type, in schema order. */
@@ -140,7 +144,7 @@ export const rowsOf = (type: Table, arrow: ArrowTable): ReadonlyArray<unknown> =
   const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
   for (const [name, kind] of columns) {
     const vector = arrow.getChild(name)
-    if (vector === null) throw new Error(`table ${type.name}: stored file has no column "${name}"`)
+    if (vector === null) throw new InvariantError({ what: `table ${type.name}`, reason: `stored file has no column "${name}"` })
     if (kind === "float64") {
       const values = vector.toArray() as Float64Array
       for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]

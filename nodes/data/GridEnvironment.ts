@@ -8,6 +8,7 @@
  * A layout is a string of rows joined by "/": "#" wall, "." floor, "S" start,
  * "G" goal, "K" key, "D" door.
  */
+import { ArgumentError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 
 export type Action = 0 | 1 | 2 | 3
@@ -31,10 +32,12 @@ export interface State {
 export const parse = (layout: string): Grid => {
   const rows = layout.split("/")
   const width = rows[0]?.length ?? 0
-  if (rows.length === 0 || rows.some((r) => r.length !== width)) throw new Error(`grid layout rows must have equal lengths: ${layout}`)
+  if (rows.length === 0 || rows.some((r) => r.length !== width)) {
+    throw new ArgumentError({ function: "GridEnvironment.parse", argument: "layout", reason: `rows must have equal lengths: ${layout}` })
+  }
   const cells = rows.flatMap((r) => Array.from(r))
   const start = cells.indexOf("S")
-  if (start < 0 || !cells.includes("G")) throw new Error(`grid layout needs a start S and a goal G: ${layout}`)
+  if (start < 0 || !cells.includes("G")) throw new ArgumentError({ function: "GridEnvironment.parse", argument: "layout", reason: `needs a start S and a goal G: ${layout}` })
   return { width, height: rows.length, cells, start }
 }
 
@@ -88,7 +91,13 @@ export const shortestPath = (grid: Grid, from: State): Array<Action> | undefined
  */
 export const generate = (rng: Random, options: { readonly size: number; readonly walls: number; readonly keyAndDoor: boolean }): Grid => {
   const { size } = options
-  if (size < (options.keyAndDoor ? 5 : 3)) throw new Error(`grid size ${size} is too small${options.keyAndDoor ? " for a key and a door (min 5)" : " (min 3)"}`)
+  if (size < (options.keyAndDoor ? 5 : 3)) {
+    throw new ArgumentError({
+      function: "GridEnvironment.generate",
+      argument: "size",
+      reason: `${size} is too small${options.keyAndDoor ? " for a key and a door (min 5)" : " (min 3)"}`
+    })
+  }
   for (let attempt = 0; attempt < 1000; attempt++) {
     const cells: Array<string> = Array.from({ length: size * size }, (_, i) => {
       const x = i % size
@@ -110,5 +119,9 @@ export const generate = (rng: Random, options: { readonly size: number; readonly
     const grid: Grid = { width: size, height: size, cells, start: left[0]! }
     if (shortestPath(grid, initial(grid)) !== undefined) return grid
   }
-  throw new Error(`could not generate a solvable ${size}×${size} grid with wall density ${options.walls}`)
+  throw new ArgumentError({
+    function: "GridEnvironment.generate",
+    argument: "walls",
+    reason: `(density ${options.walls}) left no solvable ${size}×${size} grid in 1000 attempts`
+  })
 }

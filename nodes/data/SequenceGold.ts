@@ -11,6 +11,7 @@
  *   right, position by position (1 exactly when the answer is correct).
  */
 import type { Json, ModelValue, Tensor } from "../../dsl/Artifact.ts"
+import { InvariantError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 
 export type Gold =
@@ -103,7 +104,7 @@ export const isSequenceTask = (value: ModelValue): boolean => {
 export const configOf = (value: ModelValue): SequenceTaskConfig => {
   const config = value.config as unknown as SequenceTaskConfig
   if (!isSequenceTask(value)) {
-    throw new Error("not a SequenceTask artifact: its config lacks vocab, prompts or gold")
+    throw new InvariantError({ what: "task artifact", reason: "is not a SequenceTask: its config lacks vocab, prompts or gold" })
   }
   return config
 }

@@ -11,6 +11,7 @@
  * counts of the response and of the prompt, each divided by its length.
  */
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { Items, SequenceTask, Task } from "../artifacts.ts"
 import { configOf, goldOf } from "./SequenceGold.ts"
 
@@ -47,7 +48,7 @@ export type TaskView = BanditView | SequenceView
 
 const lookup = (prompts: ReadonlyMap<number, Prompt>) => (id: number): Prompt => {
   const prompt = prompts.get(id)
-  if (prompt === undefined) throw new Error(`the task has no prompt ${id}`)
+  if (prompt === undefined) throw new InputError({ reason: `the task has no prompt ${id}` })
   return prompt
 }
 
@@ -59,13 +60,18 @@ const bandit = (items: ValueOf<typeof Items>): BanditView => {
     byPrompt.set(item.prompt, group)
   }
   const sizes = new Set([...byPrompt.values()].map((g) => g.length))
-  if (sizes.size !== 1) throw new Error(`the task's prompts have different numbers of responses (${[...sizes].sort().join(", ")}); a bandit needs the same K for every prompt`)
+  if (sizes.size !== 1) {
+    throw new InputError({
+      input: "task",
+      reason: `the task's prompts have different numbers of responses (${[...sizes].sort().join(", ")}); a bandit needs the same K for every prompt`
+    })
+  }
   const K = [...sizes][0]!
   const prompts = new Map([...byPrompt].map(([id, group]): [number, Prompt] => [id, { id, tokens: [], split: group[0]!.split }]))
   const item = (prompt: number, response: ReadonlyArray<number>) => {
     const k = response[0]
     const row = k === undefined || response.length !== 1 ? undefined : byPrompt.get(prompt)?.[k]
-    if (row === undefined) throw new Error(`prompt ${prompt} has no response [${response.join(", ")}] (a bandit response is one index below ${K})`)
+    if (row === undefined) throw new InputError({ reason: `prompt ${prompt} has no response [${response.join(", ")}] (a bandit response is one index below ${K})` })
     return row
   }
   return {
@@ -94,7 +100,7 @@ const sequence = (value: ModelValue): SequenceView => {
   const V = config.vocab.length
   const check = (response: ReadonlyArray<number>) => {
     if (response.length !== config.responseLength || response.some((t) => !Number.isInteger(t) || t < 0 || t >= V)) {
-      throw new Error(`response [${response.join(", ")}] is not ${config.responseLength} tokens below ${V}`)
+      throw new InputError({ reason: `response [${response.join(", ")}] is not ${config.responseLength} tokens below ${V}` })
     }
     return response
   }

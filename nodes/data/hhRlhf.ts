@@ -8,6 +8,7 @@
  * "\n\nAssistant:", and each response holds every turn from there on.
  */
 import type { ValueOf } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { TextPreferences } from "../artifacts.ts"
 
 const assistant = "\n\nAssistant:"
@@ -25,26 +26,27 @@ const describe = (value: unknown): string => (value === undefined || value === n
 
 /**
  * The pair of one record: `chosen` and `rejected` dialogues, or an explicit `prompt` with bare
- * responses. Throws the reason a record is not a valid pair.
+ * responses. Throws an `InputError` naming the field (when one is at fault) and why the record
+ * is not a valid pair; the caller adds the file and line.
  */
 export const parseRecord = (record: unknown): TextPair => {
-  if (typeof record !== "object" || record === null || Array.isArray(record)) throw new Error("expected a JSON object")
+  if (typeof record !== "object" || record === null || Array.isArray(record)) throw new InputError({ reason: "expected a JSON object" })
   const fields = record as Readonly<Record<string, unknown>>
   const text = (field: string): string => {
     const value = fields[field]
-    if (typeof value !== "string") throw new Error(`field "${field}" must be a string, got ${describe(value)}`)
+    if (typeof value !== "string") throw new InputError({ field, reason: `must be a string, got ${describe(value)}` })
     return value
   }
   const chosen = text("chosen")
   const rejected = text("rejected")
   if (fields["prompt"] !== undefined) return { prompt: text("prompt"), chosen: chosen.trim(), rejected: rejected.trim() }
   for (const [field, dialogue] of [["chosen", chosen], ["rejected", rejected]] as const) {
-    if (!dialogue.includes(assistant)) throw new Error(`"${field}" has no "Assistant:" turn`)
+    if (!dialogue.includes(assistant)) throw new InputError({ field, reason: `has no "Assistant:" turn` })
   }
   // the last Assistant turn that lies wholly inside the part both dialogues share
   const shared = sharedLength(chosen, rejected)
   const at = shared < assistant.length ? -1 : chosen.lastIndexOf(assistant, shared - assistant.length)
-  if (at < 0) throw new Error(`"chosen" and "rejected" share no "Assistant:" turn: they differ from the first one on`)
+  if (at < 0) throw new InputError({ reason: `"chosen" and "rejected" share no "Assistant:" turn: they differ from the first one on` })
   const end = at + assistant.length
   return { prompt: chosen.slice(0, end), chosen: chosen.slice(end).trim(), rejected: rejected.slice(end).trim() }
 }

@@ -2,15 +2,17 @@
  * Load text preference pairs from a file: JSONL (optionally gzipped) in the
  * HH-RLHF format — `chosen` and `rejected` full dialogues, or explicit `prompt`,
  * `chosen`, `rejected` — or Parquet with those columns (`prompt` optional). A seeded fraction of the
- * pairs is held out for evaluation. A malformed line fails the node naming the file
- * and the line; nothing is cached from a failed load.
+ * pairs is held out for evaluation. A malformed line fails the node with an `InputError`
+ * naming the param, the file, the line (or row) and the field; nothing is cached from a failed load.
  */
 import { Effect, Schema } from "effect"
 import * as fs from "node:fs"
 import { gunzipSync } from "node:zlib"
 import * as Artifact from "../../dsl/Artifact.ts"
+import { InputError, type InputLocation } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
+import { reasonOf } from "../../runtime/Errors.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { TextPreferences } from "../artifacts.ts"
 import { parseRecord, type TextPair } from "./hhRlhf.ts"
@@ -20,20 +22,23 @@ import { heldOutIds, heldOutParam } from "./heldOut.ts"
 const Responses = Artifact.table("Responses", Schema.Struct({ chosen: Schema.String, rejected: Schema.String }))
 const Prompted = Artifact.table("Prompted", Schema.Struct({ ...Responses.schema.fields, prompt: Schema.String }))
 
+/** `parseRecord` of a record at `location`: its InputError gains the line or row. */
+const parseAt = (record: unknown, location: InputLocation): TextPair => {
+  try {
+    return parseRecord(record)
+  } catch (error) {
+    throw error instanceof InputError ? error.at(location) : error
+  }
+}
+
 /** Parquet rows with `chosen` and `rejected` columns (full dialogues), and optionally `prompt` (then bare responses). */
 const parquetRecords = (bytes: Uint8Array): Array<TextPair> => {
   const arrow = TableCodec.read(bytes)
   const names = arrow.schema.fields.map((f) => f.name)
   for (const name of ["chosen", "rejected"]) {
-    if (!names.includes(name)) throw new Error(`no column "${name}" (the file has ${names.map((n) => `"${n}"`).join(", ") || "none"})`)
+    if (!names.includes(name)) throw new InputError({ reason: `no column "${name}" (the file has ${names.map((n) => `"${n}"`).join(", ") || "none"})` })
   }
-  return TableCodec.rowsOf(names.includes("prompt") ? Prompted : Responses, arrow).map((row, i) => {
-    try {
-      return parseRecord(row)
-    } catch (error) {
-      throw new Error(`row ${i + 1}: ${(error as Error).message}`)
-    }
-  })
+  return TableCodec.rowsOf(names.includes("prompt") ? Prompted : Responses, arrow).map((row, i) => parseAt(row, { row: i + 1 }))
 }
 
 /** JSON Lines, one record per line; blank lines are skipped. */
@@ -47,27 +52,23 @@ const jsonlRecords = (text: string): Array<TextPair> => {
     try {
       json = JSON.parse(line)
     } catch (error) {
-      throw new Error(`line ${i + 1}: not valid JSON (${(error as Error).message})`)
+      throw new InputError({ line: i + 1, reason: `not valid JSON (${reasonOf(error)})` })
     }
-    try {
-      records.push(parseRecord(json))
-    } catch (error) {
-      throw new Error(`line ${i + 1}: ${(error as Error).message}`)
-    }
+    records.push(parseAt(json, { line: i + 1 }))
   }
   return records
 }
 
-/** The records of a file; any failure names the file (and the line or row). */
-const readRecords = (path: string): Array<TextPair> => {
-  const bytes = fs.readFileSync(path)
-  try {
-    if (path.endsWith(".parquet")) return parquetRecords(new Uint8Array(bytes))
-    return jsonlRecords((path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8"))
-  } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`)
-  }
-}
+/** The records of the file param `path` names; any failure names the param, the file (and the line or row). */
+const readRecords = (path: string): Effect.Effect<Array<TextPair>, InputError> =>
+  Effect.try({
+    try: () => {
+      const bytes = fs.readFileSync(path)
+      if (path.endsWith(".parquet")) return parquetRecords(new Uint8Array(bytes))
+      return jsonlRecords((path.endsWith(".gz") ? gunzipSync(bytes) : bytes).toString("utf8"))
+    },
+    catch: (error) => (error instanceof InputError ? error : new InputError({ reason: reasonOf(error) })).at({ param: "path", file: path })
+  })
 
 export const loadPreferences = Node.make({
   kind: "data/loadPreferences",
@@ -82,10 +83,10 @@ export const loadPreferences = Node.make({
   inputs: {},
   output: TextPreferences,
   run: ({ params, ctx }) =>
-    Effect.sync(() => {
-      const all = readRecords(params.path)
+    Effect.gen(function*() {
+      const all = yield* readRecords(params.path)
       const records = params.limit > 0 ? all.slice(0, params.limit) : all
-      if (records.length === 0) throw new Error(`${params.path}: no preference pairs`)
+      if (records.length === 0) return yield* new InputError({ param: "path", file: params.path, reason: "no preference pairs" })
       const test = heldOutIds(ctx.random.split("split"), records.length, params.heldOut)
       return records.map((record, id) => ({ id, ...record, split: test.has(id) ? "test" as const : "train" as const }))
     })

@@ -4,6 +4,7 @@
  * Log-softmax and log-sum-exp of a row of logits, and the exact optimal policies of
  * a bandit prompt built on them.
  */
+import { ArgumentError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 
 const gaussian = (rng: Random, n: number, scale: number): Array<number> => Array.from({ length: n }, () => rng.normal() * scale)
@@ -60,7 +61,7 @@ const normalizer = (row: ArrayLike<number>): { readonly max: number; readonly lo
  * Both are computed from the logits log π_ref(y) + r(y)/β, whose softmax is π*.
  */
 export const klRegularizedLogits = (rewards: ReadonlyArray<number>, logReference: ArrayLike<number>, beta: number): Array<number> => {
-  if (beta <= 0) throw new Error(`beta must be positive, got ${beta}`)
+  if (beta <= 0) throw new ArgumentError({ function: "klRegularizedLogits", argument: "beta", reason: `must be positive, got ${beta}` })
   return rewards.map((r, i) => logReference[i]! + r / beta)
 }
 

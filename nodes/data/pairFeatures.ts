@@ -1,5 +1,6 @@
 /** Preference pairs over items → feature pairs, by looking up each item's feature vector. */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { FeaturePairs, Items, PreferencePairs } from "../artifacts.ts"
 
@@ -11,16 +12,17 @@ export const pairFeatures = Node.make({
   inputs: { pairs: PreferencePairs, task: Items },
   output: FeaturePairs,
   run: ({ inputs }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const byItem = new Map(inputs.task.map((row) => [row.item, row.features]))
-      const features = (item: number) => {
-        const x = byItem.get(item)
-        if (x === undefined) throw new Error(`pair refers to item ${item}, which the task does not have`)
-        return x
+      for (const [i, pair] of inputs.pairs.entries()) {
+        const field = !byItem.has(pair.chosen) ? "chosen" : !byItem.has(pair.rejected) ? "rejected" : undefined
+        if (field !== undefined) {
+          return yield* new InputError({ input: "pairs", row: i + 1, field, reason: `item ${pair[field]} is not one of the task's items` })
+        }
       }
       return inputs.pairs.map((p) => ({
-        chosen: features(p.chosen),
-        rejected: features(p.rejected),
+        chosen: byItem.get(p.chosen)!,
+        rejected: byItem.get(p.rejected)!,
         label: p.tie ? 0.5 : 1,
         user: p.user,
         source: p.source,

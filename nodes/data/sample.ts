@@ -6,6 +6,7 @@
  * with their throughput; sampling has no loss.
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, type Sample, Samples, Task } from "../artifacts.ts"
@@ -30,12 +31,12 @@ export const sample = Node.make({
   inputs: { policy: Policy, task: Task },
   output: Samples,
   run: ({ params, inputs, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const task = TaskView.view(inputs.task)
+      const prompts = TaskView.promptsOf(task, params.split)
+      if (prompts.length === 0) return yield* new InputError({ input: "task", param: "split", reason: `the task has no ${params.split} prompts` })
       return PolicyModel.withLoaded(inputs.policy, (policy) => {
         PolicyModel.checkFits(policy, task)
-        const prompts = TaskView.promptsOf(task, params.split)
-        if (prompts.length === 0) throw new Error(`the task has no ${params.split} prompts`)
         const repeated = prompts.flatMap((p) => Array.from({ length: params.n }, () => p))
         const drawn = PolicyModel.sample(policy, repeated, task.responseLength, params, ctx.random.split("sample"), ctx.progress)
         return repeated.map((prompt, i): Sample => ({

@@ -5,6 +5,7 @@
  * correctness (see ./SequenceGold.ts). A fraction of the prompts is held out.
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { SequenceTask } from "../artifacts.ts"
@@ -30,9 +31,9 @@ export const sequenceTask = Node.make({
   inputs: {},
   output: SequenceTask,
   run: ({ params, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       if (params.gold === "markers" && params.markers >= params.vocab) {
-        throw new Error(`markers (${params.markers}) must be fewer than the vocabulary (${params.vocab})`)
+        return yield* new InputError({ param: "markers", reason: `${params.markers} must be fewer than the vocabulary (${params.vocab})` })
       }
       const rng = ctx.random.split("sequence")
       const arithmetic = params.gold === "arithmetic"

@@ -3,6 +3,7 @@
  * the KL and reward–KL evaluations, and the KL of the two per split.
  */
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { KlDivergence, Sample } from "../artifacts.ts"
 import type { Prompt, TaskView } from "../data/Task.ts"
@@ -30,7 +31,7 @@ export const logProbsOf = (
   /** compute the exact KL when a prompt has at most this many response prefixes (V^(L−1)) */
   exactLimit: number
 ): { readonly policy: Array<Array<number>>; readonly reference: Array<Array<number>>; readonly exact?: (prompt: number) => number } => {
-  if (samples.length === 0) throw new Error("there are no samples to evaluate")
+  if (samples.length === 0) throw new InputError({ input: "samples", reason: "there are no samples to evaluate" })
   return PolicyModel.withLoaded(policyValue, (policy) =>
     PolicyModel.withLoaded(referenceValue, (reference) => {
       PolicyModel.checkFits(policy, task)
@@ -41,7 +42,10 @@ export const logProbsOf = (
       const mismatch = samples.findIndex((s, i) => Math.abs(sum(logP[i]!) - s.logProb) > 1e-3)
       if (mismatch >= 0) {
         const s = samples[mismatch]!
-        throw new Error(`the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${sum(logP[mismatch]!).toFixed(4)} under the policy`)
+        throw new InputError({
+          input: "samples",
+          reason: `the samples were not drawn from this policy: sample ${s.sample} of prompt ${s.prompt} has log-probability ${s.logProb.toFixed(4)} in the samples but ${sum(logP[mismatch]!).toFixed(4)} under the policy`
+        })
       }
       const logRef = PolicyModel.tokenLogProbs(reference, prompts, responses)
       const enumerable = task.vocab ** (task.responseLength - 1) <= exactLimit

@@ -4,6 +4,7 @@
  * (see ablate/math's meanInterval).
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { GoldReward, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
@@ -19,9 +20,9 @@ export const goldReward = Node.make({
   inputs: { samples: Samples, task: Task },
   output: GoldReward,
   run: ({ inputs, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const task = TaskView.view(inputs.task)
-      if (inputs.samples.length === 0) throw new Error("there are no samples to evaluate")
+      if (inputs.samples.length === 0) return yield* new InputError({ input: "samples", reason: "there are no samples to evaluate" })
       return bySplit(inputs.samples).map(([split, samples]) => {
         const interval = meanInterval(samples.map((s) => task.gold(s.prompt, s.response)), samples.map((s) => s.prompt))
         ctx.metric(`${split}/gold`, interval.mean, 0)

@@ -5,6 +5,7 @@
  * nodes/models/PreferenceModel.ts's `rewards`).
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { Items, PairwiseAccuracy, RewardModel } from "../artifacts.ts"
 import { rewards } from "../models/PreferenceModel.ts"
@@ -21,9 +22,9 @@ export const pairwiseAccuracy = Node.make({
   inputs: { model: RewardModel, task: Items },
   output: PairwiseAccuracy,
   run: ({ inputs, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const test = inputs.task.filter((row) => row.split === "test")
-      if (test.length < 2) throw new Error(`needs at least 2 held-out items, the task has ${test.length}`)
+      if (test.length < 2) return yield* new InputError({ input: "task", reason: `needs at least 2 held-out items, the task has ${test.length}` })
       const predicted = rewards(inputs.model, test.map((row) => row.features))
       const { accuracy, pairs } = accuracyOf(predicted, test.map((row) => row.gold), test.map((row) => row.prompt))
       ctx.metric("accuracy", accuracy, 0)

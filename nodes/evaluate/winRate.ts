@@ -5,6 +5,7 @@
  * over prompts (see ablate/math's meanInterval).
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { Samples, Task, WinRate } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
@@ -20,14 +21,19 @@ export const winRate = Node.make({
   inputs: { samples: Samples, reference: Samples, task: Task },
   output: WinRate,
   run: ({ inputs, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const task = TaskView.view(inputs.task)
       const reference = new Map(inputs.reference.map((s) => [`${s.prompt}/${s.sample}`, s]))
       const pairs = inputs.samples.flatMap((s) => {
         const r = reference.get(`${s.prompt}/${s.sample}`)
         return r === undefined ? [] : [{ prompt: s.prompt, split: s.split, outcome: Math.sign(task.gold(s.prompt, s.response) - task.gold(r.prompt, r.response)) }]
       })
-      if (pairs.length === 0) throw new Error("the policy's and the reference's samples share no (prompt, sample) pair; sample both on the same prompts")
+      if (pairs.length === 0) {
+        return yield* new InputError({
+          input: "reference",
+          reason: "the policy's and the reference's samples share no (prompt, sample) pair; sample both on the same prompts"
+        })
+      }
       return bySplit(pairs).map(([split, group]) => {
         const interval = meanInterval(group.map((p) => (p.outcome + 1) / 2), group.map((p) => p.prompt))
         ctx.metric(`${split}/winRate`, interval.mean, 0)

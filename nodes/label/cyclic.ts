@@ -6,6 +6,7 @@
  * Bradley–Terry model gets at most 2 of the 3 class relations right.
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
@@ -13,7 +14,7 @@ import { drawPairs, pairCountParams } from "./pairs.ts"
 
 /** Class of a feature vector: the index of the largest of its first three features. */
 export const classOf = (features: ReadonlyArray<number>): number => {
-  if (features.length < 3) throw new Error(`cyclic labels need items with at least 3 features, got ${features.length}`)
+  if (features.length < 3) throw new InputError({ input: "task", reason: `cyclic labels need items with at least 3 features, got ${features.length}` })
   return features[0]! >= features[1]! ? (features[0]! >= features[2]! ? 0 : 2) : features[1]! >= features[2]! ? 1 : 2
 }
 

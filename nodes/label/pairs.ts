@@ -4,6 +4,7 @@
  * noise then reverses a fraction `noise` of the preferences (not the ties), and the
  * pair records that it did. Shared by the label nodes, which differ only in the oracle.
  */
+import { InputError } from "../../dsl/Errors.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { preferenceProbability } from "./math.ts"
@@ -48,7 +49,7 @@ export const drawPairs = <A extends Item>(
     const count = split === "train" ? counts.pairs : counts.testPairs
     if (count === 0) return []
     const pool = items.filter((item) => item.split === split)
-    if (pool.length < 2) throw new Error(`needs at least 2 ${split} items to draw ${split} pairs, the task has ${pool.length}`)
+    if (pool.length < 2) throw new InputError({ input: "task", reason: `needs at least 2 ${split} items to draw ${split} pairs, the task has ${pool.length}` })
     return Array.from({ length: count }, () => {
       for (let attempt = 0; attempt < 10_000; attempt++) {
         const a = pool[rng.int(pool.length)]!
@@ -60,6 +61,6 @@ export const drawPairs = <A extends Item>(
         const aWins = (said === "a") !== flipped
         return { chosen: aWins ? a.item : b.item, rejected: aWins ? b.item : a.item, tie: false, flipped, user: "", source: "", components: [], split }
       }
-      throw new Error(`could not draw a comparable ${split} pair in 10000 tries`)
+      throw new InputError({ input: "task", reason: `could not draw a comparable ${split} pair in 10000 tries` })
     })
   })

@@ -6,6 +6,7 @@
  * DPO family, KTO and SFT on chosen responses (see ./Judge.ts).
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { ResponsePairs, RewardSource, Samples, Task } from "../artifacts.ts"
@@ -23,11 +24,16 @@ export const responsePairs = Node.make({
   inputs: { samples: Samples, task: Task, judge: RewardSource },
   output: ResponsePairs,
   run: ({ params, inputs, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const task = TaskView.view(inputs.task)
       const groups = Judge.groupResponses(inputs.samples, task)
       const pairs = Judge.pairResponses(groups, Judge.of(inputs.judge, task)(groups), params, ctx.random.split("label"))
-      if (pairs.length === 0) throw new Error(`no pair could be labelled: every prompt's samples are identical or judged equal (${groups.length} prompts); draw more samples per prompt or use a temperature`)
+      if (pairs.length === 0) {
+        return yield* new InputError({
+          input: "samples",
+          reason: `no pair could be labelled: every prompt's samples are identical or judged equal (${groups.length} prompts); draw more samples per prompt or use a temperature`
+        })
+      }
       ctx.metric("pairs", pairs.length, 0)
       ctx.metric("flipped", mean(pairs.map((p) => (p.flipped ? 1 : 0))), 0)
       ctx.metric("margin", mean(pairs.map((p) => p.margin)), 0)

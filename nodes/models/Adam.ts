@@ -10,6 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { Tensor } from "../../dsl/Artifact.ts"
+import { InvariantError } from "../../dsl/Errors.ts"
 import { assignFrom, snapshot } from "./Tensors.ts"
 
 export interface AdamOptions {
@@ -80,7 +81,7 @@ export const restore = (adam: Adam, saved: Readonly<Record<string, Tensor>>, t: 
   adam.names.forEach((name, i) => {
     for (const [moment, variable] of [["m", adam.m[i]!], ["v", adam.v[i]!]] as const) {
       const tensor = saved[`adam.${moment}.${name}`]
-      if (tensor === undefined) throw new Error(`checkpoint has no optimizer state for "${name}"`)
+      if (tensor === undefined) throw new InvariantError({ what: "checkpoint", reason: `has no optimizer state for "${name}"` })
       assignFrom(variable, tensor)
     }
   })

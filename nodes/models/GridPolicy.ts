@@ -17,6 +17,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { ArgumentError, InputError, InvariantError } from "../../dsl/Errors.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import * as GridEnvironment from "../data/GridEnvironment.ts"
@@ -98,7 +99,9 @@ const scaleLastLayer = (mlp: Mlp.Mlp, factor: number): Mlp.Mlp => {
 
 /** A freshly initialised policy, close to uniform. */
 export const init = (config: GridPolicyConfig, rng: Random): GridPolicy => {
-  if (!Number.isInteger(config.radius) || config.radius < 1) throw new Error(`grid policy view radius must be a positive integer, got ${config.radius}`)
+  if (!Number.isInteger(config.radius) || config.radius < 1) {
+    throw new ArgumentError({ function: "GridPolicy.init", argument: "radius", reason: `(of the view) must be a positive integer, got ${config.radius}` })
+  }
   return { config, mlp: scaleLastLayer(Mlp.init({ inputs: observationSize(config.radius), hidden: config.hidden, outputs: actionCount }, rng), 0.01) }
 }
 
@@ -170,12 +173,16 @@ export const toModel = (policy: GridPolicy): ModelValue => {
 /** Load a Policy artifact value written by `toModel`; fails naming the architecture when it is not a grid policy. */
 export const fromModel = (value: ModelValue): GridPolicy => {
   const architecture = value.config["architecture"]
-  if (architecture !== "grid") throw new Error(`a grid-world policy has architecture "grid", not "${String(architecture)}" (make one with policy.gridInit or policy.imitationPretrain)`)
+  if (architecture !== "grid") {
+    throw new InputError({
+      reason: `a grid-world policy has architecture "grid", not "${String(architecture)}" (make one with policy.gridInit or policy.imitationPretrain)`
+    })
+  }
   const config: GridPolicyConfig = { radius: value.config["radius"] as number, hidden: value.config["hidden"] as ReadonlyArray<number> }
   const dims = [observationSize(config.radius), ...config.hidden, actionCount]
   const tensor = (name: string, shape: ReadonlyArray<number>) => {
     const t = required(value.tensors, name, "grid policy")
-    if (t.shape.join() !== shape.join()) throw new Error(`grid policy tensor "${name}" has shape [${t.shape}], expected [${shape}]`)
+    if (t.shape.join() !== shape.join()) throw new InvariantError({ what: `grid policy tensor "${name}"`, reason: `has shape [${t.shape}], expected [${shape}]` })
     return toVariable(t)
   }
   const layers = dims.slice(1).map((fanOut, i) => ({ w: tensor(`l${i}.w`, [dims[i]!, fanOut]), b: tensor(`l${i}.b`, [fanOut]) }))

@@ -6,6 +6,7 @@
  * or after `maxSteps` steps. Nothing here is on the gradient tape.
  */
 import type { ValueOf } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { Trajectories } from "../artifacts.ts"
 import * as GridEnvironment from "../data/GridEnvironment.ts"
@@ -27,7 +28,7 @@ export const environments = (table: ValueOf<typeof Trajectories>): Array<Environ
   const layouts = new Map<number, string>()
   for (const row of table) if (!layouts.has(row.env)) layouts.set(row.env, row.layout)
   if (layouts.size === 0) {
-    throw new Error("the Trajectories table has no rows, so it names no environments (make it with data.gridWorld and demonstrations ≥ 1)")
+    throw new InputError({ reason: "the Trajectories table has no rows, so it names no environments (make it with data.gridWorld and demonstrations ≥ 1)" })
   }
   return [...layouts].sort((a, b) => a[0] - b[0]).map(([env, layout]) => ({ env, grid: GridEnvironment.parse(layout) }))
 }

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { Progress } from "../../dsl/Node.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { logSoftmax } from "../data/math.ts"
@@ -35,7 +36,7 @@ export const load = (value: ModelValue): Loaded => {
   const architecture = value.config["architecture"]
   if (architecture === "tabular") return { architecture, model: TabularPolicy.fromModel(value) }
   if (architecture === "transformer") return { architecture, model: Transformer.fromModel(value) }
-  throw new Error(`a policy is a tabular or transformer model, not "${String(architecture)}"`)
+  throw new InputError({ reason: `a policy is a tabular or transformer model, not "${String(architecture)}"` })
 }
 
 export const dispose = (policy: Loaded): void =>
@@ -67,19 +68,25 @@ export function checkFits(policy: Loaded, task: SequenceView, role?: string): as
 export function checkFits(policy: Loaded, task: TaskView, role?: string): void
 export function checkFits(policy: Loaded, task: TaskView, role = "policy"): void {
   if (policy.architecture === "tabular") {
-    if (task.kind !== "bandit") throw new Error(`the ${role} is tabular but the task is a sequence task; it needs a transformer policy`)
+    if (task.kind !== "bandit") throw new InputError({ input: role, reason: `the ${role} is tabular but the task is a sequence task; it needs a transformer policy` })
     const { prompts, responses } = policy.model.config
     const maxPrompt = Math.max(...task.prompts.map((p) => p.id))
     if (responses !== task.vocab || prompts <= maxPrompt) {
-      throw new Error(`the ${role} is a ${prompts}×${responses} table but the task has prompts up to ${maxPrompt} with ${task.vocab} responses each`)
+      throw new InputError({
+        input: role,
+        reason: `the ${role} is a ${prompts}×${responses} table but the task has prompts up to ${maxPrompt} with ${task.vocab} responses each`
+      })
     }
     return
   }
-  if (task.kind !== "sequence") throw new Error(`the ${role} is a transformer but the task is a bandit; it needs a tabular policy`)
+  if (task.kind !== "sequence") throw new InputError({ input: role, reason: `the ${role} is a transformer but the task is a bandit; it needs a tabular policy` })
   const { vocab, length } = policy.model.config
   const needed = task.prompts[0]!.tokens.length + task.responseLength
   if (vocab !== task.vocab || length < needed) {
-    throw new Error(`the ${role} is a transformer over ${vocab} tokens of length ${length} but the task needs ${task.vocab} tokens and length ${needed}`)
+    throw new InputError({
+      input: role,
+      reason: `the ${role} is a transformer over ${vocab} tokens of length ${length} but the task needs ${task.vocab} tokens and length ${needed}`
+    })
   }
 }
 

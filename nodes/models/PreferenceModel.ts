@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { FeaturePair } from "../artifacts.ts"
 import { acrossMembers } from "../evaluate/math.ts"
 import { generalPreferenceScore } from "../reward/math.ts"
@@ -96,7 +97,9 @@ export const memberScores = (model: ModelValue, rows: Rows, all: Rows = rows): A
 export const scores = (model: ModelValue, rows: Rows, all: Rows = rows): Array<number> => acrossMembers(memberScores(model, rows, all)).map((m) => m.mean)
 
 const singleRewards = (value: ModelValue, features: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
-  if (value.config["preference"] === "general") throw new Error("a General Preference Model compares pairs and gives no scalar reward; score with a Bradley–Terry, ensemble or latent-user model")
+  if (value.config["preference"] === "general") {
+    throw new InputError({ reason: "a General Preference Model compares pairs and gives no scalar reward; score with a Bradley–Terry, ensemble or latent-user model" })
+  }
   const d = features[0]?.length ?? 0
   return withLoaded(value, {
     latentUser: (latent) =>
@@ -104,7 +107,7 @@ const singleRewards = (value: ModelValue, features: ReadonlyArray<ReadonlyArray<
         LatentUser.rewards(latent, tf.tensor3d(features.flat(), [1, features.length, d]), tf.zeros([1, latent.config.latent]) as tf.Tensor2D).dataSync()
       )),
     mlp: (mlp) => {
-      if (mlp.config.inputs !== d) throw new Error(`the reward model reads ${mlp.config.inputs} features but the responses have ${d}`)
+      if (mlp.config.inputs !== d) throw new InputError({ reason: `the reward model reads ${mlp.config.inputs} features but the responses have ${d}` })
       return Array.from(tf.tidy(() => Mlp.score(mlp, tf.tensor2d(features.flat(), [features.length, d])).dataSync()))
     }
   })

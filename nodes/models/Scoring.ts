@@ -5,6 +5,7 @@
  * model, a reward per response token and their sum (./ProcessReward.ts).
  */
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { Sample } from "../artifacts.ts"
 import type { TaskView } from "../data/Task.ts"
 import { acrossMembers, sum } from "../evaluate/math.ts"
@@ -22,7 +23,7 @@ export const scoreSamples = (
 ): Array<{ readonly reward: number; readonly spread: number; readonly tokenRewards: ReadonlyArray<number> }> => {
   if (samples.length === 0) return []
   if (isProcessReward(model)) {
-    if (task.kind !== "sequence") throw new Error("a process reward model scores token sequences; the task is a bandit")
+    if (task.kind !== "sequence") throw new InputError({ input: "task", reason: "a process reward model scores token sequences; the task is a bandit" })
     const perToken = tokenRewards(model, samples.map((s) => task.prompt(s.prompt)), samples.map((s) => s.response))
     return perToken.map((tokens) => ({ reward: sum(tokens), spread: 0, tokenRewards: tokens }))
   }

@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { ArgumentError, InvariantError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 import * as Sampling from "./Sampling.ts"
 
@@ -21,7 +22,9 @@ export interface TabularPolicy {
 
 /** A policy with logits N(0, scale²) (scale 0: the uniform policy). */
 export const init = (config: TabularConfig, rng: Random, scale = 0): TabularPolicy => {
-  if (config.prompts < 1 || config.responses < 1) throw new Error(`tabular policy needs prompts and responses ≥ 1, got ${config.prompts}×${config.responses}`)
+  if (config.prompts < 1 || config.responses < 1) {
+    throw new ArgumentError({ function: "TabularPolicy.init", argument: "config", reason: `needs prompts and responses ≥ 1, got ${config.prompts}×${config.responses}` })
+  }
   const data = Float32Array.from({ length: config.prompts * config.responses }, () => (scale === 0 ? 0 : rng.normal() * scale))
   return { config, variables: { logits: tf.tidy(() => tf.variable(tf.tensor2d(data, [config.prompts, config.responses]))) } }
 }
@@ -60,7 +63,13 @@ export const sample = (
 
 /** The Policy artifact value of a logit table θ given row by row (prompts × K values). */
 export const modelOf = (config: TabularConfig, logits: Float32Array): ModelValue => {
-  if (logits.length !== config.prompts * config.responses) throw new Error(`a ${config.prompts}×${config.responses} tabular policy needs ${config.prompts * config.responses} logits, got ${logits.length}`)
+  if (logits.length !== config.prompts * config.responses) {
+    throw new ArgumentError({
+      function: "TabularPolicy.modelOf",
+      argument: "logits",
+      reason: `must hold ${config.prompts * config.responses} values for a ${config.prompts}×${config.responses} table, got ${logits.length}`
+    })
+  }
   return {
     config: { architecture: "tabular", ...config },
     tensors: { logits: { shape: [config.prompts, config.responses], data: logits } }
@@ -72,7 +81,7 @@ export const toModel = (policy: TabularPolicy): ModelValue => modelOf(policy.con
 export const fromModel = (value: ModelValue): TabularPolicy => {
   const { architecture: _, ...config } = value.config as unknown as TabularConfig & { readonly architecture: string }
   const logits = value.tensors["logits"]
-  if (logits === undefined) throw new Error(`tabular policy model has no "logits" tensor`)
+  if (logits === undefined) throw new InvariantError({ what: "tabular policy model", reason: `has no "logits" tensor` })
   return { config, variables: { logits: tf.tidy(() => tf.variable(tf.tensor2d(logits.data, [config.prompts, config.responses]))) } }
 }
 

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { Tensor } from "../../dsl/Artifact.ts"
+import { InvariantError } from "../../dsl/Errors.ts"
 
 /** A copy of a tensor's (or variable's) values out of TensorFlow.js. */
 export const snapshot = (tensor: tf.Tensor): Tensor => ({ shape: tensor.shape, data: tensor.dataSync() as Float32Array })
@@ -16,7 +17,7 @@ export const snapshots = (tensors: Readonly<Record<string, tf.Tensor>>): Record<
 /** The stored tensor `name`; fails naming `owner` ("model", "transformer model", ...) when it is absent. */
 export const required = (tensors: { readonly [name: string]: Tensor }, name: string, owner = "model"): Tensor => {
   const t = tensors[name]
-  if (t === undefined) throw new Error(`${owner} has no tensor "${name}"`)
+  if (t === undefined) throw new InvariantError({ what: owner, reason: `has no tensor "${name}"` })
   return t
 }
 

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
+import { InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext, Progress } from "../../dsl/Node.ts"
 import type { Json } from "../../dsl/Artifact.ts"
 import type { Random, State } from "../../dsl/Random.ts"
@@ -97,7 +98,7 @@ export const loop = Effect.fnUntraced(function*(options: LoopOptions) {
   if (saved !== undefined) {
     for (const name of names) {
       const tensor = saved.tensors[`var.${name}`]
-      if (tensor === undefined) throw new Error(`checkpoint has no variable "${name}"`)
+      if (tensor === undefined) return yield* new InvariantError({ what: "checkpoint", reason: `has no variable "${name}"` })
       assignFrom(variables[name]!, tensor)
     }
     Adam.restore(optimizer, saved.tensors, Number(saved.state["adamSteps"]))

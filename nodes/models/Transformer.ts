@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { ArgumentError, InvariantError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { gelu, linear, matMul } from "./Ops.ts"
 import * as Sampling from "./Sampling.ts"
@@ -42,9 +43,13 @@ export interface Transformer {
 export const validate = (config: TransformerConfig): TransformerConfig => {
   const positive = ["vocab", "length", "width", "layers", "heads"] as const
   for (const field of positive) {
-    if (!Number.isInteger(config[field]) || config[field] < 1) throw new Error(`transformer ${field} must be a positive integer, got ${config[field]}`)
+    if (!Number.isInteger(config[field]) || config[field] < 1) {
+      throw new ArgumentError({ function: "Transformer.validate", argument: field, reason: `must be a positive integer, got ${config[field]}` })
+    }
   }
-  if (config.width % config.heads !== 0) throw new Error(`transformer width ${config.width} is not divisible by heads ${config.heads}`)
+  if (config.width % config.heads !== 0) {
+    throw new ArgumentError({ function: "Transformer.validate", argument: "width", reason: `${config.width} is not divisible by heads ${config.heads}` })
+  }
   return config
 }
 
@@ -99,7 +104,7 @@ export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
     const v = model.variables
     const [B, T] = tokens.shape
     const { width: d, heads: H, layers, length } = model.config
-    if (T > length) throw new Error(`sequence length ${T} exceeds the model's ${length} positions`)
+    if (T > length) throw new ArgumentError({ function: "Transformer.hidden", argument: "tokens", reason: `have length ${T}, which exceeds the model's ${length} positions` })
     const dh = d / H
     // Embedding lookup as one-hot · table: gather's gradient (UnsortedSegmentSum) has no wasm kernel.
     const oneHot = tf.reshape(tf.oneHot(tf.reshape(tokens, [-1]), model.config.vocab), [B * T, model.config.vocab]) // [B·T, V]
@@ -160,7 +165,7 @@ export const logProbs = (
 export const values = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     const w = model.variables["value.w"]
-    if (w === undefined) throw new Error("this transformer has no value head (config.valueHead)")
+    if (w === undefined) throw new ArgumentError({ function: "Transformer.values", argument: "model", reason: "has no value head (config.valueHead)" })
     return tf.squeeze(linear(hidden(model, tokens), w, model.variables["value.b"]!), [-1]) as tf.Tensor2D
   })
 
@@ -174,7 +179,7 @@ const lastHidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D => {
 export const reward = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor1D =>
   tf.tidy(() => {
     const w = model.variables["reward.w"]
-    if (w === undefined) throw new Error("this transformer has no reward head (config.rewardHead)")
+    if (w === undefined) throw new ArgumentError({ function: "Transformer.reward", argument: "model", reason: "has no reward head (config.rewardHead)" })
     return tf.reshape(linear(lastHidden(model, tokens), w, model.variables["reward.b"]!), [-1]) as tf.Tensor1D
   })
 
@@ -182,7 +187,7 @@ export const reward = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor1D =>
 export const embedding = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     const w = model.variables["embedding.w"]
-    if (w === undefined) throw new Error("this transformer has no embedding head (config.embeddingHead)")
+    if (w === undefined) throw new ArgumentError({ function: "Transformer.embedding", argument: "model", reason: "has no embedding head (config.embeddingHead)" })
     return linear(lastHidden(model, tokens), w, model.variables["embedding.b"]!) as tf.Tensor2D
   })
 
@@ -240,7 +245,7 @@ export const fromModel = (value: ModelValue): Transformer => {
   const variables: Record<string, tf.Variable> = {}
   for (const [name, shape] of shapes(config)) {
     const t = required(value.tensors, name, "transformer model")
-    if (t.shape.join() !== shape.join()) throw new Error(`transformer tensor "${name}" has shape [${t.shape}], expected [${shape}]`)
+    if (t.shape.join() !== shape.join()) throw new InvariantError({ what: `transformer tensor "${name}"`, reason: `has shape [${t.shape}], expected [${shape}]` })
     variables[name] = toVariable(t)
   }
   return { config, variables }

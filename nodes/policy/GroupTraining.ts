@@ -22,6 +22,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
+import type { InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, RewardSource, Task } from "../artifacts.ts"
@@ -81,7 +82,7 @@ export interface RolloutTraining<B extends Batch> {
 }
 
 /** Train the policy on rollouts of its own, a fresh one every `iterations` steps (see the module comment). */
-export const trainOnRollouts = <B extends Batch>(spec: RolloutTraining<B>): Effect.Effect<ModelValue> =>
+export const trainOnRollouts = <B extends Batch>(spec: RolloutTraining<B>): Effect.Effect<ModelValue, InvariantError> =>
   Effect.suspend(() => {
     const task = TaskView.view(spec.inputs.task)
     const source = RewardSourceModel.of(spec.inputs.reward, task)
@@ -175,7 +176,7 @@ interface PolicyGradientBatch extends Batch {
 }
 
 /** Train the policy on the group policy-gradient objective of the module comment with the given advantages. */
-export const trainPolicyGradient = (spec: PolicyGradient): Effect.Effect<ModelValue> => {
+export const trainPolicyGradient = (spec: PolicyGradient): Effect.Effect<ModelValue, InvariantError> => {
   const { params, klCoefficient } = spec
   return trainOnRollouts<PolicyGradientBatch>({
     ctx: spec.ctx,

@@ -9,6 +9,7 @@
  *   elitism      the fittest is carried into the next generation unmutated
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { ArgumentError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { assignFrom } from "../models/Tensors.ts"
 
@@ -45,7 +46,9 @@ export const assign = (variables: Readonly<Record<string, tf.Variable>>, layout:
 /** The slice of a genome holding the variable `name`. */
 export const part = (genome: Float32Array, layout: Layout, name: string): Float32Array => {
   const entry = layout.find((e) => e.name === name)
-  if (entry === undefined) throw new Error(`the genome has no variable "${name}" (it has ${layout.map((e) => e.name).join(", ")})`)
+  if (entry === undefined) {
+    throw new ArgumentError({ function: "Neuroevolution.part", argument: "name", reason: `"${name}" is not a variable of the genome (it has ${layout.map((e) => e.name).join(", ")})` })
+  }
   return genome.subarray(entry.offset, entry.offset + entry.size)
 }
 
@@ -61,7 +64,7 @@ export const mutate = (parent: Float32Array, sigma: number, rng: Random): Float3
  * size − 1 children, each a mutation of a parent drawn uniformly.
  */
 export const nextGeneration = (parents: ReadonlyArray<Float32Array>, size: number, sigma: number, rng: Random): Array<Float32Array> => {
-  if (parents.length === 0) throw new Error("a generation needs at least one parent")
+  if (parents.length === 0) throw new ArgumentError({ function: "Neuroevolution.nextGeneration", argument: "parents", reason: "must hold at least one genome" })
   return [parents[0]!, ...Array.from({ length: size - 1 }, () => mutate(parents[rng.int(parents.length)]!, sigma, rng))]
 }
 

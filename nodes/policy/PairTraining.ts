@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
+import { InputError, type InputLocation, type InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
@@ -41,23 +42,30 @@ export interface PairData {
   readonly responseLength: number
 }
 
-/** Fail naming the row when a response is not one the task's policies can produce. */
-export const checkResponse = (task: TaskView, response: ReadonlyArray<number>, what: string): void => {
+/** Fail naming the row (`at`: input, row and field) when a response is not one the task's policies can produce. */
+export const checkResponse = (task: TaskView, response: ReadonlyArray<number>, at: InputLocation): void => {
   if (response.length !== task.responseLength || response.some((t) => !Number.isInteger(t) || t < 0 || t >= task.vocab)) {
-    throw new Error(`${what} [${response.join(", ")}] is not ${task.responseLength} token${task.responseLength === 1 ? "" : "s"} below ${task.vocab}, as the task's responses are`)
+    throw new InputError({
+      ...at,
+      reason: `[${response.join(", ")}] is not ${task.responseLength} token${task.responseLength === 1 ? "" : "s"} below ${task.vocab}, as the task's responses are`
+    })
   }
 }
 
 /**
  * The task's prompt of each data row's prompt id; fails naming the first row whose prompt
- * the task lacks (`what(i)` names the i-th row in the message).
+ * the task lacks (`at(i)`: the input and row of the i-th id).
  */
-export const rowPrompts = (task: TaskView, ids: ReadonlyArray<number>, what: (row: number) => string): Array<Prompt> => {
+export const rowPrompts = (task: TaskView, ids: ReadonlyArray<number>, at: (i: number) => InputLocation): Array<Prompt> => {
   const byId = new Map(task.prompts.map((p) => [p.id, p]))
   return ids.map((id, i) => {
     const prompt = byId.get(id)
     if (prompt === undefined) {
-      throw new Error(`${what(i)} has prompt ${id}, which the task lacks (its ${task.prompts.length} prompts have ids ${task.prompts[0]?.id} to ${task.prompts.at(-1)?.id}); were they made on another task?`)
+      throw new InputError({
+        ...at(i),
+        field: "prompt",
+        reason: `${id} is not one of the task's prompts (its ${task.prompts.length} prompts have ids ${task.prompts[0]?.id} to ${task.prompts.at(-1)?.id}); were the rows made on another task?`
+      })
     }
     return prompt
   })
@@ -75,14 +83,17 @@ const summedLogProbs = (policy: PolicyModel.Loaded, prompts: ReadonlyArray<Promp
 export const pairData = (pairs: ReadonlyArray<ResponsePair>, task: TaskView, reference: PolicyModel.Loaded | undefined): PairData => {
   const rows = [...pairs.keys()].filter((row) => pairs[row]!.split === "train")
   if (rows.length === 0) {
-    throw new Error(`no training pairs to learn from: ${pairs.length === 0 ? "the pairs table is empty" : `all ${pairs.length} pairs are held out (split "test")`}`)
+    throw new InputError({
+      input: "pairs",
+      reason: `no training pairs to learn from: ${pairs.length === 0 ? "the pairs table is empty" : `all ${pairs.length} pairs are held out (split "test")`}`
+    })
   }
   const train = rows.map((row) => pairs[row]!)
   train.forEach((p, i) => {
-    checkResponse(task, p.chosen, `pair ${rows[i]}'s chosen response`)
-    checkResponse(task, p.rejected, `pair ${rows[i]}'s rejected response`)
+    checkResponse(task, p.chosen, { input: "pairs", row: rows[i]! + 1, field: "chosen" })
+    checkResponse(task, p.rejected, { input: "pairs", row: rows[i]! + 1, field: "rejected" })
   })
-  const prompts = rowPrompts(task, train.map((p) => p.prompt), (i) => `pair ${rows[i]}`)
+  const prompts = rowPrompts(task, train.map((p) => p.prompt), (i) => ({ input: "pairs", row: rows[i]! + 1 }))
   const chosen = train.map((p) => p.chosen)
   const rejected = train.map((p) => p.rejected)
   const zeros = () => new Array<number>(train.length).fill(0)
@@ -237,7 +248,7 @@ export interface RowTraining<D extends Rows, S> {
  * Train the policy on a fixed dataset: each step draws a minibatch of distinct rows from a
  * generator the checkpoints carry, so a resumed run draws the same minibatches.
  */
-export const trainOnRows = <D extends Rows, S = undefined>(spec: RowTraining<D, S>): Effect.Effect<ModelValue> =>
+export const trainOnRows = <D extends Rows, S = undefined>(spec: RowTraining<D, S>): Effect.Effect<ModelValue, InvariantError> =>
   Effect.suspend(() => {
     const random = spec.ctx.random.split("minibatches")
     return Trainer.train({
@@ -290,7 +301,7 @@ export const trainOnPairs = (spec: {
   readonly inputs: PairInputs
   readonly params: RowParams
   readonly loss: (policy: PolicyModel.Loaded, data: PairData, rows: ReadonlyArray<number>) => Train.StepLoss
-}): Effect.Effect<ModelValue> =>
+}): Effect.Effect<ModelValue, InvariantError> =>
   Effect.suspend(() => {
     const task = view(spec.inputs.task)
     return trainOnRows({

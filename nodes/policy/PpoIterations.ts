@@ -12,6 +12,7 @@
  * under the prefixes `policy.` and `critic.`, so both are checkpointed.
  */
 import type * as tf from "@tensorflow/tfjs-core"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { prefixed } from "../models/Tensors.ts"
@@ -77,7 +78,7 @@ export const loop = <R extends Rollout>(
         dispose()
         current = collect()
         if (current.size < schedule.minibatches) {
-          throw new Error(`a rollout of ${current.size} rows cannot be split into ${schedule.minibatches} minibatches`)
+          throw new InputError({ param: "minibatches", reason: `a rollout of ${current.size} rows cannot be split into ${schedule.minibatches} minibatches` })
         }
       }
       const n = current!.size

@@ -5,6 +5,7 @@
  * and record each token's log-probability under the policy and the reference and each
  * response's reward from the reward source. Nothing here is on the gradient tape.
  */
+import { InputError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { Prompt, TaskView } from "../data/Task.ts"
 import * as PolicyModel from "../models/Policy.ts"
@@ -28,7 +29,9 @@ export interface Rollout {
 /** The task's training prompts; fails when the task holds out every prompt. */
 export const trainingPrompts = (task: TaskView): ReadonlyArray<Prompt> => {
   const prompts = task.prompts.filter((p) => p.split === "train")
-  if (prompts.length === 0) throw new Error("the task has no training prompts to optimise the policy on (every prompt is held out)")
+  if (prompts.length === 0) {
+    throw new InputError({ input: "task", reason: "the task has no training prompts to optimise the policy on (every prompt is held out)" })
+  }
   return prompts
 }
 

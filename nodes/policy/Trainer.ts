@@ -9,6 +9,7 @@
 import type * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import type { InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext, Progress } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { TaskView } from "../data/Task.ts"
@@ -71,7 +72,7 @@ const loadFitting = (value: ModelValue, task: TaskView, role: string): PolicyMod
  * the task, make the companion (if any) from the loaded policy, run the loop with logging
  * every step, and return the trained weights as a Policy artifact value.
  */
-export const train = <R extends ModelValue | undefined, C = undefined>(spec: TrainSpec<R, C>): Effect.Effect<ModelValue> =>
+export const train = <R extends ModelValue | undefined, C = undefined>(spec: TrainSpec<R, C>): Effect.Effect<ModelValue, InvariantError> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const policy = loadFitting(spec.policy, spec.task, "policy")

@@ -7,6 +7,7 @@
  * P over the prompt's responses (./math.ts's bestOfNDistribution).
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, RewardSource, type Sample, Samples, Task } from "../artifacts.ts"
@@ -39,14 +40,14 @@ export const bestOfN = Node.make({
   inputs: { policy: Policy, reward: RewardSource, task: Task },
   output: Samples,
   run: ({ params, inputs, ctx }) =>
-    Effect.sync(() => {
+    Effect.gen(function*() {
       const task = TaskView.view(inputs.task)
       const source = RewardSourceModel.of(inputs.reward, task)
       const { n, samples } = params
+      const prompts = TaskView.promptsOf(task, params.split)
+      if (prompts.length === 0) return yield* new InputError({ input: "task", param: "split", reason: `the task has no ${params.split} prompts` })
       return PolicyModel.withLoaded(inputs.policy, (policy) => {
         PolicyModel.checkFits(policy, task)
-        const prompts = TaskView.promptsOf(task, params.split)
-        if (prompts.length === 0) throw new Error(`the task has no ${params.split} prompts`)
         // each prompt's samples·n draws are consecutive; pick j of a prompt is the best of draws j·n .. j·n + n − 1
         const repeated = prompts.flatMap((p) => Array.from({ length: samples * n }, () => p))
         const drawn = PolicyModel.sample(policy, repeated, task.responseLength, { temperature: 1, topK: 0 }, ctx.random.split("sample"), ctx.progress)

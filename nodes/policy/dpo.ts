@@ -17,6 +17,7 @@
  * Defaults follow TRL's DPOConfig: β = 0.1, the sigmoid loss, no smoothing.
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, ResponsePairs, Task } from "../artifacts.ts"
@@ -43,11 +44,14 @@ export const dpo = Node.make({
   inputs: { policy: Policy, reference: Policy, pairs: ResponsePairs, task: Task },
   output: Policy,
   run: ({ params, inputs, ctx }) =>
-    Effect.suspend(() => {
+    Effect.gen(function*() {
       if (params.labelSmoothing > 0 && (params.lossType === "ipo" || params.lossType === "hinge")) {
-        throw new Error(`labelSmoothing (${params.labelSmoothing}) applies to the sigmoid and robust losses only, not to lossType "${params.lossType}"`)
+        return yield* new InputError({
+          param: "labelSmoothing",
+          reason: `${params.labelSmoothing} applies to the sigmoid and robust losses only, not to lossType "${params.lossType}"`
+        })
       }
       const options = { beta: params.beta, lossType: params.lossType, labelSmoothing: params.labelSmoothing, sftWeight: params.sftWeight }
-      return trainOnPairs({ ctx, inputs, params, loss: (policy, data, rows) => dpoStep(policy, data, rows, options) })
+      return yield* trainOnPairs({ ctx, inputs, params, loss: (policy, data, rows) => dpoStep(policy, data, rows, options) })
     })
 })

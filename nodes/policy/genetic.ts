@@ -20,6 +20,7 @@
  * ends with the same bytes as an uninterrupted one.
  */
 import { Effect, Schema } from "effect"
+import { InputError, InvariantError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random, State } from "../../dsl/Random.ts"
@@ -70,7 +71,9 @@ const exactFitness = (
   source: Rewards.Source,
   task: TaskView.TaskView
 ): Fitness => {
-  if (task.kind !== "bandit") throw new Error(`exact fitness needs a bandit task (and a tabular policy); use fitness "sampled" on a sequence task`)
+  if (task.kind !== "bandit") {
+    throw new InputError({ param: "fitness", reason: `"exact" needs a bandit task (and a tabular policy); use fitness "sampled" on a sequence task` })
+  }
   PolicyModel.checkFits(start, task)
   const K = task.vocab
   const prompts = Rollout.trainingPrompts(task)
@@ -126,7 +129,9 @@ export const genetic = Node.make({
   inputs: { policy: Policy, reward: RewardSource, task: Task },
   output: Policy,
   run: ({ params, inputs, ctx }) => {
-    if (params.parents > params.population) throw new Error(`parents (${params.parents}) must not exceed the population (${params.population})`)
+    if (params.parents > params.population) {
+      return Effect.fail(new InputError({ param: "parents", reason: `${params.parents} must not exceed the population (${params.population})` }))
+    }
     const task = TaskView.view(inputs.task)
     const source = Rewards.of(inputs.reward, task)
     return Effect.acquireUseRelease(
@@ -154,7 +159,7 @@ export const genetic = Node.make({
           if (saved !== undefined) {
             parents = Array.from({ length: Number(saved.state["parents"]) }, (_, i) => {
               const genome = saved.tensors[`parent.${i}`]
-              if (genome === undefined) throw new Error(`checkpoint has no parent ${i}`)
+              if (genome === undefined) throw new InvariantError({ what: "checkpoint", reason: `has no parent ${i}` })
               return genome.data
             })
             rng.restore(saved.state["random"] as unknown as State)

@@ -20,31 +20,35 @@
  * adaptive KL coefficient.
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { ArgumentError } from "../../dsl/Errors.ts"
 import { sum } from "../evaluate/math.ts"
 import { implicitRewards } from "../reward/math.ts"
 
 // log σ(x) = −softplus(−x), stable for large |x|
 const logSigmoid = (x: tf.Tensor): tf.Tensor => tf.neg(tf.softplus(tf.neg(x)))
 
-const positive = (name: string, value: number): void => {
-  if (!(value > 0) || !Number.isFinite(value)) throw new Error(`${name} must be a positive number, got ${value}`)
+// The argument checks below name the function (`fn`) whose argument is out of its domain.
+const positive = (fn: string, name: string, value: number): void => {
+  if (!(value > 0) || !Number.isFinite(value)) throw new ArgumentError({ function: fn, argument: name, reason: `must be a positive number, got ${value}` })
 }
 
-const nonNegative = (name: string, value: number): void => {
-  if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`${name} must be ≥ 0, got ${value}`)
+const nonNegative = (fn: string, name: string, value: number): void => {
+  if (!(value >= 0) || !Number.isFinite(value)) throw new ArgumentError({ function: fn, argument: name, reason: `must be ≥ 0, got ${value}` })
 }
 
 // Tensors of one batch must agree exactly: broadcasting a [1] or [B, 1] argument would silently change the loss.
-const sameShapes = (tensors: Readonly<Record<string, tf.Tensor>>): void => {
+const sameShapes = (fn: string, tensors: Readonly<Record<string, tf.Tensor>>): void => {
   const [first, ...rest] = Object.entries(tensors)
   if (first === undefined) return
   for (const [name, t] of rest) {
-    if (!tf.util.arraysEqual(t.shape, first[1].shape)) throw new Error(`${name} has shape [${t.shape}] but ${first[0]} has [${first[1].shape}]: they must match`)
+    if (!tf.util.arraysEqual(t.shape, first[1].shape)) {
+      throw new ArgumentError({ function: fn, argument: name, reason: `has shape [${t.shape}] but ${first[0]} has [${first[1].shape}]: they must match` })
+    }
   }
 }
 
-const smoothing = (epsilon: number): void => {
-  if (!(epsilon >= 0 && epsilon < 0.5)) throw new Error(`labelSmoothing must be in [0, 0.5), got ${epsilon}`)
+const smoothing = (fn: string, epsilon: number): void => {
+  if (!(epsilon >= 0 && epsilon < 0.5)) throw new ArgumentError({ function: fn, argument: "labelSmoothing", reason: `must be in [0, 0.5), got ${epsilon}` })
 }
 
 /**
@@ -100,9 +104,9 @@ export const dpoLoss = (
   tf.tidy(() => {
     const { beta } = options
     const epsilon = options.labelSmoothing ?? 0
-    positive("beta", beta)
-    smoothing(epsilon)
-    sameShapes({ policyChosen, policyRejected, referenceChosen, referenceRejected })
+    positive("dpoLoss", "beta", beta)
+    smoothing("dpoLoss", epsilon)
+    sameShapes("dpoLoss", { policyChosen, policyRejected, referenceChosen, referenceRejected })
     const h = tf.sub(tf.sub(policyChosen, policyRejected), tf.sub(referenceChosen, referenceRejected)) as tf.Tensor1D // [B]
     const scaled = tf.mul(h, beta) as tf.Tensor1D
     const losses = (() => {
@@ -138,8 +142,8 @@ export const rpoLoss = (
   options: DpoOptions & { readonly alpha: number }
 ): PreferenceLosses =>
   tf.tidy(() => {
-    nonNegative("alpha", options.alpha)
-    sameShapes({ policyChosen, chosenNll })
+    nonNegative("rpoLoss", "alpha", options.alpha)
+    sameShapes("rpoLoss", { policyChosen, chosenNll })
     const dpo = dpoLoss(policyChosen, policyRejected, referenceChosen, referenceRejected, options)
     return { ...dpo, losses: tf.add(dpo.losses, tf.mul(chosenNll, options.alpha)) as tf.Tensor1D }
   })
@@ -156,10 +160,10 @@ export const simpoLoss = (
   options: { readonly beta: number; readonly gamma: number; readonly labelSmoothing?: number }
 ): PreferenceLosses =>
   tf.tidy(() => {
-    positive("beta", options.beta)
+    positive("simpoLoss", "beta", options.beta)
     const epsilon = options.labelSmoothing ?? 0
-    smoothing(epsilon)
-    sameShapes({ policyChosenMean, policyRejectedMean })
+    smoothing("simpoLoss", epsilon)
+    sameShapes("simpoLoss", { policyChosenMean, policyRejectedMean })
     const logits = tf.sub(tf.mul(tf.sub(policyChosenMean, policyRejectedMean), options.beta), options.gamma) as tf.Tensor1D
     return {
       losses: smoothedLogistic(logits, epsilon),
@@ -195,8 +199,8 @@ export const orpoLoss = (
   options: { readonly lambda: number }
 ): PreferenceLosses & { readonly logOdds: tf.Tensor1D } =>
   tf.tidy(() => {
-    nonNegative("lambda", options.lambda)
-    sameShapes({ policyChosenMean, policyRejectedMean, chosenNll })
+    nonNegative("orpoLoss", "lambda", options.lambda)
+    sameShapes("orpoLoss", { policyChosenMean, policyRejectedMean, chosenNll })
     const ratio = tf.sub(logOdds(policyChosenMean), logOdds(policyRejectedMean)) as tf.Tensor1D // [B]
     return {
       losses: tf.sub(chosenNll, tf.mul(logSigmoid(ratio), options.lambda)) as tf.Tensor1D,
@@ -224,11 +228,11 @@ export const ktoLoss = (
   }
 ): { readonly losses: tf.Tensor1D; readonly rewards: tf.Tensor1D } =>
   tf.tidy(() => {
-    positive("beta", options.beta)
-    nonNegative("referencePoint", options.referencePoint)
-    nonNegative("desirableWeight", options.desirableWeight ?? 1)
-    nonNegative("undesirableWeight", options.undesirableWeight ?? 1)
-    sameShapes({ policyLogProbs, referenceLogProbs, desirable })
+    positive("ktoLoss", "beta", options.beta)
+    nonNegative("ktoLoss", "referencePoint", options.referencePoint)
+    nonNegative("ktoLoss", "desirableWeight", options.desirableWeight ?? 1)
+    nonNegative("ktoLoss", "undesirableWeight", options.undesirableWeight ?? 1)
+    sameShapes("ktoLoss", { policyLogProbs, referenceLogProbs, desirable })
     const r = tf.sub(policyLogProbs, referenceLogProbs) // [B]
     const shifted = tf.mul(tf.sub(r, options.referencePoint), options.beta) // β(r − z)
     const good = tf.mul(tf.sub(1, tf.sigmoid(shifted)), options.desirableWeight ?? 1)
@@ -245,7 +249,13 @@ export const ktoLoss = (
  * (0 for no pairs).
  */
 export const ktoReferencePoint = (policyLogProbs: ReadonlyArray<number>, referenceLogProbs: ReadonlyArray<number>): number => {
-  if (policyLogProbs.length !== referenceLogProbs.length) throw new Error(`policyLogProbs (${policyLogProbs.length}) and referenceLogProbs (${referenceLogProbs.length}) differ in length`)
+  if (policyLogProbs.length !== referenceLogProbs.length) {
+    throw new ArgumentError({
+      function: "ktoReferencePoint",
+      argument: "policyLogProbs",
+      reason: `(${policyLogProbs.length}) and referenceLogProbs (${referenceLogProbs.length}) differ in length`
+    })
+  }
   if (policyLogProbs.length === 0) return 0
   let s = 0
   for (let i = 0; i < policyLogProbs.length; i++) s += policyLogProbs[i]! - referenceLogProbs[i]!
@@ -263,10 +273,12 @@ export const gae = (
   values: ReadonlyArray<number>,
   options: { readonly gamma: number; readonly lambda: number; readonly lastValue?: number }
 ): { readonly advantages: Array<number>; readonly returns: Array<number> } => {
-  if (rewards.length !== values.length) throw new Error(`rewards (${rewards.length}) and values (${values.length}) differ in length`)
+  if (rewards.length !== values.length) {
+    throw new ArgumentError({ function: "gae", argument: "rewards", reason: `(${rewards.length}) and values (${values.length}) differ in length` })
+  }
   const { gamma, lambda } = options
-  if (!(gamma >= 0 && gamma <= 1)) throw new Error(`gamma must be in [0, 1], got ${gamma}`)
-  if (!(lambda >= 0 && lambda <= 1)) throw new Error(`lambda must be in [0, 1], got ${lambda}`)
+  if (!(gamma >= 0 && gamma <= 1)) throw new ArgumentError({ function: "gae", argument: "gamma", reason: `must be in [0, 1], got ${gamma}` })
+  if (!(lambda >= 0 && lambda <= 1)) throw new ArgumentError({ function: "gae", argument: "lambda", reason: `must be in [0, 1], got ${lambda}` })
   const T = rewards.length
   const advantages = new Array<number>(T)
   let next = 0
@@ -295,9 +307,9 @@ export const whiten = (xs: ReadonlyArray<number>, options: { readonly shiftMean?
   return xs.map((x) => (x - m) * scale + (shift ? m : 0))
 }
 
-const groups = (rewards: ReadonlyArray<number>, groupSize: number): Array<ReadonlyArray<number>> => {
-  if (!Number.isInteger(groupSize) || groupSize < 2) throw new Error(`groupSize must be an integer ≥ 2, got ${groupSize}`)
-  if (rewards.length % groupSize !== 0) throw new Error(`groupSize ${groupSize} does not divide the ${rewards.length} rewards`)
+const groups = (fn: string, rewards: ReadonlyArray<number>, groupSize: number): Array<ReadonlyArray<number>> => {
+  if (!Number.isInteger(groupSize) || groupSize < 2) throw new ArgumentError({ function: fn, argument: "groupSize", reason: `must be an integer ≥ 2, got ${groupSize}` })
+  if (rewards.length % groupSize !== 0) throw new ArgumentError({ function: fn, argument: "groupSize", reason: `${groupSize} does not divide the ${rewards.length} rewards` })
   return Array.from({ length: rewards.length / groupSize }, (_, g) => rewards.slice(g * groupSize, (g + 1) * groupSize))
 }
 
@@ -315,8 +327,8 @@ export const grpoAdvantages = (
   options: { readonly scale?: "std" | "none"; readonly epsilon?: number } = {}
 ): Array<number> => {
   const epsilon = options.epsilon ?? 1e-4
-  nonNegative("epsilon", epsilon)
-  return groups(rewards, groupSize).flatMap((group) => {
+  nonNegative("grpoAdvantages", "epsilon", epsilon)
+  return groups("grpoAdvantages", rewards, groupSize).flatMap((group) => {
     // equal rewards carry no signal; tested exactly, since their floating-point mean can miss them by an ulp
     if (group.every((r) => r === group[0])) return group.map(() => 0)
     const m = group.reduce((a, b) => a + b, 0) / group.length
@@ -331,7 +343,7 @@ export const grpoAdvantages = (
  * 2019): within each group of `groupSize` (≥ 2), A_i = r_i − mean_{j≠i} r_j.
  */
 export const rlooAdvantages = (rewards: ReadonlyArray<number>, groupSize: number): Array<number> =>
-  groups(rewards, groupSize).flatMap((group) => {
+  groups("rlooAdvantages", rewards, groupSize).flatMap((group) => {
     const total = group.reduce((a, b) => a + b, 0)
     return group.map((r) => r - (total - r) / (group.length - 1))
   })
@@ -347,7 +359,7 @@ export type KlEstimator = "k1" | "k2" | "k3"
  */
 export const klPenalty = <T extends tf.Tensor>(logProbs: T, referenceLogProbs: T, estimator: KlEstimator): T =>
   tf.tidy(() => {
-    sameShapes({ logProbs, referenceLogProbs })
+    sameShapes("klPenalty", { logProbs, referenceLogProbs })
     const logR = tf.sub(referenceLogProbs, logProbs)
     switch (estimator) {
       case "k1":
@@ -385,8 +397,8 @@ export const ppoPolicyLoss = (
   options: { readonly clipRange: number }
 ): { readonly loss: tf.Scalar; readonly clipFraction: tf.Scalar; readonly approxKl: tf.Scalar } =>
   tf.tidy(() => {
-    positive("clipRange", options.clipRange)
-    sameShapes({ logProbs, oldLogProbs, advantages, mask })
+    positive("ppoPolicyLoss", "clipRange", options.clipRange)
+    sameShapes("ppoPolicyLoss", { logProbs, oldLogProbs, advantages, mask })
     const logRatio = tf.sub(logProbs, oldLogProbs)
     const ratio = tf.exp(logRatio)
     const unclipped = tf.mul(tf.neg(advantages), ratio)
@@ -411,8 +423,8 @@ export const ppoValueLoss = (
   options: { readonly clipRange: number }
 ): { readonly loss: tf.Scalar; readonly clipFraction: tf.Scalar } =>
   tf.tidy(() => {
-    positive("clipRange", options.clipRange)
-    sameShapes({ values, oldValues, returns, mask })
+    positive("ppoValueLoss", "clipRange", options.clipRange)
+    sameShapes("ppoValueLoss", { values, oldValues, returns, mask })
     const clippedValues = tf.add(oldValues, tf.clipByValue(tf.sub(values, oldValues), -options.clipRange, options.clipRange))
     const unclipped = tf.square(tf.sub(values, returns))
     const clipped = tf.square(tf.sub(clippedValues, returns))
@@ -434,9 +446,9 @@ export interface AdaptiveKlController {
  * e = clip(KL/target − 1, −0.2, 0.2), the coefficient becomes β·(1 + e·steps/horizon).
  */
 export const adaptiveKlController = (options: { readonly initial: number; readonly target: number; readonly horizon: number }): AdaptiveKlController => {
-  positive("target", options.target)
-  positive("horizon", options.horizon)
-  if (!(options.initial >= 0)) throw new Error(`initial must be ≥ 0, got ${options.initial}`)
+  positive("adaptiveKlController", "target", options.target)
+  positive("adaptiveKlController", "horizon", options.horizon)
+  if (!(options.initial >= 0)) throw new ArgumentError({ function: "adaptiveKlController", argument: "initial", reason: `must be ≥ 0, got ${options.initial}` })
   const make = (value: number): AdaptiveKlController => ({
     value,
     target: options.target,
@@ -455,7 +467,7 @@ export const adaptiveKlController = (options: { readonly initial: number; readon
  * arXiv 2401.01879).
  */
 export const bestOfNKl = (n: number): number => {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`n must be an integer ≥ 1, got ${n}`)
+  if (!Number.isInteger(n) || n < 1) throw new ArgumentError({ function: "bestOfNKl", argument: "n", reason: `must be an integer ≥ 1, got ${n}` })
   return Math.log(n) - (n - 1) / n
 }
 

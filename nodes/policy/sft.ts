@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import * as Artifact from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { Policy, type ResponsePair, ResponsePairs, type Sample, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
@@ -32,15 +33,18 @@ const isSample = (row: Sample | ResponsePair): row is Sample => "sample" in row
 const demonstrations = (rows: ReadonlyArray<Sample | ResponsePair>, task: TaskView.TaskView): Demonstration => {
   const indices = [...rows.keys()].filter((row) => rows[row]!.split === "train")
   if (indices.length === 0) {
-    throw new Error(`no training demonstrations to imitate: ${rows.length === 0 ? "the table is empty" : `all ${rows.length} rows are held out (split "test")`}`)
+    throw new InputError({
+      input: "data",
+      reason: `no training demonstrations to imitate: ${rows.length === 0 ? "the table is empty" : `all ${rows.length} rows are held out (split "test")`}`
+    })
   }
   const train = indices.map((row) => rows[row]!)
   const responses = train.map((row, i) => {
     const response = isSample(row) ? row.response : row.chosen
-    checkResponse(task, response, `row ${indices[i]}'s ${isSample(row) ? "response" : "chosen response"}`)
+    checkResponse(task, response, { input: "data", row: indices[i]! + 1, field: isSample(row) ? "response" : "chosen" })
     return response
   })
-  return { prompts: rowPrompts(task, train.map((row) => row.prompt), (i) => `row ${indices[i]}`), responses }
+  return { prompts: rowPrompts(task, train.map((row) => row.prompt), (i) => ({ input: "data", row: indices[i]! + 1 })), responses }
 }
 
 export const sft = Node.make({

@@ -6,6 +6,7 @@
  * cyclic (intransitive) preferences.
  */
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
@@ -34,7 +35,7 @@ export const generalPreference = Node.make({
   output: RewardModel,
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
-      if (params.dims % 2 !== 0) throw new Error(`dims must be even (pairs of coordinates), got ${params.dims}`)
+      if (params.dims % 2 !== 0) return yield* new InputError({ param: "dims", reason: `must be even (pairs of coordinates), got ${params.dims}` })
       const data = trainingPairs(inputs.pairs, { preferencesOnly: true })
       const score = (mlp: Mlp.Mlp) => generalPreferenceScore(Mlp.forward(mlp, data.chosen), Mlp.forward(mlp, data.rejected))
       return yield* fitMlp(data, {

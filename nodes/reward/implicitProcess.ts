@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, RewardModel, Samples, SequenceTask } from "../artifacts.ts"
@@ -41,7 +42,11 @@ export const implicitProcess = Node.make({
       const labels = train.map((s) => (task.gold(s.prompt, s.response) >= params.threshold ? 1 : 0))
       const positives = labels.filter((y) => y === 1).length
       if (positives === 0 || positives === train.length) {
-        throw new Error(`the ${train.length} training samples' outcome labels (gold ≥ ${params.threshold}) are all ${positives === 0 ? 0 : 1}; the model needs both outcomes`)
+        return yield* new InputError({
+          input: "samples",
+          param: "threshold",
+          reason: `the ${train.length} training samples' outcome labels (gold ≥ ${params.threshold}) are all ${positives === 0 ? 0 : 1}; the model needs both outcomes`
+        })
       }
       const prompts = train.map((s) => task.prompt(s.prompt))
       const Lp = prompts[0]!.tokens.length

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
+import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
@@ -42,7 +43,9 @@ export const latentUser = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
       const users = [...userPreferences(inputs.pairs).values()].filter((pairs) => pairs.length > params.context)
-      if (users.length === 0) throw new Error(`no annotator has more than ${params.context} training pairs (set context lower)`)
+      if (users.length === 0) {
+        return yield* new InputError({ input: "pairs", param: "context", reason: `no annotator has more than ${params.context} training pairs (set context lower)` })
+      }
       const d = users[0]![0]!.chosen.length
       const targets = Math.min(params.targets, ...users.map((pairs) => pairs.length - params.context))
       const model = LatentUser.init({ inputs: d, latent: params.latent, hidden: params.hidden, context: params.context }, ctx.random.split("init"))

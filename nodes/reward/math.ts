@@ -20,6 +20,7 @@
  * that no scalar reward can; P(i ≻ j) = σ(s(i ≻ j)).
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { ArgumentError } from "../../dsl/Errors.ts"
 
 export interface BradleyTerryOptions {
   /** required reward margin m (0: plain Bradley–Terry) */
@@ -61,7 +62,7 @@ export const centeringPenalty = (chosen: tf.Tensor1D, rejected: tf.Tensor1D): tf
 export const generalPreferenceScore = (vi: tf.Tensor2D, vj: tf.Tensor2D): tf.Tensor1D =>
   tf.tidy(() => {
     const [B, D] = vi.shape
-    if (D % 2 !== 0) throw new Error(`preference embeddings need an even dimension, got ${D}`)
+    if (D % 2 !== 0) throw new ArgumentError({ function: "generalPreferenceScore", argument: "vi", reason: `must have an even embedding dimension (pairs of coordinates), got ${D}` })
     const a = tf.reshape(vi, [B, D / 2, 2]) // [B, k, 2]
     const b = tf.reshape(vj, [B, D / 2, 2]) // [B, k, 2]
     const [a0, a1] = tf.split(a, 2, -1) // each [B, k, 1]

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect } from "effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import { InputError } from "../../dsl/Errors.ts"
 import type { NodeContext } from "../../dsl/Node.ts"
 import type { FeaturePair } from "../artifacts.ts"
 import { acrossMembers, mean, rankedRight } from "../evaluate/math.ts"
@@ -31,7 +32,7 @@ export interface TrainingPairs {
 /** Tensors of the training pairs (ties dropped when `preferencesOnly`); fails when there are none. */
 export const trainingPairs = (pairs: ReadonlyArray<FeaturePair>, options: { readonly preferencesOnly?: boolean } = {}): TrainingPairs => {
   const rows = pairs.filter(options.preferencesOnly === true ? isTrainingPreference : (p) => p.split === "train")
-  if (rows.length === 0) throw new Error(`no training ${options.preferencesOnly === true ? "preference " : ""}pairs`)
+  if (rows.length === 0) throw new InputError({ input: "pairs", reason: `no training ${options.preferencesOnly === true ? "preference " : ""}pairs` })
   const d = rows[0]!.chosen.length
   const { chosen, rejected } = pairTensors(rows)
   const labels = tf.tensor1d(rows.map((p) => p.label))

@@ -1,12 +1,13 @@
 /** Encode and decode artifact values by format: tables as Parquet, models as safetensors. */
 import type { ArtifactType, ModelValue, Table } from "../../dsl/Artifact.ts"
+import { InvariantError } from "../../dsl/Errors.ts"
 import * as ModelCodec from "./ModelCodec.ts"
 import * as TableCodec from "../TableCodec.ts"
 
 export const encode = (type: ArtifactType, value: unknown): Uint8Array => {
   switch (type.format) {
     case "table":
-      if (!Array.isArray(value)) throw new Error(`expected an array of ${type.name} rows, got ${typeof value}`)
+      if (!Array.isArray(value)) throw new InvariantError({ what: `${type.name} table`, reason: `expected an array of rows, got ${typeof value}` })
       return TableCodec.encode(type as Table, value)
     case "model":
       return ModelCodec.encode(value as ModelValue)

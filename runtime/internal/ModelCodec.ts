@@ -5,6 +5,7 @@
  * name order and the header is canonical JSON, so equal models give equal bytes.
  */
 import type { ModelValue, Tensor } from "../../dsl/Artifact.ts"
+import { InvariantError } from "../../dsl/Errors.ts"
 import { canonicalJson } from "../../dsl/internal/Canonical.ts"
 
 interface HeaderEntry {
@@ -22,7 +23,10 @@ export const encode = (value: ModelValue): Uint8Array => {
     const tensor = value.tensors[name]!
     const size = tensor.shape.reduce((a, b) => a * b, 1)
     if (size !== tensor.data.length) {
-      throw new Error(`model tensor "${name}": shape [${tensor.shape.join(", ")}] holds ${size} values but data has ${tensor.data.length}`)
+      throw new InvariantError({
+        what: `model tensor "${name}"`,
+        reason: `shape [${tensor.shape.join(", ")}] holds ${size} values but data has ${tensor.data.length}`
+      })
     }
     header[name] = { dtype: "F32", shape: tensor.shape, data_offsets: [offset, offset + tensor.data.byteLength] }
     offset += tensor.data.byteLength
@@ -52,7 +56,7 @@ export const decode = (bytes: Uint8Array): ModelValue => {
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") continue
     const { dtype, shape, data_offsets: [begin, end] } = entry as HeaderEntry
-    if (dtype !== "F32") throw new Error(`model tensor "${name}": dtype ${dtype} is not supported (F32 only)`)
+    if (dtype !== "F32") throw new InvariantError({ what: `model tensor "${name}"`, reason: `dtype ${dtype} is not supported (F32 only)` })
     tensors[name] = { shape, data: new Float32Array(bytes.slice(start + begin, start + end).buffer) }
   }
   const metadata = header["__metadata__"] as { readonly config?: string } | undefined

@@ -103,6 +103,12 @@ describe("Pipeline.build", () => {
     expect(buildError(Pipeline.make("empty", () => 42)).message).toContain("returned no node handles")
   })
 
+  it("a sweep over factors of different lengths fails naming the factors, keeping the ArgumentError as cause", () => {
+    const error = buildError(Pipeline.make("uneven", () => Pipeline.sweep({ n: [3, 4], lr: [0.1] }, () => generate({}, { name: "numbers" }))))
+    expect(error.message).toBe(`pipeline "uneven" failed while building its graph: sweep: factor "lr" has 1 values but "n" has 2`)
+    expect(error._tag === "BuildError" && error.cause).toMatchObject({ _tag: "ArgumentError", function: "sweep", argument: `factor "lr"` })
+  })
+
   it("an input wired to a handle of another artifact type fails at run time too (for untyped callers)", () => {
     const error = buildError(Pipeline.make("miswired", () => {
       const numbers = generate({}, { name: "numbers" })

@@ -81,7 +81,7 @@ describe("sequence tasks", () => {
 
   it("a marker count of the whole vocabulary fails, naming the params", async () => {
     await expect(runInMemory(Pipeline.make("bad", () => data.sequenceTask({ vocab: 4, markers: 4 }, { name: "task" }))))
-      .resolves.toMatchObject({ byLabel: { task: { status: "failed", error: expect.stringContaining("markers (4) must be fewer than the vocabulary (4)") } } })
+      .resolves.toMatchObject({ byLabel: { task: { status: "failed", error: expect.stringContaining(`param "markers": 4 must be fewer than the vocabulary (4)`) } } })
   })
 })
 

@@ -253,8 +253,8 @@ describe("text preferences", () => {
     expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: "\n\nHuman: x\n\nAssistant: b" })).toThrow("share no \"Assistant:\" turn")
     // parted inside the first Assistant marker itself
     expect(() => parseRecord({ chosen: "\n\nAssistant: b", rejected: "\n\nAssistXnt: \n\nAssistant: c" })).toThrow("share no \"Assistant:\" turn")
-    expect(() => parseRecord({ prompt: null, chosen: "b", rejected: "c" })).toThrow("field \"prompt\" must be a string, got nothing")
-    expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: 3 })).toThrow("field \"rejected\" must be a string, got number")
+    expect(() => parseRecord({ prompt: null, chosen: "b", rejected: "c" })).toThrow("field \"prompt\": must be a string, got nothing")
+    expect(() => parseRecord({ chosen: "\n\nHuman: a\n\nAssistant: b", rejected: 3 })).toThrow("field \"rejected\": must be a string, got number")
   })
 
   it("loads Parquet files with chosen and rejected columns, and an optional prompt column", async () => {
@@ -298,7 +298,7 @@ export default Pipeline.make("load", () => data.loadPreferences({ path: "pairs.j
     expect(fs.existsSync(path.join(dir, ".ablate", "keys")) ? fs.readdirSync(path.join(dir, ".ablate", "keys")) : []).toEqual([])
     writeFile(dir, "pairs.jsonl", `{"chosen": "no turns here", "rejected": "x"}\n`)
     const noTurn = await cli(["run", "load.ts", "--json"], dir)
-    expect(noTurn.stdout).toContain(`pairs.jsonl: line 1: \\"chosen\\" has no \\"Assistant:\\" turn`)
+    expect(noTurn.stdout).toContain(`param \\"path\\": pairs.jsonl: line 1: field \\"chosen\\": has no \\"Assistant:\\" turn`)
   })
 
   it("featurize builds its vocabulary from the training texts only: a word seen only in held-out pairs is unknown", async () => {

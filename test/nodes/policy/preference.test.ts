@@ -288,10 +288,10 @@ describe("metrics, progress and bad input", () => {
       return byLabel[name]!.error
     }
     expect(error("noTraining")).toContain("no training pairs to learn from: all 1 pairs are held out")
-    expect(error("foreign")).toContain("pair 1 has prompt 9, which the task lacks")
-    expect(error("wrongLength")).toContain("pair 0's chosen response [1, 2] is not 1 token below 4")
+    expect(error("foreign")).toContain(`input "pairs": row 2: field "prompt": 9 is not one of the task's prompts (its 4 prompts have ids 0 to 3)`)
+    expect(error("wrongLength")).toContain(`input "pairs": row 1: field "chosen": [1, 2] is not 1 token below 4`)
     expect(error("misfit")).toContain("the policy is tabular but the task is a sequence task")
-    expect(error("smoothedIpo")).toContain("labelSmoothing (0.1) applies to the sigmoid and robust losses only")
+    expect(error("smoothedIpo")).toContain(`param "labelSmoothing": 0.1 applies to the sigmoid and robust losses only`)
     expect(error("noDemonstrations")).toContain("no training demonstrations to imitate")
   })
 })
