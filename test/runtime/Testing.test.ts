@@ -3,7 +3,7 @@
 // its value read with its row type and no casts.
 import { Effect, Schema } from "effect"
 import { describe, expect, expectTypeOf, it } from "vitest"
-import { Artifact, Node, Param } from "../../dsl/index.ts"
+import { Artifact, InputError, Node, Param } from "../../dsl/index.ts"
 import { data, label } from "../../nodes/index.ts"
 import { Items, PreferencePairs } from "../../nodes/artifacts.ts"
 import { NodeFailed } from "../../runtime/Errors.ts"
@@ -22,7 +22,7 @@ const goldAgreement = Node.make({
   run: ({ params, inputs }) =>
     Effect.gen(function*() {
       if (inputs.pairs.length < params.minPairs) {
-        return yield* Effect.fail(`${inputs.pairs.length} pairs, fewer than minPairs = ${params.minPairs}`)
+        return yield* new InputError({ input: "pairs", reason: `${inputs.pairs.length} pairs, fewer than minPairs = ${params.minPairs}` })
       }
       const gold = new Map(inputs.task.map((item) => [item.item, item.gold]))
       const agree = inputs.pairs.filter((p) => (gold.get(p.chosen) ?? 0) > (gold.get(p.rejected) ?? 0)).length
@@ -56,6 +56,6 @@ describe("Testing.run", () => {
       return { agreement: goldAgreement({ task, pairs: label.bradleyTerry({ task, pairs: 5 }), minPairs: 10 }, { name: "check" }) }
     }).pipe(Effect.flip))
     expect(error).toBeInstanceOf(NodeFailed)
-    expect(error.message).toBe(`node "check" failed: 5 pairs, fewer than minPairs = 10`)
+    expect(error.message).toBe(`node "check" failed: input "pairs": 5 pairs, fewer than minPairs = 10`)
   })
 })
