@@ -5,6 +5,7 @@
  * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged.
  */
 import { Data } from "effect"
+import type { ErrorDetail } from "./internal/ErrorDetail.ts"
 
 /** Bad command line, missing or broken pipeline file, bad flag value. */
 export class ConfigError extends Data.TaggedError("ConfigError")<{
@@ -19,6 +20,8 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
 export class NodeFailed extends Data.TaggedError("NodeFailed")<{
   readonly node: string
   readonly reason: string
+  /** what the node's code failed with (its stack and fields), kept in the run log */
+  readonly detail?: ErrorDetail
 }> {
   override get message(): string {
     return `node "${this.node}" failed: ${this.reason}`

@@ -22,6 +22,7 @@ import { CorruptObject, NodeFailed, reasonOf, type RunLogCorrupt, type StoreErro
 import { Executor } from "./Executor.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as CheckpointCodec from "./internal/CheckpointCodec.ts"
+import type { ErrorDetail } from "./internal/ErrorDetail.ts"
 import * as Integrity from "./internal/Integrity.ts"
 import * as InputFiles from "./InputFiles.ts"
 import * as Plan from "./Plan.ts"
@@ -53,6 +54,8 @@ export type Event =
     readonly durationMs: number
   }
   | { readonly type: "failed"; readonly id: string; readonly label: string; readonly error: string }
+  /** what a node (or, without id and label, the run) printed: captured into its log (internal/NodeOutput.ts) */
+  | { readonly type: "output"; readonly id?: string; readonly label?: string; readonly stream: "stdout" | "stderr"; readonly text: string }
 
 /** The outcome of one node. */
 export interface NodeResult {
@@ -69,6 +72,8 @@ export interface NodeResult {
   readonly inputs: { readonly [name: string]: string }
   readonly durationMs: number
   readonly error: string | undefined
+  /** what a failed node's code failed with */
+  readonly failure?: ErrorDetail | undefined
 }
 
 export interface Options {
@@ -76,6 +81,8 @@ export interface Options {
   readonly onEvent: (event: Event) => void
   /** Called as each node finishes, before its dependents start. */
   readonly onResult?: (result: NodeResult) => Effect.Effect<void, StoreError | RunLogCorrupt>
+  /** The file a node computing `key` prints to (none: its prints are not captured). */
+  readonly nodeLog?: (key: string) => string
 }
 
 const progressInterval = 100
@@ -168,7 +175,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       const output = yield* executor.run(node, label, inputs, ctx, () => {
         started = performance.now()
         options.onEvent({ type: "running", id: node.id, label })
-      })
+      }, options.nodeLog?.(key))
       const durationMs = performance.now() - started
       // The key hashed the input files before the node ran: if one changed meanwhile, the
       // output may come from other bytes than the key says, so it is not stored.
@@ -213,7 +220,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     label: string,
     status: NodeResult["status"],
     inputs: NodeResult["inputs"],
-    fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error">>
+    fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error" | "failure">>
   ): NodeResult => ({
     id: node.id,
     label,
@@ -223,7 +230,8 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     record: fields.record,
     inputs,
     durationMs: fields.durationMs ?? 0,
-    error: fields.error
+    error: fields.error,
+    failure: fields.failure
   })
 
   const runNode = (node: NodeInstance, label: string): Effect.Effect<NodeResult, StoreError> =>
@@ -266,7 +274,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
               Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
               Effect.catchTag("NodeFailed", (error) => {
                 options.onEvent({ type: "failed", id: node.id, label, error: error.reason })
-                return Effect.succeed(result(node, label, "failed", inputs, { key, error: error.reason }))
+                return Effect.succeed(result(node, label, "failed", inputs, { key, error: error.reason, failure: error.detail }))
               })
             )
           })
