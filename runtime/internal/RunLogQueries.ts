@@ -8,6 +8,7 @@
 import { Cause, Data, Exit, Schema } from "effect"
 import type { DatabaseSync, SQLInputValue } from "node:sqlite"
 import type * as CacheKey from "../CacheKey.ts"
+import { reasonOf } from "../Errors.ts"
 import type { NodeRecord, RunEntry } from "../RunLog.ts"
 
 /** A run-log row whose column holds a value of the wrong type. */
@@ -20,7 +21,7 @@ export class RunLogRowInvalid extends Data.TaggedError("RunLogRowInvalid")<{
   readonly reason: string
 }> {
   override get message(): string {
-    return `table ${this.table}${this.row === undefined ? "" : `, row ${this.row}`}: column ${this.column} holds ${this.value}, ${this.reason}`
+    return `table ${this.table}${this.row === undefined ? "" : `, row ${this.row}`}: column ${this.column} holds ${this.value}: ${this.reason}`
   }
 }
 
@@ -42,7 +43,7 @@ const invalid = (table: string, fields: Fields, row: Record<string, unknown>): R
     column,
     row: typeof rowid === "number" ? rowid : undefined,
     value: preview(row[column]),
-    reason: exit === undefined || Exit.isSuccess(exit) ? "which does not decode" : String(Cause.squash(exit.cause)).split("\n")[0]!
+    reason: exit === undefined || Exit.isSuccess(exit) ? "which does not decode" : reasonOf(Cause.squash(exit.cause)).replace(/\s*\n\s*/g, " ")
   })
 }
 

@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 import * as RunLogDb from "../../runtime/internal/RunLogDb.ts"
 import { type NodeEntry, RunLog } from "../../runtime/RunLog.ts"
@@ -31,6 +31,16 @@ const entry = (key: string, factor: number, status: NodeEntry["status"] = "ran")
   metrics: {},
   error: undefined
 })
+
+const dirs: Array<string> = []
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
+})
+const tempRoot = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-runlog-"))
+  dirs.push(dir)
+  return dir
+}
 
 const withLog = <A>(root: string, f: (log: RunLog["Service"]) => Effect.Effect<A, unknown>) =>
   RunLog.pipe(Effect.flatMap(f), Effect.provide(RunLog.layer(root)), Effect.runPromise)
@@ -82,6 +92,45 @@ describe("run log", () => {
         expect((yield* log.previous("p")).get("scaled")?.params).toEqual({ factor: 1 })
         expect(second).toBeLessThan(replay)
       }))
+    db.close()
+  })
+
+  it("keeps a node's log and what it failed with, and adds their columns to a log written before them", async () => {
+    const root = tempRoot()
+    // a log from before node entries kept their log and failure
+    const old = new (process.getBuiltinModule("node:sqlite").DatabaseSync)(path.join(root, "runs.db"))
+    old.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
+      started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER, replay_of INTEGER);
+    CREATE TABLE node_runs (run_id INTEGER NOT NULL, node_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+      key TEXT, output_hash TEXT, metrics_hash TEXT, duration_ms REAL NOT NULL, params TEXT NOT NULL, inputs TEXT NOT NULL,
+      components TEXT, metrics TEXT NOT NULL, error TEXT);
+    INSERT INTO runs (pipeline, file, argv, started_at, status) VALUES ('p', 'p.ts', 'run p.ts', '2026-01-01T00:00:00Z', 'succeeded');
+    INSERT INTO node_runs VALUES (1, 'n1', 'scaled', 'test/scaled', 'ran', 'k0', 'o', 'm', 1, '{}', '{}', NULL, '{}', NULL);`)
+    old.close()
+    const failure = { tag: "TypeError", message: "bad", stack: "TypeError: bad\n    at scale (nodes/scaled.ts:3:9)", fields: { step: 3 } }
+    const found = await withLog(root, (log) =>
+      Effect.gen(function*() {
+        yield* logRun(log, [{ ...entry("k1", 1, "failed"), error: "bad", log: "logs/k1.log", failure }])
+        return yield* log.find("scaled")
+      }))
+    expect(found.map((e) => [e.key, e.log, e.failure])).toEqual([["k1", "logs/k1.log", failure], ["k0", undefined, undefined]])
+  })
+
+  it("a row whose value does not decode is reported naming its table, row and column, and fsck finds it", async () => {
+    const root = tempRoot()
+    await withLog(root, (log) => logRun(log, [entry("k1", 1), entry("k2", 2)]))
+    const db = RunLogDb.open(path.join(root, "runs.db"))
+    db.exec("UPDATE node_runs SET status = 'bogus' WHERE key = 'k2'")
+    const error = await withLog(root, (log) => Effect.flip(log.find("scaled")))
+    expect(error._tag).toBe("RunLogCorrupt")
+    expect(error.message).toMatch(/table node_runs, row 2: column status holds "bogus"/)
+    expect(error.message).toMatch(/cached|ran|failed/)
+    db.exec("UPDATE node_runs SET status = 'ran', metrics = 'not json' WHERE key = 'k2'")
+    expect((await withLog(root, (log) => Effect.flip(log.runs(10).pipe(Effect.andThen(log.find("k2")))))).message)
+      .toMatch(/table node_runs, row 2: column metrics holds "not json"/)
+    const checked = await withLog(root, (log) => log.check({ repair: false, stored: () => true, recorded: () => true }))
+    expect(checked.state).toBe("corrupt")
+    expect(checked.reason).toMatch(/table node_runs, row 2: column metrics/)
     db.close()
   })
 })
