@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { expect } from "vitest"
+import { expect, onTestFinished } from "vitest"
 import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
@@ -80,6 +80,13 @@ export const runAndKill = (
       } else resolve({ stdout, code })
     })
   })
+
+/** A new empty directory, removed when the test that made it ends (call it inside a test). */
+export const tempDir = (prefix: string): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ablate-${prefix}-`))
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 /** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */
 export const tempProject = (files: Readonly<Record<string, string>>): string => {

@@ -1,19 +1,10 @@
 import { Effect, Fiber } from "effect"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import * as NodeOutput from "../../runtime/internal/NodeOutput.ts"
+import { tempDir } from "../helpers.ts"
 
-const dirs: Array<string> = []
-afterAll(() => {
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
-})
-const tempDir = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-output-"))
-  dirs.push(dir)
-  return dir
-}
 const read = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "")
 
 // A node that prints `tag`ged lines every way it can, yielding in between so nodes interleave:
@@ -38,7 +29,7 @@ const expectedLines = (tag: string) =>
 
 describe("node output capture", () => {
   it("puts what each of two concurrent nodes prints in its own log, and the rest in the run's", async () => {
-    const dir = tempDir()
+    const dir = tempDir("output")
     const printed: Array<NodeOutput.Printed> = []
     const file = (name: string) => path.join(dir, "logs", `${name}.log`)
     await Effect.runPromise(
@@ -64,7 +55,7 @@ describe("node output capture", () => {
   })
 
   it("restores console and the streams when the run fails or is interrupted, and a node that prints nothing leaves no log", async () => {
-    const dir = tempDir()
+    const dir = tempDir("output")
     const originals = [console.log, console.error, console.warn, console.info, console.debug, process.stdout.write, process.stderr.write]
     const current = () => [console.log, console.error, console.warn, console.info, console.debug, process.stdout.write, process.stderr.write]
     const runLog = path.join(dir, "run.log")
@@ -91,7 +82,7 @@ describe("node output capture", () => {
   })
 
   it("two overlapping captures each keep their own nodes' prints; the globals come back when the last ends", async () => {
-    const dir = tempDir()
+    const dir = tempDir("output")
     const file = (name: string) => path.join(dir, `${name}.log`)
     const originalLog = console.log
     const run = (name: string, ms: number) =>
@@ -105,7 +96,7 @@ describe("node output capture", () => {
   })
 
   it("tail gives the last lines of a log, read from its end", () => {
-    const dir = tempDir()
+    const dir = tempDir("output")
     const small = path.join(dir, "small.log")
     fs.writeFileSync(small, "one\ntwo\n")
     expect(NodeOutput.tail(small, 20)).toEqual({ lines: ["one", "two"], omitted: false })

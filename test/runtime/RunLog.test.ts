@@ -1,11 +1,10 @@
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 import * as RunLogDb from "../../runtime/internal/RunLogDb.ts"
 import { type NodeEntry, RunLog } from "../../runtime/RunLog.ts"
+import { tempDir } from "../helpers.ts"
 
 const components = (factor: number): CacheKey.Components => ({
   kind: "test/scaled",
@@ -32,15 +31,6 @@ const entry = (key: string, factor: number, status: NodeEntry["status"] = "ran")
   error: undefined
 })
 
-const dirs: Array<string> = []
-afterAll(() => {
-  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true })
-})
-const tempRoot = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-runlog-"))
-  dirs.push(dir)
-  return dir
-}
 
 const withLog = <A>(root: string, f: (log: RunLog["Service"]) => Effect.Effect<A, unknown>) =>
   RunLog.pipe(Effect.flatMap(f), Effect.provide(RunLog.layer(root)), Effect.runPromise)
@@ -55,7 +45,7 @@ const logRun = (log: RunLog["Service"], entries: ReadonlyArray<NodeEntry>) =>
 
 describe("run log", () => {
   it("keeps key components once per key and gives them back for every entry with that key", async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-runlog-"))
+    const root = tempDir("runlog")
     await withLog(root, (log) =>
       Effect.gen(function*() {
         yield* logRun(log, [entry("k2", 2)])
@@ -71,7 +61,7 @@ describe("run log", () => {
   })
 
   it("previous() is the latest entry's, including a replay's, and reads logs written with components in each entry", async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-runlog-"))
+    const root = tempDir("runlog")
     // a run logged before components were kept per key: they are in its own entry
     const db = RunLogDb.open(path.join(root, "runs.db"))
     const legacy = RunLogDb.startRun(db, { pipeline: "p", file: "p.ts", argv: "run p.ts" })
@@ -96,7 +86,7 @@ describe("run log", () => {
   })
 
   it("keeps a node's log and what it failed with, and adds their columns to a log written before them", async () => {
-    const root = tempRoot()
+    const root = tempDir("runlog")
     // a log from before node entries kept their log and failure
     const old = new (process.getBuiltinModule("node:sqlite").DatabaseSync)(path.join(root, "runs.db"))
     old.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
@@ -117,7 +107,7 @@ describe("run log", () => {
   })
 
   it("a row whose value does not decode is reported naming its table, row and column, and fsck finds it", async () => {
-    const root = tempRoot()
+    const root = tempDir("runlog")
     await withLog(root, (log) => logRun(log, [entry("k1", 1), entry("k2", 2)]))
     const db = RunLogDb.open(path.join(root, "runs.db"))
     db.exec("UPDATE node_runs SET status = 'bogus' WHERE key = 'k2'")
