@@ -102,7 +102,8 @@ const NodeRow = {
     Schema.Record(Schema.String, Schema.Struct({ label: Schema.String, hash: Schema.optional(Schema.String) }))
   ),
   components: Schema.NullOr(Schema.fromJsonString(Components)),
-  metrics: Schema.fromJsonString(Schema.Record(Schema.String, Schema.Number)),
+  // a metric that was NaN or infinite is null in JSON
+  metrics: Schema.fromJsonString(Schema.Record(Schema.String, Schema.NullOr(Schema.Number))),
   error: MaybeText,
   log: MaybeText,
   failure: Schema.NullOr(Schema.fromJsonString(ErrorDetail))
@@ -188,7 +189,7 @@ export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
     params: row.params,
     inputs: Object.fromEntries(Object.entries(row.inputs).map(([name, { hash, label }]) => [name, { label, hash }])),
     components: row.components ?? undefined,
-    metrics: row.metrics,
+    metrics: Object.fromEntries(Object.entries(row.metrics).map(([name, value]) => [name, value ?? Number.NaN])),
     error: row.error ?? undefined,
     log: row.log ?? undefined,
     failure: row.failure === null

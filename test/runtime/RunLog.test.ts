@@ -100,10 +100,12 @@ describe("run log", () => {
     const failure = { tag: "TypeError", message: "bad", stack: "TypeError: bad\n    at scale (nodes/scaled.ts:3:9)", fields: { step: 3 } }
     const found = await withLog(root, (log) =>
       Effect.gen(function*() {
-        yield* logRun(log, [{ ...entry("k1", 1, "failed"), error: "bad", log: "logs/k1.log", failure }])
+        yield* logRun(log, [{ ...entry("k1", 1, "failed"), error: "bad", log: "logs/k1.log", failure, metrics: { loss: Number.NaN } }])
         return yield* log.find("scaled")
       }))
     expect(found.map((e) => [e.key, e.log, e.failure])).toEqual([["k1", "logs/k1.log", failure], ["k0", undefined, undefined]])
+    // a metric that diverged (NaN is null in JSON) reads back as NaN, not as a corrupt row
+    expect(found[0]!.metrics).toEqual({ loss: Number.NaN })
   })
 
   it("a row whose value does not decode is reported naming its table, row and column, and fsck finds it", async () => {
