@@ -39,11 +39,7 @@ export class StoreError extends Data.TaggedError("StoreError")<{
 }
 
 /** The message of any thrown value, first line only (no stack). */
-export const reasonOf = (error: unknown): string => {
-  if (error instanceof Error) return error.message
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
-  return String(error)
-}
+export { reasonOf } from "./internal/ErrorDetail.ts"
 
 /**
  * Stored bytes that do not match their name: an object whose sha256 is not its hash, or

@@ -4,7 +4,16 @@
  * command that fails under `--json` reports its error as an `error` event built from it.
  */
 import type { Json } from "../../dsl/Artifact.ts"
-import { reasonOf } from "../Errors.ts"
+
+/**
+ * The message of any thrown value, first line only (no stack). Here, without Effect, because
+ * cli/Replay.ts renders errors before Effect is loaded; Errors.ts re-exports it.
+ */
+export const reasonOf = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
+  return String(error)
+}
 
 export interface ErrorDetail {
   /** `_tag` of a tagged error, else the constructor's name (`TypeError`), if any */
