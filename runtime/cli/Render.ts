@@ -73,7 +73,8 @@ const formatLine = (label: string, width: number, state: LineState): string => {
 }
 
 /** An object as one `--json` line, stamped with the time it is written. */
-export const jsonLine = <Fields extends { readonly type: string }>(fields: Fields): string => `${JSON.stringify({ ...fields, ts: new Date().toISOString() })}\n`
+export const jsonLine = <Fields extends { readonly type: string }>(fields: Fields): string =>
+  `${JSON.stringify({ ...fields, ts: new Date().toISOString() })}\n`
 
 /**
  * A failed command's error as a `--json` line: `{"type":"error","tag","message",...fields,"ts"}`

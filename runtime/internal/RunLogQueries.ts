@@ -226,19 +226,28 @@ export const undecodableRows = (db: DatabaseSync): Array<string> => {
       problems.push(error.message)
     }
   }
-  check(() => query(db, "runs", { id: Schema.Number, ...pick(RunRow, "pipeline", "file", "argv", "status") }, "SELECT * FROM runs"))
-  check(() =>
-    query(db, "node_runs", withoutRun(NodeRow), "SELECT rowid, * FROM node_runs")
-  )
+  check(() => query(db, "runs", RunsTable, "SELECT * FROM runs"))
+  check(() => query(db, "node_runs", NodeRunsTable, "SELECT rowid, * FROM node_runs"))
   check(() => query(db, "key_components", { key: Text, components: Schema.fromJsonString(Components) }, "SELECT rowid, * FROM key_components"))
   return problems
 }
 
-const pick = <F extends Fields, K extends keyof F & string>(fields: F, ...names: ReadonlyArray<K>): Pick<F, K> =>
-  Object.fromEntries(names.map((name) => [name, fields[name]])) as Pick<F, K>
+// the columns of the runs table
+const RunsTable = {
+  id: Schema.Number,
+  pipeline: Text,
+  file: Text,
+  argv: Text,
+  started_at: Text,
+  finished_at: MaybeText,
+  status: Text,
+  host: MaybeText,
+  pid: Schema.NullOr(Schema.Number),
+  replay_of: Schema.NullOr(Schema.Number)
+}
 
-// a node_runs row on its own: without the columns of its run, and with components as kept in the row
-const withoutRun = ({ pipeline: _pipeline, started_at: _startedAt, ...fields }: typeof NodeRow) => fields
+// the columns of the node_runs table: a node entry without those of its run
+const { pipeline: _pipeline, started_at: _startedAt, ...NodeRunsTable } = NodeRow
 
 /** The number of runs logged. */
 export const runCount = (db: DatabaseSync): number =>
