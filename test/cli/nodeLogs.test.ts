@@ -57,6 +57,10 @@ describe("node logs", () => {
     expect(run.stdout).toContain("    left │ log left 0\n")
     expect(run.stdout).toContain("    left │ error left 3\n")
     expect(run.stdout).not.toContain("right │")
+    // right was cached this time: show gives the log of the run that computed it
+    const show = await cli(["show", "right"], dir)
+    expect(show.stdout).toMatch(/status\s+cached/)
+    expect(show.stdout).toContain("    async right 3\n")
   })
 
   it("a failed node: exit 1, NDJSON still, and show prints its log and the stack of what it threw", async () => {
