@@ -97,7 +97,11 @@ const route = (stream: Stream, chunk: unknown, encoding?: unknown): void => {
 
 const install = (): Installed => {
   const streams = { stdout: process.stdout, stderr: process.stderr }
-  const originalWrites = { stdout: process.stdout.write, stderr: process.stderr.write }
+  // the streams' write is their prototype's unless something set one of their own
+  const ownWrites = {
+    stdout: Object.getOwnPropertyDescriptor(process.stdout, "write"),
+    stderr: Object.getOwnPropertyDescriptor(process.stderr, "write")
+  }
   const originalConsole = Object.fromEntries(Object.keys(consoleMethods).map((m) => [m, console[m as ConsoleMethod]]))
   for (const stream of ["stdout", "stderr"] as const) {
     // the signature of Writable.write: (chunk, encoding?, callback?) or (chunk, callback?)
@@ -114,8 +118,11 @@ const install = (): Installed => {
   return {
     runs: [],
     restore: () => {
-      streams.stdout.write = originalWrites.stdout
-      streams.stderr.write = originalWrites.stderr
+      for (const stream of ["stdout", "stderr"] as const) {
+        const own = ownWrites[stream]
+        if (own === undefined) delete (streams[stream] as { write?: unknown }).write
+        else Object.defineProperty(streams[stream], "write", own)
+      }
       for (const [method, original] of Object.entries(originalConsole)) console[method as ConsoleMethod] = original!
     }
   }
