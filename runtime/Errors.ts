@@ -7,6 +7,7 @@
  */
 import { Data } from "effect"
 import { located, taggedData } from "../dsl/Errors.ts"
+import { reasonOf } from "./internal/ErrorDetail.ts"
 
 /**
  * Bad command line, missing or broken pipeline file, bad flag value. The optional fields say
@@ -69,11 +70,7 @@ export class StoreError extends Data.TaggedError("StoreError")<{
 }
 
 /** The message of any thrown value, first line only (no stack). */
-export const reasonOf = (error: unknown): string => {
-  if (error instanceof Error) return error.message
-  if (typeof error === "object" && error !== null && "message" in error) return String(error.message)
-  return String(error)
-}
+export { reasonOf }
 
 /**
  * Stored bytes that do not match their name: an object whose sha256 is not its hash, or

@@ -1,7 +1,8 @@
 /**
  * Loading a pipeline file: importing it (through tsx when Node's type stripping cannot)
  * and checking that it exports a pipeline. Nothing here writes anything, so a bad
- * pipeline fails before the store is touched.
+ * pipeline fails before the store is touched. A module that does not parse is reported
+ * at file:line:column with the offending line (internal/SyntaxLocation.ts).
  */
 import { Effect } from "effect"
 import * as fs from "node:fs"
@@ -11,6 +12,7 @@ import { BuildError } from "../dsl/Errors.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 import * as Observe from "./internal/Observe.ts"
+import * as SyntaxLocation from "./internal/SyntaxLocation.ts"
 
 // Errors of Node's built-in type stripping that tsx's full TypeScript transform does not have:
 // syntax that needs a transform (enums, parameter properties) and .ts files under node_modules.
@@ -43,12 +45,21 @@ export const locate = (file: string): Effect.Effect<string, ConfigError> =>
     return absolute
   })
 
+// A module as the user would name it: the pipeline file as given, another relative to the working directory.
+const shownPath = (file: string, absolute: string, module: string): string =>
+  module === absolute ? file : path.relative(process.cwd(), module)
+
 /** Import a located pipeline file (`file` as the user gave it, for messages) and return its default export. */
 export const load = (file: string, absolute: string): Effect.Effect<Pipeline.Pipeline, ConfigError | BuildError> =>
   Effect.gen(function*() {
     const module = yield* Effect.tryPromise({
       try: () => importTypeScript(pathToFileURL(absolute).href),
-      catch: (error) => new BuildError({ pipeline: file, reason: `loading ${file} threw: ${reasonOf(error)}` })
+      catch: (error) => {
+        const syntax = SyntaxLocation.of(error)
+        return syntax === undefined
+          ? new BuildError({ pipeline: file, reason: `loading ${file} threw: ${reasonOf(error)}` })
+          : new ConfigError({ reason: `${file} cannot be loaded: syntax error at ${SyntaxLocation.describe(syntax, shownPath(file, absolute, syntax.file))}` })
+      }
     })
     if (!Pipeline.isPipeline(module.default)) {
       return yield* new ConfigError({

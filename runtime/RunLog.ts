@@ -4,7 +4,8 @@
  * SQLite (`node:sqlite`, built into Node) at `<store>/runs.db`, in WAL mode so
  * concurrent runs on one store can both write. A log that SQLite finds damaged fails
  * every use with `RunLogCorrupt`, which says how to repair it (`pipeline fsck --repair`
- * moves it aside and starts a new one).
+ * moves it aside and starts a new one); so does a row whose values do not decode (rows are
+ * decoded with Schema, internal/RunLogQueries.ts), naming its table, row and column.
  */
 import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
@@ -12,8 +13,10 @@ import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, RunLogCorrupt, StoreError } from "./Errors.ts"
+import type { ErrorDetail } from "./internal/ErrorDetail.ts"
 import { host as thisHost, isAlive } from "./internal/Process.ts"
 import * as RunLogDb from "./internal/RunLogDb.ts"
+import * as RunLogQueries from "./internal/RunLogQueries.ts"
 import { layout } from "./internal/StoreLayout.ts"
 
 /** One node of one run. */
@@ -33,6 +36,10 @@ export interface NodeEntry {
   /** final value of each metric */
   readonly metrics: { readonly [name: string]: number }
   readonly error: string | undefined
+  /** what the node printed when it ran (internal/NodeOutput.ts), relative to the store */
+  readonly log?: string | undefined
+  /** what a failed node's code failed with: its stack and fields */
+  readonly failure?: ErrorDetail | undefined
 }
 
 /** One run. */
@@ -112,16 +119,17 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
     Effect.try({
       try: () => f(open()),
       catch: (error): Failure =>
-        RunLogDb.isCorruption(error)
+        RunLogDb.isCorruption(error) || error instanceof RunLogQueries.RunLogRowInvalid
           ? new RunLogCorrupt({ path: file, reason: reasonOf(error), store: root })
           : new StoreError({ path: file, reason: reasonOf(error) })
     })
   const exists = () => db !== undefined || fs.existsSync(file)
 
-  // What SQLite finds wrong with the log, if anything.
+  // What SQLite finds wrong with the log, or rows that do not decode, if anything.
   const damage = (): string | undefined => {
     try {
-      const problems = RunLogDb.integrityProblems(open())
+      const integrity = RunLogQueries.integrityProblems(open())
+      const problems = integrity.length > 0 ? integrity : RunLogQueries.undecodableRows(open())
       return problems.length === 0 ? undefined : problems.slice(0, 3).join("; ")
     } catch (error) {
       if (!RunLogDb.isCorruption(error)) throw error
@@ -146,18 +154,18 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
     record: (runId, entries) => use((db) => RunLogDb.recordNodes(db, runId, entries)),
     finish: (runId, status) => use((db) => RunLogDb.finishRun(db, runId, status)),
     remember: (signature, runId, record) => use((db) => RunLogDb.saveReplay(db, signature, runId, record)),
-    previous: (pipeline) => (exists() ? use((db) => RunLogDb.previousComponents(db, pipeline)) : Effect.succeed(new Map())),
+    previous: (pipeline) => (exists() ? use((db) => RunLogQueries.previousComponents(db, pipeline)) : Effect.succeed(new Map())),
     runs: (limit) =>
       exists()
         ? use((db) =>
-          RunLogDb.runs(db, limit).map(({ host, pid, ...run }) => ({
+          RunLogQueries.runs(db, limit).map(({ host, pid, ...run }) => ({
             ...run,
             status: run.status === "running" && host === thisHost && pid !== null && !isAlive(pid) ? "killed" : run.status
           }))
         )
         : Effect.succeed([]),
-    find: (query) => (exists() ? use((db) => RunLogDb.findNodes(db, query)) : Effect.succeed([])),
-    referencedHashes: () => (exists() ? use((db) => RunLogDb.referencedHashes(db)) : Effect.succeed(new Set())),
+    find: (query) => (exists() ? use((db) => RunLogQueries.findNodes(db, query)) : Effect.succeed([])),
+    referencedHashes: () => (exists() ? use((db) => RunLogQueries.referencedHashes(db)) : Effect.succeed(new Set())),
     check: ({ recorded, repair, stored }) =>
       Effect.try({
         try: (): RunLogCheck => {
@@ -169,9 +177,9 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
           return {
             ...none,
             state: "sound",
-            runs: RunLogDb.runCount(sound),
-            dangling: RunLogDb.danglingReferences(sound, stored),
-            unrecorded: RunLogDb.loggedKeys(sound).filter(({ key }) => !recorded(key))
+            runs: RunLogQueries.runCount(sound),
+            dangling: RunLogQueries.danglingReferences(sound, stored),
+            unrecorded: RunLogQueries.loggedKeys(sound).filter(({ key }) => !recorded(key))
           }
         },
         catch: (error) => new StoreError({ path: file, reason: reasonOf(error) })

@@ -4,6 +4,8 @@
  * the store), execute (runs the plan and records it in the run log).
  */
 import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
 import type { Json } from "../dsl/Artifact.ts"
 import { unknownNode } from "../dsl/Errors.ts"
 import type * as Graph from "../dsl/Graph.ts"
@@ -11,7 +13,9 @@ import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
 import * as InputFiles from "./InputFiles.ts"
+import * as NodeOutput from "./internal/NodeOutput.ts"
 import * as Observe from "./internal/Observe.ts"
+import { layout } from "./internal/StoreLayout.ts"
 import * as Loader from "./Loader.ts"
 import * as Plan from "./Plan.ts"
 import { RunLog, type NodeEntry } from "./RunLog.ts"
@@ -85,14 +89,25 @@ export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {
   return { plan: Plan.make(prepared.graph, snapshot), snapshot }
 })
 
-/** Plan, execute and record a run. The run is marked interrupted if the effect is interrupted. */
+/**
+ * Plan, execute and record a run. The run is marked interrupted if the effect is interrupted.
+ * With `logs` (the store's root), what nodes print goes to their logs in the store instead of
+ * stdout, and is reported as `output` events (internal/NodeOutput.ts).
+ */
 export const execute = Effect.fn("Runner.execute")(function*(
   prepared: Prepared,
-  options: Scheduler.Options & { readonly argv: string }
+  options: Scheduler.Options & { readonly argv: string; readonly logs?: string }
 ) {
   const runLog = yield* RunLog
   const { plan: planned, snapshot } = yield* plan(prepared)
   const runId = yield* runLog.start({ pipeline: prepared.graph.pipeline, file: prepared.file, argv: options.argv })
+  const logs = options.logs === undefined ? undefined : layout(options.logs)
+  // the log of a node that ran and printed, relative to the store
+  const logOf = (result: Scheduler.NodeResult): string | undefined => {
+    if (logs === undefined || result.key === undefined || result.status === "cached") return undefined
+    const file = logs.logPath(result.key)
+    return fs.existsSync(file) ? path.relative(options.logs!, file) : undefined
+  }
   // A node that ran is logged as it finishes, so a run killed midway keeps the record of
   // what it did; cached nodes, which did nothing, are logged together at the end.
   const entryOf = (result: Scheduler.NodeResult): NodeEntry => {
@@ -116,17 +131,23 @@ export const execute = Effect.fn("Runner.execute")(function*(
       ),
       components: record?.components,
       metrics: record?.finalMetrics ?? {},
-      error: result.error
+      error: result.error,
+      log: logOf(result),
+      failure: result.failure
     }
   }
   const cached: Array<NodeEntry> = []
-  const outcome = yield* Scheduler.run(planned, snapshot, {
+  const scheduled = Scheduler.run(planned, snapshot, {
     ...options,
+    ...(logs === undefined ? {} : { nodeLog: logs.logPath }),
     onResult: (result) =>
       result.status === "cached"
         ? Effect.sync(() => void cached.push(entryOf(result)))
         : runLog.record(runId, [entryOf(result)])
-  }).pipe(
+  })
+  const onPrint = ({ id, label, stream, text }: NodeOutput.Printed) =>
+    options.onEvent({ type: "output", ...(id === undefined ? {} : { id }), ...(label === undefined ? {} : { label }), stream, text })
+  const outcome = yield* (logs === undefined ? scheduled : NodeOutput.capture({ runLog: logs.runLogPath(runId), onPrint }, scheduled)).pipe(
     Effect.onInterrupt(() => runLog.finish(runId, "interrupted").pipe(Effect.ignore)),
     Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))
   )

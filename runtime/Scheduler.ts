@@ -27,6 +27,7 @@ import * as NodeRunContext from "./internal/NodeRunContext.ts"
 import * as OutputCommit from "./internal/OutputCommit.ts"
 import * as Recovery from "./internal/Recovery.ts"
 import * as ValueCache from "./internal/ValueCache.ts"
+import { detailOf, type ErrorDetail } from "./internal/ErrorDetail.ts"
 import * as Plan from "./Plan.ts"
 
 /** What the scheduler reports while it works; the CLI renders these. */
@@ -56,6 +57,8 @@ export type Event =
     readonly durationMs: number
   }
   | { readonly type: "failed"; readonly id: string; readonly label: string; readonly error: string }
+  /** what a node (or, without id and label, the run) printed: captured into its log (internal/NodeOutput.ts) */
+  | { readonly type: "output"; readonly id?: string; readonly label?: string; readonly stream: "stdout" | "stderr"; readonly text: string }
 
 /** The outcome of one node. */
 export interface NodeResult {
@@ -72,6 +75,8 @@ export interface NodeResult {
   readonly inputs: { readonly [name: string]: string }
   readonly durationMs: number
   readonly error: string | undefined
+  /** what a failed node's code failed with */
+  readonly failure?: ErrorDetail | undefined
 }
 
 export interface Options {
@@ -79,6 +84,8 @@ export interface Options {
   readonly onEvent: (event: Event) => void
   /** Called as each node finishes, before its dependents start. */
   readonly onResult?: (result: NodeResult) => Effect.Effect<void, StoreError | RunLogCorrupt>
+  /** The file a node computing `key` prints to (none: its prints are not captured). */
+  readonly nodeLog?: (key: string) => string
 }
 
 const result = (
@@ -86,7 +93,7 @@ const result = (
   label: string,
   status: NodeResult["status"],
   inputs: NodeResult["inputs"],
-  fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error">>
+  fields: Partial<Pick<NodeResult, "key" | "record" | "durationMs" | "error" | "failure">>
 ): NodeResult => ({
   id: node.id,
   label,
@@ -96,7 +103,8 @@ const result = (
   record: fields.record,
   inputs,
   durationMs: fields.durationMs ?? 0,
-  error: fields.error
+  error: fields.error,
+  failure: fields.failure
 })
 
 /** Execute a plan. Node failures are results, not errors: the effect fails only when the store does. */
@@ -164,7 +172,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       const output = yield* executor.run(node, label, inputs, context.ctx, () => {
         started = performance.now()
         options.onEvent({ type: "running", id: node.id, label })
-      })
+      }, options.nodeLog?.(key))
       const durationMs = performance.now() - started
       return yield* OutputCommit.commit(
         store,
@@ -215,7 +223,9 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
             return yield* execute(node, label, components, key).pipe(
               Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
               Effect.catchTag("NodeFailed", (error) =>
-                failed(node, label, error).pipe(Effect.as(result(node, label, "failed", inputs, { key, error: error.reason }))))
+                failed(node, label, error).pipe(
+                  Effect.as(result(node, label, "failed", inputs, { key, error: error.reason, failure: detailOf(error.cause ?? error) }))
+                ))
             )
           })
         )

@@ -66,7 +66,15 @@ export const run = <R extends Handles>(build: (cell: Pipeline.Cell) => R, option
     const snapshot: Plan.Snapshot = { ...prepared.base, index: yield* store.index(), previous: new Map() }
     const outcome = yield* Scheduler.run(Plan.make(prepared.graph, snapshot), snapshot, { concurrency: 2, onEvent: () => {} })
     const failed = outcome.results.find((r) => r.status === "failed")
-    if (failed !== undefined) return yield* new NodeFailed({ node: failed.label, reason: failed.error ?? "failed" })
+    if (failed !== undefined) {
+      const { tag, fields } = failed.failure ?? {}
+      return yield* new NodeFailed({
+        node: failed.label,
+        reason: failed.error ?? "failed",
+        ...(tag === undefined ? {} : { tag }),
+        ...(fields === undefined ? {} : { fields })
+      })
+    }
     const values: Record<string, unknown> = {}
     const metrics: Record<string, ReadonlyArray<MetricRow>> = {}
     for (const [name, handle] of Object.entries(handles!)) {

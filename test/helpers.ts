@@ -7,7 +7,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { afterAll, expect } from "vitest"
+import { expect, onTestFinished } from "vitest"
 import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
@@ -87,20 +87,11 @@ export const runAndKill = (
     })
   })
 
-/**
- * Make temporary directories named `ablate-<name>-…`: call in a test file's body; every
- * directory made is removed after the file's tests.
- */
-export const tempDirs = (name: string): (() => string) => {
-  const made: Array<string> = []
-  afterAll(() => {
-    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
-  })
-  return () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ablate-${name}-`))
-    made.push(dir)
-    return dir
-  }
+/** A new empty directory, removed when the test that made it ends (call it inside a test). */
+export const tempDir = (prefix: string): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ablate-${prefix}-`))
+  onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
 }
 
 /** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */

@@ -2,8 +2,14 @@
  * How `pipeline run` shows progress. On a terminal: one live line per node
  * (queued / cached / waiting / running with a progress bar, step and loss / done /
  * failed), redrawn in place. Elsewhere: one line per state change. With `--json`:
- * one JSON object per event.
+ * one JSON object per event, with `ts`, the time it was written (ISO 8601, UTC).
+ *
+ * What nodes print is captured into their logs (internal/NodeOutput.ts). On a terminal and
+ * in plain output it is also shown as it comes, each line prefixed by the node's label
+ * (above the live lines on a terminal); with `--json` it is never shown: the logs and
+ * `pipeline show` have it, and stdout stays NDJSON.
  */
+import { detailOf } from "../internal/ErrorDetail.ts"
 import type * as Scheduler from "../Scheduler.ts"
 
 export type Mode = "tty" | "plain" | "json"
@@ -66,6 +72,23 @@ const formatLine = (label: string, width: number, state: LineState): string => {
   }
 }
 
+/** An object as one `--json` line, stamped with the time it is written. */
+export const jsonLine = <Fields extends { readonly type: string }>(fields: Fields): string =>
+  `${JSON.stringify({ ...fields, ts: new Date().toISOString() })}\n`
+
+/**
+ * A failed command's error as a `--json` line: `{"type":"error","tag","message",...fields,"ts"}`
+ * (its fields never replace those four).
+ */
+export const errorLine = (error: unknown, fallbackTag: string): string => {
+  const { fields: { message: _message, tag: _tag, ts: _ts, type: _type, ...fields }, message, tag } = detailOf(error)
+  return jsonLine({ type: "error", tag: tag ?? fallbackTag, message, ...fields })
+}
+
+/** Printed text as display lines, each prefixed by who printed it (a node's label, or `run`). */
+const printedLines = (label: string | undefined, text: string): Array<string> =>
+  text.replace(/\r?\n$/, "").split(/\r?\n/).map((line) => `    ${label ?? "run"} │ ${line}`)
+
 /** A renderer for the given labels (graph order). */
 export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => {
   const states = new Map<string, LineState>(labels.map((label) => [label, { status: "planned" }]))
@@ -88,14 +111,15 @@ export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => 
     ]
   }
 
-  const draw = () => {
+  // `above`: printed lines written over the live block, which is then drawn below them
+  const draw = (above: ReadonlyArray<string> = []) => {
     timer = undefined
     lastDraw = performance.now()
-    const lines = visibleLines()
+    const lines = [...above, ...visibleLines()]
     const clear = drawn > 0 ? `\x1b[${drawn}F` : ""
     const cols = out.columns ?? 120
     out.write(clear + lines.map((line) => `\x1b[2K${line.slice(0, cols - 1)}`).join("\n") + "\n")
-    drawn = lines.length
+    drawn = lines.length - above.length
   }
 
   const schedule = (urgent: boolean) => {
@@ -110,8 +134,17 @@ export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => 
   const plainProgress = new Map<string, number>()
 
   const onEvent = (event: Scheduler.Event): void => {
+    if (event.type === "output") {
+      if (mode === "json") return
+      const lines = printedLines(event.label, event.text)
+      if (mode === "tty") {
+        if (timer !== undefined) clearTimeout(timer)
+        draw(lines)
+      } else out.write(`${lines.join("\n")}\n`)
+      return
+    }
     if (mode === "json") {
-      out.write(`${JSON.stringify(event)}\n`)
+      out.write(jsonLine(event))
       return
     }
     const state = states.get(event.label) ?? { status: "planned" }

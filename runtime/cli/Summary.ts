@@ -2,7 +2,7 @@
  * The summary `pipeline run` prints when it ends: a table of nodes and outputs, or
  * with `--json` one summary object. Shared by the CLI and Replay.ts.
  */
-import type { Output } from "./Render.ts"
+import { jsonLine, type Output } from "./Render.ts"
 
 /** One node's line. */
 export interface NodeLine {
@@ -72,7 +72,7 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
   const failed = summary.nodes.filter((n) => n.status === "failed").length
   const code = failed > 0 ? 1 : 0
   if (json) {
-    out.write(`${JSON.stringify({
+    out.write(jsonLine({
       type: "summary",
       pipeline: summary.pipeline,
       runId: summary.runId,
@@ -91,7 +91,7 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
         ...(n.error === undefined ? {} : { error: n.error })
       })),
       outputs: summary.outputs.map(({ id, label, value }) => ({ id, label, value }))
-    })}\n`)
+    }))
     return code
   }
   const shown = new Map(summary.outputs.map((o) => [o.id, o]))

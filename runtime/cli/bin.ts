@@ -8,27 +8,31 @@
 import * as Replay from "./Replay.ts"
 
 const args = process.argv.slice(2)
+// The streams' own write, taken before a run captures what nodes print (internal/NodeOutput.ts):
+// the CLI's output never goes to a node's log.
+const stdoutWrite = process.stdout.write.bind(process.stdout)
+const stderrWrite = process.stderr.write.bind(process.stderr)
 const out = {
-  write: (text: string) => void process.stdout.write(text),
+  write: (text: string) => void stdoutWrite(text),
   isTTY: process.stdout.isTTY,
   columns: process.stdout.columns,
   rows: process.stdout.rows
 }
 
-const exitWith = (code: number) => process.stdout.write("", () => process.exit(code))
+const exitWith = (code: number) => stdoutWrite("", () => process.exit(code))
 
 const replayed = Replay.attempt(args, { out })
 if (replayed !== undefined) {
   exitWith(replayed)
 } else {
   const [{ Effect, Exit, Fiber }, { main }] = await Promise.all([import("effect"), import("./main.ts")])
-  const fiber = Effect.runFork(main(args, { out, err: { write: (text) => void process.stderr.write(text) } }))
+  const fiber = Effect.runFork(main(args, { out, err: { write: (text) => void stderrWrite(text) } }))
 
   let interrupted = false
   const onSignal = () => {
     if (interrupted) process.exit(130)
     interrupted = true
-    process.stderr.write("\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n")
+    stderrWrite("\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n")
     Effect.runFork(Fiber.interrupt(fiber))
   }
   process.on("SIGINT", onSignal)

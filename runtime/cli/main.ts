@@ -13,6 +13,7 @@ import { ArtifactStore, directoryProblem, ensureWritable } from "../ArtifactStor
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
+import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
@@ -278,7 +279,7 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, root: st
         console.out,
         prepared.graph.nodes.map((n) => n.label)
       )
-      const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" ") }).pipe(
+      const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" "), logs: root }).pipe(
         Effect.ensuring(Effect.sync(renderer.finish))
       )
       const wallMs = performance.now() - started
@@ -366,6 +367,16 @@ const planCommand = (values: Values, positionals: ReadonlyArray<string>, root: s
     return 0
   })
 
+/** How many of its last lines `show` prints of a node's log. */
+const logTailLines = 20
+
+/** A failed node's stack down to where Effect's runtime called its code (the frames below are the runtime's). */
+const nodeFrames = (stack: string): Array<string> => {
+  const lines = stack.split("\n")
+  const runtime = lines.findIndex((line) => /^\s+at .*node_modules[\\/]effect[\\/]/.test(line))
+  return runtime < 0 ? lines : lines.slice(0, runtime)
+}
+
 const lineage = (entry: NodeRecord, depth: number, seen: Set<string>): Effect.Effect<Array<string>, never, RunLog> =>
   Effect.gen(function*() {
     const runLog = yield* RunLog
@@ -390,8 +401,15 @@ const showCommand = (values: Values, positionals: ReadonlyArray<string>, root: s
       return yield* new ConfigError({ reason: `pipeline show: no node, key or artifact matching "${query}" in ${store.root}` })
     }
     const record = entry.key === undefined ? undefined : yield* store.lookup(entry.key)
+    // a cached entry shows the log of the run that computed its key
+    const logFile = entry.log !== undefined
+      ? path.join(store.root, entry.log)
+      : entry.key === undefined
+      ? undefined
+      : layout(store.root).logPath(entry.key)
+    const log = logFile === undefined ? undefined : NodeOutput.tail(logFile, logTailLines)
     if (values["json"] === true) {
-      console.out.write(`${JSON.stringify({ ...entry, output: record?.output ?? null })}\n`)
+      console.out.write(`${JSON.stringify({ ...entry, output: record?.output ?? null, logFile: log === undefined ? null : logFile, logTail: log?.lines ?? [] })}\n`)
       return 0
     }
     const params = Object.entries(entry.params as Record<string, Json>).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
@@ -406,7 +424,9 @@ const showCommand = (values: Values, positionals: ReadonlyArray<string>, root: s
       `  params   ${params || "-"}`,
       `  metrics  ${metrics || "-"}`,
       "  lineage",
-      ...(yield* lineage(entry, 2, new Set())).map((line) => `  ${line}`)
+      ...(yield* lineage(entry, 2, new Set())).map((line) => `  ${line}`),
+      ...(log === undefined ? [] : [`  log      ${logFile}${log.omitted ? ` (last ${log.lines.length} lines)` : ""}`, ...log.lines.map((line) => `    ${line}`)]),
+      ...(entry.failure?.stack === undefined ? [] : ["  stack", ...nodeFrames(entry.failure.stack).map((line) => `    ${line}`)])
     ]
     console.out.write(`${lines.join("\n")}\n`)
     return 0
@@ -552,6 +572,8 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
     return Effect.succeed(2)
   }
   const command = name as Command
+  // known even when the flags do not parse: a failed `--json` command reports its error as JSON too
+  const json = rest.includes("--json")
   return Effect.gen(function*() {
     const { values, positionals } = yield* parseCommand(command, rest)
     if (values["help"] === true) {
@@ -585,10 +607,12 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
       const usage = tag === "ConfigError" || tag === "ParamError" || tag === "OverrideError" || tag === "BuildError" ||
         tag === "RunLogCorrupt" || tag === "StoreUnavailable"
       console.err.write(`error: ${reasonOf(error)}\n`)
+      if (json) console.out.write(Render.errorLine(error, "Error"))
       return Effect.succeed(usage ? 2 : 1)
     }),
     Effect.catchDefect((defect) => {
       console.err.write(`internal error: ${reasonOf(defect)}\n`)
+      if (json) console.out.write(Render.errorLine(defect, "InternalError"))
       return Effect.succeed(1)
     })
   )

@@ -15,7 +15,8 @@ export const layout = (root: string) => {
     locks: path.join(root, "locks"),
     tmp: path.join(root, "tmp"),
     checkpoints: path.join(root, "checkpoints"),
-    quarantine: path.join(root, "quarantine")
+    quarantine: path.join(root, "quarantine"),
+    logs: path.join(root, "logs")
   }
   return {
     dirs,
@@ -23,6 +24,13 @@ export const layout = (root: string) => {
     keyPath: (key: string) => `${dirs.keys}${path.sep}${key}.json`,
     /** Where a corrupt object is moved to, out of the way of every reader. */
     quarantinePath: (hash: string) => `${dirs.quarantine}${path.sep}${hash}`,
+    /**
+     * What the node computing `key` printed when it last ran (internal/NodeOutput.ts): by key,
+     * like its checkpoint, so a cached node's log is that of the run that computed it.
+     */
+    logPath: (key: string) => `${dirs.logs}${path.sep}${key}.log`,
+    /** What run `runId` printed that no node can be credited with. */
+    runLogPath: (runId: number) => `${dirs.logs}${path.sep}run-${runId}.log`,
     lockPath: (key: string) => `${dirs.locks}${path.sep}${key}.lock`,
     checkpointPath: (key: string) => `${dirs.checkpoints}${path.sep}${key}${checkpointSuffix}`,
     /** The key whose checkpoint a file in `checkpoints/` is (undefined for any other file). */

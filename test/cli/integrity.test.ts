@@ -238,7 +238,8 @@ describe("store integrity", () => {
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain("is corrupt (file is not a database)")
     expect(refused.stderr).toContain("pipeline fsck --repair")
-    expect(events(refused.stdout)).toEqual([])
+    // under --json the failure is an error event, and the only output
+    expect(events(refused.stdout)).toEqual([expect.objectContaining({ type: "error", tag: "RunLogCorrupt" })])
 
     const found = await fsck(dir)
     expect(found.code).toBe(1)

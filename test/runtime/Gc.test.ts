@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import { ArtifactStore, type GcOptions, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 import * as Gc from "../../runtime/internal/Gc.ts"
-import { tempDirs } from "../helpers.ts"
+import { tempDir } from "../helpers.ts"
 
 const encode = (text: string) => new TextEncoder().encode(text)
 
@@ -75,7 +75,7 @@ const checkpointsOfEveryKind = Effect.gen(function*() {
   yield* store.writeCheckpoint("live", encode("live"))
 })
 
-const tempStore = tempDirs("gc")
+const tempStore = () => tempDir("gc")
 const objectFile = (root: string, hash: string) => path.join(root, "objects", hash.slice(0, 2), hash)
 const backdate = (file: string) => fs.utimesSync(file, 0, 0)
 const withStore = <A, E>(f: (store: ArtifactStore["Service"]) => Effect.Effect<A, E>) =>

@@ -1,11 +1,10 @@
 import { Effect } from "effect"
-import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 import * as RunLogDb from "../../runtime/internal/RunLogDb.ts"
 import { type NodeEntry, RunLog } from "../../runtime/RunLog.ts"
+import { tempDir } from "../helpers.ts"
 
 const components = (factor: number): CacheKey.Components => ({
   kind: "test/scaled",
@@ -32,6 +31,7 @@ const entry = (key: string, factor: number, status: NodeEntry["status"] = "ran")
   error: undefined
 })
 
+
 const withLog = <A>(root: string, f: (log: RunLog["Service"]) => Effect.Effect<A, unknown>) =>
   RunLog.pipe(Effect.flatMap(f), Effect.provide(RunLog.layer(root)), Effect.runPromise)
 
@@ -45,7 +45,7 @@ const logRun = (log: RunLog["Service"], entries: ReadonlyArray<NodeEntry>) =>
 
 describe("run log", () => {
   it("keeps key components once per key and gives them back for every entry with that key", async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-runlog-"))
+    const root = tempDir("runlog")
     await withLog(root, (log) =>
       Effect.gen(function*() {
         yield* logRun(log, [entry("k2", 2)])
@@ -61,7 +61,7 @@ describe("run log", () => {
   })
 
   it("previous() is the latest entry's, including a replay's, and reads logs written with components in each entry", async () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-runlog-"))
+    const root = tempDir("runlog")
     // a run logged before components were kept per key: they are in its own entry
     const db = RunLogDb.open(path.join(root, "runs.db"))
     const legacy = RunLogDb.startRun(db, { pipeline: "p", file: "p.ts", argv: "run p.ts" })
@@ -82,6 +82,47 @@ describe("run log", () => {
         expect((yield* log.previous("p")).get("scaled")?.params).toEqual({ factor: 1 })
         expect(second).toBeLessThan(replay)
       }))
+    db.close()
+  })
+
+  it("keeps a node's log and what it failed with, and adds their columns to a log written before them", async () => {
+    const root = tempDir("runlog")
+    // a log from before node entries kept their log and failure
+    const old = new (process.getBuiltinModule("node:sqlite").DatabaseSync)(path.join(root, "runs.db"))
+    old.exec(`CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
+      started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER, replay_of INTEGER);
+    CREATE TABLE node_runs (run_id INTEGER NOT NULL, node_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
+      key TEXT, output_hash TEXT, metrics_hash TEXT, duration_ms REAL NOT NULL, params TEXT NOT NULL, inputs TEXT NOT NULL,
+      components TEXT, metrics TEXT NOT NULL, error TEXT);
+    INSERT INTO runs (pipeline, file, argv, started_at, status) VALUES ('p', 'p.ts', 'run p.ts', '2026-01-01T00:00:00Z', 'succeeded');
+    INSERT INTO node_runs VALUES (1, 'n1', 'scaled', 'test/scaled', 'ran', 'k0', 'o', 'm', 1, '{}', '{}', NULL, '{}', NULL);`)
+    old.close()
+    const failure = { tag: "TypeError", message: "bad", stack: "TypeError: bad\n    at scale (nodes/scaled.ts:3:9)", fields: { step: 3 } }
+    const found = await withLog(root, (log) =>
+      Effect.gen(function*() {
+        yield* logRun(log, [{ ...entry("k1", 1, "failed"), error: "bad", log: "logs/k1.log", failure, metrics: { loss: Number.NaN } }])
+        return yield* log.find("scaled")
+      }))
+    expect(found.map((e) => [e.key, e.log, e.failure])).toEqual([["k1", "logs/k1.log", failure], ["k0", undefined, undefined]])
+    // a metric that diverged (NaN is null in JSON) reads back as NaN, not as a corrupt row
+    expect(found[0]!.metrics).toEqual({ loss: Number.NaN })
+  })
+
+  it("a row whose value does not decode is reported naming its table, row and column, and fsck finds it", async () => {
+    const root = tempDir("runlog")
+    await withLog(root, (log) => logRun(log, [entry("k1", 1), entry("k2", 2)]))
+    const db = RunLogDb.open(path.join(root, "runs.db"))
+    db.exec("UPDATE node_runs SET status = 'bogus' WHERE key = 'k2'")
+    const error = await withLog(root, (log) => Effect.flip(log.find("scaled")))
+    expect(error._tag).toBe("RunLogCorrupt")
+    expect(error.message).toMatch(/table node_runs, row 2: column status holds "bogus"/)
+    expect(error.message).toMatch(/cached|ran|failed/)
+    db.exec("UPDATE node_runs SET status = 'ran', metrics = 'not json' WHERE key = 'k2'")
+    expect((await withLog(root, (log) => Effect.flip(log.runs(10).pipe(Effect.andThen(log.find("k2")))))).message)
+      .toMatch(/table node_runs, row 2: column metrics holds "not json"/)
+    const checked = await withLog(root, (log) => log.check({ repair: false, stored: () => true, recorded: () => true }))
+    expect(checked.state).toBe("corrupt")
+    expect(checked.reason).toMatch(/table node_runs, row 2: column metrics/)
     db.close()
   })
 })

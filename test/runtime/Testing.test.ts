@@ -55,7 +55,8 @@ describe("Testing.run", () => {
       const task = data.preferenceTask({ items: 50, features: 4, seed })
       return { agreement: goldAgreement({ task, pairs: label.bradleyTerry({ task, pairs: 5 }), minPairs: 10 }, { name: "check" }) }
     }).pipe(Effect.flip))
-    expect(error).toBeInstanceOf(NodeFailed)
+    if (!(error instanceof NodeFailed)) throw error
     expect(error.message).toBe(`node "check" failed: input "pairs": 5 pairs, fewer than minPairs = 10`)
+    expect([error.tag, error.fields?.["input"]]).toEqual(["InputError", "pairs"])
   })
 })

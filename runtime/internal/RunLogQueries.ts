@@ -1,0 +1,274 @@
+/**
+ * Reading the run log: every SELECT of the RunLog service, its rows decoded with Schema.
+ * A row that does not decode (a column edited by hand, a value another version wrote) is
+ * `RunLogRowInvalid`, naming the table, the row and the column, never a value cast into a
+ * type it is not. Kept apart from RunLogDb.ts, which cli/Replay.ts loads before Effect:
+ * loading Schema would cost that fast path more than the whole replay takes.
+ */
+import { Cause, Data, Exit, Schema } from "effect"
+import type { DatabaseSync, SQLInputValue } from "node:sqlite"
+import type * as CacheKey from "../CacheKey.ts"
+import { reasonOf } from "../Errors.ts"
+import type { NodeRecord, RunEntry } from "../RunLog.ts"
+
+/** A run-log row whose column holds a value of the wrong type. */
+export class RunLogRowInvalid extends Data.TaggedError("RunLogRowInvalid")<{
+  readonly table: string
+  readonly column: string
+  /** the row's `rowid`, or its position in the result when it has none */
+  readonly row: number | undefined
+  readonly value: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `table ${this.table}${this.row === undefined ? "" : `, row ${this.row}`}: column ${this.column} holds ${this.value}: ${this.reason}`
+  }
+}
+
+type Fields = { readonly [column: string]: Schema.Codec<unknown, unknown> }
+
+const preview = (value: unknown): string => {
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value)
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text
+}
+
+// Why `row` of `table` does not decode: its first column that does not.
+const invalid = (table: string, fields: Fields, row: Record<string, unknown>): RunLogRowInvalid => {
+  const rowid = row["rowid"] ?? row["id"]
+  const [column, exit] = Object.entries(fields)
+    .map(([name, schema]) => [name, Schema.decodeUnknownExit(schema)(row[name])] as const)
+    .find(([, exit]) => Exit.isFailure(exit)) ?? ["(row)", undefined]
+  return new RunLogRowInvalid({
+    table,
+    column,
+    row: typeof rowid === "number" ? rowid : undefined,
+    value: preview(row[column]),
+    reason: exit === undefined || Exit.isSuccess(exit) ? "which does not decode" : reasonOf(Cause.squash(exit.cause)).replace(/\s*\n\s*/g, " ")
+  })
+}
+
+/** Decode `rows` of `table` with `fields` (one schema per column). */
+const decodeRows = <F extends Fields>(table: string, fields: F, rows: ReadonlyArray<Record<string, unknown>>) => {
+  const decodeRow = Schema.decodeUnknownExit(Schema.Struct(fields))
+  return rows.map((row) => {
+    const decoded = decodeRow(row)
+    if (Exit.isSuccess(decoded)) return decoded.value
+    throw invalid(table, fields, row)
+  })
+}
+
+const query = <F extends Fields>(db: DatabaseSync, table: string, fields: F, sql: string, ...params: Array<SQLInputValue>) =>
+  decodeRows(table, fields, db.prepare(sql).all(...params))
+
+const Text = Schema.String
+const MaybeText = Schema.NullOr(Schema.String)
+const Count = Schema.NullOr(Schema.Number)
+
+const Components = Schema.Struct({
+  kind: Schema.String,
+  version: Schema.Number,
+  code: Schema.Struct({
+    hash: Schema.String,
+    files: Schema.Record(Schema.String, Schema.String),
+    packages: Schema.Record(Schema.String, Schema.String)
+  }),
+  params: Schema.Record(Schema.String, Schema.Json),
+  inputs: Schema.Record(Schema.String, Schema.String),
+  env: Schema.Record(Schema.String, Schema.Json)
+})
+
+const ErrorDetail = Schema.Struct({
+  tag: Schema.optional(Schema.String),
+  message: Schema.String,
+  stack: Schema.optional(Schema.String),
+  fields: Schema.Record(Schema.String, Schema.Json)
+})
+
+const NodeRow = {
+  rowid: Schema.Number,
+  run_id: Schema.Number,
+  pipeline: Text,
+  started_at: Text,
+  node_id: Text,
+  label: Text,
+  kind: Text,
+  status: Schema.Literals(["cached", "ran", "failed"]),
+  key: MaybeText,
+  output_hash: MaybeText,
+  metrics_hash: MaybeText,
+  duration_ms: Schema.Number,
+  params: Schema.fromJsonString(Schema.Json),
+  inputs: Schema.fromJsonString(
+    Schema.Record(Schema.String, Schema.Struct({ label: Schema.String, hash: Schema.optional(Schema.String) }))
+  ),
+  components: Schema.NullOr(Schema.fromJsonString(Components)),
+  // a metric that was NaN or infinite is null in JSON
+  metrics: Schema.fromJsonString(Schema.Record(Schema.String, Schema.NullOr(Schema.Number))),
+  error: MaybeText,
+  log: MaybeText,
+  failure: Schema.NullOr(Schema.fromJsonString(ErrorDetail))
+}
+
+// A node entry's key components. The key is their hash, so they are kept once per key
+// (key_components); entries logged before that kept them in their own row.
+const componentsOf = "COALESCE(n.components, (SELECT kc.components FROM key_components kc WHERE kc.key = n.key))"
+
+/** label → key components of that node's latest completed run in `pipeline`. */
+export const previousComponents = (db: DatabaseSync, pipeline: string): Map<string, CacheKey.Components> => {
+  const rows = query(
+    db,
+    "node_runs",
+    { label: Text, components: Schema.NullOr(Schema.fromJsonString(Components)) },
+    `SELECT n.label, ${componentsOf} AS components FROM node_runs n
+     WHERE n.rowid IN (
+       SELECT max(n.rowid) FROM node_runs n JOIN runs r ON r.id = n.run_id
+       WHERE r.pipeline = ? AND n.key IS NOT NULL AND n.status != 'failed'
+       GROUP BY n.label)`,
+    pipeline
+  )
+  return new Map(rows.flatMap((row) => row.components === null ? [] : [[row.label, row.components] as const]))
+}
+
+const RunRow = {
+  id: Schema.Number,
+  pipeline: Text,
+  file: Text,
+  argv: Text,
+  startedAt: Text,
+  finishedAt: MaybeText,
+  status: Text,
+  host: MaybeText,
+  pid: Schema.NullOr(Schema.Number),
+  replayOf: Schema.NullOr(Schema.Number),
+  nodes: Schema.Number,
+  ran: Count,
+  cached: Count,
+  failed: Count
+}
+
+/** The latest `limit` runs, newest first, with their node counts and the process that ran them. */
+export const runs = (db: DatabaseSync, limit: number): ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }> =>
+  query(
+    db,
+    "runs",
+    RunRow,
+    `SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
+       r.host, r.pid, r.replay_of AS replayOf, COUNT(n.node_id) AS nodes,
+       SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
+     FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
+     GROUP BY r.id ORDER BY r.id DESC LIMIT ?`,
+    limit
+  ).map((row) => ({ ...row, ran: row.ran ?? 0, cached: row.cached ?? 0, failed: row.failed ?? 0 }))
+
+/** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
+export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
+  query(
+    db,
+    "node_runs",
+    NodeRow,
+    `SELECT n.rowid, n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash, n.duration_ms,
+       n.params, n.inputs, n.metrics, n.error, n.log, n.failure, r.pipeline, r.started_at, ${componentsOf} AS components
+     FROM node_runs n JOIN runs r ON r.id = n.run_id
+     WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ?
+     ORDER BY n.run_id DESC LIMIT 20`,
+    text,
+    `${text}%`,
+    `${text}%`
+  ).map((row) => ({
+    runId: row.run_id,
+    pipeline: row.pipeline,
+    startedAt: row.started_at,
+    nodeId: row.node_id,
+    label: row.label,
+    kind: row.kind,
+    status: row.status,
+    key: row.key ?? undefined,
+    outputHash: row.output_hash ?? undefined,
+    metricsHash: row.metrics_hash ?? undefined,
+    durationMs: row.duration_ms,
+    params: row.params,
+    inputs: Object.fromEntries(Object.entries(row.inputs).map(([name, { hash, label }]) => [name, { label, hash }])),
+    components: row.components ?? undefined,
+    metrics: Object.fromEntries(Object.entries(row.metrics).map(([name, value]) => [name, value ?? Number.NaN])),
+    error: row.error ?? undefined,
+    log: row.log ?? undefined,
+    failure: row.failure === null
+      ? undefined
+      : { tag: row.failure.tag, message: row.failure.message, stack: row.failure.stack, fields: row.failure.fields }
+  }))
+
+const hashesOf = { rowid: Schema.Number, run_id: Schema.Number, label: Text, output_hash: MaybeText, metrics_hash: MaybeText }
+
+const nodeHashes = (db: DatabaseSync) =>
+  query(db, "node_runs", hashesOf, "SELECT rowid, run_id, label, output_hash, metrics_hash FROM node_runs ORDER BY rowid")
+
+/** Output and metrics hashes any run refers to. */
+export const referencedHashes = (db: DatabaseSync): Set<string> =>
+  new Set(nodeHashes(db).flatMap((row) => [row.output_hash, row.metrics_hash].filter((h): h is string => h !== null)))
+
+/** What SQLite's integrity check finds wrong with the database (nothing when it is sound). */
+export const integrityProblems = (db: DatabaseSync): Array<string> =>
+  query(db, "integrity_check", { integrity_check: Text }, "PRAGMA integrity_check")
+    .map((row) => row.integrity_check)
+    .filter((text) => text !== "ok")
+
+/**
+ * The rows of the run log that do not decode, one message each: damage SQLite's integrity
+ * check cannot see (a value of the wrong type in a sound database).
+ */
+export const undecodableRows = (db: DatabaseSync): Array<string> => {
+  const problems: Array<string> = []
+  const check = (read: () => unknown) => {
+    try {
+      read()
+    } catch (error) {
+      if (!(error instanceof RunLogRowInvalid)) throw error
+      problems.push(error.message)
+    }
+  }
+  check(() => query(db, "runs", RunsTable, "SELECT * FROM runs"))
+  check(() => query(db, "node_runs", NodeRunsTable, "SELECT rowid, * FROM node_runs"))
+  check(() => query(db, "key_components", { key: Text, components: Schema.fromJsonString(Components) }, "SELECT rowid, * FROM key_components"))
+  return problems
+}
+
+// the columns of the runs table
+const RunsTable = {
+  id: Schema.Number,
+  pipeline: Text,
+  file: Text,
+  argv: Text,
+  started_at: Text,
+  finished_at: MaybeText,
+  status: Text,
+  host: MaybeText,
+  pid: Schema.NullOr(Schema.Number),
+  replay_of: Schema.NullOr(Schema.Number)
+}
+
+// the columns of the node_runs table: a node entry without those of its run
+const { pipeline: _pipeline, started_at: _startedAt, ...NodeRunsTable } = NodeRow
+
+/** The number of runs logged. */
+export const runCount = (db: DatabaseSync): number =>
+  query(db, "runs", { n: Schema.Number }, "SELECT COUNT(*) AS n FROM runs")[0]?.n ?? 0
+
+/** The node entries that name an output or metrics object for which `stored` is false. */
+export const danglingReferences = (
+  db: DatabaseSync,
+  stored: (hash: string) => boolean
+): Array<{ readonly runId: number; readonly label: string; readonly hash: string }> =>
+  nodeHashes(db).flatMap((row) =>
+    [row.output_hash, row.metrics_hash]
+      .filter((hash): hash is string => hash !== null && !stored(hash))
+      .map((hash) => ({ runId: row.run_id, label: row.label, hash }))
+  )
+
+/** The cache keys of node entries that produced or reused a result (not failed ones). */
+export const loggedKeys = (db: DatabaseSync): Array<{ readonly key: string; readonly label: string }> =>
+  query(
+    db,
+    "node_runs",
+    { key: Text, label: Text },
+    "SELECT key, MAX(label) AS label FROM node_runs WHERE key IS NOT NULL AND status != 'failed' GROUP BY key"
+  )
