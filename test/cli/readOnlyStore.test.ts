@@ -132,10 +132,16 @@ describe("a read-only store", () => {
     for (const args of [["run", "chain.ts", "--json"], ["gc"], ["fsck", "--repair"]]) {
       const result = await as(args)
       expect(result.code, args.join(" ")).toBe(2)
-      expect(result.stdout, args.join(" ")).toBe("")
-      expect(result.stderr).toBe(
-        `error: store ${store} cannot be written: it is not writable by this user${nobody === undefined ? ` (uid ${process.getuid?.()})` : " (uid 65534)"}; \`pipeline ${args[0]}\` writes to the store (ls, show, plan and verify only read it)\n`
-      )
+      const message =
+        `store ${store} cannot be written: it is not writable by this user${nobody === undefined ? ` (uid ${process.getuid?.()})` : " (uid 65534)"}; \`pipeline ${args[0]}\` writes to the store (ls, show, plan and verify only read it)`
+      expect(result.stderr).toBe(`error: ${message}\n`)
+      // with --json, the error is also the one event on stdout
+      if (args.includes("--json")) {
+        expect(JSON.parse(result.stdout)).toMatchObject({ type: "error", tag: "StoreUnavailable", message, path: store })
+        expect(result.stdout.trim().split("\n")).toHaveLength(1)
+      } else {
+        expect(result.stdout, args.join(" ")).toBe("")
+      }
     }
     expect(snapshot(store)).toEqual(before)
   })
