@@ -41,6 +41,8 @@ process.emitWarning = (warning, ...rest) => {
 // Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
 // whose off-thread loader Observe cannot watch: such a process records nothing to replay.
 if (process.features.typescript) {
+  // installed under node_modules, this package's own types are stripped by a hook (register.mjs)
+  await import("./register.mjs")
   // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts).
   const Observe = await import("../runtime/internal/Observe.ts")
   Observe.install(fileURLToPath(import.meta.url))
