@@ -104,13 +104,17 @@ describe("a project of one's own that installs Ablate as a package", () => {
 
   let cliHashes: Record<string, string> = {}
 
-  it("runs its pipeline file with `npx pipeline run`", async () => {
-    const run = succeeded(await exec("npx", ["pipeline", "run", "experiment.ts", "--json"], project), "npx pipeline run")
+  it("runs its pipeline file with `npx pipeline run`; the unchanged rerun is replayed", async () => {
+    const runCli = () => exec("npx", ["pipeline", "run", "experiment.ts", "--json"], project)
+    const run = succeeded(await runCli(), "npx pipeline run")
     expect(statuses(run.stdout)).toEqual(all("ran"))
     const result = summary<{ accuracy: number }>(run.stdout)
     expect(result.outputs[0]!.value![0]!.accuracy).toBeGreaterThan(0.85)
     cliHashes = Object.fromEntries(result.nodes.map((n) => [n.label, n.hash]))
     expect(fs.existsSync(path.join(project, ".ablate"))).toBe(true)
+    const again = succeeded(await runCli(), "npx pipeline run (again)")
+    expect(statuses(again.stdout)).toEqual(all("cached"))
+    expect(summary(again.stdout).replayOf).toBe(result.runId)
   }, 180_000)
 
   it("runs the same pipeline through ablate/runner on the store the command filled: the forced rm reproduces its bytes", async () => {
