@@ -7,7 +7,6 @@
  *
  * Run: npx tsx bench/tensors.ts        (ABLATE_BENCH_PROFILE=1 adds a per-kernel profile)
  */
-import "@tensorflow/tfjs"
 import * as tf from "@tensorflow/tfjs-core"
 import { Cause, Effect, Layer } from "effect"
 import { spawnSync } from "node:child_process"

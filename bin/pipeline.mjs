@@ -12,7 +12,8 @@ const major = Number(process.versions.node.split(".")[0])
 if (major < 22) {
   const local = join(here, "..", "node_modules", "node", "bin", "node")
   if (!existsSync(local)) {
-    process.stderr.write(`pipeline needs Node 22 or newer (this is ${process.version}); run \`npm install\` to get it\n`)
+    // a checkout gets Node 26 from `npm install` (the `node` dev dependency); an installed package does not
+    process.stderr.write(`pipeline needs Node 22.18 or newer (this is ${process.version})\n`)
     process.exit(2)
   }
   const child = spawn(local, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: "inherit" })
@@ -41,6 +42,8 @@ process.emitWarning = (warning, ...rest) => {
 // Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
 // whose off-thread loader Observe cannot watch: such a process records nothing to replay.
 if (process.features.typescript) {
+  // installed under node_modules, this package's own types are stripped by a hook (register.mjs)
+  await import("./register.mjs")
   // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts).
   const Observe = await import("../runtime/internal/Observe.ts")
   Observe.install(fileURLToPath(import.meta.url))

@@ -154,18 +154,16 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
   Effect.gen(function*() {
     const tf = yield* Effect.tryPromise({
       try: async () => {
-        // The umbrella package registers the gradients of every op (tfjs-core alone does not) and the cpu backend.
-        await import("@tensorflow/tfjs")
+        // core with every op's gradient and the chained ops registered (core's entry alone has neither)
+        await import("./internal/TensorFlow.ts")
         return await import("@tensorflow/tfjs-core")
       },
       catch: (error) => new ConfigError({ reason: `TensorFlow.js failed to load: ${reasonOf(error).split("\n")[0]}` })
     })
-    if (name !== "cpu") {
-      yield* Effect.tryPromise({ try: () => importBackend(name), catch: (error) => error }).pipe(
-        // a package that is not installed says what to install (`check`); an installed one, why it would not load
-        Effect.catch((error) => Effect.andThen(check(name), Effect.fail(failedBackend(name, "load", error))))
-      )
-    }
+    yield* Effect.tryPromise({ try: () => importBackend(name), catch: (error) => error }).pipe(
+      // a package that is not installed says what to install (`check`); an installed one, why it would not load
+      Effect.catch((error) => Effect.andThen(check(name), Effect.fail(failedBackend(name, "load", error))))
+    )
     yield* Effect.tryPromise({ try: () => initialise(tf, name), catch: (error) => failedBackend(name, "initialise", error) })
   })
 

@@ -1,4 +1,5 @@
-import "@tensorflow/tfjs"
+import "@tensorflow/tfjs-backend-cpu"
+import "../../runtime/internal/TensorFlow.ts"
 import * as tf from "@tensorflow/tfjs-core"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as math from "../../nodes/math.ts"

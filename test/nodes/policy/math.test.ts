@@ -2,7 +2,8 @@
  * ablate/math's policy namespace against values computed by hand (and checked with Python's
  * math module) or by brute force, not by the code under test.
  */
-import "@tensorflow/tfjs"
+import "@tensorflow/tfjs-backend-cpu"
+import "../../../runtime/internal/TensorFlow.ts"
 import * as tf from "@tensorflow/tfjs-core"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as math from "../../../nodes/math.ts"
