@@ -23,6 +23,8 @@ export interface Graph {
   readonly byId: ReadonlyMap<string, GraphNode>
   /** Ids of the nodes the builder returned, in the order returned. */
   readonly outputs: ReadonlyArray<string>
+  /** The sweep cell its results table compares the others with (`Pipeline.make`'s `baseline`). */
+  readonly baseline: Readonly<Record<string, Json>>
 }
 
 const formatCoord = (key: string, value: Json): string =>
@@ -69,7 +71,8 @@ const labelsFor = (
 export const make = (
   pipeline: string,
   created: ReadonlyMap<string, { readonly node: NodeInstance; readonly coords: Readonly<Record<string, Json>> }>,
-  outputs: ReadonlyArray<NodeInstance>
+  outputs: ReadonlyArray<NodeInstance>,
+  baseline: Readonly<Record<string, Json>> = {}
 ): Effect.Effect<Graph, BuildError> => {
   const outside = (node: NodeInstance) =>
     Effect.fail(new BuildError({
@@ -100,7 +103,8 @@ export const make = (
     pipeline,
     nodes: ordered,
     byId: new Map(ordered.map((n) => [n.node.id, n])),
-    outputs: outputs.map((node) => node.id)
+    outputs: outputs.map((node) => node.id),
+    baseline
   })
 }
 
@@ -125,5 +129,5 @@ export const restrict = (graph: Graph, targets: ReadonlyArray<string>): Graph | 
   }
   for (const id of outputs) visit(graph.byId.get(id)!.node)
   const nodes = graph.nodes.filter(({ node }) => keep.has(node.id))
-  return { pipeline: graph.pipeline, nodes, byId: new Map(nodes.map((n) => [n.node.id, n])), outputs }
+  return { ...graph, nodes, byId: new Map(nodes.map((n) => [n.node.id, n])), outputs }
 }

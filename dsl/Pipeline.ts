@@ -133,7 +133,7 @@ export const build = (
     }
     const baselineProblem = checkBaseline(pipeline.baseline, [...root.nodes.values()].map((entry) => entry.coords))
     if (baselineProblem !== undefined) return Effect.fail(new BuildError({ pipeline: pipeline.name, reason: baselineProblem }))
-    return Graph.make(pipeline.name, root.nodes, [...outputs.values()])
+    return Graph.make(pipeline.name, root.nodes, [...outputs.values()], pipeline.baseline)
   })
 
 type Cells<F extends Record<string, ReadonlyArray<Json>>> = { readonly [K in keyof F]: F[K][number] }

@@ -11,6 +11,7 @@ import { Context, Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
+import type { Json } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { reasonOf, RunLogCorrupt, StoreError } from "./Errors.ts"
 import type { ErrorDetail } from "./internal/ErrorDetail.ts"
@@ -40,6 +41,8 @@ export interface NodeEntry {
   readonly log?: string | undefined
   /** what a failed node's code failed with: its stack and fields */
   readonly failure?: ErrorDetail | undefined
+  /** its sweep coordinates in the graph (Graph.GraphNode) */
+  readonly coords?: { readonly [factor: string]: Json } | undefined
 }
 
 /** One run. */
@@ -93,6 +96,14 @@ export class RunLog extends Context.Service<RunLog, {
   /** label → key components of that node's latest completed run in this pipeline */
   readonly previous: (pipeline: string) => Effect.Effect<ReadonlyMap<string, CacheKey.Components>, Failure>
   readonly runs: (limit: number) => Effect.Effect<ReadonlyArray<RunEntry>, Failure>
+  /** Run `id`, if the log has it. */
+  readonly run: (id: number) => Effect.Effect<RunEntry | undefined, Failure>
+  /** Every node entry of run `id`, in the order logged. */
+  readonly nodesOf: (id: number) => Effect.Effect<ReadonlyArray<NodeRecord>, Failure>
+  /** Keep a run's results table (JSON of Results.Table) with it. */
+  readonly saveResults: (id: number, results: string) => Effect.Effect<void, Failure>
+  /** The results table (JSON) run `id` kept, if any. */
+  readonly resultsOf: (id: number) => Effect.Effect<string | undefined, Failure>
   /** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
   readonly find: (query: string) => Effect.Effect<ReadonlyArray<NodeRecord>, Failure>
   /** Output and metrics hashes any run refers to. */
@@ -149,21 +160,28 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
     return aside
   }
 
+  // A run still marked running whose process on this host is gone was killed.
+  const runs = (limit: number, only?: number) =>
+    exists()
+      ? use((db) =>
+        RunLogQueries.runs(db, limit, only).map(({ host, pid, ...run }) => ({
+          ...run,
+          status: run.status === "running" && host === thisHost && pid !== null && !isAlive(pid) ? "killed" : run.status
+        }))
+      )
+      : Effect.succeed([])
+
   return RunLog.of({
     start: (run) => use((db) => RunLogDb.startRun(db, run)),
     record: (runId, entries) => use((db) => RunLogDb.recordNodes(db, runId, entries)),
     finish: (runId, status) => use((db) => RunLogDb.finishRun(db, runId, status)),
     remember: (signature, runId, record) => use((db) => RunLogDb.saveReplay(db, signature, runId, record)),
     previous: (pipeline) => (exists() ? use((db) => RunLogQueries.previousComponents(db, pipeline)) : Effect.succeed(new Map())),
-    runs: (limit) =>
-      exists()
-        ? use((db) =>
-          RunLogQueries.runs(db, limit).map(({ host, pid, ...run }) => ({
-            ...run,
-            status: run.status === "running" && host === thisHost && pid !== null && !isAlive(pid) ? "killed" : run.status
-          }))
-        )
-        : Effect.succeed([]),
+    runs: (limit) => runs(limit),
+    run: (id) => runs(1, id).pipe(Effect.map((found) => found[0])),
+    nodesOf: (id) => (exists() ? use((db) => RunLogQueries.runNodes(db, id)) : Effect.succeed([])),
+    saveResults: (id, results) => use((db) => RunLogDb.saveResults(db, id, results)),
+    resultsOf: (id) => (exists() ? use((db) => RunLogQueries.runResults(db, id)) : Effect.succeed(undefined)),
     find: (query) => (exists() ? use((db) => RunLogQueries.findNodes(db, query)) : Effect.succeed([])),
     referencedHashes: () => (exists() ? use((db) => RunLogQueries.referencedHashes(db)) : Effect.succeed(new Set())),
     check: ({ recorded, repair, stored }) =>

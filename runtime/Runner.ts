@@ -18,6 +18,7 @@ import * as Observe from "./internal/Observe.ts"
 import { layout } from "./internal/StoreLayout.ts"
 import * as Loader from "./Loader.ts"
 import * as Plan from "./Plan.ts"
+import * as Results from "./Results.ts"
 import { RunLog, type NodeEntry } from "./RunLog.ts"
 import * as Scheduler from "./Scheduler.ts"
 
@@ -133,7 +134,8 @@ export const execute = Effect.fn("Runner.execute")(function*(
       metrics: record?.finalMetrics ?? {},
       error: result.error,
       log: logOf(result),
-      failure: result.failure
+      failure: result.failure,
+      coords: prepared.graph.byId.get(result.id)!.coords
     }
   }
   const cached: Array<NodeEntry> = []
@@ -152,10 +154,18 @@ export const execute = Effect.fn("Runner.execute")(function*(
     Effect.tapError(() => runLog.finish(runId, "failed").pipe(Effect.ignore))
   )
   yield* runLog.record(runId, cached)
+  const results = resultsOf(prepared.graph, outcome.results)
+  if (results.rows.length > 0) yield* runLog.saveResults(runId, JSON.stringify(results))
   const failed = outcome.results.some((r) => r.status === "failed")
   yield* runLog.finish(runId, failed ? "failed" : "succeeded")
-  return { runId, plan: planned, results: outcome.results, value: outcome.value }
+  return { runId, plan: planned, results: outcome.results, value: outcome.value, table: results }
 })
+
+/** The results table of a graph's nodes that completed (their final metrics), against the pipeline's baseline. */
+export const resultsOf = (graph: Graph.Graph, results: ReadonlyArray<Scheduler.NodeResult>): Results.Table => {
+  const finals = new Map(results.flatMap((r) => (r.record === undefined ? [] : [[r.id, r.record.finalMetrics] as const])))
+  return Results.aggregate(Results.fromGraph(graph, (id) => finals.get(id)), graph.baseline)
+}
 
 /** A node whose recomputation did not reproduce its stored bytes. */
 export interface Mismatch {

@@ -14,14 +14,15 @@ const schema = `
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   pipeline TEXT NOT NULL, file TEXT NOT NULL, argv TEXT NOT NULL,
-  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER, replay_of INTEGER
+  started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL, host TEXT, pid INTEGER, replay_of INTEGER,
+  results TEXT
 );
 CREATE TABLE IF NOT EXISTS node_runs (
   run_id INTEGER NOT NULL REFERENCES runs(id),
   node_id TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,
   key TEXT, output_hash TEXT, metrics_hash TEXT, duration_ms REAL NOT NULL,
   params TEXT NOT NULL, inputs TEXT NOT NULL, components TEXT, metrics TEXT NOT NULL, error TEXT,
-  log TEXT, failure TEXT
+  log TEXT, failure TEXT, coords TEXT
 );
 CREATE INDEX IF NOT EXISTS node_runs_label ON node_runs(label);
 CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
@@ -82,6 +83,9 @@ export const open = (file: string): DatabaseSync => {
     if (!columns.includes("replay_of")) db.exec("ALTER TABLE runs ADD COLUMN replay_of INTEGER;")
     // logs written before node entries kept their log and failure
     if (!columnsOf(db, "node_runs").includes("log")) db.exec("ALTER TABLE node_runs ADD COLUMN log TEXT; ALTER TABLE node_runs ADD COLUMN failure TEXT;")
+    // logs written before runs kept their results table and node entries their sweep cell
+    if (!columns.includes("results")) db.exec("ALTER TABLE runs ADD COLUMN results TEXT;")
+    if (!columnsOf(db, "node_runs").includes("coords")) db.exec("ALTER TABLE node_runs ADD COLUMN coords TEXT;")
   })
   return db
 }
@@ -118,6 +122,11 @@ export const finishRun = (db: DatabaseSync, runId: number, status: "succeeded" |
   db.prepare("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?").run(new Date().toISOString(), status, runId)
 }
 
+/** Keep a run's results table (Results.ts, as JSON) with it. */
+export const saveResults = (db: DatabaseSync, runId: number, results: string): void => {
+  db.prepare("UPDATE runs SET results = ? WHERE id = ?").run(results, runId)
+}
+
 /** Remember what a run's preparation depended on under the command's signature (cli/Replay.ts). */
 export const saveReplay = (db: DatabaseSync, signature: string, runId: number, record: string): void => {
   db.prepare("INSERT OR REPLACE INTO replays (signature, run_id, record) VALUES (?, ?, ?)").run(signature, runId, record)
@@ -137,14 +146,14 @@ export const loadReplay = (db: DatabaseSync, signature: string): { readonly runI
 
 // The columns of a node entry, in the order both writers give them.
 const nodeColumns = `run_id, node_id, label, kind, status, key, output_hash, metrics_hash, duration_ms,
-  params, inputs, components, metrics, error, log, failure`
+  params, inputs, components, metrics, error, log, failure, coords`
 
 /**
  * Log node entries of a run. Key components are kept once per key (the key is their hash),
  * not in each entry.
  */
 export const recordNodes = (db: DatabaseSync, runId: number, entries: ReadonlyArray<NodeEntry>): void => {
-  const insert = db.prepare(`INSERT INTO node_runs (${nodeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`)
+  const insert = db.prepare(`INSERT INTO node_runs (${nodeColumns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)`)
   // a key already kept is not serialised again (an all-cached rerun logs every node's known key)
   const known = db.prepare("SELECT 1 FROM key_components WHERE key = ?")
   const keep = db.prepare("INSERT OR IGNORE INTO key_components (key, components) VALUES (?, ?)")
@@ -154,7 +163,7 @@ export const recordNodes = (db: DatabaseSync, runId: number, entries: ReadonlyAr
       insert.run(
         runId, e.nodeId, e.label, e.kind, e.status, e.key ?? null, e.outputHash ?? null, e.metricsHash ?? null,
         e.durationMs, JSON.stringify(e.params), JSON.stringify(e.inputs), JSON.stringify(e.metrics), e.error ?? null,
-        e.log ?? null, e.failure === undefined ? null : JSON.stringify(e.failure)
+        e.log ?? null, e.failure === undefined ? null : JSON.stringify(e.failure), JSON.stringify(e.coords ?? {})
       )
     }
   })
@@ -168,9 +177,10 @@ export const recordNodes = (db: DatabaseSync, runId: number, entries: ReadonlyAr
 export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): void => {
   db.prepare(
     `INSERT INTO node_runs (${nodeColumns})
-     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error, NULL, NULL
+     SELECT ?, node_id, label, kind, 'cached', key, output_hash, metrics_hash, 0, params, inputs, components, metrics, error, NULL, NULL, coords
      FROM node_runs WHERE run_id = ? ORDER BY rowid`
   ).run(to, from)
+  db.prepare("UPDATE runs SET results = (SELECT results FROM runs WHERE id = ?) WHERE id = ?").run(from, to)
 }
 
 /** Whether a SQLite error says the file is not a sound database (SQLITE_CORRUPT, SQLITE_NOTADB). */

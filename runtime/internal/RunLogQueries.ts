@@ -106,7 +106,9 @@ const NodeRow = {
   metrics: Schema.fromJsonString(Schema.Record(Schema.String, Schema.NullOr(Schema.Number))),
   error: MaybeText,
   log: MaybeText,
-  failure: Schema.NullOr(Schema.fromJsonString(ErrorDetail))
+  failure: Schema.NullOr(Schema.fromJsonString(ErrorDetail)),
+  // entries logged before they kept their sweep cell have none
+  coords: Schema.NullOr(Schema.fromJsonString(Schema.Record(Schema.String, Schema.Json)))
 }
 
 // A node entry's key components. The key is their hash, so they are kept once per key
@@ -146,8 +148,12 @@ const RunRow = {
   failed: Count
 }
 
-/** The latest `limit` runs, newest first, with their node counts and the process that ran them. */
-export const runs = (db: DatabaseSync, limit: number): ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }> =>
+/** The latest `limit` runs (or run `only`), newest first, with their node counts and the process that ran them. */
+export const runs = (
+  db: DatabaseSync,
+  limit: number,
+  only?: number
+): ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }> =>
   query(
     db,
     "runs",
@@ -156,25 +162,18 @@ export const runs = (db: DatabaseSync, limit: number): ReadonlyArray<RunEntry & 
        r.host, r.pid, r.replay_of AS replayOf, COUNT(n.node_id) AS nodes,
        SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
      FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
+     ${only === undefined ? "" : "WHERE r.id = ?"}
      GROUP BY r.id ORDER BY r.id DESC LIMIT ?`,
-    limit
+    ...(only === undefined ? [limit] : [only, limit])
   ).map((row) => ({ ...row, ran: row.ran ?? 0, cached: row.cached ?? 0, failed: row.failed ?? 0 }))
 
-/** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
-export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
-  query(
-    db,
-    "node_runs",
-    NodeRow,
-    `SELECT n.rowid, n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash, n.duration_ms,
-       n.params, n.inputs, n.metrics, n.error, n.log, n.failure, r.pipeline, r.started_at, ${componentsOf} AS components
-     FROM node_runs n JOIN runs r ON r.id = n.run_id
-     WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ?
-     ORDER BY n.run_id DESC LIMIT 20`,
-    text,
-    `${text}%`,
-    `${text}%`
-  ).map((row) => ({
+const nodeSelect = `SELECT n.rowid, n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash,
+    n.duration_ms, n.params, n.inputs, n.metrics, n.error, n.log, n.failure, n.coords, r.pipeline, r.started_at,
+    ${componentsOf} AS components
+  FROM node_runs n JOIN runs r ON r.id = n.run_id`
+
+const nodeRecords = (db: DatabaseSync, where: string, ...params: Array<SQLInputValue>): Array<NodeRecord> =>
+  query(db, "node_runs", NodeRow, `${nodeSelect} ${where}`, ...params).map((row) => ({
     runId: row.run_id,
     pipeline: row.pipeline,
     startedAt: row.started_at,
@@ -194,8 +193,20 @@ export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
     log: row.log ?? undefined,
     failure: row.failure === null
       ? undefined
-      : { tag: row.failure.tag, message: row.failure.message, stack: row.failure.stack, fields: row.failure.fields }
+      : { tag: row.failure.tag, message: row.failure.message, stack: row.failure.stack, fields: row.failure.fields },
+    coords: row.coords ?? undefined
   }))
+
+/** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
+export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
+  nodeRecords(db, "WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ? ORDER BY n.run_id DESC LIMIT 20", text, `${text}%`, `${text}%`)
+
+/** Every node entry of run `runId`, in the order it was logged. */
+export const runNodes = (db: DatabaseSync, runId: number): Array<NodeRecord> => nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", runId)
+
+/** The results table run `runId` kept (JSON), if it kept one. */
+export const runResults = (db: DatabaseSync, runId: number): string | undefined =>
+  query(db, "runs", { results: MaybeText }, "SELECT results FROM runs WHERE id = ?", runId)[0]?.results ?? undefined
 
 const hashesOf = { rowid: Schema.Number, run_id: Schema.Number, label: Text, output_hash: MaybeText, metrics_hash: MaybeText }
 
@@ -243,7 +254,8 @@ const RunsTable = {
   status: Text,
   host: MaybeText,
   pid: Schema.NullOr(Schema.Number),
-  replay_of: Schema.NullOr(Schema.Number)
+  replay_of: Schema.NullOr(Schema.Number),
+  results: MaybeText
 }
 
 // the columns of the node_runs table: a node entry without those of its run
