@@ -2,7 +2,9 @@
  * The summary `pipeline run` prints when it ends: a table of nodes and outputs, or
  * with `--json` one summary object. Shared by the CLI and Replay.ts.
  */
+import type * as Results from "../Results.ts"
 import { jsonLine, type Output } from "./Render.ts"
+import * as ResultsFormat from "./ResultsFormat.ts"
 
 /** One node's line. */
 export interface NodeLine {
@@ -37,7 +39,12 @@ export interface RunSummary {
   readonly replayOf?: number | undefined
   /** why this run left no replay record, when it could not (Replay.ts) */
   readonly notReplayable?: string | undefined
+  /** the run's results table, when nodes of the pipeline declare results */
+  readonly results?: Results.Table | undefined
 }
+
+/** With a results table, the node table lists every node only for graphs this small (else the failed ones). */
+export const maxListedNodes = 12
 
 /** Output values are decoded and shown for at most this many graph outputs. */
 export const maxShownOutputs = 50
@@ -90,12 +97,16 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
         durationMs: n.durationMs,
         ...(n.error === undefined ? {} : { error: n.error })
       })),
-      outputs: summary.outputs.map(({ id, label, value }) => ({ id, label, value }))
+      outputs: summary.outputs.map(({ id, label, value }) => ({ id, label, value })),
+      ...(summary.results === undefined || summary.results.rows.length === 0 ? {} : { results: summary.results })
     }))
     return code
   }
   const shown = new Map(summary.outputs.map((o) => [o.id, o]))
-  const rows = summary.nodes.map((n) => [
+  const results = summary.results === undefined ? "" : ResultsFormat.render(summary.results, "table")
+  // a sweep's results say what its many nodes computed: the node table then lists the failed ones
+  const listed = results === "" || summary.nodes.length <= maxListedNodes ? summary.nodes : summary.nodes.filter((n) => n.status === "failed")
+  const rows = listed.map((n) => [
     n.label,
     n.kind,
     n.status,
@@ -104,8 +115,12 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
   ])
   const count = (status: NodeLine["status"]) => summary.nodes.filter((n) => n.status === status).length
   const replayed = summary.replayOf === undefined ? "" : `; replayed run ${summary.replayOf}: nothing it depended on has changed`
+  const nodeTable = rows.length === 0 ? "" : `\n${table([["node", "kind", "status", "time", "output"], ...rows])}\n`
+  const resultsText = results === ""
+    ? ""
+    : `\nresults: mean ± 95% CI over seeds (n)${summary.results!.hasBaseline ? "; Δ: difference from the baseline cell" : ""}\n\n${results}\n`
   out.write(
-    `\n${table([["node", "kind", "status", "time", "output"], ...rows])}\n\n${summary.pipeline}: ${summary.nodes.length} nodes, ${
+    `${nodeTable}${resultsText}\n${summary.pipeline}: ${summary.nodes.length} nodes, ${
       count("ran")
     } ran, ${count("cached")} cached, ${failed} failed in ${(summary.wallMs / 1000).toFixed(2)}s (run ${summary.runId}${replayed})\n`
   )
