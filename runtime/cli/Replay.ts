@@ -177,7 +177,7 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
   if (args[0] !== "run" || Observe.environment()["ABLATE_REPLAY"] === "0") return undefined
   let values: { readonly [name: string]: unknown }
   try {
-    values = parseArgs({ args: args.slice(1), options: Options.runOptions, allowPositionals: true, strict: true }).values
+    values = parseArgs({ args: args.slice(1), options: Options.parseArgsOptions("run"), allowPositionals: true, strict: true }).values
   } catch {
     return undefined // the CLI reports it
   }
