@@ -34,7 +34,7 @@ const globalFlagRow = (flag: HelpDoc.FlagDoc): readonly [string, string] => {
 
 /** The help of one command (or of `pipeline` itself), as plain text fitted to `width`. */
 export const render = (doc: HelpDoc.HelpDoc, width: number): string => {
-  const sections = [section("USAGE", `  ${doc.usage}`)]
+  const sections = [section("USAGE", Text.wrap(`  ${doc.usage}`, width, 4))]
   if (doc.description !== "") sections.push(Text.wrap(doc.description, width))
   const args = doc.args ?? []
   if (args.length > 0) {

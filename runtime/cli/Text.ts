@@ -19,7 +19,6 @@ export const widthOf = (out: { readonly isTTY?: boolean | undefined; readonly co
 }
 
 // ANSI colour sequences take no columns.
-// oxlint-disable-next-line no-control-regex
 const ansi = /\u001B\[[0-9;]*[A-Za-z]/g
 
 /** The columns `text` takes (one per code point; the CLI prints no wide characters). */
