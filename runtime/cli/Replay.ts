@@ -181,7 +181,8 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
   } catch {
     return undefined // the CLI reports it
   }
-  if (values["help"] === true || values["force"] !== undefined) return undefined
+  // --help and --version print rather than run
+  if (values["help"] === true || values["version"] === true || values["force"] !== undefined) return undefined
   const storeRoot = path.resolve(Options.storeRoot(values))
   const { runLog } = layout(storeRoot)
   if (!fs.existsSync(runLog)) return undefined

@@ -1,5 +1,7 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck.
+ * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Commands.ts parses
+ * the arguments (and prints help, the version, completions and usage errors); each
+ * command's body here gets its flags and argument and returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
  * 2 usage or configuration error, or a run log that needs `pipeline fsck --repair`.
  */

@@ -149,6 +149,21 @@ describe("narrow terminals", () => {
   })
 })
 
+describe("flags of `pipeline run` that effect/cli answers", () => {
+  const dir = tempProject(chainProject)
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+  it("--help and --version are answered even when the run could be replayed", async () => {
+    expect((await cli(["run", "chain.ts"], dir)).code).toBe(0)
+    expect((await cli(["run", "chain.ts"], dir)).stdout).toContain("replayed run 1")
+    const version = await cli(["run", "chain.ts", "--version"], dir)
+    expect(version).toMatchObject({ code: 0, stdout: `pipeline ${packageVersion}\n` })
+    const help = await cli(["run", "chain.ts", "-h"], dir)
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain("pipeline run [flags] <file>")
+  })
+})
+
 describe("--log-level", () => {
   const dir = tempProject(chainProject)
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
