@@ -2,19 +2,16 @@
  * The `pipeline` command line on effect/cli: the commands and flags of Options.ts become
  * effect/cli commands, which parse the arguments, generate help and shell completions,
  * print the version, suggest near names for unknown commands and flags, and set the log
- * level. A command's handler (main.ts) receives its flags as `Values` (what
- * `node:util` parseArgs gives, the shape Replay.ts's pre-parse sees) and its argument,
- * and returns the exit code.
+ * level. A command's handler (main.ts) receives its flags as `Values` (the shape
+ * Options.preParse gives for a plain invocation, which skips this module) and its
+ * argument, and returns the exit code.
  */
 import { Console, Effect, FileSystem, Layer, Option, Path, Ref, Stdio, Terminal } from "effect"
 import { Argument, CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import { ChildProcessSpawner } from "effect/process"
 import * as fs from "node:fs"
 import * as Help from "./Help.ts"
-import { type CommandName, commandNames, commands, type CommandSpec, type FlagName, flags, type FlagSpec } from "./Options.ts"
-
-/** A command's flags by name, as parseArgs gives them: absent flags are undefined. */
-export type Values = { readonly [name: string]: string | boolean | ReadonlyArray<string> | undefined }
+import { type CommandName, commandNames, commands, type CommandSpec, type FlagName, flags, type FlagSpec, type Values } from "./Options.ts"
 
 /** Runs one command: its flags, its argument ("" for a command that takes none); resolves to the exit code. */
 export type Handler<E, R> = (values: Values, argument: string) => Effect.Effect<number, E, R>

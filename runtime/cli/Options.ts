@@ -1,11 +1,12 @@
 /**
  * The `pipeline` commands and their flags, declared once as plain data. Commands.ts turns
- * this table into effect/cli commands (parsing, help, completions); Replay.ts derives from
- * it the `node:util` parseArgs spec of its pre-parse of `pipeline run`, which answers
- * before Effect loads. One table serves both so the two parsers cannot drift apart.
+ * this table into effect/cli commands (parsing, help, completions, usage errors); the
+ * `node:util` parseArgs spec of `preParse` is derived from it too, which reads a plain
+ * invocation without loading effect/cli (and lets Replay.ts answer `pipeline run` before
+ * Effect loads). One table serves both so the two parsers cannot drift apart.
  * Nothing here imports Effect: Replay's start-up stays light.
  */
-import type { ParseArgsConfig } from "node:util"
+import { parseArgs, type ParseArgsConfig } from "node:util"
 
 /** A flag: its value (a string, or a switch), whether it repeats, its metavar and help line. */
 export interface FlagSpec {
@@ -122,17 +123,7 @@ export type CommandName = keyof typeof commands
 /** The command names, in the order help lists them. */
 export const commandNames = Object.keys(commands) as ReadonlyArray<CommandName>
 
-/**
- * The flags effect/cli adds to every command (GlobalFlag's built-ins), as the pre-parse
- * must accept them too: `--help` and `--log-level` may be given to `pipeline run`.
- */
-export const globalFlags = {
-  help: { type: "boolean", short: "h" },
-  version: { type: "boolean", short: "v" },
-  "log-level": { type: "string" }
-} as const satisfies ParseArgsOptions
-
-/** The help lines of those global flags (effect/cli's own are generic). */
+/** The help lines of the flags effect/cli adds to every command (its own are generic). */
 export const globalFlagDescriptions: { readonly [name: string]: string } = {
   help: "show this help (also: pipeline help <command>)",
   version: "print the version of pipeline (package.json's)",
@@ -144,14 +135,46 @@ export const globalFlagDescriptions: { readonly [name: string]: string } = {
 /** The flags a command accepts, as `node:util`'s parseArgs takes them. */
 export type ParseArgsOptions = NonNullable<ParseArgsConfig["options"]>
 
-/** The parseArgs spec of a command, derived from the table (with the global flags). */
-export const parseArgsOptions = (command: CommandName): ParseArgsOptions => {
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {}
-  for (const name of commands[command].flags) {
+/** The parseArgs spec of a command, derived from the table. */
+export const parseArgsOptions = (command: CommandName): ParseArgsOptions =>
+  Object.fromEntries(commands[command].flags.map((name) => {
     const flag: FlagSpec = flags[name]
-    options[name] = flag.multiple === true ? { type: flag.type, multiple: true } : { type: flag.type }
+    return [name, flag.multiple === true ? { type: flag.type, multiple: true } : { type: flag.type }]
+  }))
+
+/** A command's flags by name, as parseArgs gives them: absent flags are undefined. */
+export type Values = { readonly [name: string]: string | boolean | ReadonlyArray<string | boolean> | undefined }
+
+/** A plain invocation of a command: its flags, and its argument ("" for a command that takes none). */
+export interface Invocation {
+  readonly command: CommandName
+  readonly values: Values
+  readonly argument: string
+}
+
+const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(commands, name)
+
+/**
+ * `pipeline <args>` parsed with the command's parseArgs spec, if it is a plain invocation:
+ * a known command, only its own flags, and its one argument (or none). Anything else —
+ * help, the version, completions, `--log-level`, and every usage error — is undefined, and
+ * left to effect/cli (Commands.ts), which is loaded only then: a plain command starts
+ * without it, and Replay.ts answers `run` before Effect loads at all.
+ */
+export const preParse = (args: ReadonlyArray<string>): Invocation | undefined => {
+  const [command, ...rest] = args
+  if (!isCommand(command)) return undefined
+  try {
+    const options = parseArgsOptions(command)
+    const { values, positionals, tokens } = parseArgs({ args: rest, options, allowPositionals: true, strict: true, tokens: true })
+    // a flag that does not repeat, given twice, is an error effect/cli reports (parseArgs would keep the last)
+    const given = tokens.flatMap((token) => (token.kind === "option" ? [token.name] : []))
+    const repeated = given.some((name, i) => options[name]?.multiple !== true && given.indexOf(name) !== i)
+    const wanted = "argument" in commands[command] ? 1 : 0
+    return positionals.length === wanted && !repeated ? { command, values, argument: positionals[0] ?? "" } : undefined
+  } catch {
+    return undefined
   }
-  return { ...options, ...globalFlags }
 }
 
 /** The store directory the flags name (default `.ablate/` in the working directory). */

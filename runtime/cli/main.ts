@@ -17,9 +17,8 @@ import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
-import * as Commands from "./Commands.ts"
-import type { Values } from "./Commands.ts"
-import { type CommandName, storeRoot } from "./Options.ts"
+import type * as Commands from "./Commands.ts"
+import { type CommandName, preParse, storeRoot, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
@@ -415,10 +414,18 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
   } satisfies { readonly [C in CommandName]: unknown }
 }
 
-/** Run the CLI on `args` (without `node pipeline`); resolves to the exit code. */
+/**
+ * Run the CLI on `args` (without `node pipeline`); resolves to the exit code. A plain
+ * invocation goes straight to its command; anything else (help, version, completions,
+ * --log-level, a usage error) to effect/cli, loaded only then (Commands.ts).
+ */
 export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effect<number> => {
+  const commands = handlers(console, args)
+  const plain = preParse(args)
   const sink = { out: console.out.write, err: console.err.write, width: Text.widthOf(console.out, process.env["COLUMNS"]) }
-  return Commands.run(args, sink, handlers(console, args)).pipe(
+  return (plain !== undefined
+    ? commands[plain.command](plain.values, plain.argument)
+    : Effect.flatMap(Effect.promise((): Promise<typeof Commands> => import("./Commands.ts")), (cli) => cli.run(args, sink, commands))).pipe(
     // effect/cli has shown the usage error (or the help of `pipeline` alone)
     Effect.catchTag("ShowHelp", () => Effect.succeed(2)),
     Effect.catch((error) => {

@@ -2,7 +2,6 @@ import { Effect } from "effect"
 import { Completions } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { parseArgs } from "node:util"
 import { afterAll, describe, expect, it } from "vitest"
 import * as Commands from "../../runtime/cli/Commands.ts"
 import { main } from "../../runtime/cli/main.ts"
@@ -39,25 +38,43 @@ describe("pipeline's declarations", () => {
     expect([...subcommands.keys()].sort()).toEqual([...Options.commandNames, "help"].sort())
     for (const name of Options.commandNames) {
       const declared = subcommands.get(name)!.flags.map((flag) => [flag.name, flag.type._tag === "Boolean" ? "boolean" : "string"] as const)
-      const preParse = Object.entries(Options.parseArgsOptions(name))
-        .filter(([flag]) => !(flag in Options.globalFlags))
-        .map(([flag, spec]) => [flag, spec.type] as const)
+      const preParse = Object.entries(Options.parseArgsOptions(name)).map(([flag, spec]) => [flag, spec.type] as const)
       expect(new Map(preParse), name).toEqual(new Map(declared))
     }
   })
 
-  it("the pre-parse accepts every flag `pipeline run` takes, repeated flags as lists, and the global ones", () => {
-    const run = descriptor.subcommands.find((sub) => sub.name === "run")!
-    const args = ["x.ts", "--log-level", "debug", "-h"]
-    for (const flag of run.flags) args.push(`--${flag.name}`, ...(flag.type._tag === "Boolean" ? [] : ["v1", `--${flag.name}`, "v2"]))
-    const { values, positionals } = parseArgs({ args, options: Options.parseArgsOptions("run"), allowPositionals: true, strict: true })
-    expect(positionals).toEqual(["x.ts"])
-    expect(values["set"]).toEqual(["v1", "v2"])
-    expect(values["force"]).toEqual(["v1", "v2"])
-    expect(values["store"]).toBe("v2")
-    expect(values["json"]).toBe(true)
-    expect(values["log-level"]).toBe("debug")
-    expect(values["help"]).toBe(true)
+  it("a plain invocation reads the same through the pre-parse as through effect/cli", async () => {
+    const repeatable = new Set(Object.entries(Options.flags).filter(([, spec]) => "multiple" in spec).map(([name]) => name))
+    const set = (values: Options.Values) => Object.entries(values).filter(([, v]) => v !== undefined && v !== false).sort()
+    for (const sub of descriptor.subcommands.filter((sub) => sub.name !== "help")) {
+      const args = [sub.name, ...sub.arguments.map(() => "x.ts")]
+      for (const flag of sub.flags) {
+        if (flag.type._tag === "Boolean") args.push(`--${flag.name}`)
+        else if (repeatable.has(flag.name)) {
+          args.push(`--${flag.name}`, "v1", `--${flag.name}=v=2`)
+        } else args.push(`--${flag.name}=v=1`)
+      }
+      const plain = Options.preParse(args)
+      expect(plain, args.join(" ")).toBeDefined()
+      let seen: { values: Options.Values; argument: string } | undefined
+      const capture = (values: Options.Values, argument: string) => Effect.sync(() => (seen = { values, argument }, 0))
+      const sink = { out: () => {}, err: (text: string) => expect.fail(text), width: 80 }
+      await Effect.runPromise(Commands.run(args, sink, { run: capture, plan: capture, show: capture, ls: capture, verify: capture, gc: capture, fsck: capture }))
+      expect(set(plain!.values), args.join(" ")).toEqual(set(seen!.values))
+      expect(plain!.argument).toBe(seen!.argument)
+    }
+    expect(Options.preParse(["run", "x.ts", "--set", "a.b=1", "--set", "c.d=2"])?.values["set"]).toEqual(["a.b=1", "c.d=2"])
+  })
+
+  it("leaves everything but a plain invocation to effect/cli", () => {
+    for (
+      const args of [
+        [], ["frobnicate"], ["help", "run"], ["--help"], ["run", "x.ts", "--help"], ["run", "x.ts", "-h"], ["run", "x.ts", "--version"],
+        ["plan", "x.ts", "--log-level", "debug"], ["ls", "--completions", "bash"], ["run", "x.ts", "--bogus"], ["run"],
+        ["run", "x.ts", "y.ts"], ["ls", "extra"], ["run", "x.ts", "--no-json"], ["run", "x.ts", "--json=false"], ["ls", "--explain"],
+        ["run", "x.ts", "--seeds", "1", "--seeds", "2"]
+      ]
+    ) expect(Options.preParse(args), args.join(" ")).toBeUndefined()
   })
 
   it("the --backend help names every tensor backend", () => {
