@@ -6,6 +6,7 @@
  * fields and all, in `NodeFailed`. Each renders one line naming what is wrong and where.
  */
 import { Data } from "effect"
+import * as Suggest from "./internal/Suggest.ts"
 
 /** A node param failed its Schema: names the node, the field and the reason. */
 export class ParamError extends Data.TaggedError("ParamError")<{
@@ -28,9 +29,15 @@ export class OverrideError extends Data.TaggedError("OverrideError")<{
   }
 }
 
-/** `option` (`--set`, `--force`) names a node the pipeline does not have; the reason lists the names it has. */
+/**
+ * `option` (`--set`, `--force`) names a node the pipeline does not have; the reason suggests
+ * the nearest name (a typo) and lists the names it has.
+ */
 export const unknownNode = (option: string, pipeline: string, name: string, names: ReadonlyArray<string>): OverrideError =>
-  new OverrideError({ option, reason: `pipeline "${pipeline}" has no node named "${name}" (its nodes: ${[...new Set(names)].join(", ")})` })
+  new OverrideError({
+    option,
+    reason: `pipeline "${pipeline}" has no node named "${name}"${Suggest.didYouMean(name, names)} (its nodes: ${[...new Set(names)].join(", ")})`
+  })
 
 /** The pipeline's builder function threw, or returned something that is not a graph of handles. */
 export class BuildError extends Data.TaggedError("BuildError")<{

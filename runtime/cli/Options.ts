@@ -1,24 +1,184 @@
-/** The flags of the `pipeline` commands, shared by the CLI and Replay.ts (which must parse `run` alike). */
-import type { ParseArgsConfig } from "node:util"
+/**
+ * The `pipeline` commands and their flags, declared once as plain data. Commands.ts turns
+ * this table into effect/cli commands (parsing, help, completions, usage errors); the
+ * `node:util` parseArgs spec of `preParse` is derived from it too, which reads a plain
+ * invocation without loading effect/cli (and lets Replay.ts answer `pipeline run` before
+ * Effect loads). One table serves both so the two parsers cannot drift apart.
+ * Nothing here imports Effect: Replay's start-up stays light.
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util"
 
-/** The flags a command accepts, as `node:util`'s parseArgs takes them. */
-export type Options = NonNullable<ParseArgsConfig["options"]>
-
-/** Flags of every command that opens the store. */
-export const storeFlag: Options = { store: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } }
-
-/** Flags of the commands that build a pipeline (run, plan, verify). */
-export const selectionFlags: Options = {
-  ...storeFlag,
-  seeds: { type: "string" },
-  set: { type: "string", multiple: true },
-  force: { type: "string", multiple: true },
-  backend: { type: "string" }
+/** A flag: its value (a string, or a switch), whether it repeats, its metavar and help line. */
+export interface FlagSpec {
+  readonly type: "string" | "boolean"
+  readonly multiple?: true
+  /** the value's placeholder in help (`DIR`, `N`) */
+  readonly metavar?: string
+  readonly description: string
 }
 
-/** Flags of `pipeline run`. */
-export const runOptions: Options = { ...selectionFlags, concurrency: { type: "string" } }
+/** Every flag a command may take; a command names the ones it accepts. */
+export const flags = {
+  seeds: { type: "string", metavar: "LIST", description: "build the pipeline once per seed, e.g. 0,1,2 (default 0)" },
+  set: {
+    type: "string",
+    multiple: true,
+    metavar: "NODE.PARAM=VALUE",
+    description: "override a param of every node with that name (repeatable)"
+  },
+  force: { type: "string", multiple: true, metavar: "NODE", description: "rerun that node even when cached (repeatable)" },
+  backend: {
+    type: "string",
+    metavar: "NAME",
+    // TensorBackend.names (not imported: it loads Effect; test/cli/commands.test.ts checks they agree)
+    description: "tensor backend: wasm, cpu, tensorflow, tensorflow-gpu, webgpu (default $ABLATE_BACKEND or wasm)"
+  },
+  concurrency: { type: "string", metavar: "N", description: "nodes run at once (default 2)" },
+  explain: { type: "boolean", description: "for each miss, say which component of its cache key changed since it last ran" },
+  limit: { type: "string", metavar: "N", description: "how many runs (default 20)" },
+  checkpoints: {
+    type: "boolean",
+    description:
+      "also remove the checkpoints of nodes that did not complete (a killed run then restarts them from step 1), except those a running node holds"
+  },
+  repair: {
+    type: "boolean",
+    description:
+      "move corrupt objects to quarantine/, remove key records whose objects are gone, short or corrupt (their nodes are recomputed by the next run), and move a corrupt run log aside and start a new one"
+  },
+  store: { type: "string", metavar: "DIR", description: "artifact store (default .ablate/ in the working directory)" },
+  json: { type: "boolean", description: "machine-readable output" }
+} as const satisfies Readonly<Record<string, FlagSpec>>
+
+export type FlagName = keyof typeof flags
+
+/** A command: what it does, its one positional argument if it takes one, and its flags. */
+export interface CommandSpec {
+  /** one line, for the list of commands */
+  readonly summary: string
+  /** paragraphs of its own help */
+  readonly description: string
+  readonly argument?: { readonly name: string; readonly description: string }
+  readonly flags: ReadonlyArray<FlagName>
+  readonly examples?: ReadonlyArray<string>
+}
+
+const selection = ["seeds", "set", "force", "backend", "store", "json"] as const satisfies ReadonlyArray<FlagName>
+const storeOnly = ["store", "json"] as const satisfies ReadonlyArray<FlagName>
+const pipelineFile = { name: "file", description: "the pipeline file (a module whose default export is Pipeline.make(...))" }
+
+export const commands = {
+  run: {
+    summary: "run a pipeline (cached nodes are reused)",
+    description: "Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.\n\n" +
+      "With --json, prints one JSON event per line and ends with a summary object.\n" +
+      "Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.",
+    argument: pipelineFile,
+    flags: [...selection, "concurrency"],
+    examples: ["pipeline run pipelines/quickstart.ts", "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500"]
+  },
+  plan: {
+    summary: "show hits and misses without running",
+    description: "Show which nodes are cached (hit) and which would run (miss), without running anything.",
+    argument: pipelineFile,
+    flags: [...selection, "explain"]
+  },
+  show: {
+    summary: "lineage, params and metrics of a node or artifact",
+    description: "Show the latest run of a node (by label), or the node that produced a cache key or artifact hash " +
+      "(by prefix): its params, output, metrics and lineage.",
+    argument: { name: "node", description: "a node label, or a prefix of a cache key or artifact hash" },
+    flags: storeOnly
+  },
+  ls: { summary: "past runs", description: "List past runs, newest first.", flags: ["limit", ...storeOnly] },
+  verify: {
+    summary: "recompute cached nodes and report any whose bytes differ",
+    description: "Recompute every cached node of the pipeline from scratch, in memory, and compare its output " +
+      "bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or " +
+      "its cached result is stale). Writes nothing to the store.\n\n" +
+      "Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.",
+    argument: pipelineFile,
+    flags: selection
+  },
+  gc: {
+    summary: "remove unreferenced objects",
+    description: "Remove stored objects that no cache key and no run refers to (sparing those written in the last " +
+      "minute), key records whose objects are gone, checkpoints of completed nodes, and files left by " +
+      "killed runs. Prints how many objects and checkpoints it removed, and their bytes.",
+    flags: ["checkpoints", ...storeOnly]
+  },
+  fsck: {
+    summary: "check every object, key record and the run log; --repair fixes them",
+    description: "Check the store: every object against its name (the sha256 of its bytes), every key record " +
+      "against its objects (present, with the recorded size, not corrupt), and the run log (SQLite's " +
+      "integrity check, and the objects its runs name). Prints each problem with the file, what is " +
+      "wrong and the node that made it, then counts.\n\n" +
+      "Exit status: 0 the store is sound (or every problem was repaired), 1 problems remain, 2 usage error.",
+    flags: ["repair", ...storeOnly]
+  }
+} as const satisfies Readonly<Record<string, CommandSpec>>
+
+export type CommandName = keyof typeof commands
+
+/** The command names, in the order help lists them. */
+export const commandNames = Object.keys(commands) as ReadonlyArray<CommandName>
+
+/** The help lines of the flags effect/cli adds to every command (its own are generic). */
+export const globalFlagDescriptions: { readonly [name: string]: string } = {
+  help: "show this help (also: pipeline help <command>)",
+  version: "print the version of pipeline (package.json's)",
+  completions: "print a completion script for that shell (docs/cli.md says how to install it)",
+  "log-level":
+    "Effect's minimum log level for the run: messages nodes and libraries log with Effect.log* below it are dropped (default info)"
+}
+
+/** The flags a command accepts, as `node:util`'s parseArgs takes them. */
+export type ParseArgsOptions = NonNullable<ParseArgsConfig["options"]>
+
+/** The parseArgs spec of a command, derived from the table. */
+export const parseArgsOptions = (command: CommandName): ParseArgsOptions =>
+  Object.fromEntries(commands[command].flags.map((name) => {
+    const flag: FlagSpec = flags[name]
+    return [name, flag.multiple === true ? { type: flag.type, multiple: true } : { type: flag.type }]
+  }))
+
+/** A command's flags by name, as parseArgs gives them: absent flags are undefined. */
+export type Values = { readonly [name: string]: string | boolean | ReadonlyArray<string | boolean> | undefined }
+
+/** A plain invocation of a command: its flags, and its argument ("" for a command that takes none). */
+export interface Invocation {
+  readonly command: CommandName
+  readonly values: Values
+  readonly argument: string
+}
+
+const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(commands, name)
+
+/**
+ * `pipeline <args>` parsed with the command's parseArgs spec, if it is a plain invocation:
+ * a known command, only its own flags, and its one argument (or none). Anything else —
+ * help, the version, completions, `--log-level`, and every usage error — is undefined, and
+ * left to effect/cli (Commands.ts), which is loaded only then: a plain command starts
+ * without it, and Replay.ts answers `run` before Effect loads at all.
+ */
+export const preParse = (args: ReadonlyArray<string>): Invocation | undefined => {
+  const [command, ...rest] = args
+  if (!isCommand(command)) return undefined
+  try {
+    const options = parseArgsOptions(command)
+    const { values, positionals, tokens } = parseArgs({ args: rest, options, allowPositionals: true, strict: true, tokens: true })
+    // a flag that does not repeat, given twice, is an error effect/cli reports (parseArgs would keep the last)
+    const given = tokens.flatMap((token) => (token.kind === "option" ? [token.name] : []))
+    const repeated = given.some((name, i) => options[name]?.multiple !== true && given.indexOf(name) !== i)
+    const wanted = "argument" in commands[command] ? 1 : 0
+    return positionals.length === wanted && !repeated ? { command, values, argument: positionals[0] ?? "" } : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** The store directory the flags name (default `.ablate/` in the working directory). */
-export const storeRoot = (values: { readonly [name: string]: unknown }): string =>
-  (values["store"] as string | undefined) ?? ".ablate"
+export const storeRoot = (values: { readonly [name: string]: unknown }): string => {
+  const store = values["store"]
+  return typeof store === "string" ? store : ".ablate"
+}

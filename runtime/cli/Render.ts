@@ -11,6 +11,7 @@
  */
 import { detailOf } from "../internal/ErrorDetail.ts"
 import type * as Scheduler from "../Scheduler.ts"
+import * as Text from "./Text.ts"
 
 export type Mode = "tty" | "plain" | "json"
 
@@ -117,8 +118,9 @@ export const make = (mode: Mode, out: Output, labels: ReadonlyArray<string>) => 
     lastDraw = performance.now()
     const lines = [...above, ...visibleLines()]
     const clear = drawn > 0 ? `\x1b[${drawn}F` : ""
-    const cols = out.columns ?? 120
-    out.write(clear + lines.map((line) => `\x1b[2K${line.slice(0, cols - 1)}`).join("\n") + "\n")
+    // a line wider than the terminal loses whole words (a zero or unknown width cuts nothing)
+    const cols = out.columns === undefined || out.columns <= 1 ? Infinity : out.columns - 1
+    out.write(clear + lines.map((line) => `\x1b[2K${Text.fitLine(line, cols)}`).join("\n") + "\n")
     drawn = lines.length - above.length
   }
 

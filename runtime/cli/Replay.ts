@@ -24,7 +24,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
-import { parseArgs } from "node:util"
 import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
 import * as Observe from "../internal/Observe.ts"
 import { findRoot } from "../internal/Packages.ts"
@@ -175,13 +174,9 @@ interface Found {
 /** The replay record of `pipeline <args>` if it is a `run` that nothing has changed for. */
 const find = (args: ReadonlyArray<string>): Found | undefined => {
   if (args[0] !== "run" || Observe.environment()["ABLATE_REPLAY"] === "0") return undefined
-  let values: { readonly [name: string]: unknown }
-  try {
-    values = parseArgs({ args: args.slice(1), options: Options.runOptions, allowPositionals: true, strict: true }).values
-  } catch {
-    return undefined // the CLI reports it
-  }
-  if (values["help"] === true || values["force"] !== undefined) return undefined
+  // a run with a usage error, --help, --version or --log-level is the CLI's to answer
+  const values = Options.preParse(args)?.values
+  if (values === undefined || values["force"] !== undefined) return undefined
   const storeRoot = path.resolve(Options.storeRoot(values))
   const { runLog } = layout(storeRoot)
   if (!fs.existsSync(runLog)) return undefined

@@ -1,12 +1,13 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck.
+ * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Commands.ts parses
+ * the arguments (and prints help, the version, completions and usage errors); each
+ * command's body here gets its flags and argument and returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
  * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
  * that a writing command (run, gc, fsck --repair) cannot write.
  */
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
-import { parseArgs } from "node:util"
 import type { Json } from "../../dsl/Artifact.ts"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore, directoryProblem, ensureWritable } from "../ArtifactStore.ts"
@@ -18,7 +19,9 @@ import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
-import { type Options, runOptions, selectionFlags, storeFlag, storeRoot } from "./Options.ts"
+import type * as Commands from "./Commands.ts"
+import { type CommandName, preParse, storeRoot, type Values } from "./Options.ts"
+import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, table, write as writeSummary } from "./Summary.ts"
@@ -28,121 +31,6 @@ export interface Console {
   readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
   readonly err: { readonly write: (text: string) => void }
 }
-
-const selectionHelp = `  --seeds 0,1,2          build the pipeline once per seed (default 0)
-  --set node.param=value override a param of every node with that name (repeatable)
-  --force node           rerun that node even when cached (repeatable)
-  --backend NAME         tensor backend: ${TensorBackend.names.join(", ")} (default $ABLATE_BACKEND or wasm)
-  --store DIR            artifact store (default .ablate/ in the working directory)
-  --json                 machine-readable output`
-
-const commands = {
-  run: {
-    options: runOptions,
-    usage: `pipeline run <file> [options]
-
-Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.
-
-${selectionHelp}
-  --concurrency N        nodes run at once (default 2)
-
-With --json, prints one JSON event per line and ends with a summary object.
-Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.`
-  },
-  plan: {
-    options: { ...selectionFlags, explain: { type: "boolean" } } as Options,
-    usage: `pipeline plan <file> [options]
-
-Show which nodes are cached (hit) and which would run (miss), without running anything.
-
-${selectionHelp}
-  --explain              for each miss, say which component of its cache key changed since it last ran`
-  },
-  show: {
-    options: storeFlag,
-    usage: `pipeline show <node|key|hash> [options]
-
-Show the latest run of a node (by label), or the node that produced a cache key or artifact hash
-(by prefix): its params, output, metrics and lineage.
-
-  --store DIR            artifact store (default .ablate/)
-  --json                 machine-readable output`
-  },
-  ls: {
-    options: { ...storeFlag, limit: { type: "string" } } as Options,
-    usage: `pipeline ls [options]
-
-List past runs, newest first.
-
-  --limit N              how many runs (default 20)
-  --store DIR            artifact store (default .ablate/)
-  --json                 machine-readable output`
-  },
-  verify: {
-    options: { ...selectionFlags } as Options,
-    usage: `pipeline verify <file> [options]
-
-Recompute every cached node of the pipeline from scratch, in memory, and compare its output
-bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or
-its cached result is stale). Writes nothing to the store.
-
-${selectionHelp}
-Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.`
-  },
-  gc: {
-    options: { ...storeFlag, checkpoints: { type: "boolean" } } as Options,
-    usage: `pipeline gc [options]
-
-Remove stored objects that no cache key and no run refers to (sparing those written in the last
-minute), key records whose objects are gone, checkpoints of completed nodes, and files left by
-killed runs. Prints how many objects and checkpoints it removed, and their bytes.
-
-  --checkpoints          also remove the checkpoints of nodes that did not complete (a killed run
-                         then restarts them from step 1), except those a running node holds
-  --store DIR            artifact store (default .ablate/)
-  --json                 machine-readable output`
-  },
-  fsck: {
-    options: { ...storeFlag, repair: { type: "boolean" } } as Options,
-    usage: `pipeline fsck [options]
-
-Check the store: every object against its name (the sha256 of its bytes), every key record
-against its objects (present, with the recorded size, not corrupt), and the run log (SQLite's
-integrity check, and the objects its runs name). Prints each problem with the file, what is
-wrong and the node that made it, then counts.
-
-  --repair               move corrupt objects to quarantine/, remove key records whose objects are
-                         gone, short or corrupt (their nodes are recomputed by the next run), and
-                         move a corrupt run log aside and start a new one
-  --store DIR            artifact store (default .ablate/)
-  --json                 machine-readable output
-
-Exit status: 0 the store is sound (or every problem was repaired), 1 problems remain, 2 usage error.`
-  }
-} as const
-
-type Command = keyof typeof commands
-
-const mainUsage = `pipeline — typed, cached, resumable RLHF experiment pipelines
-
-Usage:
-  pipeline run <file>     run a pipeline (cached nodes are reused)
-  pipeline plan <file>    show hits and misses without running
-  pipeline show <node>    lineage, params and metrics of a node or artifact
-  pipeline ls             past runs
-  pipeline verify <file>  recompute cached nodes and report any whose bytes differ
-  pipeline gc             remove unreferenced objects
-  pipeline fsck           check every object, key record and the run log; --repair fixes them
-
-Run \`pipeline <command> --help\` for a command's options.`
-
-type Values = { readonly [name: string]: string | boolean | ReadonlyArray<string | boolean> | undefined }
-
-const parseCommand = (command: Command, args: ReadonlyArray<string>) =>
-  Effect.try({
-    try: () => parseArgs({ args: [...args], options: commands[command].options, allowPositionals: true, strict: true }),
-    catch: (error) => new ConfigError({ reason: `pipeline ${command}: ${reasonOf(error)}` })
-  })
 
 const parseSeeds = (value: string | undefined) =>
   Effect.suspend(() => {
@@ -198,26 +86,6 @@ const selectionOf = (values: Values) =>
     }
   })
 
-/** The one positional argument of a command that takes one (`what` it is, for the messages). */
-const oneArgument = (command: Command, what: string, positionals: ReadonlyArray<string>) =>
-  positionals.length === 1
-    ? Effect.succeed(positionals[0]!)
-    : Effect.fail(
-      new ConfigError({
-        reason: positionals.length === 0
-          ? `pipeline ${command}: missing ${what} (usage: ${commands[command].usage.split("\n")[0]})`
-          : `pipeline ${command}: unexpected argument "${positionals[1]}" (expected one ${what})`
-      })
-    )
-
-const fileArgument = (command: Command, positionals: ReadonlyArray<string>) => oneArgument(command, "pipeline file", positionals)
-
-/** For a command that takes no positional argument. */
-const noArguments = (command: Command, positionals: ReadonlyArray<string>) =>
-  positionals.length === 0
-    ? Effect.void
-    : Effect.fail(new ConfigError({ reason: `pipeline ${command}: unexpected argument "${positionals[0]}" (it takes none)` }))
-
 /**
  * The store directory the flags name, as an absolute path. A path that is, or lies under,
  * something other than a directory is a configuration error, reported before any command
@@ -247,26 +115,23 @@ const storeLayers = (root: string) => Layer.mergeAll(ArtifactStore.layer(root), 
  * on the selected backend).
  */
 const prepareCommand = <A>(
-  command: Command,
   values: Values,
-  positionals: ReadonlyArray<string>,
+  file: string,
   root: string,
   own: Effect.Effect<A, ConfigError>
 ) =>
   Effect.gen(function*() {
-    const file = yield* fileArgument(command, positionals)
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
     const prepared = yield* Runner.prepare(file, selection)
     return { prepared, options, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
   })
 
-const runCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console, args: ReadonlyArray<string>) =>
+const runCommand = (values: Values, file: string, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const { prepared, options: concurrency, selection, layers } = yield* prepareCommand(
-      "run",
       values,
-      positionals,
+      file,
       root,
       positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
     )
@@ -325,9 +190,8 @@ const runCommand = (values: Values, positionals: ReadonlyArray<string>, root: st
     }).pipe(Effect.provide(layers))
   })
 
-const planCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+const planCommand = (values: Values, file: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const file = yield* fileArgument("plan", positionals)
     const { selection } = yield* selectionOf(values)
     const prepared = yield* Runner.prepare(file, selection)
     const { plan } = yield* Runner.plan(prepared).pipe(Effect.provide(storeLayers(root)))
@@ -391,9 +255,8 @@ const lineage = (entry: NodeRecord, depth: number, seen: Set<string>): Effect.Ef
     return lines
   })
 
-const showCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+const showCommand = (values: Values, query: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const query = yield* oneArgument("show", "node label, cache key or artifact hash", positionals)
     const runLog = yield* RunLog
     const store = yield* ArtifactStore
     const entry = (yield* runLog.find(query)).find((e) => e.status !== "failed") ?? (yield* runLog.find(query))[0]
@@ -432,9 +295,8 @@ const showCommand = (values: Values, positionals: ReadonlyArray<string>, root: s
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-const lsCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+const lsCommand = (values: Values, root: string, console: Console) =>
   Effect.gen(function*() {
-    yield* noArguments("ls", positionals)
     const limit = yield* positiveInt("limit", values["limit"] as string | undefined, 20)
     const runs = yield* (yield* RunLog).runs(limit)
     if (values["json"] === true) {
@@ -456,9 +318,9 @@ const lsCommand = (values: Values, positionals: ReadonlyArray<string>, root: str
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+const verifyCommand = (values: Values, file: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const { prepared, layers } = yield* prepareCommand("verify", values, positionals, root, Effect.void)
+    const { prepared, layers } = yield* prepareCommand(values, file, root, Effect.void)
     const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
       Effect.provide(layers)
     )
@@ -477,9 +339,8 @@ const verifyCommand = (values: Values, positionals: ReadonlyArray<string>, root:
 
 const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
 
-const gcCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+const gcCommand = (values: Values, root: string, console: Console) =>
   Effect.gen(function*() {
-    yield* noArguments("gc", positionals)
     const store = yield* ArtifactStore
     const keys = yield* store.keys()
     const referenced = new Set(yield* (yield* RunLog).referencedHashes())
@@ -496,9 +357,8 @@ const gcCommand = (values: Values, positionals: ReadonlyArray<string>, root: str
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-const fsckCommand = (values: Values, positionals: ReadonlyArray<string>, root: string, console: Console) =>
+const fsckCommand = (values: Values, root: string, console: Console) =>
   Effect.gen(function*() {
-    yield* noArguments("fsck", positionals)
     const repair = values["repair"] === true
     const store = yield* ArtifactStore
     const checked = yield* store.check({ repair })
@@ -560,46 +420,42 @@ const fsckCommand = (values: Values, positionals: ReadonlyArray<string>, root: s
     return unrepaired > 0 ? 1 : 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-/** Run the CLI on `args` (without `node pipeline`); resolves to the exit code. */
+/** Each command's body, given the store its flags name (checked before the body runs). */
+const handlers = (console: Console, args: ReadonlyArray<string>) => {
+  const inStore = <E, R>(body: (values: Values, argument: string, root: string) => Effect.Effect<number, E, R>) =>
+  (values: Values, argument: string) => Effect.flatMap(storeOf(values), (root) => body(values, argument, root))
+  // a command that writes the store is refused before any work when it cannot be written
+  const writing = <E, R>(command: CommandName, body: (values: Values, argument: string, root: string) => Effect.Effect<number, E, R>) =>
+    inStore((values, argument, root) => Effect.andThen(ensureWritable(root, command), body(values, argument, root)))
+  return {
+    run: writing("run", (values, file, root) => runCommand(values, file, root, console, args)),
+    plan: inStore((values, file, root) => planCommand(values, file, root, console)),
+    show: inStore((values, query, root) => showCommand(values, query, root, console)),
+    ls: inStore((values, _, root) => lsCommand(values, root, console)),
+    verify: inStore((values, file, root) => verifyCommand(values, file, root, console)),
+    gc: writing("gc", (values, _, root) => gcCommand(values, root, console)),
+    fsck: inStore((values, _, root) =>
+      values["repair"] === true ? Effect.andThen(ensureWritable(root, "fsck"), fsckCommand(values, root, console)) : fsckCommand(values, root, console)
+    )
+  } satisfies { readonly [C in CommandName]: unknown }
+}
+
+/**
+ * Run the CLI on `args` (without `node pipeline`); resolves to the exit code. A plain
+ * invocation goes straight to its command; anything else (help, version, completions,
+ * --log-level, a usage error) to effect/cli, loaded only then (Commands.ts).
+ */
 export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effect<number> => {
-  const [name, ...rest] = args
-  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    console.out.write(`${mainUsage}\n`)
-    return Effect.succeed(name === undefined ? 2 : 0)
-  }
-  if (!(name in commands)) {
-    console.err.write(`pipeline: unknown command "${name}"\n\n${mainUsage}\n`)
-    return Effect.succeed(2)
-  }
-  const command = name as Command
+  const commands = handlers(console, args)
+  const plain = preParse(args)
   // known even when the flags do not parse: a failed `--json` command reports its error as JSON too
-  const json = rest.includes("--json")
-  return Effect.gen(function*() {
-    const { values, positionals } = yield* parseCommand(command, rest)
-    if (values["help"] === true) {
-      console.out.write(`${commands[command].usage}\n`)
-      return 0
-    }
-    const root = yield* storeOf(values)
-    // commands that write the store are refused before any work when it cannot be written
-    if (command === "run" || command === "gc" || (command === "fsck" && values["repair"] === true)) yield* ensureWritable(root, command)
-    switch (command) {
-      case "run":
-        return yield* runCommand(values, positionals, root, console, args)
-      case "plan":
-        return yield* planCommand(values, positionals, root, console)
-      case "show":
-        return yield* showCommand(values, positionals, root, console)
-      case "ls":
-        return yield* lsCommand(values, positionals, root, console)
-      case "verify":
-        return yield* verifyCommand(values, positionals, root, console)
-      case "gc":
-        return yield* gcCommand(values, positionals, root, console)
-      case "fsck":
-        return yield* fsckCommand(values, positionals, root, console)
-    }
-  }).pipe(
+  const json = args.includes("--json")
+  const sink = { out: console.out.write, err: console.err.write, width: Text.widthOf(console.out, process.env["COLUMNS"]) }
+  return (plain !== undefined
+    ? commands[plain.command](plain.values, plain.argument)
+    : Effect.flatMap(Effect.promise((): Promise<typeof Commands> => import("./Commands.ts")), (cli) => cli.run(args, sink, commands))).pipe(
+    // effect/cli has shown the usage error (or the help of `pipeline` alone)
+    Effect.catchTag("ShowHelp", () => Effect.succeed(2)),
     Effect.catch((error) => {
       const tag = (error as { _tag?: string })._tag
       // a damaged run log is the user's to repair (with fsck), like a configuration error; so is

@@ -49,6 +49,13 @@ throw new Error("module top level failed")
   it("--set naming an unknown node lists the nodes", () =>
     expectUsageError(["run", "chain.ts", "--set", "nosuch.factor=3"], `no node named "nosuch"`, "scaled"))
 
+  it("--set and --force naming a node with a typo suggest the near name", async () => {
+    await expectUsageError(["run", "chain.ts", "--set", "scaleed.factor=3"], `--set scaleed.factor: `, `no node named "scaleed" — did you mean "scaled"?`)
+    await expectUsageError(["plan", "chain.ts", "--force", "scalde"], `--force scalde: `, `did you mean "scaled"?`)
+    const far = await cli(["run", "chain.ts", "--set", "nosuch.factor=3"], dir)
+    expect(far.stderr).not.toContain("did you mean")
+  })
+
   it("--set naming an unknown field lists the params", () =>
     expectUsageError(["run", "chain.ts", "--set", "scaled.factr=3"], `node "scaled"`, `no param "factr"`, "factor"))
 
@@ -77,7 +84,11 @@ throw new Error("module top level failed")
     await expectUsageError(["run", "chain.ts", "--concurrency", "0"], "--concurrency")
     await expectUsageError(["run", "chain.ts", "--bogus"], "bogus")
     await expectUsageError(["run", "chain.ts", "--backend", "quantum"], "unknown tensor backend", "wasm")
-    await expectUsageError(["frobnicate"], "unknown command")
+    await expectUsageError(["frobnicate"], `pipeline: unknown command "frobnicate"`, "pipeline --help")
+    await expectUsageError(["pln", "chain.ts"], `unknown command "pln" (did you mean "plan"?)`)
+    await expectUsageError(["run", "chain.ts", "--sed", "scaled.factor=3"], "pipeline run: unknown flag --sed", `did you mean "--set"?`, "pipeline help run")
+    await expectUsageError(["ls", "--jsn"], "pipeline ls: unknown flag --jsn", `did you mean "--json"?`)
+    await expectUsageError(["run", "chain.ts", "--log-level", "loud"], "--log-level", "loud")
   })
 
   it("an optional tensor backend that is not installed says which package to install", async () => {
@@ -93,11 +104,12 @@ throw new Error("module top level failed")
   it("an argument a command does not take is named, not ignored", async () => {
     await expectUsageError(["ls", "extra"], "pipeline ls", `unexpected argument "extra"`)
     await expectUsageError(["gc", "extra"], "pipeline gc", `unexpected argument "extra"`)
-    await expectUsageError(["run", "chain.ts", "other.ts"], "pipeline run", `unexpected argument "other.ts"`, "one pipeline file")
+    await expectUsageError(["run", "chain.ts", "other.ts"], "pipeline run", `unexpected argument "other.ts"`, "expected one <file>")
     await expectUsageError(["plan", "chain.ts", "other.ts"], "pipeline plan", `unexpected argument "other.ts"`)
     await expectUsageError(["verify", "chain.ts", "other.ts"], "pipeline verify", `unexpected argument "other.ts"`)
     await expectUsageError(["show", "scaled", "other"], "pipeline show", `unexpected argument "other"`)
-    await expectUsageError(["run"], "missing pipeline file", "pipeline run <file>")
+    await expectUsageError(["run"], "pipeline run: missing <file>: the pipeline file", "usage: pipeline run [flags] <file>")
+    await expectUsageError(["show"], "pipeline show: missing <node>")
   })
 
   it("a --store that is a file, or lies under one, is named for every command, and nothing is written", async () => {
@@ -130,7 +142,8 @@ export default Pipeline.make("enum", () => source({ n: Size.Small }, { name: "nu
       expect(result.code).toBe(0)
       expect(result.stdout).toContain(`pipeline ${command}`)
     }
-    expect((await cli(["--help"], dir)).stdout).toContain("pipeline run <file>")
+    const help = (await cli(["--help"], dir)).stdout
+    for (const command of ["run", "plan", "show", "ls", "verify", "gc", "fsck", "help"]) expect(help).toMatch(new RegExp(`^  ${command} `, "m"))
   })
 
   it("a failing node exits 1 and names the node", async () => {

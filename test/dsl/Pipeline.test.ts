@@ -37,7 +37,7 @@ describe("Pipeline.build", () => {
     const graph = build(chain, { overrides: [{ node: "model", field: "lr", value: 0.5 }] })
     expect(graph.nodes[1]!.node.params).toEqual({ lr: 0.5 })
     expect(buildError(chain, { overrides: [{ node: "modle", field: "lr", value: 1 }] }).message).toContain(
-      `no node named "modle" (its nodes: numbers, model, scored)`
+      `no node named "modle" — did you mean "model"? (its nodes: numbers, model, scored)`
     )
     expect(buildError(chain, { overrides: [{ node: "model", field: "rate", value: 1 }] }).message).toContain(
       `fixture/fit has no param "rate" (its params: lr)`
