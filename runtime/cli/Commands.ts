@@ -27,8 +27,10 @@ export const version = (): string => {
 
 const flagOf = (name: FlagName): Flag.Flag<Values[string]> => {
   const spec: FlagSpec = flags[name]
-  const described = <A>(flag: Flag.Flag<A>) =>
-    Flag.withDescription(spec.metavar === undefined ? flag : Flag.withMetavar(flag, spec.metavar), spec.description)
+  const described = <A>(flag: Flag.Flag<A>) => {
+    const named = spec.short === undefined ? flag : Flag.withAlias(flag, spec.short)
+    return Flag.withDescription(spec.metavar === undefined ? named : Flag.withMetavar(named, spec.metavar), spec.description)
+  }
   if (spec.type === "boolean") return described(Flag.withDefault(Flag.Boolean(name), false))
   if (spec.multiple === true) {
     return described(Flag.map(Flag.atLeast(Flag.String(name), 0), (all) => (all.length === 0 ? undefined : all)))

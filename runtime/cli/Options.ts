@@ -14,6 +14,8 @@ export interface FlagSpec {
   readonly multiple?: true
   /** the value's placeholder in help (`DIR`, `N`) */
   readonly metavar?: string
+  /** a one-letter alias (`-o`) */
+  readonly short?: string
   readonly description: string
 }
 
@@ -46,6 +48,8 @@ export const flags = {
     description:
       "move corrupt objects to quarantine/, remove key records whose objects are gone, short or corrupt (their nodes are recomputed by the next run), and move a corrupt run log aside and start a new one"
   },
+  format: { type: "string", metavar: "FORMAT", description: "table (default), md, csv or json" },
+  output: { type: "string", short: "o", metavar: "FILE", description: "the file to write (default report.html)" },
   store: { type: "string", metavar: "DIR", description: "artifact store (default .ablate/ in the working directory)" },
   json: { type: "boolean", description: "machine-readable output" }
 } as const satisfies Readonly<Record<string, FlagSpec>>
@@ -107,6 +111,29 @@ export const commands = {
       "killed runs. Prints how many objects and checkpoints it removed, and their bytes.",
     flags: ["checkpoints", ...storeOnly]
   },
+  results: {
+    summary: "the results table of a pipeline or a run: mean ± 95% CI over seeds, Δ vs the baseline",
+    description: "Print the results table: one row per sweep cell (and split), each result metric a node declares " +
+      "as its mean over seeds with a 95% Student-t interval, and its difference from the pipeline's baseline " +
+      "cell with Welch's interval. Given a pipeline file, from the stored results of its nodes for these seeds " +
+      "(nothing runs; nodes not yet computed are left out); given a run id (see pipeline ls), the table that " +
+      "run kept.\n\n" +
+      "Exit status: 0 a table was printed, 2 usage error or nothing to show.",
+    argument: { name: "file|run", description: "a pipeline file, or the id of a run" },
+    flags: ["seeds", "set", "backend", "format", "store", "json"],
+    examples: ["pipeline results pipelines/overoptimization.ts --seeds 0,1,2 --format md", "pipeline results 12 --format csv"]
+  },
+  report: {
+    summary: "an HTML report of a pipeline or a run: results, charts, curves and the graph",
+    description: "Write one self-contained HTML file (it opens offline): the results table; each result metric " +
+      "against the sweep's main factor with interval bars; the reward–KL frontier when an output reports gold " +
+      "reward, proxy reward and KL; training curves per cell (mean over seeds with a 95% band); and the " +
+      "pipeline's graph with each node's params and cache status. Given a pipeline file, from what the store " +
+      "holds for these seeds; given a run id, from that run.",
+    argument: { name: "file|run", description: "a pipeline file, or the id of a run" },
+    flags: ["seeds", "set", "backend", "output", "store", "json"],
+    examples: ["pipeline report pipelines/overoptimization.ts --seeds 0,1,2 -o overoptimization.html"]
+  },
   fsck: {
     summary: "check every object, key record and the run log; --repair fixes them",
     description: "Check the store: every object against its name (the sha256 of its bytes), every key record " +
@@ -139,7 +166,11 @@ export type ParseArgsOptions = NonNullable<ParseArgsConfig["options"]>
 export const parseArgsOptions = (command: CommandName): ParseArgsOptions =>
   Object.fromEntries(commands[command].flags.map((name) => {
     const flag: FlagSpec = flags[name]
-    return [name, flag.multiple === true ? { type: flag.type, multiple: true } : { type: flag.type }]
+    return [name, {
+      type: flag.type,
+      ...(flag.multiple === true ? { multiple: true } : {}),
+      ...(flag.short === undefined ? {} : { short: flag.short })
+    }]
   }))
 
 /** A command's flags by name, as parseArgs gives them: absent flags are undefined. */

@@ -9,8 +9,7 @@
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
-import type * as Pipeline from "../../dsl/Pipeline.ts"
-import { ArtifactStore, directoryProblem, ensureWritable } from "../ArtifactStore.ts"
+import { ArtifactStore, ensureWritable } from "../ArtifactStore.ts"
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
@@ -18,12 +17,13 @@ import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
-import * as TensorBackend from "../TensorBackend.ts"
 import type * as Commands from "./Commands.ts"
-import { type CommandName, preParse, storeRoot, type Values } from "./Options.ts"
+import { type CommandName, preParse, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
+import { reportCommand, resultsCommand } from "./ResultsCommands.ts"
+import { positiveInt, selectionOf, storeLayers, storeOf } from "./Selection.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, table, write as writeSummary } from "./Summary.ts"
 
 /** Where the CLI writes; tests pass buffers. */
@@ -31,81 +31,6 @@ export interface Console {
   readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
   readonly err: { readonly write: (text: string) => void }
 }
-
-const parseSeeds = (value: string | undefined) =>
-  Effect.suspend(() => {
-    if (value === undefined) return Effect.succeed([0])
-    const seeds = value.split(",").map((s) => s.trim())
-    const bad = seeds.find((s) => !/^\d+$/.test(s))
-    return bad === undefined
-      ? Effect.succeed([...new Set(seeds.map(Number))])
-      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
-  })
-
-const parseOverride = (text: string): Effect.Effect<Pipeline.Override, ConfigError> => {
-  const eq = text.indexOf("=")
-  const target = eq < 0 ? text : text.slice(0, eq)
-  const dot = target.lastIndexOf(".")
-  if (eq < 0 || dot <= 0 || dot === target.length - 1) {
-    return Effect.fail(new ConfigError({ reason: `--set ${text}: expected node.param=value (example: --set rm.steps=500)` }))
-  }
-  const raw = text.slice(eq + 1)
-  let value: unknown = raw
-  try {
-    value = JSON.parse(raw)
-  } catch {
-    // Not JSON: the value is the string as typed.
-  }
-  return Effect.succeed({ node: target.slice(0, dot), field: target.slice(dot + 1), value })
-}
-
-const positiveInt = (flag: string, value: string | undefined, fallback: number) =>
-  value === undefined
-    ? Effect.succeed(fallback)
-    : /^[1-9]\d*$/.test(value)
-    ? Effect.succeed(Number(value))
-    : Effect.fail(new ConfigError({ reason: `--${flag} ${value}: expected a positive integer` }))
-
-const selectionOf = (values: Values) =>
-  Effect.gen(function*() {
-    const seeds = yield* parseSeeds(values["seeds"] as string | undefined)
-    const overrides = yield* Effect.forEach((values["set"] as ReadonlyArray<string> | undefined) ?? [], parseOverride)
-    const backendText = (values["backend"] as string | undefined) ?? process.env["ABLATE_BACKEND"]
-    const backend = backendText === undefined || backendText === ""
-      ? TensorBackend.defaultName
-      : yield* TensorBackend.parse(backendText, values["backend"] === undefined ? "ABLATE_BACKEND" : "--backend")
-    yield* TensorBackend.check(backend)
-    return {
-      selection: {
-        seeds,
-        overrides,
-        force: (values["force"] as ReadonlyArray<string> | undefined) ?? [],
-        env: TensorBackend.env(backend)
-      } satisfies Runner.Selection,
-      backend
-    }
-  })
-
-/**
- * The store directory the flags name, as an absolute path. A path that is, or lies under,
- * something other than a directory is a configuration error, reported before any command
- * reads or writes the store.
- */
-const storeOf = (values: Values) =>
-  Effect.suspend(() => {
-    const given = storeRoot(values)
-    const root = path.resolve(given)
-    const problem = directoryProblem(root)
-    return problem === undefined
-      ? Effect.succeed(root)
-      : Effect.fail(
-        new ConfigError({
-          reason: `${values["store"] === undefined ? `store ${given} (the default; choose another with --store)` : `--store ${given}`}: ${problem}`
-        })
-      )
-  })
-
-const storeLayers = (root: string) => Layer.mergeAll(ArtifactStore.layer(root), RunLog.layer(root))
 
 /**
  * The start `run` and `verify` share: the pipeline file, the selection, the command's
@@ -185,7 +110,8 @@ const runCommand = (values: Values, file: string, root: string, console: Console
         wallMs,
         nodes,
         outputs,
-        notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined
+        notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined,
+        results: outcome.table
       })
     }).pipe(Effect.provide(layers))
   })
@@ -433,6 +359,8 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
     show: inStore((values, query, root) => showCommand(values, query, root, console)),
     ls: inStore((values, _, root) => lsCommand(values, root, console)),
     verify: inStore((values, file, root) => verifyCommand(values, file, root, console)),
+    results: inStore((values, source, root) => resultsCommand(values, source, root, console)),
+    report: inStore((values, source, root) => reportCommand(values, source, root, console)),
     gc: writing("gc", (values, _, root) => gcCommand(values, root, console)),
     fsck: inStore((values, _, root) =>
       values["repair"] === true ? Effect.andThen(ensureWritable(root, "fsck"), fsckCommand(values, root, console)) : fsckCommand(values, root, console)

@@ -1,0 +1,94 @@
+/**
+ * What the commands that build a pipeline share: the selection their flags make (seeds,
+ * `--set` overrides, `--force`, the tensor backend), positive-integer flags, and the store
+ * directory with the layers that serve it.
+ */
+import { Effect, Layer } from "effect"
+import * as path from "node:path"
+import type * as Pipeline from "../../dsl/Pipeline.ts"
+import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
+import { ConfigError } from "../Errors.ts"
+import { RunLog } from "../RunLog.ts"
+import type * as Runner from "../Runner.ts"
+import * as TensorBackend from "../TensorBackend.ts"
+import { storeRoot, type Values } from "./Options.ts"
+
+/** `--seeds 0,1,2` (default: seed 0). */
+const parseSeeds = (value: string | undefined) =>
+  Effect.suspend(() => {
+    if (value === undefined) return Effect.succeed([0])
+    const seeds = value.split(",").map((s) => s.trim())
+    const bad = seeds.find((s) => !/^\d+$/.test(s))
+    return bad === undefined
+      ? Effect.succeed([...new Set(seeds.map(Number))])
+      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
+  })
+
+/** One `--set node.param=value`; the value is JSON when it parses as JSON, else the string. */
+const parseOverride = (text: string): Effect.Effect<Pipeline.Override, ConfigError> => {
+  const eq = text.indexOf("=")
+  const target = eq < 0 ? text : text.slice(0, eq)
+  const dot = target.lastIndexOf(".")
+  if (eq < 0 || dot <= 0 || dot === target.length - 1) {
+    return Effect.fail(new ConfigError({ reason: `--set ${text}: expected node.param=value (example: --set rm.steps=500)` }))
+  }
+  const raw = text.slice(eq + 1)
+  let value: unknown = raw
+  try {
+    value = JSON.parse(raw)
+  } catch {
+    // Not JSON: the value is the string as typed.
+  }
+  return Effect.succeed({ node: target.slice(0, dot), field: target.slice(dot + 1), value })
+}
+
+/** A flag whose value must be a positive integer (`fallback` when absent). */
+export const positiveInt = (flag: string, value: string | undefined, fallback: number) =>
+  value === undefined
+    ? Effect.succeed(fallback)
+    : /^[1-9]\d*$/.test(value)
+    ? Effect.succeed(Number(value))
+    : Effect.fail(new ConfigError({ reason: `--${flag} ${value}: expected a positive integer` }))
+
+/** The selection of `run`, `plan`, `verify`, `results` and `report`, and the tensor backend it names. */
+export const selectionOf = (values: Values) =>
+  Effect.gen(function*() {
+    const seeds = yield* parseSeeds(values["seeds"] as string | undefined)
+    const overrides = yield* Effect.forEach((values["set"] as ReadonlyArray<string> | undefined) ?? [], parseOverride)
+    const backendText = (values["backend"] as string | undefined) ?? process.env["ABLATE_BACKEND"]
+    const backend = backendText === undefined || backendText === ""
+      ? TensorBackend.defaultName
+      : yield* TensorBackend.parse(backendText, values["backend"] === undefined ? "ABLATE_BACKEND" : "--backend")
+    yield* TensorBackend.check(backend)
+    return {
+      selection: {
+        seeds,
+        overrides,
+        force: (values["force"] as ReadonlyArray<string> | undefined) ?? [],
+        env: TensorBackend.env(backend)
+      } satisfies Runner.Selection,
+      backend
+    }
+  })
+
+/**
+ * The store directory the flags name, as an absolute path. A path that is, or lies under,
+ * something other than a directory is a configuration error, reported before any command
+ * reads or writes the store.
+ */
+export const storeOf = (values: Values) =>
+  Effect.suspend(() => {
+    const given = storeRoot(values)
+    const root = path.resolve(given)
+    const problem = directoryProblem(root)
+    return problem === undefined
+      ? Effect.succeed(root)
+      : Effect.fail(
+        new ConfigError({
+          reason: `${values["store"] === undefined ? `store ${given} (the default; choose another with --store)` : `--store ${given}`}: ${problem}`
+        })
+      )
+  })
+
+/** The file store and the run log at `root`. */
+export const storeLayers = (root: string) => Layer.mergeAll(ArtifactStore.layer(root), RunLog.layer(root))
