@@ -1,7 +1,8 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Commands.ts parses
- * the arguments (and prints help, the version, completions and usage errors); each
- * command's body here gets its flags and argument and returns the exit code.
+ * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Options.preParse
+ * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
+ * completions, usage errors); each command's body here gets its flags and argument and
+ * returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
  * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
  * that a writing command (run, gc, fsck --repair) cannot write.
