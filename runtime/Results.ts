@@ -114,6 +114,8 @@ const matches = (factors: Readonly<Record<string, Json>>, baseline: Readonly<Rec
   Object.keys(baseline).length > 0 &&
   Object.entries(baseline).every(([key, value]) => key in factors && stable(factors[key]!) === stable(value))
 
+const intervalOf = ({ mean, low, high, n }: Statistics.Interval): Statistics.Interval => ({ mean, low, high, n })
+
 /** Pool observations by output, cell and split, and compare each cell with the baseline. */
 export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Readonly<Record<string, Json>> = {}): Table => {
   const factorNames: Array<string> = []
@@ -143,7 +145,7 @@ export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Re
       const base = reference?.values.get(name)
       metrics[name] = {
         ...Statistics.meanInterval(values),
-        delta: isBaseline || base === undefined ? undefined : Statistics.differenceInterval(values, base)
+        delta: isBaseline || base === undefined ? undefined : intervalOf(Statistics.differenceInterval(values, base))
       }
     }
     return {
