@@ -39,12 +39,18 @@ process.emitWarning = (warning, ...rest) => {
 }
 
 // Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
-// whose off-thread loader Observe cannot watch: such a process records nothing to replay.
+// whose off-thread loader cannot be watched: such a process records nothing to replay.
 if (process.features.typescript) {
-  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts).
-  const Observe = await import("../runtime/internal/Observe.ts")
-  Observe.install(fileURLToPath(import.meta.url))
+  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts);
+  // the recording is the CLI's Observer, and whatever happens its patches are undone.
+  const { install } = await import("../runtime/internal/observe/Install.ts")
+  const recording = install(fileURLToPath(import.meta.url))
+  try {
+    await (await import("../runtime/cli/bin.ts")).start(recording, recording.environment)
+  } finally {
+    recording.finish()
+  }
 } else {
   (await import("tsx/esm/api")).register()
+  await (await import("../runtime/cli/bin.ts")).start()
 }
-await import("../runtime/cli/bin.ts")

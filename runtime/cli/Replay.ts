@@ -2,9 +2,9 @@
  * Answering `pipeline run` from the run log when nothing it depends on has changed.
  *
  * Every `pipeline run` process observes what preparing its plan depended on
- * (internal/Observe.ts: the modules that ran, the environment variables read, the
- * files read, the package versions and project roots the cache keys were computed
- * from). When the run succeeds and nothing tainted the observation, the run log keeps a
+ * (../Observer.ts and internal/observe/: the modules that ran, the environment variables
+ * read, the files read, the package versions and project roots the cache keys were
+ * computed from). When the run succeeds and nothing tainted the observation, the run log keeps a
  * replay record under the command's signature (its arguments and working directory):
  * the observation, and for every node its key, its output and the identity of its key
  * record on disk.
@@ -26,10 +26,10 @@ import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import { parseArgs } from "node:util"
 import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
-import * as Observe from "../internal/Observe.ts"
-import { findRoot } from "../internal/Packages.ts"
+import { findRoot, packageDirFor, versionIn } from "../internal/Packages.ts"
 import * as RunLogDb from "../internal/RunLogDb.ts"
 import { layout } from "../internal/StoreLayout.ts"
+import type { Observation, Observed } from "../Observer.ts"
 import type { Console } from "./main.ts"
 import * as Options from "./Options.ts"
 import * as Render from "./Render.ts"
@@ -51,7 +51,7 @@ interface ReplayRecord {
   readonly runtime: string
   readonly pipeline: string
   readonly file: string
-  readonly observation: Observe.Observation
+  readonly observation: Observation
   readonly nodes: ReadonlyArray<RecordedNode>
   /** output and metrics object hash → device, inode and size of its file */
   readonly objects: { readonly [hash: string]: string }
@@ -108,10 +108,11 @@ export const recordOf = (
     readonly outputs: ReadonlyArray<Summary.ShownOutput>
     readonly forced: boolean
   },
-  observation: Observe.Observation | undefined
+  observed: Observed
 ): { readonly record: ReplayRecord } | { readonly notReplayable: string } => {
   if (run.forced) return { notReplayable: "run with --force" }
-  if (observation === undefined) return { notReplayable: Observe.taintedBy() ?? "not started by the pipeline command" }
+  if ("notReplayable" in observed) return observed
+  const { observation } = observed
   const { keyPath, objectPath } = layout(storeRoot)
   const nodes: Array<RecordedNode> = []
   const objects: Record<string, string> = {}
@@ -140,14 +141,13 @@ const hashOf = (file: string): string | undefined => {
 const sameArray = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])
 
 /** Whether everything the observation recorded is still as it was. */
-const unchanged = (observed: Observe.Observation): boolean => {
-  const env = Observe.environment()
+const unchanged = (observed: Observation, env: NodeJS.ProcessEnv): boolean => {
   for (const [name, value] of Object.entries(observed.env)) if ((env[name] ?? null) !== value) return false
   if (observed.envNames !== null && !sameArray(observed.envNames, Object.keys(env).sort())) return false
   for (const [file, hash] of Object.entries(observed.files)) if (hashOf(file) !== hash) return false
   for (const [file, existed] of Object.entries(observed.exists)) if (fs.existsSync(file) !== existed) return false
-  for (const [dir, version] of Object.entries(observed.packages)) if (Observe.versionIn(dir) !== version) return false
-  for (const { name, from, dir } of observed.imports) if (Observe.packageDirFor(name, from) !== dir) return false
+  for (const [dir, version] of Object.entries(observed.packages)) if (versionIn(dir) !== version) return false
+  for (const { name, from, dir } of observed.imports) if (packageDirFor(name, from) !== dir) return false
   for (const [file, root] of Object.entries(observed.roots)) if (findRoot(file) !== root) return false
   return true
 }
@@ -173,8 +173,8 @@ interface Found {
 }
 
 /** The replay record of `pipeline <args>` if it is a `run` that nothing has changed for. */
-const find = (args: ReadonlyArray<string>): Found | undefined => {
-  if (args[0] !== "run" || Observe.environment()["ABLATE_REPLAY"] === "0") return undefined
+const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Found | undefined => {
+  if (args[0] !== "run" || env["ABLATE_REPLAY"] === "0") return undefined
   let values: { readonly [name: string]: unknown }
   try {
     values = parseArgs({ args: args.slice(1), options: Options.runOptions, allowPositionals: true, strict: true }).values
@@ -192,7 +192,7 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
     const record = saved === undefined ? undefined : JSON.parse(saved.record) as ReplayRecord
     if (
       saved !== undefined && record !== undefined && record.format === 3 && record.runtime === runtime &&
-      unchanged(record.observation) && allCached(storeRoot, record)
+      unchanged(record.observation, env) && allCached(storeRoot, record)
     ) {
       return { db, sourceRun: saved.runId, record, json: values["json"] === true }
     }
@@ -206,11 +206,12 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
 /**
  * Answer `pipeline <args>` from its replay record if it is a `run` that nothing has
  * changed for: prints and logs the run and returns the exit code. Returns undefined
- * when the command must run normally.
+ * when the command must run normally. `env` is the process's environment, read without
+ * being observed.
  */
-export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out">): number | undefined => {
+export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out">, env: NodeJS.ProcessEnv): number | undefined => {
   const started = performance.now()
-  const found = find(args)
+  const found = find(args, env)
   if (found === undefined) return undefined
   const { db, sourceRun, record, json } = found
   let runId: number

@@ -14,6 +14,7 @@ import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
+import { Observer } from "../Observer.ts"
 import * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
 import { type Options, runOptions, selectionFlags, storeFlag, storeRoot } from "./Options.ts"
@@ -190,7 +191,7 @@ const selectionOf = (values: Values) =>
         seeds,
         overrides,
         force: (values["force"] as ReadonlyArray<string> | undefined) ?? [],
-        env: TensorBackend.env(backend)
+        env: TensorBackend.env(backend, yield* Observer)
       } satisfies Runner.Selection,
       backend
     }
