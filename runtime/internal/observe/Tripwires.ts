@@ -80,6 +80,7 @@ const nodeSettings = new Set(["WATCH_REPORT_DEPENDENCIES", "NODE_V8_COVERAGE"])
 
 /** Observe `process.env` (reads by name, enumeration; writes taint) until the returned restore. */
 export const watchEnvironment = (recording: Recording): Restore => {
+  const before = process.env
   const original = recording.environment
   const observed = (name: string | symbol): name is string =>
     recording.recording() && typeof name === "string" && !recording.knowsEnv(name) && !nodeSettings.has(name) && directCaller() !== "node"
@@ -109,7 +110,7 @@ export const watchEnvironment = (recording: Recording): Restore => {
     }
   })
   return () => {
-    process.env = original
+    process.env = before
   }
 }
 
