@@ -40,17 +40,19 @@ process.emitWarning = (warning, ...rest) => {
 
 // Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
 // whose off-thread loader cannot be watched: such a process records nothing to replay.
-if (process.features.typescript) {
-  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts);
-  // the recording is the CLI's Observer, and whatever happens its patches are undone.
+if (!process.features.typescript) (await import("tsx/esm/api")).register()
+const bin = () => import("../runtime/cli/bin.ts")
+if (process.features.typescript && process.argv[2] === "run") {
+  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts;
+  // only a `run` keeps a replay record); the recording is the CLI's Observer, and whatever
+  // happens its patches are undone.
   const { install } = await import("../runtime/internal/observe/Install.ts")
   const recording = install(fileURLToPath(import.meta.url))
   try {
-    await (await import("../runtime/cli/bin.ts")).start(recording, recording.environment)
+    await (await bin()).start(recording, recording.environment)
   } finally {
     recording.finish()
   }
 } else {
-  (await import("tsx/esm/api")).register()
-  await (await import("../runtime/cli/bin.ts")).start()
+  await (await bin()).start()
 }

@@ -121,6 +121,8 @@ export const recordOf = (
     const keyFile = keyFileIdentity(keyPath(key), hash)
     if (keyFile === undefined) return { notReplayable: `the key record of node "${label}" changed before the run finished` }
     for (const object of [hash, metricsHash]) {
+      // nodes share objects (the same empty metrics, say): each file is looked at once
+      if (objects[object] !== undefined) continue
       const file = objectFileOf(objectPath(object))
       if (file === undefined) return { notReplayable: `an object of node "${label}" was removed before the run finished` }
       objects[object] = file

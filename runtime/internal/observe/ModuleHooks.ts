@@ -12,10 +12,15 @@ import { isPackageFile, type Recording } from "./Recording.ts"
 
 export const observeModules = (recording: Recording): () => void => {
   const hooks = module.registerHooks({
-    resolve: (specifier, context, next) =>
-      recording.quietly(() => {
-        const parent = context.parentURL?.startsWith("file:") ? fileURLToPath(context.parentURL) : undefined
-        if (!recording.recording() || parent === undefined || isPackageFile(parent)) return next(specifier, context)
+    resolve: (specifier, context, next) => {
+      // most imports are a package's own (effect's modules importing each other): nothing to note
+      const { parentURL } = context
+      if (!recording.recording() || parentURL === undefined || !parentURL.startsWith("file:") || parentURL.includes("/node_modules/")) {
+        return next(specifier, context)
+      }
+      return recording.quietly(() => {
+        const parent = fileURLToPath(parentURL)
+        if (isPackageFile(parent)) return next(specifier, context)
         const name = bareName(specifier)
         // a local file's import of a package: which copy it finds (or that none is there) is part of what ran
         if (name !== undefined) recording.noteImport(name, parent)
@@ -28,7 +33,8 @@ export const observeModules = (recording: Recording): () => void => {
           }
           throw error
         }
-      }),
+      })
+    },
     load: (url, context, next) =>
       recording.quietly(() => {
         const loaded = next(url, context)

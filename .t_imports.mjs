@@ -1,8 +1,0 @@
-const t0 = performance.now()
-const mark = (l) => console.error(l, (performance.now() - t0).toFixed(0))
-const m = (await import("node:module")); m.enableCompileCache?.(); mark("start")
-await import("effect"); mark("effect")
-await import("./runtime/cli/Replay.ts"); mark("replay")
-await import("./runtime/TensorBackend.ts"); mark("tensorbackend")
-await import("esbuild"); mark("esbuild")
-await import("./runtime/cli/main.ts"); mark("main")
