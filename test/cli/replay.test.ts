@@ -87,13 +87,13 @@ export default Pipeline.make("clocked", () => source({ n: started > 0 ? 3 : 2 },
   "random.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
 import { source } from "./nodes/source.ts"
-export default Pipeline.make("random", () => source({ n: Math.random() < 2 ? 6 : 2 }, { name: "source" }))
+export default Pipeline.make("random", () => source({ n: Math.random() < 2 ? 61 : 2 }, { name: "source" }))
 `,
   "listing.ts": `
 import * as fs from "node:fs"
 import { Pipeline } from "@ablate/dsl/index.ts"
 import { source } from "./nodes/source.ts"
-const n = fs.readdirSync(".").length > 0 ? 7 : 2
+const n = fs.readdirSync(".").length > 0 ? 71 : 2
 export default Pipeline.make("listing", () => source({ n }, { name: "source" }))
 `
 }
