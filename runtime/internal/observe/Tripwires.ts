@@ -131,145 +131,157 @@ const functionNames = (target: object) =>
 const guardedModules = ["child_process", "cluster", "dgram", "dns", "http", "http2", "https", "net", "os", "tls", "worker_threads"]
 const randomFunctions = ["randomBytes", "randomFill", "randomFillSync", "randomInt", "randomUUID", "generateKey", "generateKeyPair", "generateKeyPairSync", "generateKeySync", "generatePrime", "generatePrimeSync"]
 
+type Patch = (target: object, name: string, wrap: (original: Fn) => Fn) => void
+
+/** Replaces `target[name]` (as an own property, whatever it was; `wrap` gets the original), pushing its undo on `undos`. */
+const patcher = (undos: Array<Restore>): Patch => (target, name, wrap) => {
+  const original = (target as Record<string, unknown>)[name]
+  if (typeof original !== "function") return
+  const own = Object.getOwnPropertyDescriptor(target, name)
+  Object.defineProperty(target, name, { value: Object.assign(wrap(original as Fn), original), writable: true, configurable: true, enumerable: own?.enumerable ?? false })
+  undos.push(() => {
+    if (own === undefined) delete (target as Record<string, unknown>)[name]
+    else Object.defineProperty(target, name, own)
+  })
+}
+
+/** A call that taints when made from the project's own code. */
+const tripwire = (recording: Recording, label: string) => (original: Fn): Fn => {
+  const wrapper = function(this: unknown, ...args: Array<unknown>): unknown {
+    if (fromProjectCode(recording)) recording.taint(`the pipeline called ${label}`)
+    // `new Worker(...)` builds a Worker (a subclass defined meanwhile keeps its own prototype)
+    const target: Fn | undefined = new.target === wrapper ? original : new.target as Fn | undefined
+    return recording.quietly((): unknown => target === undefined ? original.apply(this, args) : Reflect.construct(original, args, target))
+  }
+  return wrapper
+}
+
+/** Whether a read of `target` counts: made by the project's own code, or of a file outside node_modules whoever reads it. */
+const counts = (recording: Recording, target: unknown): boolean => {
+  if (recording.busy()) return false
+  const file = pathOf(target)
+  return (file !== undefined && !isPackageFile(file)) || fromProjectCode(recording)
+}
+
+/** A file read as the build makes it (`args` of readFileSync or fs.promises.readFile): how it ended is noted if it counts. */
+const reading = (recording: Recording, args: ReadonlyArray<unknown>) => {
+  const counted = counts(recording, args[0])
+  const file = pathOf(args[0])
+  return {
+    done: (result: unknown): unknown => {
+      if (!counted) return result
+      // a read by descriptor or handle cannot be tied to a file
+      if (file === undefined) recording.taint("the pipeline read a file by descriptor")
+      else recording.noteFile(file, sha256(bytesOf(result, args[1])))
+      return result
+    },
+    failed: (error: unknown): never => {
+      // a missing file counts as absent (it may appear later); any other failure taints
+      if (counted && file !== undefined && (error as NodeJS.ErrnoException).code === "ENOENT") recording.noteExists(file, false)
+      else if (counted) recording.taint(`the pipeline's read of ${String(args[0])} failed`)
+      throw error
+    }
+  }
+}
+
+/** node:fs: reads (`readFileSync`, `fs.promises.readFile`) and probes (`existsSync`) recorded, every other function a tripwire. */
+const guardFiles = (recording: Recording, patch: Patch): void => {
+  const fs = process.getBuiltinModule("node:fs")
+  for (const name of functionNames(fs)) {
+    if (name === "readFileSync") {
+      patch(fs, name, (original) =>
+        function(this: unknown, ...args: Array<unknown>) {
+          const read = reading(recording, args)
+          try {
+            return read.done(recording.quietly(() => original.apply(this, args)))
+          } catch (error) {
+            return read.failed(error)
+          }
+        })
+    } else if (name === "existsSync") {
+      patch(fs, name, (original) =>
+        function(this: unknown, ...args: Array<unknown>) {
+          const counted = counts(recording, args[0])
+          const result = recording.quietly(() => original.apply(this, args) as boolean)
+          const file = pathOf(args[0])
+          if (counted) file === undefined ? recording.taint("the pipeline probed a file by descriptor") : recording.noteExists(file, result)
+          return result
+        })
+    } else {
+      patch(fs, name, tripwire(recording, `fs.${name}`))
+    }
+  }
+  const fsPromises = fs.promises
+  for (const name of functionNames(fsPromises)) {
+    if (name === "readFile") {
+      patch(fsPromises, name, (original) =>
+        function(this: unknown, ...args: Array<unknown>) {
+          const read = reading(recording, args)
+          return (recording.quietly(() => original.apply(this, args)) as Promise<unknown>).then(read.done, read.failed)
+        })
+    } else {
+      patch(fsPromises, name, tripwire(recording, `fs.promises.${name}`))
+    }
+  }
+}
+
+/** Processes, workers, the network, the machine, randomness, the clock and the process id: tripwires. */
+const guardSideChannels = (recording: Recording, patch: Patch, undos: Array<Restore>): void => {
+  for (const id of guardedModules) {
+    const target = process.getBuiltinModule(`node:${id}`) as object
+    for (const name of functionNames(target)) patch(target, name, tripwire(recording, `${id}.${name}`))
+  }
+  patch(process.getBuiltinModule("node:worker_threads"), "Worker", tripwire(recording, "new Worker"))
+  const crypto = process.getBuiltinModule("node:crypto")
+  for (const name of randomFunctions) patch(crypto, name, tripwire(recording, `crypto.${name}`))
+  const webCrypto = Object.getPrototypeOf(globalThis.crypto) as object
+  for (const name of ["getRandomValues", "randomUUID"]) patch(webCrypto, name, tripwire(recording, `crypto.${name}`))
+  patch(Math, "random", tripwire(recording, "Math.random"))
+  patch(performance, "now", tripwire(recording, "performance.now"))
+  for (const name of ["hrtime", "uptime", "cpuUsage", "memoryUsage", "resourceUsage"]) patch(process, name, tripwire(recording, `process.${name}`))
+  patch(process.hrtime, "bigint", tripwire(recording, "process.hrtime.bigint"))
+  patch(globalThis, "fetch", tripwire(recording, "fetch"))
+  for (const name of ["pid", "ppid"]) {
+    const own = Object.getOwnPropertyDescriptor(process, name)
+    if (own?.configurable !== true) continue
+    Object.defineProperty(process, name, {
+      get: () => {
+        if (fromProjectCode(recording)) recording.taint(`the pipeline read process.${name}`)
+        return own.get === undefined ? own.value : own.get.call(process)
+      },
+      configurable: true,
+      enumerable: own.enumerable ?? true
+    })
+    undos.push(() => Object.defineProperty(process, name, own))
+  }
+  const RealDate = Date
+  patch(RealDate, "now", tripwire(recording, "Date.now"))
+  globalThis.Date = new Proxy(RealDate, {
+    construct(target, args, newTarget) {
+      if (args.length === 0 && fromProjectCode(recording)) recording.taint("the pipeline read the clock (new Date())")
+      return Reflect.construct(target, args, newTarget) as object
+    },
+    apply(target) {
+      if (fromProjectCode(recording)) recording.taint("the pipeline read the clock (Date())")
+      return target()
+    }
+  })
+  undos.push(() => {
+    globalThis.Date = RealDate
+  })
+}
+
 /** Record the build's file reads and taint on its other side channels (see the header) until the returned restore. */
 export const guardBuild = (recording: Recording): Restore => {
   const undos: Array<Restore> = []
-
-  /** Replace `target[name]` (as an own property, whatever it was); `wrap` gets the original. */
-  const patch = (target: object, name: string, wrap: (original: Fn) => Fn): void => {
-    const original = (target as Record<string, unknown>)[name]
-    if (typeof original !== "function") return
-    const own = Object.getOwnPropertyDescriptor(target, name)
-    Object.defineProperty(target, name, { value: Object.assign(wrap(original as Fn), original), writable: true, configurable: true, enumerable: own?.enumerable ?? false })
-    undos.push(() => {
-      if (own === undefined) delete (target as Record<string, unknown>)[name]
-      else Object.defineProperty(target, name, own)
-    })
-  }
-
-  /** The call taints when made from the project's own code. */
-  const tripwire = (label: string) => (original: Fn): Fn => {
-    const wrapper = function(this: unknown, ...args: Array<unknown>): unknown {
-      if (fromProjectCode(recording)) recording.taint(`the pipeline called ${label}`)
-      // `new Worker(...)` builds a Worker (a subclass defined meanwhile keeps its own prototype)
-      const target: Fn | undefined = new.target === wrapper ? original : new.target as Fn | undefined
-      return recording.quietly((): unknown => target === undefined ? original.apply(this, args) : Reflect.construct(original, args, target))
-    }
-    return wrapper
-  }
-
-  /** Whether a read of `target` counts: made by the project's own code, or of a file outside node_modules whoever reads it. */
-  const counts = (target: unknown): boolean => {
-    if (recording.busy()) return false
-    const file = pathOf(target)
-    return (file !== undefined && !isPackageFile(file)) || fromProjectCode(recording)
-  }
-
-  /** A file read as the build makes it (`args` of readFileSync or fs.promises.readFile): how it ended is noted if it counts. */
-  const reading = (args: ReadonlyArray<unknown>) => {
-    const counted = counts(args[0])
-    const file = pathOf(args[0])
-    return {
-      done: (result: unknown): unknown => {
-        if (!counted) return result
-        // a read by descriptor or handle cannot be tied to a file
-        if (file === undefined) recording.taint("the pipeline read a file by descriptor")
-        else recording.noteFile(file, sha256(bytesOf(result, args[1])))
-        return result
-      },
-      failed: (error: unknown): never => {
-        // a missing file counts as absent (it may appear later); any other failure taints
-        if (counted && file !== undefined && (error as NodeJS.ErrnoException).code === "ENOENT") recording.noteExists(file, false)
-        else if (counted) recording.taint(`the pipeline's read of ${String(args[0])} failed`)
-        throw error
-      }
-    }
-  }
-
   const restore: Restore = () => {
     for (const undo of undos.splice(0).reverse()) undo()
     module.syncBuiltinESMExports()
   }
   try {
-    const fs = process.getBuiltinModule("node:fs")
-    for (const name of functionNames(fs)) {
-      if (name === "readFileSync") {
-        patch(fs, name, (original) =>
-          function(this: unknown, ...args: Array<unknown>) {
-            const read = reading(args)
-            try {
-              return read.done(recording.quietly(() => original.apply(this, args)))
-            } catch (error) {
-              return read.failed(error)
-            }
-          })
-      } else if (name === "existsSync") {
-        patch(fs, name, (original) =>
-          function(this: unknown, ...args: Array<unknown>) {
-            const counted = counts(args[0])
-            const result = recording.quietly(() => original.apply(this, args) as boolean)
-            const file = pathOf(args[0])
-            if (counted) file === undefined ? recording.taint("the pipeline probed a file by descriptor") : recording.noteExists(file, result)
-            return result
-          })
-      } else {
-        patch(fs, name, tripwire(`fs.${name}`))
-      }
-    }
-    const fsPromises = fs.promises
-    for (const name of functionNames(fsPromises)) {
-      if (name === "readFile") {
-        patch(fsPromises, name, (original) =>
-          function(this: unknown, ...args: Array<unknown>) {
-            const read = reading(args)
-            return (recording.quietly(() => original.apply(this, args)) as Promise<unknown>).then(read.done, read.failed)
-          })
-      } else {
-        patch(fsPromises, name, tripwire(`fs.promises.${name}`))
-      }
-    }
-    for (const id of guardedModules) {
-      const target = process.getBuiltinModule(`node:${id}`) as object
-      for (const name of functionNames(target)) patch(target, name, tripwire(`${id}.${name}`))
-    }
-    patch(process.getBuiltinModule("node:worker_threads"), "Worker", tripwire("new Worker"))
-    const crypto = process.getBuiltinModule("node:crypto")
-    for (const name of randomFunctions) patch(crypto, name, tripwire(`crypto.${name}`))
-    const webCrypto = Object.getPrototypeOf(globalThis.crypto) as object
-    for (const name of ["getRandomValues", "randomUUID"]) patch(webCrypto, name, tripwire(`crypto.${name}`))
-    patch(Math, "random", tripwire("Math.random"))
-    patch(performance, "now", tripwire("performance.now"))
-    for (const name of ["hrtime", "uptime", "cpuUsage", "memoryUsage", "resourceUsage"]) patch(process, name, tripwire(`process.${name}`))
-    patch(process.hrtime, "bigint", tripwire("process.hrtime.bigint"))
-    patch(globalThis, "fetch", tripwire("fetch"))
-    for (const name of ["pid", "ppid"]) {
-      const own = Object.getOwnPropertyDescriptor(process, name)
-      if (own?.configurable !== true) continue
-      Object.defineProperty(process, name, {
-        get: () => {
-          if (fromProjectCode(recording)) recording.taint(`the pipeline read process.${name}`)
-          return own.get === undefined ? own.value : own.get.call(process)
-        },
-        configurable: true,
-        enumerable: own.enumerable ?? true
-      })
-      undos.push(() => Object.defineProperty(process, name, own))
-    }
-    const RealDate = Date
-    patch(RealDate, "now", tripwire("Date.now"))
-    globalThis.Date = new Proxy(RealDate, {
-      construct(target, args, newTarget) {
-        if (args.length === 0 && fromProjectCode(recording)) recording.taint("the pipeline read the clock (new Date())")
-        return Reflect.construct(target, args, newTarget) as object
-      },
-      apply(target) {
-        if (fromProjectCode(recording)) recording.taint("the pipeline read the clock (Date())")
-        return target()
-      }
-    })
-    undos.push(() => {
-      globalThis.Date = RealDate
-    })
+    const patch = patcher(undos)
+    guardFiles(recording, patch)
+    guardSideChannels(recording, patch, undos)
     module.syncBuiltinESMExports()
   } catch (error) {
     // a patch that could not be made: none of them stays
