@@ -40,14 +40,22 @@ process.emitWarning = (warning, ...rest) => {
 }
 
 // Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
-// whose off-thread loader Observe cannot watch: such a process records nothing to replay.
-if (process.features.typescript) {
-  // installed under node_modules, this package's own types are stripped by a hook (register.mjs)
-  await import("./register.mjs")
-  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts).
-  const Observe = await import("../runtime/internal/Observe.ts")
-  Observe.install(fileURLToPath(import.meta.url))
+// whose off-thread loader cannot be watched: such a process records nothing to replay.
+if (!process.features.typescript) (await import("tsx/esm/api")).register()
+// installed under node_modules, this package's own types are stripped by a hook (register.mjs)
+else await import("./register.mjs")
+const bin = () => import("../runtime/cli/bin.ts")
+if (process.features.typescript && process.argv[2] === "run") {
+  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts;
+  // only a `run` keeps a replay record); the recording is the CLI's Observer, and whatever
+  // happens its patches are undone.
+  const { install } = await import("../runtime/internal/observe/Install.ts")
+  const recording = install(fileURLToPath(import.meta.url))
+  try {
+    await (await bin()).start(recording, recording.environment)
+  } finally {
+    recording.finish()
+  }
 } else {
-  (await import("tsx/esm/api")).register()
+  await (await bin()).start()
 }
-await import("../runtime/cli/bin.ts")

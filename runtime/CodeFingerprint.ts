@@ -6,15 +6,15 @@
  * unrelated module does not.
  */
 import { Effect } from "effect"
-import * as esbuild from "esbuild"
+import type * as esbuild from "esbuild"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as CacheKey from "./CacheKey.ts"
 import { ConfigError } from "./Errors.ts"
-import * as Observe from "./internal/Observe.ts"
-import { packageVersion, projectRoot } from "./internal/Packages.ts"
+import { bareName, packageVersion, projectRoot } from "./internal/Packages.ts"
+import { none, Observer } from "./Observer.ts"
 
 // Modules whose code decides a node's output without being imported by it at run
 // time: the generator behind ctx.random (nodes import only its type) and the
@@ -51,9 +51,13 @@ const selfReference = (root: string): esbuild.Plugin => {
   }
 }
 
-/** Fingerprint one module: esbuild's metafile for the import graph, plus file hashes. */
-export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerprint> => {
-  const root = projectRoot(module)
+/**
+ * Fingerprint one module: esbuild's metafile for the import graph, plus file hashes, each
+ * file, package and root reported to `observer`. esbuild loads with the first fingerprint.
+ */
+export const fingerprint = async (module: string, observer: Observer = none): Promise<CacheKey.CodeFingerprint> => {
+  const root = projectRoot(module, observer)
+  const esbuild = await import("esbuild")
   const result = await esbuild.build({
     entryPoints: [module],
     absWorkingDir: root,
@@ -70,20 +74,22 @@ export const fingerprint = async (module: string): Promise<CacheKey.CodeFingerpr
   const packages: Record<string, string> = {}
   for (const [file, input] of Object.entries(result.metafile.inputs)) {
     const absolute = path.resolve(root, file)
-    files[path.relative(root, absolute)] = Observe.hashFile(absolute)
+    files[path.relative(root, absolute)] = observer.hashFile(absolute)
     for (const imported of input.imports) {
-      const name = imported.external ? Observe.bareName(imported.path) : undefined
-      if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute) ?? "builtin"
+      const name = imported.external ? bareName(imported.path) : undefined
+      if (name !== undefined && packages[name] === undefined) packages[name] = packageVersion(name, absolute, observer) ?? "builtin"
     }
   }
-  for (const implicit of implicitModules) files[path.relative(root, implicit)] = Observe.hashFile(implicit)
+  for (const implicit of implicitModules) files[path.relative(root, implicit)] = observer.hashFile(implicit)
   return { hash: CacheKey.codeHash(files, packages), files, packages }
 }
 
 /** Fingerprint the modules of a set of node kinds; a module that cannot be read or parsed is a configuration error. */
 export const fingerprintAll = (modules: Iterable<string>): Effect.Effect<Map<string, CacheKey.CodeFingerprint>, ConfigError> =>
-  Effect.tryPromise({
-    try: async () => new Map(await Promise.all([...new Set(modules)].map(async (module) => [module, await fingerprint(module)] as const))),
-    catch: (error) =>
-      new ConfigError({ reason: `cannot fingerprint node code: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` })
-  })
+  Observer.use((observer) =>
+    Effect.tryPromise({
+      try: async () =>
+        new Map(await Promise.all([...new Set(modules)].map(async (module) => [module, await fingerprint(module, observer)] as const))),
+      catch: (error) =>
+        new ConfigError({ reason: `cannot fingerprint node code: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` })
+    }))

@@ -9,17 +9,18 @@ import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
 import * as Param from "../dsl/Param.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
-import * as Observe from "./internal/Observe.ts"
+import { Observer } from "./Observer.ts"
 
-/** Hash the input files a node's params name: param field → sha256 of the file. */
+/** Hash the input files a node's params name (reported to the Observer): param field → sha256 of the file. */
 export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Record<string, string>, ConfigError> =>
   Effect.gen(function*() {
+    const observer = yield* Observer
     const hashes: Record<string, string> = {}
     for (const [field, schema] of Object.entries(node.kind.params.fields)) {
       if (SchemaAST.resolveAt<boolean>(Param.fileAnnotation)(schema.ast) !== true) continue
       const file = String(node.params[field])
       hashes[field] = yield* Effect.try({
-        try: () => Observe.hashFile(path.resolve(file)),
+        try: () => observer.hashFile(path.resolve(file)),
         catch: (error) =>
           new ConfigError({
             reason: `node "${label}": param "${field}": cannot read input file ${file}: ${

@@ -11,8 +11,8 @@ import { pathToFileURL } from "node:url"
 import { BuildError } from "../dsl/Errors.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
-import * as Observe from "./internal/Observe.ts"
 import * as SyntaxLocation from "./internal/SyntaxLocation.ts"
+import { Observer } from "./Observer.ts"
 
 // Errors of Node's built-in type stripping that tsx's full TypeScript transform does not have:
 // syntax that needs a transform (enums, parameter properties) and .ts files under node_modules.
@@ -23,13 +23,13 @@ const needsTsx = new Set([
 ])
 
 /** Import a TypeScript module, falling back to tsx when Node's type stripping cannot load it. */
-const importTypeScript = async (url: string): Promise<{ readonly default?: unknown }> => {
+const importTypeScript = async (url: string, observer: Observer): Promise<{ readonly default?: unknown }> => {
   try {
     return await import(url)
   } catch (error) {
     if (!needsTsx.has((error as NodeJS.ErrnoException).code ?? "")) throw error
-    // tsx loads modules off the main thread, where Observe does not see them: such a run is never replayed
-    Observe.markTainted("the pipeline file needs tsx")
+    // tsx loads modules off the main thread, where they cannot be observed: such a run is never replayed
+    observer.markTainted("the pipeline file needs tsx")
     const tsx = await import("tsx/esm/api")
     tsx.register()
     return await import(`${url}?tsx`)
@@ -52,8 +52,9 @@ const shownPath = (file: string, absolute: string, module: string): string =>
 /** Import a located pipeline file (`file` as the user gave it, for messages) and return its default export. */
 export const load = (file: string, absolute: string): Effect.Effect<Pipeline.Pipeline, ConfigError | BuildError> =>
   Effect.gen(function*() {
+    const observer = yield* Observer
     const module = yield* Effect.tryPromise({
-      try: () => importTypeScript(pathToFileURL(absolute).href),
+      try: () => importTypeScript(pathToFileURL(absolute).href, observer),
       catch: (error) => {
         const syntax = SyntaxLocation.of(error)
         return syntax === undefined

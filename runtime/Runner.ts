@@ -14,9 +14,9 @@ import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
 import * as InputFiles from "./InputFiles.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
-import * as Observe from "./internal/Observe.ts"
 import { layout } from "./internal/StoreLayout.ts"
 import * as Loader from "./Loader.ts"
+import { Observer } from "./Observer.ts"
 import * as Plan from "./Plan.ts"
 import * as Results from "./Results.ts"
 import { RunLog, type NodeEntry } from "./RunLog.ts"
@@ -61,24 +61,25 @@ export const prepareGraph = (file: string, pipeline: Pipeline.Pipeline, selectio
   buildGraph(pipeline, selection).pipe(Effect.flatMap((graph) => finishPrepare(file, graph, selection)))
 
 /**
- * Load a pipeline file and prepare it. When the process is the `pipeline` command, what
- * the file's import, its graph build and the preparation read is observed
- * (internal/Observe.ts): `observation`, undefined when it was not observed or cannot be
- * trusted. Observing ends here, whether preparing succeeds or not.
+ * Load a pipeline file and prepare it, reporting what the file's import, its graph build
+ * and the preparation read to the Observer (Observer.ts; the `pipeline` command provides a
+ * recording one): `observation`, what was observed or why it cannot be replayed. Observing
+ * ends here, whether preparing succeeds or not.
  */
 export const prepare = (file: string, selection: Selection) =>
-  Loader.locate(file).pipe(
-    Effect.flatMap((absolute) =>
-      Effect.acquireUseRelease(
-        Effect.sync(Observe.beginBuild),
-        () => Loader.load(file, absolute).pipe(Effect.flatMap((pipeline) => buildGraph(pipeline, selection))),
-        () => Effect.sync(Observe.endBuild)
-      )
-    ),
-    Effect.flatMap((graph) => finishPrepare(file, graph, selection)),
-    Effect.map((prepared) => ({ ...prepared, observation: Observe.finish() })),
-    Effect.onError(() => Effect.sync(Observe.finish))
-  )
+  Observer.use((observer) =>
+    Loader.locate(file).pipe(
+      Effect.flatMap((absolute) =>
+        Effect.acquireUseRelease(
+          Effect.sync(observer.watchBuild),
+          () => Loader.load(file, absolute).pipe(Effect.flatMap((pipeline) => buildGraph(pipeline, selection))),
+          (stop) => Effect.sync(stop)
+        )
+      ),
+      Effect.flatMap((graph) => finishPrepare(file, graph, selection)),
+      Effect.map((prepared) => ({ ...prepared, observation: observer.finish() })),
+      Effect.onError(() => Effect.sync(observer.finish))
+    ))
 
 /** Plan against the store's current contents. */
 export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {

@@ -5,30 +5,20 @@
  * Numeric columns are built from typed arrays; the bytes are zstd Parquet that
  * DuckDB, pandas and polars open.
  */
-import {
-  Bool,
-  Field,
-  Float64,
-  List,
-  makeData,
-  makeVector,
-  Table as ArrowTable,
-  tableFromIPC,
-  tableToIPC,
-  Utf8,
-  vectorFromArray,
-  type Vector
-} from "apache-arrow"
+import type * as Arrow from "apache-arrow"
 import { SchemaAST } from "effect"
 import { createRequire } from "node:module"
 import type * as ParquetWasm from "parquet-wasm"
 import type { Table } from "../dsl/Artifact.ts"
 import { InvariantError } from "../dsl/Errors.ts"
 
-// parquet-wasm compiles its WebAssembly as it loads (~20 ms): load it when a table is
-// first encoded or decoded, not with the CLI (an all-cached run may never need it).
+// parquet-wasm compiles its WebAssembly as it loads (~20 ms) and apache-arrow takes ~100 ms
+// to load: both load when a table is first encoded or decoded, not with the CLI (an
+// all-cached run may never need them). apache-arrow is used by this module alone.
 let parquetWasm: typeof ParquetWasm | undefined
 const parquet = (): typeof ParquetWasm => (parquetWasm ??= createRequire(import.meta.url)("parquet-wasm") as typeof ParquetWasm)
+let arrowModule: typeof Arrow | undefined
+const arrow = (): typeof Arrow => (arrowModule ??= createRequire(import.meta.url)("apache-arrow") as typeof Arrow)
 
 /** The storage type of one column. */
 export type ColumnKind = "float64" | "utf8" | "bool" | "list<float64>"
@@ -81,7 +71,7 @@ const kindOfAst = (table: string, column: string, ast: SchemaAST.AST): ColumnKin
 export const columnsOf = (type: Table): ReadonlyArray<readonly [string, ColumnKind]> =>
   Object.entries(type.schema.fields).map(([name, schema]) => [name, kindOfAst(type.name, name, schema.ast)] as const)
 
-const column = (type: Table, name: string, kind: ColumnKind, rows: ReadonlyArray<Record<string, unknown>>): Vector => {
+const column = (type: Table, name: string, kind: ColumnKind, rows: ReadonlyArray<Record<string, unknown>>): Arrow.Vector => {
   const bad = (row: number, expected: string): never => {
     throw new TableEncodeError(type.name, name, row, `expected ${expected}, got ${JSON.stringify(rows[row]?.[name])}`)
   }
@@ -93,15 +83,15 @@ const column = (type: Table, name: string, kind: ColumnKind, rows: ReadonlyArray
         if (typeof v !== "number") bad(i, "a number")
         values[i] = v as number
       }
-      return makeVector(values)
+      return arrow().makeVector(values)
     }
     case "utf8": {
       const values = rows.map((row, i) => (typeof row[name] === "string" ? (row[name] as string) : bad(i, "a string")))
-      return vectorFromArray(values, new Utf8())
+      return arrow().vectorFromArray(values, new (arrow().Utf8)())
     }
     case "bool": {
       const values = rows.map((row, i) => (typeof row[name] === "boolean" ? (row[name] as boolean) : bad(i, "a boolean")))
-      return vectorFromArray(values, new Bool())
+      return arrow().vectorFromArray(values, new (arrow().Bool)())
     }
     case "list<float64>": {
       const offsets = new Int32Array(rows.length + 1)
@@ -112,6 +102,7 @@ const column = (type: Table, name: string, kind: ColumnKind, rows: ReadonlyArray
       }
       const values = new Float64Array(offsets[rows.length]!)
       for (let i = 0; i < rows.length; i++) values.set(rows[i]![name] as ArrayLike<number>, offsets[i]!)
+      const { Field, Float64, List, makeData, makeVector } = arrow()
       const child = makeData({ type: new Float64(), length: values.length, data: values })
       const listType = new List(new Field("item", new Float64(), false))
       return makeVector(makeData({ type: listType, length: rows.length, valueOffsets: offsets, child }))
@@ -127,19 +118,19 @@ export const encode = (type: Table, rows: ReadonlyArray<unknown>): Uint8Array =>
   const records = rows as ReadonlyArray<Record<string, unknown>>
   const columns = columnsOf(type)
   const vectors = columns.map(([name, kind]) => column(type, name, kind, records))
-  const arrow = new ArrowTable(Object.fromEntries(columns.map(([name], i) => [name, vectors[i]!])))
-  const wasmTable = parquet().Table.fromIPCStream(tableToIPC(arrow, "stream"))
+  const { Table: ArrowTable, tableToIPC } = arrow()
+  const wasmTable = parquet().Table.fromIPCStream(tableToIPC(new ArrowTable(Object.fromEntries(columns.map(([name], i) => [name, vectors[i]!]))), "stream"))
   return parquet().writeParquet(wasmTable, writerProperties())
 }
 
 /** Parquet bytes as an Arrow table, every column read. */
-export const read = (bytes: Uint8Array): ArrowTable => tableFromIPC(parquet().readParquet(bytes).intoIPCStream())
+export const read = (bytes: Uint8Array): Arrow.Table => arrow().tableFromIPC(parquet().readParquet(bytes).intoIPCStream())
 
 /** Decode Parquet bytes written by `encode` back into rows equal to the ones encoded. */
 export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => rowsOf(type, read(bytes))
 
 /** The rows of an Arrow table as `type` decodes them: its schema's columns only. */
-export const rowsOf = (type: Table, arrow: ArrowTable): ReadonlyArray<unknown> => {
+export const rowsOf = (type: Table, arrow: Arrow.Table): ReadonlyArray<unknown> => {
   const columns = columnsOf(type)
   const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
   for (const [name, kind] of columns) {
@@ -150,7 +141,7 @@ export const rowsOf = (type: Table, arrow: ArrowTable): ReadonlyArray<unknown> =
       for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
     } else if (kind === "list<float64>") {
       for (let i = 0; i < rows.length; i++) {
-        const item = vector.get(i) as Vector | null
+        const item = vector.get(i) as Arrow.Vector | null
         rows[i]![name] = item === null ? [] : Array.from(item.toArray() as Float64Array)
       }
     } else {

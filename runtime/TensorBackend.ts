@@ -9,6 +9,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { packageVersion } from "./internal/Packages.ts"
+import * as Observer from "./Observer.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 
 /** Backends `--backend` and `ABLATE_BACKEND` accept. */
@@ -72,16 +73,17 @@ const isInstalled = (pkg: string): boolean => {
 }
 
 const here = fileURLToPath(import.meta.url)
-const installedVersion = (pkg: string): string => packageVersion(pkg, here) ?? "not installed"
+const installedVersion = (pkg: string, observer: Observer.Observer): string => packageVersion(pkg, here, observer) ?? "not installed"
 
 /**
  * The cache-key environment of tensor nodes on backend `name`: the backend and the
- * versions of TensorFlow.js and of the backend's package (kernels change numerics).
+ * versions of TensorFlow.js and of the backend's package (kernels change numerics), where
+ * they were found reported to `observer`.
  */
-export const env = (name: Name): { readonly [key: string]: string } => ({
+export const env = (name: Name, observer: Observer.Observer = Observer.none): { readonly [key: string]: string } => ({
   backend: name,
-  tfjs: installedVersion("@tensorflow/tfjs-core"),
-  kernels: installedVersion(backends[name].pkg)
+  tfjs: installedVersion("@tensorflow/tfjs-core", observer),
+  kernels: installedVersion(backends[name].pkg, observer)
 })
 
 /** Parse a backend name from a flag or the environment. */

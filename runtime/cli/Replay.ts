@@ -2,9 +2,9 @@
  * Answering `pipeline run` from the run log when nothing it depends on has changed.
  *
  * Every `pipeline run` process observes what preparing its plan depended on
- * (internal/Observe.ts: the modules that ran, the environment variables read, the
- * files read, the package versions and project roots the cache keys were computed
- * from). When the run succeeds and nothing tainted the observation, the run log keeps a
+ * (../Observer.ts and internal/observe/: the modules that ran, the environment variables
+ * read, the files read, the package versions and project roots the cache keys were
+ * computed from). When the run succeeds and nothing tainted the observation, the run log keeps a
  * replay record under the command's signature (its arguments and working directory):
  * the observation, and for every node its key, its output and the identity of its key
  * record on disk.
@@ -25,10 +25,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
-import * as Observe from "../internal/Observe.ts"
-import { findRoot } from "../internal/Packages.ts"
+import { findRoot, packageDirFor, versionIn } from "../internal/Packages.ts"
 import * as RunLogDb from "../internal/RunLogDb.ts"
 import { layout } from "../internal/StoreLayout.ts"
+import type { Observation, Observed } from "../Observer.ts"
 import type { Console } from "./main.ts"
 import * as Options from "./Options.ts"
 import * as Render from "./Render.ts"
@@ -45,16 +45,18 @@ interface RecordedNode extends Pick<Summary.NodeLine, "id" | "label" | "kind" | 
 
 /** What the run log keeps for a replayable run. */
 interface ReplayRecord {
-  readonly format: 3
+  readonly format: 4
   /** Node version, platform, architecture and flags */
   readonly runtime: string
   readonly pipeline: string
   readonly file: string
-  readonly observation: Observe.Observation
+  readonly observation: Observation
   readonly nodes: ReadonlyArray<RecordedNode>
   /** output and metrics object hash → device, inode and size of its file */
   readonly objects: { readonly [hash: string]: string }
   readonly outputs: ReadonlyArray<Summary.ShownOutput>
+  /** the run's results table, printed again by a replay */
+  readonly results: Summary.RunSummary["results"]
 }
 
 // Node's flags count too: one may preload a module before anything is observed.
@@ -105,12 +107,14 @@ export const recordOf = (
     readonly file: string
     readonly nodes: ReadonlyArray<Summary.NodeLine & { readonly metricsHash: string | undefined }>
     readonly outputs: ReadonlyArray<Summary.ShownOutput>
+    readonly results: Summary.RunSummary["results"]
     readonly forced: boolean
   },
-  observation: Observe.Observation | undefined
+  observed: Observed
 ): { readonly record: ReplayRecord } | { readonly notReplayable: string } => {
   if (run.forced) return { notReplayable: "run with --force" }
-  if (observation === undefined) return { notReplayable: Observe.taintedBy() ?? "not started by the pipeline command" }
+  if ("notReplayable" in observed) return observed
+  const { observation } = observed
   const { keyPath, objectPath } = layout(storeRoot)
   const nodes: Array<RecordedNode> = []
   const objects: Record<string, string> = {}
@@ -119,13 +123,17 @@ export const recordOf = (
     const keyFile = keyFileIdentity(keyPath(key), hash)
     if (keyFile === undefined) return { notReplayable: `the key record of node "${label}" changed before the run finished` }
     for (const object of [hash, metricsHash]) {
+      // nodes share objects (the same empty metrics, say): each file is looked at once
+      if (objects[object] !== undefined) continue
       const file = objectFileOf(objectPath(object))
       if (file === undefined) return { notReplayable: `an object of node "${label}" was removed before the run finished` }
       objects[object] = file
     }
     nodes.push({ id, label, kind, type, key, hash, metricsHash, keyFile })
   }
-  return { record: { format: 3, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, objects, outputs: run.outputs } }
+  return {
+    record: { format: 4, runtime, pipeline: run.pipeline, file: run.file, observation, nodes, objects, outputs: run.outputs, results: run.results }
+  }
 }
 
 const hashOf = (file: string): string | undefined => {
@@ -139,14 +147,13 @@ const hashOf = (file: string): string | undefined => {
 const sameArray = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])
 
 /** Whether everything the observation recorded is still as it was. */
-const unchanged = (observed: Observe.Observation): boolean => {
-  const env = Observe.environment()
+const unchanged = (observed: Observation, env: NodeJS.ProcessEnv): boolean => {
   for (const [name, value] of Object.entries(observed.env)) if ((env[name] ?? null) !== value) return false
   if (observed.envNames !== null && !sameArray(observed.envNames, Object.keys(env).sort())) return false
   for (const [file, hash] of Object.entries(observed.files)) if (hashOf(file) !== hash) return false
   for (const [file, existed] of Object.entries(observed.exists)) if (fs.existsSync(file) !== existed) return false
-  for (const [dir, version] of Object.entries(observed.packages)) if (Observe.versionIn(dir) !== version) return false
-  for (const { name, from, dir } of observed.imports) if (Observe.packageDirFor(name, from) !== dir) return false
+  for (const [dir, version] of Object.entries(observed.packages)) if (versionIn(dir) !== version) return false
+  for (const { name, from, dir } of observed.imports) if (packageDirFor(name, from) !== dir) return false
   for (const [file, root] of Object.entries(observed.roots)) if (findRoot(file) !== root) return false
   return true
 }
@@ -163,6 +170,10 @@ const allCached = (storeRoot: string, record: ReplayRecord): boolean => {
   return true
 }
 
+// A results table's mean and bounds were NaN where JSON has null (one seed: no interval).
+const reviveBounds = (key: string, value: unknown): unknown =>
+  value === null && (key === "mean" || key === "low" || key === "high") ? Number.NaN : value
+
 /** A replay record that still holds, with the open run log it came from. */
 interface Found {
   readonly db: DatabaseSync
@@ -172,8 +183,8 @@ interface Found {
 }
 
 /** The replay record of `pipeline <args>` if it is a `run` that nothing has changed for. */
-const find = (args: ReadonlyArray<string>): Found | undefined => {
-  if (args[0] !== "run" || Observe.environment()["ABLATE_REPLAY"] === "0") return undefined
+const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Found | undefined => {
+  if (args[0] !== "run" || env["ABLATE_REPLAY"] === "0") return undefined
   // a run with a usage error, --help, --version or --log-level is the CLI's to answer
   const values = Options.preParse(args)?.values
   if (values === undefined || values["force"] !== undefined) return undefined
@@ -184,10 +195,10 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
   try {
     db = RunLogDb.open(runLog)
     const saved = RunLogDb.loadReplay(db, signature(args, process.cwd()))
-    const record = saved === undefined ? undefined : JSON.parse(saved.record) as ReplayRecord
+    const record = saved === undefined ? undefined : JSON.parse(saved.record, reviveBounds) as ReplayRecord
     if (
-      saved !== undefined && record !== undefined && record.format === 3 && record.runtime === runtime &&
-      unchanged(record.observation) && allCached(storeRoot, record)
+      saved !== undefined && record !== undefined && record.format === 4 && record.runtime === runtime &&
+      unchanged(record.observation, env) && allCached(storeRoot, record)
     ) {
       return { db, sourceRun: saved.runId, record, json: values["json"] === true }
     }
@@ -201,11 +212,12 @@ const find = (args: ReadonlyArray<string>): Found | undefined => {
 /**
  * Answer `pipeline <args>` from its replay record if it is a `run` that nothing has
  * changed for: prints and logs the run and returns the exit code. Returns undefined
- * when the command must run normally.
+ * when the command must run normally. `env` is the process's environment, read without
+ * being observed.
  */
-export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out">): number | undefined => {
+export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out">, env: NodeJS.ProcessEnv): number | undefined => {
   const started = performance.now()
-  const found = find(args)
+  const found = find(args, env)
   if (found === undefined) return undefined
   const { db, sourceRun, record, json } = found
   let runId: number
@@ -235,6 +247,7 @@ export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out
       wallMs: performance.now() - started,
       nodes: record.nodes.map(({ id, label, kind, type, key, hash }) => ({ id, label, kind, type, key, hash, status: "cached" as const, durationMs: 0 })),
       outputs: record.outputs,
+      results: record.results,
       replayOf: sourceRun
     })
     console.out.write(chunks.join(""))

@@ -8,6 +8,7 @@ import * as path from "node:path"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
 import { ConfigError } from "../Errors.ts"
+import { Observer } from "../Observer.ts"
 import { RunLog } from "../RunLog.ts"
 import type * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
@@ -65,7 +66,7 @@ export const selectionOf = (values: Values) =>
         seeds,
         overrides,
         force: (values["force"] as ReadonlyArray<string> | undefined) ?? [],
-        env: TensorBackend.env(backend)
+        env: TensorBackend.env(backend, yield* Observer)
       } satisfies Runner.Selection,
       backend
     }

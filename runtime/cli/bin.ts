@@ -3,8 +3,10 @@
  * holds is answered at once (Replay.ts), before Effect or the pipeline file loads.
  * Otherwise it runs the CLI, turning the first Ctrl-C into an interruption (running
  * nodes stop, locks and temp files are released, finished nodes stay cached) and a
- * second into an immediate exit.
+ * second into an immediate exit. bin/pipeline.mjs calls `start` with the process's
+ * recording Observer (runtime/Observer.ts), which the preparation reports to.
  */
+import type { Observer } from "../Observer.ts"
 import * as Replay from "./Replay.ts"
 
 const args = process.argv.slice(2)
@@ -21,12 +23,25 @@ const out = {
 
 const exitWith = (code: number) => stdoutWrite("", () => process.exit(code))
 
-const replayed = Replay.attempt(args, { out })
-if (replayed !== undefined) {
-  exitWith(replayed)
-} else {
-  const [{ Effect, Exit, Fiber }, { main }] = await Promise.all([import("effect"), import("./main.ts")])
-  const fiber = Effect.runFork(main(args, { out, err: { write: (text) => void stderrWrite(text) } }))
+/**
+ * Run the command of this process's arguments; resolves when it is done. `observer` (none:
+ * nothing is observed) is what the preparation reports to, `environment` the process's
+ * environment read without being observed.
+ */
+export const start = async (observer?: Observer, environment: NodeJS.ProcessEnv = process.env): Promise<void> => {
+  const replayed = Replay.attempt(args, { out }, environment)
+  if (replayed !== undefined) {
+    exitWith(replayed)
+    return
+  }
+
+  // loaded only now: a replay needs none of them
+  const [{ Effect, Exit, Fiber }, { main }, Observed] = await Promise.all([import("effect"), import("./main.ts"), import("../Observer.ts")])
+  const fiber = Effect.runFork(
+    main(args, { out, err: { write: (text) => void stderrWrite(text) } }).pipe(
+      Effect.provideService(Observed.Observer, observer ?? Observed.none)
+    )
+  )
 
   let interrupted = false
   const onSignal = () => {

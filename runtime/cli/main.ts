@@ -99,7 +99,7 @@ const runCommand = (values: Values, file: string, root: string, console: Console
       // a forced rerun is asked for precisely because the cache is not trusted).
       const replay = Replay.recordOf(
         root,
-        { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, forced: selection.force.length > 0 },
+        { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, results: outcome.table, forced: selection.force.length > 0 },
         prepared.observation
       )
       if ("record" in replay) {

@@ -14,6 +14,7 @@
 import * as esbuild from "esbuild"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as Observer from "../Observer.ts"
 import { packageVersion } from "./Packages.ts"
 
 /** Where the committed bundle lives; its licence notices (Apache-2.0, core's) lie beside it in `.LEGAL.txt`. */
@@ -26,7 +27,7 @@ const entry = [
 
 /** The bundle and its licence notices as built from the installed `@tensorflow/tfjs-core`: path → text. */
 export const build = async (): Promise<ReadonlyMap<string, string>> => {
-  const version = packageVersion("@tensorflow/tfjs-core", file) ?? "not installed"
+  const version = packageVersion("@tensorflow/tfjs-core", file, Observer.none) ?? "not installed"
   const result = await esbuild.build({
     stdin: { contents: entry, resolveDir: import.meta.dirname, sourcefile: "tfjs-gradients-entry.js" },
     bundle: true,

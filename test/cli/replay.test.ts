@@ -1,6 +1,6 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { helperInner, helperOuter, nodeModules } from "../fixtures/nodes.ts"
 import { cli, statuses, summary, tempProject, writeFile } from "../helpers.ts"
 
@@ -82,6 +82,19 @@ import { Pipeline } from "@ablate/dsl/index.ts"
 import { source } from "./nodes/source.ts"
 const started = Date.now()
 export default Pipeline.make("clocked", () => source({ n: started > 0 ? 3 : 2 }, { name: "source" }))
+`,
+  // draws a random number, or lists a directory (which no file hash can stand for), while it builds
+  "random.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+export default Pipeline.make("random", () => source({ n: Math.random() < 2 ? 61 : 2 }, { name: "source" }))
+`,
+  "listing.ts": `
+import * as fs from "node:fs"
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+const n = fs.readdirSync(".").length > 0 ? 71 : 2
+export default Pipeline.make("listing", () => source({ n }, { name: "source" }))
 `
 }
 
@@ -104,6 +117,7 @@ describe("replaying an unchanged `pipeline run`", () => {
     expect(first.summary.replayOf).toBeUndefined()
     expect(first.summary.notReplayable).toBeUndefined()
   })
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
 
   it("answers an identical command from the run log, printing what planning anew prints", async () => {
     const planned = await run([], { ABLATE_REPLAY: "0" })
@@ -229,5 +243,15 @@ describe("replaying an unchanged `pipeline run`", () => {
     expect(again.summary.replayOf).toBeUndefined()
     expect(again.summary.notReplayable).toBe("the pipeline called Date.now")
     expect(again.statuses).toEqual({ source: "cached" })
+  })
+
+  it("never replays a pipeline that drew a random number or listed a directory while building", async () => {
+    for (const [file, reason] of [["random.ts", "the pipeline called Math.random"], ["listing.ts", "the pipeline called fs.readdirSync"]]) {
+      expect((await run([], {}, file)).statuses).toEqual({ source: "ran" })
+      const again = await run([], {}, file)
+      expect(again.summary.replayOf).toBeUndefined()
+      expect(again.summary.notReplayable).toBe(reason)
+      expect(again.statuses).toEqual({ source: "cached" })
+    }
   })
 })
