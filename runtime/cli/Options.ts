@@ -69,6 +69,7 @@ export interface CommandSpec {
 
 const selection = ["seeds", "set", "force", "backend", "store", "json"] as const satisfies ReadonlyArray<FlagName>
 const storeOnly = ["store", "json"] as const satisfies ReadonlyArray<FlagName>
+const fileOrRun = { name: "file|run", description: "a pipeline file (with --seeds, --set), or the id of a run (pipeline ls lists them)" }
 const pipelineFile = { name: "file", description: "the pipeline file (a module whose default export is Pipeline.make(...))" }
 
 export const commands = {
@@ -119,7 +120,7 @@ export const commands = {
       "(nothing runs; nodes not yet computed are left out); given a run id (see pipeline ls), the table that " +
       "run kept.\n\n" +
       "Exit status: 0 a table was printed, 2 usage error or nothing to show.",
-    argument: { name: "file|run", description: "a pipeline file, or the id of a run" },
+    argument: fileOrRun,
     flags: ["seeds", "set", "backend", "format", "store", "json"],
     examples: ["pipeline results pipelines/overoptimization.ts --seeds 0,1,2 --format md", "pipeline results 12 --format csv"]
   },
@@ -130,7 +131,7 @@ export const commands = {
       "reward, proxy reward and KL; training curves per cell (mean over seeds with a 95% band); and the " +
       "pipeline's graph with each node's params and cache status. Given a pipeline file, from what the store " +
       "holds for these seeds; given a run id, from that run.",
-    argument: { name: "file|run", description: "a pipeline file, or the id of a run" },
+    argument: fileOrRun,
     flags: ["seeds", "set", "backend", "output", "store", "json"],
     examples: ["pipeline report pipelines/overoptimization.ts --seeds 0,1,2 -o overoptimization.html"]
   },

@@ -37,6 +37,18 @@ const schema = "https://vega.github.io/schema/vega-lite/v6.json"
 const width = 360
 const height = 220
 
+/** A chart of `values` drawn by `layer`s, at the report's size. */
+const chart = (title: string, values: ReadonlyArray<{ readonly [field: string]: Json }>, layer: ReadonlyArray<Spec>): Chart => ({
+  title,
+  spec: { $schema: schema, width, height, data: { values }, layer }
+})
+
+/** Interval bars from each point's `low` to its `high`. */
+const intervalBars = (x: Spec, title: string, color: Spec): Spec => ({
+  mark: { type: "errorbar", ticks: true },
+  encoding: { x, y: { field: "low", type: "quantitative", title }, y2: { field: "high" }, color }
+})
+
 const factorValue = (value: Json | undefined): string => (typeof value === "string" ? value : JSON.stringify(value ?? null))
 
 /** `beta=0.1, labels=100` for a cell (its factors in order, except `skip`); "all" with none. */
@@ -98,19 +110,10 @@ export const metricCharts = (results: Results.Table): Array<Chart> => {
       if (points.length === 0) continue
       const xAxis = axisOf("x", x, points.map((p) => p.x))
       const color = { field: "series", type: "nominal", title: "cell" }
-      charts.push({
-        title: `${output}: ${metric} by ${x}`,
-        spec: {
-          $schema: schema,
-          width,
-          height,
-          data: { values: points },
-          layer: [
-            { mark: { type: "line", point: true }, encoding: { x: xAxis, y: { field: "mean", type: "quantitative", title: metric, scale: { zero: false } }, color } },
-            { mark: { type: "errorbar", ticks: true }, encoding: { x: xAxis, y: { field: "low", type: "quantitative", title: metric }, y2: { field: "high" }, color } }
-          ]
-        }
-      })
+      charts.push(chart(`${output}: ${metric} by ${x}`, points, [
+        { mark: { type: "line", point: true }, encoding: { x: xAxis, y: { field: "mean", type: "quantitative", title: metric, scale: { zero: false } }, color } },
+        intervalBars(xAxis, metric, color)
+      ]))
     }
   }
   return charts
@@ -135,29 +138,20 @@ export const frontierCharts = (results: Results.Table): Array<Chart> => {
     })
     const color = { field: "frontier", type: "nominal", title: "cell" }
     const xAxis = { field: "kl", type: "quantitative", title: "KL to the reference (nats)" }
-    charts.push({
-      title: `${output}: reward–KL frontier`,
-      spec: {
-        $schema: schema,
-        width,
-        height,
-        data: { values: points },
-        layer: [
-          {
-            mark: { type: "line", point: true },
-            encoding: {
-              x: xAxis,
-              y: { field: "reward", type: "quantitative", title: "reward" },
-              color,
-              strokeDash: { field: "which", type: "nominal", title: "reward" },
-              detail: { field: "which" },
-              order: { field: "kl" }
-            }
-          },
-          { mark: { type: "errorbar", ticks: true }, encoding: { x: xAxis, y: { field: "low", type: "quantitative", title: "reward" }, y2: { field: "high" }, color } }
-        ]
-      }
-    })
+    charts.push(chart(`${output}: reward–KL frontier`, points, [
+      {
+        mark: { type: "line", point: true },
+        encoding: {
+          x: xAxis,
+          y: { field: "reward", type: "quantitative", title: "reward" },
+          color,
+          strokeDash: { field: "which", type: "nominal", title: "reward" },
+          detail: { field: "which" },
+          order: { field: "kl" }
+        }
+      },
+      intervalBars(xAxis, "reward", color)
+    ]))
   }
   return charts
 }
@@ -189,19 +183,10 @@ export const curveCharts = (curves: ReadonlyArray<Curve>): Array<Chart> => {
     })
     const color = { field: "cell", type: "nominal", title: "cell" }
     const xAxis = { field: "step", type: "quantitative", title: "step" }
-    charts.push({
-      title: `${node}: ${metric}`,
-      spec: {
-        $schema: schema,
-        width,
-        height,
-        data: { values: points },
-        layer: [
-          { mark: { type: "errorband", opacity: 0.25 }, encoding: { x: xAxis, y: { field: "low", type: "quantitative", title: metric }, y2: { field: "high" }, color } },
-          { mark: "line", encoding: { x: xAxis, y: { field: "mean", type: "quantitative", title: metric, scale: { zero: false } }, color } }
-        ]
-      }
-    })
+    charts.push(chart(`${node}: ${metric}`, points, [
+      { mark: { type: "errorband", opacity: 0.25 }, encoding: { x: xAxis, y: { field: "low", type: "quantitative", title: metric }, y2: { field: "high" }, color } },
+      { mark: "line", encoding: { x: xAxis, y: { field: "mean", type: "quantitative", title: metric, scale: { zero: false } }, color } }
+    ]))
   }
   return charts
 }
