@@ -51,12 +51,14 @@ export const spawnCli = (args: ReadonlyArray<string>, cwd: string, env: Readonly
 
 /** Run `pipeline <args>` as a child process in `cwd` (as user `as`, when given). */
 export const cli = (args: ReadonlyArray<string>, cwd: string, env: Readonly<Record<string, string>> = {}, as?: RunAs): Promise<CliResult> =>
-  new Promise((resolve) => {
+  new Promise((resolve, reject) => {
     const child = spawnCli(args, cwd, env, as)
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d) => (stdout += d))
     child.stderr.on("data", (d) => (stderr += d))
+    // a process that could not start (its user may not run Node or enter `cwd`) is an error, not a hang
+    child.on("error", reject)
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
 
