@@ -103,7 +103,9 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
     return code
   }
   const shown = new Map(summary.outputs.map((o) => [o.id, o]))
-  const results = summary.results === undefined ? "" : ResultsFormat.render(summary.results, "table")
+  // one row from one seed says no more than the node's own line: the table shows when it pools or compares
+  const pools = summary.results !== undefined && (summary.results.rows.length > 1 || summary.results.rows.some((r) => r.seeds > 1))
+  const results = pools ? ResultsFormat.render(summary.results!, "table") : ""
   // a sweep's results say what its many nodes computed: the node table then lists the failed ones
   const listed = results === "" || summary.nodes.length <= maxListedNodes ? summary.nodes : summary.nodes.filter((n) => n.status === "failed")
   const rows = listed.map((n) => [
