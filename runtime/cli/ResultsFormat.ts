@@ -9,7 +9,7 @@ import type { Json } from "../../dsl/Artifact.ts"
 import type * as Results from "../Results.ts"
 import type * as Statistics from "../Statistics.ts"
 import { csvField } from "./Export.ts"
-import { table } from "./Summary.ts"
+import { table } from "./Text.ts"
 
 export const formats = ["table", "md", "csv", "json"] as const
 export type Format = (typeof formats)[number]

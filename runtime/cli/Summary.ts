@@ -5,6 +5,7 @@
 import type * as Results from "../Results.ts"
 import { jsonLine, type Output } from "./Render.ts"
 import * as ResultsFormat from "./ResultsFormat.ts"
+import { table } from "./Text.ts"
 
 /** One node's line. */
 export interface NodeLine {
@@ -56,12 +57,6 @@ export const shortHash = (hash: string | null | undefined) => (hash == null ? ""
 export const formatValue = (value: unknown): string => {
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(4)
   return JSON.stringify(value)
-}
-
-/** Rows as left-aligned columns separated by two spaces. */
-export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
 }
 
 /** How a decoded output is shown: its rows when few, else their count. */

@@ -90,3 +90,9 @@ export const twoColumns = (rows: ReadonlyArray<readonly [string, string]>, width
       .join("\n")
   }).join("\n")
 }
+
+/** Rows as left-aligned columns separated by two spaces. */
+export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
+}

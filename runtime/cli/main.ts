@@ -25,7 +25,7 @@ import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
 import { reportCommand, resultsCommand } from "./ResultsCommands.ts"
 import { positiveInt, selectionOf, storeLayers, storeOf } from "./Selection.ts"
-import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, table, write as writeSummary } from "./Summary.ts"
+import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, write as writeSummary } from "./Summary.ts"
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Console {
@@ -234,7 +234,7 @@ const lsCommand = (values: Values, root: string, console: Console) =>
       console.out.write("no runs yet\n")
       return 0
     }
-    console.out.write(`${table([
+    console.out.write(`${Text.table([
       ["run", "pipeline", "started", "status", "nodes", "ran", "cached", "failed", "file"],
       ...runs.map((r) => [
         String(r.id), r.pipeline, r.startedAt, r.replayOf === null ? r.status : `${r.status} (replayed run ${r.replayOf})`,
