@@ -168,18 +168,32 @@ const nodeFrames = (stack: string): Array<string> => {
   return runtime < 0 ? lines : lines.slice(0, runtime)
 }
 
+/**
+ * The inputs of a node entry and theirs, as its run recorded them: each input is the entry of
+ * the same run with that label (not whichever node last made byte-identical output). Logs written
+ * before runs kept every entry fall back to the latest entry that made the input's bytes.
+ */
 const lineage = (entry: NodeRecord, depth: number, seen: Set<string>): Effect.Effect<Array<string>, never, RunLog> =>
   Effect.gen(function*() {
     const runLog = yield* RunLog
+    const sameRun = new Map((yield* runLog.nodesOf(entry.runId).pipe(Effect.orElseSucceed(() => []))).map((e) => [e.label, e]))
     const lines: Array<string> = []
     for (const [name, input] of Object.entries(entry.inputs)) {
       lines.push(`${"  ".repeat(depth)}${name} ← ${input.label} ${shortHash(input.hash)}`)
-      if (input.hash === undefined || seen.has(input.hash)) continue
-      seen.add(input.hash)
-      const upstream = (yield* runLog.find(input.hash).pipe(Effect.orElseSucceed(() => [])))[0]
+      if (input.hash === undefined || seen.has(`${entry.runId}:${input.label}`)) continue
+      seen.add(`${entry.runId}:${input.label}`)
+      const upstream = sameRun.get(input.label) ?? (yield* runLog.find(input.hash).pipe(Effect.orElseSucceed(() => [])))[0]
       if (upstream !== undefined) lines.push(...(yield* lineage(upstream, depth + 1, seen)))
     }
     return lines
+  })
+
+/** The run that computed a cached entry's key (the latest that ran it), if the log still has it. */
+const computedBy = (entry: NodeRecord) =>
+  Effect.gen(function*() {
+    if (entry.status !== "cached" || entry.key === undefined) return undefined
+    const entries = yield* (yield* RunLog).find(entry.key)
+    return entries.find((e) => e.status === "ran" && e.key === entry.key)?.runId
   })
 
 const showCommand = (values: Values, query: string, root: string, console: Console) =>
@@ -202,12 +216,15 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
       console.out.write(`${JSON.stringify({ ...entry, output: record?.output ?? null, logFile: log === undefined ? null : logFile, logTail: log?.lines ?? [] })}\n`)
       return 0
     }
+    const computed = yield* computedBy(entry).pipe(Effect.orElseSucceed(() => undefined))
     const params = Object.entries(entry.params as Record<string, Json>).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
     const metrics = Object.entries(entry.metrics).map(([k, v]) => `${k}=${formatValue(v)}`).join(" ")
     const output = record?.output
     const lines = [
       `${entry.label}  (${entry.kind})  run ${entry.runId} of ${entry.pipeline}, ${entry.startedAt}`,
-      `  status   ${entry.status}${entry.status === "ran" ? ` in ${(entry.durationMs / 1000).toFixed(2)}s` : ""}${entry.error === undefined ? "" : `: ${entry.error}`}`,
+      `  status   ${entry.status}${entry.status === "ran" ? ` in ${(entry.durationMs / 1000).toFixed(2)}s` : ""}${
+        computed === undefined ? "" : ` (computed by run ${computed})`
+      }${entry.error === undefined ? "" : `: ${entry.error}`}`,
       `  key      ${entry.key ?? "-"}`,
       `  output   ${output === undefined ? "-" : `${output.type} (${output.format}, ${output.bytes} bytes) ${output.hash}`}`,
       ...(output === undefined ? [] : [`           ${layout(store.root).objectPath(output.hash)}`]),
