@@ -348,6 +348,29 @@ export const rlooAdvantages = (rewards: ReadonlyArray<number>, groupSize: number
     return group.map((r) => r - (total - r) / (group.length - 1))
   })
 
+/**
+ * Rewards with a sequence-level KL penalty, as RLOO uses them (Ahmadian et al., 2024, arXiv
+ * 2402.14740): r̃_i = r_i − β·(log π(y_i) − log π_ref(y_i)), the log-probabilities summed over
+ * the response's tokens (the k1 estimate of the KL, one sample per response).
+ * logProbs, referenceLogProbs: per-token log-probabilities, one array per response.
+ */
+export const klPenalisedRewards = (
+  rewards: ReadonlyArray<number>,
+  logProbs: ReadonlyArray<ReadonlyArray<number>>,
+  referenceLogProbs: ReadonlyArray<ReadonlyArray<number>>,
+  beta: number
+): Array<number> => {
+  nonNegative("klPenalisedRewards", "beta", beta)
+  if (logProbs.length !== rewards.length || referenceLogProbs.length !== rewards.length) {
+    throw new ArgumentError({
+      function: "klPenalisedRewards",
+      argument: "logProbs",
+      reason: `must have one array per reward (${rewards.length}), got ${logProbs.length} and ${referenceLogProbs.length}`
+    })
+  }
+  return rewards.map((r, i) => r - beta * (sum(logProbs[i]!) - sum(referenceLogProbs[i]!)))
+}
+
 /** The estimators of KL(π ‖ π_ref) from samples of π (Schulman, 2020). */
 export type KlEstimator = "k1" | "k2" | "k3"
 

@@ -15,9 +15,8 @@ import { Schema } from "effect"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy } from "../artifacts.ts"
-import { sum } from "../evaluate/math.ts"
 import { groupParams, policyGradientInputs, policyGradientMetrics, trainPolicyGradient } from "./GroupTraining.ts"
-import { rlooAdvantages } from "./math.ts"
+import { klPenalisedRewards, rlooAdvantages } from "./math.ts"
 
 export const rloo = Node.make({
   kind: "policy/rloo",
@@ -36,10 +35,8 @@ export const rloo = Node.make({
       ctx,
       inputs,
       params,
-      advantages: (rollout) => {
-        const penalised = rollout.rewards.map((r, i) => r - params.beta * (sum(rollout.logProbs[i]!) - sum(rollout.referenceLogProbs[i]!)))
-        return rlooAdvantages(penalised, params.groupSize)
-      },
+      advantages: (rollout) =>
+        rlooAdvantages(klPenalisedRewards(rollout.rewards, rollout.logProbs, rollout.referenceLogProbs, params.beta), params.groupSize),
       klCoefficient: 0
     })
 })

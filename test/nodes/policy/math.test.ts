@@ -147,6 +147,13 @@ describe("advantages", () => {
     // a group of two: each against the other
     closeTo(policy.rlooAdvantages([5, 2], 2), [3, -3], 10)
   })
+
+  it("KL-penalised rewards: r − β·(Σ log π − Σ log π_ref) per response", () => {
+    // 1 − 0.5·((−1 − 2) − (−2 − 2)) = 0.5;  3 − 0.5·(−0.5 − (−0.5)) = 3
+    closeTo(policy.klPenalisedRewards([1, 3], [[-1, -2], [-0.5]], [[-2, -2], [-0.5]], 0.5), [0.5, 3], 12)
+    expect(() => policy.klPenalisedRewards([1], [[-1]], [[-1]], -1)).toThrow("beta")
+    expect(() => policy.klPenalisedRewards([1, 2], [[-1]], [[-1]], 1)).toThrow("one array per reward")
+  })
 })
 
 describe("KL penalty and PPO", () => {
