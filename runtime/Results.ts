@@ -9,7 +9,6 @@
  * baseline cell is the one whose coordinates include every factor of `baseline`; each
  * other cell of the same output and split is compared with it.
  */
-import { Exit, Schema } from "effect"
 import type { Json } from "../dsl/Artifact.ts"
 import type * as Graph from "../dsl/Graph.ts"
 import * as Statistics from "./Statistics.ts"
@@ -53,9 +52,10 @@ export interface Table {
   /** metric names in first-seen order */
   readonly metrics: ReadonlyArray<string>
   readonly rows: ReadonlyArray<Row>
-  /** whether some row is the baseline */
-  readonly hasBaseline: boolean
 }
+
+/** Whether some row of a table is its baseline (and so the others have a Δ). */
+export const hasBaseline = (table: Table): boolean => table.rows.some((row) => row.baseline)
 
 const splitPrefix = "<split>/"
 
@@ -157,45 +157,5 @@ export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Re
       metrics
     }
   })
-  return { factors: factorNames, metrics: metricNames, rows, hasBaseline: rows.some((r) => r.baseline) }
-}
-
-// A results table as JSON: a NaN bound (one seed) is null there.
-const MaybeNumber = Schema.NullOr(Schema.Number)
-const IntervalJson = Schema.Struct({ mean: MaybeNumber, low: MaybeNumber, high: MaybeNumber, n: Schema.Number })
-const TableJson = Schema.Struct({
-  factors: Schema.Array(Schema.String),
-  metrics: Schema.Array(Schema.String),
-  hasBaseline: Schema.Boolean,
-  rows: Schema.Array(Schema.Struct({
-    output: Schema.String,
-    factors: Schema.Record(Schema.String, Schema.Json),
-    split: Schema.String,
-    baseline: Schema.Boolean,
-    seeds: Schema.Number,
-    metrics: Schema.Record(Schema.String, Schema.Struct({ ...IntervalJson.fields, delta: Schema.optional(IntervalJson) }))
-  }))
-})
-
-const interval = (json: typeof IntervalJson.Type): Statistics.Interval => ({
-  mean: json.mean ?? Number.NaN,
-  low: json.low ?? Number.NaN,
-  high: json.high ?? Number.NaN,
-  n: json.n
-})
-
-/** A results table from its JSON (as a run keeps it), or undefined when the text is not one. */
-export const fromJson = (text: string): Table | undefined => {
-  const decoded = Schema.decodeUnknownExit(Schema.fromJsonString(TableJson))(text)
-  if (Exit.isFailure(decoded)) return undefined
-  const table = decoded.value
-  return {
-    ...table,
-    rows: table.rows.map((row) => ({
-      ...row,
-      metrics: Object.fromEntries(
-        Object.entries(row.metrics).map(([name, cell]) => [name, { ...interval(cell), delta: cell.delta === undefined ? undefined : interval(cell.delta) }])
-      )
-    }))
-  }
+  return { factors: factorNames, metrics: metricNames, rows }
 }

@@ -11,6 +11,7 @@ import { ArtifactStore } from "../ArtifactStore.ts"
 import { ConfigError } from "../Errors.ts"
 import * as Codec from "../internal/Codec.ts"
 import * as Results from "../Results.ts"
+import * as ResultsJson from "../ResultsJson.ts"
 import { RunLog } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import type * as Charts from "../report/Charts.ts"
@@ -93,7 +94,7 @@ const fromRun = (id: number) =>
     return {
       title: `run ${run.id} of ${run.pipeline}`,
       facts: [`pipeline ${run.argv}`, `started ${run.startedAt}, ${run.status}`, `${run.nodes} nodes: ${run.ran} ran, ${run.cached} cached, ${run.failed} failed`],
-      results: (kept === undefined ? undefined : Results.fromJson(kept)) ?? Results.aggregate([]),
+      results: (kept === undefined ? undefined : ResultsJson.fromJson(kept)) ?? Results.aggregate([]),
       nodes
     } satisfies Source
   })

@@ -2,7 +2,7 @@
  * The summary `pipeline run` prints when it ends: a table of nodes and outputs, or
  * with `--json` one summary object. Shared by the CLI and Replay.ts.
  */
-import type * as Results from "../Results.ts"
+import * as Results from "../Results.ts"
 import { jsonLine, type Output } from "./Render.ts"
 import * as ResultsFormat from "./ResultsFormat.ts"
 import { table } from "./Text.ts"
@@ -115,7 +115,7 @@ export const write = (out: Output, json: boolean, summary: RunSummary): number =
   const nodeTable = rows.length === 0 ? "" : `\n${table([["node", "kind", "status", "time", "output"], ...rows])}\n`
   const resultsText = results === ""
     ? ""
-    : `\nresults: mean ± 95% CI over seeds (n)${summary.results!.hasBaseline ? "; Δ: difference from the baseline cell" : ""}\n\n${results}\n`
+    : `\nresults: mean ± 95% CI over seeds (n)${Results.hasBaseline(summary.results!) ? "; Δ: difference from the baseline cell" : ""}\n\n${results}\n`
   out.write(
     `${nodeTable}${resultsText}\n${summary.pipeline}: ${summary.nodes.length} nodes, ${
       count("ran")

@@ -49,13 +49,13 @@ describe("Results.aggregate", () => {
     expect(missing.low).toBeCloseTo(0.08935851204111092, 10)
     expect(missing.high).toBeCloseTo(0.2973081546255556, 10)
     expect(row(0.3, "train").metrics["reward"]!.delta!.mean).toBeCloseTo(-0.1, 12)
-    expect(table.hasBaseline).toBe(true)
+    expect(Results.hasBaseline(table)).toBe(true)
   })
 
   it("without a baseline, or one that matches no cell, rows have no Δ", () => {
     for (const baseline of [{}, { beta: 5 }, { lr: 0.1 }]) {
       const plain = Results.aggregate(observations, baseline)
-      expect(plain.hasBaseline).toBe(false)
+      expect(Results.hasBaseline(plain)).toBe(false)
       expect(plain.rows.every((r) => Object.values(r.metrics).every((m) => m.delta === undefined))).toBe(true)
     }
   })
