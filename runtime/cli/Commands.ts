@@ -11,10 +11,10 @@ import { Argument, CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } f
 import { ChildProcessSpawner } from "effect/process"
 import * as fs from "node:fs"
 import * as Help from "./Help.ts"
-import { type CommandName, commandNames, commands, type CommandSpec, type FlagName, flags, type FlagSpec, type Values } from "./Options.ts"
+import { type ArgumentSpec, type CommandName, commandNames, commands, type CommandSpec, type FlagName, flags, type FlagSpec, type Values } from "./Options.ts"
 
-/** Runs one command: its flags, its argument ("" for a command that takes none); resolves to the exit code. */
-export type Handler<E, R> = (values: Values, argument: string) => Effect.Effect<number, E, R>
+/** Runs one command: its flags, its positional arguments in order; resolves to the exit code. */
+export type Handler<E, R> = (values: Values, positionals: ReadonlyArray<string>) => Effect.Effect<number, E, R>
 
 export type Handlers<E, R> = { readonly [C in CommandName]: Handler<E, R> }
 
@@ -38,23 +38,27 @@ const flagOf = (name: FlagName): Flag.Flag<Values[string]> => {
   return described(Flag.map(Flag.optional(Flag.String(name)), Option.getOrUndefined))
 }
 
+/** A positional argument as effect/cli parses it, always as the list of its values (one, unless it repeats). */
+const argumentOf = (spec: ArgumentSpec): Argument.Argument<ReadonlyArray<string>> => {
+  const one = spec.choices === undefined ? Argument.String(spec.name) : Argument.Literals(spec.name, spec.choices)
+  const described = Argument.withDescription(one, spec.description)
+  return spec.repeats === undefined
+    ? Argument.map(described, (value) => [value])
+    : Argument.variadic(described, { min: spec.repeats.min })
+}
+
 const commandOf = <E, R>(name: CommandName, handler: Handler<E, R>, done: (code: number) => Effect.Effect<void>) => {
   const spec: CommandSpec = commands[name]
   const config = Object.fromEntries(spec.flags.map((flag) => [flag, flagOf(flag)]))
-  const argument = spec.argument
-  const described = <I, E2, R2>(command: Command.Command<CommandName, I, {}, E2, R2>) =>
-    command.pipe(
-      Command.withDescription(spec.description),
-      Command.withShortDescription(spec.summary),
-      Command.withExamples((spec.examples ?? []).map((example) => ({ command: example })))
-    )
-  return argument === undefined
-    ? described(Command.make(name, config, (values) => Effect.flatMap(handler(values, ""), done)))
-    : described(Command.make(
-      name,
-      { flags: config, argument: Argument.withDescription(Argument.String(argument.name), argument.description) },
-      (input) => Effect.flatMap(handler(input.flags, input.argument), done)
-    ))
+  return Command.make(
+    name,
+    { flags: config, positionals: (spec.arguments ?? []).map(argumentOf) },
+    (input) => Effect.flatMap(handler(input.flags, input.positionals.flat()), done)
+  ).pipe(
+    Command.withDescription(spec.description),
+    Command.withShortDescription(spec.summary),
+    Command.withExamples((spec.examples ?? []).map((example) => ({ command: example })))
+  )
 }
 
 /** effect/cli's built-in global flags, less `--wizard` (interactive prompts have no place in a pipeline command). */

@@ -56,21 +56,33 @@ export const flags = {
 
 export type FlagName = keyof typeof flags
 
-/** A command: what it does, its one positional argument if it takes one, and its flags. */
+/**
+ * A positional argument. Only a command's last argument may repeat (`<node>...`); one with
+ * `choices` takes one of those words (the action of `runs rm`).
+ */
+export interface ArgumentSpec {
+  readonly name: string
+  readonly description: string
+  /** the argument repeats: at least `min` values */
+  readonly repeats?: { readonly min: 0 | 1 }
+  readonly choices?: ReadonlyArray<string>
+}
+
+/** A command: what it does, its positional arguments in order, and its flags. */
 export interface CommandSpec {
   /** one line, for the list of commands */
   readonly summary: string
   /** paragraphs of its own help */
   readonly description: string
-  readonly argument?: { readonly name: string; readonly description: string }
+  readonly arguments?: ReadonlyArray<ArgumentSpec>
   readonly flags: ReadonlyArray<FlagName>
   readonly examples?: ReadonlyArray<string>
 }
 
 const selection = ["seeds", "set", "force", "backend", "store", "json"] as const satisfies ReadonlyArray<FlagName>
 const storeOnly = ["store", "json"] as const satisfies ReadonlyArray<FlagName>
-const fileOrRun = { name: "file|run", description: "a pipeline file (with --seeds, --set), or the id of a run (pipeline ls lists them)" }
-const pipelineFile = { name: "file", description: "the pipeline file (a module whose default export is Pipeline.make(...))" }
+const fileOrRun: ArgumentSpec = { name: "file|run", description: "a pipeline file (with --seeds, --set), or the id of a run (pipeline ls lists them)" }
+const pipelineFile: ArgumentSpec = { name: "file", description: "the pipeline file (a module whose default export is Pipeline.make(...))" }
 
 export const commands = {
   run: {
@@ -78,21 +90,21 @@ export const commands = {
     description: "Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.\n\n" +
       "With --json, prints one JSON event per line and ends with a summary object.\n" +
       "Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.",
-    argument: pipelineFile,
+    arguments: [pipelineFile],
     flags: [...selection, "concurrency"],
     examples: ["pipeline run pipelines/quickstart.ts", "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500"]
   },
   plan: {
     summary: "show hits and misses without running",
     description: "Show which nodes are cached (hit) and which would run (miss), without running anything.",
-    argument: pipelineFile,
+    arguments: [pipelineFile],
     flags: [...selection, "explain"]
   },
   show: {
     summary: "lineage, params and metrics of a node or artifact",
     description: "Show the latest run of a node (by label), or the node that produced a cache key or artifact hash " +
       "(by prefix): its params, output, metrics and lineage.",
-    argument: { name: "node", description: "a node label, or a prefix of a cache key or artifact hash" },
+    arguments: [{ name: "node", description: "a node label, or a prefix of a cache key or artifact hash" }],
     flags: storeOnly
   },
   ls: { summary: "past runs", description: "List past runs, newest first.", flags: ["limit", ...storeOnly] },
@@ -102,7 +114,7 @@ export const commands = {
       "bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or " +
       "its cached result is stale). Writes nothing to the store.\n\n" +
       "Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.",
-    argument: pipelineFile,
+    arguments: [pipelineFile],
     flags: selection
   },
   gc: {
@@ -120,7 +132,7 @@ export const commands = {
       "(nothing runs; nodes not yet computed are left out); given a run id (see pipeline ls), the table that " +
       "run kept.\n\n" +
       "Exit status: 0 a table was printed, 2 usage error or nothing to show.",
-    argument: fileOrRun,
+    arguments: [fileOrRun],
     flags: ["seeds", "set", "backend", "format", "store", "json"],
     examples: ["pipeline results pipelines/overoptimization.ts --seeds 0,1,2 --format md", "pipeline results 12 --format csv"]
   },
@@ -131,7 +143,7 @@ export const commands = {
       "reward, proxy reward and KL; training curves per cell (mean over seeds with a 95% band); and the " +
       "pipeline's graph with each node's params and cache status. Given a pipeline file, from what the store " +
       "holds for these seeds; given a run id, from that run.",
-    argument: fileOrRun,
+    arguments: [fileOrRun],
     flags: ["seeds", "set", "backend", "output", "store", "json"],
     examples: ["pipeline report pipelines/overoptimization.ts --seeds 0,1,2 -o overoptimization.html"]
   },
@@ -177,18 +189,29 @@ export const parseArgsOptions = (command: CommandName): ParseArgsOptions =>
 /** A command's flags by name, as parseArgs gives them: absent flags are undefined. */
 export type Values = { readonly [name: string]: string | boolean | ReadonlyArray<string | boolean> | undefined }
 
-/** A plain invocation of a command: its flags, and its argument ("" for a command that takes none). */
+/** A plain invocation of a command: its flags, and its positional arguments in order. */
 export interface Invocation {
   readonly command: CommandName
   readonly values: Values
-  readonly argument: string
+  readonly positionals: ReadonlyArray<string>
+}
+
+/** Whether `positionals` fit a command's arguments: their count, and the words of a choice. */
+export const fitsArguments = (specs: ReadonlyArray<ArgumentSpec>, positionals: ReadonlyArray<string>): boolean => {
+  const last = specs.at(-1)
+  const fixed = last?.repeats === undefined ? specs.length : specs.length - 1
+  const count = positionals.length === fixed ||
+    (last?.repeats !== undefined && positionals.length >= fixed + last.repeats.min)
+  return count && specs.every((spec, i) =>
+    spec.choices === undefined || (positionals[i] !== undefined && spec.choices.includes(positionals[i]))
+  )
 }
 
 const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(commands, name)
 
 /**
  * `pipeline <args>` parsed with the command's parseArgs spec, if it is a plain invocation:
- * a known command, only its own flags, and its one argument (or none). Anything else —
+ * a known command, only its own flags, and the arguments it takes. Anything else —
  * help, the version, completions, `--log-level`, and every usage error — is undefined, and
  * left to effect/cli (Commands.ts), which is loaded only then: a plain command starts
  * without it, and Replay.ts answers `run` before Effect loads at all.
@@ -202,8 +225,8 @@ export const preParse = (args: ReadonlyArray<string>): Invocation | undefined =>
     // a flag that does not repeat, given twice, is an error effect/cli reports (parseArgs would keep the last)
     const given = tokens.flatMap((token) => (token.kind === "option" ? [token.name] : []))
     const repeated = given.some((name, i) => options[name]?.multiple !== true && given.indexOf(name) !== i)
-    const wanted = "argument" in commands[command] ? 1 : 0
-    return positionals.length === wanted && !repeated ? { command, values, argument: positionals[0] ?? "" } : undefined
+    const spec: CommandSpec = commands[command]
+    return fitsArguments(spec.arguments ?? [], positionals) && !repeated ? { command, values, positionals } : undefined
   } catch {
     return undefined
   }

@@ -1,7 +1,7 @@
 /**
  * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
- * completions, usage errors); each command's body here gets its flags and argument and
+ * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
  * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
@@ -366,19 +366,20 @@ const fsckCommand = (values: Values, root: string, console: Console) =>
 
 /** Each command's body, given the store its flags name (checked before the body runs). */
 const handlers = (console: Console, args: ReadonlyArray<string>) => {
-  const inStore = <E, R>(body: (values: Values, argument: string, root: string) => Effect.Effect<number, E, R>) =>
-  (values: Values, argument: string) => Effect.flatMap(storeOf(values), (root) => body(values, argument, root))
+  type Body<E, R> = (values: Values, positionals: ReadonlyArray<string>, root: string) => Effect.Effect<number, E, R>
+  const inStore = <E, R>(body: Body<E, R>) => (values: Values, positionals: ReadonlyArray<string>) =>
+    Effect.flatMap(storeOf(values), (root) => body(values, positionals, root))
   // a command that writes the store is refused before any work when it cannot be written
-  const writing = <E, R>(command: CommandName, body: (values: Values, argument: string, root: string) => Effect.Effect<number, E, R>) =>
-    inStore((values, argument, root) => Effect.andThen(ensureWritable(root, command), body(values, argument, root)))
+  const writing = <E, R>(command: CommandName, body: Body<E, R>) =>
+    inStore((values, positionals, root) => Effect.andThen(ensureWritable(root, command), body(values, positionals, root)))
   return {
-    run: writing("run", (values, file, root) => runCommand(values, file, root, console, args)),
-    plan: inStore((values, file, root) => planCommand(values, file, root, console)),
-    show: inStore((values, query, root) => showCommand(values, query, root, console)),
+    run: writing("run", (values, [file = ""], root) => runCommand(values, file, root, console, args)),
+    plan: inStore((values, [file = ""], root) => planCommand(values, file, root, console)),
+    show: inStore((values, [query = ""], root) => showCommand(values, query, root, console)),
     ls: inStore((values, _, root) => lsCommand(values, root, console)),
-    verify: inStore((values, file, root) => verifyCommand(values, file, root, console)),
-    results: inStore((values, source, root) => resultsCommand(values, source, root, console)),
-    report: inStore((values, source, root) => reportCommand(values, source, root, console)),
+    verify: inStore((values, [file = ""], root) => verifyCommand(values, file, root, console)),
+    results: inStore((values, [source = ""], root) => resultsCommand(values, source, root, console)),
+    report: inStore((values, [source = ""], root) => reportCommand(values, source, root, console)),
     gc: writing("gc", (values, _, root) => gcCommand(values, root, console)),
     fsck: inStore((values, _, root) =>
       values["repair"] === true ? Effect.andThen(ensureWritable(root, "fsck"), fsckCommand(values, root, console)) : fsckCommand(values, root, console)
@@ -398,7 +399,7 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
   const json = args.includes("--json")
   const sink = { out: console.out.write, err: console.err.write, width: Text.widthOf(console.out, process.env["COLUMNS"]) }
   return (plain !== undefined
-    ? commands[plain.command](plain.values, plain.argument)
+    ? commands[plain.command](plain.values, plain.positionals)
     : Effect.flatMap(Effect.promise((): Promise<typeof Commands> => import("./Commands.ts")), (cli) => cli.run(args, sink, commands))).pipe(
     // effect/cli has shown the usage error (or the help of `pipeline` alone)
     Effect.catchTag("ShowHelp", () => Effect.succeed(2)),

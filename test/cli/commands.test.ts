@@ -49,7 +49,9 @@ describe("pipeline's declarations", () => {
     const repeatable = new Set(Object.entries(Options.flags).filter(([, spec]) => "multiple" in spec).map(([name]) => name))
     const set = (values: Options.Values) => Object.entries(values).filter(([, v]) => v !== undefined && v !== false).sort()
     for (const sub of descriptor.subcommands.filter((sub) => sub.name !== "help")) {
-      const args = [sub.name, ...sub.arguments.map(() => "x.ts")]
+      const spec: Options.CommandSpec = Options.commands[sub.name as Options.CommandName]
+      // a choice takes its first word; a repeated argument is given twice
+      const args = [sub.name, ...(spec.arguments ?? []).flatMap((arg) => arg.repeats === undefined ? [arg.choices?.[0] ?? "x.ts"] : ["n1", "n2"])]
       for (const flag of sub.flags) {
         if (flag.type._tag === "Boolean") args.push(`--${flag.name}`)
         else if (repeatable.has(flag.name)) {
@@ -58,12 +60,12 @@ describe("pipeline's declarations", () => {
       }
       const plain = Options.preParse(args)
       expect(plain, args.join(" ")).toBeDefined()
-      let seen: { values: Options.Values; argument: string } | undefined
-      const capture = (values: Options.Values, argument: string) => Effect.sync(() => (seen = { values, argument }, 0))
+      let seen: { values: Options.Values; positionals: ReadonlyArray<string> } | undefined
+      const capture = (values: Options.Values, positionals: ReadonlyArray<string>) => Effect.sync(() => (seen = { values, positionals }, 0))
       const sink = { out: () => {}, err: (text: string) => expect.fail(text), width: 80 }
       await Effect.runPromise(Commands.run(args, sink, every(capture)))
       expect(set(plain!.values), args.join(" ")).toEqual(set(seen!.values))
-      expect(plain!.argument).toBe(seen!.argument)
+      expect(plain!.positionals).toEqual(seen!.positionals)
     }
     expect(Options.preParse(["run", "x.ts", "--set", "a.b=1", "--set", "c.d=2"])?.values["set"]).toEqual(["a.b=1", "c.d=2"])
   })
