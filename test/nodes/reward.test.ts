@@ -14,6 +14,7 @@ import { data, evaluate, label, reward } from "../../nodes/index.ts"
 import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
 import type { ModelValue } from "../../dsl/Artifact.ts"
+import type * as Results from "../../runtime/Results.ts"
 import { Schema } from "effect"
 import { cli, fixedNode, repo, runInMemory, statuses, summary, tempProject, writeFile } from "../helpers.ts"
 
@@ -337,5 +338,9 @@ export default Pipeline.make("load", () => data.loadPreferences({ path: "pairs.j
     expect(test("accuracy").pairs).toBe(375)
     expect(test("accuracy").accuracy).toBeGreaterThan(test("lengthBaseline").accuracy)
     expect(test("accuracy").accuracy).toBeGreaterThan(0.55)
+    // both evaluations are results: the table has the baseline's accuracy as the node reported it
+    const { results } = summary(result.stdout) as { results?: Results.Table }
+    const row = results?.rows.find((r) => r.output === "lengthBaseline" && r.split === "test")
+    expect(row?.metrics["accuracy"]?.mean).toBe(test("lengthBaseline").accuracy)
   })
 })
