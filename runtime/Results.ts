@@ -114,7 +114,12 @@ const matches = (factors: Readonly<Record<string, Json>>, baseline: Readonly<Rec
   Object.keys(baseline).length > 0 &&
   Object.entries(baseline).every(([key, value]) => key in factors && stable(factors[key]!) === stable(value))
 
-const intervalOf = ({ mean, low, high, n }: Statistics.Interval): Statistics.Interval => ({ mean, low, high, n })
+/** An interval without the extra fields of the function that made it (Welch's `df`). */
+export const intervalOf = ({ mean, low, high, n }: Statistics.Interval): Statistics.Interval => ({ mean, low, high, n })
+
+/** The identity of a row: its output, cell (factors in any order) and split. */
+export const rowKey = (row: { readonly output: string; readonly factors: Readonly<Record<string, Json>>; readonly split: string }): string =>
+  stable([row.output, Object.entries(row.factors).sort(([a], [b]) => (a < b ? -1 : 1)), row.split])
 
 /** Pool observations by output, cell and split, and compare each cell with the baseline. */
 export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Readonly<Record<string, Json>> = {}): Table => {
@@ -124,7 +129,7 @@ export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Re
   for (const observation of observations) {
     const factors = withoutSeed(observation.coords)
     for (const key of Object.keys(factors)) if (!factorNames.includes(key)) factorNames.push(key)
-    const id = stable([observation.output, Object.entries(factors).sort(([a], [b]) => (a < b ? -1 : 1)), observation.split])
+    const id = rowKey({ output: observation.output, factors, split: observation.split })
     const group = groups.get(id) ?? { output: observation.output, factors, split: observation.split, values: new Map() }
     groups.set(id, group)
     for (const [name, value] of Object.entries(observation.metrics)) {

@@ -105,22 +105,48 @@ export const meanInterval = (values: ReadonlyArray<number>, level = 0.95): Inter
   return { mean, low: mean - half, high: mean + half, n }
 }
 
+/** A mean over `n` values with its standard error s/√n (NaN when n < 2). */
+export interface Estimate {
+  readonly mean: number
+  readonly standardError: number
+  readonly n: number
+}
+
+/** The mean of `values` with its standard error. */
+const estimate = (values: ReadonlyArray<number>): Estimate => {
+  const { n, mean, variance } = moments(values)
+  return { mean, standardError: Math.sqrt(variance / n), n }
+}
+
 /**
- * The difference of means `treatment − baseline` with Welch's interval at `level`. With a zero
- * standard error (both cells constant) the interval is the difference itself.
+ * The estimate a mean interval at `level` was made from (meanInterval): its half-width is
+ * t_{1−α/2, n−1} · s/√n, so the standard error is the half-width over that quantile. For
+ * comparing results tables kept without their per-seed values.
  */
+export const estimateOf = (interval: Interval, level = 0.95): Estimate => ({
+  mean: interval.mean,
+  standardError: (interval.high - interval.low) / 2 / tQuantile(1 - (1 - level) / 2, interval.n - 1),
+  n: interval.n
+})
+
+/**
+ * The difference of means `treatment − baseline` with Welch's interval at `level`, from the two
+ * estimates. With a zero standard error (both cells constant) the interval is the difference
+ * itself; with a cell of one value (no standard error) the bounds are NaN.
+ */
+export const welchInterval = (treatment: Estimate, baseline: Estimate, level = 0.95): Interval & { readonly df: number } => {
+  const mean = treatment.mean - baseline.mean
+  const va = baseline.standardError ** 2
+  const vb = treatment.standardError ** 2
+  const se = Math.sqrt(va + vb)
+  const df = (va + vb) ** 2 / (va ** 2 / (baseline.n - 1) + vb ** 2 / (treatment.n - 1))
+  const half = se === 0 ? 0 : tQuantile(1 - (1 - level) / 2, df) * se
+  return { mean, low: mean - half, high: mean + half, n: Math.min(baseline.n, treatment.n), df }
+}
+
+/** The difference of means `treatment − baseline` with Welch's interval at `level` (welchInterval). */
 export const differenceInterval = (
   treatment: ReadonlyArray<number>,
   baseline: ReadonlyArray<number>,
   level = 0.95
-): Interval & { readonly df: number } => {
-  const b = moments(treatment)
-  const a = moments(baseline)
-  const mean = b.mean - a.mean
-  const va = a.variance / a.n
-  const vb = b.variance / b.n
-  const se = Math.sqrt(va + vb)
-  const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1))
-  const half = se === 0 ? 0 : tQuantile(1 - (1 - level) / 2, df) * se
-  return { mean, low: mean - half, high: mean + half, n: Math.min(a.n, b.n), df }
-}
+): Interval & { readonly df: number } => welchInterval(estimate(treatment), estimate(baseline), level)

@@ -147,6 +147,21 @@ export const commands = {
     flags: ["seeds", "set", "backend", "output", "store", "json"],
     examples: ["pipeline report pipelines/overoptimization.ts --seeds 0,1,2 -o overoptimization.html"]
   },
+  compare: {
+    summary: "what changed between two runs, node by node, and their results side by side",
+    description: "Compare two runs of the run log: the nodes only one of them has, and for each node whose cache key " +
+      "differs what changed (params, code files, upstream artifacts, backend); nodes with the same key are counted. " +
+      "Then both results tables side by side: each cell's mean ± 95% CI in each run and the difference B − A with " +
+      "Welch's 95% interval (where both runs pooled at least two seeds). --format md writes Markdown, --json (or " +
+      "--format json) the whole comparison as data; csv is not a format of compare.\n\n" +
+      "Exit status: 0 compared (also when nothing differs), 2 usage error or an unknown run.",
+    arguments: [
+      { name: "runA", description: "the first run: its id as pipeline ls lists it, latest or previous" },
+      { name: "runB", description: "the second run, compared with the first (Δ = B − A)" }
+    ],
+    flags: ["format", "store", "json"],
+    examples: ["pipeline compare 3 4", "pipeline compare previous latest --format md"]
+  },
   fsck: {
     summary: "check every object, key record and the run log; --repair fixes them",
     description: "Check the store: every object against its name (the sha256 of its bytes), every key record " +

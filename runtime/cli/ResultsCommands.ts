@@ -19,7 +19,7 @@ import type * as Html from "../report/Html.ts"
 import type { Console } from "./main.ts"
 import type { Values } from "./Options.ts"
 import * as ResultsFormat from "./ResultsFormat.ts"
-import { selectionOf, storeLayers } from "./Selection.ts"
+import { formatOf, selectionOf, storeLayers } from "./Selection.ts"
 
 /** A node as results and reports show it. */
 interface ShownNode extends Html.NodeRow {
@@ -111,14 +111,10 @@ const noResults = (argument: string) =>
 
 export const resultsCommand = (values: Values, argument: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const given = values["format"]
-    const format = values["json"] === true ? "json" : typeof given === "string" ? given : "table"
-    if (!ResultsFormat.formats.some((f) => f === format)) {
-      return yield* new ConfigError({ flag: "--format", reason: `"${format}" is not a format (one of: ${ResultsFormat.formats.join(", ")})` })
-    }
+    const format = yield* formatOf(values, ResultsFormat.formats)
     const source = yield* sourceOf(values, argument)
     if (source.results.rows.length === 0) return yield* noResults(argument)
-    console.out.write(`${ResultsFormat.render(source.results, format as ResultsFormat.Format)}\n`)
+    console.out.write(`${ResultsFormat.render(source.results, format)}\n`)
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 

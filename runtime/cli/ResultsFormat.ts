@@ -37,15 +37,24 @@ export const formatInterval = (interval: Statistics.Interval, signed = false): s
   return half === 0 ? `${mean} ± 0` : Number.isFinite(half) ? `${mean} ± ${half.toFixed(decimals)}` : mean
 }
 
-const factorText = (value: Json | undefined): string =>
+/** A factor's value in a cell of text. */
+export const factorText = (value: Json | undefined): string =>
   value === undefined ? "" : typeof value === "string" ? value : JSON.stringify(value)
+
+/** The columns the rows of one output show: the factors and metrics they have, and a split when one reports one. */
+export const columnsOf = (
+  rows: ReadonlyArray<{ readonly factors: Readonly<Record<string, Json>>; readonly split: string; readonly metrics: Readonly<Record<string, unknown>> }>,
+  names: { readonly factors: ReadonlyArray<string>; readonly metrics: ReadonlyArray<string> }
+) => ({
+  factors: names.factors.filter((f) => rows.some((r) => f in r.factors)),
+  metrics: names.metrics.filter((m) => rows.some((r) => m in r.metrics)),
+  showSplit: rows.some((r) => r.split !== "")
+})
 
 /** The rows of one output as cells of text, with its header first. */
 export const textRows = (results: Results.Table, output: string): Array<Array<string>> => {
   const rows = results.rows.filter((r) => r.output === output)
-  const metrics = results.metrics.filter((m) => rows.some((r) => m in r.metrics))
-  const factors = results.factors.filter((f) => rows.some((r) => f in r.factors))
-  const showSplit = rows.some((r) => r.split !== "")
+  const { factors, metrics, showSplit } = columnsOf(rows, results)
   const withDelta = (metric: string) => rows.some((r) => r.metrics[metric]?.delta !== undefined)
   const header = [
     ...factors,
@@ -95,7 +104,8 @@ const csv = (results: Results.Table): string => {
   return [header, ...lines].map((line) => line.map(csvField).join(",")).join("\n")
 }
 
-const markdown = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
+/** Rows of text (the header first) as a Markdown table. */
+export const markdown = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const escape = (cell: string) => cell.replaceAll("|", "\\|")
   const [header, ...body] = rows
   return [
@@ -110,12 +120,15 @@ export const render = (results: Results.Table, format: Format): string => {
   if (format === "json") return JSON.stringify(results)
   if (results.rows.length === 0) return ""
   if (format === "csv") return csv(results)
-  const outputs = outputsOf(results)
-  return outputs
+  return perOutput(outputsOf(results), (output) => textRows(results, output), format === "md")
+}
+
+/** One table per output (aligned columns, or Markdown with `md`), titled when there are several or in Markdown. */
+export const perOutput = (outputs: ReadonlyArray<string>, rowsOf: (output: string) => ReadonlyArray<ReadonlyArray<string>>, md: boolean): string =>
+  outputs
     .map((output) => {
-      const rows = textRows(results, output)
-      const title = outputs.length > 1 || format === "md" ? `${format === "md" ? "### " : ""}${output}\n\n` : ""
-      return `${title}${format === "md" ? markdown(rows) : table(rows)}`
+      const rows = rowsOf(output)
+      const title = outputs.length > 1 || md ? `${md ? "### " : ""}${output}\n\n` : ""
+      return `${title}${md ? markdown(rows) : table(rows)}`
     })
     .join("\n\n")
-}

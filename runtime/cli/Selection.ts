@@ -1,6 +1,6 @@
 /**
  * What the commands that build a pipeline share: the selection their flags make (seeds,
- * `--set` overrides, `--force`, the tensor backend), positive-integer flags, and the store
+ * `--set` overrides, `--force`, the tensor backend), positive-integer flags, `--format`, and the store
  * directory with the layers that serve it.
  */
 import { Effect, Layer } from "effect"
@@ -50,6 +50,17 @@ export const positiveInt = (flag: string, value: string | undefined, fallback: n
     : /^[1-9]\d*$/.test(value)
     ? Effect.succeed(Number(value))
     : Effect.fail(new ConfigError({ reason: `--${flag} ${value}: expected a positive integer` }))
+
+/** The output format `--format` names among a command's `formats` (`--json` means json; default table). */
+export const formatOf = <F extends string>(values: Values, formats: ReadonlyArray<F>) =>
+  Effect.suspend(() => {
+    const given = values["format"]
+    const format = values["json"] === true ? "json" : typeof given === "string" ? given : "table"
+    const known = formats.find((f) => f === format)
+    return known === undefined
+      ? Effect.fail(new ConfigError({ flag: "--format", reason: `"${format}" is not a format (one of: ${formats.join(", ")})` }))
+      : Effect.succeed(known)
+  })
 
 /** The selection of `run`, `plan`, `verify`, `results` and `report`, and the tensor backend it names. */
 export const selectionOf = (values: Values) =>

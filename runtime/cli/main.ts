@@ -23,6 +23,7 @@ import { type CommandName, preParse, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
+import { compareCommand } from "./CompareCommand.ts"
 import { reportCommand, resultsCommand } from "./ResultsCommands.ts"
 import { positiveInt, selectionOf, storeLayers, storeOf } from "./Selection.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, write as writeSummary } from "./Summary.ts"
@@ -380,6 +381,7 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
     verify: inStore((values, [file = ""], root) => verifyCommand(values, file, root, console)),
     results: inStore((values, [source = ""], root) => resultsCommand(values, source, root, console)),
     report: inStore((values, [source = ""], root) => reportCommand(values, source, root, console)),
+    compare: inStore((values, [runA = "", runB = ""], root) => compareCommand(values, runA, runB, root, console)),
     gc: writing("gc", (values, _, root) => gcCommand(values, root, console)),
     fsck: inStore((values, _, root) =>
       values["repair"] === true ? Effect.andThen(ensureWritable(root, "fsck"), fsckCommand(values, root, console)) : fsckCommand(values, root, console)

@@ -58,6 +58,16 @@ describe("intervals", () => {
     expect(d.high).toBeCloseTo(0.16237981124928885, 10)
   })
 
+  it("a kept interval gives back its standard error, and Welch's interval from it is the one from the values", () => {
+    const kept = Statistics.estimateOf(Statistics.meanInterval([1, 2, 3])) // sd 1, SE 1/√3
+    expect(kept.mean).toBe(2)
+    expect(kept.standardError).toBeCloseTo(1 / Math.sqrt(3), 12)
+    expect(Statistics.estimateOf(Statistics.meanInterval([5])).standardError).toBeNaN()
+    const d = Statistics.welchInterval(Statistics.estimateOf(Statistics.meanInterval(treatment)), Statistics.estimateOf(Statistics.meanInterval(baseline)))
+    expect(d.low).toBeCloseTo(0.04262018875071098, 10)
+    expect(d.high).toBeCloseTo(0.16237981124928885, 10)
+  })
+
   it("one seed has a mean but no interval; constant cells have a zero-width difference", () => {
     const one = Statistics.meanInterval([0.5])
     expect(one.mean).toBe(0.5)
