@@ -75,7 +75,7 @@ describe("pipeline's declarations", () => {
       const args of [
         [], ["frobnicate"], ["help", "run"], ["--help"], ["run", "x.ts", "--help"], ["run", "x.ts", "-h"], ["run", "x.ts", "--version"],
         ["plan", "x.ts", "--log-level", "debug"], ["ls", "--completions", "bash"], ["run", "x.ts", "--bogus"], ["run"],
-        ["run", "x.ts", "y.ts"], ["ls", "extra"], ["run", "x.ts", "--no-json"], ["run", "x.ts", "--json=false"], ["ls", "--explain"],
+        ["show", "a", "b"], ["ls", "extra"], ["run", "x.ts", "--no-json"], ["run", "x.ts", "--json=false"], ["ls", "--explain"],
         ["run", "x.ts", "--seeds", "1", "--seeds", "2"]
       ]
     ) expect(Options.preParse(args), args.join(" ")).toBeUndefined()
