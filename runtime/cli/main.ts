@@ -70,7 +70,8 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
       const renderer = Render.make(
         Render.modeOf(json, console.out),
         console.out,
-        prepared.graph.nodes.map((n) => n.label)
+        prepared.graph.nodes.map((n) => ({ label: n.label, kind: n.node.kind.kind })),
+        { concurrency }
       )
       const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" "), logs: root }).pipe(
         Effect.ensuring(Effect.sync(renderer.finish))
