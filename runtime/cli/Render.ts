@@ -117,6 +117,90 @@ const lineParts = (label: string, width: number, state: LineState, now: number):
   }
 }
 
+/** How many nodes are in each state, and how many have finished (cached, computed or failed) of all. */
+const countsOf = (states: ReadonlyArray<LineState>) => {
+  const count = (status: LineState["status"]) => states.filter((s) => s.status === status).length
+  const [cached, computed, running, failed] = [count("cached"), count("done"), count("running"), count("failed")]
+  return { cached, computed, running, failed, finished: cached + computed + failed, total: states.length }
+}
+
+/**
+ * The run's ETA at `now` as shown (`~40s`, or `–` when unknown) with `slots` nodes run at once;
+ * undefined when no node is left to compute.
+ */
+const runEta = (states: ReadonlyArray<LineState>, now: number, slots: number): string | undefined => {
+  const unfinished = states.flatMap((s): Array<Eta.Unfinished> =>
+    s.status === "running"
+      ? [{ state: "running", kind: s.kind, elapsedMs: elapsedOf(s, now), etaMs: etaOf(s, now) }]
+      : s.status === "queued" || s.status === "waiting"
+      ? [{ state: "queued", kind: s.kind }]
+      : []
+  )
+  if (unfinished.length === 0) return undefined
+  const means = Eta.meanDurations(states.flatMap((s) => (s.status === "done" ? [{ kind: s.kind, durationMs: s.durationMs ?? 0 }] : [])))
+  const ms = Eta.runEta(unfinished, means, slots)
+  return ms === undefined ? "–" : `~${Eta.formatDuration(ms)}`
+}
+
+/**
+ * The run's line as parts: nodes finished of all, by how they finished, and with `timing` (the
+ * run's start and its slots) its elapsed time at `now` and its ETA.
+ */
+const runParts = (
+  states: ReadonlyArray<LineState>,
+  now: number,
+  timing?: { readonly started: number; readonly slots: number }
+): Array<string> => {
+  const { cached, computed, running, failed, finished, total } = countsOf(states)
+  const eta = timing === undefined ? undefined : runEta(states, now, timing.slots)
+  return [
+    `  ${finished}/${total} nodes`,
+    ` · ${cached} cached`,
+    ` · ${computed} computed`,
+    ...(running > 0 ? [` · ${running} running`] : []),
+    ...(failed > 0 ? [` · ${failed} failed`] : []),
+    ...(timing === undefined ? [] : [` · elapsed ${Eta.formatDuration(now - timing.started)}`]),
+    ...(eta === undefined ? [] : [` · ETA ${eta}`])
+  ]
+}
+
+/** A node's state after `event`, at time `now`. */
+const update = (state: LineState, event: Exclude<Scheduler.Event, { type: "output" }>, now: number): void => {
+  switch (event.type) {
+    case "queued":
+    case "waiting":
+    case "cached":
+      state.status = event.type
+      break
+    case "running":
+      state.status = "running"
+      state.startedAt = now
+      break
+    case "progress":
+      state.status = "running"
+      state.step = event.step
+      state.total = event.total
+      state.first ??= { step: event.step, at: now }
+      state.latest = { step: event.step, at: now }
+      if (event.loss !== undefined) state.loss = event.loss
+      if (event.reward !== undefined) state.reward = event.reward
+      if (event.kl !== undefined) state.kl = event.kl
+      if (event.throughput !== undefined) state.throughput = event.throughput
+      if (event.unit !== undefined) state.unit = event.unit
+      break
+    case "done":
+      state.status = "done"
+      state.durationMs = event.durationMs
+      break
+    case "failed":
+      state.status = "failed"
+      state.detail = event.error
+      break
+  }
+}
+
+const roundOrNull = (ms: number | undefined): number | null => (ms === undefined ? null : Math.round(ms))
+
 /** An object as one `--json` line, stamped with the time it is written. */
 export const jsonLine = <Fields extends { readonly type: string }>(fields: Fields): string =>
   `${JSON.stringify({ ...fields, ts: new Date().toISOString() })}\n`
@@ -138,50 +222,12 @@ const printedLines = (label: string | undefined, text: string): Array<string> =>
 export const make = (mode: Mode, out: Output, nodes: ReadonlyArray<NodeInfo>, options: Options = {}) => {
   const clock = options.clock ?? (() => performance.now())
   const started = clock()
+  const timing = { started, slots: options.concurrency ?? 1 }
   const states = new Map<string, LineState>(nodes.map(({ label, kind }) => [label, { kind, status: "planned" }]))
   const width = Math.min(40, Math.max(...nodes.map((n) => n.label.length), 4))
   let drawn = 0
   let lastDraw = 0
   let timer: NodeJS.Timeout | undefined
-
-  /** How many nodes are in each state, and how many have finished (cached, computed or failed) of all. */
-  const counts = () => {
-    const all = [...states.values()]
-    const count = (status: LineState["status"]) => all.filter((s) => s.status === status).length
-    const [cached, computed, running, failed] = [count("cached"), count("done"), count("running"), count("failed")]
-    return { cached, computed, running, failed, finished: cached + computed + failed, total: all.length }
-  }
-
-  /** The run's ETA at `now` as shown (`~40s`, or `–` when unknown); undefined when no node is left to compute. */
-  const runEta = (now: number): string | undefined => {
-    const all = [...states.values()]
-    const unfinished = all.flatMap((s): Array<Eta.Unfinished> =>
-      s.status === "running"
-        ? [{ state: "running", kind: s.kind, elapsedMs: elapsedOf(s, now), etaMs: etaOf(s, now) }]
-        : s.status === "queued" || s.status === "waiting"
-        ? [{ state: "queued", kind: s.kind }]
-        : []
-    )
-    if (unfinished.length === 0) return undefined
-    const means = Eta.meanDurations(all.flatMap((s) => (s.status === "done" ? [{ kind: s.kind, durationMs: s.durationMs ?? 0 }] : [])))
-    const ms = Eta.runEta(unfinished, means, options.concurrency ?? 1)
-    return ms === undefined ? "–" : `~${Eta.formatDuration(ms)}`
-  }
-
-  /** The run's line: nodes finished of all, by how they finished, and (`timed`) its elapsed time and ETA. */
-  const runParts = (now: number, timed: boolean): Array<string> => {
-    const { cached, computed, running, failed, finished, total } = counts()
-    const eta = timed ? runEta(now) : undefined
-    return [
-      `  ${finished}/${total} nodes`,
-      ` · ${cached} cached`,
-      ` · ${computed} computed`,
-      ...(running > 0 ? [` · ${running} running`] : []),
-      ...(failed > 0 ? [` · ${failed} failed`] : []),
-      ...(timed ? [` · elapsed ${Eta.formatDuration(now - started)}`] : []),
-      ...(eta === undefined ? [] : [` · ETA ${eta}`])
-    ]
-  }
 
   // With many nodes a live block would not fit: show active and failed lines, then the run's line.
   const visibleLines = (now: number): Array<Array<string>> => {
@@ -190,7 +236,7 @@ export const make = (mode: Mode, out: Output, nodes: ReadonlyArray<NodeInfo>, op
     const shown = entries.length < maxRows
       ? entries
       : entries.filter(([, s]) => s.status === "running" || s.status === "waiting" || s.status === "failed").slice(0, maxRows - 1)
-    return [...shown.map(([label, state]) => lineParts(label, width, state, now)), runParts(now, true)]
+    return [...shown.map(([label, state]) => lineParts(label, width, state, now)), runParts([...states.values()], now, timing)]
   }
 
   // `above`: printed lines written over the live block, which is then drawn below them
@@ -220,40 +266,6 @@ export const make = (mode: Mode, out: Output, nodes: ReadonlyArray<NodeInfo>, op
   ticker?.unref()
 
   const plainProgress = new Map<string, number>()
-
-  const update = (state: LineState, event: Exclude<Scheduler.Event, { type: "output" }>, now: number): void => {
-    switch (event.type) {
-      case "queued":
-      case "waiting":
-      case "cached":
-        state.status = event.type
-        break
-      case "running":
-        state.status = "running"
-        state.startedAt = now
-        break
-      case "progress":
-        state.status = "running"
-        state.step = event.step
-        state.total = event.total
-        state.first ??= { step: event.step, at: now }
-        state.latest = { step: event.step, at: now }
-        if (event.loss !== undefined) state.loss = event.loss
-        if (event.reward !== undefined) state.reward = event.reward
-        if (event.kl !== undefined) state.kl = event.kl
-        if (event.throughput !== undefined) state.throughput = event.throughput
-        if (event.unit !== undefined) state.unit = event.unit
-        break
-      case "done":
-        state.status = "done"
-        state.durationMs = event.durationMs
-        break
-      case "failed":
-        state.status = "failed"
-        state.detail = event.error
-        break
-    }
-  }
 
   const onEvent = (event: Scheduler.Event): void => {
     if (event.type === "output") {
@@ -290,7 +302,7 @@ export const make = (mode: Mode, out: Output, nodes: ReadonlyArray<NodeInfo>, op
     if (event.type === "queued") return
     const line = lineParts(event.label, width, state, now).join("")
     // a done line also says how far the run is: nodes finished of all, and its elapsed time
-    const { finished, total } = counts()
+    const { finished, total } = countsOf([...states.values()])
     out.write(`${line}${event.type === "done" ? ` · ${finished}/${total} nodes · elapsed ${Eta.formatDuration(now - started)}` : ""}\n`)
   }
 
@@ -299,10 +311,8 @@ export const make = (mode: Mode, out: Output, nodes: ReadonlyArray<NodeInfo>, op
     if (ticker !== undefined) clearInterval(ticker)
     if (mode === "tty") draw()
     // plain output ends with the counts (no times: a replayed run prints what its run printed)
-    if (mode === "plain") out.write(`${runParts(clock(), false).join("")}\n`)
+    if (mode === "plain") out.write(`${runParts([...states.values()], clock()).join("")}\n`)
   }
 
   return { onEvent, finish }
 }
-
-const roundOrNull = (ms: number | undefined): number | null => (ms === undefined ? null : Math.round(ms))

@@ -74,12 +74,6 @@ export const fitParts = (parts: ReadonlyArray<string>, width: number): string =>
   return (parts[0] ?? "").trimEnd()
 }
 
-/**
- * `line` cut to at most `width` columns at a word boundary, for output that must stay
- * one terminal row. The first word stays even if it is too wide.
- */
-export const fitLine = (line: string, width: number): string => fitParts(breakable(line), width)
-
 /** Two columns: each left cell padded to the widest (capped), the right one wrapped beside it. */
 export const twoColumns = (rows: ReadonlyArray<readonly [string, string]>, width: number, indent = 2): string => {
   const widest = Math.max(0, ...rows.map(([left]) => columnsOf(left)))

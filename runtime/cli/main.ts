@@ -34,11 +34,11 @@ export interface Console {
 }
 
 /**
- * The start `run` and `verify` share: the pipeline file, the selection (with the nodes the
- * command names: its targets), the command's own options (parsed before the pipeline loads, so a bad one fails fast), the
- * prepared graph (with what preparing it depended on, when the process is observed:
- * see Replay.ts), and the layers that execute it (the store and the in-process executor
- * on the selected backend).
+ * The start `run` and `verify` share: the pipeline file, the selection (with the target
+ * nodes the command names), the command's own options (parsed before the pipeline loads,
+ * so a bad one fails fast), the prepared graph (with what preparing it depended on, when
+ * the process is observed: see Replay.ts), and the layers that execute it (the store and
+ * the in-process executor on the selected backend).
  */
 const prepareCommand = <A>(
   values: Values,
