@@ -8,6 +8,9 @@ const nodes: ReadonlyArray<Render.NodeInfo> = [
   { label: "rm", kind: "reward/bradleyTerry" }
 ]
 
+/** The lines of the latest drawing on a terminal, without its control sequences. */
+const lastDrawing = (text: string) => text.split(/\x1b\[\d+F/).at(-1)!.replaceAll("\x1b[2K", "").trimEnd().split("\n")
+
 /**
  * A renderer on a fake clock (ms since it was made) and a buffer; `at(ms, event)` sends an
  * event at that time. Two data nodes take 2 s and 1 s, then a trainer runs 101 steps at
@@ -26,8 +29,7 @@ const script = (mode: Render.Mode, columns?: number) => {
     at(ms, { type: "progress", id: "rm", label: "rm", step, total: 101, loss: 0.5, throughput: 1200, unit: "pairs" })
   return {
     output: () => text,
-    /** the lines of the latest drawing on a terminal, without its control sequences */
-    screen: () => text.split(/\x1b\[\d+F/).at(-1)!.replaceAll("\x1b[2K", "").trimEnd().split("\n"),
+    screen: () => lastDrawing(text),
     untilTrainer: () => {
       for (const { label } of nodes) at(0, { type: "queued", id: label, label })
       at(0, { type: "running", id: "task", label: "task" })
@@ -87,6 +89,23 @@ describe("progress on a terminal", () => {
         expect(line, `${columns}`).not.toMatch(/(ETA|loss|·)$/)
       })
     }
+  })
+})
+
+describe("progress of more nodes than the terminal has rows", () => {
+  it("shows the running and failed lines, then the run's line", () => {
+    let text = ""
+    const many = Array.from({ length: 12 }, (_, i) => ({ label: `cell${i}`, kind: "data/task" }))
+    const renderer = Render.make("tty", { write: (t) => void (text += t), rows: 9 }, many, { clock: () => 0 })
+    for (const { label } of many) renderer.onEvent({ type: "queued", id: label, label })
+    renderer.onEvent({ type: "failed", id: "cell3", label: "cell3", error: "boom" })
+    renderer.onEvent({ type: "running", id: "cell7", label: "cell7" })
+    renderer.finish()
+    expect(lastDrawing(text)).toEqual([
+      "  ✗ cell3   failed: boom",
+      "  ▶ cell7   running",
+      "  1/12 nodes · 0 cached · 0 computed · 1 running · 1 failed · elapsed 0ms · ETA –"
+    ])
   })
 })
 
