@@ -108,6 +108,10 @@ export const make = (
   })
 }
 
+/** The nodes `target` names: every node with that name (one per sweep cell), or the one with that label. */
+export const named = (graph: Graph, target: string): ReadonlyArray<GraphNode> =>
+  graph.nodes.filter(({ node, label }) => node.name === target || label === target)
+
 /**
  * The part of a graph that computes `targets` (node names or labels): those nodes and every
  * node upstream of them, in the same order, with the targets as its outputs. Returns the
@@ -116,7 +120,7 @@ export const make = (
 export const restrict = (graph: Graph, targets: ReadonlyArray<string>): Graph | { readonly unknown: string } => {
   const wanted = new Set<string>()
   for (const target of targets) {
-    const matches = graph.nodes.filter(({ node, label }) => node.name === target || label === target)
+    const matches = named(graph, target)
     if (matches.length === 0) return { unknown: target }
     for (const { node } of matches) wanted.add(node.id)
   }

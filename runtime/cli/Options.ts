@@ -83,21 +83,32 @@ const selection = ["seeds", "set", "force", "backend", "store", "json"] as const
 const storeOnly = ["store", "json"] as const satisfies ReadonlyArray<FlagName>
 const fileOrRun: ArgumentSpec = { name: "file|run", description: "a pipeline file (with --seeds, --set), or the id of a run (pipeline ls lists them)" }
 const pipelineFile: ArgumentSpec = { name: "file", description: "the pipeline file (a module whose default export is Pipeline.make(...))" }
+const targets: ArgumentSpec = {
+  name: "node",
+  description: "only these nodes (a name: every seed and cell of it; or a label such as rm[seed=1]) and what they need (default: every node)",
+  repeats: { min: 0 }
+}
 
 export const commands = {
   run: {
     summary: "run a pipeline (cached nodes are reused)",
-    description: "Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.\n\n" +
+    description: "Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs. " +
+      "Given nodes, only those and the nodes they need are planned and run.\n\n" +
       "With --json, prints one JSON event per line and ends with a summary object.\n" +
       "Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.",
-    arguments: [pipelineFile],
+    arguments: [pipelineFile, targets],
     flags: [...selection, "concurrency"],
-    examples: ["pipeline run pipelines/quickstart.ts", "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500"]
+    examples: [
+      "pipeline run pipelines/quickstart.ts",
+      "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500",
+      "pipeline run pipelines/quickstart.ts rm --seeds 0,1"
+    ]
   },
   plan: {
     summary: "show hits and misses without running",
-    description: "Show which nodes are cached (hit) and which would run (miss), without running anything.",
-    arguments: [pipelineFile],
+    description: "Show which nodes are cached (hit) and which would run (miss), without running anything. " +
+      "Given nodes, only those and the nodes they need.",
+    arguments: [pipelineFile, targets],
     flags: [...selection, "explain"]
   },
   show: {
@@ -110,11 +121,11 @@ export const commands = {
   ls: { summary: "past runs", description: "List past runs, newest first.", flags: ["limit", ...storeOnly] },
   verify: {
     summary: "recompute cached nodes and report any whose bytes differ",
-    description: "Recompute every cached node of the pipeline from scratch, in memory, and compare its output " +
-      "bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or " +
+    description: "Recompute every cached node of the pipeline (given nodes, of those and what they need) from " +
+      "scratch, in memory, and compare its output bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or " +
       "its cached result is stale). Writes nothing to the store.\n\n" +
       "Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.",
-    arguments: [pipelineFile],
+    arguments: [pipelineFile, targets],
     flags: selection
   },
   gc: {

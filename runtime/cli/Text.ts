@@ -55,22 +55,23 @@ const wrapParagraph = (paragraph: string, width: number, indent: number): string
   return lines.join("\n")
 }
 
+/** `line` as the parts {@link fitParts} may drop: each word with the spaces before it. */
+export const breakable = (line: string): Array<string> => line.split(/(?<=\S)(?=\s)/)
+
 /**
- * `line` cut to at most `width` columns at a word boundary, for output that must stay
- * one terminal row (a live progress line). The first word stays even if it is too wide.
+ * The longest leading run of `parts` (each with the spaces before it) that fits in `width`
+ * columns, for output that must stay one terminal row (a live progress line). A part is never
+ * cut, so a phrase that means nothing halved (`ETA ~40s`) is one part; the first part stays
+ * even if it is too wide.
  */
-export const fitLine = (line: string, width: number): string => {
-  if (columnsOf(line) <= width) return line
-  let end = line.length
-  while (end > 0) {
-    const space = line.lastIndexOf(" ", end - 1)
-    if (space <= 0) break
-    const cut = line.slice(0, space).trimEnd()
-    if (cut.trim() !== "" && columnsOf(cut) <= width) return cut
-    end = space
+export const fitParts = (parts: ReadonlyArray<string>, width: number): string => {
+  const whole = parts.join("")
+  if (columnsOf(whole) <= width) return whole
+  for (let n = parts.length - 1; n > 1; n--) {
+    const cut = parts.slice(0, n).join("").trimEnd()
+    if (columnsOf(cut) <= width) return cut
   }
-  const firstWord = /^\s*\S+/.exec(line)
-  return firstWord === null ? "" : firstWord[0]
+  return (parts[0] ?? "").trimEnd()
 }
 
 /** Two columns: each left cell padded to the widest (capped), the right one wrapped beside it. */

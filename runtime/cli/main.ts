@@ -35,30 +35,32 @@ export interface Console {
 }
 
 /**
- * The start `run` and `verify` share: the pipeline file, the selection, the command's
- * own options (parsed before the pipeline loads, so a bad one fails fast), the
- * prepared graph (with what preparing it depended on, when the process is observed:
- * see Replay.ts), and the layers that execute it (the store and the in-process executor
- * on the selected backend).
+ * The start `run` and `verify` share: the pipeline file, the selection (with the target
+ * nodes the command names), the command's own options (parsed before the pipeline loads,
+ * so a bad one fails fast), the prepared graph (with what preparing it depended on, when
+ * the process is observed: see Replay.ts), and the layers that execute it (the store and
+ * the in-process executor on the selected backend).
  */
 const prepareCommand = <A>(
   values: Values,
   file: string,
+  targets: ReadonlyArray<string>,
   root: string,
   own: Effect.Effect<A, ConfigError>
 ) =>
   Effect.gen(function*() {
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
-    const prepared = yield* Runner.prepare(file, selection)
+    const prepared = yield* Runner.prepare(file, { ...selection, targets })
     return { prepared, options, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
   })
 
-const runCommand = (values: Values, file: string, root: string, console: Console, args: ReadonlyArray<string>) =>
+const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const { prepared, options: concurrency, selection, layers } = yield* prepareCommand(
       values,
       file,
+      targets,
       root,
       positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
     )
@@ -69,7 +71,8 @@ const runCommand = (values: Values, file: string, root: string, console: Console
       const renderer = Render.make(
         Render.modeOf(json, console.out),
         console.out,
-        prepared.graph.nodes.map((n) => n.label)
+        prepared.graph.nodes.map((n) => ({ label: n.label, kind: n.node.kind.kind })),
+        { concurrency }
       )
       const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" "), logs: root }).pipe(
         Effect.ensuring(Effect.sync(renderer.finish))
@@ -118,10 +121,10 @@ const runCommand = (values: Values, file: string, root: string, console: Console
     }).pipe(Effect.provide(layers))
   })
 
-const planCommand = (values: Values, file: string, root: string, console: Console) =>
+const planCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
     const { selection } = yield* selectionOf(values)
-    const prepared = yield* Runner.prepare(file, selection)
+    const prepared = yield* Runner.prepare(file, { ...selection, targets })
     const { plan } = yield* Runner.plan(prepared).pipe(Effect.provide(storeLayers(root)))
     const explain = values["explain"] === true
     if (values["json"] === true) {
@@ -263,9 +266,9 @@ const lsCommand = (values: Values, root: string, console: Console) =>
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-const verifyCommand = (values: Values, file: string, root: string, console: Console) =>
+const verifyCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
-    const { prepared, layers } = yield* prepareCommand(values, file, root, Effect.void)
+    const { prepared, layers } = yield* prepareCommand(values, file, targets, root, Effect.void)
     const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
       Effect.provide(layers)
     )
@@ -374,11 +377,11 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
   const writing = <E, R>(command: CommandName, body: Body<E, R>) =>
     inStore((values, positionals, root) => Effect.andThen(ensureWritable(root, command), body(values, positionals, root)))
   return {
-    run: writing("run", (values, [file = ""], root) => runCommand(values, file, root, console, args)),
-    plan: inStore((values, [file = ""], root) => planCommand(values, file, root, console)),
+    run: writing("run", (values, [file = "", ...targets], root) => runCommand(values, file, targets, root, console, args)),
+    plan: inStore((values, [file = "", ...targets], root) => planCommand(values, file, targets, root, console)),
     show: inStore((values, [query = ""], root) => showCommand(values, query, root, console)),
     ls: inStore((values, _, root) => lsCommand(values, root, console)),
-    verify: inStore((values, [file = ""], root) => verifyCommand(values, file, root, console)),
+    verify: inStore((values, [file = "", ...targets], root) => verifyCommand(values, file, targets, root, console)),
     results: inStore((values, [source = ""], root) => resultsCommand(values, source, root, console)),
     report: inStore((values, [source = ""], root) => reportCommand(values, source, root, console)),
     compare: inStore((values, [runA = "", runB = ""], root) => compareCommand(values, runA, runB, root, console)),
