@@ -6,10 +6,9 @@
 import { Effect } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { type Json, Metrics } from "../../dsl/Artifact.ts"
-import { ArtifactStore } from "../ArtifactStore.ts"
+import type { Json } from "../../dsl/Artifact.ts"
 import { ConfigError } from "../Errors.ts"
-import * as Codec from "../internal/Codec.ts"
+import * as MetricHistory from "../MetricHistory.ts"
 import * as Results from "../Results.ts"
 import * as ResultsJson from "../ResultsJson.ts"
 import { RunLog } from "../RunLog.ts"
@@ -125,16 +124,12 @@ export const resultsCommand = (values: Values, argument: string, root: string, c
 /** Each per-step metric of each computed node, as curves. */
 const curvesOf = (nodes: ReadonlyArray<ShownNode>) =>
   Effect.gen(function*() {
-    const store = yield* ArtifactStore
     const curves: Array<Charts.Curve> = []
     for (const node of nodes) {
       if (node.metricsHash === undefined) continue
-      const rows = Codec.decode(Metrics, yield* store.read(node.metricsHash)) as ReadonlyArray<{ step: number; name: string; value: number }>
-      const byMetric = new Map<string, Array<{ step: number; value: number }>>()
-      for (const { step, name, value } of rows) byMetric.set(name, [...(byMetric.get(name) ?? []), { step, value }])
       const { seed, ...factors } = node.coords
-      for (const [metric, points] of byMetric) {
-        curves.push({ node: node.name, factors, seed: typeof seed === "number" ? seed : 0, metric, points: points.sort((a, b) => a.step - b.step) })
+      for (const { name, points } of MetricHistory.series(yield* MetricHistory.read(node.metricsHash))) {
+        curves.push({ node: node.name, factors, seed: typeof seed === "number" ? seed : 0, metric: name, points })
       }
     }
     return curves
