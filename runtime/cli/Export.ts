@@ -36,9 +36,23 @@ export const csv = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>, colu
   return csvTable(header, rows.map((row) => header.map((column) => row[column])))
 }
 
-/** Rows as a JSON array, one row per line. */
-export const jsonRows = (rows: ReadonlyArray<Readonly<Record<string, unknown>>>): string =>
-  rows.length === 0 ? "[]" : `[\n${rows.map((row) => JSON.stringify(row, plainArrays)).join(",\n")}\n]`
+/**
+ * `value` as JSON whose outer `levels` of arrays and objects put each member on its own
+ * indented line, and whose deeper values are each one line: rows one per line (`levels` 1),
+ * a summary with its lists one item per line (2). Typed arrays are arrays of numbers.
+ */
+export const layeredJson = (value: unknown, levels: number, indent = ""): string => {
+  const plain = ArrayBuffer.isView(value) ? Array.from(value as Float64Array) : value
+  const members = Array.isArray(plain)
+    ? plain.map((item) => ["", item] as const)
+    : typeof plain === "object" && plain !== null
+    ? Object.entries(plain).filter(([, v]) => v !== undefined).map(([k, v]) => [`${JSON.stringify(k)}: `, v] as const)
+    : []
+  if (levels === 0 || members.length === 0) return JSON.stringify(plain, plainArrays) ?? "null"
+  const inner = `${indent}  `
+  const lines = members.map(([key, v]) => `${inner}${key}${layeredJson(v, levels - 1, inner)}`).join(",\n")
+  return Array.isArray(plain) ? `[\n${lines}\n${indent}]` : `{\n${lines}\n${indent}}`
+}
 
 /** What `pipeline cat` shows of a model: its config and each tensor's shape and size, not its weights. */
 export interface ModelSummary {

@@ -4,7 +4,6 @@
  * as a results table or as an HTML report.
  */
 import { Effect } from "effect"
-import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
 import { ConfigError } from "../Errors.ts"
@@ -18,7 +17,7 @@ import type * as Html from "../report/Html.ts"
 import type { Console } from "./main.ts"
 import type { Values } from "./Options.ts"
 import * as ResultsFormat from "./ResultsFormat.ts"
-import { selectionOf, storeLayers } from "./Selection.ts"
+import { formatOf, selectionOf, storeLayers, writeOutput } from "./Selection.ts"
 
 /** A node as results and reports show it. */
 interface ShownNode extends Html.NodeRow {
@@ -110,14 +109,10 @@ const noResults = (argument: string) =>
 
 export const resultsCommand = (values: Values, argument: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const given = values["format"]
-    const format = values["json"] === true ? "json" : typeof given === "string" ? given : "table"
-    if (!ResultsFormat.formats.some((f) => f === format)) {
-      return yield* new ConfigError({ flag: "--format", reason: `"${format}" is not a format (one of: ${ResultsFormat.formats.join(", ")})` })
-    }
+    const format = yield* formatOf(values, "results", ResultsFormat.formats, "table")
     const source = yield* sourceOf(values, argument)
     if (source.results.rows.length === 0) return yield* noResults(argument)
-    console.out.write(`${ResultsFormat.render(source.results, format as ResultsFormat.Format)}\n`)
+    console.out.write(`${ResultsFormat.render(source.results, format)}\n`)
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
@@ -142,19 +137,7 @@ export const reportCommand = (values: Values, argument: string, root: string, co
     const Report = yield* Effect.promise(() => import("../report/Report.ts"))
     const html = yield* Report.make({ title: source.title, facts: source.facts, results: source.results, curves, nodes: source.nodes })
     const given = values["output"]
-    const file = path.resolve(typeof given === "string" ? given : "report.html")
-    // written whole or not at all
-    const temp = `${file}.${process.pid}.tmp`
-    yield* Effect.try({
-      try: () => {
-        fs.writeFileSync(temp, html)
-        fs.renameSync(temp, file)
-      },
-      catch: (error) => {
-        fs.rmSync(temp, { force: true })
-        return new ConfigError({ flag: "--output", file, reason: `cannot write the report: ${(error as NodeJS.ErrnoException).message}` })
-      }
-    })
+    const file = yield* writeOutput(typeof given === "string" ? given : "report.html", new TextEncoder().encode(html))
     const charts = (html.match(/<svg /g) ?? []).length
     console.out.write(
       values["json"] === true

@@ -21,10 +21,15 @@ describe("Export", () => {
     expect(Export.csv([{ a: 0.1 + 0.2, b: 1e-20 }], ["b", "a"])).toBe("b,a\n1e-20,0.30000000000000004")
   })
 
-  it("JSON rows: one row per line, typed arrays as arrays; no rows is []", () => {
-    expect(Export.jsonRows([{ a: 1, b: [1, 2] }, { a: 2, b: new Float64Array([3]) }])).toBe(`[\n{"a":1,"b":[1,2]},\n{"a":2,"b":[3]}\n]`)
-    expect(JSON.parse(Export.jsonRows([{ a: "x" }]))).toEqual([{ a: "x" }])
-    expect(Export.jsonRows([])).toBe("[]")
+  it("layered JSON: the outer levels one member per line, deeper values on one line; typed arrays as arrays", () => {
+    expect(Export.layeredJson([{ a: 1, b: [1, 2] }, { a: 2, b: new Float64Array([3]) }], 1)).toBe(`[\n  {"a":1,"b":[1,2]},\n  {"a":2,"b":[3]}\n]`)
+    expect(Export.layeredJson({ type: "M", config: { hidden: [16] }, skipped: undefined, tensors: [{ name: "w", shape: [2, 3] }] }, 2)).toBe(
+      `{\n  "type": "M",\n  "config": {\n    "hidden": [16]\n  },\n  "tensors": [\n    {"name":"w","shape":[2,3]}\n  ]\n}`
+    )
+    expect(Export.layeredJson([], 1)).toBe("[]")
+    expect(Export.layeredJson([Number.NaN, undefined], 1)).toBe("[\n  null,\n  null\n]")
+    const value = { a: [{ b: "x" }, { c: [true, null] }], d: {} }
+    for (const levels of [0, 1, 2, 3]) expect(JSON.parse(Export.layeredJson(value, levels))).toEqual(value)
   })
 
   it("a model's summary: its config, each tensor's shape and size in name order, and the total", () => {
