@@ -95,7 +95,9 @@ export const metricsCommand = (values: Values, query: string, root: string, cons
     if (series.length === 0) {
       return yield* new ConfigError({
         reason: `pipeline metrics: node "${entry.label}" (run ${entry.runId}, ${entry.status}) recorded no per-step metrics${
-          entry.status === "failed" ? `: it failed (pipeline show ${shellWord(entry.label)} says why)` : ""
+          entry.status === "failed"
+            ? `: it failed (pipeline show ${shellWord(entry.label)} says why)`
+            : ` (pipeline cat ${shellWord(entry.label)} exports its output)`
         }`
       })
     }

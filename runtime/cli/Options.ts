@@ -133,7 +133,8 @@ export const commands = {
       "prefix), or any stored object by a prefix of its hash (a node's metrics table too). A table prints as CSV " +
       "(default; lists as JSON arrays) or as a JSON array of rows, or is written as its Parquet file (-o FILE, or " +
       "stdout when it is not a terminal). A model prints as JSON: its config and each tensor's shape and size.\n\n" +
-      "Exit status: 0 exported, 2 usage error, no such node or object, or a format its type has not.",
+      "Exit status: 0 exported, 1 the stored object is corrupt, 2 usage error, no such node or object, or a format " +
+      "its artifact does not take.",
     arguments: [{ name: "node|hash", description: "a node label, or a prefix of a cache key or of a stored object's hash" }],
     flags: ["format", "output", "store"],
     examples: ["pipeline cat labels | head", "pipeline cat labels --format parquet -o labels.parquet", "pipeline cat rm"]
