@@ -83,12 +83,10 @@ const emit = (values: Values, console: Console, content: string | Uint8Array, wh
     return 0
   })
 
-/** The formats `pipeline metrics` prints (Export.history). */
-const metricsFormats = Export.historyFormats
-
+/** `pipeline metrics <node>`: every step of the node's per-step metrics, in `--format` (Export.history). */
 export const metricsCommand = (values: Values, query: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const format = yield* formatOf(values, "metrics", metricsFormats, "table")
+    const format = yield* formatOf(values, "metrics", Export.historyFormats, "table")
     const entry = yield* NodeLookup.entryOf("metrics", query)
     const hash = yield* metricsHashOf(entry)
     const series = hash === undefined ? [] : MetricHistory.series(yield* MetricHistory.read(hash))
@@ -145,6 +143,7 @@ const objectOf = (query: string) =>
 const undecodable = (ref: ObjectRef, root: string) => (error: unknown) =>
   new CorruptObject({ hash: ref.hash, path: layout(root).objectPath(ref.hash), reason: `not a readable ${ref.type} ${ref.format}: ${reasonOf(error)}` })
 
+/** `pipeline cat <node|hash>`: the object exported in `--format` (a table: csv by default; a model: json). */
 export const catCommand = (values: Values, query: string, root: string, console: Console) =>
   Effect.gen(function*() {
     // checked before anything is read: a model takes `json` only, and a table has csv by default

@@ -1,5 +1,6 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Options.preParse
+ * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck (results and report
+ * are in ResultsCommands.ts, metrics and cat in ExportCommands.ts). Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
  * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
@@ -19,9 +20,9 @@ import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import type * as Commands from "./Commands.ts"
-import { type CommandName, preParse, type Values } from "./Options.ts"
 import { catCommand, historyLines, historyShown, metricsCommand } from "./ExportCommands.ts"
 import * as NodeLookup from "./NodeLookup.ts"
+import { type CommandName, preParse, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
