@@ -5,7 +5,8 @@
  * so the files of a dead process can be told apart; they are hashed (sha256) while written,
  * fsynced, optionally made read-only, then renamed into place and the directory fsynced.
  * The temp files a killed process left behind are removed before the first write (and by
- * `gc`), never while the store is only read.
+ * `gc`), never while the store is only read. `replaceFile` does the same for a file outside
+ * the store (`-o FILE`), through a temp file beside it.
  */
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
