@@ -106,6 +106,8 @@ export class RunLog extends Context.Service<RunLog, {
   readonly resultsOf: (id: number) => Effect.Effect<string | undefined, Failure>
   /** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
   readonly find: (query: string) => Effect.Effect<ReadonlyArray<NodeRecord>, Failure>
+  /** Every node label the log holds, those of the latest runs first: what a name that matches nothing is compared with. */
+  readonly labels: () => Effect.Effect<ReadonlyArray<string>, Failure>
   /** Output and metrics hashes any run refers to. */
   readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, Failure>
   /**
@@ -183,6 +185,7 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
     saveResults: (id, results) => use((db) => RunLogDb.saveResults(db, id, results)),
     resultsOf: (id) => (exists() ? use((db) => RunLogQueries.runResults(db, id)) : Effect.succeed(undefined)),
     find: (query) => (exists() ? use((db) => RunLogQueries.findNodes(db, query)) : Effect.succeed([])),
+    labels: () => (exists() ? use((db) => RunLogQueries.labels(db)) : Effect.succeed([])),
     referencedHashes: () => (exists() ? use((db) => RunLogQueries.referencedHashes(db)) : Effect.succeed(new Set())),
     check: ({ recorded, repair, stored }) =>
       Effect.try({

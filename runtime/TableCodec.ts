@@ -131,22 +131,38 @@ export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> =
 
 /** The rows of an Arrow table as `type` decodes them: its schema's columns only. */
 export const rowsOf = (type: Table, arrow: Arrow.Table): ReadonlyArray<unknown> => {
-  const columns = columnsOf(type)
   const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
-  for (const [name, kind] of columns) {
+  for (const [name] of columnsOf(type)) {
     const vector = arrow.getChild(name)
     if (vector === null) throw new InvariantError({ what: `table ${type.name}`, reason: `stored file has no column "${name}"` })
-    if (kind === "float64") {
-      const values = vector.toArray() as Float64Array
-      for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
-    } else if (kind === "list<float64>") {
-      for (let i = 0; i < rows.length; i++) {
-        const item = vector.get(i) as Arrow.Vector | null
-        rows[i]![name] = item === null ? [] : Array.from(item.toArray() as Float64Array)
-      }
-    } else {
-      for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)
-    }
+    fillColumn(rows, name, vector)
   }
   return rows
+}
+
+/**
+ * Every column of Parquet bytes as rows, in the file's column order, whatever table type
+ * wrote them: for showing a stored table whose schema is not at hand (`pipeline cat`).
+ */
+export const decodeStored = (bytes: Uint8Array): { readonly columns: ReadonlyArray<string>; readonly rows: ReadonlyArray<Record<string, unknown>> } => {
+  const table = read(bytes)
+  const rows: Array<Record<string, unknown>> = Array.from({ length: table.numRows }, () => ({}))
+  const columns = table.schema.fields.map((field) => field.name)
+  for (const name of columns) fillColumn(rows, name, table.getChild(name)!)
+  return { columns, rows }
+}
+
+/** Set column `name` of each row from `vector`: floats from their typed array, lists as arrays of numbers. */
+const fillColumn = (rows: Array<Record<string, unknown>>, name: string, vector: Arrow.Vector): void => {
+  if (arrow().DataType.isFloat(vector.type)) {
+    const values = vector.toArray() as Float64Array
+    for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
+  } else if (arrow().DataType.isList(vector.type)) {
+    for (let i = 0; i < rows.length; i++) {
+      const item = vector.get(i) as Arrow.Vector | null
+      rows[i]![name] = item === null ? [] : Array.from(item.toArray() as Float64Array)
+    }
+  } else {
+    for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)
+  }
 }

@@ -8,7 +8,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expect, onTestFinished } from "vitest"
-import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
+import type { ArtifactType, ValueOf } from "../dsl/Artifact.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
@@ -17,7 +17,7 @@ import { ArtifactStore } from "../runtime/ArtifactStore.ts"
 import { StoreError } from "../runtime/Errors.ts"
 import { Executor } from "../runtime/Executor.ts"
 import * as CheckpointCodec from "../runtime/internal/CheckpointCodec.ts"
-import * as Codec from "../runtime/internal/Codec.ts"
+import * as MetricHistory from "../runtime/MetricHistory.ts"
 import * as Plan from "../runtime/Plan.ts"
 import * as Runner from "../runtime/Runner.ts"
 import * as Scheduler from "../runtime/Scheduler.ts"
@@ -246,7 +246,7 @@ export const runOn = (store: ArtifactStore["Service"], pipeline: Pipeline.Pipeli
     for (const r of outcome.results) {
       if (r.record === undefined) continue
       values[r.label] = yield* outcome.value(r.id)
-      metrics[r.label] = Codec.decode(Metrics, yield* store.read(r.record.metrics.hash)) as ReadonlyArray<Metric>
+      metrics[r.label] = yield* MetricHistory.read(r.record.metrics.hash).pipe(Effect.provideService(ArtifactStore, store))
     }
     return { results: outcome.results, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values, metrics, progress }
   })

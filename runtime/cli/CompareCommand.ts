@@ -43,7 +43,7 @@ const runData = (argument: string) =>
 
 export const compareCommand = (values: Values, runA: string, runB: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const format = yield* formatOf(values, CompareFormat.formats)
+    const format = yield* formatOf(values, "compare", CompareFormat.formats, "table")
     const a = yield* runData(runA)
     const b = yield* runData(runB)
     console.out.write(`${CompareFormat.render(Compare.compare(a, b), format)}\n`)

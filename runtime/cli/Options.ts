@@ -48,8 +48,18 @@ export const flags = {
     description:
       "move corrupt objects to quarantine/, remove key records whose objects are gone, short or corrupt (their nodes are recomputed by the next run), and move a corrupt run log aside and start a new one"
   },
-  format: { type: "string", metavar: "FORMAT", description: "table (default), md, csv or json" },
-  output: { type: "string", short: "o", metavar: "FILE", description: "the file to write (default report.html)" },
+  format: {
+    type: "string",
+    metavar: "FORMAT",
+    description: "results: table (default), md, csv or json; metrics: table (default), csv or json; " +
+      "cat: csv (default for tables), json or parquet (a model: json)"
+  },
+  output: {
+    type: "string",
+    short: "o",
+    metavar: "FILE",
+    description: "the file to write, whole or not at all (report: default report.html; metrics, cat: default stdout)"
+  },
   store: { type: "string", metavar: "DIR", description: "artifact store (default .ablate/ in the working directory)" },
   json: { type: "boolean", description: "machine-readable output" }
 } as const satisfies Readonly<Record<string, FlagSpec>>
@@ -117,6 +127,28 @@ export const commands = {
       "(by prefix): its params, output, metrics and lineage.",
     arguments: [{ name: "node", description: "a node label, or a prefix of a cache key or artifact hash" }],
     flags: storeOnly
+  },
+  metrics: {
+    summary: "every step of a node's per-step metrics, as a table, csv or json",
+    description: "Print the per-step metrics a node recorded (its latest run, by label; or the node that produced a " +
+      "cache key or artifact hash, by prefix): one row per step, a column per metric. --format csv keeps every " +
+      "digit; --format json (or --json) gives {\"<metric>\": [{\"step\", \"value\"}, …]} with every point.\n\n" +
+      "Exit status: 0 printed, 2 usage error, no such node, or a node that recorded no per-step metrics.",
+    arguments: [{ name: "node", description: "a node label, or a prefix of a cache key or artifact hash" }],
+    flags: ["format", "output", "store", "json"],
+    examples: ["pipeline metrics rm", "pipeline metrics rm --format csv -o rm-metrics.csv"]
+  },
+  cat: {
+    summary: "a node's output (or any stored object) exported: csv, json or parquet",
+    description: "Export the output of a node (its latest run, by label; or the node that produced a cache key, by " +
+      "prefix), or any stored object by a prefix of its hash (a node's metrics table too). A table prints as CSV " +
+      "(default; lists as JSON arrays) or as a JSON array of rows, or is written as its Parquet file (-o FILE, or " +
+      "stdout when it is not a terminal). A model prints as JSON: its config and each tensor's shape and size.\n\n" +
+      "Exit status: 0 exported, 1 the stored object is corrupt, 2 usage error, no such node or object, or a format " +
+      "its artifact does not take.",
+    arguments: [{ name: "node|hash", description: "a node label, or a prefix of a cache key or of a stored object's hash" }],
+    flags: ["format", "output", "store"],
+    examples: ["pipeline cat labels | head", "pipeline cat labels --format parquet -o labels.parquet", "pipeline cat rm"]
   },
   ls: { summary: "past runs", description: "List past runs, newest first.", flags: ["limit", ...storeOnly] },
   verify: {

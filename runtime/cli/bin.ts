@@ -16,6 +16,7 @@ const stdoutWrite = process.stdout.write.bind(process.stdout)
 const stderrWrite = process.stderr.write.bind(process.stderr)
 const out = {
   write: (text: string) => void stdoutWrite(text),
+  writeBytes: (bytes: Uint8Array) => void stdoutWrite(bytes),
   isTTY: process.stdout.isTTY,
   columns: process.stdout.columns,
   rows: process.stdout.rows

@@ -1,5 +1,6 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Options.preParse
+ * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck (results and report
+ * are in ResultsCommands.ts, metrics and cat in ExportCommands.ts). Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
  * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
@@ -19,6 +20,8 @@ import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import type * as Commands from "./Commands.ts"
+import { catCommand, historyLines, historyShown, metricsCommand } from "./ExportCommands.ts"
+import * as NodeLookup from "./NodeLookup.ts"
 import { type CommandName, preParse, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
@@ -30,7 +33,8 @@ import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, 
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Console {
-  readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
+  /** `writeBytes` writes binary output (`pipeline cat --format parquet`); without it, only text is printed */
+  readonly out: Render.Output & { readonly isTTY?: boolean | undefined; readonly writeBytes?: (bytes: Uint8Array) => void }
   readonly err: { readonly write: (text: string) => void }
 }
 
@@ -202,12 +206,8 @@ const computedBy = (entry: NodeRecord) =>
 
 const showCommand = (values: Values, query: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const runLog = yield* RunLog
     const store = yield* ArtifactStore
-    const entry = (yield* runLog.find(query)).find((e) => e.status !== "failed") ?? (yield* runLog.find(query))[0]
-    if (entry === undefined) {
-      return yield* new ConfigError({ reason: `pipeline show: no node, key or artifact matching "${query}" in ${store.root}` })
-    }
+    const entry = yield* NodeLookup.entryOf("show", query)
     const record = entry.key === undefined ? undefined : yield* store.lookup(entry.key)
     // a cached entry shows the log of the run that computed its key
     const logFile = entry.log !== undefined
@@ -216,8 +216,15 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
       ? undefined
       : layout(store.root).logPath(entry.key)
     const log = logFile === undefined ? undefined : NodeOutput.tail(logFile, logTailLines)
+    const history = yield* historyShown(entry)
     if (values["json"] === true) {
-      console.out.write(`${JSON.stringify({ ...entry, output: record?.output ?? null, logFile: log === undefined ? null : logFile, logTail: log?.lines ?? [] })}\n`)
+      console.out.write(`${JSON.stringify({
+        ...entry,
+        output: record?.output ?? null,
+        metricHistory: history ?? null,
+        logFile: log === undefined ? null : logFile,
+        logTail: log?.lines ?? []
+      })}\n`)
       return 0
     }
     const computed = yield* computedBy(entry).pipe(Effect.orElseSucceed(() => undefined))
@@ -234,6 +241,7 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
       ...(output === undefined ? [] : [`           ${layout(store.root).objectPath(output.hash)}`]),
       `  params   ${params || "-"}`,
       `  metrics  ${metrics || "-"}`,
+      ...(history === undefined ? [] : historyLines(history, entry.label, " ".repeat(11))),
       "  lineage",
       ...(yield* lineage(entry, 2, new Set())).map((line) => `  ${line}`),
       ...(log === undefined ? [] : [`  log      ${logFile}${log.omitted ? ` (last ${log.lines.length} lines)` : ""}`, ...log.lines.map((line) => `    ${line}`)]),
@@ -380,6 +388,8 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
     run: writing("run", (values, [file = "", ...targets], root) => runCommand(values, file, targets, root, console, args)),
     plan: inStore((values, [file = "", ...targets], root) => planCommand(values, file, targets, root, console)),
     show: inStore((values, [query = ""], root) => showCommand(values, query, root, console)),
+    metrics: inStore((values, [query = ""], root) => metricsCommand(values, query, root, console)),
+    cat: inStore((values, [query = ""], root) => catCommand(values, query, root, console)),
     ls: inStore((values, _, root) => lsCommand(values, root, console)),
     verify: inStore((values, [file = "", ...targets], root) => verifyCommand(values, file, targets, root, console)),
     results: inStore((values, [source = ""], root) => resultsCommand(values, source, root, console)),

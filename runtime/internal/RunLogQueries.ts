@@ -201,6 +201,10 @@ const nodeRecords = (db: DatabaseSync, where: string, ...params: Array<SQLInputV
 export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
   nodeRecords(db, "WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ? ORDER BY n.run_id DESC LIMIT 20", text, `${text}%`, `${text}%`)
 
+/** Every node label the log holds: those of the latest run first, in its order, then those of earlier runs. */
+export const labels = (db: DatabaseSync): Array<string> =>
+  query(db, "node_runs", { label: Text }, "SELECT label FROM node_runs GROUP BY label ORDER BY MAX(run_id) DESC, MAX(rowid)").map((row) => row.label)
+
 /** Every node entry of run `runId`, in the order it was logged. */
 export const runNodes = (db: DatabaseSync, runId: number): Array<NodeRecord> => nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", runId)
 

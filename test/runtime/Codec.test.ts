@@ -33,6 +33,12 @@ describe("table artifacts", () => {
     expect(Buffer.from(TableCodec.encode(Rows, rows)).equals(Buffer.from(bytes))).toBe(true)
   })
 
+  it("read back without their type give every column, in schema order, with the same rows", () => {
+    const stored = TableCodec.decodeStored(TableCodec.encode(Rows, rows))
+    expect(stored.columns).toEqual(["id", "score", "name", "ok", "split", "features"])
+    expect(stored.rows).toEqual(rows)
+  })
+
   it("are zstd Parquet files that DuckDB reads", async () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ablate-parquet-")), "rows.parquet")
     fs.writeFileSync(file, TableCodec.encode(Rows, rows))

@@ -60,6 +60,18 @@ describe("run log", () => {
     db.close()
   })
 
+  it("labels: those of the latest run first, in its order, then earlier runs'; none before any run", async () => {
+    const root = tempDir("runlog")
+    await withLog(root, (log) =>
+      Effect.gen(function*() {
+        expect(yield* log.labels()).toEqual([])
+        const labelled = (label: string, key: string) => ({ ...entry(key, 1), label })
+        yield* logRun(log, [labelled("a", "k1"), labelled("b", "k2")])
+        yield* logRun(log, [labelled("c", "k3"), labelled("a", "k1")])
+        expect(yield* log.labels()).toEqual(["c", "a", "b"])
+      }))
+  })
+
   it("previous() is the latest entry's, including a replay's, and reads logs written with components in each entry", async () => {
     const root = tempDir("runlog")
     // a run logged before components were kept per key: they are in its own entry
