@@ -1,6 +1,6 @@
 /**
  * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck (results and report
- * are in ResultsCommands.ts, metrics and cat in ExportCommands.ts). Options.preParse
+ * are in ResultsCommands.ts, metrics and cat in ExportCommands.ts, compare in CompareCommand.ts). Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
  * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
