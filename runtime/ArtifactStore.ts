@@ -190,12 +190,11 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     return record !== undefined && hasObjects(record) ? record : undefined
   }
 
-  /** Run `f` holding the lock of `key` if no live process holds it; false when one does. */
-  const underLock = (key: string, f: () => void): boolean => {
-    if (!locks.tryLock(key)) return false
+  /** What `f` returns, run holding the lock of `key`; undefined when a live process holds it. */
+  const locked = <A>(key: string, f: () => A): A | undefined => {
+    if (!locks.tryLock(key)) return undefined
     try {
-      f()
-      return true
+      return f()
     } finally {
       locks.unlock(key)
     }
@@ -254,16 +253,22 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       }
       return quarantinePath(hash)
     },
-    removeRecord: (key) => underLock(key, () => fs.rmSync(keyPath(key), { force: true }))
+    removeRecord: (key) =>
+      locked(key, () => {
+        fs.rmSync(keyPath(key), { force: true })
+        return true
+      }) === true
   }
 
-  // Remove `file` if it is there and was not written (again) since `now - objectGraceMs`: its size, or undefined.
-  const removeIfOld = (file: string, now: number): number | undefined => {
+  // Remove `file` unless it is gone or (given `now`) was written within the grace period since
+  // gc listed the store: its size, or undefined when it stays.
+  const removeFile = (file: string, now?: number): number | undefined => {
     const stat = fs.statSync(file, { throwIfNoEntry: false })
-    if (stat === undefined || Gc.isYoung(stat.mtimeMs, now)) return undefined
+    if (stat === undefined || (now !== undefined && Gc.isYoung(stat.mtimeMs, now))) return undefined
     fs.rmSync(file, { force: true })
     return stat.size
   }
+  const removedFrom = (key: string, size: number | undefined) => (size === undefined ? [] : [{ key, size }])
 
   // What gc picked is removed under each key's lock, checked again there: a node may have
   // committed or taken its key since the listing.
@@ -271,41 +276,22 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     const now = Date.now()
     const held = new Set([...listing.records, ...listing.checkpoints, ...listing.logs].map(({ key }) => key).filter(locks.isHeld))
     const selected = Gc.select(listing, references, now, held, options)
-    const removedCheckpoints = selected.checkpoints.flatMap(({ key }) => {
-      let size: number | undefined
-      underLock(key, () => {
-        size = fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
-        if (size !== undefined) fs.rmSync(checkpointPath(key), { force: true })
-      })
-      return size === undefined ? [] : [{ key, size }]
-    })
-    const forgotten = selected.forgotten.filter((key) => {
-      let removed = false
-      underLock(key, () => void (removed = removeIfOld(keyPath(key), now) !== undefined))
-      return removed
-    })
-    // the objects of a record that stays after all (its key taken, or committed again) stay too
-    const gone = new Set(forgotten)
-    const stays = new Set(selected.forgotten.filter((key) => !gone.has(key)))
-    const spared = Gc.namedBy(listing.records.filter(({ key }) => stays.has(key)))
-    const removedObjects = selected.objects.filter(({ hash }) => !spared.has(hash) && removeIfOld(objectPath(hash), now) !== undefined)
-    const dangling = selected.dangling.filter((key) => {
-      let removed = false
-      underLock(key, () => {
+    const checkpoints = selected.checkpoints.flatMap(({ key }) => removedFrom(key, locked(key, () => removeFile(checkpointPath(key)))))
+    const forgotten = new Set(selected.forgotten.filter((key) => locked(key, () => removeFile(keyPath(key), now)) !== undefined))
+    // a forgotten record that stays after all (its key taken, or committed again) keeps its objects
+    const chosen = new Set(selected.forgotten)
+    const spared = Gc.namedBy(listing.records.filter(({ key }) => chosen.has(key) && !forgotten.has(key)))
+    const objects = selected.objects.filter(({ hash }) => !spared.has(hash) && removeFile(objectPath(hash), now) !== undefined)
+    const dangling = selected.dangling.filter((key) =>
+      locked(key, () => {
         const current = KeyRecordFile.read(keyPath(key))
-        if (current !== undefined && !hasObjects(current)) {
-          fs.rmSync(keyPath(key), { force: true })
-          removed = true
-        }
-      })
-      return removed
-    })
-    const removedLogs = selected.logs.flatMap(({ key }) => {
-      let size: number | undefined
-      underLock(key, () => void (size = fs.existsSync(keyPath(key)) ? undefined : removeIfOld(logPath(key), now)))
-      return size === undefined ? [] : [{ key, size }]
-    })
-    return Gc.report({ keyRecords: forgotten.length + dangling.length, objects: removedObjects, logs: removedLogs, checkpoints: removedCheckpoints })
+        return current !== undefined && !hasObjects(current) ? removeFile(keyPath(key)) : undefined
+      }) !== undefined
+    )
+    const logs = selected.logs.flatMap(({ key }) =>
+      removedFrom(key, locked(key, () => (fs.existsSync(keyPath(key)) ? undefined : removeFile(logPath(key), now))))
+    )
+    return Gc.report({ keyRecords: forgotten.size + dangling.length, objects, logs, checkpoints })
   }
 
   const collect = <E>(references: Effect.Effect<References, E>, options: GcOptions) =>

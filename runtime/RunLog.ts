@@ -118,7 +118,7 @@ export class RunLog extends Context.Service<RunLog, {
   readonly forget: (ids: ReadonlyArray<number>) => Effect.Effect<void, Failure>
   /** Keys that forgotten runs referred to and no logged run refers to now. */
   readonly forgottenKeys: () => Effect.Effect<ReadonlySet<string>, Failure>
-  /** Stop listing `keys` as forgotten: gc has removed their records. */
+  /** Stop listing `keys` as forgotten: gc has removed their records (or they had none). */
   readonly settleForgotten: (keys: ReadonlyArray<string>) => Effect.Effect<void, Failure>
   /**
    * Check the database (SQLite's integrity check) and the objects its runs name (`stored`

@@ -170,7 +170,7 @@ const referencesOf = (runLog: RunLog["Service"]) => Effect.gen(function*() {
   const forgotten = yield* runLog.forgottenKeys()
   return {
     inProgress,
-    waiting: inProgress.length > 0 ? forgotten.size : 0,
+    pending: inProgress.length > 0 ? forgotten.size : 0,
     references: { hashes: yield* runLog.referencedHashes(), forgotten: inProgress.length > 0 ? new Set<string>() : forgotten }
   }
 })
@@ -184,7 +184,7 @@ export const gcCommand = (values: Values, root: string, console: Console) =>
     if (forgottenRuns.length > 0) yield* runLog.forget(forgottenRuns)
     const read = yield* Effect.cached(referencesOf(runLog))
     const removed = yield* store.gc(Effect.map(read, (r) => r.references), { checkpoints: values["checkpoints"] === true })
-    const { inProgress, references, waiting } = yield* read
+    const { inProgress, pending, references } = yield* read
     // a forgotten key whose record gc spared (written in the last minute, or being computed) stays forgotten
     const settled = yield* Effect.filter([...references.forgotten], (key) => Effect.map(store.lookup(key), (record) => record === undefined))
     if (settled.length > 0) yield* runLog.settleForgotten(settled)
@@ -197,8 +197,10 @@ export const gcCommand = (values: Values, root: string, console: Console) =>
       `removed ${Text.count(removed.keyRecords, "key record")}, ${Text.count(removed.objects, "unreferenced object")} (${removed.bytes} bytes), ${
         Text.count(removed.logs, "node log")
       } (${removed.logBytes} bytes) and ${Text.count(removed.checkpoints, "checkpoint")} (${removed.checkpointBytes} bytes) from ${store.root}`,
-      ...(waiting === 0 ? [] : [
-        `kept the key records of forgotten runs: run ${inProgress.join(", ")} is in progress and may use them (pipeline gc removes them once no run is)`
+      ...(pending === 0 ? [] : [
+        `kept the key records of forgotten runs: ${inProgress.length === 1 ? "run" : "runs"} ${inProgress.join(", ")} ${
+          inProgress.length === 1 ? "is" : "are"
+        } in progress and may use them (pipeline gc removes them once no run is)`
       ])
     ]
     console.out.write(`${lines.join("\n")}\n`)

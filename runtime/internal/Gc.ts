@@ -6,7 +6,7 @@
  *   --keep-last`), with their logs: nothing the run log keeps refers to them any more;
  * - objects nothing refers to any more — no logged run, no key record kept — unless written
  *   within the grace period (a running node may not have committed the record naming them yet);
- * - key records whose objects are gone, or go with this gc (they can never be hits again);
+ * - key records whose objects are gone or short (they can never be hits again);
  * - checkpoints of committed keys (they can never be resumed from), and with
  *   `checkpoints: true` every checkpoint.
  *

@@ -202,7 +202,7 @@ export const forgetRuns = (db: DatabaseSync, ids: ReadonlyArray<number>): void =
   })
 }
 
-/** Forget that `keys` were forgotten: gc has removed what it could of them. */
+/** Stop listing `keys` as forgotten: gc has removed their records (or they had none). */
 export const settleForgotten = (db: DatabaseSync, keys: ReadonlyArray<string>): void => {
   db.prepare("DELETE FROM forgotten_keys WHERE key IN (SELECT value FROM json_each(?))").run(JSON.stringify(keys))
 }
