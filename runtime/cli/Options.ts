@@ -130,7 +130,7 @@ export const commands = {
       { name: "id", repeats: { min: 1 }, description: "a run id, as pipeline ls lists them" }
     ],
     flags: storeOnly,
-    examples: ["pipeline runs rm 3 4", "pipeline gc"]
+    examples: ["pipeline runs rm 3 4", "pipeline runs rm 3 && pipeline gc"]
   },
   verify: {
     summary: "recompute cached nodes and report any whose bytes differ",
