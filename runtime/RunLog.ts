@@ -60,6 +60,9 @@ export interface RunEntry {
   readonly failed: number
   /** the run this one replayed (cli/Replay.ts), if it was answered from a replay record */
   readonly replayOf: number | null
+  /** the machine and process that ran it (null in logs written before runs recorded them) */
+  readonly host: string | null
+  readonly pid: number | null
 }
 
 /** A node entry with the run it belongs to. */
@@ -110,6 +113,15 @@ export class RunLog extends Context.Service<RunLog, {
   readonly labels: () => Effect.Effect<ReadonlyArray<string>, Failure>
   /** Output and metrics hashes any run refers to. */
   readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, Failure>
+  /**
+   * Remove runs `ids` with their node entries, replay records and logs (`logs/run-<id>.log`);
+   * the keys only they referred to are kept as forgotten, for `pipeline gc`.
+   */
+  readonly forget: (ids: ReadonlyArray<number>) => Effect.Effect<void, Failure>
+  /** Keys that forgotten runs referred to and no logged run refers to now. */
+  readonly forgottenKeys: () => Effect.Effect<ReadonlySet<string>, Failure>
+  /** Stop listing `keys` as forgotten: gc has removed their records (or they had none). */
+  readonly settleForgotten: (keys: ReadonlyArray<string>) => Effect.Effect<void, Failure>
   /**
    * Check the database (SQLite's integrity check) and the objects its runs name (`stored`
    * says which are intact); with `repair`, move a corrupt log aside and start a new one.
@@ -166,9 +178,9 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
   const runs = (limit: number, only?: number) =>
     exists()
       ? use((db) =>
-        RunLogQueries.runs(db, limit, only).map(({ host, pid, ...run }) => ({
+        RunLogQueries.runs(db, limit, only).map((run) => ({
           ...run,
-          status: run.status === "running" && host === thisHost && pid !== null && !isAlive(pid) ? "killed" : run.status
+          status: run.status === "running" && run.host === thisHost && run.pid !== null && !isAlive(run.pid) ? "killed" : run.status
         }))
       )
       : Effect.succeed([])
@@ -187,6 +199,13 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
     find: (query) => (exists() ? use((db) => RunLogQueries.findNodes(db, query)) : Effect.succeed([])),
     labels: () => (exists() ? use((db) => RunLogQueries.labels(db)) : Effect.succeed([])),
     referencedHashes: () => (exists() ? use((db) => RunLogQueries.referencedHashes(db)) : Effect.succeed(new Set())),
+    forget: (ids) =>
+      use((db) => {
+        RunLogDb.forgetRuns(db, ids)
+        for (const id of ids) fs.rmSync(layout(root).runLogPath(id), { force: true })
+      }),
+    forgottenKeys: () => (exists() ? use((db) => RunLogQueries.forgottenKeys(db)) : Effect.succeed(new Set())),
+    settleForgotten: (keys) => use((db) => RunLogDb.settleForgotten(db, keys)),
     check: ({ recorded, repair, stored }) =>
       Effect.try({
         try: (): RunLogCheck => {

@@ -38,6 +38,11 @@ export const flags = {
   concurrency: { type: "string", metavar: "N", description: "nodes run at once (default 2)" },
   explain: { type: "boolean", description: "for each miss, say which component of its cache key changed since it last ran" },
   limit: { type: "string", metavar: "N", description: "how many runs (default 20)" },
+  "keep-last": {
+    type: "string",
+    metavar: "N",
+    description: "first forget every run but the newest N (as pipeline runs rm does; runs in progress are kept), then collect what only they referred to"
+  },
   checkpoints: {
     type: "boolean",
     description:
@@ -150,7 +155,26 @@ export const commands = {
     flags: ["format", "output", "store"],
     examples: ["pipeline cat labels | head", "pipeline cat labels --format parquet -o labels.parquet", "pipeline cat rm"]
   },
-  ls: { summary: "past runs", description: "List past runs, newest first.", flags: ["limit", ...storeOnly] },
+  ls: {
+    summary: "past runs",
+    description: "List past runs, newest first: pipeline, start, status, seeds, how many nodes ran, were cached and " +
+      "failed, the first result of its results table, and its file. With --json, one object per run with its whole " +
+      "results table.",
+    flags: ["limit", ...storeOnly]
+  },
+  runs: {
+    summary: "forget runs: pipeline runs rm <id>...",
+    description: "Remove runs from the run log: their node entries, replay records and logs. What only they " +
+      "referred to stays in the store until pipeline gc removes it; the cached results other runs use stay cached. " +
+      "A run id that does not exist, or a run still in progress, is refused and nothing is removed.\n\n" +
+      "Exit status: 0 removed, 2 usage error (nothing removed).",
+    arguments: [
+      { name: "action", choices: ["rm"], description: "rm: remove the runs" },
+      { name: "id", repeats: { min: 1 }, description: "a run id, as pipeline ls lists them" }
+    ],
+    flags: storeOnly,
+    examples: ["pipeline runs rm 3 4", "pipeline runs rm 3 && pipeline gc"]
+  },
   verify: {
     summary: "recompute cached nodes and report any whose bytes differ",
     description: "Recompute every cached node of the pipeline (given nodes, of those and what they need) from " +
@@ -161,11 +185,14 @@ export const commands = {
     flags: selection
   },
   gc: {
-    summary: "remove unreferenced objects",
-    description: "Remove stored objects that no cache key and no run refers to (sparing those written in the last " +
-      "minute), key records whose objects are gone, checkpoints of completed nodes, and files left by " +
-      "killed runs. Prints how many objects and checkpoints it removed, and their bytes.",
-    flags: ["checkpoints", ...storeOnly]
+    summary: "remove what no run refers to",
+    description: "Remove the cached results only forgotten runs (pipeline runs rm, --keep-last) referred to — their " +
+      "key records and logs — then stored objects that no kept key record and no run refers to (sparing those " +
+      "written in the last minute), key records whose objects are gone, checkpoints of completed nodes, and files " +
+      "left by killed runs. While a run is in progress, the key records of forgotten runs are kept (it may be " +
+      "using them). Prints what it removed, and the bytes.",
+    flags: ["keep-last", "checkpoints", ...storeOnly],
+    examples: ["pipeline gc", "pipeline gc --keep-last 5"]
   },
   results: {
     summary: "the results table of a pipeline or a run: mean ± 95% CI over seeds, Δ vs the baseline",

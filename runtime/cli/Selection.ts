@@ -16,15 +16,24 @@ import type * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
 import { storeRoot, type Values } from "./Options.ts"
 
+/** The seeds of a run not given `--seeds`. */
+export const defaultSeeds: ReadonlyArray<number> = [0]
+
+/** The seeds `--seeds 0,1,2` names (each once), or its first item that is not a non-negative integer. */
+export const seedList = (value: string): { readonly seeds: ReadonlyArray<number> } | { readonly bad: string } => {
+  const items = value.split(",").map((s) => s.trim())
+  const bad = items.find((s) => !/^\d+$/.test(s))
+  return bad === undefined ? { seeds: [...new Set(items.map(Number))] } : { bad }
+}
+
 /** `--seeds 0,1,2` (default: seed 0). */
 const parseSeeds = (value: string | undefined) =>
   Effect.suspend(() => {
-    if (value === undefined) return Effect.succeed([0])
-    const seeds = value.split(",").map((s) => s.trim())
-    const bad = seeds.find((s) => !/^\d+$/.test(s))
-    return bad === undefined
-      ? Effect.succeed([...new Set(seeds.map(Number))])
-      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
+    if (value === undefined) return Effect.succeed(defaultSeeds)
+    const list = seedList(value)
+    return "seeds" in list
+      ? Effect.succeed(list.seeds)
+      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${list.bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
   })
 
 /** One `--set node.param=value`; the value is JSON when it parses as JSON, else the string. */

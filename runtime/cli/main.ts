@@ -1,12 +1,13 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck (results and report
- * are in ResultsCommands.ts, metrics and cat in ExportCommands.ts, compare in CompareCommand.ts). Options.preParse
+ * The `pipeline` command line: run, plan, show, verify, fsck here; ls, runs and gc in
+ * RunsCommands.ts, results and report in ResultsCommands.ts, metrics and cat in
+ * ExportCommands.ts, compare in CompareCommand.ts. Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
  * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
  * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
- * that a writing command (run, gc, fsck --repair) cannot write.
+ * that a writing command (run, runs rm, gc, fsck --repair) cannot write.
  */
 import { Effect, Layer } from "effect"
 import * as path from "node:path"
@@ -28,6 +29,7 @@ import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
 import { compareCommand } from "./CompareCommand.ts"
 import { reportCommand, resultsCommand } from "./ResultsCommands.ts"
+import { gcCommand, lsCommand, runsCommand } from "./RunsCommands.ts"
 import { positiveInt, selectionOf, storeLayers, storeOf } from "./Selection.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, write as writeSummary } from "./Summary.ts"
 
@@ -251,29 +253,6 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-const lsCommand = (values: Values, root: string, console: Console) =>
-  Effect.gen(function*() {
-    const limit = yield* positiveInt("limit", values["limit"] as string | undefined, 20)
-    const runs = yield* (yield* RunLog).runs(limit)
-    if (values["json"] === true) {
-      console.out.write(`${runs.map((r) => JSON.stringify(r)).join("\n")}${runs.length > 0 ? "\n" : ""}`)
-      return 0
-    }
-    if (runs.length === 0) {
-      console.out.write("no runs yet\n")
-      return 0
-    }
-    console.out.write(`${Text.table([
-      ["run", "pipeline", "started", "status", "nodes", "ran", "cached", "failed", "file"],
-      ...runs.map((r) => [
-        String(r.id), r.pipeline, r.startedAt, r.replayOf === null ? r.status : `${r.status} (replayed run ${r.replayOf})`,
-        String(r.nodes), String(r.ran ?? 0), String(r.cached ?? 0),
-        String(r.failed ?? 0), r.file
-      ])
-    ])}\n`)
-    return 0
-  }).pipe(Effect.provide(storeLayers(root)))
-
 const verifyCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
     const { prepared, layers } = yield* prepareCommand(values, file, targets, root, Effect.void)
@@ -292,26 +271,6 @@ const verifyCommand = (values: Values, file: string, targets: ReadonlyArray<stri
     }
     return mismatches.length > 0 ? 1 : 0
   })
-
-const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
-
-const gcCommand = (values: Values, root: string, console: Console) =>
-  Effect.gen(function*() {
-    const store = yield* ArtifactStore
-    const keys = yield* store.keys()
-    const referenced = new Set(yield* (yield* RunLog).referencedHashes())
-    for (const record of keys.values()) {
-      referenced.add(record.output.hash)
-      referenced.add(record.metrics.hash)
-    }
-    const removed = yield* store.gc(referenced, { checkpoints: values["checkpoints"] === true })
-    console.out.write(
-      values["json"] === true
-        ? `${JSON.stringify(removed)}\n`
-        : `removed ${count(removed.objects, "unreferenced object")} (${removed.bytes} bytes) and ${count(removed.checkpoints, "checkpoint")} (${removed.checkpointBytes} bytes) from ${store.root}\n`
-    )
-    return 0
-  }).pipe(Effect.provide(storeLayers(root)))
 
 const fsckCommand = (values: Values, root: string, console: Console) =>
   Effect.gen(function*() {
@@ -357,8 +316,8 @@ const fsckCommand = (values: Values, root: string, console: Console) =>
       })}\n`)
     } else {
       const lines = [
-        `fsck ${store.root}: ${count(checked.objects, "object")}, ${count(checked.records, "key record")}, run log ${
-          log.state === "sound" ? `with ${count(log.runs, "run")}` : log.state
+        `fsck ${store.root}: ${Text.count(checked.objects, "object")}, ${Text.count(checked.records, "key record")}, run log ${
+          log.state === "sound" ? `with ${Text.count(log.runs, "run")}` : log.state
         }`,
         ...problems.flatMap((p) => [
           `  ✗ ${p.path}: ${p.what}${p.node === undefined ? "" : ` (made by node ${p.node})`}`,
@@ -366,10 +325,10 @@ const fsckCommand = (values: Values, root: string, console: Console) =>
         ]),
         ...warnings.map((w) => `  ! ${w}`),
         problems.length === 0
-          ? `no problems${warnings.length > 0 ? `, ${count(warnings.length, "warning")}` : ""}`
-          : `${count(problems.length, "problem")}, ${problems.length - unrepaired} repaired${
+          ? `no problems${warnings.length > 0 ? `, ${Text.count(warnings.length, "warning")}` : ""}`
+          : `${Text.count(problems.length, "problem")}, ${problems.length - unrepaired} repaired${
             unrepaired > 0 && !repair ? " (run `pipeline fsck --repair` to repair them)" : ""
-          }${warnings.length > 0 ? `, ${count(warnings.length, "warning")}` : ""}`
+          }${warnings.length > 0 ? `, ${Text.count(warnings.length, "warning")}` : ""}`
       ]
       console.out.write(`${lines.join("\n")}\n`)
     }
@@ -391,6 +350,7 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
     metrics: inStore((values, [query = ""], root) => metricsCommand(values, query, root, console)),
     cat: inStore((values, [query = ""], root) => catCommand(values, query, root, console)),
     ls: inStore((values, _, root) => lsCommand(values, root, console)),
+    runs: writing("runs", (values, [, ...ids], root) => runsCommand(values, ids, root, console)),
     verify: inStore((values, [file = "", ...targets], root) => verifyCommand(values, file, targets, root, console)),
     results: inStore((values, [source = ""], root) => resultsCommand(values, source, root, console)),
     report: inStore((values, [source = ""], root) => reportCommand(values, source, root, console)),

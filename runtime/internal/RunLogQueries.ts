@@ -148,12 +148,12 @@ const RunRow = {
   failed: Count
 }
 
-/** The latest `limit` runs (or run `only`), newest first, with their node counts and the process that ran them. */
+/** The latest `limit` runs (or run `only`), newest first, with their node counts and the process that ran them (its status as logged). */
 export const runs = (
   db: DatabaseSync,
   limit: number,
   only?: number
-): ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }> =>
+): ReadonlyArray<RunEntry> =>
   query(
     db,
     "runs",
@@ -220,6 +220,17 @@ const nodeHashes = (db: DatabaseSync) =>
 /** Output and metrics hashes any run refers to. */
 export const referencedHashes = (db: DatabaseSync): Set<string> =>
   new Set(nodeHashes(db).flatMap((row) => [row.output_hash, row.metrics_hash].filter((h): h is string => h !== null)))
+
+/** Keys that forgotten runs referred to and no logged run refers to now (RunLogDb.forgetRuns). */
+export const forgottenKeys = (db: DatabaseSync): Set<string> =>
+  new Set(
+    query(
+      db,
+      "forgotten_keys",
+      { key: Text },
+      "SELECT key FROM forgotten_keys WHERE key NOT IN (SELECT key FROM node_runs WHERE key IS NOT NULL)"
+    ).map((row) => row.key)
+  )
 
 /** What SQLite's integrity check finds wrong with the database (nothing when it is sound). */
 export const integrityProblems = (db: DatabaseSync): Array<string> =>

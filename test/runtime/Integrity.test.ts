@@ -135,7 +135,7 @@ describe("file store", () => {
       expect(fs.statSync(file).mode & 0o777).toBe(0o444)
       expect(yield* store.lookup("a")).toBeDefined()
       // gc and rm still remove read-only objects
-      yield* store.gc(new Set(), {})
+      yield* store.gc(Effect.succeed({ hashes: new Set(), forgotten: new Set() }), {})
       fs.rmSync(store.root, { recursive: true })
     }).pipe(Effect.provide(ArtifactStore.layer(tempStore())), Effect.runPromise))
 })
