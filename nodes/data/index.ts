@@ -1,6 +1,7 @@
 export { banditTask } from "./banditTask.ts"
 export { featurize } from "./featurize.ts"
 export { gridWorld } from "./gridWorld.ts"
+export { heavyTailedBandit } from "./heavyTailedBandit.ts"
 export { loadPreferences } from "./loadPreferences.ts"
 export { pairFeatures } from "./pairFeatures.ts"
 export { preferenceTask } from "./preferenceTask.ts"
