@@ -8,6 +8,7 @@ export { preferenceTask } from "./preferenceTask.ts"
 export { responseFeatures } from "./responseFeatures.ts"
 export { sample } from "./sample.ts"
 export { sequenceTask } from "./sequenceTask.ts"
+export { userTask } from "./userTask.ts"
 /** Grid-world environments (parse a Trajectories row's `layout`, `step`, `shortestPath`) for policy-optimisation nodes. */
 export * as GridEnvironment from "./GridEnvironment.ts"
 /** The word, character and hashed tokenizers `featurize` builds. */

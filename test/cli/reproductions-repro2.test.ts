@@ -9,16 +9,17 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { cli, repo, summary } from "../helpers.ts"
 
+/** Run a pipeline with `--set`s on a fresh store; → each output's rows by its label. */
 const run = async <Row>(file: string, sets: ReadonlyArray<string>) => {
   const store = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-repro-"))
   const result = await cli(["run", file, "--json", "--store", store, ...sets.flatMap((s) => ["--set", s])], repo)
   expect(result.stderr).toBe("")
   expect(result.code).toBe(0)
   const { outputs } = summary<Row>(result.stdout)
-  return (label: string): Row => {
+  return (label: string): ReadonlyArray<Row> => {
     const output = outputs.find((o) => o.label === label)
     expect(output, label).toBeDefined()
-    return output!.value![0]!
+    return output!.value!
   }
 }
 
@@ -26,12 +27,13 @@ const increasing = (values: ReadonlyArray<number>) => values.every((v, i) => i =
 
 describe("reproductions (reduced)", () => {
   it("overoptimization: proxy reward rises with KL; gold peaks and falls with 30 labels, rises to the end with 100 and 1,000", async () => {
-    const point = await run<{ gold: number; proxy: number; kl: number }>("pipelines/overoptimization.ts", [
+    const rows = await run<{ gold: number; proxy: number; kl: number }>("pipelines/overoptimization.ts", [
       "optimumSamples.n=4",
       "bestOfNSamples.n=4",
       "ppoSamples.n=4",
       "ppoPolicy.steps=40"
     ])
+    const point = (label: string) => rows(label)[0]!
     const frontiers = (labels: number) => ({
       optimum: [10, 3, 1, 0.3, 0.1].map((beta) => point(`optimum[labels=${labels},beta=${beta}]`)),
       bestOfN: [2, 4, 16, 64, 256, 1024].map((n) => point(`bestOfN[labels=${labels},bestOf=${n}]`))
@@ -51,5 +53,30 @@ describe("reproductions (reduced)", () => {
     expect(end(frontiers(1000).optimum)).toBeGreaterThan(end(frontiers(30).optimum) + 0.5)
     // PPO runs 40 steps here, too few to move it far: only that its points are there
     for (const beta of [3, 1, 0.3]) expect(point(`ppo[labels=30,beta=${beta}]`).kl).toBeGreaterThan(0)
+  })
+
+  it("personalization: the latent-user model ranks both types' pairs and serves both; Bradley–Terry serves only a majority", async () => {
+    const rows = await run<{ split: string; accuracy: number; mean: number }>("pipelines/personalization.ts", [
+      "samples.n=8",
+      "latentUserModel.steps=200",
+      "bradleyTerryModel.steps=200"
+    ])
+    const accuracy = (majority: number, model: string, split: string) =>
+      rows(`accuracy[majority=${majority},model=${model}]`).find((r) => r.split === split)!.accuracy
+    const reward = (majority: number, model: string, user: string) => rows(`reward[majority=${majority},model=${model},user=${user}]`)[0]!.mean
+    for (const majority of [0.5, 0.8]) {
+      for (const type of ["type0", "type1"]) {
+        expect(accuracy(majority, "latentUser", `test:${type}`)).toBeGreaterThan(0.85)
+        expect(reward(majority, "latentUser", type)).toBeGreaterThan(0.8)
+      }
+    }
+    // 50/50: Bradley–Terry is at chance for both types, and its policy serves neither
+    expect(Math.abs(accuracy(0.5, "bradleyTerry", "test") - 0.5)).toBeLessThan(0.1)
+    for (const type of ["type0", "type1"]) expect(Math.abs(reward(0.5, "bradleyTerry", type))).toBeLessThan(0.3)
+    // 80/20: it sides with the majority, against the minority
+    expect(accuracy(0.8, "bradleyTerry", "test:type0")).toBeGreaterThan(0.65)
+    expect(accuracy(0.8, "bradleyTerry", "test:type1")).toBeLessThan(0.35)
+    expect(reward(0.8, "bradleyTerry", "type0")).toBeGreaterThan(0.5)
+    expect(reward(0.8, "bradleyTerry", "type1")).toBeLessThan(-0.5)
   })
 })
