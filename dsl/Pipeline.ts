@@ -28,7 +28,9 @@ export interface Pipeline {
 export interface Options {
   /**
    * The baseline cell of its sweep, by factor values (`{ beta: 0.1 }`, or several factors of
-   * a grid): the results table gives every other cell's difference from it.
+   * a grid): the results table gives every other cell's difference from it. Naming only some
+   * factors of a grid gives one baseline per value of the others: `{ model: "bt" }` compares
+   * every cell with the `bt` cell of the same other factors.
    */
   readonly baseline?: Readonly<Record<string, Json>>
 }
