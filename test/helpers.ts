@@ -30,7 +30,7 @@ const bin = path.join(repo, "bin", "pipeline.mjs")
  * project's own. Under an older Node the bin re-executes itself as a child, and a `kill -9` sent to
  * the process a test started would hit that wrapper and orphan the worker.
  */
-const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
+export const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
 
 export interface CliResult {
   readonly code: number | null
