@@ -6,7 +6,9 @@
  * decodes the params, checks the wiring, and returns a typed handle to a node
  * instance. Nothing runs until the runtime executes a plan.
  */
-import { Effect, Schema, SchemaIssue } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import { fileURLToPath } from "node:url"
 import { accepted, type ArtifactType, type Json, type OneOf, type Tensor, type ValueOf } from "./Artifact.ts"
 import { ArgumentError, ParamError } from "./Errors.ts"

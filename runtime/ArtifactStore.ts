@@ -22,7 +22,9 @@
  * alive) are removed when the store is next written or locked; opening and reading a
  * store writes nothing, so a read-only store serves every command that only reads.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"

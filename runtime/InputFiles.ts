@@ -3,7 +3,8 @@
  * the cache key covers their bytes, and again after a node ran, so an output computed
  * from a file that changed meanwhile is not stored under the old key.
  */
-import { Effect, SchemaAST } from "effect"
+import * as Effect from "effect/Effect"
+import * as SchemaAST from "effect/SchemaAST"
 import * as path from "node:path"
 import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"

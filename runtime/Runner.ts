@@ -3,7 +3,7 @@
  * the benchmarks: prepare (load, build, fingerprint; writes nothing), plan (reads
  * the store), execute (runs the plan and records it in the run log).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Json } from "../dsl/Artifact.ts"

@@ -17,7 +17,9 @@
  * computed from bad bytes, and the run goes on when the store can be repaired (see
  * docs/caching.md, "Integrity").
  */
-import { Deferred, Effect, Semaphore } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
 import type { NodeInstance } from "../dsl/Node.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"

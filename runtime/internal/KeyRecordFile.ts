@@ -3,7 +3,9 @@
  * through a Schema, so a file that is not a complete, well-formed record (a stray edit, a
  * damaged disk) is no record rather than a value of the wrong shape.
  */
-import { Option, Schema, SchemaTransformation } from "effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as fs from "node:fs"
 import type { KeyRecord } from "../ArtifactStore.ts"
 
