@@ -6,7 +6,7 @@
  *
  *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
  *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components),
- *                               read back through a Schema (internal/KeyRecordFile.ts)
+ *                               read back with its shape checked (internal/KeyRecordFile.ts)
  *   <root>/locks/<key>.lock     one writer per key across processes (internal/KeyLock.ts)
  *   <root>/checkpoints/<key>.safetensors
  *                               the latest checkpoint of a training node still running (or killed)
