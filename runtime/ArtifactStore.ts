@@ -182,14 +182,14 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
   const locks = KeyLock.make(dirs.locks, lockPath, (key) => files.tempPath(`lock-${key}`))
 
   const sizeOf = (hash: string) => fs.statSync(objectPath(hash), { throwIfNoEntry: false })?.size
-  const hasObjects = (record: KeyRecord) => Integrity.isIntact(record, sizeOf)
+  const hasObjects = (record: KeyRecord, sizes: (hash: string) => number | undefined = sizeOf) => Integrity.isIntact(record, sizes)
 
   // A record whose objects are gone (removed by a `gc` that raced a run, or by hand) or
   // short is not a hit: the node is recomputed rather than served from nothing. `gc`
   // removes such records.
-  const readRecord = (file: string): KeyRecord | undefined => {
+  const readRecord = (file: string, sizes?: (hash: string) => number | undefined): KeyRecord | undefined => {
     const record = KeyRecordFile.read(file)
-    return record !== undefined && hasObjects(record) ? record : undefined
+    return record !== undefined && hasObjects(record, sizes) ? record : undefined
   }
 
   /** What `f` returns, run holding the lock of `key`; undefined when a live process holds it. */
@@ -320,9 +320,15 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     index: () =>
       Effect.sync(() => {
         const read = new Map<string, KeyRecord | undefined>()
+        // records share objects (the same empty metrics, say): a plan looks at each file once
+        const sizes = new Map<string, number | undefined>()
+        const sizeOnce = (hash: string) => {
+          if (!sizes.has(hash)) sizes.set(hash, sizeOf(hash))
+          return sizes.get(hash)
+        }
         const readOrMiss = (key: string) => {
           try {
-            return readRecord(keyPath(key))
+            return readRecord(keyPath(key), sizeOnce)
           } catch {
             return undefined
           }
