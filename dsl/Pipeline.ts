@@ -3,7 +3,7 @@
  * builder once per seed (and once per sweep cell inside it) and collects the
  * nodes into one immutable graph; equal sub-graphs collapse into one node.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ArtifactType, Json } from "./Artifact.ts"
 import { ArgumentError, BuildError, OverrideError, ParamError, unknownNode } from "./Errors.ts"
 import * as Graph from "./Graph.ts"

@@ -2,7 +2,9 @@
  * Helpers for tests: the real `pipeline` command in temporary projects, and pipelines run in
  * this process on in-memory stores (including runs stopped after a checkpoint and resumed).
  */
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -4,7 +4,8 @@
  * deviation) of that margin. Low strength flags pairs whose label the members
  * disagree with — likely label noise.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Artifact from "../../dsl/Artifact.ts"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
