@@ -5,7 +5,8 @@
  * flag "strength below the threshold" (0: the ensemble prefers the rejected response),
  * over the training preferences of a label node's pairs.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Artifact from "../../dsl/Artifact.ts"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"

@@ -6,7 +6,8 @@
  * Models Part II: Reward Modeling", https://arxiv.org/abs/2401.06080) clean a preference
  * set before training the reward model. Ties and held-out pairs are kept as they are.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { type FeaturePair, FeaturePairs } from "../artifacts.ts"

@@ -7,7 +7,8 @@
  * further apart; pairs it finds reversed (û < 0) may end ranked against their label.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel } from "../artifacts.ts"
