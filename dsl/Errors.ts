@@ -5,7 +5,7 @@
  * `InvariantError` (a value breaking what its type promises), which the runtime keeps,
  * fields and all, in `NodeFailed`. Each renders one line naming what is wrong and where.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import * as Suggest from "./internal/Suggest.ts"
 
 /** A node param failed its Schema: names the node, the field and the reason. */

@@ -3,7 +3,7 @@
  * each with a display label that tells apart the instances of one name across
  * sweep cells (`rm[seed=1]`, `dpo[beta=0.1]`).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Json } from "./Artifact.ts"
 import { BuildError } from "./Errors.ts"
 import type { NodeInstance } from "./Node.ts"

@@ -6,7 +6,7 @@
  *
  *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
  *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components),
- *                               read back through a Schema (internal/KeyRecordFile.ts)
+ *                               read back with its shape checked (internal/KeyRecordFile.ts)
  *   <root>/locks/<key>.lock     one writer per key across processes (internal/KeyLock.ts)
  *   <root>/checkpoints/<key>.safetensors
  *                               the latest checkpoint of a training node still running (or killed)
@@ -22,7 +22,9 @@
  * alive) are removed when the store is next written or locked; opening and reading a
  * store writes nothing, so a read-only store serves every command that only reads.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -180,14 +182,14 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
   const locks = KeyLock.make(dirs.locks, lockPath, (key) => files.tempPath(`lock-${key}`))
 
   const sizeOf = (hash: string) => fs.statSync(objectPath(hash), { throwIfNoEntry: false })?.size
-  const hasObjects = (record: KeyRecord) => Integrity.isIntact(record, sizeOf)
+  const hasObjects = (record: KeyRecord, sizes: (hash: string) => number | undefined = sizeOf) => Integrity.isIntact(record, sizes)
 
   // A record whose objects are gone (removed by a `gc` that raced a run, or by hand) or
   // short is not a hit: the node is recomputed rather than served from nothing. `gc`
   // removes such records.
-  const readRecord = (file: string): KeyRecord | undefined => {
+  const readRecord = (file: string, sizes?: (hash: string) => number | undefined): KeyRecord | undefined => {
     const record = KeyRecordFile.read(file)
-    return record !== undefined && hasObjects(record) ? record : undefined
+    return record !== undefined && hasObjects(record, sizes) ? record : undefined
   }
 
   /** What `f` returns, run holding the lock of `key`; undefined when a live process holds it. */
@@ -318,9 +320,15 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     index: () =>
       Effect.sync(() => {
         const read = new Map<string, KeyRecord | undefined>()
+        // records share objects (the same empty metrics, say): a plan looks at each file once
+        const sizes = new Map<string, number | undefined>()
+        const sizeOnce = (hash: string) => {
+          if (!sizes.has(hash)) sizes.set(hash, sizeOf(hash))
+          return sizes.get(hash)
+        }
         const readOrMiss = (key: string) => {
           try {
-            return readRecord(keyPath(key))
+            return readRecord(keyPath(key), sizeOnce)
           } catch {
             return undefined
           }

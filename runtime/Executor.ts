@@ -3,7 +3,11 @@
  * only runs one node given its input values. `Executor.inProcess` runs nodes in this
  * process; a worker-thread or distributed executor implements the same interface.
  */
-import { Cause, Context, Effect, Exit, Layer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Node from "../dsl/Node.ts"
 import { NodeFailed } from "./Errors.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"

@@ -4,7 +4,8 @@
  * What `pipeline report` draws as training curves and `pipeline show` / `pipeline metrics`
  * print.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Metrics, MetricRow } from "../dsl/Artifact.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import { CorruptObject, reasonOf } from "./Errors.ts"

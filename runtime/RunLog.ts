@@ -7,7 +7,9 @@
  * moves it aside and starts a new one); so does a row whose values do not decode (rows are
  * decoded with Schema, internal/RunLogQueries.ts), naming its table, row and column.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"

@@ -6,7 +6,7 @@
  * DuckDB, pandas and polars open.
  */
 import type * as Arrow from "apache-arrow"
-import { SchemaAST } from "effect"
+import * as SchemaAST from "effect/SchemaAST"
 import { createRequire } from "node:module"
 import type * as ParquetWasm from "parquet-wasm"
 import type { Table } from "../dsl/Artifact.ts"

@@ -14,7 +14,8 @@
  * The cache keys are the ones `pipeline run --backend <backend>` computes, so a value here
  * is the value a pipeline run gives.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { ArtifactType, Metrics, ValueOf } from "../dsl/Artifact.ts"
 import type { Handle } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"

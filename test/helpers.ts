@@ -2,7 +2,9 @@
  * Helpers for tests: the real `pipeline` command in temporary projects, and pipelines run in
  * this process on in-memory stores (including runs stopped after a checkpoint and resumed).
  */
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -30,7 +32,7 @@ const bin = path.join(repo, "bin", "pipeline.mjs")
  * project's own. Under an older Node the bin re-executes itself as a child, and a `kill -9` sent to
  * the process a test started would hit that wrapper and orphan the worker.
  */
-const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
+export const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
 
 export interface CliResult {
   readonly code: number | null

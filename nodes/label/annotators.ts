@@ -8,7 +8,8 @@
  * (`user`) and type (`source`). See ./population.ts; label/userTypes and
  * label/userPreferences do the same with the types as an artifact and any mixture.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"

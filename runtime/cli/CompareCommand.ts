@@ -4,7 +4,7 @@
  * A run is named by its id as `pipeline ls` lists it, or `latest` / `previous` (the newest
  * run of the store and the one before it).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Compare from "../Compare.ts"
 import { ConfigError } from "../Errors.ts"
 import * as ResultsJson from "../ResultsJson.ts"

@@ -4,7 +4,8 @@
  * summary of its tensors); and what `pipeline show` says of a node's per-step metrics.
  * Both print to stdout or, with `-o FILE`, write the file whole or not at all.
  */
-import { Effect, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import * as path from "node:path"
 import { ArtifactStore, type ObjectRef } from "../ArtifactStore.ts"
 import { ConfigError, CorruptObject, reasonOf } from "../Errors.ts"

@@ -4,7 +4,7 @@
  * matches nothing is a usage error that says what the store does hold: the labels nearest
  * the name, the cells a sweep ran the name in, or some of the labels the run log holds.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Suggest from "../../dsl/internal/Suggest.ts"
 import { ArtifactStore } from "../ArtifactStore.ts"
 import { ConfigError } from "../Errors.ts"

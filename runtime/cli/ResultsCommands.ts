@@ -3,7 +3,7 @@
  * from what the store holds, running nothing) or a past run (from the run log) computed,
  * as a results table or as an HTML report.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
 import { ConfigError } from "../Errors.ts"

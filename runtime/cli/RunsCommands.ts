@@ -4,7 +4,7 @@
  * removes what only forgotten runs referred to. What gc removes is decided in
  * internal/Gc.ts; which runs may be forgotten, here.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { parseArgs } from "node:util"
 import type { Json } from "../../dsl/Artifact.ts"
 import { ArtifactStore } from "../ArtifactStore.ts"

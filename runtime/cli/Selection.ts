@@ -3,7 +3,8 @@
  * `--set` overrides, `--force`, the tensor backend), positive-integer flags, `--format`, the
  * file `-o` names, and the store directory with the layers that serve it.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Pipeline from "../../dsl/Pipeline.ts"

@@ -9,7 +9,8 @@
  * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
  * that a writing command (run, runs rm, gc, fsck --repair) cannot write.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
 import { ArtifactStore, ensureWritable } from "../ArtifactStore.ts"

@@ -7,7 +7,7 @@
  * again first, and if one changed meanwhile the output may come from other bytes than
  * the key says, so it is not stored.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Metrics } from "../../dsl/Artifact.ts"
 import type { NodeInstance } from "../../dsl/Node.ts"
 import type { ArtifactStore, KeyRecord } from "../ArtifactStore.ts"

@@ -5,7 +5,10 @@
  * type it is not. Kept apart from RunLogDb.ts, which cli/Replay.ts loads before Effect:
  * loading Schema would cost that fast path more than the whole replay takes.
  */
-import { Cause, Data, Exit, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import type { DatabaseSync, SQLInputValue } from "node:sqlite"
 import type * as CacheKey from "../CacheKey.ts"
 import { reasonOf } from "../Errors.ts"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Completions } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"

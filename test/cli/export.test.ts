@@ -1,6 +1,6 @@
 // `pipeline show`'s metric summaries, `pipeline metrics` and `pipeline cat` on the quickstart's
 // store, checked against the stored objects read back with the project's own Parquet reader.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"

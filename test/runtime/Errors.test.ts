@@ -3,7 +3,8 @@
  * executor's `NodeFailed` with its label, the tag and fields of the error it failed with, and
  * that error as `cause` — whether it failed through the error channel or threw from a helper.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"

@@ -1,5 +1,6 @@
 // A node's per-step metrics read back from the store through their Schema, and grouped per metric.
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { describe, expect, it } from "vitest"
 import * as Artifact from "../../dsl/Artifact.ts"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
