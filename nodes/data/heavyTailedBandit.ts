@@ -8,7 +8,8 @@
  * overoptimisation (Gao et al., 2022, https://arxiv.org/abs/2210.10760) at bandit scale, where
  * the KL-regularised optimum and best-of-n are exact.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"

@@ -3,7 +3,8 @@
  * (label/userTypes) as their gold reward. Evaluating a policy's samples against it
  * (evaluate/goldReward) gives the policy's reward for that type of user.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

@@ -4,7 +4,8 @@
  * few held-out pairs with Bradley–Terry draws on r_t, and each label records its annotator
  * (`user`) and type (`source`) (./population.ts, as label/annotators).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs, UserTypes } from "../artifacts.ts"

@@ -6,7 +6,8 @@
  * types gives two groups that disagree on every pair. label/userPreferences draws annotators
  * from the population; data/userTask gives the task as one type sees it.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

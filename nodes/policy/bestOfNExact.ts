@@ -11,7 +11,8 @@
  * et al. (2022, https://arxiv.org/abs/2210.10760) plot against KL = log n − (n − 1)/n, the
  * value for a continuum of responses that K responses stay below (recorded as `kl/analytic`).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, Policy, RewardSource } from "../artifacts.ts"

@@ -7,7 +7,8 @@
  * a scalar reward model — a policy optimiser, evaluate/rewardKl — then serves that type.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
