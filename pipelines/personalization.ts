@@ -3,7 +3,8 @@
 // mixed 50/50 or 80/20, label a bandit task; a Bradley–Terry reward model and a latent-user
 // (VPL) model learn from their labels. Each is scored on held-out pairs per user type, and the
 // exact KL-regularised optimum of each — the latent model conditioned on the user's type — is
-// scored by each type's own reward on held-out prompts. See docs/reproductions/personalization.md.
+// scored by each type's own reward on held-out prompts. The results table compares VPL with
+// Bradley–Terry cell by cell. See docs/reproductions/personalization.md.
 import { Pipeline } from "ablate"
 import { data, evaluate, label, policy, reward } from "ablate/nodes"
 
@@ -14,19 +15,21 @@ export default Pipeline.make("personalization", ({ seed }) => {
     const users = label.userTypes({ task, shares: [majority, 1 - majority], correlation: -1 }, { name: "users" })
     const labels = label.userPreferences({ task, users, annotators: 100, pairs: 20, testPairs: 10, temperature: 0.1 }, { name: "labels" })
     const pairs = data.pairFeatures({ pairs: labels, task }, { name: "pairs" })
+    // BT: one Bradley–Terry reward for everyone; VPL: the latent-user model
     const models = {
-      bradleyTerry: reward.bradleyTerry({ pairs, hidden: 32, steps: 400 }, { name: "bradleyTerryModel" }),
-      latentUser: reward.latentUser({ pairs }, { name: "latentUserModel" })
+      BT: reward.bradleyTerry({ pairs, hidden: 32, steps: 400 }, { name: "bradleyTerryModel" }),
+      VPL: reward.latentUser({ pairs }, { name: "latentUserModel" })
     }
-    const kinds = ["bradleyTerry", "latentUser"] as const
+    const kinds = ["BT", "VPL"] as const
     return [
       Pipeline.sweep({ model: kinds }, ({ model }) => evaluate.rmAccuracy({ model: models[model], pairs }, { name: "accuracy" })),
-      Pipeline.grid({ model: kinds, user: ["type0", "type1"] }, ({ model, user }) => {
-        const rm = model === "bradleyTerry" ? models.bradleyTerry : reward.personalize({ model: models.latentUser, pairs, type: user }, { name: "personalized" })
+      Pipeline.grid({ model: kinds, user: [0, 1] }, ({ model, user }) => {
+        const type = `type${user}`
+        const rm = model === "BT" ? models.BT : reward.personalize({ model: models.VPL, pairs, type }, { name: "personalized" })
         const optimum = policy.klOptimal({ task, reference, model: rm, beta: 1 }, { name: "policy" })
         const samples = data.sample({ policy: optimum, task, n: 32, split: "test" }, { name: "samples" })
-        return evaluate.goldReward({ samples, task: data.userTask({ task, users, type: user }, { name: "userTask" }) }, { name: "reward" })
+        return evaluate.goldReward({ samples, task: data.userTask({ task, users, type }, { name: "userTask" }) }, { name: "reward" })
       })
     ]
   })
-}, { baseline: { majority: 0.5, model: "bradleyTerry" } })
+}, { baseline: { model: "BT" } })

@@ -63,20 +63,20 @@ describe("reproductions (reduced)", () => {
     ])
     const accuracy = (majority: number, model: string, split: string) =>
       rows(`accuracy[majority=${majority},model=${model}]`).find((r) => r.split === split)!.accuracy
-    const reward = (majority: number, model: string, user: string) => rows(`reward[majority=${majority},model=${model},user=${user}]`)[0]!.mean
+    const reward = (majority: number, model: string, user: number) => rows(`reward[majority=${majority},model=${model},user=${user}]`)[0]!.mean
     for (const majority of [0.5, 0.8]) {
-      for (const type of ["type0", "type1"]) {
-        expect(accuracy(majority, "latentUser", `test:${type}`)).toBeGreaterThan(0.85)
-        expect(reward(majority, "latentUser", type)).toBeGreaterThan(0.8)
+      for (const user of [0, 1]) {
+        expect(accuracy(majority, "VPL", `test:type${user}`)).toBeGreaterThan(0.85)
+        expect(reward(majority, "VPL", user)).toBeGreaterThan(0.8)
       }
     }
     // 50/50: Bradley–Terry is at chance for both types, and its policy serves neither
-    expect(Math.abs(accuracy(0.5, "bradleyTerry", "test") - 0.5)).toBeLessThan(0.1)
-    for (const type of ["type0", "type1"]) expect(Math.abs(reward(0.5, "bradleyTerry", type))).toBeLessThan(0.3)
+    expect(Math.abs(accuracy(0.5, "BT", "test") - 0.5)).toBeLessThan(0.1)
+    for (const user of [0, 1]) expect(Math.abs(reward(0.5, "BT", user))).toBeLessThan(0.3)
     // 80/20: it sides with the majority, against the minority
-    expect(accuracy(0.8, "bradleyTerry", "test:type0")).toBeGreaterThan(0.65)
-    expect(accuracy(0.8, "bradleyTerry", "test:type1")).toBeLessThan(0.35)
-    expect(reward(0.8, "bradleyTerry", "type0")).toBeGreaterThan(0.5)
-    expect(reward(0.8, "bradleyTerry", "type1")).toBeLessThan(-0.5)
+    expect(accuracy(0.8, "BT", "test:type0")).toBeGreaterThan(0.65)
+    expect(accuracy(0.8, "BT", "test:type1")).toBeLessThan(0.35)
+    expect(reward(0.8, "BT", 0)).toBeGreaterThan(0.5)
+    expect(reward(0.8, "BT", 1)).toBeLessThan(-0.5)
   })
 })
