@@ -5,8 +5,8 @@
  * heavy-tailed (a Student-t scale), so that a few responses are far from the rest and worse
  * than they look — what a reward model trained on typical responses misses (the
  * off-distribution exploits behind reward-model overoptimisation: Gao et al., 2022,
- * https://arxiv.org/abs/2210.10760). Log-softmax and log-sum-exp of a row of logits, and the exact optimal policies of
- * a bandit prompt built on them.
+ * https://arxiv.org/abs/2210.10760). Log-softmax and log-sum-exp of a row of logits, and
+ * the exact optimal policies of a bandit prompt built on them.
  */
 import { ArgumentError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"

@@ -9,18 +9,9 @@ import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs, UserTypes } from "../artifacts.ts"
+import { typeAt } from "./math.ts"
 import { pairCountParams } from "./pairs.ts"
 import { annotate } from "./population.ts"
-
-/** The index whose cumulative share first exceeds u ∈ [0, 1) (the last type if rounding leaves u above them all). */
-export const typeAt = (shares: ReadonlyArray<number>, u: number): number => {
-  let cumulative = 0
-  for (let t = 0; t < shares.length; t++) {
-    cumulative += shares[t]!
-    if (u < cumulative) return t
-  }
-  return shares.length - 1
-}
 
 export const userPreferences = Node.make({
   kind: "label/userPreferences",

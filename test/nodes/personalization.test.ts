@@ -13,7 +13,7 @@ import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import type { FeaturePairs, Items, PreferencePairs, UserTypes } from "../../nodes/artifacts.ts"
 import { data, label, reward } from "../../nodes/index.ts"
-import { typeAt } from "../../nodes/label/userPreferences.ts"
+import * as math from "../../nodes/math.ts"
 import * as LatentUser from "../../nodes/models/LatentUser.ts"
 import { groupedPairTensors, userPreferences } from "../../nodes/models/Pairs.ts"
 import * as PreferenceModel from "../../nodes/models/PreferenceModel.ts"
@@ -27,9 +27,9 @@ const dot = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) => a.reduce((s,
 
 describe("user types and their preferences", () => {
   it("typeAt picks the type whose cumulative share first exceeds u", () => {
-    expect([0, 0.79, 0.8, 0.99].map((u) => typeAt([0.8, 0.2], u))).toEqual([0, 0, 1, 1])
-    expect(typeAt([0.5, 0.25, 0.25], 0.6)).toBe(1)
-    expect(typeAt([0.3, 0.3, 0.3], 0.95)).toBe(2) // shares summing below 1 by rounding: the last type
+    expect([0, 0.79, 0.8, 0.99].map((u) => math.label.typeAt([0.8, 0.2], u))).toEqual([0, 0, 1, 1])
+    expect(math.label.typeAt([0.5, 0.25, 0.25], 0.6)).toBe(1)
+    expect(math.label.typeAt([0.3, 0.3, 0.3], 0.95)).toBe(2) // shares summing below 1 by rounding: the last type
   })
 
   it("ρ = −1 gives opposed rewards; shares are normalised; annotators follow the shares and, at temperature 0, their type's reward", async () => {
