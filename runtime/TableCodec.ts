@@ -129,6 +129,13 @@ export const read = (bytes: Uint8Array): Arrow.Table => arrow().tableFromIPC(par
 /** Decode Parquet bytes written by `encode` back into rows equal to the ones encoded. */
 export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => rowsOf(type, read(bytes))
 
+/** A typed array's numbers as an array: a loop into an array of its length is ~5× `Array.from`'s speed. */
+const arrayOf = (typed: Float64Array): Array<number> => {
+  const numbers = new Array<number>(typed.length)
+  for (let i = 0; i < typed.length; i++) numbers[i] = typed[i]!
+  return numbers
+}
+
 /** The rows of an Arrow table as `type` decodes them: its schema's columns only. */
 export const rowsOf = (type: Table, arrow: Arrow.Table): ReadonlyArray<unknown> => {
   const columns = columnsOf(type)
@@ -142,7 +149,7 @@ export const rowsOf = (type: Table, arrow: Arrow.Table): ReadonlyArray<unknown> 
     } else if (kind === "list<float64>") {
       for (let i = 0; i < rows.length; i++) {
         const item = vector.get(i) as Arrow.Vector | null
-        rows[i]![name] = item === null ? [] : Array.from(item.toArray() as Float64Array)
+        rows[i]![name] = item === null ? [] : arrayOf(item.toArray() as Float64Array)
       }
     } else {
       for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)

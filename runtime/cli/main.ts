@@ -8,6 +8,7 @@
  * that a writing command (run, gc, fsck --repair) cannot write.
  */
 import { Effect, Layer } from "effect"
+import * as os from "node:os"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
 import { ArtifactStore, ensureWritable } from "../ArtifactStore.ts"
@@ -38,30 +39,25 @@ export interface Console {
  * The start `run` and `verify` share: the pipeline file, the selection, the command's
  * own options (parsed before the pipeline loads, so a bad one fails fast), the
  * prepared graph (with what preparing it depended on, when the process is observed:
- * see Replay.ts), and the layers that execute it (the store and the in-process executor
- * on the selected backend).
+ * see Replay.ts), and the tensor backend it selects.
  */
-const prepareCommand = <A>(
-  values: Values,
-  file: string,
-  root: string,
-  own: Effect.Effect<A, ConfigError>
-) =>
+const prepareCommand = <A>(values: Values, file: string, own: Effect.Effect<A, ConfigError>) =>
   Effect.gen(function*() {
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
     const prepared = yield* Runner.prepare(file, selection)
-    return { prepared, options, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
+    return { prepared, options, selection, backend }
   })
 
 const runCommand = (values: Values, file: string, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const { prepared, options: concurrency, selection, layers } = yield* prepareCommand(
+    const { prepared, options: concurrency, selection, backend } = yield* prepareCommand(
       values,
       file,
-      root,
-      positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
+      positiveInt("concurrency", values["concurrency"] as string | undefined, os.availableParallelism())
     )
+    // nodes that compute run in a pool of `concurrency` worker processes, started as needed
+    const executor = Executor.pool({ file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend, size: concurrency })
     // the store's layers serve the run, the outputs shown and the replay record alike
     return yield* Effect.gen(function*() {
       const json = values["json"] === true
@@ -115,7 +111,7 @@ const runCommand = (values: Values, file: string, root: string, console: Console
         notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined,
         results: outcome.table
       })
-    }).pipe(Effect.provide(layers))
+    }).pipe(Effect.provide(Layer.mergeAll(storeLayers(root), executor)))
   })
 
 const planCommand = (values: Values, file: string, root: string, console: Console) =>
@@ -265,9 +261,10 @@ const lsCommand = (values: Values, root: string, console: Console) =>
 
 const verifyCommand = (values: Values, file: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const { prepared, layers } = yield* prepareCommand(values, file, root, Effect.void)
+    const { prepared, backend } = yield* prepareCommand(values, file, Effect.void)
+    // verify recomputes into a store in memory, which only this process can reach
     const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
-      Effect.provide(layers)
+      Effect.provide(Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)))
     )
     if (values["json"] === true) {
       console.out.write(`${JSON.stringify({ checked, mismatches })}\n`)

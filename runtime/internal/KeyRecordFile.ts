@@ -13,16 +13,21 @@ const Metric = Schema.Union([
   Schema.Null.pipe(Schema.decodeTo(Schema.Number, SchemaTransformation.transform({ decode: () => Number.NaN, encode: () => null })))
 ])
 
+/** The last value of each metric of a node, as its record keeps them. */
+export const FinalMetrics = Schema.Record(Schema.String, Metric)
+
 const Hashes = Schema.Record(Schema.String, Schema.String)
 
-const ObjectRef = Schema.Struct({
+/** A stored object's reference (ArtifactStore's `ObjectRef`). */
+export const ObjectRef = Schema.Struct({
   hash: Schema.String,
   format: Schema.Literals(["table", "model"]),
   type: Schema.String,
   bytes: Schema.Number
 })
 
-const Components = Schema.Struct({
+/** The components of a cache key (CacheKey's `Components`). */
+export const Components = Schema.Struct({
   kind: Schema.String,
   version: Schema.Number,
   code: Schema.Struct({ hash: Schema.String, files: Hashes, packages: Hashes }),
@@ -36,7 +41,7 @@ const Record = Schema.Struct({
   node: Schema.Struct({ kind: Schema.String, label: Schema.String }),
   output: ObjectRef,
   metrics: ObjectRef,
-  finalMetrics: Schema.Record(Schema.String, Metric),
+  finalMetrics: FinalMetrics,
   components: Components,
   durationMs: Schema.Number,
   createdAt: Schema.String
