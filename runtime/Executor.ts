@@ -75,26 +75,20 @@ export class Executor extends Context.Service<Executor, {
     )
 
   /**
-   * Nodes with tensors or `heavy` in a pool of `size` worker processes, started as nodes need
-   * them (a fully cached run starts none) and stopped with the layer; the rest in process.
-   * `pipeline` is what builds the graph in a worker: the pipeline file (absolute) and selection.
+   * Nodes with tensors or `heavy` sent to the worker pool (WorkerPool.layer: its workers start
+   * as nodes need them, so a fully cached run starts none), the rest in process. A worker
+   * builds the graph from `options`: the pipeline file (absolute) and the selection.
    */
   static readonly pool = (options: PoolOptions) =>
-    Layer.effect(Executor, pooled(options)).pipe(
-      Layer.provide(Layer.mergeAll(
-        WorkerPool.layer({ size: options.size, backend: options.backend }),
-        TensorBackend.TensorBackend.layer(options.backend)
-      ))
-    )
+    Layer.effect(Executor, pooled(options)).pipe(Layer.provide(TensorBackend.TensorBackend.layer(options.backend)))
 }
 
-/** What `Executor.pool` needs: the pipeline a worker builds, the backend, and how many workers. */
+/** What a pool worker builds the graph from: the pipeline file (absolute), the selection, the backend. */
 export interface PoolOptions {
   readonly file: string
   readonly seeds: ReadonlyArray<number>
   readonly overrides: ReadonlyArray<Pipeline.Override>
   readonly backend: TensorBackend.Name
-  readonly size: number
 }
 
 /** Run nodes on this process's event loop (internal/Compute.ts), reading inputs through the hooks. */

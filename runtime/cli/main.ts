@@ -19,6 +19,7 @@ import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
+import { WorkerPool } from "../WorkerPool.ts"
 import type * as Commands from "./Commands.ts"
 import { type CommandName, preParse, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
@@ -57,7 +58,9 @@ const runCommand = (values: Values, file: string, root: string, console: Console
       positiveInt("concurrency", values["concurrency"] as string | undefined, os.availableParallelism())
     )
     // nodes that compute run in a pool of `concurrency` worker processes, started as needed
-    const executor = Executor.pool({ file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend, size: concurrency })
+    const executor = Executor.pool({ file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }).pipe(
+      Layer.provide(WorkerPool.layer({ size: concurrency, backend }))
+    )
     // the store's layers serve the run, the outputs shown and the replay record alike
     return yield* Effect.gen(function*() {
       const json = values["json"] === true
