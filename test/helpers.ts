@@ -9,6 +9,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { expect, onTestFinished } from "vitest"
 import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
+import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
@@ -143,6 +144,15 @@ export const statuses = (stdout: string): Record<string, string> =>
 /** Every file under a directory, relative to it. */
 export const filesUnder = (dir: string): Array<string> =>
   fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
+
+/** Every object in the store at `store` hashes to its name, and no temp file or lock is left. */
+export const expectStoreIntact = (store: string): void => {
+  for (const file of filesUnder(path.join(store, "objects"))) {
+    expect(sha256(fs.readFileSync(path.join(store, "objects", file)))).toBe(path.basename(file))
+  }
+  expect(filesUnder(path.join(store, "tmp"))).toEqual([])
+  expect(filesUnder(path.join(store, "locks"))).toEqual([])
+}
 
 /**
  * Prepare a pipeline as the CLI does (`Runner.prepareGraph`), plan it against the store's

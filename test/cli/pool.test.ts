@@ -3,13 +3,11 @@
  * processes, a worker killed mid-node fails only that node (and is replaced), Ctrl-C stops
  * the workers, and what a killed or interrupted run leaves is resumed by the next.
  */
-import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { sha256 } from "../../dsl/internal/Canonical.ts"
 import { isAlive } from "../../runtime/internal/Process.ts"
 import { nodeModules, poolNodeModules } from "../fixtures/nodes.ts"
-import { cli, events, filesUnder, runAndKill, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
+import { cli, events, expectStoreIntact, filesUnder, runAndKill, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
 
 const project = {
   ...nodeModules,
@@ -69,15 +67,6 @@ const killWorker = (args: ReadonlyArray<string>, cwd: string, label: string, ste
     })
     child.on("close", (code) => (killed === undefined ? reject(new Error(`no worker was killed:\n${stdout}`)) : resolve({ stdout, code, killed })))
   })
-
-/** Every stored object's bytes hash to its name, and no temp file or lock is left. */
-const expectStoreIntact = (store: string) => {
-  for (const file of filesUnder(path.join(store, "objects"))) {
-    expect(sha256(fs.readFileSync(path.join(store, "objects", file)))).toBe(path.basename(file))
-  }
-  expect(filesUnder(path.join(store, "tmp"))).toEqual([])
-  expect(filesUnder(path.join(store, "locks"))).toEqual([])
-}
 
 describe("the worker pool of pipeline run", () => {
   it("runs two tensor nodes at once in two worker processes with --concurrency 2", async () => {
