@@ -9,7 +9,7 @@
  *
  * Run: npx tsx bench/integrity.ts
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -12,7 +12,8 @@
  *
  * Run: npx tsx bench/parallel.ts
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { fork, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -17,7 +17,9 @@
  * Run: npx tsx bench/policy.ts
  */
 import "@tensorflow/tfjs-backend-wasm"
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -14,7 +14,8 @@
  * up-to-date check only looks at which files exist and their modification times, and the
  * benchmark checks that it has nothing to do)
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -8,7 +8,9 @@
  * Run: npx tsx bench/tensors.ts        (ABLATE_BENCH_PROFILE=1 adds a per-kernel profile)
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Cause, Effect, Layer } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"

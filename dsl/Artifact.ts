@@ -6,7 +6,7 @@
  * `Table<"PreferencePairs", ...>` can never be wired where a `Model<"RewardModel">`
  * (or a table of another name) is expected.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** Storage formats the artifact store knows how to write: Parquet tables and safetensors models. */
 export type Format = "table" | "model"

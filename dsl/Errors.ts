@@ -5,7 +5,7 @@
  * `InvariantError` (a value breaking what its type promises), which the runtime keeps,
  * fields and all, in `NodeFailed`. Each renders one line naming what is wrong and where.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import * as Suggest from "./internal/Suggest.ts"
 
 /** A node param failed its Schema: names the node, the field and the reason. */
@@ -30,14 +30,22 @@ export class OverrideError extends Data.TaggedError("OverrideError")<{
 }
 
 /**
+ * Why `name` names no node of `pipeline`: suggests the nearest of `candidates` (a typo; by
+ * default the node names) and lists the names it has.
+ */
+export const noNodeNamed = (
+  pipeline: string,
+  name: string,
+  names: ReadonlyArray<string>,
+  candidates: ReadonlyArray<string> = names
+): string => `pipeline "${pipeline}" has no node named "${name}"${Suggest.didYouMean(name, candidates)} (its nodes: ${[...new Set(names)].join(", ")})`
+
+/**
  * `option` (`--set`, `--force`) names a node the pipeline does not have; the reason suggests
  * the nearest name (a typo) and lists the names it has.
  */
 export const unknownNode = (option: string, pipeline: string, name: string, names: ReadonlyArray<string>): OverrideError =>
-  new OverrideError({
-    option,
-    reason: `pipeline "${pipeline}" has no node named "${name}"${Suggest.didYouMean(name, names)} (its nodes: ${[...new Set(names)].join(", ")})`
-  })
+  new OverrideError({ option, reason: noNodeNamed(pipeline, name, names) })
 
 /** The pipeline's builder function threw, or returned something that is not a graph of handles. */
 export class BuildError extends Data.TaggedError("BuildError")<{

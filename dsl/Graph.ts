@@ -3,7 +3,7 @@
  * each with a display label that tells apart the instances of one name across
  * sweep cells (`rm[seed=1]`, `dpo[beta=0.1]`).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Json } from "./Artifact.ts"
 import { BuildError } from "./Errors.ts"
 import type { NodeInstance } from "./Node.ts"
@@ -108,6 +108,10 @@ export const make = (
   })
 }
 
+/** The nodes `target` names: every node with that name (one per sweep cell), or the one with that label. */
+export const named = (graph: Graph, target: string): ReadonlyArray<GraphNode> =>
+  graph.nodes.filter(({ node, label }) => node.name === target || label === target)
+
 /**
  * The part of a graph that computes `targets` (node names or labels): those nodes and every
  * node upstream of them, in the same order, with the targets as its outputs. Returns the
@@ -116,7 +120,7 @@ export const make = (
 export const restrict = (graph: Graph, targets: ReadonlyArray<string>): Graph | { readonly unknown: string } => {
   const wanted = new Set<string>()
   for (const target of targets) {
-    const matches = graph.nodes.filter(({ node, label }) => node.name === target || label === target)
+    const matches = named(graph, target)
     if (matches.length === 0) return { unknown: target }
     for (const { node } of matches) wanted.add(node.id)
   }

@@ -6,7 +6,9 @@
  * decodes the params, checks the wiring, and returns a typed handle to a node
  * instance. Nothing runs until the runtime executes a plan.
  */
-import { Effect, Schema, SchemaIssue } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import { fileURLToPath } from "node:url"
 import { accepted, type ArtifactType, type Json, type OneOf, type Tensor, type ValueOf } from "./Artifact.ts"
 import { ArgumentError, ParamError } from "./Errors.ts"
@@ -190,8 +192,20 @@ const callerModule = (): string => {
 
 const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
 
+/** A kind's params decoder and encoder, made once per kind: making them is most of what a call costs. */
+interface ParamsCodec {
+  readonly decode: ReturnType<typeof Schema.decodeUnknownResult<Schema.Codec<unknown, unknown>>>
+  readonly encode: (decoded: unknown) => unknown
+}
+
+const paramsCodec = (params: ParamsSchema): ParamsCodec => {
+  const codec = params as unknown as Schema.Codec<unknown, unknown>
+  return { decode: Schema.decodeUnknownResult(codec), encode: Schema.encodeSync(codec) }
+}
+
 const decodeParams = (
   kind: AnyNodeKind,
+  codec: ParamsCodec,
   nodeName: string,
   raw: Record<string, unknown>
 ): { readonly decoded: unknown; readonly encoded: { readonly [field: string]: Json } } => {
@@ -205,8 +219,7 @@ const decodeParams = (
       })
     }
   }
-  const codec = kind.params as unknown as Schema.Codec<unknown, unknown>
-  const result = Schema.decodeUnknownResult(codec)(raw, { errors: "all" })
+  const result = codec.decode(raw, { errors: "all" })
   if (result._tag === "Failure") {
     const issue = formatIssue(result.failure.issue).issues[0]
     throw new ParamError({
@@ -217,7 +230,7 @@ const decodeParams = (
   }
   return {
     decoded: result.success,
-    encoded: Schema.encodeSync(codec)(result.success) as { readonly [field: string]: Json }
+    encoded: codec.encode(result.success) as { readonly [field: string]: Json }
   }
 }
 
@@ -226,6 +239,7 @@ const isHandle = (value: unknown): value is Handle<ArtifactType> =>
 
 const instantiate = (
   kind: AnyNodeKind,
+  codec: ParamsCodec,
   args: Readonly<Record<string, unknown>>,
   options: { readonly name?: string } | undefined
 ): Handle<ArtifactType> => {
@@ -257,7 +271,7 @@ const instantiate = (
     Object.assign(raw, override)
     context.usedOverrides.add(name)
   }
-  const { decoded, encoded } = decodeParams(kind, name, raw)
+  const { decoded, encoded } = decodeParams(kind, codec, name, raw)
   const id = hashValue({
     kind: kind.kind,
     version: kind.version,
@@ -297,8 +311,9 @@ export const make = <P extends ParamsSchema, I extends InputTypes, O extends Art
     : definition.module
   const defaultName = definition.kind.split("/").at(-1) ?? definition.kind
   const erased = { ...definition, module, defaultName } as unknown as AnyNodeKind
+  const codec = paramsCodec(definition.params)
   const call = (args: CallArgs<P, I>, options?: { readonly name?: string }): Handle<O> =>
-    instantiate(erased, args as Readonly<Record<string, unknown>>, options) as Handle<O>
+    instantiate(erased, codec, args as Readonly<Record<string, unknown>>, options) as Handle<O>
   return Object.assign(call, { ...definition, module, defaultName })
 }
 

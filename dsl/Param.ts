@@ -3,7 +3,8 @@
  * node kind's params struct. Each is an ordinary Effect Schema, so any other
  * Schema works in a params struct too (give it a default with `withDefault`).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 
 interface NumberOptions<D> {
   readonly default: D

@@ -3,7 +3,7 @@
  * builder once per seed (and once per sweep cell inside it) and collects the
  * nodes into one immutable graph; equal sub-graphs collapse into one node.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ArtifactType, Json } from "./Artifact.ts"
 import { ArgumentError, BuildError, OverrideError, ParamError, unknownNode } from "./Errors.ts"
 import * as Graph from "./Graph.ts"
@@ -28,7 +28,9 @@ export interface Pipeline {
 export interface Options {
   /**
    * The baseline cell of its sweep, by factor values (`{ beta: 0.1 }`, or several factors of
-   * a grid): the results table gives every other cell's difference from it.
+   * a grid): the results table gives every other cell's difference from it. Naming only some
+   * factors of a grid gives one baseline per value of the others: `{ model: "bt" }` compares
+   * every cell with the `bt` cell of the same other factors.
    */
   readonly baseline?: Readonly<Record<string, Json>>
 }

@@ -2,7 +2,7 @@
  * Artifact types shared by the node library. Distinct names are distinct types:
  * a `PreferencePairs` handle cannot be wired where `Items` or a `RewardModel` is expected.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Artifact from "../dsl/Artifact.ts"
 
 /**

@@ -6,7 +6,7 @@
  *
  *   <root>/objects/ab/abcdef…   artifact bytes, named by their sha256
  *   <root>/keys/<key>.json      cache key → output and metrics objects (+ key components),
- *                               read back through a Schema (internal/KeyRecordFile.ts)
+ *                               read back with its shape checked (internal/KeyRecordFile.ts)
  *   <root>/locks/<key>.lock     one writer per key across processes (internal/KeyLock.ts)
  *   <root>/checkpoints/<key>.safetensors
  *                               the latest checkpoint of a training node still running (or killed)
@@ -22,7 +22,9 @@
  * alive) are removed when the store is next written or locked; opening and reading a
  * store writes nothing, so a read-only store serves every command that only reads.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -31,14 +33,14 @@ import type * as CacheKey from "./CacheKey.ts"
 import { type CorruptObject, reasonOf, StoreError, StoreUnavailable } from "./Errors.ts"
 import * as AtomicFile from "./internal/AtomicFile.ts"
 import * as Gc from "./internal/Gc.ts"
-import type { GcOptions, GcReport } from "./internal/Gc.ts"
+import type { GcOptions, GcReport, References } from "./internal/Gc.ts"
 import * as Integrity from "./internal/Integrity.ts"
 import * as KeyLock from "./internal/KeyLock.ts"
 import * as KeyRecordFile from "./internal/KeyRecordFile.ts"
 import { writeProblem } from "./internal/StoreAccess.ts"
 import { layout } from "./internal/StoreLayout.ts"
 
-export type { GcOptions, GcReport } from "./internal/Gc.ts"
+export type { GcOptions, GcReport, References } from "./internal/Gc.ts"
 export { objectGraceMs } from "./internal/Gc.ts"
 export { directoryProblem } from "./internal/StoreAccess.ts"
 
@@ -116,13 +118,16 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   readonly writeCheckpoint: (key: string, bytes: Uint8Array) => Effect.Effect<void, StoreError>
   readonly removeCheckpoint: (key: string) => Effect.Effect<void, StoreError>
   /**
-   * Remove objects whose hash is not in `referenced` (sparing those written in the last
-   * `objectGraceMs`: a running node may not have committed them yet), key records whose
-   * objects are missing, checkpoints of committed keys (all checkpoints with
-   * `options.checkpoints`), and temp files of dead processes. A record or checkpoint whose
-   * key a live process has locked is left alone: its node may be computing it right now.
+   * Remove the key records and logs of `references.forgotten` keys, objects that neither the
+   * run log (`references.hashes`) nor a remaining intact record names (sparing those written in
+   * the last `objectGraceMs`: a running node may not have committed them yet), key records
+   * whose objects are missing, checkpoints of committed keys (all checkpoints with
+   * `options.checkpoints`), and temp files of dead processes (internal/Gc.ts decides). A
+   * record, log or checkpoint whose key a live process has locked is left alone: its node may
+   * be computing it right now. `references` is read after the store is listed, so what a run
+   * logs meanwhile is kept.
    */
-  readonly gc: (referenced: ReadonlySet<string>, options?: GcOptions) => Effect.Effect<GcReport, StoreError>
+  readonly gc: <E>(references: Effect.Effect<References, E>, options?: GcOptions) => Effect.Effect<GcReport, StoreError | E>
 }>()("ablate/runtime/ArtifactStore") {
   /** The store in directory `root` (created on first write). */
   static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeFileStore(path.resolve(root)))
@@ -174,27 +179,26 @@ const checked = (hash: string, where: string, bytes: Uint8Array | undefined): Ef
 }
 
 const makeFileStore = (root: string): ArtifactStore["Service"] => {
-  const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath, quarantinePath } = layout(root)
+  const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath, logKey, logPath, quarantinePath } = layout(root)
   const files = AtomicFile.make(dirs.tmp)
   const locks = KeyLock.make(dirs.locks, lockPath, (key) => files.tempPath(`lock-${key}`))
 
   const sizeOf = (hash: string) => fs.statSync(objectPath(hash), { throwIfNoEntry: false })?.size
-  const hasObjects = (record: KeyRecord) => Integrity.isIntact(record, sizeOf)
+  const hasObjects = (record: KeyRecord, sizes: (hash: string) => number | undefined = sizeOf) => Integrity.isIntact(record, sizes)
 
   // A record whose objects are gone (removed by a `gc` that raced a run, or by hand) or
   // short is not a hit: the node is recomputed rather than served from nothing. `gc`
   // removes such records.
-  const readRecord = (file: string): KeyRecord | undefined => {
+  const readRecord = (file: string, sizes?: (hash: string) => number | undefined): KeyRecord | undefined => {
     const record = KeyRecordFile.read(file)
-    return record !== undefined && hasObjects(record) ? record : undefined
+    return record !== undefined && hasObjects(record, sizes) ? record : undefined
   }
 
-  /** Run `f` holding the lock of `key` if no live process holds it; false when one does. */
-  const underLock = (key: string, f: () => void): boolean => {
-    if (!locks.tryLock(key)) return false
+  /** What `f` returns, run holding the lock of `key`; undefined when a live process holds it. */
+  const locked = <A>(key: string, f: () => A): A | undefined => {
+    if (!locks.tryLock(key)) return undefined
     try {
-      f()
-      return true
+      return f()
     } finally {
       locks.unlock(key)
     }
@@ -216,7 +220,17 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     for (const name of fs.readdirSync(dirs.keys)) {
       if (!name.endsWith(".json")) continue
       const file = path.join(dirs.keys, name)
-      yield { key: name.slice(0, -".json".length), path: file, record: KeyRecordFile.read(file) }
+      const writtenAt = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs
+      if (writtenAt !== undefined) yield { key: name.slice(0, -".json".length), path: file, record: KeyRecordFile.read(file), writtenAt }
+    }
+  }
+
+  function* listLogs() {
+    if (!fs.existsSync(dirs.logs)) return
+    for (const name of fs.readdirSync(dirs.logs)) {
+      const key = logKey(name)
+      const stat = key === undefined ? undefined : fs.statSync(logPath(key), { throwIfNoEntry: false })
+      if (key !== undefined && stat?.isFile() === true) yield { key, size: stat.size, writtenAt: stat.mtimeMs }
     }
   }
 
@@ -243,41 +257,56 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
       }
       return quarantinePath(hash)
     },
-    removeRecord: (key) => underLock(key, () => fs.rmSync(keyPath(key), { force: true }))
+    removeRecord: (key) =>
+      locked(key, () => {
+        fs.rmSync(keyPath(key), { force: true })
+        return true
+      }) === true
   }
+
+  // Remove `file` unless it is gone or (given `now`) was written within the grace period since
+  // gc listed the store: its size, or undefined when it stays.
+  const removeFile = (file: string, now?: number): number | undefined => {
+    const stat = fs.statSync(file, { throwIfNoEntry: false })
+    if (stat === undefined || (now !== undefined && Gc.isYoung(stat.mtimeMs, now))) return undefined
+    fs.rmSync(file, { force: true })
+    return stat.size
+  }
+  const removedFrom = (key: string, size: number | undefined) => (size === undefined ? [] : [{ key, size }])
 
   // What gc picked is removed under each key's lock, checked again there: a node may have
   // committed or taken its key since the listing.
-  const collect = (referenced: ReadonlySet<string>, options: GcOptions): GcReport => {
-    files.removeDeadTemps()
+  const remove = (listing: Gc.Listing, references: References, options: GcOptions): GcReport => {
     const now = Date.now()
-    const records = [...listRecords()]
-    const checkpoints = [...listCheckpoints()]
-    const held = new Set([...records, ...checkpoints].map(({ key }) => key).filter(locks.isHeld))
-    const selected = Gc.select({ objects: [...listObjects()], records, checkpoints }, referenced, now, held, options)
-    const removedCheckpoints = selected.checkpoints.flatMap(({ key }) => {
-      let size: number | undefined
-      underLock(key, () => {
-        size = fs.statSync(checkpointPath(key), { throwIfNoEntry: false })?.size
-        if (size !== undefined) fs.rmSync(checkpointPath(key), { force: true })
-      })
-      return size === undefined ? [] : [{ key, size }]
-    })
-    const removedObjects = selected.objects.filter(({ hash }) => {
-      // a put since the listing renewed it
-      const stat = fs.statSync(objectPath(hash), { throwIfNoEntry: false })
-      if (stat === undefined || Gc.isYoung(stat.mtimeMs, now)) return false
-      fs.rmSync(objectPath(hash), { force: true })
-      return true
-    })
-    for (const key of selected.records) {
-      underLock(key, () => {
+    const held = new Set([...listing.records, ...listing.checkpoints, ...listing.logs].map(({ key }) => key).filter(locks.isHeld))
+    const selected = Gc.select(listing, references, now, held, options)
+    const checkpoints = selected.checkpoints.flatMap(({ key }) => removedFrom(key, locked(key, () => removeFile(checkpointPath(key)))))
+    const forgotten = new Set(selected.forgotten.filter((key) => locked(key, () => removeFile(keyPath(key), now)) !== undefined))
+    // a forgotten record that stays after all (its key taken, or committed again) keeps its objects
+    const chosen = new Set(selected.forgotten)
+    const spared = Gc.namedBy(listing.records.filter(({ key }) => chosen.has(key) && !forgotten.has(key)))
+    const objects = selected.objects.filter(({ hash }) => !spared.has(hash) && removeFile(objectPath(hash), now) !== undefined)
+    const dangling = selected.dangling.filter((key) =>
+      locked(key, () => {
         const current = KeyRecordFile.read(keyPath(key))
-        if (current !== undefined && !hasObjects(current)) fs.rmSync(keyPath(key), { force: true })
-      })
-    }
-    return Gc.report(removedObjects, removedCheckpoints)
+        return current !== undefined && !hasObjects(current) ? removeFile(keyPath(key)) : undefined
+      }) !== undefined
+    )
+    const logs = selected.logs.flatMap(({ key }) =>
+      removedFrom(key, locked(key, () => (fs.existsSync(keyPath(key)) ? undefined : removeFile(logPath(key), now))))
+    )
+    return Gc.report({ keyRecords: forgotten.size + dangling.length, objects, logs, checkpoints })
   }
+
+  const collect = <E>(references: Effect.Effect<References, E>, options: GcOptions) =>
+    Effect.gen(function*() {
+      const listing = yield* attempt(root, (): Gc.Listing => {
+        files.removeDeadTemps()
+        return { objects: [...listObjects()], records: [...listRecords()], checkpoints: [...listCheckpoints()], logs: [...listLogs()] }
+      })
+      const referenced = yield* references
+      return yield* attempt(dirs.objects, () => remove(listing, referenced, options))
+    })
 
   return ArtifactStore.of({
     root,
@@ -293,9 +322,15 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     index: () =>
       Effect.sync(() => {
         const read = new Map<string, KeyRecord | undefined>()
+        // records share objects (the same empty metrics, say): a plan looks at each file once
+        const sizes = new Map<string, number | undefined>()
+        const sizeOnce = (hash: string) => {
+          if (!sizes.has(hash)) sizes.set(hash, sizeOf(hash))
+          return sizes.get(hash)
+        }
         const readOrMiss = (key: string) => {
           try {
-            return readRecord(keyPath(key))
+            return readRecord(keyPath(key), sizeOnce)
           } catch {
             return undefined
           }
@@ -347,15 +382,16 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     readCheckpoint: (key) => attempt(checkpointPath(key), () => readIfExists(checkpointPath(key))),
     writeCheckpoint: (key, bytes) => attempt(checkpointPath(key), () => files.write(checkpointPath(key), bytes)),
     removeCheckpoint: (key) => attempt(checkpointPath(key), () => fs.rmSync(checkpointPath(key), { force: true })),
-    gc: (referenced, options = {}) => attempt(dirs.objects, () => collect(referenced, options))
+    gc: (references, options = {}) => collect(references, options)
   })
 }
 
 const makeMemoryStore = (): ArtifactStore["Service"] => {
   const objects = new Map<string, Uint8Array>()
   const records = new Map<string, KeyRecord>()
-  // when each object was last put, for gc's grace period
+  // when each object was last put, and each record committed, for gc's grace period
   const written = new Map<string, number>()
+  const committed = new Map<string, number>()
   const checkpoints = new Map<string, Uint8Array>()
   const held = new Set<string>()
   const quarantined = new Map<string, Uint8Array>()
@@ -378,14 +414,15 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     const record = records.get(key)
     return record !== undefined && hasObjects(record) ? record : undefined
   }
-  const collect = (referenced: ReadonlySet<string>, options: GcOptions): GcReport => {
+  const collect = (references: References, options: GcOptions): GcReport => {
     const selected = Gc.select(
       {
         objects: [...objects].map(([hash, bytes]) => ({ hash, size: bytes.length, writtenAt: written.get(hash)! })),
-        records: [...records].map(([key, record]) => ({ key, record })),
-        checkpoints: [...checkpoints].map(([key, bytes]) => ({ key, size: bytes.length }))
+        records: [...records].map(([key, record]) => ({ key, record, writtenAt: committed.get(key)! })),
+        checkpoints: [...checkpoints].map(([key, bytes]) => ({ key, size: bytes.length })),
+        logs: []
       },
-      referenced,
+      references,
       Date.now(),
       held,
       options
@@ -395,8 +432,8 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
       objects.delete(hash)
       written.delete(hash)
     }
-    for (const key of selected.records) records.delete(key)
-    return Gc.report(selected.objects, selected.checkpoints)
+    for (const key of [...selected.forgotten, ...selected.dangling]) records.delete(key)
+    return Gc.report({ keyRecords: selected.forgotten.length + selected.dangling.length, objects: selected.objects, logs: [], checkpoints: selected.checkpoints })
   }
   return ArtifactStore.of({
     root: ArtifactStore.memoryRoot,
@@ -415,7 +452,11 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     read: (hash) => Effect.suspend(() => checked(hash, hash, objects.get(hash))),
     quarantine: (hash) => Effect.sync(() => Integrity.quarantine(integrity, hash)),
     check: ({ repair }) => Effect.sync(() => Integrity.check(integrity, repair)),
-    commit: (record) => Effect.sync(() => void records.set(record.key, record)),
+    commit: (record) =>
+      Effect.sync(() => {
+        records.set(record.key, record)
+        committed.set(record.key, Date.now())
+      }),
     withLock: (key, onWait, effect) =>
       Effect.acquireUseRelease(
         Effect.gen(function*() {
@@ -429,6 +470,6 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     readCheckpoint: (key) => Effect.sync(() => checkpoints.get(key)),
     writeCheckpoint: (key, bytes) => Effect.sync(() => void checkpoints.set(key, bytes.slice())),
     removeCheckpoint: (key) => Effect.sync(() => void checkpoints.delete(key)),
-    gc: (referenced, options = {}) => Effect.sync(() => collect(referenced, options))
+    gc: (references, options = {}) => Effect.flatMap(references, (referenced) => Effect.sync(() => collect(referenced, options)))
   })
 }

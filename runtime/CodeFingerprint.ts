@@ -5,7 +5,7 @@
  * editing a helper two imports away changes the fingerprint and editing an
  * unrelated module does not.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type * as esbuild from "esbuild"
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"

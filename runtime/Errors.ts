@@ -5,7 +5,7 @@
  * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged; `StoreUnavailable` is a
  * store a writing command cannot write (exit 2).
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 import { located, taggedData } from "../dsl/Errors.ts"
 import { type ErrorDetail, reasonOf } from "./internal/ErrorDetail.ts"
 

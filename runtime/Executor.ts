@@ -10,7 +10,9 @@
  * store in memory runs in process, since a worker builds the graph from the file and reads
  * the store from disk.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Node from "../dsl/Node.ts"
 import type * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore, type ObjectRef } from "./ArtifactStore.ts"

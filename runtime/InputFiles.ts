@@ -3,7 +3,8 @@
  * the cache key covers their bytes, and again after a node ran, so an output computed
  * from a file that changed meanwhile is not stored under the old key.
  */
-import { Effect, SchemaAST } from "effect"
+import * as Effect from "effect/Effect"
+import * as SchemaAST from "effect/SchemaAST"
 import * as path from "node:path"
 import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
@@ -11,13 +12,18 @@ import * as Param from "../dsl/Param.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 import { Observer } from "./Observer.ts"
 
+/** The params of a node kind that name input files (`Param.file`). */
+const fileFields = (kind: NodeInstance["kind"]): Array<string> =>
+  Object.entries(kind.params.fields).flatMap(([field, schema]) =>
+    SchemaAST.resolveAt<boolean>(Param.fileAnnotation)(schema.ast) === true ? [field] : []
+  )
+
 /** Hash the input files a node's params name (reported to the Observer): param field → sha256 of the file. */
-export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Record<string, string>, ConfigError> =>
+export const hashFilesOf = (node: NodeInstance, label: string, fields = fileFields(node.kind)): Effect.Effect<Record<string, string>, ConfigError> =>
   Effect.gen(function*() {
     const observer = yield* Observer
     const hashes: Record<string, string> = {}
-    for (const [field, schema] of Object.entries(node.kind.params.fields)) {
-      if (SchemaAST.resolveAt<boolean>(Param.fileAnnotation)(schema.ast) !== true) continue
+    for (const field of fields) {
       const file = String(node.params[field])
       hashes[field] = yield* Effect.try({
         try: () => observer.hashFile(path.resolve(file)),
@@ -36,9 +42,12 @@ export const hashFilesOf = (node: NodeInstance, label: string): Effect.Effect<Re
 export const hashInputFiles = (graph: Graph.Graph): Effect.Effect<ReadonlyMap<string, Readonly<Record<string, string>>>, ConfigError> =>
   Effect.gen(function*() {
     const hashes = new Map<string, Record<string, string>>()
+    // a pipeline has many nodes of few kinds: each kind's schema is looked at once
+    const fieldsOf = new Map<NodeInstance["kind"], Array<string>>()
     for (const { node, label } of graph.nodes) {
-      const files = yield* hashFilesOf(node, label)
-      if (Object.keys(files).length > 0) hashes.set(node.id, files)
+      const fields = fieldsOf.get(node.kind) ?? fileFields(node.kind)
+      fieldsOf.set(node.kind, fields)
+      if (fields.length > 0) hashes.set(node.id, yield* hashFilesOf(node, label, fields))
     }
     return hashes
   })

@@ -12,7 +12,9 @@
  * `run` is the whole worker side of one job; `Message` is what a worker reports while it
  * runs one and how it ended, as a Schema, so whoever receives messages decodes them.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
@@ -23,10 +25,36 @@ import { type NodeFailed, reasonOf } from "./Errors.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as Compute from "./internal/Compute.ts"
 import { detailOf } from "./internal/ErrorDetail.ts"
-import * as KeyRecordFile from "./internal/KeyRecordFile.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
 import * as Loader from "./Loader.ts"
 import * as TensorBackend from "./TensorBackend.ts"
+
+const ObjectRef = Schema.Struct({
+  hash: Schema.String,
+  format: Schema.Literals(["table", "model"]),
+  type: Schema.String,
+  bytes: Schema.Number
+})
+
+const Hashes = Schema.Record(Schema.String, Schema.String)
+
+const Components = Schema.Struct({
+  kind: Schema.String,
+  version: Schema.Number,
+  code: Schema.Struct({ hash: Schema.String, files: Hashes, packages: Hashes }),
+  params: Schema.JsonObject,
+  inputs: Hashes,
+  env: Schema.JsonObject
+})
+
+// JSON has no NaN: a metric that ended as one travels as null
+const FinalMetrics = Schema.Record(
+  Schema.String,
+  Schema.Union([
+    Schema.Number,
+    Schema.Null.pipe(Schema.decodeTo(Schema.Number, SchemaTransformation.transform({ decode: () => Number.NaN, encode: () => null })))
+  ])
+)
 
 /** One node to run: where the store is, what built the graph, which node, its key, and its inputs' objects. */
 export const Job = Schema.Struct({
@@ -42,9 +70,9 @@ export const Job = Schema.Struct({
   node: Schema.String,
   label: Schema.String,
   key: Schema.String,
-  components: KeyRecordFile.Components,
+  components: Components,
   /** input name → the upstream output it reads */
-  inputs: Schema.Record(Schema.String, KeyRecordFile.ObjectRef),
+  inputs: Schema.Record(Schema.String, ObjectRef),
   /** the node's log file, where what it prints goes (none: its prints go to the worker's stdout and stderr) */
   log: Schema.optionalKey(Schema.String)
 })
@@ -83,9 +111,9 @@ export type Failure = typeof Failure.Type
 
 /** What a job stored, and how long the node's code took. */
 export const Done = Schema.Struct({
-  output: KeyRecordFile.ObjectRef,
-  metrics: KeyRecordFile.ObjectRef,
-  finalMetrics: KeyRecordFile.FinalMetrics,
+  output: ObjectRef,
+  metrics: ObjectRef,
+  finalMetrics: FinalMetrics,
   durationMs: Schema.Number
 })
 export type Done = typeof Done.Type

@@ -4,7 +4,7 @@
  * pipeline fails before the store is touched. A module that does not parse is reported
  * at file:line:column with the offending line (internal/SyntaxLocation.ts).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"

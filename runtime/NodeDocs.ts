@@ -4,7 +4,9 @@
  * output, metrics, and the columns of every table artifact they read or write.
  * `npm run docs` rewrites the file; a test fails when it is out of date.
  */
-import { Effect, Schema, SchemaAST } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaAST from "effect/SchemaAST"
 import * as Artifact from "../dsl/Artifact.ts"
 import type { AnyNodeKind } from "../dsl/Node.ts"
 

@@ -9,7 +9,7 @@
  * allows a replay: tests, benchmarks and the Runner API get it. Only bin/pipeline.mjs
  * makes a recording one (internal/observe/Install.ts) and provides it to the CLI.
  */
-import { Context } from "effect"
+import * as Context from "effect/Context"
 import { readFileSync } from "node:fs"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import { packageDirFor } from "./internal/Packages.ts"

@@ -55,7 +55,7 @@ export interface Snapshot {
   readonly env: { readonly [name: string]: Json }
   /** the store's key records, by key (read as the planner asks for them) */
   readonly index: KeyIndex
-  /** label → components of that node's last run */
+  /** label → components of that node's last run (asked only for misses, to say what changed) */
   readonly previous: ReadonlyMap<string, CacheKey.Components>
   /** ids of nodes to run even when cached */
   readonly forced: ReadonlySet<string>
@@ -110,9 +110,7 @@ export const make = (graph: Graph.Graph, snapshot: Snapshot): Plan => {
       else inputs[name] = hash
     }
     const components = componentsOf(node, snapshot, inputs)
-    const previous = snapshot.previous.get(label)
     const known = upstreamMisses.length === 0
-    const changes = previous === undefined ? [] : CacheKey.diff(previous, components, { inputs: known })
     const key = known ? CacheKey.make(components) : undefined
     const record = key === undefined ? undefined : snapshot.index.get(key)
     const forced = snapshot.forced.has(node.id)
@@ -121,6 +119,8 @@ export const make = (graph: Graph.Graph, snapshot: Snapshot): Plan => {
       outputHash.set(node.id, record.output.hash)
       plan = { id: node.id, label, status: "hit", reasons: [], key, record, changes: [], upstreamMisses: [] }
     } else {
+      const previous = snapshot.previous.get(label)
+      const changes = previous === undefined ? [] : CacheKey.diff(previous, components, { inputs: known })
       const reasons: Array<Reason> = [
         ...(forced ? ["forced" as const] : []),
         ...(upstreamMisses.length > 0 ? ["upstream" as const] : []),

@@ -5,9 +5,11 @@
  * (Statistics.ts). Pure: the CLI extracts the observations from a run's outputs.
  *
  * A cell is the sweep coordinates of an output node without its seed; observations of
- * the same output (node name), cell and split over several seeds are pooled. The
- * baseline cell is the one whose coordinates include every factor of `baseline`; each
- * other cell of the same output and split is compared with it.
+ * the same output (node name), cell and split over several seeds are pooled. A baseline
+ * cell is one whose coordinates include every factor of `baseline`; each other cell of
+ * the same output and split is compared with the baseline cell that agrees with it on
+ * the factors `baseline` leaves out. So `{ model: "bt" }` over a grid of `preferences`
+ * × `model` compares each model with Bradley–Terry under the same preferences.
  */
 import type { Json } from "../dsl/Artifact.ts"
 import type * as Graph from "../dsl/Graph.ts"
@@ -141,7 +143,10 @@ export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Re
   }
   const list = [...groups.values()]
   const baselineOf = (group: (typeof list)[number]) =>
-    list.find((other) => other.output === group.output && other.split === group.split && matches(other.factors, baseline))
+    list.find((other) =>
+      other.output === group.output && other.split === group.split && matches(other.factors, baseline) &&
+      Object.entries(group.factors).every(([key, value]) => key in baseline || stable(other.factors[key] ?? null) === stable(value))
+    )
   const rows = list.map((group): Row => {
     const reference = baselineOf(group)
     const isBaseline = reference === group

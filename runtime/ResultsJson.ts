@@ -3,7 +3,8 @@
  * Schema: apart from Results.ts so that what prints a table (the replay path among it) loads
  * no Effect.
  */
-import { Exit, Schema } from "effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import type { Table } from "./Results.ts"
 import type * as Statistics from "./Statistics.ts"
 

@@ -7,7 +7,9 @@
  * moves it aside and starts a new one); so does a row whose values do not decode (rows are
  * decoded with Schema, internal/RunLogQueries.ts), naming its table, row and column.
  */
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
@@ -60,6 +62,9 @@ export interface RunEntry {
   readonly failed: number
   /** the run this one replayed (cli/Replay.ts), if it was answered from a replay record */
   readonly replayOf: number | null
+  /** the machine and process that ran it (null in logs written before runs recorded them) */
+  readonly host: string | null
+  readonly pid: number | null
 }
 
 /** A node entry with the run it belongs to. */
@@ -106,8 +111,19 @@ export class RunLog extends Context.Service<RunLog, {
   readonly resultsOf: (id: number) => Effect.Effect<string | undefined, Failure>
   /** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
   readonly find: (query: string) => Effect.Effect<ReadonlyArray<NodeRecord>, Failure>
+  /** Every node label the log holds, those of the latest runs first: what a name that matches nothing is compared with. */
+  readonly labels: () => Effect.Effect<ReadonlyArray<string>, Failure>
   /** Output and metrics hashes any run refers to. */
   readonly referencedHashes: () => Effect.Effect<ReadonlySet<string>, Failure>
+  /**
+   * Remove runs `ids` with their node entries, replay records and logs (`logs/run-<id>.log`);
+   * the keys only they referred to are kept as forgotten, for `pipeline gc`.
+   */
+  readonly forget: (ids: ReadonlyArray<number>) => Effect.Effect<void, Failure>
+  /** Keys that forgotten runs referred to and no logged run refers to now. */
+  readonly forgottenKeys: () => Effect.Effect<ReadonlySet<string>, Failure>
+  /** Stop listing `keys` as forgotten: gc has removed their records (or they had none). */
+  readonly settleForgotten: (keys: ReadonlyArray<string>) => Effect.Effect<void, Failure>
   /**
    * Check the database (SQLite's integrity check) and the objects its runs name (`stored`
    * says which are intact); with `repair`, move a corrupt log aside and start a new one.
@@ -164,9 +180,9 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
   const runs = (limit: number, only?: number) =>
     exists()
       ? use((db) =>
-        RunLogQueries.runs(db, limit, only).map(({ host, pid, ...run }) => ({
+        RunLogQueries.runs(db, limit, only).map((run) => ({
           ...run,
-          status: run.status === "running" && host === thisHost && pid !== null && !isAlive(pid) ? "killed" : run.status
+          status: run.status === "running" && run.host === thisHost && run.pid !== null && !isAlive(run.pid) ? "killed" : run.status
         }))
       )
       : Effect.succeed([])
@@ -183,7 +199,15 @@ const makeSqliteLog = (root: string): RunLog["Service"] => {
     saveResults: (id, results) => use((db) => RunLogDb.saveResults(db, id, results)),
     resultsOf: (id) => (exists() ? use((db) => RunLogQueries.runResults(db, id)) : Effect.succeed(undefined)),
     find: (query) => (exists() ? use((db) => RunLogQueries.findNodes(db, query)) : Effect.succeed([])),
+    labels: () => (exists() ? use((db) => RunLogQueries.labels(db)) : Effect.succeed([])),
     referencedHashes: () => (exists() ? use((db) => RunLogQueries.referencedHashes(db)) : Effect.succeed(new Set())),
+    forget: (ids) =>
+      use((db) => {
+        RunLogDb.forgetRuns(db, ids)
+        for (const id of ids) fs.rmSync(layout(root).runLogPath(id), { force: true })
+      }),
+    forgottenKeys: () => (exists() ? use((db) => RunLogQueries.forgottenKeys(db)) : Effect.succeed(new Set())),
+    settleForgotten: (keys) => use((db) => RunLogDb.settleForgotten(db, keys)),
     check: ({ recorded, repair, stored }) =>
       Effect.try({
         try: (): RunLogCheck => {

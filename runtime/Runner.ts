@@ -3,15 +3,16 @@
  * the benchmarks: prepare (load, build, fingerprint; writes nothing), plan (reads
  * the store), execute (runs the plan and records it in the run log).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { Json } from "../dsl/Artifact.ts"
-import { unknownNode } from "../dsl/Errors.ts"
-import type * as Graph from "../dsl/Graph.ts"
+import { noNodeNamed, unknownNode } from "../dsl/Errors.ts"
+import * as Graph from "../dsl/Graph.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
+import { ConfigError } from "./Errors.ts"
 import * as InputFiles from "./InputFiles.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
 import { layout } from "./internal/StoreLayout.ts"
@@ -29,6 +30,8 @@ export interface Selection {
   /** node names or labels to rerun even when cached */
   readonly force: ReadonlyArray<string>
   readonly env: { readonly [name: string]: Json }
+  /** node names or labels to run, with what they need (none or absent: the whole graph) */
+  readonly targets?: ReadonlyArray<string>
 }
 
 /** A built graph and everything planning needs except the store's contents. */
@@ -41,16 +44,35 @@ export interface Prepared {
 const buildGraph = (pipeline: Pipeline.Pipeline, selection: Selection) =>
   Pipeline.build(pipeline, { seeds: selection.seeds, overrides: selection.overrides })
 
-/** Gather what planning a built graph needs: forced nodes, code fingerprints, input-file hashes. */
-const finishPrepare = Effect.fn("Runner.finishPrepare")(function*(file: string, graph: Graph.Graph, selection: Selection) {
+/**
+ * The part of `graph` that computes the selection's targets (Graph.restrict), or the whole graph
+ * when it names none. A target that names no node is a configuration error suggesting the
+ * nearest name or label.
+ */
+const restrictTo = (graph: Graph.Graph, targets: ReadonlyArray<string>): Effect.Effect<Graph.Graph, ConfigError> => {
+  if (targets.length === 0) return Effect.succeed(graph)
+  const restricted = Graph.restrict(graph, targets)
+  if (!("unknown" in restricted)) return Effect.succeed(restricted)
+  const names = graph.nodes.map(({ node }) => node.name)
+  return Effect.fail(new ConfigError({
+    reason: `target ${restricted.unknown}: ${noNodeNamed(graph.pipeline, restricted.unknown, names, [...names, ...graph.nodes.map((n) => n.label)])}`
+  }))
+}
+
+/**
+ * Gather what planning a built graph needs, for the part of it the selection targets: forced
+ * nodes, code fingerprints, input-file hashes. `--force` may name any node of the whole graph.
+ */
+const finishPrepare = Effect.fn("Runner.finishPrepare")(function*(file: string, whole: Graph.Graph, selection: Selection) {
   const forcedRoots: Array<string> = []
   for (const name of selection.force) {
-    const matches = graph.nodes.filter(({ node, label }) => node.name === name || label === name)
+    const matches = Graph.named(whole, name)
     if (matches.length === 0) {
-      return yield* unknownNode(`--force ${name}`, graph.pipeline, name, graph.nodes.map(({ node }) => node.name))
+      return yield* unknownNode(`--force ${name}`, whole.pipeline, name, whole.nodes.map(({ node }) => node.name))
     }
     forcedRoots.push(...matches.map(({ node }) => node.id))
   }
+  const graph = yield* restrictTo(whole, selection.targets ?? [])
   const code = yield* CodeFingerprint.fingerprintAll(graph.nodes.map(({ node }) => node.kind.module))
   const files = yield* InputFiles.hashInputFiles(graph)
   return { file, graph, base: { code, env: selection.env, forced: new Set(forcedRoots), files } } satisfies Prepared
@@ -81,13 +103,18 @@ export const prepare = (file: string, selection: Selection) =>
       Effect.onError(() => Effect.sync(observer.finish))
     ))
 
-/** Plan against the store's current contents. */
+/**
+ * Plan against the store's current contents. What changed since the last run is read from
+ * the run log only when some node is to run: an all-cached plan has nothing to explain.
+ */
 export const plan = Effect.fn("Runner.plan")(function*(prepared: Prepared) {
   const store = yield* ArtifactStore
   const runLog = yield* RunLog
   const index = yield* store.index()
-  const previous = yield* runLog.previous(prepared.graph.pipeline)
-  const snapshot: Plan.Snapshot = { ...prepared.base, index, previous }
+  const unexplained: Plan.Snapshot = { ...prepared.base, index, previous: new Map() }
+  const planned = Plan.make(prepared.graph, unexplained)
+  if (planned.nodes.every((node) => node.status === "hit")) return { plan: planned, snapshot: unexplained }
+  const snapshot: Plan.Snapshot = { ...unexplained, previous: yield* runLog.previous(prepared.graph.pipeline) }
   return { plan: Plan.make(prepared.graph, snapshot), snapshot }
 })
 

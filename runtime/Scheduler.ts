@@ -17,7 +17,10 @@
  * computed from bad bytes, and the run goes on when the store can be repaired (see
  * docs/caching.md, "Integrity").
  */
-import { Deferred, Effect, Semaphore } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Semaphore from "effect/Semaphore"
+import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
@@ -223,23 +226,38 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       )
     })
 
+  // A node the plan found cached has only cached nodes upstream (Plan.ts), so its key and
+  // result are known before anything runs: it is settled at once, without a fiber.
+  const plannedHit = (node: NodeInstance, label: string): NodeResult | undefined => {
+    const { key, record, status } = plan.byId.get(node.id)!
+    if (status !== "hit" || key === undefined || record === undefined) return undefined
+    const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, input]) => [name, plan.byId.get(input.id)!.record!.output.hash]))
+    options.onEvent({ type: "cached", id: node.id, label, key, hash: record.output.hash })
+    return result(node, label, "cached", inputs, { key, record })
+  }
+  const settle = (node: NodeInstance, r: NodeResult) =>
+    Effect.sync(() => {
+      finished.set(node.id, r)
+      values.finished(node, r.record?.output.hash)
+    }).pipe(
+      Effect.andThen(options.onResult?.(r) ?? Effect.void),
+      Effect.andThen(Deferred.succeed(done.get(node.id)!, r))
+    )
+
   for (const { node, label } of graph.nodes) {
     if (plan.byId.get(node.id)?.status === "miss") options.onEvent({ type: "queued", id: node.id, label })
   }
-  const results = yield* Effect.forEach(
-    graph.nodes,
-    ({ node, label }) =>
-      runNode(node, label).pipe(Effect.tap((r) =>
-        Effect.sync(() => {
-          finished.set(node.id, r)
-          values.finished(node, r.record?.output.hash)
-        }).pipe(
-          Effect.andThen(options.onResult?.(r) ?? Effect.void),
-          Effect.andThen(Deferred.succeed(done.get(node.id)!, r))
-        )
-      )),
-    { concurrency: "unbounded" }
-  )
+  const toRun: Array<Graph.GraphNode> = []
+  for (const entry of graph.nodes) {
+    const hit = plannedHit(entry.node, entry.label)
+    if (hit === undefined) toRun.push(entry)
+    else yield* settle(entry.node, hit)
+  }
+  yield* Effect.forEach(toRun, ({ node, label }) => runNode(node, label).pipe(Effect.tap((r) => settle(node, r))), {
+    concurrency: "unbounded",
+    discard: true
+  })
+  const results = graph.nodes.map(({ node }) => finished.get(node.id)!)
   return { results, value: (id: string) => {
     const node = graph.byId.get(id)!.node
     const record = results.find((r) => r.id === id)?.record

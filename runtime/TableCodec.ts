@@ -6,7 +6,7 @@
  * DuckDB, pandas and polars open.
  */
 import type * as Arrow from "apache-arrow"
-import { SchemaAST } from "effect"
+import * as SchemaAST from "effect/SchemaAST"
 import { createRequire } from "node:module"
 import type * as ParquetWasm from "parquet-wasm"
 import type { Table } from "../dsl/Artifact.ts"
@@ -129,6 +129,29 @@ export const read = (bytes: Uint8Array): Arrow.Table => arrow().tableFromIPC(par
 /** Decode Parquet bytes written by `encode` back into rows equal to the ones encoded. */
 export const decode = (type: Table, bytes: Uint8Array): ReadonlyArray<unknown> => rowsOf(type, read(bytes))
 
+/** The rows of an Arrow table as `type` decodes them: its schema's columns only. */
+export const rowsOf = (type: Table, arrow: Arrow.Table): ReadonlyArray<unknown> => {
+  const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
+  for (const [name] of columnsOf(type)) {
+    const vector = arrow.getChild(name)
+    if (vector === null) throw new InvariantError({ what: `table ${type.name}`, reason: `stored file has no column "${name}"` })
+    fillColumn(rows, name, vector)
+  }
+  return rows
+}
+
+/**
+ * Every column of Parquet bytes as rows, in the file's column order, whatever table type
+ * wrote them: for showing a stored table whose schema is not at hand (`pipeline cat`).
+ */
+export const decodeStored = (bytes: Uint8Array): { readonly columns: ReadonlyArray<string>; readonly rows: ReadonlyArray<Record<string, unknown>> } => {
+  const table = read(bytes)
+  const rows: Array<Record<string, unknown>> = Array.from({ length: table.numRows }, () => ({}))
+  const columns = table.schema.fields.map((field) => field.name)
+  for (const name of columns) fillColumn(rows, name, table.getChild(name)!)
+  return { columns, rows }
+}
+
 /** A typed array's numbers as an array: a loop into an array of its length is ~5× `Array.from`'s speed. */
 const arrayOf = (typed: Float64Array): Array<number> => {
   const numbers = new Array<number>(typed.length)
@@ -136,24 +159,17 @@ const arrayOf = (typed: Float64Array): Array<number> => {
   return numbers
 }
 
-/** The rows of an Arrow table as `type` decodes them: its schema's columns only. */
-export const rowsOf = (type: Table, arrow: Arrow.Table): ReadonlyArray<unknown> => {
-  const columns = columnsOf(type)
-  const rows: Array<Record<string, unknown>> = Array.from({ length: arrow.numRows }, () => ({}))
-  for (const [name, kind] of columns) {
-    const vector = arrow.getChild(name)
-    if (vector === null) throw new InvariantError({ what: `table ${type.name}`, reason: `stored file has no column "${name}"` })
-    if (kind === "float64") {
-      const values = vector.toArray() as Float64Array
-      for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
-    } else if (kind === "list<float64>") {
-      for (let i = 0; i < rows.length; i++) {
-        const item = vector.get(i) as Arrow.Vector | null
-        rows[i]![name] = item === null ? [] : arrayOf(item.toArray() as Float64Array)
-      }
-    } else {
-      for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)
+/** Set column `name` of each row from `vector`: floats from their typed array, lists as arrays of numbers. */
+const fillColumn = (rows: Array<Record<string, unknown>>, name: string, vector: Arrow.Vector): void => {
+  if (arrow().DataType.isFloat(vector.type)) {
+    const values = vector.toArray() as Float64Array
+    for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
+  } else if (arrow().DataType.isList(vector.type)) {
+    for (let i = 0; i < rows.length; i++) {
+      const item = vector.get(i) as Arrow.Vector | null
+      rows[i]![name] = item === null ? [] : arrayOf(item.toArray() as Float64Array)
     }
+  } else {
+    for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)
   }
-  return rows
 }

@@ -4,7 +4,10 @@
  * optional packages and are loaded only when asked for. The backend name is part of
  * the cache key's environment for nodes that compute with tensors.
  */
-import { Context, Effect, Layer, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Semaphore from "effect/Semaphore"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"

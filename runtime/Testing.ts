@@ -14,14 +14,15 @@
  * The cache keys are the ones `pipeline run --backend <backend>` computes, so a value here
  * is the value a pipeline run gives.
  */
-import { Effect, Layer } from "effect"
-import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { ArtifactType, Metrics, ValueOf } from "../dsl/Artifact.ts"
 import type { Handle } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import { NodeFailed } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
-import * as Codec from "./internal/Codec.ts"
+import * as MetricHistory from "./MetricHistory.ts"
 import * as Plan from "./Plan.ts"
 import * as Runner from "./Runner.ts"
 import * as Scheduler from "./Scheduler.ts"
@@ -80,7 +81,7 @@ export const run = <R extends Handles>(build: (cell: Pipeline.Cell) => R, option
     for (const [name, handle] of Object.entries(handles!)) {
       const result = outcome.results.find((r) => r.id === handle.node.id)!
       values[name] = yield* outcome.value(handle.node.id)
-      metrics[name] = Codec.decode(Metrics, yield* store.read(result.record!.metrics.hash)) as ReadonlyArray<MetricRow>
+      metrics[name] = yield* MetricHistory.read(result.record!.metrics.hash)
     }
     // Each value was decoded by its node's output type, the artifact type its handle carries.
     return { values, metrics, results: outcome.results } as Ran<R>

@@ -15,7 +15,13 @@
  * without closing it, its workers are killed on the way out, and a worker whose parent died
  * anyway exits when its IPC channel closes.
  */
-import { Context, Deferred, Effect, Layer, Option, Schema, Semaphore } from "effect"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Semaphore from "effect/Semaphore"
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type * as Node from "../dsl/Node.ts"

@@ -2,13 +2,15 @@
  * Helpers for tests: the real `pipeline` command in temporary projects, and pipelines run in
  * this process on in-memory stores (including runs stopped after a checkpoint and resumed).
  */
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expect, onTestFinished } from "vitest"
-import { type ArtifactType, Metrics, type ValueOf } from "../dsl/Artifact.ts"
+import type { ArtifactType, ValueOf } from "../dsl/Artifact.ts"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
@@ -18,7 +20,7 @@ import { ArtifactStore } from "../runtime/ArtifactStore.ts"
 import { StoreError } from "../runtime/Errors.ts"
 import { Executor } from "../runtime/Executor.ts"
 import * as CheckpointCodec from "../runtime/internal/CheckpointCodec.ts"
-import * as Codec from "../runtime/internal/Codec.ts"
+import * as MetricHistory from "../runtime/MetricHistory.ts"
 import * as Plan from "../runtime/Plan.ts"
 import * as Runner from "../runtime/Runner.ts"
 import * as Scheduler from "../runtime/Scheduler.ts"
@@ -31,7 +33,7 @@ const bin = path.join(repo, "bin", "pipeline.mjs")
  * project's own. Under an older Node the bin re-executes itself as a child, and a `kill -9` sent to
  * the process a test started would hit that wrapper and orphan the worker.
  */
-const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
+export const node = Number(process.versions.node.split(".")[0]) >= 22 ? process.execPath : path.join(repo, "node_modules", "node", "bin", "node")
 
 export interface CliResult {
   readonly code: number | null
@@ -256,7 +258,7 @@ export const runOn = (store: ArtifactStore["Service"], pipeline: Pipeline.Pipeli
     for (const r of outcome.results) {
       if (r.record === undefined) continue
       values[r.label] = yield* outcome.value(r.id)
-      metrics[r.label] = Codec.decode(Metrics, yield* store.read(r.record.metrics.hash)) as ReadonlyArray<Metric>
+      metrics[r.label] = yield* MetricHistory.read(r.record.metrics.hash).pipe(Effect.provideService(ArtifactStore, store))
     }
     return { results: outcome.results, byLabel: Object.fromEntries(outcome.results.map((r) => [r.label, r])), values, metrics, progress }
   })

@@ -15,32 +15,55 @@ export class NotCanonicalError extends Error {
   }
 }
 
-const encode = (value: unknown, path: string): string => {
+// The path of the value being encoded, as keys and indices, turned into text only for an error.
+type Path = Array<string | number>
+
+const pathText = (path: Path): string =>
+  path.reduce<string>((text, step) => (typeof step === "number" ? `${text}[${step}]` : text ? `${text}.${step}` : step), "")
+
+// Written as loops over sorted keys with one string built as it goes: a 1,000-node plan
+// encodes a few thousand small objects, and the sort/map/join version's garbage showed.
+const encode = (value: unknown, path: Path): string => {
   if (value === null) return "null"
   switch (typeof value) {
     case "number":
-      if (!Number.isFinite(value)) throw new NotCanonicalError(path, `${value} is not a finite number`)
-      return JSON.stringify(Object.is(value, -0) ? 0 : value)
+      if (!Number.isFinite(value)) throw new NotCanonicalError(pathText(path), `${value} is not a finite number`)
+      // String(-0) is "0"
+      return String(value)
     case "string":
     case "boolean":
       return JSON.stringify(value)
     case "object": {
-      if (Array.isArray(value)) return `[${value.map((v, i) => encode(v, `${path}[${i}]`)).join(",")}]`
-      if (ArrayBuffer.isView(value)) {
-        return encode(Array.from(value as unknown as ArrayLike<number>), path)
+      if (ArrayBuffer.isView(value)) return encode(Array.from(value as unknown as ArrayLike<number>), path)
+      if (Array.isArray(value)) {
+        let text = "["
+        for (let i = 0; i < value.length; i++) {
+          path.push(i)
+          text += `${i === 0 ? "" : ","}${encode(value[i], path)}`
+          path.pop()
+        }
+        return `${text}]`
       }
-      const entries = Object.entries(value as Record<string, unknown>)
-        .filter(([, v]) => v !== undefined)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${encode(v, path ? `${path}.${k}` : k)}`).join(",")}}`
+      const fields = value as Record<string, unknown>
+      // the default sort orders by UTF-16 code units, as `<` does
+      const keys = Object.keys(fields).sort()
+      let text = "{"
+      for (const key of keys) {
+        const field = fields[key]
+        if (field === undefined) continue
+        path.push(key)
+        text += `${text.length === 1 ? "" : ","}${JSON.stringify(key)}:${encode(field, path)}`
+        path.pop()
+      }
+      return `${text}}`
     }
     default:
-      throw new NotCanonicalError(path, `a ${typeof value} has no JSON form`)
+      throw new NotCanonicalError(pathText(path), `a ${typeof value} has no JSON form`)
   }
 }
 
 /** Canonical JSON text of a value: sorted keys, normalised numbers, `undefined` fields dropped. */
-export const canonicalJson = (value: unknown): string => encode(value, "")
+export const canonicalJson = (value: unknown): string => encode(value, [])
 
 /** Hex sha256 of a string or bytes. */
 export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex")

@@ -5,7 +5,8 @@
  * responses, the optimal and KL-regularised optimal policies are exact
  * (`klRegularizedPolicy`). A fraction of the prompts is held out.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"

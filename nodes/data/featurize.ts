@@ -3,7 +3,8 @@
  * (word or character vocabulary, or hashed words) and bag-of-tokens features of each
  * response, plus its log length.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, TextPreferences } from "../artifacts.ts"

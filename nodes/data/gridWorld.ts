@@ -5,7 +5,8 @@
  * uniformly random one. Every row carries its environment's layout, so a policy
  * optimisation node can rebuild the environment with `GridEnvironment.parse` and `step`.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Trajectories } from "../artifacts.ts"

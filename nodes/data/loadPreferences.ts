@@ -5,7 +5,8 @@
  * pairs is held out for evaluation. A malformed line fails the node with an `InputError`
  * naming the param, the file, the line (or row) and the field; nothing is cached from a failed load.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import { gunzipSync } from "node:zlib"
 import * as Artifact from "../../dsl/Artifact.ts"

@@ -1,5 +1,6 @@
 /** Preference pairs over items → feature pairs, by looking up each item's feature vector. */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { FeaturePairs, Items, PreferencePairs } from "../artifacts.ts"

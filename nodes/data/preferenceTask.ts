@@ -3,7 +3,8 @@
  * gold reward, linear (r = w·x) or a fixed random two-layer tanh network. A
  * fraction of items is held out for evaluation.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items } from "../artifacts.ts"

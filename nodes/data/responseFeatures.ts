@@ -3,7 +3,8 @@
  * response (a bandit candidate's features; a sequence response's token counts with its
  * prompt's): what the reward models over features train on.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import { FeaturePairs, ResponsePairs, Task } from "../artifacts.ts"
 import * as TaskView from "./Task.ts"

@@ -5,7 +5,8 @@
  * task's response length. Progress counts generated tokens (responses, for a bandit)
  * with their throughput; sampling has no loss.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

@@ -4,7 +4,8 @@
  * for every response: marker-token counts, a fixed random network, or arithmetic
  * correctness (see ./SequenceGold.ts). A fraction of the prompts is held out.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

@@ -5,7 +5,8 @@
  * (episodes of one layout are averaged first; see ./math.ts's meanInterval). Actions are
  * the policy's likeliest (`greedy`) or drawn from it (`sampled`).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { EpisodeOutcomes, Policy, Trajectories } from "../artifacts.ts"

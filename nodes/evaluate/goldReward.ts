@@ -3,7 +3,8 @@
  * split: samples of a prompt are averaged first and the interval is over prompts
  * (see ablate/math's meanInterval).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { GoldReward, Samples, Task } from "../artifacts.ts"

@@ -7,7 +7,8 @@
  * The samples must be the policy's own, drawn at temperature 1 without top-k; the node
  * checks their recorded log-probabilities against the policy.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import { KlDivergence, Policy, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"

@@ -2,7 +2,8 @@
  * The "shorter response wins" baseline on held-out text pairs: the accuracy a
  * reward model must beat to show it learned more than length.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import { RewardModelAccuracy, TextPreferences } from "../artifacts.ts"
 import { bySplit, mean } from "./math.ts"

@@ -173,6 +173,21 @@ export const auc = (scores: ReadonlyArray<number>, positives: ReadonlyArray<bool
   return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg)
 }
 
+/**
+ * Precision and recall of `flagged` as a detector of `positives`: the share of flagged
+ * items that are positive, and the share of positives that are flagged (NaN when there
+ * are no flagged items, resp. no positives).
+ */
+export const precisionRecall = (
+  flagged: ReadonlyArray<boolean>,
+  positives: ReadonlyArray<boolean>
+): { readonly precision: number; readonly recall: number } => {
+  const hits = flagged.filter((f, i) => f && positives[i]!).length
+  const nFlagged = flagged.filter(Boolean).length
+  const nPositive = positives.filter(Boolean).length
+  return { precision: nFlagged === 0 ? Number.NaN : hits / nFlagged, recall: nPositive === 0 ? Number.NaN : hits / nPositive }
+}
+
 /** The 97.5% quantile of the standard normal: a two-sided 95% interval is mean ± 1.96·SE. */
 export const z95 = 1.959963984540054
 

@@ -4,7 +4,8 @@
  * with a scalar reward works (Bradley–Terry, ensemble, latent-user; see
  * nodes/models/PreferenceModel.ts's `rewards`).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { Items, PairwiseAccuracy, RewardModel } from "../artifacts.ts"

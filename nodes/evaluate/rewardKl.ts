@@ -6,7 +6,8 @@
  * ./kl.ts, else the k3 estimate). Sweeping the optimisation's strength and plotting gold and proxy against
  * KL shows where the proxy stops tracking the gold reward.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import { Policy, RewardKl, RewardModel, Samples, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"

@@ -6,7 +6,8 @@
  * whether its call was right. Pairs with a label source (annotator type) also get
  * one row per source, named `split:source`.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { FeaturePairs, RewardModel, RewardModelAccuracy } from "../artifacts.ts"

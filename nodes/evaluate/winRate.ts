@@ -4,7 +4,8 @@
  * reference; a higher gold reward wins, equal rewards count ½. The 95% interval is
  * over prompts (see ablate/math's meanInterval).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import { Samples, Task, WinRate } from "../artifacts.ts"

@@ -7,7 +7,8 @@
  * Bradley–Terry draws on their type's reward, and each label records its annotator
  * (`user`) and type (`source`).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"

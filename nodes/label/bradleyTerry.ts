@@ -4,7 +4,8 @@
  * rewards are within `tieMargin`, and a rate of label noise; training pairs among
  * training items, test pairs among held-out items.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"

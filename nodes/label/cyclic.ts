@@ -5,7 +5,8 @@
  * drawn, so every triple of classes is a cycle no scalar reward can order: a
  * Bradley–Terry model gets at most 2 of the 3 class relations right.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

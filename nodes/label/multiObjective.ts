@@ -5,7 +5,8 @@
  * combined reward; every pair keeps each component's margin (chosen − rejected), so
  * an experiment can ask which objective a trained model actually follows.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"

@@ -5,7 +5,8 @@
  * Preference Model — with a Bradley–Terry temperature and label noise. The data of the
  * DPO family, KTO and SFT on chosen responses (see ./Judge.ts).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

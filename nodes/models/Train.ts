@@ -8,7 +8,7 @@
  * display updates and Ctrl-C interrupts between steps.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext, Progress } from "../../dsl/Node.ts"
 import type { Json } from "../../dsl/Artifact.ts"

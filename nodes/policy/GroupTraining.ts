@@ -20,7 +20,7 @@
  * With one step per rollout ρ = 1 and the objective is the policy gradient Σ A_i ∇log π_θ(y_i).
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
 import type { InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext } from "../../dsl/Node.ts"

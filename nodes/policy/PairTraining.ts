@@ -11,7 +11,7 @@
  * log-probability (IPO, SimPO, ORPO and the SFT term) is its sum divided by L.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ModelValue, ValueOf } from "../../dsl/Artifact.ts"
 import { InputError, type InputLocation, type InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext } from "../../dsl/Node.ts"

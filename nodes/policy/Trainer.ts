@@ -7,7 +7,7 @@
  * Tensors are freed however training ends.
  */
 import type * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { InvariantError } from "../../dsl/Errors.ts"
 import type { NodeContext, Progress } from "../../dsl/Node.ts"

@@ -6,7 +6,8 @@
  * For a tabular policy the node records the exact KL(P ‖ π) of the best-of-n distribution
  * P over the prompt's responses (./math.ts's bestOfNDistribution).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

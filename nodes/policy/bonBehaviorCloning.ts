@@ -14,7 +14,7 @@
  * OREAL's reward shaping of the negatives and its token-level weights are left out.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, RewardSource, Task } from "../artifacts.ts"

@@ -16,7 +16,8 @@
  * is the KL-regularised optimum π* ∝ π_ref·exp(r/β).
  * Defaults follow TRL's DPOConfig: β = 0.1, the sigmoid loss, no smoothing.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

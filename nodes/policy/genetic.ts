@@ -19,7 +19,8 @@
  * Each generation is checkpointed (the parents and the generator's state): a resumed run
  * ends with the same bytes as an uninterrupted one.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError, InvariantError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

@@ -3,7 +3,8 @@
  * the egocentric view (nodes/models/GridPolicy.ts) whose actions start close to uniform.
  * What policy/ppoGrid starts from when it learns without demonstrations.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, Trajectories } from "../artifacts.ts"

@@ -16,7 +16,7 @@
  * reference forward pass) since DAPO and Dr. GRPO found the term unneeded: pass `beta: 0`
  * for that. ε = 0.2 and μ = 1 step per rollout are TRL's defaults.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy } from "../artifacts.ts"

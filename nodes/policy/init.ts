@@ -4,7 +4,8 @@
  * initialised tiny transformer sized to the task's vocabulary and lengths. The
  * policy-optimisation nodes start from it and regularise towards it.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, Task } from "../artifacts.ts"

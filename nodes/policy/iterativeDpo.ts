@@ -21,7 +21,8 @@
  * itself, whose gradient is zero, as an online DPO trainer does when its two completions
  * coincide (Adam's momentum still moves the weights); `round/pairs` then reads 0.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"

@@ -6,7 +6,8 @@
  * Sweeping β traces the frontier that policy optimisation can at best reach with this
  * proxy reward: the reference for reward–KL and overoptimisation studies.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, Policy, RewardModel } from "../artifacts.ts"

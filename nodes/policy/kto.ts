@@ -20,7 +20,8 @@
  * Defaults follow TRL's KTOConfig: β = 0.1, λ_D = λ_U = 1.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, type ResponsePair, ResponsePairs, Task } from "../artifacts.ts"

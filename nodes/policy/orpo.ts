@@ -11,7 +11,7 @@
  * mean log-probabilities.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, ResponsePairs, Task } from "../artifacts.ts"

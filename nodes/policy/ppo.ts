@@ -27,7 +27,8 @@
  * 0.2·B/horizon per rollout, so small runs need a smaller horizon).
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, RewardSource, Task } from "../artifacts.ts"

@@ -11,7 +11,7 @@
  * Σ_i A_i ∇log π_θ(y_i), through the clipped ratio when a rollout gets more than one step
  * (see ./GroupTraining.ts). β = 0.05 is TRL's default; k = 4 is the paper's.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy } from "../artifacts.ts"

@@ -10,7 +10,8 @@
  * ResponsePairs (TRL's SFT on the chosen side of a preference dataset).
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Artifact from "../../dsl/Artifact.ts"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"

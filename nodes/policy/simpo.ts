@@ -10,7 +10,7 @@
  * β = 0.1 is CPO's) and γ = 0.5 (TRL's `simpo_gamma`); TRL's CPOTrainer with
  * loss_type="simpo" and cpo_alpha=0 is this loss.
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Policy, ResponsePairs, Task } from "../artifacts.ts"

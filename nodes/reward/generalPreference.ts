@@ -5,7 +5,8 @@
  * trained with −log σ(s(chosen ≻ rejected)). Unlike a scalar reward it can fit
  * cyclic (intransitive) preferences.
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

@@ -6,7 +6,8 @@
  * nodes/models/ProcessReward.ts). Trains on the training split's samples.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { InputError } from "../../dsl/Errors.ts"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"

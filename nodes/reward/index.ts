@@ -1,3 +1,4 @@
+export { adaptiveMargin } from "./adaptiveMargin.ts"
 export { bradleyTerry } from "./bradleyTerry.ts"
 export { ensemble } from "./ensemble.ts"
 export { generalPreference } from "./generalPreference.ts"

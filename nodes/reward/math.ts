@@ -7,7 +7,9 @@
  *
  *   L = E[ −(1−ε)·log σ(Δ − m) − ε·log σ(−(Δ − m)) ] + c·E[ (r_c + r_r)² ]
  *
- * (margin as in Llama 2, https://arxiv.org/abs/2307.09288; label smoothing as in
+ * (margin as in Llama 2, https://arxiv.org/abs/2307.09288, where m is per pair; the
+ * adaptive margin of Wang et al., 2024, https://arxiv.org/abs/2401.06080, takes each
+ * pair's m = λ·û, û its mean margin across an ensemble; label smoothing as in
  * conservative DPO; centering as TRL's `center_rewards_coefficient`, after
  * Eisenstein et al., 2023, https://arxiv.org/abs/2312.09244.)
  *
@@ -23,8 +25,8 @@ import * as tf from "@tensorflow/tfjs-core"
 import { ArgumentError } from "../../dsl/Errors.ts"
 
 export interface BradleyTerryOptions {
-  /** required reward margin m (0: plain Bradley–Terry) */
-  readonly margin?: number
+  /** required reward margin m (0: plain Bradley–Terry), one for all pairs or one per pair: [B] */
+  readonly margin?: number | tf.Tensor1D
   /** label smoothing ε ∈ [0, 0.5) */
   readonly labelSmoothing?: number
   /** per-pair probability y that the first response is preferred (1 when absent; ½ for ties) */

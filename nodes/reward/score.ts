@@ -4,7 +4,8 @@
  * from an implicit process reward model, a reward per response token and their sum
  * (nodes/models/Scoring.ts).
  */
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import { RewardModel, Samples, Scores, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"

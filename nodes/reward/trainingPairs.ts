@@ -3,7 +3,7 @@
  * over it, shared by the reward-model nodes (each keeps only its loss and outputs).
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import { InputError } from "../../dsl/Errors.ts"
 import type { NodeContext } from "../../dsl/Node.ts"

@@ -6,7 +6,15 @@
  * Options.preParse gives for a plain invocation, which skips this module) and its
  * argument, and returns the exit code.
  */
-import { Console, Effect, FileSystem, Layer, Option, Path, Ref, Stdio, Terminal } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Path from "effect/Path"
+import * as Ref from "effect/Ref"
+import * as Stdio from "effect/Stdio"
+import * as Terminal from "effect/Terminal"
 import { Argument, CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag } from "effect/cli"
 import { ChildProcessSpawner } from "effect/process"
 import * as fs from "node:fs"

@@ -4,7 +4,7 @@
  * A run is named by its id as `pipeline ls` lists it, or `latest` / `previous` (the newest
  * run of the store and the one before it).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Compare from "../Compare.ts"
 import { ConfigError } from "../Errors.ts"
 import * as ResultsJson from "../ResultsJson.ts"
@@ -43,7 +43,7 @@ const runData = (argument: string) =>
 
 export const compareCommand = (values: Values, runA: string, runB: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const format = yield* formatOf(values, CompareFormat.formats)
+    const format = yield* formatOf(values, "compare", CompareFormat.formats, "table")
     const a = yield* runData(runA)
     const b = yield* runData(runB)
     console.out.write(`${CompareFormat.render(Compare.compare(a, b), format)}\n`)

@@ -5,7 +5,8 @@
  * naming the command, with a "did you mean" where effect/cli found a near name, and a
  * pointer to the command's help — not the whole help, which would bury the message.
  */
-import { Effect, Option } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { CliError, CliOutput, HelpDoc } from "effect/cli"
 import { globalFlagDescriptions } from "./Options.ts"
 import * as Text from "./Text.ts"

@@ -42,6 +42,11 @@ export const flags = {
   },
   explain: { type: "boolean", description: "for each miss, say which component of its cache key changed since it last ran" },
   limit: { type: "string", metavar: "N", description: "how many runs (default 20)" },
+  "keep-last": {
+    type: "string",
+    metavar: "N",
+    description: "first forget every run but the newest N (as pipeline runs rm does; runs in progress are kept), then collect what only they referred to"
+  },
   checkpoints: {
     type: "boolean",
     description:
@@ -52,8 +57,18 @@ export const flags = {
     description:
       "move corrupt objects to quarantine/, remove key records whose objects are gone, short or corrupt (their nodes are recomputed by the next run), and move a corrupt run log aside and start a new one"
   },
-  format: { type: "string", metavar: "FORMAT", description: "table (default), md, csv or json" },
-  output: { type: "string", short: "o", metavar: "FILE", description: "the file to write (default report.html)" },
+  format: {
+    type: "string",
+    metavar: "FORMAT",
+    description: "results: table (default), md, csv or json; metrics: table (default), csv or json; " +
+      "cat: csv (default for tables), json or parquet (a model: json)"
+  },
+  output: {
+    type: "string",
+    short: "o",
+    metavar: "FILE",
+    description: "the file to write, whole or not at all (report: default report.html; metrics, cat: default stdout)"
+  },
   store: { type: "string", metavar: "DIR", description: "artifact store (default .ablate/ in the working directory)" },
   json: { type: "boolean", description: "machine-readable output" }
 } as const satisfies Readonly<Record<string, FlagSpec>>
@@ -87,21 +102,32 @@ const selection = ["seeds", "set", "force", "backend", "store", "json"] as const
 const storeOnly = ["store", "json"] as const satisfies ReadonlyArray<FlagName>
 const fileOrRun: ArgumentSpec = { name: "file|run", description: "a pipeline file (with --seeds, --set), or the id of a run (pipeline ls lists them)" }
 const pipelineFile: ArgumentSpec = { name: "file", description: "the pipeline file (a module whose default export is Pipeline.make(...))" }
+const targets: ArgumentSpec = {
+  name: "node",
+  description: "only these nodes (a name: every seed and cell of it; or a label such as rm[seed=1]) and what they need (default: every node)",
+  repeats: { min: 0 }
+}
 
 export const commands = {
   run: {
     summary: "run a pipeline (cached nodes are reused)",
-    description: "Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs.\n\n" +
+    description: "Plan the pipeline, reuse every cached node, run the rest, and print a summary of its outputs. " +
+      "Given nodes, only those and the nodes they need are planned and run.\n\n" +
       "With --json, prints one JSON event per line and ends with a summary object.\n" +
       "Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.",
-    arguments: [pipelineFile],
+    arguments: [pipelineFile, targets],
     flags: [...selection, "concurrency"],
-    examples: ["pipeline run pipelines/quickstart.ts", "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500"]
+    examples: [
+      "pipeline run pipelines/quickstart.ts",
+      "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500",
+      "pipeline run pipelines/quickstart.ts rm --seeds 0,1"
+    ]
   },
   plan: {
     summary: "show hits and misses without running",
-    description: "Show which nodes are cached (hit) and which would run (miss), without running anything.",
-    arguments: [pipelineFile],
+    description: "Show which nodes are cached (hit) and which would run (miss), without running anything. " +
+      "Given nodes, only those and the nodes they need.",
+    arguments: [pipelineFile, targets],
     flags: [...selection, "explain"]
   },
   show: {
@@ -111,22 +137,66 @@ export const commands = {
     arguments: [{ name: "node", description: "a node label, or a prefix of a cache key or artifact hash" }],
     flags: storeOnly
   },
-  ls: { summary: "past runs", description: "List past runs, newest first.", flags: ["limit", ...storeOnly] },
+  metrics: {
+    summary: "every step of a node's per-step metrics, as a table, csv or json",
+    description: "Print the per-step metrics a node recorded (its latest run, by label; or the node that produced a " +
+      "cache key or artifact hash, by prefix): one row per step, a column per metric. --format csv keeps every " +
+      "digit; --format json (or --json) gives {\"<metric>\": [{\"step\", \"value\"}, …]} with every point.\n\n" +
+      "Exit status: 0 printed, 2 usage error, no such node, or a node that recorded no per-step metrics.",
+    arguments: [{ name: "node", description: "a node label, or a prefix of a cache key or artifact hash" }],
+    flags: ["format", "output", "store", "json"],
+    examples: ["pipeline metrics rm", "pipeline metrics rm --format csv -o rm-metrics.csv"]
+  },
+  cat: {
+    summary: "a node's output (or any stored object) exported: csv, json or parquet",
+    description: "Export the output of a node (its latest run, by label; or the node that produced a cache key, by " +
+      "prefix), or any stored object by a prefix of its hash (a node's metrics table too). A table prints as CSV " +
+      "(default; lists as JSON arrays) or as a JSON array of rows, or is written as its Parquet file (-o FILE, or " +
+      "stdout when it is not a terminal). A model prints as JSON: its config and each tensor's shape and size.\n\n" +
+      "Exit status: 0 exported, 1 the stored object is corrupt, 2 usage error, no such node or object, or a format " +
+      "its artifact does not take.",
+    arguments: [{ name: "node|hash", description: "a node label, or a prefix of a cache key or of a stored object's hash" }],
+    flags: ["format", "output", "store"],
+    examples: ["pipeline cat labels | head", "pipeline cat labels --format parquet -o labels.parquet", "pipeline cat rm"]
+  },
+  ls: {
+    summary: "past runs",
+    description: "List past runs, newest first: pipeline, start, status, seeds, how many nodes ran, were cached and " +
+      "failed, the first result of its results table, and its file. With --json, one object per run with its whole " +
+      "results table.",
+    flags: ["limit", ...storeOnly]
+  },
+  runs: {
+    summary: "forget runs: pipeline runs rm <id>...",
+    description: "Remove runs from the run log: their node entries, replay records and logs. What only they " +
+      "referred to stays in the store until pipeline gc removes it; the cached results other runs use stay cached. " +
+      "A run id that does not exist, or a run still in progress, is refused and nothing is removed.\n\n" +
+      "Exit status: 0 removed, 2 usage error (nothing removed).",
+    arguments: [
+      { name: "action", choices: ["rm"], description: "rm: remove the runs" },
+      { name: "id", repeats: { min: 1 }, description: "a run id, as pipeline ls lists them" }
+    ],
+    flags: storeOnly,
+    examples: ["pipeline runs rm 3 4", "pipeline runs rm 3 && pipeline gc"]
+  },
   verify: {
     summary: "recompute cached nodes and report any whose bytes differ",
-    description: "Recompute every cached node of the pipeline from scratch, in memory, and compare its output " +
-      "bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or " +
+    description: "Recompute every cached node of the pipeline (given nodes, of those and what they need) from " +
+      "scratch, in memory, and compare its output bytes with the stored ones. Reports each node whose bytes differ (it is not deterministic, or " +
       "its cached result is stale). Writes nothing to the store.\n\n" +
       "Exit status: 0 all cached nodes reproduced, 1 a node differs or failed, 2 usage error.",
-    arguments: [pipelineFile],
+    arguments: [pipelineFile, targets],
     flags: selection
   },
   gc: {
-    summary: "remove unreferenced objects",
-    description: "Remove stored objects that no cache key and no run refers to (sparing those written in the last " +
-      "minute), key records whose objects are gone, checkpoints of completed nodes, and files left by " +
-      "killed runs. Prints how many objects and checkpoints it removed, and their bytes.",
-    flags: ["checkpoints", ...storeOnly]
+    summary: "remove what no run refers to",
+    description: "Remove the cached results only forgotten runs (pipeline runs rm, --keep-last) referred to — their " +
+      "key records and logs — then stored objects that no kept key record and no run refers to (sparing those " +
+      "written in the last minute), key records whose objects are gone, checkpoints of completed nodes, and files " +
+      "left by killed runs. While a run is in progress, the key records of forgotten runs are kept (it may be " +
+      "using them). Prints what it removed, and the bytes.",
+    flags: ["keep-last", "checkpoints", ...storeOnly],
+    examples: ["pipeline gc", "pipeline gc --keep-last 5"]
   },
   results: {
     summary: "the results table of a pipeline or a run: mean ± 95% CI over seeds, Δ vs the baseline",

@@ -238,7 +238,7 @@ export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out
     // everything is known at once: one write instead of one per line
     const chunks: Array<string> = []
     const out = { ...console.out, write: (text: string) => void chunks.push(text) }
-    const renderer = Render.make(Render.modeOf(json, console.out), out, record.nodes.map((n) => n.label))
+    const renderer = Render.make(Render.modeOf(json, console.out), out, record.nodes)
     for (const node of record.nodes) renderer.onEvent({ type: "cached", id: node.id, label: node.label, key: node.key, hash: node.hash })
     renderer.finish()
     const code = Summary.write(out, json, {

@@ -3,13 +3,11 @@
  * from what the store holds, running nothing) or a past run (from the run log) computed,
  * as a results table or as an HTML report.
  */
-import { Effect } from "effect"
-import * as fs from "node:fs"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
-import { type Json, Metrics } from "../../dsl/Artifact.ts"
-import { ArtifactStore } from "../ArtifactStore.ts"
+import type { Json } from "../../dsl/Artifact.ts"
 import { ConfigError } from "../Errors.ts"
-import * as Codec from "../internal/Codec.ts"
+import * as MetricHistory from "../MetricHistory.ts"
 import * as Results from "../Results.ts"
 import * as ResultsJson from "../ResultsJson.ts"
 import { RunLog } from "../RunLog.ts"
@@ -19,7 +17,7 @@ import type * as Html from "../report/Html.ts"
 import type { Console } from "./main.ts"
 import type { Values } from "./Options.ts"
 import * as ResultsFormat from "./ResultsFormat.ts"
-import { formatOf, selectionOf, storeLayers } from "./Selection.ts"
+import { formatOf, selectionOf, storeLayers, writeOutput } from "./Selection.ts"
 
 /** A node as results and reports show it. */
 interface ShownNode extends Html.NodeRow {
@@ -111,7 +109,7 @@ const noResults = (argument: string) =>
 
 export const resultsCommand = (values: Values, argument: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const format = yield* formatOf(values, ResultsFormat.formats)
+    const format = yield* formatOf(values, "results", ResultsFormat.formats, "table")
     const source = yield* sourceOf(values, argument)
     if (source.results.rows.length === 0) return yield* noResults(argument)
     console.out.write(`${ResultsFormat.render(source.results, format)}\n`)
@@ -121,16 +119,12 @@ export const resultsCommand = (values: Values, argument: string, root: string, c
 /** Each per-step metric of each computed node, as curves. */
 const curvesOf = (nodes: ReadonlyArray<ShownNode>) =>
   Effect.gen(function*() {
-    const store = yield* ArtifactStore
     const curves: Array<Charts.Curve> = []
     for (const node of nodes) {
       if (node.metricsHash === undefined) continue
-      const rows = Codec.decode(Metrics, yield* store.read(node.metricsHash)) as ReadonlyArray<{ step: number; name: string; value: number }>
-      const byMetric = new Map<string, Array<{ step: number; value: number }>>()
-      for (const { step, name, value } of rows) byMetric.set(name, [...(byMetric.get(name) ?? []), { step, value }])
       const { seed, ...factors } = node.coords
-      for (const [metric, points] of byMetric) {
-        curves.push({ node: node.name, factors, seed: typeof seed === "number" ? seed : 0, metric, points: points.sort((a, b) => a.step - b.step) })
+      for (const { name, points } of MetricHistory.series(yield* MetricHistory.read(node.metricsHash))) {
+        curves.push({ node: node.name, factors, seed: typeof seed === "number" ? seed : 0, metric: name, points })
       }
     }
     return curves
@@ -143,19 +137,7 @@ export const reportCommand = (values: Values, argument: string, root: string, co
     const Report = yield* Effect.promise(() => import("../report/Report.ts"))
     const html = yield* Report.make({ title: source.title, facts: source.facts, results: source.results, curves, nodes: source.nodes })
     const given = values["output"]
-    const file = path.resolve(typeof given === "string" ? given : "report.html")
-    // written whole or not at all
-    const temp = `${file}.${process.pid}.tmp`
-    yield* Effect.try({
-      try: () => {
-        fs.writeFileSync(temp, html)
-        fs.renameSync(temp, file)
-      },
-      catch: (error) => {
-        fs.rmSync(temp, { force: true })
-        return new ConfigError({ flag: "--output", file, reason: `cannot write the report: ${(error as NodeJS.ErrnoException).message}` })
-      }
-    })
+    const file = yield* writeOutput(typeof given === "string" ? given : "report.html", new TextEncoder().encode(html))
     const charts = (html.match(/<svg /g) ?? []).length
     console.out.write(
       values["json"] === true

@@ -1,28 +1,40 @@
 /**
  * What the commands that build a pipeline share: the selection their flags make (seeds,
- * `--set` overrides, `--force`, the tensor backend), positive-integer flags, `--format`, and the store
- * directory with the layers that serve it.
+ * `--set` overrides, `--force`, the tensor backend), positive-integer flags, `--format`, the
+ * file `-o` names, and the store directory with the layers that serve it.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
-import { ConfigError } from "../Errors.ts"
+import { ConfigError, reasonOf } from "../Errors.ts"
+import * as AtomicFile from "../internal/AtomicFile.ts"
 import { Observer } from "../Observer.ts"
 import { RunLog } from "../RunLog.ts"
 import type * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
 import { storeRoot, type Values } from "./Options.ts"
 
+/** The seeds of a run not given `--seeds`. */
+export const defaultSeeds: ReadonlyArray<number> = [0]
+
+/** The seeds `--seeds 0,1,2` names (each once), or its first item that is not a non-negative integer. */
+export const seedList = (value: string): { readonly seeds: ReadonlyArray<number> } | { readonly bad: string } => {
+  const items = value.split(",").map((s) => s.trim())
+  const bad = items.find((s) => !/^\d+$/.test(s))
+  return bad === undefined ? { seeds: [...new Set(items.map(Number))] } : { bad }
+}
+
 /** `--seeds 0,1,2` (default: seed 0). */
 const parseSeeds = (value: string | undefined) =>
   Effect.suspend(() => {
-    if (value === undefined) return Effect.succeed([0])
-    const seeds = value.split(",").map((s) => s.trim())
-    const bad = seeds.find((s) => !/^\d+$/.test(s))
-    return bad === undefined
-      ? Effect.succeed([...new Set(seeds.map(Number))])
-      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
+    if (value === undefined) return Effect.succeed(defaultSeeds)
+    const list = seedList(value)
+    return "seeds" in list
+      ? Effect.succeed(list.seeds)
+      : Effect.fail(new ConfigError({ reason: `--seeds ${value}: "${list.bad}" is not a non-negative integer (example: --seeds 0,1,2)` }))
   })
 
 /** One `--set node.param=value`; the value is JSON when it parses as JSON, else the string. */
@@ -51,15 +63,23 @@ export const positiveInt = (flag: string, value: string | undefined, fallback: n
     ? Effect.succeed(Number(value))
     : Effect.fail(new ConfigError({ reason: `--${flag} ${value}: expected a positive integer` }))
 
-/** The output format `--format` names among a command's `formats` (`--json` means json; default table). */
-export const formatOf = <F extends string>(values: Values, formats: ReadonlyArray<F>) =>
-  Effect.suspend(() => {
-    const given = values["format"]
-    const format = values["json"] === true ? "json" : typeof given === "string" ? given : "table"
-    const known = formats.find((f) => f === format)
-    return known === undefined
-      ? Effect.fail(new ConfigError({ flag: "--format", reason: `"${format}" is not a format (one of: ${formats.join(", ")})` }))
-      : Effect.succeed(known)
+/**
+ * The format `--format` names for `command`, one of `formats` (`json` with `--json`, which
+ * wins; `fallback` when neither is given). Anything else fails naming the formats there are.
+ */
+export const formatOf = <F extends string, D extends F | undefined>(
+  values: Values,
+  command: string,
+  formats: ReadonlyArray<F>,
+  fallback: D
+): Effect.Effect<F | D, ConfigError> =>
+  Effect.suspend((): Effect.Effect<F | D, ConfigError> => {
+    const given = values["json"] === true ? "json" : values["format"]
+    if (typeof given !== "string") return Effect.succeed(fallback)
+    const format = formats.find((f) => f === given)
+    return format !== undefined
+      ? Effect.succeed(format)
+      : Effect.fail(new ConfigError({ flag: "--format", reason: `"${given}" is not a format of pipeline ${command} (one of: ${formats.join(", ")})` }))
   })
 
 /** The selection of `run`, `plan`, `verify`, `results` and `report`, and the tensor backend it names. */
@@ -100,6 +120,26 @@ export const storeOf = (values: Values) =>
           reason: `${values["store"] === undefined ? `store ${given} (the default; choose another with --store)` : `--store ${given}`}: ${problem}`
         })
       )
+  })
+
+/**
+ * Write `bytes` to the file `-o` names (`given`, relative to the working directory), whole or
+ * not at all (internal/AtomicFile.ts); resolves to its absolute path. A directory, or a file
+ * that cannot be written, is the user's to fix: the error names the file.
+ */
+export const writeOutput = (given: string, bytes: Uint8Array) =>
+  Effect.suspend(() => {
+    const file = path.resolve(given)
+    if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true) {
+      return Effect.fail(new ConfigError({ flag: "--output", file, reason: "is a directory: name the file to write" }))
+    }
+    return Effect.try({
+      try: () => {
+        AtomicFile.replaceFile(file, bytes)
+        return file
+      },
+      catch: (error) => new ConfigError({ flag: "--output", file, reason: `cannot write it: ${reasonOf(error)}` })
+    })
   })
 
 /** The file store and the run log at `root`. */

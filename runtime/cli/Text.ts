@@ -55,22 +55,23 @@ const wrapParagraph = (paragraph: string, width: number, indent: number): string
   return lines.join("\n")
 }
 
+/** `line` as the parts {@link fitParts} may drop: each word with the spaces before it. */
+export const breakable = (line: string): Array<string> => line.split(/(?<=\S)(?=\s)/)
+
 /**
- * `line` cut to at most `width` columns at a word boundary, for output that must stay
- * one terminal row (a live progress line). The first word stays even if it is too wide.
+ * The longest leading run of `parts` (each with the spaces before it) that fits in `width`
+ * columns, for output that must stay one terminal row (a live progress line). A part is never
+ * cut, so a phrase that means nothing halved (`ETA ~40s`) is one part; the first part stays
+ * even if it is too wide.
  */
-export const fitLine = (line: string, width: number): string => {
-  if (columnsOf(line) <= width) return line
-  let end = line.length
-  while (end > 0) {
-    const space = line.lastIndexOf(" ", end - 1)
-    if (space <= 0) break
-    const cut = line.slice(0, space).trimEnd()
-    if (cut.trim() !== "" && columnsOf(cut) <= width) return cut
-    end = space
+export const fitParts = (parts: ReadonlyArray<string>, width: number): string => {
+  const whole = parts.join("")
+  if (columnsOf(whole) <= width) return whole
+  for (let n = parts.length - 1; n > 1; n--) {
+    const cut = parts.slice(0, n).join("").trimEnd()
+    if (columnsOf(cut) <= width) return cut
   }
-  const firstWord = /^\s*\S+/.exec(line)
-  return firstWord === null ? "" : firstWord[0]
+  return (parts[0] ?? "").trimEnd()
 }
 
 /** Two columns: each left cell padded to the widest (capped), the right one wrapped beside it. */
@@ -95,4 +96,56 @@ export const twoColumns = (rows: ReadonlyArray<readonly [string, string]>, width
 export const table = (rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n")
+}
+
+/** `n noun`, plural unless n is 1: `1 run`, `3 runs`. */
+export const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
+
+/** `cell` cut to `width` columns, its end replaced by "…" when it is cut. */
+const cut = (cell: string, width: number): string => (cell.length <= width ? cell : `${cell.slice(0, Math.max(0, width - 1))}…`)
+
+/** How a table may give up width: columns that may be cut down to a minimum width, and columns that may be left out. */
+export interface Fit {
+  /** [column, its narrowest width], cut first to last */
+  readonly shrink: ReadonlyArray<readonly [number, number]>
+  /** columns left out, first to last, when cutting is not enough */
+  readonly drop: ReadonlyArray<number>
+}
+
+/**
+ * `rows` (the first is the header) as `table` lays them out, fitted to `width` columns: the
+ * `shrink` columns are cut (with "…") as far as needed, then, while that is not enough, the
+ * `drop` columns are left out one by one (and the others cut again, only as far as needed).
+ * Wider than `width` only when nothing more may go.
+ */
+export const fitTable = (rows: ReadonlyArray<ReadonlyArray<string>>, width: number, fit: Fit): string => {
+  const natural = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)))
+  const attempt = (dropped: ReadonlySet<number>) => {
+    const widths = [...natural]
+    const kept = natural.map((_, i) => i).filter((i) => !dropped.has(i))
+    let excess = kept.reduce((sum, i) => sum + widths[i]!, 2 * (kept.length - 1)) - width
+    for (const [i, min] of fit.shrink) {
+      if (excess <= 0 || dropped.has(i)) continue
+      const give = Math.max(0, Math.min(excess, widths[i]! - min))
+      widths[i] = widths[i]! - give
+      excess -= give
+    }
+    return { fits: excess <= 0, text: table(rows.map((row) => kept.map((i) => cut(row[i]!, widths[i]!)))) }
+  }
+  let laidOut = attempt(new Set())
+  for (let n = 1; !laidOut.fits && n <= fit.drop.length; n++) laidOut = attempt(new Set(fit.drop.slice(0, n)))
+  return laidOut.text
+}
+
+/** How long ago, in the largest whole unit: `42s`, `5m`, `3h`, `12d`. */
+export const age = (ms: number): string => {
+  const seconds = Math.max(0, Math.floor(ms / 1000))
+  const [value, unit] = seconds < 60
+    ? [seconds, "s"]
+    : seconds < 3600
+    ? [Math.floor(seconds / 60), "m"]
+    : seconds < 86_400
+    ? [Math.floor(seconds / 3600), "h"]
+    : [Math.floor(seconds / 86_400), "d"]
+  return `${value}${unit}`
 }

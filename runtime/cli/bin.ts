@@ -16,6 +16,7 @@ const stdoutWrite = process.stdout.write.bind(process.stdout)
 const stderrWrite = process.stderr.write.bind(process.stderr)
 const out = {
   write: (text: string) => void stdoutWrite(text),
+  writeBytes: (bytes: Uint8Array) => void stdoutWrite(bytes),
   isTTY: process.stdout.isTTY,
   columns: process.stdout.columns,
   rows: process.stdout.rows
@@ -36,7 +37,13 @@ export const start = async (observer?: Observer, environment: NodeJS.ProcessEnv 
   }
 
   // loaded only now: a replay needs none of them
-  const [{ Effect, Exit, Fiber }, { main }, Observed] = await Promise.all([import("effect"), import("./main.ts"), import("../Observer.ts")])
+  const [Effect, Exit, Fiber, { main }, Observed] = await Promise.all([
+    import("effect/Effect"),
+    import("effect/Exit"),
+    import("effect/Fiber"),
+    import("./main.ts"),
+    import("../Observer.ts")
+  ])
   const fiber = Effect.runFork(
     main(args, { out, err: { write: (text) => void stderrWrite(text) } }).pipe(
       Effect.provideService(Observed.Observer, observer ?? Observed.none)

@@ -1,13 +1,16 @@
 /**
- * The `pipeline` command line: run, plan, show, ls, verify, gc, fsck. Options.preParse
+ * The `pipeline` command line: run, plan, show, verify, fsck here; ls, runs and gc in
+ * RunsCommands.ts, results and report in ResultsCommands.ts, metrics and cat in
+ * ExportCommands.ts, compare in CompareCommand.ts. Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
  * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
  * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
- * that a writing command (run, gc, fsck --repair) cannot write.
+ * that a writing command (run, runs rm, gc, fsck --repair) cannot write.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
@@ -21,40 +24,53 @@ import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
 import { WorkerPool } from "../WorkerPool.ts"
 import type * as Commands from "./Commands.ts"
+import { catCommand, historyLines, historyShown, metricsCommand } from "./ExportCommands.ts"
+import * as NodeLookup from "./NodeLookup.ts"
 import { type CommandName, preParse, type Values } from "./Options.ts"
 import * as Text from "./Text.ts"
 import * as Render from "./Render.ts"
 import * as Replay from "./Replay.ts"
 import { compareCommand } from "./CompareCommand.ts"
 import { reportCommand, resultsCommand } from "./ResultsCommands.ts"
+import { gcCommand, lsCommand, runsCommand } from "./RunsCommands.ts"
 import { positiveInt, selectionOf, storeLayers, storeOf } from "./Selection.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, write as writeSummary } from "./Summary.ts"
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Console {
-  readonly out: Render.Output & { readonly isTTY?: boolean | undefined }
+  /** `writeBytes` writes binary output (`pipeline cat --format parquet`); without it, only text is printed */
+  readonly out: Render.Output & { readonly isTTY?: boolean | undefined; readonly writeBytes?: (bytes: Uint8Array) => void }
   readonly err: { readonly write: (text: string) => void }
 }
 
 /**
- * The start `run` and `verify` share: the pipeline file, the selection, the command's
- * own options (parsed before the pipeline loads, so a bad one fails fast), the
- * prepared graph (with what preparing it depended on, when the process is observed:
- * see Replay.ts), and the tensor backend it selects.
+ * The start `run` and `verify` share: the pipeline file, the selection (with the target
+ * nodes the command names), the command's own options (parsed before the pipeline loads,
+ * so a bad one fails fast), the prepared graph (with what preparing it depended on, when
+ * the process is observed: see Replay.ts), its tensor backend, and the layers that execute it
+ * in process (the store and the in-process executor on that backend: `run` uses a worker pool).
  */
-const prepareCommand = <A>(values: Values, file: string, own: Effect.Effect<A, ConfigError>) =>
+const prepareCommand = <A>(
+  values: Values,
+  file: string,
+  targets: ReadonlyArray<string>,
+  root: string,
+  own: Effect.Effect<A, ConfigError>
+) =>
   Effect.gen(function*() {
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
-    const prepared = yield* Runner.prepare(file, selection)
-    return { prepared, options, selection, backend }
+    const prepared = yield* Runner.prepare(file, { ...selection, targets })
+    return { prepared, options, selection, backend, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
   })
 
-const runCommand = (values: Values, file: string, root: string, console: Console, args: ReadonlyArray<string>) =>
+const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const { prepared, options: concurrency, selection, backend } = yield* prepareCommand(
       values,
       file,
+      targets,
+      root,
       positiveInt("concurrency", values["concurrency"] as string | undefined, os.availableParallelism())
     )
     // nodes that compute run in a pool of `concurrency` worker processes, started as needed
@@ -68,7 +84,8 @@ const runCommand = (values: Values, file: string, root: string, console: Console
       const renderer = Render.make(
         Render.modeOf(json, console.out),
         console.out,
-        prepared.graph.nodes.map((n) => n.label)
+        prepared.graph.nodes.map((n) => ({ label: n.label, kind: n.node.kind.kind })),
+        { concurrency }
       )
       const outcome = yield* Runner.execute(prepared, { concurrency, onEvent: renderer.onEvent, argv: args.join(" "), logs: root }).pipe(
         Effect.ensuring(Effect.sync(renderer.finish))
@@ -117,10 +134,10 @@ const runCommand = (values: Values, file: string, root: string, console: Console
     }).pipe(Effect.provide(Layer.mergeAll(storeLayers(root), executor)))
   })
 
-const planCommand = (values: Values, file: string, root: string, console: Console) =>
+const planCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
     const { selection } = yield* selectionOf(values)
-    const prepared = yield* Runner.prepare(file, selection)
+    const prepared = yield* Runner.prepare(file, { ...selection, targets })
     const { plan } = yield* Runner.plan(prepared).pipe(Effect.provide(storeLayers(root)))
     const explain = values["explain"] === true
     if (values["json"] === true) {
@@ -198,12 +215,8 @@ const computedBy = (entry: NodeRecord) =>
 
 const showCommand = (values: Values, query: string, root: string, console: Console) =>
   Effect.gen(function*() {
-    const runLog = yield* RunLog
     const store = yield* ArtifactStore
-    const entry = (yield* runLog.find(query)).find((e) => e.status !== "failed") ?? (yield* runLog.find(query))[0]
-    if (entry === undefined) {
-      return yield* new ConfigError({ reason: `pipeline show: no node, key or artifact matching "${query}" in ${store.root}` })
-    }
+    const entry = yield* NodeLookup.entryOf("show", query)
     const record = entry.key === undefined ? undefined : yield* store.lookup(entry.key)
     // a cached entry shows the log of the run that computed its key
     const logFile = entry.log !== undefined
@@ -212,8 +225,15 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
       ? undefined
       : layout(store.root).logPath(entry.key)
     const log = logFile === undefined ? undefined : NodeOutput.tail(logFile, logTailLines)
+    const history = yield* historyShown(entry)
     if (values["json"] === true) {
-      console.out.write(`${JSON.stringify({ ...entry, output: record?.output ?? null, logFile: log === undefined ? null : logFile, logTail: log?.lines ?? [] })}\n`)
+      console.out.write(`${JSON.stringify({
+        ...entry,
+        output: record?.output ?? null,
+        metricHistory: history ?? null,
+        logFile: log === undefined ? null : logFile,
+        logTail: log?.lines ?? []
+      })}\n`)
       return 0
     }
     const computed = yield* computedBy(entry).pipe(Effect.orElseSucceed(() => undefined))
@@ -230,6 +250,7 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
       ...(output === undefined ? [] : [`           ${layout(store.root).objectPath(output.hash)}`]),
       `  params   ${params || "-"}`,
       `  metrics  ${metrics || "-"}`,
+      ...(history === undefined ? [] : historyLines(history, entry.label, " ".repeat(11))),
       "  lineage",
       ...(yield* lineage(entry, 2, new Set())).map((line) => `  ${line}`),
       ...(log === undefined ? [] : [`  log      ${logFile}${log.omitted ? ` (last ${log.lines.length} lines)` : ""}`, ...log.lines.map((line) => `    ${line}`)]),
@@ -239,35 +260,11 @@ const showCommand = (values: Values, query: string, root: string, console: Conso
     return 0
   }).pipe(Effect.provide(storeLayers(root)))
 
-const lsCommand = (values: Values, root: string, console: Console) =>
+const verifyCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console) =>
   Effect.gen(function*() {
-    const limit = yield* positiveInt("limit", values["limit"] as string | undefined, 20)
-    const runs = yield* (yield* RunLog).runs(limit)
-    if (values["json"] === true) {
-      console.out.write(`${runs.map((r) => JSON.stringify(r)).join("\n")}${runs.length > 0 ? "\n" : ""}`)
-      return 0
-    }
-    if (runs.length === 0) {
-      console.out.write("no runs yet\n")
-      return 0
-    }
-    console.out.write(`${Text.table([
-      ["run", "pipeline", "started", "status", "nodes", "ran", "cached", "failed", "file"],
-      ...runs.map((r) => [
-        String(r.id), r.pipeline, r.startedAt, r.replayOf === null ? r.status : `${r.status} (replayed run ${r.replayOf})`,
-        String(r.nodes), String(r.ran ?? 0), String(r.cached ?? 0),
-        String(r.failed ?? 0), r.file
-      ])
-    ])}\n`)
-    return 0
-  }).pipe(Effect.provide(storeLayers(root)))
-
-const verifyCommand = (values: Values, file: string, root: string, console: Console) =>
-  Effect.gen(function*() {
-    const { prepared, backend } = yield* prepareCommand(values, file, Effect.void)
-    // verify recomputes into a store in memory, which only this process can reach
+    const { prepared, layers } = yield* prepareCommand(values, file, targets, root, Effect.void)
     const { checked, mismatches } = yield* Runner.verify(prepared, { concurrency: 1, onEvent: () => {} }).pipe(
-      Effect.provide(Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)))
+      Effect.provide(layers)
     )
     if (values["json"] === true) {
       console.out.write(`${JSON.stringify({ checked, mismatches })}\n`)
@@ -281,26 +278,6 @@ const verifyCommand = (values: Values, file: string, root: string, console: Cons
     }
     return mismatches.length > 0 ? 1 : 0
   })
-
-const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`
-
-const gcCommand = (values: Values, root: string, console: Console) =>
-  Effect.gen(function*() {
-    const store = yield* ArtifactStore
-    const keys = yield* store.keys()
-    const referenced = new Set(yield* (yield* RunLog).referencedHashes())
-    for (const record of keys.values()) {
-      referenced.add(record.output.hash)
-      referenced.add(record.metrics.hash)
-    }
-    const removed = yield* store.gc(referenced, { checkpoints: values["checkpoints"] === true })
-    console.out.write(
-      values["json"] === true
-        ? `${JSON.stringify(removed)}\n`
-        : `removed ${count(removed.objects, "unreferenced object")} (${removed.bytes} bytes) and ${count(removed.checkpoints, "checkpoint")} (${removed.checkpointBytes} bytes) from ${store.root}\n`
-    )
-    return 0
-  }).pipe(Effect.provide(storeLayers(root)))
 
 const fsckCommand = (values: Values, root: string, console: Console) =>
   Effect.gen(function*() {
@@ -346,8 +323,8 @@ const fsckCommand = (values: Values, root: string, console: Console) =>
       })}\n`)
     } else {
       const lines = [
-        `fsck ${store.root}: ${count(checked.objects, "object")}, ${count(checked.records, "key record")}, run log ${
-          log.state === "sound" ? `with ${count(log.runs, "run")}` : log.state
+        `fsck ${store.root}: ${Text.count(checked.objects, "object")}, ${Text.count(checked.records, "key record")}, run log ${
+          log.state === "sound" ? `with ${Text.count(log.runs, "run")}` : log.state
         }`,
         ...problems.flatMap((p) => [
           `  ✗ ${p.path}: ${p.what}${p.node === undefined ? "" : ` (made by node ${p.node})`}`,
@@ -355,10 +332,10 @@ const fsckCommand = (values: Values, root: string, console: Console) =>
         ]),
         ...warnings.map((w) => `  ! ${w}`),
         problems.length === 0
-          ? `no problems${warnings.length > 0 ? `, ${count(warnings.length, "warning")}` : ""}`
-          : `${count(problems.length, "problem")}, ${problems.length - unrepaired} repaired${
+          ? `no problems${warnings.length > 0 ? `, ${Text.count(warnings.length, "warning")}` : ""}`
+          : `${Text.count(problems.length, "problem")}, ${problems.length - unrepaired} repaired${
             unrepaired > 0 && !repair ? " (run `pipeline fsck --repair` to repair them)" : ""
-          }${warnings.length > 0 ? `, ${count(warnings.length, "warning")}` : ""}`
+          }${warnings.length > 0 ? `, ${Text.count(warnings.length, "warning")}` : ""}`
       ]
       console.out.write(`${lines.join("\n")}\n`)
     }
@@ -374,11 +351,14 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
   const writing = <E, R>(command: CommandName, body: Body<E, R>) =>
     inStore((values, positionals, root) => Effect.andThen(ensureWritable(root, command), body(values, positionals, root)))
   return {
-    run: writing("run", (values, [file = ""], root) => runCommand(values, file, root, console, args)),
-    plan: inStore((values, [file = ""], root) => planCommand(values, file, root, console)),
+    run: writing("run", (values, [file = "", ...targets], root) => runCommand(values, file, targets, root, console, args)),
+    plan: inStore((values, [file = "", ...targets], root) => planCommand(values, file, targets, root, console)),
     show: inStore((values, [query = ""], root) => showCommand(values, query, root, console)),
+    metrics: inStore((values, [query = ""], root) => metricsCommand(values, query, root, console)),
+    cat: inStore((values, [query = ""], root) => catCommand(values, query, root, console)),
     ls: inStore((values, _, root) => lsCommand(values, root, console)),
-    verify: inStore((values, [file = ""], root) => verifyCommand(values, file, root, console)),
+    runs: writing("runs", (values, [, ...ids], root) => runsCommand(values, ids, root, console)),
+    verify: inStore((values, [file = "", ...targets], root) => verifyCommand(values, file, targets, root, console)),
     results: inStore((values, [source = ""], root) => resultsCommand(values, source, root, console)),
     report: inStore((values, [source = ""], root) => reportCommand(values, source, root, console)),
     compare: inStore((values, [runA = "", runB = ""], root) => compareCommand(values, runA, runB, root, console)),

@@ -5,7 +5,8 @@
  * so the files of a dead process can be told apart; they are hashed (sha256) while written,
  * fsynced, optionally made read-only, then renamed into place and the directory fsynced.
  * The temp files a killed process left behind are removed before the first write (and by
- * `gc`), never while the store is only read.
+ * `gc`), never while the store is only read. `replaceFile` does the same for a file outside
+ * the store (`-o FILE`), through a temp file beside it.
  */
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
@@ -40,11 +41,11 @@ const fsyncDir = (dir: string) => {
   }
 }
 
-/** Write all of `bytes` to the open file `fd`, feeding them to `hash` as they go. */
-const writeHashed = (fd: number, bytes: Uint8Array, hash: ReturnType<typeof createHash>) => {
+/** Write all of `bytes` to the open file `fd`, feeding them to `hash` (when given) as they go. */
+const writeHashed = (fd: number, bytes: Uint8Array, hash?: ReturnType<typeof createHash>) => {
   for (let at = 0; at < bytes.length; at += chunkBytes) {
     const part = bytes.subarray(at, Math.min(at + chunkBytes, bytes.length))
-    hash.update(part)
+    hash?.update(part)
     let written = 0
     while (written < part.length) written += fs.writeSync(fd, part, written)
   }
@@ -97,4 +98,28 @@ export const make = (tmpDir: string): AtomicWriter => {
     write: (dest, bytes) => moveIntoPlace(writeTemp(bytes).file, dest),
     removeDeadTemps
   }
+}
+
+/**
+ * Write `bytes` to `dest`, a file outside the store (one the user named with `-o`), through a
+ * temp file beside it that is fsynced and renamed over it: `dest` holds its old contents
+ * until the new ones are complete, and the temp file is removed when anything fails.
+ */
+export const replaceFile = (dest: string, bytes: Uint8Array): void => {
+  const dir = path.dirname(dest)
+  const temp = path.join(dir, `.${path.basename(dest)}.${process.pid}~${randomBytes(6).toString("hex")}.tmp`)
+  try {
+    const fd = fs.openSync(temp, "wx")
+    try {
+      writeHashed(fd, bytes)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.renameSync(temp, dest)
+  } catch (error) {
+    fs.rmSync(temp, { force: true })
+    throw error
+  }
+  fsyncDir(dir)
 }

@@ -8,7 +8,9 @@
  * `NodeFailed`, which keeps a tagged error's tag and fields; its output and metrics are then
  * stored as objects (OutputCommit.store). Committing the key record is the scheduler's.
  */
-import { Cause, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Node from "../../dsl/Node.ts"
 import { ArtifactStore } from "../ArtifactStore.ts"
 import type * as CacheKey from "../CacheKey.ts"

@@ -2,22 +2,25 @@
  * What `gc` removes from a store, decided once for both stores (the file store and the
  * in-memory test double list their contents; each removes what `select` picks):
  *
- * - objects no reference names, unless written within the grace period (a running node
- *   may not have committed the record naming them yet);
- * - key records whose objects are gone, or go with this gc (they can never be hits again);
+ * - key records of keys only forgotten runs referred to (`pipeline runs rm`, `gc
+ *   --keep-last`), with their logs: nothing the run log keeps refers to them any more;
+ * - objects nothing refers to any more — no logged run, no key record kept — unless written
+ *   within the grace period (a running node may not have committed the record naming them yet);
+ * - key records whose objects are gone or short (they can never be hits again);
  * - checkpoints of committed keys (they can never be resumed from), and with
  *   `checkpoints: true` every checkpoint.
  *
- * A record or checkpoint whose key a live process holds the lock of is left alone: its
- * node may be computing it right now. Pure: no clock, no file system.
+ * A record, log or checkpoint whose key a live process holds the lock of is left alone: its
+ * node may be computing it right now; so is a record or log written within the grace period.
+ * Pure: no clock, no file system.
  */
 import type { KeyRecord } from "../ArtifactStore.ts"
 import * as Integrity from "./Integrity.ts"
 
 /**
- * How long gc spares an unreferenced object after it was written (or rewritten): a
- * node commits its record moments after putting its objects, and the references gc
- * was given may predate that commit.
+ * How long gc spares an unreferenced object, record or log after it was written (or
+ * rewritten): a node commits its record moments after putting its objects, and its run logs
+ * the record moments after that, so the references gc was given may predate them.
  */
 export const objectGraceMs = 60_000
 
@@ -30,10 +33,25 @@ export interface GcOptions {
   readonly checkpoints?: boolean
 }
 
-/** What `gc` removed: unreferenced objects, and checkpoints. */
+/** What the run log says about the store's contents. */
+export interface References {
+  /** objects some logged run names (its nodes' outputs and metrics) */
+  readonly hashes: ReadonlySet<string>
+  /**
+   * keys that forgotten runs referred to and no logged run refers to: their records and logs go.
+   * Empty while a run is in progress: it may be about to log any key as a cache hit.
+   */
+  readonly forgotten: ReadonlySet<string>
+}
+
+/** What `gc` removed: key records of forgotten runs, unreferenced objects, logs and checkpoints. */
 export interface GcReport {
+  /** key records removed: those only forgotten runs referred to, and those whose objects are gone */
+  readonly keyRecords: number
   readonly objects: number
   readonly bytes: number
+  readonly logs: number
+  readonly logBytes: number
   readonly checkpoints: number
   readonly checkpointBytes: number
 }
@@ -45,57 +63,95 @@ export interface ListedObject {
   readonly writtenAt: number
 }
 
-/** A checkpoint as gc sees it. */
-export interface ListedCheckpoint {
+/** A checkpoint or a node's log (`logs/<key>.log`) as gc sees it. */
+export interface ListedFile {
   readonly key: string
   readonly size: number
+}
+
+/** A node's log as gc sees it. */
+export interface ListedLog extends ListedFile {
+  readonly writtenAt: number
+}
+
+/** A key record as gc sees it; `record` is undefined when it is not a valid record. */
+export interface ListedRecord {
+  readonly key: string
+  readonly record: KeyRecord | undefined
+  readonly writtenAt: number
 }
 
 /** What a store holds, as gc sees it. */
 export interface Listing {
   readonly objects: ReadonlyArray<ListedObject>
-  /** every key record, by the key it is stored under; `record` is undefined when it is not a valid record */
-  readonly records: ReadonlyArray<{ readonly key: string; readonly record: KeyRecord | undefined }>
-  readonly checkpoints: ReadonlyArray<ListedCheckpoint>
+  /** every key record, by the key it is stored under */
+  readonly records: ReadonlyArray<ListedRecord>
+  readonly checkpoints: ReadonlyArray<ListedFile>
+  readonly logs: ReadonlyArray<ListedLog>
 }
 
 /** What gc removes from a listing. */
 export interface Selection {
+  /** keys whose records are removed because only forgotten runs referred to them */
+  readonly forgotten: ReadonlyArray<string>
   readonly objects: ReadonlyArray<ListedObject>
-  /** keys whose records are removed */
-  readonly records: ReadonlyArray<string>
-  readonly checkpoints: ReadonlyArray<ListedCheckpoint>
+  /** keys whose records are removed because their objects are gone */
+  readonly dangling: ReadonlyArray<string>
+  readonly logs: ReadonlyArray<ListedLog>
+  readonly checkpoints: ReadonlyArray<ListedFile>
 }
 
-/** Whether an object written at `writtenAt` is still within gc's grace period at `now`. */
+/** Whether something written at `writtenAt` is still within gc's grace period at `now`. */
 export const isYoung = (writtenAt: number, now: number): boolean => writtenAt > now - objectGraceMs
 
+/** The objects `records` name. */
+export const namedBy = (records: ReadonlyArray<ListedRecord>): Set<string> =>
+  new Set(records.flatMap(({ record }) => (record === undefined ? [] : Integrity.refsOf(record).map((ref) => ref.hash))))
+
 /**
- * What gc removes from `listing` at time `now`, given the object hashes still `referenced`
- * and the keys whose locks a live process `held`.
+ * What gc removes from `listing` at time `now`, given what the run log still refers to and
+ * the keys whose locks a live process `held`.
  */
 export const select = (
   listing: Listing,
-  referenced: ReadonlySet<string>,
+  references: References,
   now: number,
   held: ReadonlySet<string>,
   options: GcOptions = {}
 ): Selection => {
+  // a key whose record or log gc may remove now: forgotten, not being computed
+  const collectable = (key: string, writtenAt: number) => references.forgotten.has(key) && !held.has(key) && !isYoung(writtenAt, now)
+  const forgotten = listing.records.filter((r) => collectable(r.key, r.writtenAt)).map((r) => r.key)
+  const gone = new Set(forgotten)
+  const kept = listing.records.filter((r) => !gone.has(r.key))
+  const sizes = new Map(listing.objects.map((o) => [o.hash, o.size]))
+  const isIntact = ({ record }: ListedRecord) => record !== undefined && Integrity.isIntact(record, (hash) => sizes.get(hash))
+  // what intact records name stays; a record whose objects are gone or short can never be a hit again
+  const intact = kept.filter(isIntact)
+  const referenced = new Set([...references.hashes, ...namedBy(intact)])
+  const objects = listing.objects.filter((o) => !referenced.has(o.hash) && !isYoung(o.writtenAt, now))
+  const dangling = kept.filter((r) => r.record !== undefined && !held.has(r.key) && !isIntact(r)).map((r) => r.key)
+  const recorded = new Set(kept.map((r) => r.key))
+  const logs = listing.logs.filter((log) => !recorded.has(log.key) && collectable(log.key, log.writtenAt))
   const committed = new Set(listing.records.map((r) => r.key))
   const checkpoints = listing.checkpoints.filter((c) => !held.has(c.key) && (options.checkpoints === true || committed.has(c.key)))
-  const objects = listing.objects.filter((o) => !referenced.has(o.hash) && !isYoung(o.writtenAt, now))
-  const removed = new Set(objects.map((o) => o.hash))
-  const sizes = new Map(listing.objects.filter((o) => !removed.has(o.hash)).map((o) => [o.hash, o.size]))
-  const records = listing.records
-    .filter(({ key, record }) => record !== undefined && !held.has(key) && !Integrity.isIntact(record, (hash) => sizes.get(hash)))
-    .map(({ key }) => key)
-  return { objects, records, checkpoints }
+  return { forgotten, objects, dangling, logs, checkpoints }
 }
 
-/** The report of a gc that removed `objects` and `checkpoints`. */
-export const report = (objects: ReadonlyArray<{ readonly size: number }>, checkpoints: ReadonlyArray<{ readonly size: number }>): GcReport => ({
-  objects: objects.length,
-  bytes: objects.reduce((sum, o) => sum + o.size, 0),
-  checkpoints: checkpoints.length,
-  checkpointBytes: checkpoints.reduce((sum, c) => sum + c.size, 0)
+const total = (files: ReadonlyArray<{ readonly size: number }>): number => files.reduce((sum, f) => sum + f.size, 0)
+
+/** The report of a gc that removed these. */
+export const report = (removed: {
+  readonly keyRecords: number
+  readonly objects: ReadonlyArray<{ readonly size: number }>
+  readonly logs: ReadonlyArray<{ readonly size: number }>
+  readonly checkpoints: ReadonlyArray<{ readonly size: number }>
+}): GcReport => ({
+  keyRecords: removed.keyRecords,
+  objects: removed.objects.length,
+  bytes: total(removed.objects),
+  logs: removed.logs.length,
+  logBytes: total(removed.logs),
+  checkpoints: removed.checkpoints.length,
+  checkpointBytes: total(removed.checkpoints)
 })

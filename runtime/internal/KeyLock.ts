@@ -6,7 +6,8 @@
  * longer alive is stale and is taken over; so is an empty one older than a few seconds
  * (its writer died between creating and writing it). Only the owner's token releases a lock.
  */
-import { Option, Schema } from "effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"

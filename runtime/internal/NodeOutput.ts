@@ -18,7 +18,9 @@
  * writes bypass it: they hold the streams' original `write` (cli/bin.ts). `tail` reads a log
  * back for `pipeline show`.
  */
-import { type Context, Effect, Fiber } from "effect"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { AsyncLocalStorage } from "node:async_hooks"
 import * as fs from "node:fs"
 import * as path from "node:path"

@@ -7,7 +7,7 @@
  * the store under the node's key (CheckpointCodec), and loading one restores the metrics
  * reported before it, so a resumed node continues its metrics too.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { NodeContext, Progress } from "../../dsl/Node.ts"
 import * as Random from "../../dsl/Random.ts"
 import type { ArtifactStore } from "../ArtifactStore.ts"

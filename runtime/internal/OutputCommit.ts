@@ -12,7 +12,7 @@
  * again first, and if one changed meanwhile the output may come from other bytes than the
  * key says, so it is not committed.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Metrics } from "../../dsl/Artifact.ts"
 import type { NodeInstance } from "../../dsl/Node.ts"
 import type { ArtifactStore, KeyRecord, ObjectRef } from "../ArtifactStore.ts"

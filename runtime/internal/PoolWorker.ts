@@ -10,7 +10,11 @@
  * half-written. Ctrl-C in a terminal reaches every process of its group, workers included:
  * they ignore SIGINT and let the parent decide.
  */
-import { Effect, Exit, Option, Queue, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
 import { ArtifactStore } from "../ArtifactStore.ts"
 import * as Job from "../Job.ts"
 import * as TensorBackend from "../TensorBackend.ts"

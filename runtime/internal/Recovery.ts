@@ -12,7 +12,8 @@
  * deterministic (other bytes, which the reader's key does not name), or the object is
  * found corrupt again afterwards.
  */
-import { Deferred, Effect } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type { NodeInstance } from "../../dsl/Node.ts"
 import type { ArtifactStore, ObjectRef } from "../ArtifactStore.ts"
 import { CorruptObject, type NodeFailed, type StoreError } from "../Errors.ts"

@@ -28,6 +28,7 @@ CREATE INDEX IF NOT EXISTS node_runs_label ON node_runs(label);
 CREATE INDEX IF NOT EXISTS node_runs_run ON node_runs(run_id);
 CREATE TABLE IF NOT EXISTS replays (signature TEXT PRIMARY KEY, run_id INTEGER NOT NULL, record TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS key_components (key TEXT PRIMARY KEY, components TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS forgotten_keys (key TEXT PRIMARY KEY);
 `
 
 /** Whether this process may write `file` (an existing file or directory): not read-only, not someone else's. */
@@ -181,6 +182,29 @@ export const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): v
      FROM node_runs WHERE run_id = ? ORDER BY rowid`
   ).run(to, from)
   db.prepare("UPDATE runs SET results = (SELECT results FROM runs WHERE id = ?) WHERE id = ?").run(from, to)
+}
+
+/**
+ * Remove runs `ids` from the log: their runs and node entries, their replay records, and the
+ * key components no remaining entry uses. The keys they referred to that no remaining run
+ * refers to are kept as forgotten (`pipeline gc` removes their records, RunLogQueries.forgottenKeys).
+ */
+export const forgetRuns = (db: DatabaseSync, ids: ReadonlyArray<number>): void => {
+  const list = JSON.stringify(ids)
+  const inList = "IN (SELECT value FROM json_each(?))"
+  transaction(db, () => {
+    db.prepare(`INSERT OR IGNORE INTO forgotten_keys (key) SELECT DISTINCT key FROM node_runs WHERE run_id ${inList} AND key IS NOT NULL`).run(list)
+    db.prepare(`DELETE FROM node_runs WHERE run_id ${inList}`).run(list)
+    db.prepare(`DELETE FROM replays WHERE run_id ${inList}`).run(list)
+    db.prepare(`DELETE FROM runs WHERE id ${inList}`).run(list)
+    db.exec(`DELETE FROM forgotten_keys WHERE key IN (SELECT key FROM node_runs WHERE key IS NOT NULL);
+      DELETE FROM key_components WHERE key NOT IN (SELECT key FROM node_runs WHERE key IS NOT NULL);`)
+  })
+}
+
+/** Stop listing `keys` as forgotten: gc has removed their records (or they had none). */
+export const settleForgotten = (db: DatabaseSync, keys: ReadonlyArray<string>): void => {
+  db.prepare("DELETE FROM forgotten_keys WHERE key IN (SELECT value FROM json_each(?))").run(JSON.stringify(keys))
 }
 
 /** Whether a SQLite error says the file is not a sound database (SQLITE_CORRUPT, SQLITE_NOTADB). */

@@ -5,7 +5,10 @@
  * type it is not. Kept apart from RunLogDb.ts, which cli/Replay.ts loads before Effect:
  * loading Schema would cost that fast path more than the whole replay takes.
  */
-import { Cause, Data, Exit, Schema } from "effect"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import type { DatabaseSync, SQLInputValue } from "node:sqlite"
 import type * as CacheKey from "../CacheKey.ts"
 import { reasonOf } from "../Errors.ts"
@@ -148,12 +151,12 @@ const RunRow = {
   failed: Count
 }
 
-/** The latest `limit` runs (or run `only`), newest first, with their node counts and the process that ran them. */
+/** The latest `limit` runs (or run `only`), newest first, with their node counts and the process that ran them (its status as logged). */
 export const runs = (
   db: DatabaseSync,
   limit: number,
   only?: number
-): ReadonlyArray<RunEntry & { readonly host: string | null; readonly pid: number | null }> =>
+): ReadonlyArray<RunEntry> =>
   query(
     db,
     "runs",
@@ -201,6 +204,10 @@ const nodeRecords = (db: DatabaseSync, where: string, ...params: Array<SQLInputV
 export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
   nodeRecords(db, "WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ? ORDER BY n.run_id DESC LIMIT 20", text, `${text}%`, `${text}%`)
 
+/** Every node label the log holds: those of the latest run first, in its order, then those of earlier runs. */
+export const labels = (db: DatabaseSync): Array<string> =>
+  query(db, "node_runs", { label: Text }, "SELECT label FROM node_runs GROUP BY label ORDER BY MAX(run_id) DESC, MAX(rowid)").map((row) => row.label)
+
 /** Every node entry of run `runId`, in the order it was logged. */
 export const runNodes = (db: DatabaseSync, runId: number): Array<NodeRecord> => nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", runId)
 
@@ -216,6 +223,17 @@ const nodeHashes = (db: DatabaseSync) =>
 /** Output and metrics hashes any run refers to. */
 export const referencedHashes = (db: DatabaseSync): Set<string> =>
   new Set(nodeHashes(db).flatMap((row) => [row.output_hash, row.metrics_hash].filter((h): h is string => h !== null)))
+
+/** Keys that forgotten runs referred to and no logged run refers to now (RunLogDb.forgetRuns). */
+export const forgottenKeys = (db: DatabaseSync): Set<string> =>
+  new Set(
+    query(
+      db,
+      "forgotten_keys",
+      { key: Text },
+      "SELECT key FROM forgotten_keys WHERE key NOT IN (SELECT key FROM node_runs WHERE key IS NOT NULL)"
+    ).map((row) => row.key)
+  )
 
 /** What SQLite's integrity check finds wrong with the database (nothing when it is sound). */
 export const integrityProblems = (db: DatabaseSync): Array<string> =>

@@ -2,6 +2,8 @@
 import * as path from "node:path"
 
 const checkpointSuffix = ".safetensors"
+const logSuffix = ".log"
+const runLogPrefix = "run-"
 
 /**
  * The directories and file paths of the store at `root` (an absolute path): ArtifactStore,
@@ -28,9 +30,12 @@ export const layout = (root: string) => {
      * What the node computing `key` printed when it last ran (internal/NodeOutput.ts): by key,
      * like its checkpoint, so a cached node's log is that of the run that computed it.
      */
-    logPath: (key: string) => `${dirs.logs}${path.sep}${key}.log`,
+    logPath: (key: string) => `${dirs.logs}${path.sep}${key}${logSuffix}`,
     /** What run `runId` printed that no node can be credited with. */
-    runLogPath: (runId: number) => `${dirs.logs}${path.sep}run-${runId}.log`,
+    runLogPath: (runId: number) => `${dirs.logs}${path.sep}${runLogPrefix}${runId}${logSuffix}`,
+    /** The key whose node log a file in `logs/` is (undefined for a run's log and any other file). */
+    logKey: (name: string): string | undefined =>
+      name.endsWith(logSuffix) && !name.startsWith(runLogPrefix) ? name.slice(0, -logSuffix.length) : undefined,
     lockPath: (key: string) => `${dirs.locks}${path.sep}${key}.lock`,
     checkpointPath: (key: string) => `${dirs.checkpoints}${path.sep}${key}${checkpointSuffix}`,
     /** The key whose checkpoint a file in `checkpoints/` is (undefined for any other file). */

@@ -10,7 +10,7 @@
  * different nodes share one value. Whatever is not in memory is read through the store's
  * verified read, so a value is only ever decoded from bytes that hash to its name.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type * as Graph from "../../dsl/Graph.ts"
 import type { NodeInstance } from "../../dsl/Node.ts"
 import type { ArtifactStore, ObjectRef } from "../ArtifactStore.ts"

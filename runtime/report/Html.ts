@@ -65,8 +65,25 @@ const resultsSection = (results: Results.Table): string => {
     .join("")
 }
 
+/** HTML text as text: the entities `escape` writes, back. */
+export const unescape = (html: string): string =>
+  html.replace(/&(amp|lt|gt|quot|#39);/g, (_, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: "\"", "#39": "'" })[name]!)
+
+const figureStart = (title: string): string => `<figure><figcaption>${escape(title)}</figcaption>`
+
 const chartSection = (charts: ReadonlyArray<RenderedChart>): string =>
-  `<div class="charts">${charts.map((chart) => `<figure><figcaption>${escape(chart.title)}</figcaption>${chart.svg}</figure>`).join("")}</div>`
+  `<div class="charts">${charts.map((chart) => `${figureStart(chart.title)}${chart.svg}</figure>`).join("")}</div>`
+
+/** The titles of the charts of a page `page` made, in order. */
+export const chartTitles = (html: string): Array<string> =>
+  [...html.matchAll(/<figure><figcaption>(.*?)<\/figcaption>/g)].map((match) => unescape(match[1]!))
+
+/** The SVG of the chart titled `title` in a page `page` made, if it has one (for a figure of its own). */
+export const chartSvg = (html: string, title: string): string | undefined => {
+  const start = figureStart(title)
+  const at = html.indexOf(start)
+  return at < 0 ? undefined : html.slice(at + start.length, html.indexOf("</figure>", at))
+}
 
 const nodesSection = (nodes: ReadonlyArray<NodeRow>): string => {
   const rows = nodes.map((node) => {

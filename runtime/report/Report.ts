@@ -3,7 +3,7 @@
  * Charts.ts makes the Vega-Lite specs, `vega-lite` compiles them to Vega, and `vega`
  * renders each to SVG in this process (no browser, no CDN); Html.ts lays out the page.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type * as Results from "../Results.ts"
 import * as Charts from "./Charts.ts"
 import * as Html from "./Html.ts"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { Completions } from "effect/cli"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -75,7 +75,7 @@ describe("pipeline's declarations", () => {
       const args of [
         [], ["frobnicate"], ["help", "run"], ["--help"], ["run", "x.ts", "--help"], ["run", "x.ts", "-h"], ["run", "x.ts", "--version"],
         ["plan", "x.ts", "--log-level", "debug"], ["ls", "--completions", "bash"], ["run", "x.ts", "--bogus"], ["run"],
-        ["run", "x.ts", "y.ts"], ["ls", "extra"], ["run", "x.ts", "--no-json"], ["run", "x.ts", "--json=false"], ["ls", "--explain"],
+        ["show", "a", "b"], ["ls", "extra"], ["run", "x.ts", "--no-json"], ["run", "x.ts", "--json=false"], ["ls", "--explain"],
         ["run", "x.ts", "--seeds", "1", "--seeds", "2"]
       ]
     ) expect(Options.preParse(args), args.join(" ")).toBeUndefined()
@@ -153,11 +153,11 @@ describe("narrow terminals", () => {
   it("live progress lines on a narrow terminal drop whole words; a zero width cuts nothing", () => {
     const draw = (columns: number) => {
       let text = ""
-      const renderer = Render.make("tty", { write: (t) => void (text += t), columns }, ["reward-model"])
+      const renderer = Render.make("tty", { write: (t) => void (text += t), columns }, [{ label: "reward-model", kind: "reward/bradleyTerry" }])
       renderer.onEvent({ type: "failed", id: "n", label: "reward-model", error: "the loss diverged at step 12" })
       renderer.finish()
-      // the last drawing, without its cursor movements
-      return text.replace(/\x1b\[[0-9]*[A-Z]/g, "").trimEnd().split("\n").at(-1)!
+      // the node's line of the last drawing (the run's line follows it), without cursor movements
+      return text.replace(/\x1b\[[0-9]*[A-Z]/g, "").trimEnd().split("\n").at(-2)!
     }
     const full = draw(0)
     expect(full).toBe("  ✗ reward-model  failed: the loss diverged at step 12")

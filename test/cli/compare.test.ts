@@ -133,7 +133,7 @@ describe("pipeline compare", () => {
     const word = await cli(["compare", "first", "2"], dir)
     expect([word.code, word.stderr]).toEqual([2, `error: compare: "first" is not a run id: a run's number, latest or previous (the latest are 2, 1; pipeline ls lists them)\n`])
     const csv = await cli(["compare", "1", "2", "--format", "csv"], dir)
-    expect([csv.code, csv.stderr]).toEqual([2, `error: --format: "csv" is not a format (one of: table, md, json)\n`])
+    expect([csv.code, csv.stderr]).toEqual([2, `error: --format: "csv" is not a format of pipeline compare (one of: table, md, json)\n`])
     expect(unknown.stdout + word.stdout + csv.stdout).toBe("")
   })
 })

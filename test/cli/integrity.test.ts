@@ -17,7 +17,8 @@ export default Pipeline.make("chain", () => sum({ numbers: scaled({ numbers: sou
 `,
   // a source that is not deterministic: recomputing it gives other bytes
   "noisy.ts": `
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Node, Pipeline } from "@ablate/dsl/index.ts"
 import { Numbers } from "./nodes/artifacts.ts"
 import { scaled } from "./nodes/scaled.ts"

@@ -59,7 +59,17 @@ describe("the quickstart pipeline", () => {
     fs.writeFileSync(path.join(store, "objects", "ff", "f".repeat(64)), "orphan")
     fs.utimesSync(path.join(store, "objects", "ff", "f".repeat(64)), 0, 0) // older than gc's grace period
     const gc = await cli(["gc", "--store", store, "--json"], repo)
-    expect(JSON.parse(gc.stdout)).toEqual({ objects: 1, bytes: 6, checkpoints: 0, checkpointBytes: 0 })
+    expect(JSON.parse(gc.stdout)).toEqual({
+      forgottenRuns: [],
+      keyRecords: 0,
+      objects: 1,
+      bytes: 6,
+      logs: 0,
+      logBytes: 0,
+      checkpoints: 0,
+      checkpointBytes: 0,
+      inProgress: []
+    })
     const last = (await run("--json")).stdout
     expect(last).toMatch(/"status":"succeeded"/)
     // nothing it depends on changed since the first --json run (gc kept what it refers to): replayed

@@ -57,7 +57,8 @@ export default Pipeline.make("configured", () => source({ n: config.n + (locale.
   "lib/node_modules/verpkg/package.json": `{ "name": "verpkg", "version": "1.0.0", "type": "module", "main": "index.js" }`,
   "lib/node_modules/verpkg/index.js": "export const offset = 1\n",
   "lib/nodes/shifted.ts": `
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { Node } from "@ablate/dsl/index.ts"
 import { offset } from "verpkg"
 import { Numbers } from "../../nodes/artifacts.ts"

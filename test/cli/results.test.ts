@@ -55,7 +55,7 @@ describe("results and report", () => {
     const noRun = await cli(["results", "42"], dir)
     expect([noRun.code, noRun.stderr]).toEqual([2, "error: no run 42 in this store (pipeline ls lists the runs)\n"])
     const format = await cli(["results", "1", "--format", "xlsx"], dir)
-    expect([format.code, format.stderr]).toEqual([2, `error: --format: "xlsx" is not a format (one of: table, md, csv, json)\n`])
+    expect([format.code, format.stderr]).toEqual([2, `error: --format: "xlsx" is not a format of pipeline results (one of: table, md, csv, json)\n`])
   })
 
   it.skipIf(chromium === undefined && process.env["CI"] === undefined)(

@@ -15,11 +15,19 @@ describe("Text", () => {
   })
 
   it("fits a line by dropping whole trailing words", () => {
-    expect(Text.fitLine("  ▶ rm  running", 100)).toBe("  ▶ rm  running")
-    expect(Text.fitLine("  ▶ rm  running fast", 16)).toBe("  ▶ rm  running")
-    expect(Text.fitLine("  ▶ rm  running fast", 14)).toBe("  ▶ rm")
-    expect(Text.fitLine("  ▶ reward-model  running", 10)).toBe("  ▶")
-    expect(Text.fitLine("reward-model running", 5)).toBe("reward-model")
+    const fitLine = (line: string, width: number) => Text.fitParts(Text.breakable(line), width)
+    expect(fitLine("  ▶ rm  running", 100)).toBe("  ▶ rm  running")
+    expect(fitLine("  ▶ rm  running fast", 16)).toBe("  ▶ rm  running")
+    expect(fitLine("  ▶ rm  running fast", 14)).toBe("  ▶ rm")
+    expect(fitLine("  ▶ reward-model  running", 10)).toBe("  ▶")
+    expect(fitLine("reward-model running", 5)).toBe("reward-model")
+  })
+
+  it("drops a part of several words whole", () => {
+    const parts = [...Text.breakable("  ▶ rm  150/300"), "  ETA ~4.1s", "  loss 0.2100"]
+    expect(Text.fitParts(parts, 40)).toBe("  ▶ rm  150/300  ETA ~4.1s  loss 0.2100")
+    expect(Text.fitParts(parts, 30)).toBe("  ▶ rm  150/300  ETA ~4.1s")
+    expect(Text.fitParts(parts, 22)).toBe("  ▶ rm  150/300")
   })
 
   it("takes the terminal's width, else $COLUMNS, else 80", () => {

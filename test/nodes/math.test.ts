@@ -21,6 +21,11 @@ describe("reward math", () => {
     expect(math.reward.bradleyTerryLoss(margins(), { labelSmoothing: 0.1 }).dataSync()[0]).toBeCloseTo(1.0111123, 5)
   })
 
+  it("Bradley–Terry loss with a margin per pair (the adaptive margin)", () => {
+    // Δ − m = (0 − 1, 1 + 1, −2 − 0): mean of softplus(1), softplus(−2), softplus(2)
+    expect(math.reward.bradleyTerryLoss(margins(), { margin: tf.tensor1d([1, -1, 0]) }).dataSync()[0]).toBeCloseTo(1.1890392, 5)
+  })
+
   it("Bradley–Terry loss with soft targets: a tie (½) is indifferent to the sign of its margin", () => {
     // ½·softplus(0) + ½·softplus(0) for the tie, softplus(−2) for the preference
     expect(math.reward.bradleyTerryLoss(tf.tensor1d([0, 2]), { targets: tf.tensor1d([0.5, 1]) }).dataSync()[0]).toBeCloseTo(0.4100375, 5)
@@ -91,6 +96,14 @@ describe("evaluation math", () => {
     // positive 0.1 beats neither negative, 0.8 beats 0.3 but not 0.9: 1 of 4 pairs
     expect(math.evaluate.auc([0.1, 0.8, 0.3, 0.9], [true, true, false, false])).toBe(0.25)
     expect(math.evaluate.auc([0.5, 0.5], [true, false])).toBe(0.5) // a tie counts half
+  })
+
+  it("precision and recall of a flag as a detector", () => {
+    // 3 flagged, 2 of them positive; 4 positives, 2 of them flagged
+    const flagged = [true, true, true, false, false, false]
+    const positives = [true, false, true, true, true, false]
+    expect(math.evaluate.precisionRecall(flagged, positives)).toEqual({ precision: 2 / 3, recall: 0.5 })
+    expect(math.evaluate.precisionRecall([false], [true])).toEqual({ precision: Number.NaN, recall: 0 })
   })
 
   it("exact categorical KL", () => {

@@ -1,5 +1,5 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import type { Progress } from "../../dsl/Node.ts"
 import * as Random from "../../dsl/Random.ts"

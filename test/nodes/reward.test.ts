@@ -15,7 +15,7 @@ import * as TableCodec from "../../runtime/TableCodec.ts"
 import { Artifact } from "../../dsl/index.ts"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type * as Results from "../../runtime/Results.ts"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import { cli, fixedNode, repo, runInMemory, statuses, summary, tempProject, writeFile } from "../helpers.ts"
 
 type Accuracy = ReadonlyArray<{ split: string; accuracy: number; ece: number; pairs: number }>

@@ -19,6 +19,13 @@ describe("CacheKey", () => {
     expect(() => canonicalJson({ x: Number.NaN })).toThrow("x: NaN is not a finite number")
   })
 
+  it("canonical JSON orders keys by code unit, spells typed arrays as arrays, and names the path of a value it refuses", () => {
+    // json.dumps({"b": 1, "B": 2, "é": 3, "a1": [4], "a": [0.5, 0]}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expect(canonicalJson({ b: 1, B: 2, "é": 3, a1: [4], a: new Float32Array([0.5, -0]) })).toBe(`{"B":2,"a":[0.5,0],"a1":[4],"b":1,"é":3}`)
+    expect(() => canonicalJson({ a: [1, { b: Number.POSITIVE_INFINITY }] })).toThrow("a[1].b: Infinity is not a finite number")
+    expect(() => canonicalJson([{ f: () => 1 }])).toThrow("[0].f: a function has no JSON form")
+  })
+
   it("is the sha256 of the canonical components (golden value, computed independently with Python's json + hashlib)", () => {
     // json.dumps(components with code → code.hash, sort_keys=True, separators=(",", ":"))
     expect(CacheKey.make(components)).toBe("0fef8ca001f15dc9149d96680fd0236b5482362d32af6ab892ad870f115ba844")

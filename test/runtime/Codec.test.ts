@@ -1,5 +1,5 @@
 import { DuckDBInstance } from "@duckdb/node-api"
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -31,6 +31,12 @@ describe("table artifacts", () => {
     const bytes = TableCodec.encode(Rows, rows)
     expect(TableCodec.decode(Rows, bytes)).toEqual(rows)
     expect(Buffer.from(TableCodec.encode(Rows, rows)).equals(Buffer.from(bytes))).toBe(true)
+  })
+
+  it("read back without their type give every column, in schema order, with the same rows", () => {
+    const stored = TableCodec.decodeStored(TableCodec.encode(Rows, rows))
+    expect(stored.columns).toEqual(["id", "score", "name", "ok", "split", "features"])
+    expect(stored.rows).toEqual(rows)
   })
 
   it("are zstd Parquet files that DuckDB reads", async () => {

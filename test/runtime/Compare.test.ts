@@ -170,7 +170,9 @@ describe("compare", () => {
     ran: 4,
     cached: 0,
     failed: 0,
-    replayOf: null
+    replayOf: null,
+    host: null,
+    pid: null
   }
   const results = table([{ beta: 1, metrics: { gold: [0.61, 0.64] } }])
 

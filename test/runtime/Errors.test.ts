@@ -3,7 +3,9 @@
  * executor's `NodeFailed` with its label, the tag and fields of the error it failed with, and
  * that error as `cause` — whether it failed through the error channel or threw from a helper.
  */
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import { ArtifactStore, type GcOptions, type KeyRecord, objectGraceMs } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
 import * as Gc from "../../runtime/internal/Gc.ts"
-import { tempDir } from "../helpers.ts"
+import { filesUnder, tempDir } from "../helpers.ts"
 
 const encode = (text: string) => new TextEncoder().encode(text)
 
@@ -46,21 +46,21 @@ const holding = <A, E>(key: string, effect: Effect.Effect<A, E, ArtifactStore>) 
     return yield* (yield* ArtifactStore).withLock(key, () => {}, effect)
   })
 
-/** `pipeline gc` (with `options`): everything the valid records refer to is referenced. */
-const gcWith = (options: GcOptions) =>
+/** What the run log tells gc: the objects runs name, and the keys only forgotten runs referred to. */
+const references = (hashes: ReadonlyArray<string> = [], forgotten: ReadonlyArray<string> = []): Gc.References => ({
+  hashes: new Set(hashes),
+  forgotten: new Set(forgotten)
+})
+
+/** `pipeline gc` (with `options`) on a store whose runs name nothing and forgot nothing. */
+const gcWith = (options: GcOptions, told: Gc.References = references()) =>
   Effect.gen(function*() {
-    const store = yield* ArtifactStore
-    const referenced = new Set<string>()
-    for (const record of (yield* store.keys()).values()) {
-      referenced.add(record.output.hash)
-      referenced.add(record.metrics.hash)
-    }
-    return yield* store.gc(referenced, options)
+    return yield* (yield* ArtifactStore).gc(Effect.succeed(told), options)
   })
 const gc = gcWith({})
 
-/** What gc reports when it removed no checkpoint. */
-const noCheckpoints = { checkpoints: 0, checkpointBytes: 0 }
+/** What gc reports when it removed no key record, log or checkpoint. */
+const nothingElse = { keyRecords: 0, logs: 0, logBytes: 0, checkpoints: 0, checkpointBytes: 0 }
 
 /**
  * Checkpoints under four keys: `done` (its key committed), `resumable` (a killed run's), `dead` (a
@@ -92,9 +92,28 @@ describe("gc of the file store", () => {
     backdate(objectFile(root, record.metrics.hash))
     fs.rmSync(objectFile(root, record.output.hash))
     expect(await run(root, withStore((s) => s.lookup("k1")))).toBeUndefined()
-    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 3, ...noCheckpoints })
+    expect(await run(root, gc)).toEqual({ ...nothingElse, keyRecords: 1, objects: 1, bytes: 3 })
     expect(fs.existsSync(objectFile(root, record.metrics.hash))).toBe(false)
     expect(fs.existsSync(path.join(root, "keys", "k1.json"))).toBe(false)
+  })
+
+  it("removes a forgotten key's record and log with the objects only it named; spares one committed within the grace period", async () => {
+    const root = tempStore()
+    const forgotten = await run(root, commitNode("k1", "shared", "met1"))
+    const kept = await run(root, commitNode("k2", "shared", "met2"))
+    fs.mkdirSync(path.join(root, "logs"))
+    fs.writeFileSync(path.join(root, "logs", "k1.log"), "printed\n")
+    fs.writeFileSync(path.join(root, "logs", "run-1.log"), "a run's own\n")
+    for (const file of filesUnder(root)) backdate(path.join(root, file))
+    const recent = await run(root, commitNode("k3", "recent", "met3"))
+    for (const hash of [recent.output.hash, recent.metrics.hash]) backdate(objectFile(root, hash))
+    const removed = await run(root, gcWith({}, references([], ["k1", "k3"])))
+    expect(removed).toEqual({ ...nothingElse, keyRecords: 1, objects: 1, bytes: 4, logs: 1, logBytes: 8 })
+    expect(fs.readdirSync(path.join(root, "keys")).sort()).toEqual(["k2.json", "k3.json"])
+    expect(fs.existsSync(objectFile(root, forgotten.metrics.hash))).toBe(false)
+    expect(fs.existsSync(objectFile(root, kept.output.hash))).toBe(true)
+    expect(fs.readdirSync(path.join(root, "logs"))).toEqual(["run-1.log"])
+    expect((await run(root, withStore((s) => s.lookup("k3"))))?.output.hash).toBe(recent.output.hash)
   })
 
   it("keeps valid records and their objects", async () => {
@@ -102,7 +121,7 @@ describe("gc of the file store", () => {
     const record = await run(root, commitNode("k1", "out", "met"))
     backdate(objectFile(root, record.output.hash))
     backdate(objectFile(root, record.metrics.hash))
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...nothingElse })
     expect((await run(root, withStore((s) => s.lookup("k1"))))?.output.hash).toBe(record.output.hash)
   })
 
@@ -142,10 +161,10 @@ describe("gc of the file store", () => {
   it("spares an unreferenced object younger than the grace period (put, not yet committed)", async () => {
     const root = tempStore()
     const ref = await run(root, withStore((s) => s.put(encode("pending"), { format: "table", type: "T" })))
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...nothingElse })
     expect(fs.existsSync(objectFile(root, ref.hash))).toBe(true)
     backdate(objectFile(root, ref.hash))
-    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 7, ...noCheckpoints })
+    expect(await run(root, gc)).toEqual({ objects: 1, bytes: 7, ...nothingElse })
     expect(fs.existsSync(objectFile(root, ref.hash))).toBe(false)
   })
 
@@ -155,7 +174,7 @@ describe("gc of the file store", () => {
     const ref = await run(root, put)
     backdate(objectFile(root, ref.hash))
     await run(root, put)
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
+    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, ...nothingElse })
     expect(fs.existsSync(objectFile(root, ref.hash))).toBe(true)
   })
 
@@ -168,16 +187,16 @@ describe("gc of the file store", () => {
     fs.writeFileSync(path.join(root, "locks", "dead.lock"), JSON.stringify({ pid: deadPid, host: os.hostname(), token: "t" }))
     const checkpoints = () => fs.readdirSync(path.join(root, "checkpoints")).sort()
 
-    expect(await run(root, gc)).toEqual({ objects: 0, bytes: 0, checkpoints: 1, checkpointBytes: 4 })
+    expect(await run(root, gc)).toEqual({ ...nothingElse, objects: 0, bytes: 0, checkpoints: 1, checkpointBytes: 4 })
     expect(checkpoints()).toEqual(["dead.safetensors", "live.safetensors", "resumable.safetensors"])
 
     // while a live process (this one) holds the lock of `live`
     const whileLive = await run(root, holding("live", gcWith({ checkpoints: true })))
-    expect(whileLive).toEqual({ objects: 0, bytes: 0, checkpoints: 2, checkpointBytes: 13 })
+    expect(whileLive).toEqual({ ...nothingElse, objects: 0, bytes: 0, checkpoints: 2, checkpointBytes: 13 })
     expect(checkpoints()).toEqual(["live.safetensors"])
     expect(fs.existsSync(path.join(root, "locks", "dead.lock"))).toBe(false)
 
-    expect(await run(root, gcWith({ checkpoints: true }))).toEqual({ objects: 0, bytes: 0, checkpoints: 1, checkpointBytes: 4 })
+    expect(await run(root, gcWith({ checkpoints: true }))).toEqual({ ...nothingElse, objects: 0, bytes: 0, checkpoints: 1, checkpointBytes: 4 })
     expect(checkpoints()).toEqual([])
     expect(fs.readdirSync(path.join(root, "locks"))).toEqual([])
   })
@@ -186,7 +205,7 @@ describe("gc of the file store", () => {
     const root = tempStore()
     await run(root, checkpointsOfEveryKind)
     const held = await run(root, holding("done", gc))
-    expect(held).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
+    expect(held).toEqual({ objects: 0, bytes: 0, ...nothingElse })
     expect(fs.existsSync(path.join(root, "checkpoints", "done.safetensors"))).toBe(true)
   })
 
@@ -233,26 +252,43 @@ describe("the memory store", () => {
     expect(removed.left).toBeUndefined()
   })
 
-  it("treats a record whose object is missing as absent, and gc removes it", async () => {
+  it("treats a record whose object is missing as absent, and gc removes it with the object it alone named", async () => {
     vi.useFakeTimers({ toFake: ["Date"] })
     const outcome = await Effect.runPromise(
       Effect.gen(function*() {
         const store = yield* ArtifactStore
         const record = yield* commitNode("k1", "out", "met")
-        // gc given references that miss the output: it is spared while young...
-        const young = yield* store.gc(new Set([record.metrics.hash]))
-        const beforeGrace = yield* store.lookup("k1")
+        const metrics = yield* store.put(encode("met2"), { format: "table", type: "Metrics" })
+        yield* store.commit({ ...record, key: "k2", output: { ...record.output, hash: "0".repeat(64) }, metrics })
+        const absent = yield* store.lookup("k2")
         vi.setSystemTime(Date.now() + objectGraceMs + 1)
-        // ...and removed once old, which leaves the record dangling: absent, then removed
-        const old = yield* store.gc(new Set([record.metrics.hash]))
-        return { young, beforeGrace, old, after: yield* store.lookup("k1"), keys: yield* store.keys() }
+        const removed = yield* gc
+        return { absent, removed, k1: yield* store.lookup("k1"), keys: [...(yield* store.keys()).keys()] }
       }).pipe(Effect.provide(ArtifactStore.layerMemory()))
     )
-    expect(outcome.young).toEqual({ objects: 0, bytes: 0, ...noCheckpoints })
-    expect(outcome.beforeGrace?.key).toBe("k1")
-    expect(outcome.old).toEqual({ objects: 1, bytes: 3, ...noCheckpoints })
-    expect(outcome.after).toBeUndefined()
-    expect(outcome.keys.size).toBe(0)
+    expect(outcome.absent).toBeUndefined()
+    expect(outcome.removed).toEqual({ ...nothingElse, keyRecords: 1, objects: 1, bytes: 4 })
+    expect(outcome.k1?.key).toBe("k1")
+    expect(outcome.keys).toEqual(["k1"])
+  })
+
+  it("removes a forgotten key's record once past the grace period, with the objects no kept record names", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] })
+    const outcome = await Effect.runPromise(
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        yield* commitNode("forgotten", "shared", "metrics of forgotten")
+        yield* commitNode("kept", "shared", "metrics of kept")
+        const told = references([], ["forgotten"])
+        const young = yield* gcWith({}, told)
+        vi.setSystemTime(Date.now() + objectGraceMs + 1)
+        const old = yield* gcWith({}, told)
+        return { young, old, keys: [...(yield* store.keys()).keys()] }
+      }).pipe(Effect.provide(ArtifactStore.layerMemory()))
+    )
+    expect(outcome.young).toEqual({ ...nothingElse, objects: 0, bytes: 0 })
+    expect(outcome.old).toEqual({ ...nothingElse, keyRecords: 1, objects: 1, bytes: "metrics of forgotten".length })
+    expect(outcome.keys).toEqual(["kept"])
   })
 })
 
@@ -271,51 +307,91 @@ describe("gc's selection", () => {
     createdAt: new Date(0).toISOString()
   })
   const object = (hash: string, size: number, writtenAt = old) => ({ hash, size, writtenAt })
+  const listed = (key: string, record: KeyRecord | undefined, writtenAt = old): Gc.ListedRecord => ({ key, record, writtenAt })
+  const log = (key: string, size: number, writtenAt = old): Gc.ListedLog => ({ key, size, writtenAt })
   const none: ReadonlySet<string> = new Set()
-  const empty: Gc.Listing = { objects: [], records: [], checkpoints: [] }
+  const empty: Gc.Listing = { objects: [], records: [], checkpoints: [], logs: [] }
+  const removesNothing = { forgotten: [], objects: [], dangling: [], logs: [], checkpoints: [] }
 
   it("removes unreferenced objects written before the grace period, and keeps the rest", () => {
     const listing: Gc.Listing = {
       ...empty,
       objects: [object("referenced", 1), object("old", 2), object("oldest", 3, 0), object("young", 4, old + 1), object("edge", 5, old)]
     }
-    const selected = Gc.select(listing, new Set(["referenced"]), now, none)
+    const selected = Gc.select(listing, references(["referenced"]), now, none)
     expect(selected.objects.map((o) => o.hash)).toEqual(["old", "oldest", "edge"])
-    expect(Gc.report(selected.objects, selected.checkpoints)).toEqual({ objects: 3, bytes: 10, checkpoints: 0, checkpointBytes: 0 })
+    expect(Gc.report({ ...selected, keyRecords: 0 })).toEqual({ ...nothingElse, objects: 3, bytes: 10 })
   })
 
-  it("removes records whose objects are missing, short, or removed by this gc; keeps intact, invalid and held ones", () => {
+  it("keeps what intact records name; removes records whose objects are missing or short, with what only they name; keeps invalid and held ones", () => {
     const listing: Gc.Listing = {
       ...empty,
-      objects: [object("o1", 10), object("m1", 5), object("o2", 10), object("m3", 5), object("short", 3), object("m4", 5), object("m6", 5)],
+      objects: [object("o1", 10), object("m1", 5), object("m3", 5), object("short", 3), object("m4", 5), object("m6", 5), object("stray", 1)],
       records: [
-        { key: "intact", record: recordOf("intact", ["o1", 10], ["m1", 5]) },
-        { key: "loses-its-metrics", record: recordOf("loses-its-metrics", ["o2", 10], ["gone-with-gc", 5]) },
-        { key: "missing", record: recordOf("missing", ["absent", 10], ["m3", 5]) },
-        { key: "truncated", record: recordOf("truncated", ["short", 10], ["m4", 5]) },
-        { key: "invalid", record: undefined },
-        { key: "held", record: recordOf("held", ["absent", 10], ["m6", 5]) }
+        listed("intact", recordOf("intact", ["o1", 10], ["m1", 5])),
+        listed("missing", recordOf("missing", ["absent", 10], ["m3", 5])),
+        listed("truncated", recordOf("truncated", ["short", 10], ["m4", 5])),
+        listed("invalid", undefined),
+        listed("held", recordOf("held", ["absent", 10], ["m6", 5]))
       ]
     }
-    const referenced = new Set(["o1", "m1", "o2", "m3", "short", "m4", "m6"])
-    const selected = Gc.select(
-      { ...listing, objects: [...listing.objects, object("gone-with-gc", 5)] },
-      referenced,
-      now,
-      new Set(["held"])
-    )
-    expect(selected.objects.map((o) => o.hash)).toEqual(["gone-with-gc"])
-    expect(selected.records).toEqual(["loses-its-metrics", "missing", "truncated"])
+    // a run names m4
+    const selected = Gc.select(listing, references(["m4"]), now, new Set(["held"]))
+    expect(selected.objects.map((o) => o.hash)).toEqual(["m3", "short", "m6", "stray"])
+    expect(selected.dangling).toEqual(["missing", "truncated"])
+    expect(selected.forgotten).toEqual([])
+  })
+
+  describe("after runs were forgotten", () => {
+    const listing: Gc.Listing = {
+      ...empty,
+      objects: [
+        object("f-out", 100), object("run-named", 10), object("shared", 1000), object("f2-met", 20), object("k-met", 30),
+        object("y-out", 1), object("y-met", 1), object("h-out", 1), object("h-met", 1)
+      ],
+      records: [
+        listed("forgotten", recordOf("forgotten", ["f-out", 100], ["run-named", 10])),
+        listed("forgotten-shares", recordOf("forgotten-shares", ["shared", 1000], ["f2-met", 20])),
+        listed("kept", recordOf("kept", ["shared", 1000], ["k-met", 30])),
+        listed("recommitted", recordOf("recommitted", ["y-out", 1], ["y-met", 1]), old + 1),
+        listed("computing", recordOf("computing", ["h-out", 1], ["h-met", 1]))
+      ],
+      logs: [log("forgotten", 7), log("recommitted", 1), log("computing", 1), log("kept", 1), log("failed-node", 3), log("just-printed", 1, old + 1)]
+    }
+    const forgotten = ["forgotten", "forgotten-shares", "recommitted", "computing", "failed-node", "just-printed"]
+
+    it("removes the records and logs of forgotten keys, and the objects nothing kept names", () => {
+      const selected = Gc.select(listing, references(["run-named"], forgotten), now, new Set(["computing"]))
+      expect(selected.forgotten).toEqual(["forgotten", "forgotten-shares"])
+      // shared stays with `kept`, run-named with the run naming it
+      expect(selected.objects.map((o) => o.hash)).toEqual(["f-out", "f2-met"])
+      expect(selected.logs.map((l) => l.key)).toEqual(["forgotten", "failed-node"])
+      expect(selected.dangling).toEqual([])
+      expect(Gc.report({ ...selected, keyRecords: selected.forgotten.length })).toEqual({
+        ...nothingElse,
+        keyRecords: 2,
+        objects: 2,
+        bytes: 120,
+        logs: 2,
+        logBytes: 10
+      })
+    })
+
+    it("removes no record or log while nothing is forgotten (a run is in progress)", () => {
+      const selected = Gc.select(listing, references(["run-named"]), now, none)
+      expect(selected).toEqual(removesNothing)
+    })
   })
 
   it("removes checkpoints of committed keys (all with checkpoints: true), never those of held keys", () => {
     const listing: Gc.Listing = {
-      objects: [],
+      ...empty,
       records: [
-        { key: "done", record: recordOf("done", ["x", 1], ["y", 1]) },
-        { key: "done-held", record: recordOf("done-held", ["x", 1], ["y", 1]) },
-        { key: "done-invalid", record: undefined }
+        listed("done", recordOf("done", ["x", 1], ["y", 1])),
+        listed("done-held", recordOf("done-held", ["x", 1], ["y", 1])),
+        listed("done-invalid", undefined)
       ],
+      objects: [object("x", 1), object("y", 1)],
       checkpoints: [
         { key: "done", size: 1 },
         { key: "done-held", size: 2 },
@@ -325,14 +401,15 @@ describe("gc's selection", () => {
       ]
     }
     const held = new Set(["done-held", "live"])
-    const plain = Gc.select(listing, none, now, held)
+    const plain = Gc.select(listing, references(), now, held)
     expect(plain.checkpoints.map((c) => c.key)).toEqual(["done", "done-invalid"])
-    const all = Gc.select(listing, none, now, held, { checkpoints: true })
+    const all = Gc.select(listing, references(), now, held, { checkpoints: true })
+    expect(all).toEqual({ ...removesNothing, checkpoints: all.checkpoints })
     expect(all.checkpoints.map((c) => c.key)).toEqual(["done", "done-invalid", "resumable"])
-    expect(Gc.report(all.objects, all.checkpoints)).toEqual({ objects: 0, bytes: 0, checkpoints: 3, checkpointBytes: 13 })
+    expect(Gc.report({ ...all, keyRecords: 0 })).toEqual({ ...nothingElse, objects: 0, bytes: 0, checkpoints: 3, checkpointBytes: 13 })
   })
 
   it("selects nothing from an empty store", () => {
-    expect(Gc.select(empty, none, now, none, { checkpoints: true })).toEqual({ objects: [], records: [], checkpoints: [] })
+    expect(Gc.select(empty, references([], ["k"]), now, none, { checkpoints: true })).toEqual(removesNothing)
   })
 })

@@ -3,7 +3,8 @@
  * bytes the in-process executor gives, its workers start only when a node needs one and stop
  * with the pool's layer, and a dead worker's node fails saying how it died.
  */
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"

@@ -1,6 +1,6 @@
 // The report's charts and page from a made-up sweep: what it shows, and that nothing from
 // data or params reaches the page as markup.
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
 import * as Charts from "../../runtime/report/Charts.ts"
 import * as Html from "../../runtime/report/Html.ts"

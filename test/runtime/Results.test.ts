@@ -52,6 +52,23 @@ describe("Results.aggregate", () => {
     expect(Results.hasBaseline(table)).toBe(true)
   })
 
+  it("a baseline naming one factor of a grid is a baseline per value of the other factors", () => {
+    const cell = (structure: string, model: string, values: ReadonlyArray<number>): Array<Results.Observation> =>
+      values.map((accuracy, seed) => ({ output: "accuracy", coords: { structure, model, seed }, split: "test", metrics: { accuracy } }))
+    const grid = Results.aggregate([
+      ...cell("cyclic", "bt", [0.5, 0.52, 0.48]),
+      ...cell("cyclic", "gpm", [0.95, 0.97, 0.96]),
+      ...cell("transitive", "bt", [0.9, 0.92, 0.94]),
+      ...cell("transitive", "gpm", [0.91, 0.9, 0.95])
+    ], { model: "bt" })
+    const at = (structure: string, model: string) => grid.rows.find((r) => r.factors["structure"] === structure && r.factors["model"] === model)!
+    expect(grid.rows.filter((r) => r.baseline).map((r) => r.factors)).toEqual([{ structure: "cyclic", model: "bt" }, { structure: "transitive", model: "bt" }])
+    // gpm − bt within each structure: 0.96 − 0.50 and 0.92 − 0.92
+    expect(at("cyclic", "gpm").metrics["accuracy"]!.delta!.mean).toBeCloseTo(0.46, 12)
+    expect(at("transitive", "gpm").metrics["accuracy"]!.delta!.mean).toBeCloseTo(0, 12)
+    expect(at("transitive", "bt").metrics["accuracy"]!.delta).toBeUndefined()
+  })
+
   it("without a baseline, or one that matches no cell, rows have no Δ", () => {
     for (const baseline of [{}, { beta: 5 }, { lr: 0.1 }]) {
       const plain = Results.aggregate(observations, baseline)

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
@@ -58,6 +58,18 @@ describe("run log", () => {
     expect(db.prepare("SELECT count(*) AS n FROM key_components").get()).toEqual({ n: 1 })
     expect(db.prepare("SELECT count(*) AS n FROM node_runs WHERE components IS NOT NULL").get()).toEqual({ n: 0 })
     db.close()
+  })
+
+  it("labels: those of the latest run first, in its order, then earlier runs'; none before any run", async () => {
+    const root = tempDir("runlog")
+    await withLog(root, (log) =>
+      Effect.gen(function*() {
+        expect(yield* log.labels()).toEqual([])
+        const labelled = (label: string, key: string) => ({ ...entry(key, 1), label })
+        yield* logRun(log, [labelled("a", "k1"), labelled("b", "k2")])
+        yield* logRun(log, [labelled("c", "k3"), labelled("a", "k1")])
+        expect(yield* log.labels()).toEqual(["c", "a", "b"])
+      }))
   })
 
   it("previous() is the latest entry's, including a replay's, and reads logs written with components in each entry", async () => {

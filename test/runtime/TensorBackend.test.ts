@@ -1,5 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { describe, expect, it, vi } from "vitest"
 import * as Node from "../../dsl/Node.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"

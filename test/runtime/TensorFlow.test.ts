@@ -4,7 +4,7 @@
  * backend package.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"

@@ -1,7 +1,8 @@
 // The typed in-memory runner that docs/guide.md ("Adding a node kind") tells node authors to
 // test with: a node kind defined as the guide defines one, run with upstream library nodes,
 // its value read with its row type and no casts.
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import { describe, expect, expectTypeOf, it } from "vitest"
 import { Artifact, InputError, Node, Param } from "../../dsl/index.ts"
 import { data, label } from "../../nodes/index.ts"

@@ -7,7 +7,7 @@
  * in the comments, not taken from the code under test.
  */
 import * as tf from "@tensorflow/tfjs-core"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as math from "../../../nodes/math.ts"
 import { TensorBackend } from "../../../runtime/TensorBackend.ts"
