@@ -139,6 +139,13 @@ export const Message = Schema.Union([
 ])
 export type Message = typeof Message.Type
 
+/** The messages of a worker as they arrive: decoded, or none when one is not a message. */
+export const decodeMessage = Schema.decodeUnknownOption(Message)
+
+/** What the pool sends a worker: a job to run. */
+export const Request = Schema.Struct({ type: Schema.Literal("run"), job: Job })
+export type Request = typeof Request.Type
+
 /** Where a worker sends what it reports while it runs a job. */
 export type Report = (message: Extract<Message, { readonly type: "started" | "progress" | "output" }>) => void
 

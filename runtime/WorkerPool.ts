@@ -20,12 +20,11 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
 import * as Semaphore from "effect/Semaphore"
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type * as Node from "../dsl/Node.ts"
-import * as Job from "./Job.ts"
+import type * as Job from "./Job.ts"
 import type * as TensorBackend from "./TensorBackend.ts"
 
 /** Where the pool reports a job's start, progress and prints. */
@@ -49,9 +48,6 @@ export class WorkerPool extends Context.Service<WorkerPool, {
   static readonly layer = (options: { readonly size: number; readonly backend: TensorBackend.Name }) =>
     Layer.effect(WorkerPool, make(options))
 }
-
-/** What the pool sends a worker: a job to run. */
-export const Request = Schema.Struct({ type: Schema.Literal("run"), job: Job.Job })
 
 const entry = fileURLToPath(new URL("../bin/worker.mjs", import.meta.url))
 
@@ -81,17 +77,20 @@ export const crashReason = (ended: {
     "the pool starts a new worker for the next node, and a rerun retries this one (a trainer resumes from its last checkpoint)"
 }
 
+/** The protocol (Job.ts), loaded with the first job: a fully cached run never needs it. */
+type Protocol = typeof Job
+const loadProtocol = (): Promise<Protocol> => import("./Job.ts")
+
 /** A worker process and the job it runs now. */
 interface Worker {
   readonly child: ChildProcess
   readonly pid: number
+  readonly protocol: Protocol
   /** done when the process has exited and its streams are closed */
   readonly closed: Deferred.Deferred<void>
   current: { readonly hooks: Hooks; readonly outcome: Deferred.Deferred<Job.Done, Job.Failure> } | undefined
   stderr: string
 }
-
-const decodeMessage = Schema.decodeUnknownOption(Job.Message)
 
 const make = (options: { readonly size: number; readonly backend: TensorBackend.Name }) =>
   Effect.gen(function*() {
@@ -103,13 +102,13 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
     const ended = (worker: Worker, reason: string) => {
       live.delete(worker)
       if (idle.includes(worker)) idle.splice(idle.indexOf(worker), 1)
-      if (worker.current !== undefined) Deferred.doneUnsafe(worker.current.outcome, Effect.fail(Job.nodeFailure(reason)))
+      if (worker.current !== undefined) Deferred.doneUnsafe(worker.current.outcome, Effect.fail(worker.protocol.nodeFailure(reason)))
     }
 
     const received = (worker: Worker, raw: unknown) => {
       const running = worker.current
-      const message = decodeMessage(raw)
       if (running === undefined) return
+      const message = worker.protocol.decodeMessage(raw)
       if (Option.isNone(message)) {
         ended(worker, `its worker process (pid ${worker.pid}) sent a message the pool cannot read`)
         worker.child.kill("SIGKILL")
@@ -137,14 +136,14 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
       else process.stderr.write(text)
     }
 
-    const start = (): Worker => {
+    const start = (protocol: Protocol): Worker => {
       const child = fork(entry, [options.backend], {
         serialization: "advanced",
         stdio: ["ignore", "pipe", "pipe", "ipc"],
         // a debugger's flags would make every worker compete for its port
         execArgv: process.execArgv.filter((arg) => !arg.startsWith("--inspect"))
       })
-      const worker: Worker = { child, pid: child.pid ?? 0, closed: Deferred.makeUnsafe(), current: undefined, stderr: "" }
+      const worker: Worker = { child, pid: child.pid ?? 0, protocol, closed: Deferred.makeUnsafe(), current: undefined, stderr: "" }
       live.add(worker)
       child.stdout?.setEncoding("utf8").on("data", (text: string) => printed(worker, "stdout", text))
       child.stderr?.setEncoding("utf8").on("data", (text: string) => printed(worker, "stderr", text))
@@ -177,24 +176,26 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
     yield* Effect.addFinalizer(() => Effect.forEach([...live], stop, { concurrency: "unbounded", discard: true }))
 
     const run = (job: Job.Job, hooks: Hooks): Effect.Effect<Job.Done, Job.Failure> =>
-      slots.withPermits(1)(Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          const worker = idle.pop() ?? start()
+      Effect.promise(loadProtocol).pipe(Effect.flatMap((protocol) =>
+        slots.withPermits(1)(Effect.uninterruptibleMask((restore) =>
+          Effect.suspend(() => {
+            const worker = idle.pop() ?? start(protocol)
           const outcome = Deferred.makeUnsafe<Job.Done, Job.Failure>()
           worker.current = { hooks, outcome }
-          const request: typeof Request.Type = { type: "run", job }
-          worker.child.send(request, (error) => {
-            if (error !== null) ended(worker, `its worker process (pid ${worker.pid}) could not be sent the job: ${error.message}`)
+            const request: Job.Request = { type: "run", job }
+            worker.child.send(request, (error) => {
+              if (error !== null) ended(worker, `its worker process (pid ${worker.pid}) could not be sent the job: ${error.message}`)
+            })
+            return restore(Deferred.await(outcome)).pipe(
+              // it is mid-job: stopping it is the only way to stop the job
+              Effect.onInterrupt(() => stop(worker)),
+              Effect.ensuring(Effect.sync(() => {
+                worker.current = undefined
+                if (live.has(worker)) idle.push(worker)
+              }))
+            )
           })
-          return restore(Deferred.await(outcome)).pipe(
-            // it is mid-job: stopping it is the only way to stop the job
-            Effect.onInterrupt(() => stop(worker)),
-            Effect.ensuring(Effect.sync(() => {
-              worker.current = undefined
-              if (live.has(worker)) idle.push(worker)
-            }))
-          )
-        })
+        ))
       ))
 
     return WorkerPool.of({ run, workers: Effect.sync(() => [...live].map((worker) => worker.pid)) })

@@ -18,9 +18,8 @@ import * as Schema from "effect/Schema"
 import { ArtifactStore } from "../ArtifactStore.ts"
 import * as Job from "../Job.ts"
 import * as TensorBackend from "../TensorBackend.ts"
-import { Request } from "../WorkerPool.ts"
 
-const decodeRequest = Schema.decodeUnknownOption(Request)
+const decodeRequest = Schema.decodeUnknownOption(Job.Request)
 
 /** Send a message to the parent (over a channel that closed, it is dropped: this process is exiting). */
 const send = (message: Job.Message) => {
