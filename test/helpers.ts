@@ -147,6 +147,15 @@ export const statuses = (stdout: string): Record<string, string> =>
 export const filesUnder = (dir: string): Array<string> =>
   fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
 
+/** Damage object `hash` of the file store at `root` as a disk would: one byte flipped in place. */
+export const corruptObject = (root: string, hash: string): void => {
+  const file = path.join(root, "objects", hash.slice(0, 2), hash)
+  fs.chmodSync(file, 0o644)
+  const bytes = fs.readFileSync(file)
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff
+  fs.writeFileSync(file, bytes)
+}
+
 /** Every object in the store at `store` hashes to its name, and no temp file or lock is left. */
 export const expectStoreIntact = (store: string): void => {
   for (const file of filesUnder(path.join(store, "objects"))) {

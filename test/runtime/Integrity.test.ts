@@ -11,7 +11,7 @@ import type * as CacheKey from "../../runtime/CacheKey.ts"
 import { CorruptObject, NodeFailed, type StoreError } from "../../runtime/Errors.ts"
 import { Executor, type Ran, type Task } from "../../runtime/Executor.ts"
 import * as OutputCommit from "../../runtime/internal/OutputCommit.ts"
-import { schedule } from "../helpers.ts"
+import { corruptObject, schedule } from "../helpers.ts"
 
 const temps: Array<string> = []
 afterAll(() => {
@@ -52,14 +52,7 @@ const stores = [
   {
     name: "file store",
     layer: () => ArtifactStore.layer(tempStore()),
-    corrupt: (store: ArtifactStore["Service"], hash: string) =>
-      Effect.sync(() => {
-        const file = path.join(store.root, "objects", hash.slice(0, 2), hash)
-        fs.chmodSync(file, 0o644)
-        const bytes = fs.readFileSync(file)
-        bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff
-        fs.writeFileSync(file, bytes)
-      })
+    corrupt: (store: ArtifactStore["Service"], hash: string) => Effect.sync(() => corruptObject(store.root, hash))
   },
   {
     name: "memory store",

@@ -15,7 +15,7 @@ import * as Runner from "../../runtime/Runner.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
 import * as TensorBackend from "../../runtime/TensorBackend.ts"
 import { crashReason, WorkerPool } from "../../runtime/WorkerPool.ts"
-import { repo, tempDir } from "../helpers.ts"
+import { corruptObject, repo, tempDir } from "../helpers.ts"
 
 const quickstart = path.join(repo, "pipelines", "quickstart.ts")
 const selection: Runner.Selection = { seeds: [0], overrides: [], force: [], env: TensorBackend.env("wasm") }
@@ -24,10 +24,10 @@ const selection: Runner.Selection = { seeds: [0], overrides: [], force: [], env:
  * Run the quickstart on the store at `root` with `executor` (given a pool of two workers): its
  * results' output hashes, the `running` events, and the pool's workers alive at its end.
  */
-const runWith = (root: string, executor: Layer.Layer<Executor, never, WorkerPool>) =>
+const runWith = (root: string, executor: Layer.Layer<Executor, never, WorkerPool>, force: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
     const running: Array<Extract<Scheduler.Event, { type: "running" }>> = []
-    const prepared = yield* Runner.prepare(quickstart, selection)
+    const prepared = yield* Runner.prepare(quickstart, { ...selection, force })
     const outcome = yield* Runner.execute(prepared, {
       concurrency: 2,
       onEvent: (event) => void (event.type === "running" && running.push(event)),
@@ -35,7 +35,8 @@ const runWith = (root: string, executor: Layer.Layer<Executor, never, WorkerPool
     })
     const workers = yield* (yield* WorkerPool).workers
     const hashes = Object.fromEntries(outcome.results.map((r) => [r.label, r.record?.output.hash]))
-    return { outcome, running, workers, hashes }
+    const problems = (yield* (yield* ArtifactStore).check({ repair: false })).problems
+    return { outcome, running, workers, hashes, problems }
   }).pipe(
     Effect.provide(Layer.mergeAll(
       ArtifactStore.layer(root),
@@ -71,6 +72,18 @@ describe("the worker pool", () => {
     const cached = await runWith(root, pooled)
     expect(cached.outcome.results.every((r) => r.status === "cached")).toBe(true)
     expect(cached.workers).toEqual([])
+  })
+
+  it("repairs an input a worker finds corrupt, as in process, and sends the job again", async () => {
+    const root = tempDir("pool-corrupt")
+    const cold = await runWith(root, pooled)
+    corruptObject(root, cold.hashes["features"]!)
+    const forced = await runWith(root, pooled, ["rm"])
+    expect(Object.fromEntries(forced.outcome.results.map((r) => [r.label, r.status]))).toMatchObject({ features: "cached", rm: "ran" })
+    // the reward model's worker found its input corrupt: its producer ran again here, then the reward model in a worker
+    expect(forced.running.map((e) => [e.label, e.worker === undefined ? "here" : "worker"])).toEqual([["features", "here"], ["rm", "worker"]])
+    expect(forced.hashes).toEqual(cold.hashes)
+    expect(forced.problems).toEqual([])
   })
 
   it("says how a worker died, and what happens next", () => {
