@@ -19,7 +19,7 @@ import { source } from "./nodes/source.ts"
 import { timed } from "./nodes/timed.ts"
 export default Pipeline.make("pair", () => {
   const after = source({ n: 1 }, { name: "source" })
-  return [timed({ after, ms: 1500, tag: "a" }, { name: "a" }), timed({ after, ms: 1500, tag: "b" }, { name: "b" })]
+  return [timed({ after, ms: 2500, tag: "left" }, { name: "left" }), timed({ after, ms: 2500, tag: "right" }, { name: "right" })]
 })
 `,
   // a checkpointing trainer, and a tensor node that is ready only once the trainer has started
@@ -73,12 +73,15 @@ describe("the worker pool of pipeline run", () => {
     const dir = tempProject(project)
     const { stdout, code } = await cli(["run", "pair.ts", "--json", "--concurrency", "2"], dir)
     expect(code).toBe(0)
-    const [startA, endA, pidA] = ran(stdout, "a")
-    const [startB, endB, pidB] = ran(stdout, "b")
+    const [startA, endA, pidA] = ran(stdout, "left")
+    const [startB, endB, pidB] = ran(stdout, "right")
     // as the workers themselves timed them: the intervals intersect
     expect(startA! < endB! && startB! < endA!).toBe(true)
     expect(pidA).not.toBe(pidB)
-    expect([workerOf(events(stdout), "a"), workerOf(events(stdout), "b")]).toEqual([pidA, pidB])
+    expect([workerOf(events(stdout), "left"), workerOf(events(stdout), "right")]).toEqual([pidA, pidB])
+    // what a node printed in its worker is in its log
+    const shown = JSON.parse((await cli(["show", "left", "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }
+    expect(shown.logTail).toEqual([`timed left in process ${pidA}`])
   })
 
   it("a worker killed with kill -9 fails only its node, the pool replaces it, and a rerun resumes from the checkpoint", async () => {
