@@ -22,6 +22,13 @@ export default Pipeline.make("pair", () => {
   return [timed({ after, ms: 2500, tag: "left" }, { name: "left" }), timed({ after, ms: 2500, tag: "right" }, { name: "right" })]
 })
 `,
+  // a tensor node that fails with a tagged error
+  "refuse.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { refuses } from "./nodes/refuses.ts"
+import { source } from "./nodes/source.ts"
+export default Pipeline.make("refuse", () => refuses({ after: source({ n: 1 }, { name: "source" }) }, { name: "refuses" }))
+`,
   // a checkpointing trainer, and a tensor node that is ready only once the trainer has started
   "train.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
@@ -82,6 +89,16 @@ describe("the worker pool of pipeline run", () => {
     // what a node printed in its worker is in its log
     const shown = JSON.parse((await cli(["show", "left", "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }
     expect(shown.logTail).toEqual([`timed left in process ${pidA}`])
+  })
+
+  it("a node that fails in a worker fails as in process: its error's tag, fields and stack reach the run log", async () => {
+    const dir = tempProject(project)
+    const { stdout, code } = await cli(["run", "refuse.ts", "--json"], dir)
+    expect(code).toBe(1)
+    expect(events(stdout).find((e) => e["type"] === "failed")).toMatchObject({ label: "refuses", error: `input "after": no rows to train on` })
+    const shown = JSON.parse((await cli(["show", "refuses", "--json"], dir)).stdout) as { failure: { tag: string; fields: unknown; stack: string } }
+    expect(shown.failure).toMatchObject({ tag: "InputError", fields: { input: "after", reason: "no rows to train on" } })
+    expect(shown.failure.stack).toContain("refuses.ts")
   })
 
   it("a worker killed with kill -9 fails only its node, the pool replaces it, and a rerun resumes from the checkpoint", async () => {
