@@ -188,6 +188,8 @@ const graphOf = (job: Job, workspace: Workspace): Effect.Effect<Graph.Graph, Fai
 /**
  * Fails unless the code of the node's kind is what the job's key says: the run fingerprinted
  * it when it planned, and a file edited since would compute under a key that names other code.
+ * A process runs the modules it imported first, so the fingerprint taken then is kept: a later
+ * job whose key names other code fails here rather than running the old code under it.
  */
 const checkCode = (job: Job, node: NodeInstance, workspace: Workspace): Effect.Effect<void, Failure> =>
   Effect.gen(function*() {
