@@ -238,3 +238,14 @@ export const RewardKl = Artifact.table("RewardKl", Schema.Struct({
   klMethod: Schema.String,
   samples: Schema.Number
 }))
+
+/**
+ * A population of user types: each type's name (`type0`, … as labels record it in `source`),
+ * its share of the users and the weights w of its linear reward r(x) = w·x over item
+ * features. See label/userTypes.
+ */
+export const UserTypes = Artifact.table("UserTypes", Schema.Struct({
+  type: Schema.String,
+  share: Schema.Number,
+  weights: Schema.Array(Schema.Number)
+}))

@@ -1,8 +1,12 @@
 /**
  * Gold reward functions of synthetic tasks. Linear: r(x) = w·x with w ~ N(0, I/d).
  * MLP: r(x) = v·tanh(Wx) with fixed random W ~ N(0, I/d), v ~ N(0, I/h), h = 2d.
- * Log-softmax and log-sum-exp of a row of logits, and the exact optimal policies of
- * a bandit prompt built on them.
+ * Either may be lowered by an atypicality penalty λ·‖x‖²/d, and features may be drawn
+ * heavy-tailed (a Student-t scale), so that a few responses are far from the rest and worse
+ * than they look — what a reward model trained on typical responses misses (the
+ * off-distribution exploits behind reward-model overoptimisation: Gao et al., 2022,
+ * https://arxiv.org/abs/2210.10760). Log-softmax and log-sum-exp of a row of logits, and
+ * the exact optimal policies of a bandit prompt built on them.
  */
 import { ArgumentError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
@@ -19,8 +23,16 @@ export const dot = (a: ReadonlyArray<number>, b: ReadonlyArray<number>): number 
   return s
 }
 
-/** A gold reward over `d`-dimensional features, drawn once from `rng`. */
-export const goldReward = (form: "linear" | "mlp", d: number, rng: Random): (x: ReadonlyArray<number>) => number => {
+/**
+ * A gold reward over `d`-dimensional features, drawn once from `rng`, less the penalty
+ * `atypicality`·‖x‖²/d (0: none) on responses far from the typical feature vector.
+ */
+export const goldReward = (form: "linear" | "mlp", d: number, rng: Random, atypicality = 0): (x: ReadonlyArray<number>) => number => {
+  const reward = unpenalizedGold(form, d, rng)
+  return atypicality === 0 ? reward : (x) => reward(x) - (atypicality * dot(x, x)) / d
+}
+
+const unpenalizedGold = (form: "linear" | "mlp", d: number, rng: Random): (x: ReadonlyArray<number>) => number => {
   if (form === "linear") {
     const w = linearWeights(rng, d)
     return (x) => dot(w, x)
@@ -29,6 +41,19 @@ export const goldReward = (form: "linear" | "mlp", d: number, rng: Random): (x: 
   const W = Array.from({ length: h }, () => linearWeights(rng, d))
   const v = gaussian(rng, h, 1 / Math.sqrt(h))
   return (x) => dot(v, W.map((row) => Math.tanh(dot(row, x))))
+}
+
+/**
+ * The scale s of a multivariate Student-t draw x = s·z, z ~ N(0, I): s = 1/√(χ²_ν/ν) with
+ * χ²_ν a sum of ν squared standard normals from `rng`. Every feature of the draw shares s,
+ * so small ν makes a few whole responses atypical. ν = 0 stands for Gaussian features (s = 1,
+ * nothing drawn).
+ */
+export const studentScale = (rng: Random, nu: number): number => {
+  if (nu === 0) return 1
+  let chiSquared = 0
+  for (let i = 0; i < nu; i++) chiSquared += rng.normal() ** 2
+  return 1 / Math.sqrt(chiSquared / nu)
 }
 
 /** log Σ_i exp(row_i), computed stably: max + log Σ_i exp(row_i − max). */

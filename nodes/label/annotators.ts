@@ -5,16 +5,16 @@
  * types gives two groups that disagree on every pair. Each annotator belongs to one
  * type (uniform mixture), labels a few training pairs and a few held-out pairs with
  * Bradley–Terry draws on their type's reward, and each label records its annotator
- * (`user`) and type (`source`).
+ * (`user`) and type (`source`). See ./population.ts; label/userTypes and
+ * label/userPreferences do the same with the types as an artifact and any mixture.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as Node from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import { Items, PreferencePairs } from "../artifacts.ts"
-import { dot, linearWeights } from "../data/math.ts"
-import { correlatedWeights } from "./math.ts"
-import { bradleyTerryVerdict, drawPairs, pairCountParams } from "./pairs.ts"
+import { pairCountParams } from "./pairs.ts"
+import { annotate, typeWeights } from "./population.ts"
 
 export const annotators = Node.make({
   kind: "label/annotators",
@@ -34,13 +34,7 @@ export const annotators = Node.make({
     Effect.sync(() => {
       const d = inputs.task[0]?.features.length ?? 0
       const rng = ctx.random.split("annotators")
-      const base = linearWeights(rng, d)
-      const weights = Array.from({ length: params.types }, (_, t) => (t === 0 ? base : correlatedWeights(base, linearWeights(rng, d), params.correlation)))
-      const reward = (t: number, x: ReadonlyArray<number>) => dot(weights[t]!, x)
-      return Array.from({ length: params.annotators }, (_, a) => {
-        const type = rng.int(params.types)
-        const labels = drawPairs(inputs.task, params, rng, (x, y) => bradleyTerryVerdict(rng, reward(type, x.features), reward(type, y.features), params.temperature))
-        return labels.map((pair) => ({ ...pair, user: `annotator${a}`, source: `type${type}` }))
-      }).flat()
+      const weights = typeWeights(rng, d, params.types, params.correlation)
+      return annotate(inputs.task, weights, params, rng, () => rng.int(params.types))
     })
 })

@@ -17,3 +17,19 @@ export const preferenceProbability = (rewardA: number, rewardB: number, temperat
 /** Weights correlated ρ with `base`: ρ·w₀ + √(1 − ρ²)·z for an independent draw z (`fresh`) of the same size. */
 export const correlatedWeights = (base: ReadonlyArray<number>, fresh: ReadonlyArray<number>, correlation: number): Array<number> =>
   base.map((w, i) => correlation * w + Math.sqrt(1 - correlation ** 2) * fresh[i]!)
+
+/**
+ * The type of a member of a population drawn by one uniform u ∈ [0, 1): the first index
+ * whose cumulative share exceeds u (the last, if rounding leaves u above them all).
+ *
+ * @example
+ * typeAt([0.8, 0.2], 0.85) // 1
+ */
+export const typeAt = (shares: ReadonlyArray<number>, u: number): number => {
+  let cumulative = 0
+  for (let t = 0; t < shares.length; t++) {
+    cumulative += shares[t]!
+    if (u < cumulative) return t
+  }
+  return shares.length - 1
+}

@@ -73,6 +73,24 @@ export const rewards = (model: LatentUser, x: tf.Tensor3D, z: tf.Tensor2D): tf.T
   return tf.reshape(Mlp.score(model.reward, joined), [U, T]) as tf.Tensor2D
 }
 
+/**
+ * The reward under one latent z as a plain MLP over x: the first layer's input is [x, z], so
+ *   tanh([x, z]·W₀ + b₀) = tanh(x·W₀[:d] + (z·W₀[d:] + b₀))
+ * keeps the x rows of W₀ and folds z into the bias; later layers are copied. z: [k]
+ */
+export const conditioned = (model: LatentUser, z: ReadonlyArray<number>): Mlp.Mlp => {
+  const { inputs: d, latent: k, hidden: h } = model.config
+  const [first, ...rest] = model.reward.layers
+  const layers = tf.tidy(() => [
+    {
+      w: tf.variable(tf.slice(first!.w, [0, 0], [d, h]), false),
+      b: tf.variable(tf.add(first!.b, tf.reshape(tf.matMul(tf.tensor2d([...z], [1, k]), tf.slice(first!.w, [d, 0], [k, h])), [h])), false)
+    },
+    ...rest.map(({ w, b }) => ({ w: tf.variable(w, false), b: tf.variable(b, false) }))
+  ])
+  return { config: { inputs: d, hidden: [h] }, layers }
+}
+
 /** KL(N(μ, σ²) ‖ N(0, I)) averaged over users. → scalar */
 export const kl = (mu: tf.Tensor2D, logvar: tf.Tensor2D): tf.Scalar =>
   tf.mean(tf.mul(0.5, tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logvar)), tf.add(1, logvar)), 1))) as tf.Scalar

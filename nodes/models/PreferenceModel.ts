@@ -55,21 +55,27 @@ const singleScores = (value: ModelValue, rows: Rows, all: Rows): Array<number> =
       }).dataSync())
   })
 
-// Each row is scored with z = μ of its annotator's context: their first `context`
-// training preferences (the prior mean z = 0 for an annotator with none).
+/**
+ * A user's latent z = μ of their context: their first `context` training preferences among
+ * `preferences` (userPreferences' list of the user), or the prior mean z = 0 when they have
+ * none. → [1, k]
+ */
+export const userLatent = (model: LatentUser.LatentUser, preferences: ReadonlyArray<FeaturePair>): tf.Tensor2D =>
+  tf.tidy(() => {
+    const context = preferences.slice(0, model.config.context)
+    if (context.length === 0) return tf.zeros([1, model.config.latent]) as tf.Tensor2D
+    const { chosen, rejected } = groupedPairTensors([context])
+    return LatentUser.encode(model, chosen, rejected).mu
+  })
+
+// Each row is scored with its annotator's latent (userLatent).
 const latentScores = (model: LatentUser.LatentUser, rows: Rows, all: Rows): Array<number> => {
-  const { latent: k, context: C } = model.config
   const contexts = userPreferences(all)
   const latents = new Map<string, tf.Tensor2D>()
   const latentOf = (user: string): tf.Tensor2D => {
     const known = latents.get(user)
     if (known !== undefined) return known
-    const context = (contexts.get(user) ?? []).slice(0, C)
-    const z = tf.tidy(() => {
-      if (context.length === 0) return tf.zeros([1, k]) as tf.Tensor2D
-      const { chosen, rejected } = groupedPairTensors([context])
-      return LatentUser.encode(model, chosen, rejected).mu
-    })
+    const z = userLatent(model, contexts.get(user) ?? [])
     latents.set(user, z)
     return z
   }

@@ -1,4 +1,5 @@
 export { bestOfN } from "./bestOfN.ts"
+export { bestOfNExact } from "./bestOfNExact.ts"
 export { bonBehaviorCloning } from "./bonBehaviorCloning.ts"
 export { dpo } from "./dpo.ts"
 export { genetic } from "./genetic.ts"

@@ -21,6 +21,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { ArgumentError } from "../../dsl/Errors.ts"
+import { logSumExp } from "../data/math.ts"
 import { sum } from "../evaluate/math.ts"
 import { implicitRewards } from "../reward/math.ts"
 
@@ -503,23 +504,45 @@ export const bestOfNKl = (n: number): number => {
  *
  * where F(y⁻) is the mass of the responses below y. Responses of equal reward form one
  * block whose mass F(top)^n − F(below)^n they share in proportion to π(y), since the first
- * draw to land in the block is the pick.
+ * draw to land in the block is the pick. See `bestOfNLogDistribution` for log P.
  *
  * @example
  * bestOfNDistribution([0.5, 0.5], [0, 1], 2) // [0.25, 0.75]
  */
-export const bestOfNDistribution = (probabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> => {
-  const order = [...probabilities.keys()].sort((a, b) => rewards[a]! - rewards[b]!)
-  const picked = new Array<number>(probabilities.length).fill(0)
-  let below = 0
+export const bestOfNDistribution = (probabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> =>
+  bestOfNLogDistribution(probabilities.map(Math.log), rewards, n).map(Math.exp)
+
+/**
+ * log P(y) of `bestOfNDistribution`, from the policy's log-probabilities, computed in log
+ * space so that responses ranked low keep a finite log-probability for large n (F(y)^n
+ * underflows long before n·log F(y) does): for a block of equal reward with log F(below) = b
+ * and log F(top) = t,
+ *
+ *   log(F(top)^n − F(below)^n) = n·t + log(1 − e^{n·(b − t)})
+ *
+ * shared by its responses in proportion to π(y). A response of probability 0 gets −∞.
+ *
+ * @example
+ * bestOfNLogDistribution([Math.log(0.5), Math.log(0.5)], [0, 1], 2) // [log 0.25, log 0.75]
+ */
+export const bestOfNLogDistribution = (logProbabilities: ReadonlyArray<number>, rewards: ReadonlyArray<number>, n: number): Array<number> => {
+  const order = [...logProbabilities.keys()].sort((a, b) => rewards[a]! - rewards[b]!)
+  const picked = new Array<number>(logProbabilities.length).fill(-Infinity)
+  let below = -Infinity
   for (let start = 0; start < order.length;) {
     let end = start
     while (end < order.length && rewards[order[end]!] === rewards[order[start]!]) end++
     const block = order.slice(start, end)
-    const mass = sum(block.map((y) => probabilities[y]!))
-    const blockPick = (below + mass) ** n - below ** n
-    for (const y of block) picked[y] = mass === 0 ? 0 : (blockPick * probabilities[y]!) / mass
-    below += mass
+    const possible = block.filter((y) => logProbabilities[y]! > -Infinity)
+    if (possible.length > 0) {
+      const mass = logSumExp(possible.map((y) => logProbabilities[y]!))
+      // t − b = log(1 + e^{mass − b}), kept apart from t so that a tiny block is not lost to rounding
+      const gap = below === -Infinity ? Infinity : Math.log1p(Math.exp(mass - below))
+      const top = below === -Infinity ? mass : below + gap
+      const blockPick = n * top + Math.log(-Math.expm1(-n * gap))
+      for (const y of block) picked[y] = blockPick + logProbabilities[y]! - mass
+      below = top
+    }
     start = end
   }
   return picked
