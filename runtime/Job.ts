@@ -95,7 +95,7 @@ export const Failure = Schema.Union([
     reason: Schema.String,
     /** the tagged error the node failed with: its tag and fields */
     tag: Schema.optionalKey(Schema.String),
-    fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Unknown)),
+    fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Json)),
     /** what it failed with, as data (stack included) */
     detail: Schema.optionalKey(ErrorDetail)
   }),
@@ -152,14 +152,14 @@ export type Report = (message: Extract<Message, { readonly type: "started" | "pr
 /** A job's failure with `reason` and nothing else known (the node's own error has more: `failureOf`). */
 export const nodeFailure = (reason: string): Failure => ({ _tag: "NodeFailed", reason })
 
-/** A failure of the node's own code (or its output), keeping what it failed with as data. */
-const failureOf = (error: NodeFailed): Failure => ({
-  _tag: "NodeFailed",
-  reason: error.reason,
-  ...(error.tag === undefined ? {} : { tag: error.tag }),
-  ...(error.fields === undefined ? {} : { fields: error.fields }),
-  detail: detailOf(error.cause ?? error)
-})
+/**
+ * A failure of the node's own code (or its output), keeping what it failed with as data: a
+ * tagged error's fields as JSON (a message carries data, not functions or class instances).
+ */
+const failureOf = (error: NodeFailed): Failure => {
+  const detail = detailOf(error.cause ?? error)
+  return { _tag: "NodeFailed", reason: error.reason, ...(error.tag === undefined ? {} : { tag: error.tag, fields: detail.fields }), detail }
+}
 
 /**
  * What a worker keeps between jobs: the graphs it built, by file and selection, and the code
@@ -188,6 +188,8 @@ const graphOf = (job: Job, workspace: Workspace): Effect.Effect<Graph.Graph, Fai
 /**
  * Fails unless the code of the node's kind is what the job's key says: the run fingerprinted
  * it when it planned, and a file edited since would compute under a key that names other code.
+ * A process runs the modules it imported first, so the fingerprint taken then is kept: a later
+ * job whose key names other code fails here rather than running the old code under it.
  */
 const checkCode = (job: Job, node: NodeInstance, workspace: Workspace): Effect.Effect<void, Failure> =>
   Effect.gen(function*() {

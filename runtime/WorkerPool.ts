@@ -92,6 +92,79 @@ interface Worker {
   stderr: string
 }
 
+/**
+ * Hand a worker's message to the job it runs: its start, progress and prints to the job's
+ * hooks, its end to the job's outcome. False when the message is not one (the worker is broken).
+ */
+const deliver = (worker: Worker, raw: unknown): boolean => {
+  const running = worker.current
+  if (running === undefined) return true
+  const message = worker.protocol.decodeMessage(raw)
+  if (Option.isNone(message)) return false
+  switch (message.value.type) {
+    case "started":
+      running.hooks.onStart(message.value.worker)
+      break
+    case "progress":
+      running.hooks.onProgress(message.value.progress)
+      break
+    case "output":
+      running.hooks.onOutput(message.value.stream, message.value.text)
+      break
+    case "done":
+      Deferred.doneUnsafe(running.outcome, Effect.succeed(message.value.done))
+      break
+    case "failed":
+      Deferred.doneUnsafe(running.outcome, Effect.fail(message.value.failure))
+  }
+  return true
+}
+
+// Raw output of the process (what its node printed is captured and sent as messages): shown
+// as the running node's, else as this process's own; the last of its stderr is kept.
+const printed = (worker: Worker, stream: "stdout" | "stderr", text: string) => {
+  if (stream === "stderr") worker.stderr = (worker.stderr + text).slice(-stderrTailChars)
+  if (worker.current !== undefined) worker.current.hooks.onOutput(stream, text)
+  else process.stderr.write(text)
+}
+
+/** Fork a worker computing on `backend`; `ended` is told when it can no longer be used, and why. */
+const spawnWorker = (backend: TensorBackend.Name, protocol: Protocol, ended: (worker: Worker, reason: string) => void): Worker => {
+  const child = fork(entry, [backend], {
+    serialization: "advanced",
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    // a debugger's flags would make every worker compete for its port
+    execArgv: process.execArgv.filter((arg) => !arg.startsWith("--inspect"))
+  })
+  const worker: Worker = { child, pid: child.pid ?? 0, protocol, closed: Deferred.makeUnsafe(), current: undefined, stderr: "" }
+  child.stdout?.setEncoding("utf8").on("data", (text: string) => printed(worker, "stdout", text))
+  child.stderr?.setEncoding("utf8").on("data", (text: string) => printed(worker, "stderr", text))
+  child.on("message", (raw) => {
+    if (deliver(worker, raw)) return
+    ended(worker, `its worker process (pid ${worker.pid}) sent a message the pool cannot read`)
+    child.kill("SIGKILL")
+  })
+  child.on("error", (error) => {
+    ended(worker, `its worker process could not be started or reached: ${error.message}`)
+    if (child.pid === undefined) Deferred.doneUnsafe(worker.closed, Effect.void)
+  })
+  child.on("close", (code, signal) => {
+    ended(worker, crashReason({ pid: worker.pid, code, signal, stderr: worker.stderr }))
+    Deferred.doneUnsafe(worker.closed, Effect.void)
+  })
+  return worker
+}
+
+/** Stop a worker: SIGTERM, and SIGKILL if it has not exited within the grace period. */
+const stop = (worker: Worker) =>
+  Effect.suspend(() => {
+    if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGTERM")
+    return Deferred.await(worker.closed).pipe(Effect.timeoutOrElse({
+      duration: stopGraceMs,
+      orElse: () => Effect.sync(() => worker.child.kill("SIGKILL")).pipe(Effect.andThen(Deferred.await(worker.closed)))
+    }))
+  })
+
 const make = (options: { readonly size: number; readonly backend: TensorBackend.Name }) =>
   Effect.gen(function*() {
     const slots = yield* Semaphore.make(Math.max(1, options.size))
@@ -105,68 +178,11 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
       if (worker.current !== undefined) Deferred.doneUnsafe(worker.current.outcome, Effect.fail(worker.protocol.nodeFailure(reason)))
     }
 
-    const received = (worker: Worker, raw: unknown) => {
-      const running = worker.current
-      if (running === undefined) return
-      const message = worker.protocol.decodeMessage(raw)
-      if (Option.isNone(message)) {
-        ended(worker, `its worker process (pid ${worker.pid}) sent a message the pool cannot read`)
-        worker.child.kill("SIGKILL")
-        return
-      }
-      switch (message.value.type) {
-        case "started":
-          return running.hooks.onStart(message.value.worker)
-        case "progress":
-          return running.hooks.onProgress(message.value.progress)
-        case "output":
-          return running.hooks.onOutput(message.value.stream, message.value.text)
-        case "done":
-          return void Deferred.doneUnsafe(running.outcome, Effect.succeed(message.value.done))
-        case "failed":
-          return void Deferred.doneUnsafe(running.outcome, Effect.fail(message.value.failure))
-      }
-    }
-
-    // Raw output of the process (what its node printed is captured and sent as messages):
-    // shown as the running node's, else as this process's own.
-    const printed = (worker: Worker, stream: "stdout" | "stderr", text: string) => {
-      if (stream === "stderr") worker.stderr = (worker.stderr + text).slice(-stderrTailChars)
-      if (worker.current !== undefined) worker.current.hooks.onOutput(stream, text)
-      else process.stderr.write(text)
-    }
-
     const start = (protocol: Protocol): Worker => {
-      const child = fork(entry, [options.backend], {
-        serialization: "advanced",
-        stdio: ["ignore", "pipe", "pipe", "ipc"],
-        // a debugger's flags would make every worker compete for its port
-        execArgv: process.execArgv.filter((arg) => !arg.startsWith("--inspect"))
-      })
-      const worker: Worker = { child, pid: child.pid ?? 0, protocol, closed: Deferred.makeUnsafe(), current: undefined, stderr: "" }
+      const worker = spawnWorker(options.backend, protocol, ended)
       live.add(worker)
-      child.stdout?.setEncoding("utf8").on("data", (text: string) => printed(worker, "stdout", text))
-      child.stderr?.setEncoding("utf8").on("data", (text: string) => printed(worker, "stderr", text))
-      child.on("message", (raw) => received(worker, raw))
-      child.on("error", (error) => {
-        ended(worker, `its worker process could not be started or reached: ${error.message}`)
-        if (child.pid === undefined) Deferred.doneUnsafe(worker.closed, Effect.void)
-      })
-      child.on("close", (code, signal) => {
-        ended(worker, crashReason({ pid: worker.pid, code, signal, stderr: worker.stderr }))
-        Deferred.doneUnsafe(worker.closed, Effect.void)
-      })
       return worker
     }
-
-    const stop = (worker: Worker) =>
-      Effect.suspend(() => {
-        if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill("SIGTERM")
-        return Deferred.await(worker.closed).pipe(Effect.timeoutOrElse({
-          duration: stopGraceMs,
-          orElse: () => Effect.sync(() => worker.child.kill("SIGKILL")).pipe(Effect.andThen(Deferred.await(worker.closed)))
-        }))
-      })
 
     const killAll = () => live.forEach((worker) => worker.child.kill("SIGKILL"))
     yield* Effect.acquireRelease(
@@ -180,8 +196,8 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
         slots.withPermits(1)(Effect.uninterruptibleMask((restore) =>
           Effect.suspend(() => {
             const worker = idle.pop() ?? start(protocol)
-          const outcome = Deferred.makeUnsafe<Job.Done, Job.Failure>()
-          worker.current = { hooks, outcome }
+            const outcome = Deferred.makeUnsafe<Job.Done, Job.Failure>()
+            worker.current = { hooks, outcome }
             const request: Job.Request = { type: "run", job }
             worker.child.send(request, (error) => {
               if (error !== null) ended(worker, `its worker process (pid ${worker.pid}) could not be sent the job: ${error.message}`)

@@ -19,8 +19,15 @@ import { source } from "./nodes/source.ts"
 import { timed } from "./nodes/timed.ts"
 export default Pipeline.make("pair", () => {
   const after = source({ n: 1 }, { name: "source" })
-  return [timed({ after, ms: 1500, tag: "a" }, { name: "a" }), timed({ after, ms: 1500, tag: "b" }, { name: "b" })]
+  return [timed({ after, ms: 2500, tag: "left" }, { name: "left" }), timed({ after, ms: 2500, tag: "right" }, { name: "right" })]
 })
+`,
+  // a tensor node that fails with a tagged error
+  "refuse.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { refuses } from "./nodes/refuses.ts"
+import { source } from "./nodes/source.ts"
+export default Pipeline.make("refuse", () => refuses({ after: source({ n: 1 }, { name: "source" }) }, { name: "refuses" }))
 `,
   // a checkpointing trainer, and a tensor node that is ready only once the trainer has started
   "train.ts": `
@@ -73,12 +80,25 @@ describe("the worker pool of pipeline run", () => {
     const dir = tempProject(project)
     const { stdout, code } = await cli(["run", "pair.ts", "--json", "--concurrency", "2"], dir)
     expect(code).toBe(0)
-    const [startA, endA, pidA] = ran(stdout, "a")
-    const [startB, endB, pidB] = ran(stdout, "b")
+    const [startA, endA, pidA] = ran(stdout, "left")
+    const [startB, endB, pidB] = ran(stdout, "right")
     // as the workers themselves timed them: the intervals intersect
     expect(startA! < endB! && startB! < endA!).toBe(true)
     expect(pidA).not.toBe(pidB)
-    expect([workerOf(events(stdout), "a"), workerOf(events(stdout), "b")]).toEqual([pidA, pidB])
+    expect([workerOf(events(stdout), "left"), workerOf(events(stdout), "right")]).toEqual([pidA, pidB])
+    // what a node printed in its worker is in its log
+    const shown = JSON.parse((await cli(["show", "left", "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }
+    expect(shown.logTail).toEqual([`timed left in process ${pidA}`])
+  })
+
+  it("a node that fails in a worker fails as in process: its error's tag, fields and stack reach the run log", async () => {
+    const dir = tempProject(project)
+    const { stdout, code } = await cli(["run", "refuse.ts", "--json"], dir)
+    expect(code).toBe(1)
+    expect(events(stdout).find((e) => e["type"] === "failed")).toMatchObject({ label: "refuses", error: `input "after": no rows to train on` })
+    const shown = JSON.parse((await cli(["show", "refuses", "--json"], dir)).stdout) as { failure: { tag: string; fields: unknown; stack: string } }
+    expect(shown.failure).toMatchObject({ tag: "InputError", fields: { input: "after", reason: "no rows to train on" } })
+    expect(shown.failure.stack).toContain("refuses.ts")
   })
 
   it("a worker killed with kill -9 fails only its node, the pool replaces it, and a rerun resumes from the checkpoint", async () => {

@@ -8,7 +8,8 @@ import * as Layer from "effect/Layer"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
-import { Executor } from "../../runtime/Executor.ts"
+import * as Pipeline from "../../dsl/Pipeline.ts"
+import { Executor, runsInPool } from "../../runtime/Executor.ts"
 import { isAlive } from "../../runtime/internal/Process.ts"
 import { RunLog } from "../../runtime/RunLog.ts"
 import * as Runner from "../../runtime/Runner.ts"
@@ -84,6 +85,18 @@ describe("the worker pool", () => {
     expect(forced.running.map((e) => [e.label, e.worker === undefined ? "here" : "worker"])).toEqual([["features", "here"], ["rm", "worker"]])
     expect(forced.hashes).toEqual(cold.hashes)
     expect(forced.problems).toEqual([])
+  })
+
+  it("sends node kinds with tensors or marked heavy to the pool, and the rest run in process", async () => {
+    const pipeline = (await import("../../pipelines/hh-reward-model.ts")).default
+    const graph = await Effect.runPromise(Pipeline.build(pipeline))
+    expect(Object.fromEntries(graph.nodes.map(({ node }) => [node.kind.kind, runsInPool(node)]))).toEqual({
+      "data/loadPreferences": false,
+      "data/featurize": true,
+      "reward/bradleyTerry": true,
+      "evaluate/rmAccuracy": true,
+      "evaluate/lengthBaseline": false
+    })
   })
 
   it("says how a worker died, and what happens next", () => {
