@@ -3,7 +3,6 @@
 // dependency): started by a Node older than 22, it re-executes itself with that one.
 import { spawn } from "node:child_process"
 import { existsSync } from "node:fs"
-import * as module from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -27,23 +26,7 @@ if (major < 22) {
   process.exit(code ?? 1)
 }
 
-// V8's code cache for the modules the CLI loads (validated against their sources by
-// Node): a command starts ~50 ms sooner once the cache is warm.
-module.enableCompileCache?.()
-
-// node:sqlite and type stripping are stable enough here; their experimental notices are noise.
-const emitWarning = process.emitWarning
-process.emitWarning = (warning, ...rest) => {
-  const type = typeof rest[0] === "string" ? rest[0] : rest[0]?.type
-  if (type === "ExperimentalWarning") return
-  return emitWarning.call(process, warning, ...rest)
-}
-
-// Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
-// whose off-thread loader cannot be watched: such a process records nothing to replay.
-if (!process.features.typescript) (await import("tsx/esm/api")).register()
-// installed under node_modules, this package's own types are stripped by a hook (register.mjs)
-else await import("./register.mjs")
+await import("./setup.mjs")
 const bin = () => import("../runtime/cli/bin.ts")
 if (process.features.typescript && process.argv[2] === "run") {
   // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts;

@@ -101,8 +101,18 @@ export interface Definition<P extends ParamsSchema, I extends InputTypes, O exte
   readonly params: P
   readonly inputs: I
   readonly output: O
-  /** True when the node computes with tensors: the tensor backend then enters its cache key. */
+  /**
+   * True when the node computes with tensors: the tensor backend then enters its cache key, and
+   * `pipeline run` runs it in a worker process of its pool, each with its own backend.
+   */
   readonly tensors?: boolean
+  /**
+   * True when the node's code is CPU-heavy without tensors (long loops, big decodes): `pipeline
+   * run` runs it in a worker process of its pool, off the event loop that schedules the rest.
+   * Nodes without `tensors` or `heavy` run on that event loop: they are cheap, and starting them
+   * in a worker would cost more than it saves.
+   */
+  readonly heavy?: boolean
   /**
    * Names and meanings of the metrics `run` records, for the node reference. `<split>/name`
    * stands for one metric per split (`test/gold`, `train/gold`).
@@ -139,6 +149,7 @@ export interface AnyNodeKind {
   readonly inputs: InputTypes
   readonly output: ArtifactType
   readonly tensors?: boolean
+  readonly heavy?: boolean
   readonly metrics?: { readonly [name: string]: string }
   readonly results?: ReadonlyArray<string>
   readonly module: string

@@ -133,6 +133,8 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeFileStore(path.resolve(root)))
   /** An in-memory store for tests of the planner and scheduler. */
   static readonly layerMemory = () => Layer.sync(ArtifactStore, makeMemoryStore)
+  /** The `root` of an in-memory store: no other process can reach it. */
+  static readonly memoryRoot = ":memory:"
 }
 
 /**
@@ -434,7 +436,7 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
     return Gc.report({ keyRecords: selected.forgotten.length + selected.dangling.length, objects: selected.objects, logs: [], checkpoints: selected.checkpoints })
   }
   return ArtifactStore.of({
-    root: ":memory:",
+    root: ArtifactStore.memoryRoot,
     keys: () => Effect.sync(() => new Map([...records].filter(([, record]) => hasObjects(record)))),
     lookup: (key) => Effect.sync(() => hit(key)),
     index: () => Effect.succeed({ get: hit }),

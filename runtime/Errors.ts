@@ -7,7 +7,7 @@
  */
 import * as Data from "effect/Data"
 import { located, taggedData } from "../dsl/Errors.ts"
-import { reasonOf } from "./internal/ErrorDetail.ts"
+import { type ErrorDetail, reasonOf } from "./internal/ErrorDetail.ts"
 
 /**
  * Bad command line, missing or broken pipeline file, bad flag value. The optional fields say
@@ -48,6 +48,8 @@ export class NodeFailed extends Data.TaggedError("NodeFailed")<{
   readonly fields?: { readonly [field: string]: unknown }
   /** what the node failed with */
   readonly cause?: unknown
+  /** what it failed with as data, when it failed in another process (a pool worker), where the error itself cannot travel */
+  readonly detail?: ErrorDetail
 }> {
   override get message(): string {
     return `node "${this.node}" failed: ${this.reason}`

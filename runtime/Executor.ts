@@ -1,65 +1,167 @@
 /**
- * Where a node's code runs. The scheduler decides what runs and when; an Executor
- * only runs one node given its input values. `Executor.inProcess` runs nodes in this
- * process; a worker-thread or distributed executor implements the same interface.
+ * Where a node's code runs. The scheduler decides what runs and when, and commits what a
+ * node computed; an Executor runs one node given the objects its inputs are, stores its
+ * output and metrics as objects, and returns their refs.
+ *
+ * `Executor.inProcess` runs every node on this process's event loop, nodes with tensors one
+ * at a time. `Executor.pool` runs nodes with tensors and nodes marked `heavy` in a pool of
+ * worker processes (WorkerPool.ts; each with its own tensor backend) and the cheap rest in
+ * process: what `pipeline run` uses. A pipeline with no file (tests, `Testing.run`) or a
+ * store in memory runs in process, since a worker builds the graph from the file and reads
+ * the store from disk.
  */
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Node from "../dsl/Node.ts"
-import { NodeFailed } from "./Errors.ts"
+import type * as Node from "../dsl/Node.ts"
+import type * as Pipeline from "../dsl/Pipeline.ts"
+import { ArtifactStore, type ObjectRef } from "./ArtifactStore.ts"
+import type * as CacheKey from "./CacheKey.ts"
+import { CorruptObject, NodeFailed, type StoreError } from "./Errors.ts"
+import * as Compute from "./internal/Compute.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
+import type * as OutputCommit from "./internal/OutputCommit.ts"
+import type * as Job from "./Job.ts"
 import * as TensorBackend from "./TensorBackend.ts"
+import { WorkerPool } from "./WorkerPool.ts"
+
+/** One node to run: the node, its key and what the key is made of, its inputs' objects, its log file. */
+export interface Task {
+  readonly node: Node.NodeInstance
+  readonly label: string
+  readonly key: string
+  readonly components: CacheKey.Components
+  /** input name → the upstream output it reads */
+  readonly inputs: { readonly [name: string]: ObjectRef }
+  /** where what it prints goes (internal/NodeOutput.ts); none: its prints are not captured */
+  readonly log: string | undefined
+}
+
+/** What the scheduler gives an executor besides the task. */
+export interface Hooks {
+  /**
+   * The value of input `name`, read in this process: from the run's memory, else from the
+   * store, checked, and repaired when found corrupt (internal/Recovery.ts).
+   */
+  readonly input: (name: string) => Effect.Effect<unknown, NodeFailed | StoreError>
+  /**
+   * Called when the node's code starts — after any wait for the tensor engine or a worker —
+   * so durations measure the node alone; `worker` is the pid of the process running it.
+   */
+  readonly onStart: (worker: number | undefined) => void
+  readonly onProgress: (progress: Node.Progress) => void
+  /** What the node printed in another process (in this one, NodeOutput captures it). */
+  readonly onOutput: (stream: NodeOutput.Stream, text: string) => void
+}
+
+/** What running a node stored, how long its code took, and its output value when it ran here. */
+export interface Ran extends OutputCommit.Stored {
+  readonly durationMs: number
+  /** the output value, when computed in this process: readers get it without a read */
+  readonly value?: unknown
+}
 
 export class Executor extends Context.Service<Executor, {
+  /** Run one node and store its output and metrics in the run's store. */
+  readonly run: (task: Task, hooks: Hooks) => Effect.Effect<Ran, NodeFailed | StoreError, ArtifactStore>
   /**
-   * Run one node. `onStart` is called when its code starts — after any wait for a
-   * shared resource such as the tensor engine — so durations measure the node alone.
-   * What the node's code prints goes to `log` when given (internal/NodeOutput.ts).
+   * Whether the node runs outside this process, where the executor bounds how many run at
+   * once (a pool of N workers): the scheduler's `concurrency` bounds the others.
    */
-  readonly run: (
-    node: Node.NodeInstance,
-    label: string,
-    inputs: { readonly [name: string]: unknown },
-    ctx: Node.NodeContext,
-    onStart: () => void,
-    log?: string
-  ) => Effect.Effect<unknown, NodeFailed>
+  readonly runsElsewhere: (node: Node.NodeInstance) => boolean
 }>()("ablate/runtime/Executor") {
   /** The in-process executor on tensor backend `name` (default wasm). */
   static readonly inProcess = (name: TensorBackend.Name = TensorBackend.defaultName) =>
-    inProcessLayer.pipe(Layer.provide(TensorBackend.TensorBackend.layer(name)))
+    Layer.effect(Executor, TensorBackend.TensorBackend.useSync(inProcess)).pipe(
+      Layer.provide(TensorBackend.TensorBackend.layer(name))
+    )
+
+  /**
+   * Nodes with tensors or `heavy` sent to the worker pool (WorkerPool.layer: its workers start
+   * as nodes need them, so a fully cached run starts none), the rest in process. A worker
+   * builds the graph from `options`: the pipeline file (absolute) and the selection.
+   */
+  static readonly pool = (options: PoolOptions) =>
+    Layer.effect(Executor, pooled(options)).pipe(Layer.provide(TensorBackend.TensorBackend.layer(options.backend)))
 }
 
-// A node's own code, with its prints going to its log when it has one.
-const capturing = <A, E>(node: Node.NodeInstance, label: string, log: string | undefined, effect: Effect.Effect<A, E>) =>
-  log === undefined ? effect : NodeOutput.attribute({ id: node.id, label, file: log }, effect)
+/** What a pool worker builds the graph from: the pipeline file (absolute), the selection, the backend. */
+export interface PoolOptions {
+  readonly file: string
+  readonly seeds: ReadonlyArray<number>
+  readonly overrides: ReadonlyArray<Pipeline.Override>
+  readonly backend: TensorBackend.Name
+}
 
-/**
- * Run nodes on this process's event loop; nodes that compute with tensors run one
- * at a time inside the tensor backend's scope. Typed failures and thrown
- * exceptions both become `NodeFailed`, which keeps a tagged error's tag and fields.
- */
-const inProcessLayer = Layer.effect(
-  Executor,
+/** Run nodes on this process's event loop (internal/Compute.ts), reading inputs through the hooks. */
+const inProcess = (backend: TensorBackend.TensorBackend["Service"]) =>
+  Executor.of({
+    run: (task, hooks) =>
+      Effect.gen(function*() {
+        const { components, key, label, log, node } = task
+        const inputs: Record<string, unknown> = {}
+        for (const name of Object.keys(task.inputs)) inputs[name] = yield* hooks.input(name)
+        return yield* Compute.run({
+          node,
+          label,
+          key,
+          components,
+          inputs,
+          capture: (effect) => (log === undefined ? effect : NodeOutput.attribute({ id: node.id, label, file: log }, effect)),
+          onStart: () => hooks.onStart(undefined),
+          onProgress: hooks.onProgress
+        })
+      }).pipe(Effect.provideService(TensorBackend.TensorBackend, backend)),
+    runsElsewhere: () => false
+  })
+
+/** Whether a node computes enough to be worth a worker process. */
+export const runsInPool = (node: Node.NodeInstance): boolean => node.kind.tensors === true || node.kind.heavy === true
+
+/** A failed job as the scheduler reports it. */
+const nodeFailed = (label: string, failure: Job.Failure): NodeFailed =>
+  failure._tag === "CorruptInput"
+    ? new NodeFailed({ node: label, reason: `input "${failure.input}": ${new CorruptObject(failure).message}` })
+    : new NodeFailed({
+      node: label,
+      reason: failure.reason,
+      ...(failure.tag === undefined ? {} : { tag: failure.tag }),
+      ...(failure.fields === undefined ? {} : { fields: failure.fields }),
+      ...(failure.detail === undefined ? {} : { detail: failure.detail })
+    })
+
+const pooled = (options: PoolOptions) =>
   Effect.gen(function*() {
-    const backend = yield* TensorBackend.TensorBackend
-    const withBackend = (node: Node.NodeInstance, effect: Effect.Effect<unknown, unknown>) =>
-      node.kind.tensors === true ? backend.scoped(effect) : effect
+    const pool = yield* WorkerPool
+    const local = inProcess(yield* TensorBackend.TensorBackend)
+    // A job whose input a worker found corrupt: the input is read here, which repairs it
+    // (its producer is recomputed, as for a node in process), and the job is sent once more.
+    const dispatch = (job: Job.Job, hooks: Hooks, repaired: boolean): Effect.Effect<Ran, NodeFailed | StoreError> =>
+      pool.run(job, hooks).pipe(Effect.catch((failure) =>
+        failure._tag === "CorruptInput" && !repaired
+          ? hooks.input(failure.input).pipe(Effect.andThen(dispatch(job, hooks, true)))
+          : Effect.fail(nodeFailed(job.label, failure))
+      ))
     return Executor.of({
-      run: (node, label, inputs, ctx, onStart, log) =>
-        withBackend(node, Effect.sync(onStart).pipe(Effect.andThen(capturing(node, label, log, Node.runNode(node, inputs, ctx))))).pipe(
-          Effect.exit,
-          Effect.flatMap((exit) => {
-            if (Exit.isSuccess(exit)) return Effect.succeed(exit.value)
-            if (Cause.hasInterruptsOnly(exit.cause)) return Effect.interrupt
-            const failure = exit.cause.reasons.find((r) => r._tag === "Fail" || r._tag === "Die")
-            const error = failure === undefined ? exit.cause : failure._tag === "Fail" ? failure.error : failure.defect
-            return Effect.fail(NodeFailed.of(label, error))
-          })
-        )
+      run: (task, hooks) =>
+        Effect.gen(function*() {
+          const store = yield* ArtifactStore
+          // a store in memory is this process's alone
+          if (!runsInPool(task.node) || store.root === ArtifactStore.memoryRoot) return yield* local.run(task, hooks)
+          return yield* dispatch({
+            store: store.root,
+            file: options.file,
+            seeds: options.seeds,
+            overrides: options.overrides,
+            backend: options.backend,
+            node: task.node.id,
+            label: task.label,
+            key: task.key,
+            components: task.components,
+            inputs: task.inputs,
+            ...(task.log === undefined ? {} : { log: task.log })
+          }, hooks, false)
+        }),
+      runsElsewhere: runsInPool
     })
   })
-)

@@ -4,12 +4,12 @@
  *
  * Every node gets a fiber that waits for its inputs, recomputes its key from their
  * output hashes, and either reuses the stored result or runs the node through the
- * `Executor` under the key's lock, at most `concurrency` at a time. Independent
- * nodes run in parallel. Outputs are committed only after their bytes are in
- * place, so an interrupted run leaves finished nodes cached and nothing partial.
+ * `Executor` under the key's lock, at most `concurrency` at a time in this process (nodes
+ * the executor runs elsewhere, in a worker pool, are bounded by it). Independent
+ * nodes run in parallel. Outputs are committed by the scheduler only after their bytes are
+ * in place, so an interrupted run leaves finished nodes cached and nothing partial.
  * The parts of running one node live beside it: the values it reads
- * (internal/ValueCache.ts), the context its code receives (internal/NodeRunContext.ts),
- * storing what it computed (internal/OutputCommit.ts).
+ * (internal/ValueCache.ts), committing what it stored (internal/OutputCommit.ts).
  *
  * Inputs are read through the store, which checks their bytes against their hash. An
  * input found corrupt (or missing) is quarantined and the node that made it recomputed in
@@ -26,7 +26,6 @@ import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.t
 import * as CacheKey from "./CacheKey.ts"
 import { NodeFailed, type RunLogCorrupt, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
-import * as NodeRunContext from "./internal/NodeRunContext.ts"
 import * as OutputCommit from "./internal/OutputCommit.ts"
 import * as Recovery from "./internal/Recovery.ts"
 import * as ValueCache from "./internal/ValueCache.ts"
@@ -37,7 +36,8 @@ import * as Plan from "./Plan.ts"
 export type Event =
   | { readonly type: "queued"; readonly id: string; readonly label: string }
   | { readonly type: "waiting"; readonly id: string; readonly label: string }
-  | { readonly type: "running"; readonly id: string; readonly label: string }
+  /** `worker`: the pid of the pool's worker process running it (none: it runs in this process) */
+  | { readonly type: "running"; readonly id: string; readonly label: string; readonly worker?: number }
   | {
     readonly type: "progress"
     readonly id: string
@@ -148,7 +148,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
   const valueOf = (node: NodeInstance, ref: ObjectRef) =>
     values.read(node, ref).pipe(Effect.catchTag("CorruptObject", (corrupt) => recovery.recover(node, ref, corrupt)))
 
-  /** Run a node's code on its inputs and store what it computed; the caller holds its key's lock. */
+  /** Run a node through the executor and commit what it stored; the caller holds its key's lock. */
   const execute = (
     node: NodeInstance,
     label: string,
@@ -156,36 +156,25 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     key: string
   ): Effect.Effect<KeyRecord, NodeFailed | StoreError> =>
     Effect.gen(function*() {
-      const inputs: Record<string, unknown> = {}
-      for (const [name, input] of Object.entries(node.inputs)) {
-        const upstream = yield* Deferred.await(done.get(input.id)!)
-        inputs[name] = yield* valueOf(input, upstream.record!.output).pipe(
+      const inputs: Record<string, ObjectRef> = {}
+      for (const [name, input] of Object.entries(node.inputs)) inputs[name] = (yield* Deferred.await(done.get(input.id)!)).record!.output
+      const input = (name: string) =>
+        valueOf(node.inputs[name]!, inputs[name]!).pipe(
           Effect.catchTag("CorruptObject", (corrupt) =>
             Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
         )
-      }
-      const context = NodeRunContext.make({
-        label,
-        components,
-        key,
-        store,
-        onProgress: (progress) => options.onEvent({ type: "progress", id: node.id, label, ...progress })
+      const ran = yield* executor.run({ node, label, key, components, inputs, log: options.nodeLog?.(key) }, {
+        input,
+        onStart: (worker) => options.onEvent({ type: "running", id: node.id, label, ...(worker === undefined ? {} : { worker }) }),
+        onProgress: (progress) => options.onEvent({ type: "progress", id: node.id, label, ...progress }),
+        onOutput: (stream, text) => options.onEvent({ type: "output", id: node.id, label, stream, text })
       })
-      let started = performance.now()
-      const output = yield* executor.run(node, label, inputs, context.ctx, () => {
-        started = performance.now()
-        options.onEvent({ type: "running", id: node.id, label })
-      }, options.nodeLog?.(key))
-      const durationMs = performance.now() - started
-      return yield* OutputCommit.commit(
-        store,
-        { node, label, components, key, output, metrics: context.metrics(), durationMs, files: snapshot.files.get(node.id) },
-        {
-          keep: (hash, value) => values.keep(node, hash, value),
-          done: (record) => options.onEvent({ type: "done", id: node.id, label, key, hash: record.output.hash, durationMs })
-        }
-      )
-    })
+      const { durationMs } = ran
+      const record = yield* OutputCommit.commit(store, { node, label, components, key, stored: ran, durationMs, files: snapshot.files.get(node.id) })
+      if ("value" in ran) values.keep(node, record.output.hash, ran.value)
+      options.onEvent({ type: "done", id: node.id, label, key, hash: record.output.hash, durationMs })
+      return record
+    }).pipe(Effect.provideService(ArtifactStore, store))
 
   const runNode = (node: NodeInstance, label: string): Effect.Effect<NodeResult, StoreError> =>
     Effect.gen(function*() {
@@ -214,7 +203,9 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         const record = planned.record?.key === key ? planned.record : yield* store.lookup(key)
         if (record !== undefined) return cached(record)
       }
-      return yield* semaphore.withPermits(1)(
+      // a node run elsewhere waits for a worker there, not for a slot of this process
+      const slot = executor.runsElsewhere(node) ? <A, E>(effect: Effect.Effect<A, E>) => effect : semaphore.withPermits(1)
+      return yield* slot(
         store.withLock(
           key,
           waiting(node, label),
@@ -227,7 +218,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
               Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
               Effect.catchTag("NodeFailed", (error) =>
                 failed(node, label, error).pipe(
-                  Effect.as(result(node, label, "failed", inputs, { key, error: error.reason, failure: detailOf(error.cause ?? error) }))
+                  Effect.as(result(node, label, "failed", inputs, { key, error: error.reason, failure: error.detail ?? detailOf(error.cause ?? error) }))
                 ))
             )
           })

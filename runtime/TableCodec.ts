@@ -152,6 +152,13 @@ export const decodeStored = (bytes: Uint8Array): { readonly columns: ReadonlyArr
   return { columns, rows }
 }
 
+/** A typed array's numbers as an array: a loop into an array of its length is ~5× `Array.from`'s speed. */
+const arrayOf = (typed: Float64Array): Array<number> => {
+  const numbers = new Array<number>(typed.length)
+  for (let i = 0; i < typed.length; i++) numbers[i] = typed[i]!
+  return numbers
+}
+
 /** Set column `name` of each row from `vector`: floats from their typed array, lists as arrays of numbers. */
 const fillColumn = (rows: Array<Record<string, unknown>>, name: string, vector: Arrow.Vector): void => {
   if (arrow().DataType.isFloat(vector.type)) {
@@ -160,7 +167,7 @@ const fillColumn = (rows: Array<Record<string, unknown>>, name: string, vector: 
   } else if (arrow().DataType.isList(vector.type)) {
     for (let i = 0; i < rows.length; i++) {
       const item = vector.get(i) as Arrow.Vector | null
-      rows[i]![name] = item === null ? [] : Array.from(item.toArray() as Float64Array)
+      rows[i]![name] = item === null ? [] : arrayOf(item.toArray() as Float64Array)
     }
   } else {
     for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)

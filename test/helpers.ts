@@ -11,6 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { expect, onTestFinished } from "vitest"
 import type { ArtifactType, ValueOf } from "../dsl/Artifact.ts"
+import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
@@ -145,6 +146,24 @@ export const statuses = (stdout: string): Record<string, string> =>
 /** Every file under a directory, relative to it. */
 export const filesUnder = (dir: string): Array<string> =>
   fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as Array<string>).filter((f) => fs.statSync(path.join(dir, f)).isFile()) : []
+
+/** Damage object `hash` of the file store at `root` as a disk would: one byte flipped in place. */
+export const corruptObject = (root: string, hash: string): void => {
+  const file = path.join(root, "objects", hash.slice(0, 2), hash)
+  fs.chmodSync(file, 0o644)
+  const bytes = fs.readFileSync(file)
+  bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff
+  fs.writeFileSync(file, bytes)
+}
+
+/** Every object in the store at `store` hashes to its name, and no temp file or lock is left. */
+export const expectStoreIntact = (store: string): void => {
+  for (const file of filesUnder(path.join(store, "objects"))) {
+    expect(sha256(fs.readFileSync(path.join(store, "objects", file)))).toBe(path.basename(file))
+  }
+  expect(filesUnder(path.join(store, "tmp"))).toEqual([])
+  expect(filesUnder(path.join(store, "locks"))).toEqual([])
+}
 
 /**
  * Prepare a pipeline as the CLI does (`Runner.prepareGraph`), plan it against the store's

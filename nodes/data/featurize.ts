@@ -14,6 +14,7 @@ export const featurize = Node.make({
   kind: "data/featurize",
   version: 1,
   description: "Bag-of-tokens features (and log length) of each response, with a tokenizer built from the training texts.",
+  heavy: true,
   params: Schema.Struct({
     tokenizer: Param.literal(["words", "chars", "hashed"], { default: "hashed", description: "Word or character vocabulary, or hashed words" }),
     size: Param.int({ default: 1024, min: 2, max: 65536, description: "Vocabulary size or number of hash buckets" })

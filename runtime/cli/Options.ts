@@ -35,7 +35,11 @@ export const flags = {
     // TensorBackend.names (not imported: it loads Effect; test/cli/commands.test.ts checks they agree)
     description: "tensor backend: wasm, cpu, tensorflow, tensorflow-gpu, webgpu (default $ABLATE_BACKEND or wasm)"
   },
-  concurrency: { type: "string", metavar: "N", description: "nodes run at once (default 2)" },
+  concurrency: {
+    type: "string",
+    metavar: "N",
+    description: "nodes run at once; nodes with tensors (or marked heavy) run in a pool of N worker processes (default: the number of cores)"
+  },
   explain: { type: "boolean", description: "for each miss, say which component of its cache key changed since it last ran" },
   limit: { type: "string", metavar: "N", description: "how many runs (default 20)" },
   "keep-last": {

@@ -11,6 +11,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as os from "node:os"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
 import { ArtifactStore, ensureWritable } from "../ArtifactStore.ts"
@@ -21,6 +22,7 @@ import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
 import * as Runner from "../Runner.ts"
+import { WorkerPool } from "../WorkerPool.ts"
 import type * as Commands from "./Commands.ts"
 import { catCommand, historyLines, historyShown, metricsCommand } from "./ExportCommands.ts"
 import * as NodeLookup from "./NodeLookup.ts"
@@ -45,8 +47,8 @@ export interface Console {
  * The start `run` and `verify` share: the pipeline file, the selection (with the target
  * nodes the command names), the command's own options (parsed before the pipeline loads,
  * so a bad one fails fast), the prepared graph (with what preparing it depended on, when
- * the process is observed: see Replay.ts), and the layers that execute it (the store and
- * the in-process executor on the selected backend).
+ * the process is observed: see Replay.ts), its tensor backend, and the layers that execute it
+ * in process (the store and the in-process executor on that backend: `run` uses a worker pool).
  */
 const prepareCommand = <A>(
   values: Values,
@@ -59,17 +61,21 @@ const prepareCommand = <A>(
     const { selection, backend } = yield* selectionOf(values)
     const options = yield* own
     const prepared = yield* Runner.prepare(file, { ...selection, targets })
-    return { prepared, options, selection, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
+    return { prepared, options, selection, backend, layers: Layer.mergeAll(storeLayers(root), Executor.inProcess(backend)) }
   })
 
 const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const { prepared, options: concurrency, selection, layers } = yield* prepareCommand(
+    const { prepared, options: concurrency, selection, backend } = yield* prepareCommand(
       values,
       file,
       targets,
       root,
-      positiveInt("concurrency", values["concurrency"] as string | undefined, 2)
+      positiveInt("concurrency", values["concurrency"] as string | undefined, os.availableParallelism())
+    )
+    // nodes that compute run in a pool of `concurrency` worker processes, started as needed
+    const executor = Executor.pool({ file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }).pipe(
+      Layer.provide(WorkerPool.layer({ size: concurrency, backend }))
     )
     // the store's layers serve the run, the outputs shown and the replay record alike
     return yield* Effect.gen(function*() {
@@ -125,7 +131,7 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
         notReplayable: "notReplayable" in replay ? replay.notReplayable : undefined,
         results: outcome.table
       })
-    }).pipe(Effect.provide(layers))
+    }).pipe(Effect.provide(Layer.mergeAll(storeLayers(root), executor)))
   })
 
 const planCommand = (values: Values, file: string, targets: ReadonlyArray<string>, root: string, console: Console) =>

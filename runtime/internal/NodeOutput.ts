@@ -142,13 +142,18 @@ const within = <A, E, R>(target: Target, effect: Effect.Effect<A, E, R>): Effect
  * their own logs, anything else to `runLog`. Every print is also passed to `onPrint`.
  */
 export const capture = <A, E, R>(
-  options: { readonly runLog: string; readonly onPrint?: (printed: Printed) => void },
+  options: {
+    readonly runLog: string
+    readonly onPrint?: (printed: Printed) => void
+    /** the node credited with output no node's code made (none: the run's) */
+    readonly owner?: { readonly id: string; readonly label: string }
+  },
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
   Effect.acquireUseRelease(
     Effect.sync(() => {
       const installed = registry[installedKey] ??= install()
-      const run: Target = { id: undefined, label: undefined, log: logFile(options.runLog), onPrint: options.onPrint }
+      const run: Target = { id: options.owner?.id, label: options.owner?.label, log: logFile(options.runLog), onPrint: options.onPrint }
       installed.runs.push(run)
       return run
     }),
@@ -178,6 +183,20 @@ export const attribute = <A, E, R>(
     const log = logFile(node.file)
     const target: Target = { id: node.id, label: node.label, log, onPrint: current.getStore()?.onPrint }
     return within(target, effect).pipe(Effect.ensuring(Effect.sync(log.close)))
+  })
+
+/**
+ * Run node `label`'s effect as the one thing this process runs (a pool worker, Job.ts): all
+ * the process prints meanwhile goes to `file` (replaced, as by `attribute`) and to `onPrint`.
+ */
+export const captureAll = <A, E, R>(
+  node: { readonly id: string; readonly label: string; readonly file: string },
+  onPrint: (printed: Printed) => void,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  Effect.suspend(() => {
+    fs.rmSync(node.file, { force: true })
+    return capture({ runLog: node.file, onPrint, owner: node }, effect)
   })
 
 /**

@@ -1,9 +1,8 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { sha256 } from "../../dsl/internal/Canonical.ts"
 import { nodeModules } from "../fixtures/nodes.ts"
-import { cli, events, filesUnder, runAndKill, statuses, summary, tempProject } from "../helpers.ts"
+import { cli, events, expectStoreIntact, runAndKill, statuses, summary, tempProject } from "../helpers.ts"
 
 const project = {
   ...nodeModules,
@@ -20,15 +19,6 @@ export default Pipeline.make("crash", () => {
 }
 
 const outputHashes = (stdout: string) => Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.hash]))
-
-/** Every stored object's bytes hash to its name, and no temp file or lock is left. */
-const expectStoreIntact = (store: string) => {
-  for (const file of filesUnder(path.join(store, "objects"))) {
-    expect(sha256(fs.readFileSync(path.join(store, "objects", file)))).toBe(path.basename(file))
-  }
-  expect(filesUnder(path.join(store, "tmp"))).toEqual([])
-  expect(filesUnder(path.join(store, "locks"))).toEqual([])
-}
 
 describe("crash safety", () => {
   it("kill -9 mid-run, then a rerun completes with the same outputs as an uninterrupted run", async () => {

@@ -4,6 +4,7 @@
  * that error as `cause` — whether it failed through the error channel or threw from a helper.
  */
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -14,9 +15,10 @@ import * as Node from "../../dsl/Node.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { data } from "../../nodes/index.ts"
 import { gae } from "../../nodes/policy/math.ts"
+import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
 import { ConfigError, NodeFailed } from "../../runtime/Errors.ts"
 import { Executor } from "../../runtime/Executor.ts"
-import { nodeContext, tempProject } from "../helpers.ts"
+import { tempProject } from "../helpers.ts"
 
 describe("error messages", () => {
   it("InputError names what it has of input, param, file, line or row, and field, in that order", () => {
@@ -65,8 +67,12 @@ const failureOf = (pipeline: Pipeline.Pipeline): Promise<NodeFailed> =>
     const graph = yield* Pipeline.build(pipeline)
     const { node, label } = graph.nodes.at(-1)!
     const executor = yield* Executor
-    return yield* Effect.flip(executor.run(node, label, {}, nodeContext(), () => {}))
-  }).pipe(Effect.provide(Executor.inProcess("wasm")), Effect.runPromise)
+    const components = { kind: node.kind.kind, version: node.kind.version, code: { hash: "", files: {}, packages: {} }, params: node.params, inputs: {}, env: {} }
+    const hooks = { input: () => Effect.die("the node has no inputs"), onStart: () => {}, onProgress: () => {}, onOutput: () => {} }
+    const failed = yield* Effect.flip(executor.run({ node, label, key: "key", components, inputs: {}, log: undefined }, hooks))
+    if (failed._tag !== "NodeFailed") throw new Error(`expected NodeFailed, got ${failed._tag}`)
+    return failed
+  }).pipe(Effect.provide(Layer.mergeAll(ArtifactStore.layerMemory(), Executor.inProcess("wasm"))), Effect.runPromise)
 
 describe("a failing node's error reaches NodeFailed typed", () => {
   const dirs: Array<string> = []

@@ -8,9 +8,10 @@ import { root, unary } from "../../bench/fixtures/trivial.ts"
 import * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore, type KeyRecord } from "../../runtime/ArtifactStore.ts"
 import type * as CacheKey from "../../runtime/CacheKey.ts"
-import { CorruptObject, NodeFailed } from "../../runtime/Errors.ts"
-import { Executor } from "../../runtime/Executor.ts"
-import { schedule } from "../helpers.ts"
+import { CorruptObject, NodeFailed, type StoreError } from "../../runtime/Errors.ts"
+import { Executor, type Ran, type Task } from "../../runtime/Executor.ts"
+import * as OutputCommit from "../../runtime/internal/OutputCommit.ts"
+import { corruptObject, schedule } from "../helpers.ts"
 
 const temps: Array<string> = []
 afterAll(() => {
@@ -51,14 +52,7 @@ const stores = [
   {
     name: "file store",
     layer: () => ArtifactStore.layer(tempStore()),
-    corrupt: (store: ArtifactStore["Service"], hash: string) =>
-      Effect.sync(() => {
-        const file = path.join(store.root, "objects", hash.slice(0, 2), hash)
-        fs.chmodSync(file, 0o644)
-        const bytes = fs.readFileSync(file)
-        bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff
-        fs.writeFileSync(file, bytes)
-      })
+    corrupt: (store: ArtifactStore["Service"], hash: string) => Effect.sync(() => corruptObject(store.root, hash))
   },
   {
     name: "memory store",
@@ -165,16 +159,18 @@ describe("scheduler", () => {
   })
 
   /** The in-process executor, with the producer's second run replaced by `rerun`: a recomputation that cannot succeed. */
-  const rerunning = (rerun: (run: Effect.Effect<unknown, NodeFailed>) => Effect.Effect<unknown, NodeFailed>) =>
+  type Run = Effect.Effect<Ran, NodeFailed | StoreError, ArtifactStore>
+  const rerunning = (rerun: (run: Run, task: Task) => Run) =>
     Layer.effect(
       Executor,
       Effect.gen(function*() {
         const executor = yield* Executor
         let runs = 0
         return Executor.of({
-          run: (node, label, inputs, ctx, onStart) => {
-            const run = executor.run(node, label, inputs, ctx, onStart)
-            return label === "producer" && ++runs > 1 ? rerun(run) : run
+          ...executor,
+          run: (task, hooks) => {
+            const run = executor.run(task, hooks)
+            return task.label === "producer" && ++runs > 1 ? rerun(run, task) : run
           }
         })
       })
@@ -223,13 +219,19 @@ describe("scheduler", () => {
   const cannot = [
     {
       what: "its recomputation fails",
-      rerun: (run: Effect.Effect<unknown, NodeFailed>) => run.pipe(Effect.andThen(Effect.fail(new NodeFailed({ node: "producer", reason: "the disk is on fire" })))),
+      rerun: (run: Run) => run.pipe(Effect.andThen(Effect.fail(new NodeFailed({ node: "producer", reason: "the disk is on fire" })))),
       producer: "failed",
       says: `recomputing node "producer" failed (the disk is on fire); the next \`pipeline run\` tries again`
     },
     {
       what: "it is not deterministic",
-      rerun: (run: Effect.Effect<unknown, NodeFailed>) => run.pipe(Effect.as([{ x: 100 }])),
+      // the run stores other bytes than the first did
+      rerun: (run: Run, task: Task) =>
+        run.pipe(Effect.andThen((ran) =>
+          ArtifactStore.use((store) => OutputCommit.store(store, task.node, task.label, [{ x: 100 }], [])).pipe(
+            Effect.map((stored) => ({ ...ran, ...stored, value: [{ x: 100 }] }))
+          )
+        )),
       producer: "done",
       says: `recomputing node "producer" gave other bytes`
     }

@@ -1,0 +1,261 @@
+/**
+ * A node job: one node to run, described by data rather than closures, so that another
+ * process can run it — a worker of the local pool (WorkerPool.ts), or a worker on another
+ * machine sharing the store. The job names the pipeline file and the selection that built the
+ * graph, the node's structural id, its key and key components, and the objects its inputs
+ * are; the worker builds the graph once per file and selection (node ids are structural
+ * hashes, so it finds the same node), reads the inputs from the store (which checks their
+ * hashes), runs the node with a context of its own (checkpoints and the seeded random stream
+ * work as in process), stores its output and metrics as objects and reports their refs.
+ * Committing the key record stays with the scheduler that sent the job.
+ *
+ * `run` is the whole worker side of one job; `Message` is what a worker reports while it
+ * runs one and how it ended, as a Schema, so whoever receives messages decodes them.
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import type * as Graph from "../dsl/Graph.ts"
+import type { NodeInstance } from "../dsl/Node.ts"
+import * as Pipeline from "../dsl/Pipeline.ts"
+import { ArtifactStore } from "./ArtifactStore.ts"
+import * as CacheKey from "./CacheKey.ts"
+import * as CodeFingerprint from "./CodeFingerprint.ts"
+import { type NodeFailed, reasonOf } from "./Errors.ts"
+import * as Codec from "./internal/Codec.ts"
+import * as Compute from "./internal/Compute.ts"
+import { detailOf } from "./internal/ErrorDetail.ts"
+import * as NodeOutput from "./internal/NodeOutput.ts"
+import * as Loader from "./Loader.ts"
+import * as TensorBackend from "./TensorBackend.ts"
+
+const ObjectRef = Schema.Struct({
+  hash: Schema.String,
+  format: Schema.Literals(["table", "model"]),
+  type: Schema.String,
+  bytes: Schema.Number
+})
+
+const Hashes = Schema.Record(Schema.String, Schema.String)
+
+const Components = Schema.Struct({
+  kind: Schema.String,
+  version: Schema.Number,
+  code: Schema.Struct({ hash: Schema.String, files: Hashes, packages: Hashes }),
+  params: Schema.JsonObject,
+  inputs: Hashes,
+  env: Schema.JsonObject
+})
+
+// JSON has no NaN: a metric that ended as one travels as null
+const FinalMetrics = Schema.Record(
+  Schema.String,
+  Schema.Union([
+    Schema.Number,
+    Schema.Null.pipe(Schema.decodeTo(Schema.Number, SchemaTransformation.transform({ decode: () => Number.NaN, encode: () => null })))
+  ])
+)
+
+/** One node to run: where the store is, what built the graph, which node, its key, and its inputs' objects. */
+export const Job = Schema.Struct({
+  /** the store's root directory (absolute): every process running jobs of a run shares it */
+  store: Schema.String,
+  /** the pipeline file (absolute) */
+  file: Schema.String,
+  seeds: Schema.Array(Schema.Number),
+  overrides: Schema.Array(Schema.Struct({ node: Schema.String, field: Schema.String, value: Schema.Unknown })),
+  /** the tensor backend the run computes on (part of the key of nodes with tensors) */
+  backend: Schema.Literals(TensorBackend.names),
+  /** the node's structural id in the graph the file and selection build */
+  node: Schema.String,
+  label: Schema.String,
+  key: Schema.String,
+  components: Components,
+  /** input name → the upstream output it reads */
+  inputs: Schema.Record(Schema.String, ObjectRef),
+  /** the node's log file, where what it prints goes (none: its prints go to the worker's stdout and stderr) */
+  log: Schema.optionalKey(Schema.String)
+})
+export type Job = typeof Job.Type
+
+const ErrorDetail = Schema.Struct({
+  tag: Schema.UndefinedOr(Schema.String),
+  message: Schema.String,
+  stack: Schema.UndefinedOr(Schema.String),
+  fields: Schema.Record(Schema.String, Schema.Json)
+})
+
+/**
+ * How a job failed: the node failed (its code, its output, its inputs or code not as the job
+ * says), or an input object was found corrupt (the scheduler repairs it and sends the job again).
+ */
+export const Failure = Schema.Union([
+  Schema.Struct({
+    _tag: Schema.Literal("NodeFailed"),
+    reason: Schema.String,
+    /** the tagged error the node failed with: its tag and fields */
+    tag: Schema.optionalKey(Schema.String),
+    fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Json)),
+    /** what it failed with, as data (stack included) */
+    detail: Schema.optionalKey(ErrorDetail)
+  }),
+  Schema.Struct({
+    _tag: Schema.Literal("CorruptInput"),
+    input: Schema.String,
+    hash: Schema.String,
+    path: Schema.String,
+    reason: Schema.String
+  })
+])
+export type Failure = typeof Failure.Type
+
+/** What a job stored, and how long the node's code took. */
+export const Done = Schema.Struct({
+  output: ObjectRef,
+  metrics: ObjectRef,
+  finalMetrics: FinalMetrics,
+  durationMs: Schema.Number
+})
+export type Done = typeof Done.Type
+
+const Progress = Schema.Struct({
+  step: Schema.Number,
+  total: Schema.Number,
+  loss: Schema.optionalKey(Schema.Number),
+  reward: Schema.optionalKey(Schema.Number),
+  kl: Schema.optionalKey(Schema.Number),
+  throughput: Schema.optionalKey(Schema.Number),
+  unit: Schema.optionalKey(Schema.String)
+})
+
+/** What a worker reports about the job it runs: its start, progress, prints, and its end (`done` or `failed`). */
+export const Message = Schema.Union([
+  /** the node's code started in process `worker`, at `at` (ms since the epoch) */
+  Schema.Struct({ type: Schema.Literal("started"), worker: Schema.Number, at: Schema.Number }),
+  Schema.Struct({ type: Schema.Literal("progress"), progress: Progress }),
+  Schema.Struct({ type: Schema.Literal("output"), stream: Schema.Literals(["stdout", "stderr"]), text: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("done"), done: Done }),
+  Schema.Struct({ type: Schema.Literal("failed"), failure: Failure })
+])
+export type Message = typeof Message.Type
+
+/** The messages of a worker as they arrive: decoded, or none when one is not a message. */
+export const decodeMessage = Schema.decodeUnknownOption(Message)
+
+/** What the pool sends a worker: a job to run. */
+export const Request = Schema.Struct({ type: Schema.Literal("run"), job: Job })
+export type Request = typeof Request.Type
+
+/** Where a worker sends what it reports while it runs a job. */
+export type Report = (message: Extract<Message, { readonly type: "started" | "progress" | "output" }>) => void
+
+/** A job's failure with `reason` and nothing else known (the node's own error has more: `failureOf`). */
+export const nodeFailure = (reason: string): Failure => ({ _tag: "NodeFailed", reason })
+
+/**
+ * A failure of the node's own code (or its output), keeping what it failed with as data: a
+ * tagged error's fields as JSON (a message carries data, not functions or class instances).
+ */
+const failureOf = (error: NodeFailed): Failure => {
+  const detail = detailOf(error.cause ?? error)
+  return { _tag: "NodeFailed", reason: error.reason, ...(error.tag === undefined ? {} : { tag: error.tag, fields: detail.fields }), detail }
+}
+
+/**
+ * What a worker keeps between jobs: the graphs it built, by file and selection, and the code
+ * fingerprints of the node kinds it ran, by module. One per worker process.
+ */
+export interface Workspace {
+  readonly graphs: Map<string, Graph.Graph>
+  readonly code: Map<string, CacheKey.CodeFingerprint>
+}
+
+/** An empty workspace. */
+export const workspace = (): Workspace => ({ graphs: new Map(), code: new Map() })
+
+/** The graph the job's file and selection build, built once per workspace. */
+const graphOf = (job: Job, workspace: Workspace): Effect.Effect<Graph.Graph, Failure> => {
+  const id = JSON.stringify([job.file, job.seeds, job.overrides])
+  const built = workspace.graphs.get(id)
+  if (built !== undefined) return Effect.succeed(built)
+  return Loader.load(job.file, job.file).pipe(
+    Effect.flatMap((pipeline) => Pipeline.build(pipeline, { seeds: job.seeds, overrides: job.overrides })),
+    Effect.tap((graph) => Effect.sync(() => workspace.graphs.set(id, graph))),
+    Effect.mapError((error) => nodeFailure(`the worker could not build ${job.file}: ${reasonOf(error)}`))
+  )
+}
+
+/**
+ * Fails unless the code of the node's kind is what the job's key says: the run fingerprinted
+ * it when it planned, and a file edited since would compute under a key that names other code.
+ * A process runs the modules it imported first, so the fingerprint taken then is kept: a later
+ * job whose key names other code fails here rather than running the old code under it.
+ */
+const checkCode = (job: Job, node: NodeInstance, workspace: Workspace): Effect.Effect<void, Failure> =>
+  Effect.gen(function*() {
+    const module = node.kind.module
+    const code = workspace.code.get(module) ?? (yield* CodeFingerprint.fingerprintAll([module]).pipe(
+      Effect.map((all) => all.get(module)!),
+      Effect.tap((fingerprint) => Effect.sync(() => workspace.code.set(module, fingerprint))),
+      Effect.mapError((error) => nodeFailure(error.reason))
+    ))
+    if (code.hash === job.components.code.hash) return
+    const changes = CacheKey.diff(job.components, { ...job.components, code }).map(CacheKey.describe)
+    return yield* Effect.fail(nodeFailure(`its code changed since the run planned it (${changes.join("; ")}); run again`))
+  })
+
+/** The value of each input of the job, read from the store (checked against its hash) and decoded. */
+const readInputs = (job: Job, node: NodeInstance) =>
+  Effect.gen(function*() {
+    const store = yield* ArtifactStore
+    const values: Record<string, unknown> = {}
+    for (const [name, ref] of Object.entries(job.inputs)) {
+      const input = node.inputs[name]
+      if (input === undefined) return yield* Effect.fail(nodeFailure(`the job names input "${name}", which the node does not have`))
+      const bytes = yield* store.read(ref.hash).pipe(Effect.mapError((error): Failure =>
+        error._tag === "CorruptObject"
+          ? { _tag: "CorruptInput", input: name, hash: error.hash, path: error.path, reason: error.reason }
+          : nodeFailure(`input "${name}": ${error.message}`)
+      ))
+      values[name] = yield* Effect.try({
+        try: () => Codec.decode(input.kind.output, bytes),
+        catch: (error) => nodeFailure(`input "${name}" cannot be decoded: ${reasonOf(error)}`)
+      })
+    }
+    return values
+  })
+
+/**
+ * Run one job here: build (or reuse) its graph, find its node, check its code, read its
+ * inputs, run it and store its output and metrics; report its start, progress and prints to
+ * `report`. Needs the job's store and this process's tensor backend (the job's backend).
+ */
+export const run = (job: Job, workspace: Workspace, report: Report): Effect.Effect<Done, Failure, ArtifactStore | TensorBackend.TensorBackend> =>
+  Effect.gen(function*() {
+    const backend = yield* TensorBackend.TensorBackend
+    if (backend.name !== job.backend) {
+      return yield* Effect.fail(nodeFailure(`the worker computes on tensor backend ${backend.name}, the job on ${job.backend}`))
+    }
+    const graph = yield* graphOf(job, workspace)
+    const node = graph.byId.get(job.node)?.node
+    if (node === undefined) {
+      return yield* Effect.fail(nodeFailure(`${job.file} no longer builds this node (the file or what it imports changed since the run planned it); run again`))
+    }
+    yield* checkCode(job, node, workspace)
+    const inputs = yield* readInputs(job, node)
+    const log = job.log
+    const ran = yield* Compute.run({
+      node,
+      label: job.label,
+      key: job.key,
+      components: job.components,
+      inputs,
+      capture: (effect) =>
+        log === undefined
+          ? effect
+          : NodeOutput.captureAll({ id: node.id, label: job.label, file: log }, ({ stream, text }) => report({ type: "output", stream, text }), effect),
+      onStart: () => report({ type: "started", worker: process.pid, at: Date.now() }),
+      onProgress: (progress) => report({ type: "progress", progress })
+    }).pipe(Effect.mapError((error) => (error._tag === "NodeFailed" ? failureOf(error) : nodeFailure(error.message))))
+    return { output: ran.output, metrics: ran.metrics, finalMetrics: ran.finalMetrics, durationMs: ran.durationMs }
+  })
