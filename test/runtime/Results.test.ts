@@ -107,14 +107,17 @@ describe("Results.fromGraph", () => {
         ? { "test/gold": Number(coords["beta"]) + Number(coords["seed"]), "test/kl": 1, "test/proxy": 2, loss: 9 }
         : { loss: 1, accuracy: 0.5 }
     }
-    const table = Results.aggregate(Results.fromGraph(graph, finals), overoptimization.baseline)
-    expect(table.rows).toHaveLength(10)
+    // the exact optimum's β sweep: 3 label counts × 5 β, its baseline the 1,000-label cell at each β
+    const observations = Results.fromGraph(graph, finals).filter((o) => o.output === "optimum")
+    const table = Results.aggregate(observations, overoptimization.baseline)
+    expect(table.rows).toHaveLength(15)
     expect(table.factors).toEqual(["labels", "beta"])
     expect(table.metrics).toEqual(["gold", "proxy", "kl"]) // in the order the node kind declares them
     const baseline = table.rows.filter((r) => r.baseline)
-    expect(baseline.map((r) => r.factors)).toEqual([{ labels: 1000, beta: 1 }])
+    expect(baseline.map((r) => r.factors)).toEqual([10, 3, 1, 0.3, 0.1].map((beta) => ({ labels: 1000, beta })))
     const cell = table.rows.find((r) => r.factors["labels"] === 100 && r.factors["beta"] === 3)!
-    expect([cell.output, cell.split, cell.seeds, cell.metrics["gold"]!.mean]).toEqual(["point", "test", 2, 3.5])
-    expect(cell.metrics["gold"]!.delta!.mean).toBeCloseTo(2, 12)
+    expect([cell.output, cell.split, cell.seeds, cell.metrics["gold"]!.mean]).toEqual(["optimum", "test", 2, 3.5])
+    // the made-up gold depends on β and the seed only: the same as its baseline's
+    expect(cell.metrics["gold"]!.delta!.mean).toBeCloseTo(0, 12)
   })
 })
