@@ -130,8 +130,8 @@ const Progress = Schema.Struct({
 
 /** What a worker reports about the job it runs: its start, progress, prints, and its end (`done` or `failed`). */
 export const Message = Schema.Union([
-  /** the node's code started in process `worker`, at `at` (ms since the epoch) */
-  Schema.Struct({ type: Schema.Literal("started"), worker: Schema.Number, at: Schema.Number }),
+  /** the node's code started in process `worker` */
+  Schema.Struct({ type: Schema.Literal("started"), worker: Schema.Number }),
   Schema.Struct({ type: Schema.Literal("progress"), progress: Progress }),
   Schema.Struct({ type: Schema.Literal("output"), stream: Schema.Literals(["stdout", "stderr"]), text: Schema.String }),
   Schema.Struct({ type: Schema.Literal("done"), done: Done }),
@@ -254,7 +254,7 @@ export const run = (job: Job, workspace: Workspace, report: Report): Effect.Effe
         log === undefined
           ? effect
           : NodeOutput.captureAll({ id: node.id, label: job.label, file: log }, ({ stream, text }) => report({ type: "output", stream, text }), effect),
-      onStart: () => report({ type: "started", worker: process.pid, at: Date.now() }),
+      onStart: () => report({ type: "started", worker: process.pid }),
       onProgress: (progress) => report({ type: "progress", progress })
     }).pipe(Effect.mapError((error) => (error._tag === "NodeFailed" ? failureOf(error) : nodeFailure(error.message))))
     return { output: ran.output, metrics: ran.metrics, finalMetrics: ran.finalMetrics, durationMs: ran.durationMs }
