@@ -7,7 +7,7 @@
  */
 import * as Data from "effect/Data"
 import { located, taggedData } from "../dsl/Errors.ts"
-import { type ErrorDetail, reasonOf } from "./internal/ErrorDetail.ts"
+import { detailOf, type ErrorDetail, reasonOf } from "./internal/ErrorDetail.ts"
 
 /**
  * Bad command line, missing or broken pipeline file, bad flag value. The optional fields say
@@ -60,6 +60,12 @@ export class NodeFailed extends Data.TaggedError("NodeFailed")<{
     return new NodeFailed({ node, reason: reasonOf(error), ...taggedData(error), cause: error })
   }
 }
+
+/**
+ * What a failed node failed with, as data (what the run log keeps): as its pool worker reported
+ * it, else its cause, else the failure itself.
+ */
+export const failureDetail = (error: NodeFailed): ErrorDetail => error.detail ?? detailOf(error.cause ?? error)
 
 /** A read or write of the store or run log failed. */
 export class StoreError extends Data.TaggedError("StoreError")<{

@@ -122,13 +122,7 @@ export const runsInPool = (node: Node.NodeInstance): boolean => node.kind.tensor
 const nodeFailed = (label: string, failure: Job.Failure): NodeFailed =>
   failure._tag === "CorruptInput"
     ? new NodeFailed({ node: label, reason: `input "${failure.input}": ${new CorruptObject(failure).message}` })
-    : new NodeFailed({
-      node: label,
-      reason: failure.reason,
-      ...(failure.tag === undefined ? {} : { tag: failure.tag }),
-      ...(failure.fields === undefined ? {} : { fields: failure.fields }),
-      ...(failure.detail === undefined ? {} : { detail: failure.detail })
-    })
+    : new NodeFailed({ node: label, reason: failure.reason, ...(failure.detail === undefined ? {} : { detail: failure.detail }) })
 
 const pooled = (options: PoolOptions) =>
   Effect.gen(function*() {

@@ -21,10 +21,9 @@ import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
-import { type NodeFailed, reasonOf } from "./Errors.ts"
+import { failureDetail, type NodeFailed, reasonOf } from "./Errors.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as Compute from "./internal/Compute.ts"
-import { detailOf } from "./internal/ErrorDetail.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
 import * as Loader from "./Loader.ts"
 import * as TensorBackend from "./TensorBackend.ts"
@@ -93,10 +92,7 @@ export const Failure = Schema.Union([
   Schema.Struct({
     _tag: Schema.Literal("NodeFailed"),
     reason: Schema.String,
-    /** the tagged error the node failed with: its tag and fields */
-    tag: Schema.optionalKey(Schema.String),
-    fields: Schema.optionalKey(Schema.Record(Schema.String, Schema.Json)),
-    /** what it failed with, as data (stack included) */
+    /** what it failed with, as data: a tagged error's tag and fields, the stack */
     detail: Schema.optionalKey(ErrorDetail)
   }),
   Schema.Struct({
@@ -156,10 +152,7 @@ export const nodeFailure = (reason: string): Failure => ({ _tag: "NodeFailed", r
  * A failure of the node's own code (or its output), keeping what it failed with as data: a
  * tagged error's fields as JSON (a message carries data, not functions or class instances).
  */
-const failureOf = (error: NodeFailed): Failure => {
-  const detail = detailOf(error.cause ?? error)
-  return { _tag: "NodeFailed", reason: error.reason, ...(error.tag === undefined ? {} : { tag: error.tag, fields: detail.fields }), detail }
-}
+const failureOf = (error: NodeFailed): Failure => ({ _tag: "NodeFailed", reason: error.reason, detail: failureDetail(error) })
 
 /**
  * What a worker keeps between jobs: the graphs it built, by file and selection, and the code

@@ -24,12 +24,12 @@ import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
 import { ArtifactStore, type KeyRecord, type ObjectRef } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
-import { NodeFailed, type RunLogCorrupt, type StoreError } from "./Errors.ts"
+import { failureDetail, NodeFailed, type RunLogCorrupt, type StoreError } from "./Errors.ts"
 import { Executor } from "./Executor.ts"
 import * as OutputCommit from "./internal/OutputCommit.ts"
 import * as Recovery from "./internal/Recovery.ts"
 import * as ValueCache from "./internal/ValueCache.ts"
-import { detailOf, type ErrorDetail } from "./internal/ErrorDetail.ts"
+import type { ErrorDetail } from "./internal/ErrorDetail.ts"
 import * as Plan from "./Plan.ts"
 
 /** What the scheduler reports while it works; the CLI renders these. */
@@ -218,7 +218,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
               Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
               Effect.catchTag("NodeFailed", (error) =>
                 failed(node, label, error).pipe(
-                  Effect.as(result(node, label, "failed", inputs, { key, error: error.reason, failure: error.detail ?? detailOf(error.cause ?? error) }))
+                  Effect.as(result(node, label, "failed", inputs, { key, error: error.reason, failure: failureDetail(error) }))
                 ))
             )
           })
