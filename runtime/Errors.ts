@@ -59,6 +59,11 @@ export class NodeFailed extends Data.TaggedError("NodeFailed")<{
   static of(node: string, error: unknown): NodeFailed {
     return new NodeFailed({ node, reason: reasonOf(error), ...taggedData(error), cause: error })
   }
+
+  /** The failure of node `node` whose input `input` is an object found corrupt and not repaired. */
+  static corruptInput(node: string, input: string, corrupt: CorruptObject): NodeFailed {
+    return new NodeFailed({ node, reason: `input "${input}": ${corrupt.message}` })
+  }
 }
 
 /**

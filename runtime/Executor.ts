@@ -121,7 +121,7 @@ export const runsInPool = (node: Node.NodeInstance): boolean => node.kind.tensor
 /** A failed job as the scheduler reports it. */
 const nodeFailed = (label: string, failure: Job.Failure): NodeFailed =>
   failure._tag === "CorruptInput"
-    ? new NodeFailed({ node: label, reason: `input "${failure.input}": ${new CorruptObject(failure).message}` })
+    ? NodeFailed.corruptInput(label, failure.input, new CorruptObject({ hash: failure.hash, path: failure.path, reason: failure.reason }))
     : new NodeFailed({ node: label, reason: failure.reason, ...(failure.detail === undefined ? {} : { detail: failure.detail }) })
 
 const pooled = (options: PoolOptions) =>

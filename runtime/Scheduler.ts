@@ -160,8 +160,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       for (const [name, input] of Object.entries(node.inputs)) inputs[name] = (yield* Deferred.await(done.get(input.id)!)).record!.output
       const input = (name: string) =>
         valueOf(node.inputs[name]!, inputs[name]!).pipe(
-          Effect.catchTag("CorruptObject", (corrupt) =>
-            Effect.fail(new NodeFailed({ node: label, reason: `input "${name}": ${corrupt.message}` })))
+          Effect.catchTag("CorruptObject", (corrupt) => Effect.fail(NodeFailed.corruptInput(label, name, corrupt)))
         )
       const ran = yield* executor.run({ node, label, key, components, inputs, log: options.nodeLog?.(key) }, {
         input,
