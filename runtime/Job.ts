@@ -14,7 +14,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as SchemaTransformation from "effect/SchemaTransformation"
 import type * as Graph from "../dsl/Graph.ts"
 import type { NodeInstance } from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
@@ -25,6 +24,7 @@ import { failureDetail, type NodeFailed, reasonOf } from "./Errors.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as Compute from "./internal/Compute.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
+import { Components, ErrorDetail, FinalMetrics } from "./internal/RecordSchemas.ts"
 import * as Loader from "./Loader.ts"
 import * as TensorBackend from "./TensorBackend.ts"
 
@@ -34,26 +34,6 @@ const ObjectRef = Schema.Struct({
   type: Schema.String,
   bytes: Schema.Number
 })
-
-const Hashes = Schema.Record(Schema.String, Schema.String)
-
-const Components = Schema.Struct({
-  kind: Schema.String,
-  version: Schema.Number,
-  code: Schema.Struct({ hash: Schema.String, files: Hashes, packages: Hashes }),
-  params: Schema.JsonObject,
-  inputs: Hashes,
-  env: Schema.JsonObject
-})
-
-// JSON has no NaN: a metric that ended as one travels as null
-const FinalMetrics = Schema.Record(
-  Schema.String,
-  Schema.Union([
-    Schema.Number,
-    Schema.Null.pipe(Schema.decodeTo(Schema.Number, SchemaTransformation.transform({ decode: () => Number.NaN, encode: () => null })))
-  ])
-)
 
 /** One node to run: where the store is, what built the graph, which node, its key, and its inputs' objects. */
 export const Job = Schema.Struct({
@@ -76,13 +56,6 @@ export const Job = Schema.Struct({
   log: Schema.optionalKey(Schema.String)
 })
 export type Job = typeof Job.Type
-
-const ErrorDetail = Schema.Struct({
-  tag: Schema.UndefinedOr(Schema.String),
-  message: Schema.String,
-  stack: Schema.UndefinedOr(Schema.String),
-  fields: Schema.Record(Schema.String, Schema.Json)
-})
 
 /**
  * How a job failed: the node failed (its code, its output, its inputs or code not as the job

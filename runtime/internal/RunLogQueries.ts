@@ -13,6 +13,7 @@ import type { DatabaseSync, SQLInputValue } from "node:sqlite"
 import type * as CacheKey from "../CacheKey.ts"
 import { reasonOf } from "../Errors.ts"
 import type { NodeRecord, RunEntry } from "../RunLog.ts"
+import { Components, ErrorDetail, FinalMetrics } from "./RecordSchemas.ts"
 
 /** A run-log row whose column holds a value of the wrong type. */
 export class RunLogRowInvalid extends Data.TaggedError("RunLogRowInvalid")<{
@@ -67,26 +68,6 @@ const Text = Schema.String
 const MaybeText = Schema.NullOr(Schema.String)
 const Count = Schema.NullOr(Schema.Number)
 
-const Components = Schema.Struct({
-  kind: Schema.String,
-  version: Schema.Number,
-  code: Schema.Struct({
-    hash: Schema.String,
-    files: Schema.Record(Schema.String, Schema.String),
-    packages: Schema.Record(Schema.String, Schema.String)
-  }),
-  params: Schema.Record(Schema.String, Schema.Json),
-  inputs: Schema.Record(Schema.String, Schema.String),
-  env: Schema.Record(Schema.String, Schema.Json)
-})
-
-const ErrorDetail = Schema.Struct({
-  tag: Schema.optional(Schema.String),
-  message: Schema.String,
-  stack: Schema.optional(Schema.String),
-  fields: Schema.Record(Schema.String, Schema.Json)
-})
-
 const NodeRow = {
   rowid: Schema.Number,
   run_id: Schema.Number,
@@ -105,8 +86,7 @@ const NodeRow = {
     Schema.Record(Schema.String, Schema.Struct({ label: Schema.String, hash: Schema.optional(Schema.String) }))
   ),
   components: Schema.NullOr(Schema.fromJsonString(Components)),
-  // a metric that was NaN or infinite is null in JSON
-  metrics: Schema.fromJsonString(Schema.Record(Schema.String, Schema.NullOr(Schema.Number))),
+  metrics: Schema.fromJsonString(FinalMetrics),
   error: MaybeText,
   log: MaybeText,
   failure: Schema.NullOr(Schema.fromJsonString(ErrorDetail)),
@@ -191,12 +171,10 @@ const nodeRecords = (db: DatabaseSync, where: string, ...params: Array<SQLInputV
     params: row.params,
     inputs: Object.fromEntries(Object.entries(row.inputs).map(([name, { hash, label }]) => [name, { label, hash }])),
     components: row.components ?? undefined,
-    metrics: Object.fromEntries(Object.entries(row.metrics).map(([name, value]) => [name, value ?? Number.NaN])),
+    metrics: row.metrics,
     error: row.error ?? undefined,
     log: row.log ?? undefined,
-    failure: row.failure === null
-      ? undefined
-      : { tag: row.failure.tag, message: row.failure.message, stack: row.failure.stack, fields: row.failure.fields },
+    failure: row.failure ?? undefined,
     coords: row.coords ?? undefined
   }))
 
