@@ -41,13 +41,23 @@ const fsyncDir = (dir: string) => {
   }
 }
 
-/** Write all of `bytes` to the open file `fd`, feeding them to `hash` (when given) as they go. */
-const writeHashed = (fd: number, bytes: Uint8Array, hash?: ReturnType<typeof createHash>) => {
-  for (let at = 0; at < bytes.length; at += chunkBytes) {
-    const part = bytes.subarray(at, Math.min(at + chunkBytes, bytes.length))
-    hash?.update(part)
-    let written = 0
-    while (written < part.length) written += fs.writeSync(fd, part, written)
+/**
+ * Create `file` (it must not exist yet) holding `bytes`, fsynced and read-only when `readOnly`,
+ * feeding the bytes to `hash` (when given) as they are written.
+ */
+const writeNew = (file: string, bytes: Uint8Array, readOnly: boolean, hash?: ReturnType<typeof createHash>) => {
+  const fd = fs.openSync(file, "wx")
+  try {
+    for (let at = 0; at < bytes.length; at += chunkBytes) {
+      const part = bytes.subarray(at, Math.min(at + chunkBytes, bytes.length))
+      hash?.update(part)
+      let written = 0
+      while (written < part.length) written += fs.writeSync(fd, part, written)
+    }
+    if (readOnly) fs.fchmodSync(fd, 0o444)
+    fs.fsyncSync(fd)
+  } finally {
+    fs.closeSync(fd)
   }
 }
 
@@ -73,14 +83,7 @@ export const make = (tmpDir: string): AtomicWriter => {
     }
     const file = tempPath(randomBytes(6).toString("hex"))
     const hash = createHash("sha256")
-    const fd = fs.openSync(file, "wx")
-    try {
-      writeHashed(fd, bytes, hash)
-      if (readOnly) fs.fchmodSync(fd, 0o444)
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
+    writeNew(file, bytes, readOnly, hash)
     return { file, hash: hash.digest("hex") }
   }
 
@@ -109,13 +112,7 @@ export const replaceFile = (dest: string, bytes: Uint8Array): void => {
   const dir = path.dirname(dest)
   const temp = path.join(dir, `.${path.basename(dest)}.${process.pid}~${randomBytes(6).toString("hex")}.tmp`)
   try {
-    const fd = fs.openSync(temp, "wx")
-    try {
-      writeHashed(fd, bytes)
-      fs.fsyncSync(fd)
-    } finally {
-      fs.closeSync(fd)
-    }
+    writeNew(temp, bytes, false)
     fs.renameSync(temp, dest)
   } catch (error) {
     fs.rmSync(temp, { force: true })
