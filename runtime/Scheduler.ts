@@ -122,6 +122,10 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
   const waiting = (node: NodeInstance, label: string) => () => options.onEvent({ type: "waiting", id: node.id, label })
   const failed = (node: NodeInstance, label: string, error: NodeFailed) =>
     Effect.sync(() => options.onEvent({ type: "failed", id: node.id, label, error: error.reason }))
+  const cached = (node: NodeInstance, label: string, inputs: NodeResult["inputs"], key: string, record: KeyRecord) => {
+    options.onEvent({ type: "cached", id: node.id, label, key, hash: record.output.hash })
+    return result(node, label, "cached", inputs, { key, record })
+  }
 
   // A producer recomputed to repair its output runs in the turn of the reader that found
   // it damaged: the reader holds a permit and waits for it, so it takes none of its own.
@@ -194,13 +198,9 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
       const components = Plan.componentsOf(node, snapshot, inputs)
       const key = CacheKey.make(components)
       const forced = snapshot.forced.has(node.id)
-      const cached = (record: KeyRecord) => {
-        options.onEvent({ type: "cached", id: node.id, label, key, hash: record.output.hash })
-        return result(node, label, "cached", inputs, { key, record })
-      }
       if (!forced) {
         const record = planned.record?.key === key ? planned.record : yield* store.lookup(key)
-        if (record !== undefined) return cached(record)
+        if (record !== undefined) return cached(node, label, inputs, key, record)
       }
       // a node run elsewhere waits for a worker there, not for a slot of this process
       const slot = executor.runsElsewhere(node) ? <A, E>(effect: Effect.Effect<A, E>) => effect : semaphore.withPermits(1)
@@ -211,7 +211,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
           Effect.gen(function*() {
             if (!forced) {
               const record = yield* store.lookup(key)
-              if (record !== undefined) return cached(record)
+              if (record !== undefined) return cached(node, label, inputs, key, record)
             }
             return yield* execute(node, label, components, key).pipe(
               Effect.map((record) => result(node, label, "ran", inputs, { key, record, durationMs: record.durationMs })),
@@ -231,8 +231,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
     const { key, record, status } = plan.byId.get(node.id)!
     if (status !== "hit" || key === undefined || record === undefined) return undefined
     const inputs = Object.fromEntries(Object.entries(node.inputs).map(([name, input]) => [name, plan.byId.get(input.id)!.record!.output.hash]))
-    options.onEvent({ type: "cached", id: node.id, label, key, hash: record.output.hash })
-    return result(node, label, "cached", inputs, { key, record })
+    return cached(node, label, inputs, key, record)
   }
   const settle = (node: NodeInstance, r: NodeResult) =>
     Effect.sync(() => {
