@@ -17,7 +17,7 @@ import type * as Node from "../dsl/Node.ts"
 import type * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore, type ObjectRef } from "./ArtifactStore.ts"
 import type * as CacheKey from "./CacheKey.ts"
-import { CorruptObject, NodeFailed, type StoreError } from "./Errors.ts"
+import { CorruptObject, NodeFailed, StoreError } from "./Errors.ts"
 import * as Compute from "./internal/Compute.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
 import type * as OutputCommit from "./internal/OutputCommit.ts"
@@ -118,11 +118,17 @@ const inProcess = (backend: TensorBackend.TensorBackend["Service"]) =>
 /** Whether a node computes enough to be worth a worker process. */
 export const runsInPool = (node: Node.NodeInstance): boolean => node.kind.tensors === true || node.kind.heavy === true
 
-/** A failed job as the scheduler reports it. */
-const nodeFailed = (label: string, failure: Job.Failure): NodeFailed =>
-  failure._tag === "CorruptInput"
-    ? NodeFailed.corruptInput(label, failure.input, new CorruptObject({ hash: failure.hash, path: failure.path, reason: failure.reason }))
-    : new NodeFailed({ node: label, reason: failure.reason, ...(failure.detail === undefined ? {} : { detail: failure.detail }) })
+/** A failed job as the scheduler sees it: the node's failure, or the store's (which fails the run). */
+const errorOf = (label: string, failure: Job.Failure): NodeFailed | StoreError => {
+  switch (failure._tag) {
+    case "NodeFailed":
+      return new NodeFailed({ node: label, reason: failure.reason, ...(failure.detail === undefined ? {} : { detail: failure.detail }) })
+    case "CorruptInput":
+      return NodeFailed.corruptInput(label, failure.input, new CorruptObject({ hash: failure.hash, path: failure.path, reason: failure.reason }))
+    case "StoreError":
+      return new StoreError({ path: failure.path, reason: failure.reason })
+  }
+}
 
 const pooled = (options: PoolOptions) =>
   Effect.gen(function*() {
@@ -134,7 +140,7 @@ const pooled = (options: PoolOptions) =>
       pool.run(job, hooks).pipe(Effect.catch((failure) =>
         failure._tag === "CorruptInput" && !repaired
           ? hooks.input(failure.input).pipe(Effect.andThen(dispatch(job, hooks, true)))
-          : Effect.fail(nodeFailed(job.label, failure))
+          : Effect.fail(errorOf(job.label, failure))
       ))
     return Executor.of({
       run: (task, hooks) =>

@@ -20,7 +20,7 @@ import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
 import * as CodeFingerprint from "./CodeFingerprint.ts"
-import { failureDetail, type NodeFailed, reasonOf } from "./Errors.ts"
+import { failureDetail, type NodeFailed, reasonOf, type StoreError } from "./Errors.ts"
 import * as Codec from "./internal/Codec.ts"
 import * as Compute from "./internal/Compute.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
@@ -59,7 +59,8 @@ export type Job = typeof Job.Type
 
 /**
  * How a job failed: the node failed (its code, its output, its inputs or code not as the job
- * says), or an input object was found corrupt (the scheduler repairs it and sends the job again).
+ * says), an input object was found corrupt (the scheduler repairs it and sends the job again),
+ * or the store could not be read or written (the run fails, as when a node runs in process).
  */
 export const Failure = Schema.Union([
   Schema.Struct({
@@ -74,7 +75,8 @@ export const Failure = Schema.Union([
     hash: Schema.String,
     path: Schema.String,
     reason: Schema.String
-  })
+  }),
+  Schema.Struct({ _tag: Schema.Literal("StoreError"), path: Schema.String, reason: Schema.String })
 ])
 export type Failure = typeof Failure.Type
 
@@ -120,6 +122,8 @@ export type Report = (message: Extract<Message, { readonly type: "started" | "pr
 
 /** A job's failure with `reason` and nothing else known (the node's own error has more: `failureOf`). */
 export const nodeFailure = (reason: string): Failure => ({ _tag: "NodeFailed", reason })
+
+const storeFailure = (error: StoreError): Failure => ({ _tag: "StoreError", path: error.path, reason: error.reason })
 
 /**
  * A failure of the node's own code (or its output), keeping what it failed with as data: a
@@ -181,7 +185,7 @@ const readInputs = (job: Job, node: NodeInstance) =>
       const bytes = yield* store.read(ref.hash).pipe(Effect.mapError((error): Failure =>
         error._tag === "CorruptObject"
           ? { _tag: "CorruptInput", input: name, hash: error.hash, path: error.path, reason: error.reason }
-          : nodeFailure(`input "${name}": ${error.message}`)
+          : storeFailure(error)
       ))
       values[name] = yield* Effect.try({
         try: () => Codec.decode(input.kind.output, bytes),
@@ -222,6 +226,6 @@ export const run = (job: Job, workspace: Workspace, report: Report): Effect.Effe
           : NodeOutput.captureAll({ id: node.id, label: job.label, file: log }, ({ stream, text }) => report({ type: "output", stream, text }), effect),
       onStart: () => report({ type: "started", worker: process.pid }),
       onProgress: (progress) => report({ type: "progress", progress })
-    }).pipe(Effect.mapError((error) => (error._tag === "NodeFailed" ? failureOf(error) : nodeFailure(error.message))))
+    }).pipe(Effect.mapError((error) => (error._tag === "NodeFailed" ? failureOf(error) : storeFailure(error))))
     return { output: ran.output, metrics: ran.metrics, finalMetrics: ran.finalMetrics, durationMs: ran.durationMs }
   })

@@ -2,7 +2,8 @@
  * The worker side of a node job (Job.run), in this process: it computes the bytes the scheduler
  * computes in process, and refuses a job it cannot run faithfully — a node its file no longer
  * builds, code edited since the run planned, another tensor backend — and reports an input it
- * finds corrupt as such, for the scheduler to repair.
+ * finds corrupt as such, for the scheduler to repair, and a store it cannot read as the store's
+ * failure.
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -103,5 +104,13 @@ describe("a node job run by a worker", () => {
     const { input, job, root } = await ranInProcess()
     corruptObject(root, input)
     expect(failureOf((await runJob(job)).exit)).toMatchObject({ _tag: "CorruptInput", input: "numbers", hash: input })
+  })
+
+  it("reports a store it cannot read as the store's failure, which fails the run as in process, not as the node's", async () => {
+    const { input, job, root } = await ranInProcess()
+    const file = path.join(root, "objects", input.slice(0, 2), input)
+    fs.rmSync(file)
+    fs.mkdirSync(file)
+    expect(failureOf((await runJob(job)).exit)).toMatchObject({ _tag: "StoreError", path: file })
   })
 })
