@@ -7,31 +7,12 @@ import * as Statistics from "../../runtime/Statistics.ts"
 import { helperInner, helperOuter, nodeModules } from "../fixtures/nodes.ts"
 import { cli, tempProject } from "../helpers.ts"
 
-// source(start = seed) → x = seed … seed + 4; scaled × factor; score records total = factor · (5·seed + 10).
+// source(start = seed) → x = seed … seed + 4; scaled × factor; score (fixtures/nodes.ts) records total = factor · (5·seed + 10).
 const project = {
   ...nodeModules,
   "helpers/outer.ts": helperOuter,
   "helpers/inner.ts": helperInner,
   "input.txt": "1\n2\n",
-  "nodes/score.ts": `import { Effect, Schema } from "effect"
-import { Node } from "@ablate/dsl/index.ts"
-import { Numbers } from "./artifacts.ts"
-export const score = Node.make({
-  kind: "test/score",
-  version: 1,
-  description: "the total of x, as a result",
-  params: Schema.Struct({}),
-  inputs: { numbers: Numbers },
-  output: Numbers,
-  metrics: { total: "sum of x" },
-  results: ["total"],
-  run: ({ inputs, ctx }) => Effect.sync(() => {
-    const total = inputs.numbers.reduce((s, r) => s + r.x, 0)
-    ctx.metric("total", total)
-    return [{ i: 0, x: total }]
-  })
-})
-`,
   "compare.ts": `import { Pipeline } from "@ablate/dsl/index.ts"
 import { source } from "./nodes/source.ts"
 import { scaled } from "./nodes/scaled.ts"

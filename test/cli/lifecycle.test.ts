@@ -8,27 +8,6 @@ import * as Text from "../../runtime/cli/Text.ts"
 import { chainProject, nodeModules } from "../fixtures/nodes.ts"
 import { cli, filesUnder, spawnCli, summary, tempProject } from "../helpers.ts"
 
-/** A node whose one result is the sum of its input's x. */
-const scoreNode = `import { Effect, Schema } from "effect"
-import { Node } from "@ablate/dsl/index.ts"
-import { Numbers } from "./artifacts.ts"
-export const score = Node.make({
-  kind: "test/score",
-  version: 1,
-  description: "the sum of x, as a result",
-  params: Schema.Struct({}),
-  inputs: { numbers: Numbers },
-  output: Numbers,
-  metrics: { score: "the sum of x" },
-  results: ["score"],
-  run: ({ inputs, ctx }) => Effect.sync(() => {
-    const total = inputs.numbers.reduce((sum, r) => sum + r.x, 0)
-    ctx.metric("score", total)
-    return [{ i: 0, x: total }]
-  })
-})
-`
-
 /** source → scaled → score, and lines: a run with --set scaled.factor=3 shares source and lines with one without. */
 const scoresPipeline = `import { Pipeline } from "@ablate/dsl/index.ts"
 import { lines } from "./nodes/lines.ts"
@@ -113,7 +92,7 @@ describe("the store's lifecycle through `pipeline`", () => {
   let second: ReturnType<typeof summary>
 
   beforeAll(async () => {
-    dir = tempProject({ ...chainProject, "nodes/score.ts": scoreNode, "scores.ts": scoresPipeline })
+    dir = tempProject({ ...chainProject, "scores.ts": scoresPipeline })
     store = path.join(dir, ".ablate")
     first = await run()
     second = await run("--set", "scaled.factor=3", "--seeds", "0,1")
@@ -126,20 +105,20 @@ describe("the store's lifecycle through `pipeline`", () => {
     expect(header).toEqual(["run", "pipeline", "age", "status", "seeds", "ran", "cached", "failed", "results", "file"])
     // source 0..4 doubled sums to 20; tripled, to 30 (both seeds build the same nodes)
     const age = expect.stringMatching(/^\d+s$/)
-    expect(oldest).toEqual([String(first.runId), "scores", age, "succeeded", "0", "4", "0", "0", "score 20.00", "scores.ts"])
-    expect(newest).toEqual([String(second.runId), "scores", age, "succeeded", "0,1", "2", "2", "0", "score 30.00", "scores.ts"])
+    expect(oldest).toEqual([String(first.runId), "scores", age, "succeeded", "0", "4", "0", "0", "total 20.00", "scores.ts"])
+    expect(newest).toEqual([String(second.runId), "scores", age, "succeeded", "0,1", "2", "2", "0", "total 30.00", "scores.ts"])
     const json = (await pipeline("ls", "--json")).stdout.trim().split("\n").map((line) => JSON.parse(line) as {
       seeds: Array<number>
-      results: { rows: Array<{ metrics: { score: { mean: number } } }> }
+      results: { rows: Array<{ metrics: { total: { mean: number } } }> }
     })
     expect(json.map((r) => r.seeds)).toEqual([[0, 1], [0]])
-    expect(json.map((r) => r.results.rows.map((row) => row.metrics.score.mean))).toEqual([[30], [20]])
+    expect(json.map((r) => r.results.rows.map((row) => row.metrics.total.mean))).toEqual([[30], [20]])
     // on a narrow terminal the file is cut, then left out, then the results
     const atWidth = async (columns: number) => (await cli(["ls"], dir, { COLUMNS: String(columns) })).stdout.trim().split("\n")
     const cut = await atWidth(78)
     expect(cut[0]).toBe("run  pipeline  age  status     seeds  ran  cached  failed  results      file")
-    expect(cut[1]).toMatch(/ {2}score 30\.00 {2}score…$/)
-    expect((await atWidth(70)).map((line) => line.split(/\s{2,}/).at(-1))).toEqual(["results", "score 30.00", "score 20.00"])
+    expect(cut[1]).toMatch(/ {2}total 30\.00 {2}score…$/)
+    expect((await atWidth(70)).map((line) => line.split(/\s{2,}/).at(-1))).toEqual(["results", "total 30.00", "total 20.00"])
     expect((await atWidth(50)).map((line) => line.split(/\s{2,}/).at(-1))).toEqual(["failed", "0", "0"])
   })
 
