@@ -15,7 +15,6 @@ import { FeaturePairs, RewardModel } from "../artifacts.ts"
 import { PreferenceStrengths, strengthsOf } from "../evaluate/preferenceStrength.ts"
 import * as Mlp from "../models/Mlp.ts"
 import { hiddenParam, optimizationParams } from "../models/optimization.ts"
-import { isTrainingPreference } from "../models/Pairs.ts"
 import { bradleyTerryLoss } from "./math.ts"
 import { fitMlp, rankingMetrics, recordPairMetrics, rewardMetrics, trainingPairs } from "./trainingPairs.ts"
 
@@ -36,9 +35,10 @@ export const adaptiveMargin = Node.make({
   run: ({ params, inputs, ctx }) =>
     Effect.gen(function*() {
       const strengths = strengthsOf(inputs.pairs, inputs.strengths)
+      const strengthOf = new Map(inputs.pairs.map((pair, j) => [pair, strengths[j]!]))
       const data = trainingPairs(inputs.pairs, { preferencesOnly: true })
-      // the margins of the rows trainingPairs keeps, in its order: [B]
-      const margins = tf.tensor1d(inputs.pairs.flatMap((p, j) => (isTrainingPreference(p) ? [params.scale * strengths[j]!] : [])))
+      // the margins of the rows trainingPairs kept, in its order: [B]
+      const margins = tf.tensor1d(data.rows.map((pair) => params.scale * strengthOf.get(pair)!))
       return yield* fitMlp(data, {
         ctx,
         hidden: params.hidden,
