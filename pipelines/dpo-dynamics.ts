@@ -14,14 +14,14 @@ import { data, evaluate, label, policy } from "ablate/nodes"
 export default Pipeline.make("dpo-dynamics", ({ seed }) => {
   const task = data.sequenceTask({ gold: "network", vocab: 8, promptLength: 4, responseLength: 2, prompts: 200, seed }, { name: "task" })
   const base = policy.init({ task }, { name: "base" })
-  const gold = (samples: ReturnType<typeof data.sample>) => label.responsePairs({ samples, task, judge: task, pairing: "bestWorst" })
+  const judged = (samples: ReturnType<typeof data.sample>, name: string) => label.responsePairs({ samples, task, judge: task, pairing: "bestWorst" }, { name })
   // the reference: SFT of the base policy on the best of 4 of its samples per prompt
-  const demonstrations = gold(data.sample({ policy: base, task, n: 4, split: "train" }, { name: "baseSamples" }))
+  const demonstrations = judged(data.sample({ policy: base, task, n: 4, split: "train" }, { name: "baseSamples" }), "demonstrations")
   const reference = policy.sft({ policy: base, data: demonstrations, task, steps: 300 }, { name: "reference" })
   const pairsFrom = {
     // another draw from the base policy than the one SFT learnt from
-    offPolicy: gold(data.sample({ policy: base, task, n: 4, split: "train", seed: 1000 + seed }, { name: "offPolicySamples" })),
-    onPolicy: gold(data.sample({ policy: reference, task, n: 4, split: "train" }, { name: "onPolicySamples" }))
+    offPolicy: judged(data.sample({ policy: base, task, n: 4, split: "train", seed: 1000 + seed }, { name: "offPolicySamples" }), "offPolicyPairs"),
+    onPolicy: judged(data.sample({ policy: reference, task, n: 4, split: "train" }, { name: "onPolicySamples" }), "onPolicyPairs")
   }
   const score = (pi: typeof reference, name: string) =>
     evaluate.goldReward({ samples: data.sample({ policy: pi, task, n: 8, split: "test" }, { name: `${name}Samples` }), task }, { name })
