@@ -119,6 +119,13 @@ export const tokenLogProbs = (
   })
 }
 
+/** The policy's log-probability of each whole response, Σ_t log π(y_t | ·) (temperature 1). → number[B] */
+export const summedLogProbs = (
+  policy: Loaded,
+  prompts: ReadonlyArray<Prompt>,
+  responses: ReadonlyArray<ReadonlyArray<number>>
+): Array<number> => tokenLogProbs(policy, prompts, responses).map((tokens) => tokens.reduce((total, t) => total + t, 0))
+
 /**
  * Each prompt followed by its response, as one int32 batch; every prompt has the same length P
  * and every response the same length L. → [B, P + L]

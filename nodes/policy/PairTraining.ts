@@ -19,11 +19,11 @@ import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { ResponsePair, Task } from "../artifacts.ts"
 import { type Prompt, type TaskView, view } from "../data/Task.ts"
-import { sum } from "../evaluate/math.ts"
 import { optimizationParams } from "../models/optimization.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import type * as Train from "../models/Train.ts"
 import { type DpoOptions, dpoLoss, type PreferenceLosses, rpoLoss } from "./math.ts"
+import * as Likelihoods from "./Likelihoods.ts"
 import * as Trainer from "./Trainer.ts"
 
 /** The training pairs of a ResponsePairs table, with the reference's log-probabilities of their responses. */
@@ -71,10 +71,6 @@ export const rowPrompts = (task: TaskView, ids: ReadonlyArray<number>, at: (i: n
   })
 }
 
-/** Σ_t log π(y_t | ·) of each response under a frozen policy, off the tape (in chunks). */
-const summedLogProbs = (policy: PolicyModel.Loaded, prompts: ReadonlyArray<Prompt>, responses: ReadonlyArray<ReadonlyArray<number>>): Array<number> =>
-  PolicyModel.tokenLogProbs(policy, prompts, responses).map(sum)
-
 /**
  * The training split of `pairs` as PairData, with the reference's summed log-probabilities
  * of every response (zeros when `reference` is undefined, for reference-free objectives).
@@ -101,8 +97,8 @@ export const pairData = (pairs: ReadonlyArray<ResponsePair>, task: TaskView, ref
     prompts,
     chosen,
     rejected,
-    referenceChosen: reference === undefined ? zeros() : summedLogProbs(reference, prompts, chosen),
-    referenceRejected: reference === undefined ? zeros() : summedLogProbs(reference, prompts, rejected),
+    referenceChosen: reference === undefined ? zeros() : PolicyModel.summedLogProbs(reference, prompts, chosen),
+    referenceRejected: reference === undefined ? zeros() : PolicyModel.summedLogProbs(reference, prompts, rejected),
     responseLength: task.responseLength
   }
 }
@@ -233,8 +229,8 @@ export interface RowTraining<D extends Rows, S> {
   /** the frozen reference, if the objective has one */
   readonly reference: ModelValue | undefined
   readonly params: RowParams
-  /** the training rows, made once before the first step, with the loaded reference when there is one */
-  readonly data: (reference: PolicyModel.Loaded | undefined) => D
+  /** the training rows, made once before the first step, with the loaded reference when there is one and the starting policy */
+  readonly data: (reference: PolicyModel.Loaded | undefined, policy: PolicyModel.Loaded) => D
   /** response tokens a row trains on (2·L for a pair), for the throughput */
   readonly tokensPerRow: number
   /** work on the step's rows outside the gradient tape (e.g. KTO's reference point) */
@@ -242,6 +238,11 @@ export interface RowTraining<D extends Rows, S> {
   /** the loss of the step's rows, given what `prepare` made */
   readonly loss: (policy: PolicyModel.Loaded, data: D, rows: ReadonlyArray<number>, prepared: S | undefined) => Train.StepLoss
   readonly display?: NonNullable<Train.LoopOptions["display"]>
+  /**
+   * measurements of the policy off the gradient tape (e.g. likelihood tracking), given the
+   * steps taken so far: before every `every`-th step, and after the last
+   */
+  readonly measure?: { readonly every: number; readonly at: (policy: PolicyModel.Loaded, data: D, step: number) => void }
 }
 
 /**
@@ -259,19 +260,22 @@ export const trainOnRows = <D extends Rows, S = undefined>(spec: RowTraining<D, 
       steps: spec.params.steps,
       lr: spec.params.lr,
       loop: (policy, reference) => {
-        const data = spec.data(reference)
+        const data = spec.data(reference, policy)
         const count = data.prompts.length
         const size = Math.min(spec.params.batch, count)
+        const measure = spec.measure
         let rows: ReadonlyArray<number> = []
         let prepared: S | undefined
         return {
           random,
-          beforeStep: () => {
+          beforeStep: (step) => {
+            if (measure !== undefined && step % measure.every === 0) measure.at(policy, data, step)
             rows = minibatch(count, size, random)
             prepared = spec.prepare?.(policy, data, rows)
           },
           loss: () => spec.loss(policy, data, rows, prepared),
           ...(spec.display === undefined ? {} : { display: spec.display }),
+          ...(measure === undefined ? {} : { finish: () => measure.at(policy, data, spec.params.steps) }),
           itemsPerStep: size * spec.tokensPerRow,
           unit: "tok"
         }
@@ -294,25 +298,40 @@ export interface PairInputs {
 /**
  * Train the policy on the training split of preference pairs (DPO, SimPO, ORPO): each step,
  * `loss` of a minibatch of pairs (the data has the reference's log-probabilities when there
- * is a reference); the progress bar shows the mean reward margin.
+ * is a reference); the progress bar shows the mean reward margin. With `track`, the
+ * likelihoods of the pairs' responses and of unseen ones are recorded as training goes
+ * (Likelihoods.ts), the unseen responses drawn from the starting policy before the first step.
  */
 export const trainOnPairs = (spec: {
   readonly ctx: NodeContext
   readonly inputs: PairInputs
   readonly params: RowParams
   readonly loss: (policy: PolicyModel.Loaded, data: PairData, rows: ReadonlyArray<number>) => Train.StepLoss
+  readonly track?: Likelihoods.Tracking | undefined
 }): Effect.Effect<ModelValue, InvariantError> =>
   Effect.suspend(() => {
     const task = view(spec.inputs.task)
-    return trainOnRows({
+    const track = spec.track
+    return trainOnRows<PairData & { readonly start: Likelihoods.Start | undefined }>({
       ctx: spec.ctx,
       task,
       policy: spec.inputs.policy,
       reference: spec.inputs.reference,
       params: spec.params,
-      data: (reference) => pairData(spec.inputs.pairs, task, reference),
+      data: (reference, policy) => {
+        const data = pairData(spec.inputs.pairs, task, reference)
+        return { ...data, start: track === undefined ? undefined : Likelihoods.start(policy, data, track.unseen, spec.ctx.random.split("unseen")) }
+      },
       tokensPerRow: 2 * task.responseLength,
       loss: spec.loss,
-      display: marginDisplay
+      display: marginDisplay,
+      ...(track === undefined ? {} : {
+        measure: {
+          every: track.every,
+          at: (policy, data, step) => {
+            if (data.start !== undefined) Likelihoods.record(spec.ctx, policy, data, data.start, step)
+          }
+        }
+      })
     })
   })

@@ -48,12 +48,16 @@ export interface TrainSpec<R extends ModelValue | undefined, C = undefined> {
   readonly companion?: Companion<C>
   readonly steps: number
   readonly lr: number
-  /** the loop for the loaded policy, reference and companion; `dispose` frees what it made, after training */
+  /**
+   * the loop for the loaded policy, reference and companion (made before a checkpoint's
+   * weights are restored: the policy is still the starting one); `finish` runs after the
+   * last step, on the trained weights; `dispose` frees what it made, after training
+   */
   readonly loop: (
     policy: PolicyModel.Loaded,
     reference: R extends ModelValue ? PolicyModel.Loaded : undefined,
     companion: C
-  ) => Loop & { readonly dispose?: () => void }
+  ) => Loop & { readonly finish?: () => void; readonly dispose?: () => void }
 }
 
 const loadFitting = (value: ModelValue, task: TaskView, role: string): PolicyModel.Loaded => {
@@ -92,6 +96,7 @@ export const train = <R extends ModelValue | undefined, C = undefined>(spec: Tra
         const variables = spec.companion === undefined ? PolicyModel.variables(policy) : spec.companion.variables(PolicyModel.variables(policy), companion)
         try {
           yield* Train.fit({ logEvery: 1, ...loop, ctx: spec.ctx, steps: spec.steps, variables, lr: spec.lr })
+          loop.finish?.()
         } finally {
           loop.dispose?.()
         }
