@@ -9,7 +9,11 @@
  * cell is one whose coordinates include every factor of `baseline`; each other cell of
  * the same output and split is compared with the baseline cell that agrees with it on
  * the factors `baseline` leaves out. So `{ model: "bt" }` over a grid of `preferences`
- * × `model` compares each model with Bradley–Terry under the same preferences.
+ * × `model` compares each model with Bradley–Terry under the same preferences. A baseline
+ * cell without one of those factors (its node is shared by every value of it, so its
+ * coordinates leave it out) serves each value: `{ demos: 0 }` over `demos` × `quality`,
+ * where no demonstrations have no quality, compares every quality with the one run
+ * without demonstrations.
  */
 import type { Json } from "../dsl/Artifact.ts"
 import type * as Graph from "../dsl/Graph.ts"
@@ -116,6 +120,17 @@ const matches = (factors: Readonly<Record<string, Json>>, baseline: Readonly<Rec
   Object.keys(baseline).length > 0 &&
   Object.entries(baseline).every(([key, value]) => key in factors && stable(factors[key]!) === stable(value))
 
+/**
+ * Whether the cell `shared` stands for the cell `cell` on every factor `except` leaves: equal on
+ * the factors both have, and a factor `shared` lacks is one whose every value shares its node (a
+ * node shared by several cells keeps only the coordinates they agree on).
+ */
+export const covers = (
+  shared: Readonly<Record<string, Json>>,
+  cell: Readonly<Record<string, Json>>,
+  except: (factor: string) => boolean = () => false
+): boolean => Object.entries(cell).every(([key, value]) => except(key) || !(key in shared) || stable(shared[key]!) === stable(value))
+
 /** An interval without the extra fields of the function that made it (Welch's `df`). */
 export const intervalOf = ({ mean, low, high, n }: Statistics.Interval): Statistics.Interval => ({ mean, low, high, n })
 
@@ -145,7 +160,7 @@ export const aggregate = (observations: ReadonlyArray<Observation>, baseline: Re
   const baselineOf = (group: (typeof list)[number]) =>
     list.find((other) =>
       other.output === group.output && other.split === group.split && matches(other.factors, baseline) &&
-      Object.entries(group.factors).every(([key, value]) => key in baseline || stable(other.factors[key] ?? null) === stable(value))
+      covers(other.factors, group.factors, (key) => key in baseline)
     )
   const rows = list.map((group): Row => {
     const reference = baselineOf(group)

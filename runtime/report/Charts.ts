@@ -1,7 +1,8 @@
 /**
  * The charts of a run's report, as Vega-Lite specs (rendered to SVG by Report.ts):
  *  - each result metric against the sweep factor with the most values, one line per
- *    combination of the other factors, the mean over seeds with its 95% interval as bars;
+ *    combination of the other factors (a cell shared by every value of one is on each of
+ *    their lines), the mean over seeds with its 95% interval as bars;
  *  - the reward–KL frontier, where an output reports gold reward, KL and proxy reward
  *    (Gao et al., 2022, https://arxiv.org/abs/2210.10760): gold (solid) and proxy (dashed)
  *    reward against KL, one frontier per combination of the other factors;
@@ -10,7 +11,7 @@
  * Pure: specs carry their data inline, so a spec is all a renderer needs.
  */
 import type { Json } from "../../dsl/Artifact.ts"
-import type * as Results from "../Results.ts"
+import * as Results from "../Results.ts"
 import * as Statistics from "../Statistics.ts"
 
 /** A Vega-Lite spec (JSON). */
@@ -43,6 +44,9 @@ const chart = (title: string, values: ReadonlyArray<{ readonly [field: string]: 
   spec: { $schema: schema, width, height, data: { values }, layer }
 })
 
+/** The colour of one line per cell, named in full in the legend (Vega-Lite cuts labels at 160 px). */
+const cellColor = (field: string): Spec => ({ field, type: "nominal", title: "cell", legend: { labelLimit: 480 } })
+
 /** Interval bars from each point's `low` to its `high`. */
 const intervalBars = (x: Spec, title: string, color: Spec): Spec => ({
   mark: { type: "errorbar", ticks: true },
@@ -74,18 +78,36 @@ const mainFactor = (rows: ReadonlyArray<Results.Row>, factors: ReadonlyArray<str
   return best
 }
 
-/** A quantitative axis for numbers (log-scaled when positive and spanning ≥ 20×), else ordinal. */
+/**
+ * A quantitative axis for numbers, else ordinal. Positive values spanning ≥ 20× are log-scaled,
+ * and with a 0 among them symlog-scaled (log-like away from 0, linear near it: 0, 2, 10, 100).
+ */
 const axisOf = (field: string, title: string, values: ReadonlyArray<Json | undefined>): Spec => {
   const numbers = values.filter((v): v is number => typeof v === "number")
   if (numbers.length < values.length) return { field, type: "ordinal", title }
-  const min = Math.min(...numbers)
-  const log = min > 0 && Math.max(...numbers) / min >= 20
-  return { field, type: "quantitative", title, ...(log ? { scale: { type: "log" } } : {}) }
+  const positive = numbers.filter((v) => v > 0)
+  const spans = positive.length > 1 && Math.max(...positive) / Math.min(...positive) >= 20
+  const scale = !spans ? undefined : positive.length === numbers.length ? "log" : Math.min(...numbers) === 0 ? "symlog" : undefined
+  // symlog's own ticks are uneven: mark the factor's values instead
+  const ticks = scale === "symlog" ? { axis: { values: [...new Set(numbers)].sort((a, b) => a - b) } } : {}
+  return { field, type: "quantitative", title, ...(scale === undefined ? {} : { scale: { type: scale } }), ...ticks }
 }
 
 const seriesName = (row: Results.Row, x: string | undefined) => {
   const others = cellName(row.factors, x === undefined ? [] : [x])
   return row.split === "" ? others : others === "all" ? row.split : `${others} (${row.split})`
+}
+
+/**
+ * The lines a row is drawn on: its own, or, for a cell shared by every value of a factor (its
+ * coordinates leave the factor out: `demos=0` across `quality`), the line of each value.
+ */
+const linesOf = (row: Results.Row, rows: ReadonlyArray<Results.Row>, x: string): Array<string> => {
+  const factors = new Set(rows.flatMap((r) => Object.keys(r.factors)))
+  const lines = rows.filter((other) =>
+    other.split === row.split && [...factors].every((f) => f in other.factors) && Results.covers(row.factors, other.factors, (f) => f === x)
+  ).map((other) => seriesName(other, x))
+  return lines.length === 0 ? [seriesName(row, x)] : [...new Set(lines)]
 }
 
 /** Each result metric of each output against its main factor. */
@@ -98,18 +120,18 @@ export const metricCharts = (results: Results.Table): Array<Chart> => {
     for (const metric of results.metrics) {
       const points = rows.flatMap((row) => {
         const cell = row.metrics[metric]
-        return cell === undefined ? [] : [{
+        return cell === undefined ? [] : linesOf(row, rows, x).map((series) => ({
           x: row.factors[x] ?? null,
-          series: seriesName(row, x),
+          series,
           mean: cell.mean,
           low: finite(cell.low),
           high: finite(cell.high),
           n: cell.n
-        }]
+        }))
       })
       if (points.length === 0) continue
       const xAxis = axisOf("x", x, points.map((p) => p.x))
-      const color = { field: "series", type: "nominal", title: "cell" }
+      const color = cellColor("series")
       charts.push(chart(`${output}: ${metric} by ${x}`, points, [
         { mark: { type: "line", point: true }, encoding: { x: xAxis, y: { field: "mean", type: "quantitative", title: metric, scale: { zero: false } }, color } },
         intervalBars(xAxis, metric, color)
@@ -136,7 +158,7 @@ export const frontierCharts = (results: Results.Table): Array<Chart> => {
         ...(proxy === undefined ? [] : [{ kl, reward: proxy.mean, low: null, high: null, which: "proxy", frontier }])
       ]
     })
-    const color = { field: "frontier", type: "nominal", title: "cell" }
+    const color = cellColor("frontier")
     const xAxis = { field: "kl", type: "quantitative", title: "KL to the reference (nats)" }
     charts.push(chart(`${output}: reward–KL frontier`, points, [
       {
@@ -181,7 +203,7 @@ export const curveCharts = (curves: ReadonlyArray<Curve>): Array<Chart> => {
       const interval = Statistics.meanInterval(values)
       return { cell, step, mean: interval.mean, low: finite(interval.low) ?? interval.mean, high: finite(interval.high) ?? interval.mean }
     })
-    const color = { field: "cell", type: "nominal", title: "cell" }
+    const color = cellColor("cell")
     const xAxis = { field: "step", type: "quantitative", title: "step" }
     charts.push(chart(`${node}: ${metric}`, points, [
       { mark: { type: "errorband", opacity: 0.25 }, encoding: { x: xAxis, y: { field: "low", type: "quantitative", title: metric }, y2: { field: "high" }, color } },

@@ -38,6 +38,28 @@ describe("report charts", () => {
     expect(values.every((v) => v.n === 3)).toBe(true)
   })
 
+  it("a cell shared by every value of a factor starts each value's line; a factor with 0 and values spanning 100× is on a symlog axis", () => {
+    // no demonstrations has no quality: one node, shared by both quality lines
+    const shared = Results.aggregate([
+      { output: "final", coords: { demos: 0 }, split: "", metrics: { success: 0.3 } },
+      ...[2, 10, 100].flatMap((demos) =>
+        ["optimal", "noisy"].map((quality) => ({ output: "final", coords: { demos, quality }, split: "", metrics: { success: demos / 200 + (quality === "optimal" ? 0.3 : 0.2) } }))
+      )
+    ], { demos: 0 })
+    const [chart] = Charts.metricCharts(shared)
+    expect(chart!.title).toBe("final: success by demos")
+    const values = (chart!.spec["data"] as { values: Array<{ series: string; x: number; mean: number }> }).values
+    const line = (quality: string) => values.filter((v) => v.series === `quality=${quality}`).map((v) => [v.x, Number(v.mean.toFixed(10))])
+    expect(line("optimal")).toEqual([[0, 0.3], [2, 0.31], [10, 0.35], [100, 0.8]])
+    expect(line("noisy")).toEqual([[0, 0.3], [2, 0.21], [10, 0.25], [100, 0.7]])
+    expect(values).toHaveLength(8)
+    const layer = chart!.spec["layer"] as Array<{ encoding: { x: Record<string, unknown> } }>
+    expect(layer[0]!.encoding.x).toMatchObject({ scale: { type: "symlog" }, axis: { values: [0, 2, 10, 100] } })
+    // the beta sweep of the sweep above (0.03 to 3, no 0) stays on a log axis
+    const beta = Charts.metricCharts(results)[0]!.spec["layer"] as typeof layer
+    expect(beta[0]!.encoding.x["scale"]).toEqual({ type: "log" })
+  })
+
   it("a frontier where an output has gold, proxy and KL; curves as mean over seeds with a band", () => {
     expect(Charts.frontierCharts(results).map((c) => c.title)).toEqual(["point: reward–KL frontier"])
     const [loss] = Charts.curveCharts(curves)

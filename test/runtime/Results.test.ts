@@ -69,6 +69,22 @@ describe("Results.aggregate", () => {
     expect(at("transitive", "bt").metrics["accuracy"]!.delta).toBeUndefined()
   })
 
+  it("a baseline cell shared by every value of a factor (its coordinates leave it out) is the baseline of each value", () => {
+    const cell = (coords: Readonly<Record<string, string | number>>, values: ReadonlyArray<number>): Array<Results.Observation> =>
+      values.map((success, seed) => ({ output: "final", coords: { ...coords, seed }, split: "", metrics: { success } }))
+    // no demonstrations: one run, whatever the demonstrator's quality
+    const grid = Results.aggregate([
+      ...cell({ demos: 0 }, [0.2, 0.3, 0.25]),
+      ...cell({ demos: 10, quality: "optimal" }, [0.6, 0.7, 0.65]),
+      ...cell({ demos: 10, quality: "noisy" }, [0.4, 0.35, 0.3])
+    ], { demos: 0 })
+    const at = (quality: string) => grid.rows.find((r) => r.factors["quality"] === quality)!.metrics["success"]!.delta!
+    expect(grid.rows.filter((r) => r.baseline).map((r) => r.factors)).toEqual([{ demos: 0 }])
+    // 0.65 − 0.25 and 0.35 − 0.25
+    expect(at("optimal").mean).toBeCloseTo(0.4, 12)
+    expect(at("noisy").mean).toBeCloseTo(0.1, 12)
+  })
+
   it("without a baseline, or one that matches no cell, rows have no Δ", () => {
     for (const baseline of [{}, { beta: 5 }, { lr: 0.1 }]) {
       const plain = Results.aggregate(observations, baseline)
