@@ -182,9 +182,11 @@ export const serve = (options: Options) =>
     // An unreachable server is reported once, and again when it is back; a lock this worker
     // could not renew is reported as its job's being stopped.
     let down = false
+    let opened = false
     let lastError = "no answer"
     worker.on("error", (error) => {
       lastError = reasonOf(error)
+      if (!opened) return
       if (isNotConnectionError(error)) {
         if (!/could not renew lock/.test(error.message)) options.onEvent({ type: "notice", text: `error: ${lastError}` })
         return
@@ -208,6 +210,7 @@ export const serve = (options: Options) =>
     )
     const ready = yield* Effect.promise(() => withTimeout(worker.waitUntilReady().then(() => true), readyWithinMs))
     if (ready !== true) return yield* Effect.fail(new QueueUnavailable({ url: options.url, reason: lastError }))
+    opened = true
     worker.run().catch((error) => options.onEvent({ type: "notice", text: `the worker stopped: ${reasonOf(error)}` }))
     options.onEvent({ type: "ready", queue: options.queue, concurrency: options.concurrency, host, pid: process.pid })
     return yield* Effect.never

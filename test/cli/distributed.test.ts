@@ -10,28 +10,15 @@
 import { type ChildProcessWithoutNullStreams, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { Redis } from "ioredis"
 import { describe, expect, it, onTestFinished } from "vitest"
 import { isAlive } from "../../runtime/internal/Process.ts"
 import { nodeModules } from "../fixtures/nodes.ts"
+import { redisProblem, removeKeys } from "../fixtures/redis.ts"
 import { cli, events, expectStoreIntact, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
 
 const url = process.env["ABLATE_TEST_REDIS_URL"] || "redis://127.0.0.1:6379"
 
-/** Why Redis cannot be used, or undefined when it answers. */
-const unreachable = async (): Promise<string | undefined> => {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  redis.on("error", () => {})
-  try {
-    await redis.connect()
-    return (await redis.ping()) === "PONG" ? undefined : "it does not answer PING"
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error)
-  } finally {
-    redis.disconnect()
-  }
-}
-const problem = await unreachable()
+const problem = await redisProblem(url)
 if (problem !== undefined && process.env["CI"] === undefined) {
   console.log(`skipping the distributed tests: no Redis at ${url} (${problem}); set ABLATE_TEST_REDIS_URL to run them`)
 }
@@ -114,21 +101,6 @@ const runningOf = (all: ReadonlyArray<Event>, label: string) => all.filter((e) =
 const logOf = async (dir: string, label: string) =>
   (JSON.parse((await cli(["show", label, "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }).logTail
 
-/** Remove every Redis key under `prefix`. */
-const removeKeys = async (prefix: string) => {
-  const redis = new Redis(url, { maxRetriesPerRequest: 3 })
-  try {
-    let cursor = "0"
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000)
-      if (keys.length > 0) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== "0")
-  } finally {
-    redis.disconnect()
-  }
-}
-
 /**
  * A key prefix of the test's own, for the processes it starts (through the environment they
  * inherit), and removed with its keys when the test ends.
@@ -143,7 +115,7 @@ const usePrefix = () => {
       if (value === undefined) delete process.env[name]
       else process.env[name] = value
     }
-    await removeKeys(prefix)
+    await removeKeys(url, prefix)
   })
   return prefix
 }
@@ -226,9 +198,9 @@ const port = new URL(url).port || "6379"
 
 /** Start the local Redis server again if it does not answer (what a test that stops it must always do). */
 const ensureRedis = async () => {
-  if ((await unreachable()) === undefined) return
+  if ((await redisProblem(url)) === undefined) return
   execFileSync("redis-server", ["--daemonize", "yes", "--port", port, "--save", "", "--appendonly", "no"])
-  for (let i = 0; i < 50 && (await unreachable()) !== undefined; i++) await new Promise((r) => setTimeout(r, 100))
+  for (let i = 0; i < 50 && (await redisProblem(url)) !== undefined; i++) await new Promise((r) => setTimeout(r, 100))
 }
 
 if (problem !== undefined && process.env["CI"] !== undefined) {
