@@ -14,11 +14,15 @@
  *  - the speedup of --concurrency 2 over --concurrency 1 (target ≥ 1.8× on 2 cores), and of two
  *    queue workers over one;
  *  - the 1,000-node DAG's wall time per node through the queue (target < 5 ms per node).
+ *  - for the 1,000 trivial nodes, the CPU time per node too, summed over every process of the
+ *    run (coordinator, worker, its pool processes; Linux only): far less sensitive than wall
+ *    time to what else the machine runs.
  * Every run of the reward models must give the same output hashes, or the benchmark fails.
  * The queue's runs need a Redis server (ABLATE_BENCH_REDIS_URL, default redis://127.0.0.1:6379;
  * its keys go under a prefix of their own, removed at the end); without one they are skipped.
  *
- * Run: npx tsx bench/parallel.ts
+ * Run: npx tsx bench/parallel.ts   (ABLATE_BENCH_PARTS=models or =overhead runs only the
+ * reward models or only the 1,000 trivial nodes)
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -136,6 +140,27 @@ const withWorkers = async <A>(count: number, concurrency: number, run: () => Pro
   }
 }
 
+/**
+ * The CPU time (user + system, ms) of this process's children that have exited, and theirs
+ * (Linux's /proc: `cutime` + `cstime`, in ticks of 10 ms); undefined elsewhere. What a run costs
+ * in CPU, summed over its processes, is much less sensitive than its wall time to other load.
+ */
+const childrenCpuMs = (): number | undefined => {
+  if (process.platform !== "linux") return undefined
+  const stat = fs.readFileSync("/proc/self/stat", "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  // fields from the third of proc(5) on: cutime and cstime are its 16th and 17th
+  return (Number(fields[13]) + Number(fields[14])) * 10
+}
+
+/** `run`'s result, and the CPU time the processes it started and waited for took. */
+const withCpu = async <A>(run: () => Promise<A>): Promise<{ readonly result: A; readonly cpuMs: number | undefined }> => {
+  const before = childrenCpuMs()
+  const result = await run()
+  const after = childrenCpuMs()
+  return { result, cpuMs: before === undefined || after === undefined ? undefined : after - before }
+}
+
 const median = (values: ReadonlyArray<number>): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const main = async () => {
@@ -151,9 +176,10 @@ const main = async () => {
   const starts: Array<number> = []
   for (let i = 0; i < 5; i++) starts.push(await workerStart())
 
+  const parts = (process.env["ABLATE_BENCH_PARTS"] ?? "models,overhead").split(",")
   type Which = "c1" | "c2" | "inProcess" | "queue1" | "queue2"
   const runs: Record<Which, Array<Timed>> = { c1: [], c2: [], inProcess: [], queue1: [], queue2: [] }
-  for (let i = 0; i < repeats; i++) {
+  for (let i = 0; i < (parts.includes("models") ? repeats : 0); i++) {
     runs.c1.push(await rewardModels(["--concurrency", "1"], path.join(work, `c1-${i}`)))
     runs.c2.push(await rewardModels(["--concurrency", "2"], path.join(work, `c2-${i}`)))
     runs.inProcess.push(await inProcessRun(path.join(work, `in-process-${i}`)))
@@ -162,58 +188,88 @@ const main = async () => {
       runs.queue2.push(await withWorkers(2, 1, () => rewardModels(queue, path.join(work, `queue2-${i}`))))
     }
   }
-  const reference = JSON.stringify(runs.inProcess[0]!.hashes)
+  const reference = JSON.stringify(runs.inProcess[0]?.hashes)
   for (const run of Object.values(runs).flat()) {
     if (JSON.stringify(run.hashes) !== reference) throw new Error(`output hashes differ between runs:\n${JSON.stringify(run.hashes)}\n${reference}`)
   }
   const wall = (which: Which) => median(runs[which].map((run) => run.wallMs))
   const of = repeats === 1 ? "" : ` (median of ${repeats})`
-  const rows: Array<[string, string]> = [
-    ["pool worker start (fork to serving, median of 5)", `${median(starts).toFixed(0)} ms`],
-    [`pipeline run --concurrency 1${of}`, `${wall("c1").toFixed(0)} ms`],
-    [`pipeline run --concurrency 2${of}`, `${wall("c2").toFixed(0)} ms`],
-    ["speedup, --concurrency 2 over 1", `${(wall("c1") / wall("c2")).toFixed(2)}×  (target ≥ 1.8 on 2 cores)`],
-    [`in process, in-process executor, concurrency 2${of}`, `${wall("inProcess").toFixed(0)} ms`],
-    ["speedup, --concurrency 2 over in process", `${(wall("inProcess") / wall("c2")).toFixed(2)}×`]
-  ]
-  const result: Record<string, unknown> = {
-    seeds: seeds.length,
-    repeats,
-    workerStartMs: median(starts),
-    concurrency1Ms: wall("c1"),
-    concurrency2Ms: wall("c2"),
-    inProcessMs: wall("inProcess")
+  const rows: Array<[string, string]> = [["pool worker start (fork to serving, median of 5)", `${median(starts).toFixed(0)} ms`]]
+  const result: Record<string, unknown> = { seeds: seeds.length, repeats, workerStartMs: median(starts) }
+  if (runs.c1.length > 0) {
+    rows.push(
+      [`pipeline run --concurrency 1${of}`, `${wall("c1").toFixed(0)} ms`],
+      [`pipeline run --concurrency 2${of}`, `${wall("c2").toFixed(0)} ms`],
+      ["speedup, --concurrency 2 over 1", `${(wall("c1") / wall("c2")).toFixed(2)}×  (target ≥ 1.8 on 2 cores)`],
+      [`in process, in-process executor, concurrency 2${of}`, `${wall("inProcess").toFixed(0)} ms`],
+      ["speedup, --concurrency 2 over in process", `${(wall("inProcess") / wall("c2")).toFixed(2)}×`]
+    )
+    Object.assign(result, { concurrency1Ms: wall("c1"), concurrency2Ms: wall("c2"), inProcessMs: wall("inProcess") })
   }
-  if (problem === undefined) {
+  if (runs.queue1.length > 0) {
     rows.push(
       [`pipeline run --executor, 1 worker of 1 job${of}`, `${wall("queue1").toFixed(0)} ms`],
       [`pipeline run --executor, 2 workers of 1 job${of}`, `${wall("queue2").toFixed(0)} ms`],
       ["speedup, 2 queue workers over 1", `${(wall("queue1") / wall("queue2")).toFixed(2)}×`]
     )
+    Object.assign(result, { queue1Ms: wall("queue1"), queue2Ms: wall("queue2") })
+  }
+  if (problem === undefined && parts.includes("overhead")) {
     // the job queue's cost per node: every trivial node through the queue, one worker of two jobs
+    // (the CPU of starting and stopping a worker with no job, measured alone, is taken off)
     const dag = "bench/fixtures/trivialQueued.ts"
-    const trivial = {
-      queue: await withWorkers(1, 2, () => cliRun(dag, queue, path.join(work, "trivial-queue"))),
-      pool: await cliRun(dag, ["--concurrency", "2", "--executor", "local"], path.join(work, "trivial-pool")),
-      inProcess: await cliRun("bench/fixtures/trivial.ts", ["--concurrency", "2"], path.join(work, "trivial-in-process"))
+    const idleWorker = await withCpu(() => withWorkers(1, 2, async () => undefined))
+    type Run = { readonly wallMs: number; readonly cpuMs: number | undefined }
+    const measured: Record<"queue" | "pool" | "inProcess", Array<Run>> = { queue: [], pool: [], inProcess: [] }
+    const timedRun = async (run: () => Promise<Timed>): Promise<Run> => {
+      const { cpuMs, result } = await withCpu(run)
+      return { wallMs: result.wallMs, cpuMs }
     }
-    const perNode = (timed: Timed) => `${timed.wallMs.toFixed(0)} ms = ${(timed.wallMs / nodeCount).toFixed(2)} ms per node`
+    for (let i = 0; i < repeats; i++) {
+      measured.queue.push(await timedRun(() => withWorkers(1, 2, () => cliRun(dag, queue, path.join(work, `trivial-queue-${i}`)))))
+      measured.pool.push(await timedRun(() => cliRun(dag, ["--concurrency", "2", "--executor", "local"], path.join(work, `trivial-pool-${i}`))))
+      measured.inProcess.push(await timedRun(() => cliRun("bench/fixtures/trivial.ts", ["--concurrency", "2"], path.join(work, `trivial-in-process-${i}`))))
+    }
+    const middle = (values: ReadonlyArray<number | undefined>) => (values.includes(undefined) ? undefined : median(values as ReadonlyArray<number>))
+    const trivial = Object.fromEntries(Object.entries(measured).map(([which, all]) => [which, {
+      result: { wallMs: median(all.map((r) => r.wallMs)) },
+      cpuMs: middle(all.map((r) => r.cpuMs))
+    }])) as Record<keyof typeof measured, { readonly result: { readonly wallMs: number }; readonly cpuMs: number | undefined }>
+    const cpuOf = (which: keyof typeof trivial) =>
+      which === "queue"
+        ? trivial.queue.cpuMs === undefined || idleWorker.cpuMs === undefined ? undefined : trivial.queue.cpuMs - idleWorker.cpuMs
+        : trivial[which].cpuMs
+    const perNode = (which: keyof typeof trivial) => {
+      const { wallMs } = trivial[which].result
+      const cpu = cpuOf(which)
+      return `${wallMs.toFixed(0)} ms = ${(wallMs / nodeCount).toFixed(2)} ms per node` +
+        (cpu === undefined ? "" : `; CPU ${(cpu / nodeCount).toFixed(2)} ms per node, all processes`)
+    }
+    const queueCpu = cpuOf("queue")
+    const inProcessCpu = cpuOf("inProcess")
     rows.push(
-      [`${nodeCount} trivial nodes, pipeline run --executor, 1 worker of 2 jobs`, `${perNode(trivial.queue)}  (target < 5 ms per node)`],
-      [`${nodeCount} trivial nodes, pipeline run, local pool of 2`, perNode(trivial.pool)],
-      [`${nodeCount} trivial nodes, pipeline run, in process (not heavy)`, perNode(trivial.inProcess)],
-      ["the queue's cost per node over in process", `${((trivial.queue.wallMs - trivial.inProcess.wallMs) / nodeCount).toFixed(2)} ms`]
+      [`${nodeCount} trivial nodes, pipeline run --executor, 1 worker of 2 jobs${of}`, `${perNode("queue")}  (target < 5 ms per node)`],
+      [`${nodeCount} trivial nodes, pipeline run, local pool of 2${of}`, perNode("pool")],
+      [`${nodeCount} trivial nodes, pipeline run, in process (not heavy)${of}`, perNode("inProcess")],
+      [
+        "the queue's cost per node over in process, wall (CPU)",
+        `${((trivial.queue.result.wallMs - trivial.inProcess.result.wallMs) / nodeCount).toFixed(2)} ms` +
+          (queueCpu === undefined || inProcessCpu === undefined ? "" : ` (${((queueCpu - inProcessCpu) / nodeCount).toFixed(2)} ms)`)
+      ]
     )
     Object.assign(result, {
-      queue1Ms: wall("queue1"),
-      queue2Ms: wall("queue2"),
       trivialNodes: nodeCount,
-      trivialQueueMs: trivial.queue.wallMs,
-      trivialPoolMs: trivial.pool.wallMs,
-      trivialInProcessMs: trivial.inProcess.wallMs
+      trivialQueueMs: trivial.queue.result.wallMs,
+      trivialPoolMs: trivial.pool.result.wallMs,
+      trivialInProcessMs: trivial.inProcess.result.wallMs,
+      trivialQueueCpuMs: queueCpu,
+      trivialPoolCpuMs: cpuOf("pool"),
+      trivialInProcessCpuMs: inProcessCpu,
+      idleWorkerCpuMs: idleWorker.cpuMs,
+      trivialRuns: measured
     })
-    await removeKeys(redisUrl, prefix)
   }
+  if (problem === undefined) await removeKeys(redisUrl, prefix)
   result["runs"] = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((run) => run.wallMs)]))
   result["loadAverage"] = os.loadavg()
   const width = Math.max(...rows.map(([k]) => k.length))

@@ -129,7 +129,7 @@ export const serve = (options: Options) =>
       if (fs.statSync(job.store, { throwIfNoEntry: false })?.isDirectory() !== true) {
         const reason = `the worker on ${host} does not see the store ${job.store}: mount the run's store there at the same path, ` +
           "or give its directory with pipeline worker --store"
-        options.onEvent({ type: "failed", label, key, reason, retried: true })
+        options.onEvent({ type: "failed", label, key, reason, retried: bullJob.attemptsMade + 1 < (bullJob.opts.attempts ?? 1) })
         throw new Error(reason)
       }
       options.onEvent({ type: "started", label, key, attempt: bullJob.attemptsMade + 1 })
@@ -157,10 +157,11 @@ export const serve = (options: Options) =>
         throw new WaitingError()
       }
       const failure = Option.getOrElse(Exit.findErrorOption(exit), () => Job.nodeFailure(`the worker failed unexpectedly: ${reasonOf(Cause.squash(exit.cause))}`))
-      const retried = failure._tag === "WorkerDied" || failure._tag === "StoreError"
+      const retryable = failure._tag === "WorkerDied" || failure._tag === "StoreError"
       const reason = failure._tag === "StoreError" ? `store ${failure.path}: ${failure.reason}` : failure.reason
-      options.onEvent({ type: "failed", label, key, reason, retried })
-      if (!retried) {
+      const last = bullJob.attemptsMade + 1 >= (bullJob.opts.attempts ?? 1)
+      options.onEvent({ type: "failed", label, key, reason, retried: retryable && !last })
+      if (!retryable) {
         await reports.flush()
         return { type: "failed", failure }
       }

@@ -58,6 +58,39 @@ export const trainer = Node.make({
   })
 })
 `,
+  // a node that kills its own process the first `times` times it runs (a file in the working directory counts them)
+  "nodes/crashes.ts": `import { Effect, Schema } from "effect"
+import * as fs from "node:fs"
+import { Node, Param } from "@ablate/dsl/index.ts"
+import { Numbers } from "./artifacts.ts"
+export const crashes = Node.make({
+  kind: "test/crashes",
+  version: 1,
+  description: "kills its own process the first times it runs",
+  heavy: true,
+  params: Schema.Struct({
+    times: Param.int({ default: 1, min: 0, description: "how many runs crash" }),
+    counter: Param.string({ default: "crashes.count", description: "the file that counts runs" })
+  }),
+  inputs: { after: Numbers },
+  output: Numbers,
+  run: ({ params }) => Effect.sync(() => {
+    const runs = fs.existsSync(params.counter) ? Number(fs.readFileSync(params.counter, "utf8")) : 0
+    fs.writeFileSync(params.counter, String(runs + 1))
+    if (runs < params.times) process.kill(process.pid, "SIGKILL")
+    return [{ i: 0, x: runs }]
+  })
+})
+`,
+  "crash.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { crashes } from "./nodes/crashes.ts"
+import { source } from "./nodes/source.ts"
+export default Pipeline.make("crash", () => {
+  const after = source({ n: 1 }, { name: "source" })
+  return [crashes({ after, times: 1, counter: "once.count" }, { name: "once" }), crashes({ after, times: 9, counter: "always.count" }, { name: "always" })]
+})
+`,
   // two trainers that can run at once, and a node in process after each
   "pair.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
@@ -254,6 +287,24 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     expect(statuses(second.stdout)).toEqual({ source: "cached", trainer: "ran" })
     expect(valueOf(second.stdout, "trainer")).toBe(10 + 20 + 30)
     expect(runningOf(events(second.stdout), "trainer")[0]?.["worker"]).toBe(worker.pid)
+  })
+
+  it("a node whose process crashes is retried by the queue with backoff, and fails with the reason after the last attempt", async () => {
+    usePrefix()
+    const dir = tempProject(project)
+    const worker = await startWorker(dir)
+    const { stdout, code } = await runWatching(run("crash.ts"), dir)
+    expect(code).toBe(1)
+    expect(statuses(stdout)).toEqual({ source: "ran", once: "ran", always: "failed" })
+    // the second attempt ran it: the first had counted one run
+    expect(valueOf(stdout, "once")).toBe(1)
+    const failed = events(stdout).find((e) => e["type"] === "failed" && e["label"] === "always")!
+    expect(failed["error"]).toMatch(/^its worker process \(pid \d+\) was killed by SIGKILL .* \(the job queue tried it 3 times\)$/)
+    expect(fs.readFileSync(path.join(dir, "always.count"), "utf8")).toBe("3")
+    const attempts = (label: string) =>
+      worker.events().filter((e) => e["label"] === label && (e["type"] === "started" || e["type"] === "failed")).map((e) => [e["type"], e["attempt"] ?? e["retried"]])
+    expect(attempts("once")).toEqual([["started", 1], ["failed", true], ["started", 2]])
+    expect(attempts("always")).toEqual([["started", 1], ["failed", true], ["started", 2], ["failed", true], ["started", 3], ["failed", false]])
   })
 
   it("a worker killed with kill -9 mid-training: another takes its job over and resumes from the checkpoint, to the same bytes", async () => {
