@@ -86,6 +86,11 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
   /** Store bytes under their hash, read-only (a copy already stored is kept unless its size is wrong). */
   readonly put: (bytes: Uint8Array, meta: Omit<ObjectRef, "hash" | "bytes">) => Effect.Effect<ObjectRef, StoreError>
   /**
+   * Whether object `ref.hash` is stored with its `ref.bytes` bytes (without reading them: a read
+   * checks them), as a result another process computed must be before it is committed.
+   */
+  readonly has: (ref: ObjectRef) => Effect.Effect<boolean, StoreError>
+  /**
    * The bytes of object `hash`, checked against it: fails with `CorruptObject` when they do
    * not hash to it or the object is missing (the caller decides whether to `quarantine` it).
    */
@@ -361,6 +366,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         } else files.moveIntoPlace(file, dest)
         return { ...meta, hash, bytes: bytes.length }
       }),
+    has: (ref) => attempt(objectPath(ref.hash), () => sizeOf(ref.hash) === ref.bytes),
     read: (hash) => Effect.flatMap(attempt(objectPath(hash), () => readIfExists(objectPath(hash))), (bytes) => checked(hash, objectPath(hash), bytes)),
     quarantine: (hash) => attempt(objectPath(hash), () => Integrity.quarantine(integrity, hash)),
     check: ({ repair }) => attempt(root, () => Integrity.check(integrity, repair)),
@@ -449,6 +455,7 @@ const makeMemoryStore = (): ArtifactStore["Service"] => {
       }),
     // Served as stored, not copied (a test may damage them in place to play a corrupt disk),
     // and checked on every read like the file store's.
+    has: (ref) => Effect.sync(() => objects.get(ref.hash)?.length === ref.bytes),
     read: (hash) => Effect.suspend(() => checked(hash, hash, objects.get(hash))),
     quarantine: (hash) => Effect.sync(() => Integrity.quarantine(integrity, hash)),
     check: ({ repair }) => Effect.sync(() => Integrity.check(integrity, repair)),

@@ -3,7 +3,8 @@
  * to fix (exit 2); `NodeFailed` means a node's own code failed (exit 1);
  * `StoreError` is a failed read or write in the artifact store or run log;
  * `CorruptObject` and `RunLogCorrupt` are stored bytes found damaged; `StoreUnavailable` is a
- * store a writing command cannot write (exit 2).
+ * store a writing command cannot write, `QueueUnavailable` a job queue's Redis server that does
+ * not answer (both exit 2).
  */
 import * as Data from "effect/Data"
 import { located, taggedData } from "../dsl/Errors.ts"
@@ -127,5 +128,18 @@ export class StoreUnavailable extends Data.TaggedError("StoreUnavailable")<{
 }> {
   override get message(): string {
     return `store ${this.path} cannot be written: ${this.reason}; \`pipeline ${this.command}\` writes to the store (ls, show, plan and verify only read it)`
+  }
+}
+
+/**
+ * The Redis server of the job queue does not answer (JobQueue.ts): a run with `--executor
+ * redis://…` and `pipeline worker` need it. Reported before any node runs (exit 2).
+ */
+export class QueueUnavailable extends Data.TaggedError("QueueUnavailable")<{
+  readonly url: string
+  readonly reason: string
+}> {
+  override get message(): string {
+    return `the job queue's Redis server at ${this.url} does not answer (${this.reason}): start it (redis-server), or check the URL`
   }
 }

@@ -6,9 +6,11 @@
  * `Executor.inProcess` runs every node on this process's event loop, nodes with tensors one
  * at a time. `Executor.pool` runs nodes with tensors and nodes marked `heavy` in a pool of
  * worker processes (WorkerPool.ts; each with its own tensor backend) and the cheap rest in
- * process: what `pipeline run` uses. A pipeline with no file (tests, `Testing.run`) or a
- * store in memory runs in process, since a worker builds the graph from the file and reads
- * the store from disk.
+ * process: what `pipeline run` uses. `Executor.queue` sends the same nodes, by the same rule, to
+ * workers on any machine through a job queue on Redis (JobQueue.ts): what `pipeline run
+ * --executor redis://…` uses. A pipeline with no file (tests, `Testing.run`) or a store in
+ * memory runs in process, since a worker builds the graph from the file and reads the store
+ * from disk.
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -22,6 +24,7 @@ import * as Compute from "./internal/Compute.ts"
 import * as NodeOutput from "./internal/NodeOutput.ts"
 import type * as OutputCommit from "./internal/OutputCommit.ts"
 import type * as Job from "./Job.ts"
+import { JobQueue } from "./JobQueue.ts"
 import * as TensorBackend from "./TensorBackend.ts"
 import { WorkerPool } from "./WorkerPool.ts"
 
@@ -46,9 +49,10 @@ export interface Hooks {
   readonly input: (name: string) => Effect.Effect<unknown, NodeFailed | StoreError>
   /**
    * Called when the node's code starts — after any wait for the tensor engine or a worker —
-   * so durations measure the node alone; `worker` is the pid of the process running it.
+   * so durations measure the node alone; `worker` is the pid of the process running it, and
+   * `host` its machine when that is another (a queue's worker).
    */
-  readonly onStart: (worker: number | undefined) => void
+  readonly onStart: (worker: number | undefined, host?: string) => void
   readonly onProgress: (progress: Node.Progress) => void
   /** What the node printed in another process (in this one, NodeOutput captures it). */
   readonly onOutput: (stream: NodeOutput.Stream, text: string) => void
@@ -83,9 +87,16 @@ export class Executor extends Context.Service<Executor, {
    */
   static readonly pool = (options: PoolOptions) =>
     Layer.effect(Executor, pooled(options)).pipe(Layer.provide(TensorBackend.TensorBackend.layer(options.backend)))
+
+  /**
+   * The nodes the pool would run sent to the job queue's workers (JobQueue.layer), the rest in
+   * process; a worker builds the graph from `options` as a pool worker does.
+   */
+  static readonly queue = (options: PoolOptions) =>
+    Layer.effect(Executor, queued(options)).pipe(Layer.provide(TensorBackend.TensorBackend.layer(options.backend)))
 }
 
-/** What a pool worker builds the graph from: the pipeline file (absolute), the selection, the backend. */
+/** What a worker builds the graph from: the pipeline file (absolute), the selection, the backend. */
 export interface PoolOptions {
   readonly file: string
   readonly seeds: ReadonlyArray<number>
@@ -127,19 +138,28 @@ const errorOf = (label: string, failure: Job.Failure): NodeFailed | StoreError =
       return NodeFailed.corruptInput(label, failure.input, new CorruptObject({ hash: failure.hash, path: failure.path, reason: failure.reason }))
     case "StoreError":
       return new StoreError({ path: failure.path, reason: failure.reason })
+    case "WorkerDied":
+    case "Outdated":
+      return new NodeFailed({ node: label, reason: failure.reason })
   }
 }
 
-const pooled = (options: PoolOptions) =>
+/** Runs a node job in another process: what `elsewhere` gets for each node that runs there. */
+type Dispatch = (job: Job.Job, node: Node.NodeInstance, hooks: Hooks) => Effect.Effect<Job.Done, Job.Failure, ArtifactStore>
+
+/**
+ * The executor that sends nodes with tensors or marked `heavy` to `dispatch` as node jobs and
+ * runs the rest in process: the routing both the pool and the queue use. A job whose input a
+ * worker found corrupt: the input is read here, which repairs it (its producer is recomputed,
+ * as for a node in process), and the job is sent once more.
+ */
+const elsewhere = (options: PoolOptions, dispatch: Dispatch) =>
   Effect.gen(function*() {
-    const pool = yield* WorkerPool
     const local = inProcess(yield* TensorBackend.TensorBackend)
-    // A job whose input a worker found corrupt: the input is read here, which repairs it
-    // (its producer is recomputed, as for a node in process), and the job is sent once more.
-    const dispatch = (job: Job.Job, hooks: Hooks, repaired: boolean): Effect.Effect<Ran, NodeFailed | StoreError> =>
-      pool.run(job, hooks).pipe(Effect.catch((failure) =>
+    const send = (job: Job.Job, node: Node.NodeInstance, hooks: Hooks, repaired: boolean): Effect.Effect<Ran, NodeFailed | StoreError, ArtifactStore> =>
+      dispatch(job, node, hooks).pipe(Effect.catch((failure) =>
         failure._tag === "CorruptInput" && !repaired
-          ? hooks.input(failure.input).pipe(Effect.andThen(dispatch(job, hooks, true)))
+          ? hooks.input(failure.input).pipe(Effect.andThen(send(job, node, hooks, true)))
           : Effect.fail(errorOf(job.label, failure))
       ))
     return Executor.of({
@@ -148,7 +168,7 @@ const pooled = (options: PoolOptions) =>
           const store = yield* ArtifactStore
           // a store in memory is this process's alone
           if (!runsInPool(task.node) || store.root === ArtifactStore.memoryRoot) return yield* local.run(task, hooks)
-          return yield* dispatch({
+          return yield* send({
             store: store.root,
             file: options.file,
             seeds: options.seeds,
@@ -160,8 +180,46 @@ const pooled = (options: PoolOptions) =>
             components: task.components,
             inputs: task.inputs,
             ...(task.log === undefined ? {} : { log: task.log })
-          }, hooks, false)
+          }, task.node, hooks, false)
         }),
       runsElsewhere: runsInPool
     })
+  })
+
+const pooled = (options: PoolOptions) =>
+  Effect.gen(function*() {
+    const pool = yield* WorkerPool
+    return yield* elsewhere(options, (job, _, hooks) => pool.run(job, hooks))
+  })
+
+/**
+ * A job's result whose objects this process's store holds. A node job run by the queue's
+ * workers may come back with a result computed earlier (its job completed while no coordinator
+ * waited for it, say): it is taken only when the store still holds what it names, else the
+ * node is computed again; a result the store does not hold even then means the worker wrote
+ * to another store.
+ */
+const queued = (options: PoolOptions) =>
+  Effect.gen(function*() {
+    const queue = yield* JobQueue
+    const holds = (done: Job.Done) =>
+      Effect.gen(function*() {
+        const store = yield* ArtifactStore
+        return (yield* store.has(done.output)) && (yield* store.has(done.metrics))
+      })
+    return yield* elsewhere(options, (job, node, hooks) =>
+      Effect.gen(function*() {
+        const needs = node.kind.tensors === true ? "tensors" : "compute"
+        const done = yield* queue.run(job, needs, hooks, { reuse: true })
+        if (yield* holds(done)) return done
+        const again = yield* queue.run(job, needs, hooks, { reuse: false })
+        if (yield* holds(again)) return again
+        return yield* Effect.fail<Job.Failure>({
+          _tag: "NodeFailed",
+          reason: `its worker stored its output (object ${again.output.hash}) where the store ${job.store} does not have it: ` +
+            "every worker must mount the run's store (at the same path, or give its directory with pipeline worker --store)"
+        })
+      }).pipe(Effect.catchTag("StoreError", (error): Effect.Effect<never, Job.Failure> =>
+        Effect.fail({ _tag: "StoreError", path: error.path, reason: error.reason })))
+    )
   })

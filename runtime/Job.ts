@@ -15,7 +15,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Graph from "../dsl/Graph.ts"
-import type { NodeInstance } from "../dsl/Node.ts"
+import type * as Node from "../dsl/Node.ts"
 import * as Pipeline from "../dsl/Pipeline.ts"
 import { ArtifactStore } from "./ArtifactStore.ts"
 import * as CacheKey from "./CacheKey.ts"
@@ -60,7 +60,10 @@ export type Job = typeof Job.Type
 /**
  * How a job failed: the node failed (its code, its output, its inputs or code not as the job
  * says), an input object was found corrupt (the scheduler repairs it and sends the job again),
- * or the store could not be read or written (the run fails, as when a node runs in process).
+ * the store could not be read or written (the run fails, as when a node runs in process), the
+ * process running it died (a crash, kill -9, out of memory), or the process had already imported
+ * other code than the job's key names (`Outdated`: a fresh process runs the job instead; see
+ * `run`).
  */
 export const Failure = Schema.Union([
   Schema.Struct({
@@ -76,7 +79,9 @@ export const Failure = Schema.Union([
     path: Schema.String,
     reason: Schema.String
   }),
-  Schema.Struct({ _tag: Schema.Literal("StoreError"), path: Schema.String, reason: Schema.String })
+  Schema.Struct({ _tag: Schema.Literal("StoreError"), path: Schema.String, reason: Schema.String }),
+  Schema.Struct({ _tag: Schema.Literal("WorkerDied"), reason: Schema.String }),
+  Schema.Struct({ _tag: Schema.Literal("Outdated"), reason: Schema.String })
 ])
 export type Failure = typeof Failure.Type
 
@@ -99,26 +104,55 @@ const Progress = Schema.Struct({
   unit: Schema.optionalKey(Schema.String)
 })
 
-/** What a worker reports about the job it runs: its start, progress, prints, and its end (`done` or `failed`). */
-export const Message = Schema.Union([
-  /** the node's code started in process `worker` */
-  Schema.Struct({ type: Schema.Literal("started"), worker: Schema.Number }),
+/** What a worker reports while it runs a job: its start, progress and prints. */
+export const Reported = Schema.Union([
+  /** the node's code started in process `worker` (on machine `host`, when another machine's) */
+  Schema.Struct({ type: Schema.Literal("started"), worker: Schema.Number, host: Schema.optionalKey(Schema.String) }),
   Schema.Struct({ type: Schema.Literal("progress"), progress: Progress }),
-  Schema.Struct({ type: Schema.Literal("output"), stream: Schema.Literals(["stdout", "stderr"]), text: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("output"), stream: Schema.Literals(["stdout", "stderr"]), text: Schema.String })
+])
+export type Reported = typeof Reported.Type
+
+/** How a job ended: `done`, or `failed` with its failure. */
+export const Outcome = Schema.Union([
   Schema.Struct({ type: Schema.Literal("done"), done: Done }),
   Schema.Struct({ type: Schema.Literal("failed"), failure: Failure })
 ])
+export type Outcome = typeof Outcome.Type
+
+/** What a worker reports about the job it runs: its start, progress, prints, and its end. */
+export const Message = Schema.Union([...Reported.members, ...Outcome.members])
 export type Message = typeof Message.Type
 
 /** The messages of a worker as they arrive: decoded, or none when one is not a message. */
 export const decodeMessage = Schema.decodeUnknownOption(Message)
+
+/** Where what a worker reports about a job goes: its start, progress and prints. */
+export interface Hooks {
+  /** the pid of the process that runs it, and its machine when that is another */
+  readonly onStart: (worker: number, host?: string) => void
+  readonly onProgress: (progress: Node.Progress) => void
+  readonly onOutput: (stream: "stdout" | "stderr", text: string) => void
+}
+
+/** Hand what a worker reported to the job's hooks. */
+export const tell = (hooks: Hooks, reported: Reported): void => {
+  switch (reported.type) {
+    case "started":
+      return hooks.onStart(reported.worker, reported.host)
+    case "progress":
+      return hooks.onProgress(reported.progress)
+    case "output":
+      return hooks.onOutput(reported.stream, reported.text)
+  }
+}
 
 /** What the pool sends a worker: a job to run. */
 export const Request = Schema.Struct({ type: Schema.Literal("run"), job: Job })
 export type Request = typeof Request.Type
 
 /** Where a worker sends what it reports while it runs a job. */
-export type Report = (message: Extract<Message, { readonly type: "started" | "progress" | "output" }>) => void
+export type Report = (message: Reported) => void
 
 /** A job's failure with `reason` and nothing else known (the node's own error has more: `failureOf`). */
 export const nodeFailure = (reason: string): Failure => ({ _tag: "NodeFailed", reason })
@@ -159,9 +193,10 @@ const graphOf = (job: Job, workspace: Workspace): Effect.Effect<Graph.Graph, Fai
  * Fails unless the code of the node's kind is what the job's key says: the run fingerprinted
  * it when it planned, and a file edited since would compute under a key that names other code.
  * A process runs the modules it imported first, so the fingerprint taken then is kept: a later
- * job whose key names other code fails here rather than running the old code under it.
+ * job whose key names other code fails here (with `mismatch`) rather than running the old code
+ * under it.
  */
-const checkCode = (job: Job, node: NodeInstance, workspace: Workspace): Effect.Effect<void, Failure> =>
+const checkCode = (job: Job, node: Node.NodeInstance, workspace: Workspace, mismatch: (reason: string) => Failure): Effect.Effect<void, Failure> =>
   Effect.gen(function*() {
     const module = node.kind.module
     const code = workspace.code.get(module) ?? (yield* CodeFingerprint.fingerprintAll([module]).pipe(
@@ -171,11 +206,11 @@ const checkCode = (job: Job, node: NodeInstance, workspace: Workspace): Effect.E
     ))
     if (code.hash === job.components.code.hash) return
     const changes = CacheKey.diff(job.components, { ...job.components, code }).map(CacheKey.describe)
-    return yield* Effect.fail(nodeFailure(`its code changed since the run planned it (${changes.join("; ")}); run again`))
+    return yield* Effect.fail(mismatch(`its code changed since the run planned it (${changes.join("; ")}); run again`))
   })
 
 /** The value of each input of the job, read from the store (checked against its hash) and decoded. */
-const readInputs = (job: Job, node: NodeInstance) =>
+const readInputs = (job: Job, node: Node.NodeInstance) =>
   Effect.gen(function*() {
     const store = yield* ArtifactStore
     const values: Record<string, unknown> = {}
@@ -199,6 +234,12 @@ const readInputs = (job: Job, node: NodeInstance) =>
  * Run one job here: build (or reuse) its graph, find its node, check its code, read its
  * inputs, run it and store its output and metrics; report its start, progress and prints to
  * `report`. Needs the job's store and this process's tensor backend (the job's backend).
+ *
+ * A node its file no longer builds, or whose code is not what its key names, fails the node
+ * when this process had imported nothing before the job: the files changed since the run
+ * planned. A process that had (a long-lived worker, which cannot import a module twice) fails
+ * with `Outdated` instead: it may be running code older than the files, and the job is for a
+ * fresh process to run (WorkerPool.run does so).
  */
 export const run = (job: Job, workspace: Workspace, report: Report): Effect.Effect<Done, Failure, ArtifactStore | TensorBackend.TensorBackend> =>
   Effect.gen(function*() {
@@ -206,12 +247,14 @@ export const run = (job: Job, workspace: Workspace, report: Report): Effect.Effe
     if (backend.name !== job.backend) {
       return yield* Effect.fail(nodeFailure(`the worker computes on tensor backend ${backend.name}, the job on ${job.backend}`))
     }
+    const seasoned = workspace.graphs.size > 0 || workspace.code.size > 0
+    const mismatch = (reason: string): Failure => (seasoned ? { _tag: "Outdated", reason } : nodeFailure(reason))
     const graph = yield* graphOf(job, workspace)
     const node = graph.byId.get(job.node)?.node
     if (node === undefined) {
-      return yield* Effect.fail(nodeFailure(`${job.file} no longer builds this node (the file or what it imports changed since the run planned it); run again`))
+      return yield* Effect.fail(mismatch(`${job.file} no longer builds this node (the file or what it imports changed since the run planned it); run again`))
     }
-    yield* checkCode(job, node, workspace)
+    yield* checkCode(job, node, workspace, mismatch)
     const inputs = yield* readInputs(job, node)
     const log = job.log
     const ran = yield* Compute.run({

@@ -36,8 +36,11 @@ import * as Plan from "./Plan.ts"
 export type Event =
   | { readonly type: "queued"; readonly id: string; readonly label: string }
   | { readonly type: "waiting"; readonly id: string; readonly label: string }
-  /** `worker`: the pid of the pool's worker process running it (none: it runs in this process) */
-  | { readonly type: "running"; readonly id: string; readonly label: string; readonly worker?: number }
+  /**
+   * `worker`: the pid of the worker process running it (none: it runs in this process); `host`:
+   * the machine of a job queue's worker
+   */
+  | { readonly type: "running"; readonly id: string; readonly label: string; readonly worker?: number; readonly host?: string }
   | {
     readonly type: "progress"
     readonly id: string
@@ -168,7 +171,8 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
         )
       const ran = yield* executor.run({ node, label, key, components, inputs, log: options.nodeLog?.(key) }, {
         input,
-        onStart: (worker) => options.onEvent({ type: "running", id: node.id, label, ...(worker === undefined ? {} : { worker }) }),
+        onStart: (worker, host) =>
+          options.onEvent({ type: "running", id: node.id, label, ...(worker === undefined ? {} : { worker }), ...(host === undefined ? {} : { host }) }),
         onProgress: (progress) => options.onEvent({ type: "progress", id: node.id, label, ...progress }),
         onOutput: (stream, text) => options.onEvent({ type: "output", id: node.id, label, stream, text })
       })

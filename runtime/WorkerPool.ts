@@ -23,22 +23,18 @@ import * as Option from "effect/Option"
 import * as Semaphore from "effect/Semaphore"
 import { type ChildProcess, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import type * as Node from "../dsl/Node.ts"
 import type * as Job from "./Job.ts"
 import type * as TensorBackend from "./TensorBackend.ts"
 
 /** Where the pool reports a job's start, progress and prints. */
-export interface Hooks {
-  readonly onStart: (worker: number) => void
-  readonly onProgress: (progress: Node.Progress) => void
-  readonly onOutput: (stream: "stdout" | "stderr", text: string) => void
-}
+export type Hooks = Job.Hooks
 
 export class WorkerPool extends Context.Service<WorkerPool, {
   /**
    * Run a job in a worker: an idle one, else a new one while fewer than `size` are busy, else
    * the first to become free. Fails with the job's failure, or, when the worker dies while it
-   * runs the job, with how it died.
+   * runs the job, with how it died (`WorkerDied`). A worker that had imported other code than
+   * the job names is replaced and the job run in another (a long-lived pool outlives edits).
    */
   readonly run: (job: Job.Job, hooks: Hooks) => Effect.Effect<Job.Done, Job.Failure>
   /** The pids of the worker processes alive now. */
@@ -102,20 +98,14 @@ const deliver = (worker: Worker, raw: unknown): boolean => {
   const message = worker.protocol.decodeMessage(raw)
   if (Option.isNone(message)) return false
   switch (message.value.type) {
-    case "started":
-      running.hooks.onStart(message.value.worker)
-      break
-    case "progress":
-      running.hooks.onProgress(message.value.progress)
-      break
-    case "output":
-      running.hooks.onOutput(message.value.stream, message.value.text)
-      break
     case "done":
       Deferred.doneUnsafe(running.outcome, Effect.succeed(message.value.done))
       break
     case "failed":
       Deferred.doneUnsafe(running.outcome, Effect.fail(message.value.failure))
+      break
+    default:
+      worker.protocol.tell(running.hooks, message.value)
   }
   return true
 }
@@ -175,7 +165,7 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
     const ended = (worker: Worker, reason: string) => {
       live.delete(worker)
       if (idle.includes(worker)) idle.splice(idle.indexOf(worker), 1)
-      if (worker.current !== undefined) Deferred.doneUnsafe(worker.current.outcome, Effect.fail(worker.protocol.nodeFailure(reason)))
+      if (worker.current !== undefined) Deferred.doneUnsafe(worker.current.outcome, Effect.fail({ _tag: "WorkerDied", reason }))
     }
 
     const start = (protocol: Protocol): Worker => {
@@ -191,28 +181,33 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
     )
     yield* Effect.addFinalizer(() => Effect.forEach([...live], stop, { concurrency: "unbounded", discard: true }))
 
-    const run = (job: Job.Job, hooks: Hooks): Effect.Effect<Job.Done, Job.Failure> =>
-      Effect.promise(loadProtocol).pipe(Effect.flatMap((protocol) =>
-        slots.withPermits(1)(Effect.uninterruptibleMask((restore) =>
-          Effect.suspend(() => {
-            const worker = idle.pop() ?? start(protocol)
-            const outcome = Deferred.makeUnsafe<Job.Done, Job.Failure>()
-            worker.current = { hooks, outcome }
-            const request: Job.Request = { type: "run", job }
-            worker.child.send(request, (error) => {
-              if (error !== null) ended(worker, `its worker process (pid ${worker.pid}) could not be sent the job: ${error.message}`)
-            })
-            return restore(Deferred.await(outcome)).pipe(
-              // it is mid-job: stopping it is the only way to stop the job
-              Effect.onInterrupt(() => stop(worker)),
-              Effect.ensuring(Effect.sync(() => {
-                worker.current = undefined
-                if (live.has(worker)) idle.push(worker)
-              }))
-            )
+    // A worker that imported other code than the job names (Job.run's `Outdated`) leaves the
+    // pool and the job goes to another; a new worker imports the files as they are now, so
+    // it never answers so, and the retries end.
+    const runIn = (protocol: Protocol, job: Job.Job, hooks: Hooks): Effect.Effect<Job.Done, Job.Failure> =>
+      slots.withPermits(1)(Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const worker = idle.pop() ?? start(protocol)
+          const outcome = Deferred.makeUnsafe<Job.Done, Job.Failure>()
+          worker.current = { hooks, outcome }
+          const request: Job.Request = { type: "run", job }
+          worker.child.send(request, (error) => {
+            if (error !== null) ended(worker, `its worker process (pid ${worker.pid}) could not be sent the job: ${error.message}`)
           })
-        ))
-      ))
+          return restore(Deferred.await(outcome)).pipe(
+            // it is mid-job: stopping it is the only way to stop the job
+            Effect.onInterrupt(() => stop(worker)),
+            Effect.tapError((failure) => (failure._tag === "Outdated" ? stop(worker) : Effect.void)),
+            Effect.ensuring(Effect.sync(() => {
+              worker.current = undefined
+              if (live.has(worker)) idle.push(worker)
+            }))
+          )
+        })
+      )).pipe(Effect.catch((failure) => (failure._tag === "Outdated" ? runIn(protocol, job, hooks) : Effect.fail(failure))))
+
+    const run = (job: Job.Job, hooks: Hooks): Effect.Effect<Job.Done, Job.Failure> =>
+      Effect.promise(loadProtocol).pipe(Effect.flatMap((protocol) => runIn(protocol, job, hooks)))
 
     return WorkerPool.of({ run, workers: Effect.sync(() => [...live].map((worker) => worker.pid)) })
   })

@@ -38,7 +38,20 @@ export const flags = {
   concurrency: {
     type: "string",
     metavar: "N",
-    description: "nodes run at once; nodes with tensors (or marked heavy) run in a pool of N worker processes (default: the number of cores)"
+    description: "nodes run at once (default: the number of cores): run: nodes with tensors (or marked heavy) run in a pool of N " +
+      "worker processes; worker: the jobs it runs at once"
+  },
+  executor: {
+    type: "string",
+    metavar: "URL",
+    description: "run the nodes that compute on the workers of a job queue on Redis (redis://host:6379; see pipeline worker), " +
+      "or local: in this machine's worker pool (default $ABLATE_REDIS_URL, else local)"
+  },
+  redis: { type: "string", metavar: "URL", description: "the job queue's Redis server, redis://host:6379 (default $ABLATE_REDIS_URL)" },
+  queue: {
+    type: "string",
+    metavar: "NAME",
+    description: "the queue to serve: cpu (default; every node job may go there) or gpu (nodes with tensors go there while a gpu worker serves)"
   },
   explain: { type: "boolean", description: "for each miss, say which component of its cache key changed since it last ran" },
   limit: { type: "string", metavar: "N", description: "how many runs (default 20)" },
@@ -69,7 +82,11 @@ export const flags = {
     metavar: "FILE",
     description: "the file to write, whole or not at all (report: default report.html; metrics, cat: default stdout)"
   },
-  store: { type: "string", metavar: "DIR", description: "artifact store (default .ablate/ in the working directory)" },
+  store: {
+    type: "string",
+    metavar: "DIR",
+    description: "artifact store (default .ablate/ in the working directory; worker: the store's path each job names)"
+  },
   json: { type: "boolean", description: "machine-readable output" }
 } as const satisfies Readonly<Record<string, FlagSpec>>
 
@@ -116,11 +133,26 @@ export const commands = {
       "With --json, prints one JSON event per line and ends with a summary object.\n" +
       "Exit status: 0 all nodes succeeded, 1 a node failed, 2 usage or configuration error.",
     arguments: [pipelineFile, targets],
-    flags: [...selection, "concurrency"],
+    flags: [...selection, "concurrency", "executor"],
     examples: [
       "pipeline run pipelines/quickstart.ts",
       "pipeline run pipelines/quickstart.ts --seeds 0,1,2 --set rm.steps=500",
-      "pipeline run pipelines/quickstart.ts rm --seeds 0,1"
+      "pipeline run pipelines/quickstart.ts rm --seeds 0,1",
+      "pipeline run pipelines/quickstart.ts --seeds 0,1,2,3 --executor redis://10.0.0.5:6379"
+    ]
+  },
+  worker: {
+    summary: "run node jobs from a job queue on Redis, for pipeline run --executor",
+    description: "Serve a job queue on Redis: take node jobs that pipeline run --executor redis://… sent, run them here in a " +
+      "pool of worker processes (--concurrency at once) against the store every machine mounts, and report their " +
+      "progress, prints and results back through the queue. Runs until Ctrl-C or SIGTERM, which stop the nodes running " +
+      "here and hand their jobs back to the queue (another worker resumes them from their checkpoints).\n\n" +
+      "With --json, prints one JSON event per line.\n" +
+      "Exit status: 130 stopped by a signal, 2 usage error, or a Redis server that does not answer.",
+    flags: ["redis", "queue", "store", "concurrency", "json"],
+    examples: [
+      "pipeline worker --redis redis://10.0.0.5:6379",
+      "pipeline worker --redis redis://10.0.0.5:6379 --queue gpu --concurrency 1 --store /mnt/ablate"
     ]
   },
   plan: {

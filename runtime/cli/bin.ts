@@ -54,7 +54,11 @@ export const start = async (observer?: Observer, environment: NodeJS.ProcessEnv 
   const onSignal = () => {
     if (interrupted) process.exit(130)
     interrupted = true
-    stderrWrite("\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n")
+    stderrWrite(
+      args[0] === "worker"
+        ? "\nstopping: the jobs running here go back to the queue; press Ctrl-C again to exit at once\n"
+        : "\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n"
+    )
     Effect.runFork(Fiber.interrupt(fiber))
   }
   process.on("SIGINT", onSignal)

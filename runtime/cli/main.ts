@@ -1,13 +1,14 @@
 /**
  * The `pipeline` command line: run, plan, show, verify, fsck here; ls, runs and gc in
  * RunsCommands.ts, results and report in ResultsCommands.ts, metrics and cat in
- * ExportCommands.ts, compare in CompareCommand.ts. Options.preParse
+ * ExportCommands.ts, compare in CompareCommand.ts, worker in WorkerCommand.ts. Options.preParse
  * reads a plain invocation, effect/cli (Commands.ts) everything else (help, the version,
  * completions, usage errors); each command's body here gets its flags and arguments and
  * returns the exit code.
  * Exit codes: 0 success, 1 a node failed (or fsck found problems it did not repair),
- * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, or a store
- * that a writing command (run, runs rm, gc, fsck --repair) cannot write.
+ * 2 usage or configuration error, a run log that needs `pipeline fsck --repair`, a store
+ * that a writing command (run, runs rm, gc, fsck --repair) cannot write, or a job queue whose
+ * Redis server does not answer.
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -18,6 +19,7 @@ import { ArtifactStore, ensureWritable } from "../ArtifactStore.ts"
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
+import { JobQueue } from "../JobQueue.ts"
 import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
@@ -35,6 +37,7 @@ import { reportCommand, resultsCommand } from "./ResultsCommands.ts"
 import { gcCommand, lsCommand, runsCommand } from "./RunsCommands.ts"
 import { positiveInt, selectionOf, storeLayers, storeOf } from "./Selection.ts"
 import { formatValue, maxShownOutputs, shortHash, type ShownOutput, showOutput, write as writeSummary } from "./Summary.ts"
+import { queueOf, workerCommand } from "./WorkerCommand.ts"
 
 /** Where the CLI writes; tests pass buffers. */
 export interface Console {
@@ -73,10 +76,13 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
       root,
       positiveInt("concurrency", values["concurrency"] as string | undefined, os.availableParallelism())
     )
-    // nodes that compute run in a pool of `concurrency` worker processes, started as needed
-    const executor = Executor.pool({ file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }).pipe(
-      Layer.provide(WorkerPool.layer({ size: concurrency, backend }))
-    )
+    // nodes that compute run in a pool of `concurrency` worker processes, started as needed, or
+    // on the workers of a job queue (their notices are the run's own output)
+    const queue = yield* queueOf(values, "executor", (text) => void process.stderr.write(text))
+    const jobs = { file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }
+    const executor = queue === undefined
+      ? Executor.pool(jobs).pipe(Layer.provide(WorkerPool.layer({ size: concurrency, backend })))
+      : Executor.queue(jobs).pipe(Layer.provide(JobQueue.layer(queue)))
     // the store's layers serve the run, the outputs shown and the replay record alike
     return yield* Effect.gen(function*() {
       const json = values["json"] === true
@@ -352,6 +358,7 @@ const handlers = (console: Console, args: ReadonlyArray<string>) => {
     inStore((values, positionals, root) => Effect.andThen(ensureWritable(root, command), body(values, positionals, root)))
   return {
     run: writing("run", (values, [file = "", ...targets], root) => runCommand(values, file, targets, root, console, args)),
+    worker: (values: Values) => workerCommand(values, console.out),
     plan: inStore((values, [file = "", ...targets], root) => planCommand(values, file, targets, root, console)),
     show: inStore((values, [query = ""], root) => showCommand(values, query, root, console)),
     metrics: inStore((values, [query = ""], root) => metricsCommand(values, query, root, console)),
@@ -390,7 +397,7 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
       // a damaged run log is the user's to repair (with fsck), like a configuration error; so is
       // a store a writing command cannot write
       const usage = tag === "ConfigError" || tag === "ParamError" || tag === "OverrideError" || tag === "BuildError" ||
-        tag === "RunLogCorrupt" || tag === "StoreUnavailable"
+        tag === "RunLogCorrupt" || tag === "StoreUnavailable" || tag === "QueueUnavailable"
       console.err.write(`error: ${reasonOf(error)}\n`)
       if (json) console.out.write(Render.errorLine(error, "Error"))
       return Effect.succeed(usage ? 2 : 1)

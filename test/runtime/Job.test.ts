@@ -1,7 +1,8 @@
 /**
  * The worker side of a node job (Job.run), in this process: it computes the bytes the scheduler
  * computes in process, and refuses a job it cannot run faithfully — a node its file no longer
- * builds, code edited since the run planned, another tensor backend — and reports an input it
+ * builds, code edited since the run planned, another tensor backend, code newer than what the
+ * process imported before (for a fresh process to run) — and reports an input it
  * finds corrupt as such, for the scheduler to repair, and a store it cannot read as the store's
  * failure.
  */
@@ -12,6 +13,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
+import * as CodeFingerprint from "../../runtime/CodeFingerprint.ts"
 import { Executor } from "../../runtime/Executor.ts"
 import * as Job from "../../runtime/Job.ts"
 import { RunLog } from "../../runtime/RunLog.ts"
@@ -98,6 +100,23 @@ describe("a node job run by a worker", () => {
     expect(failureOf((await runJob(job)).exit)).toEqual(
       Job.nodeFailure("its code changed since the run planned it (code: helpers/inner.ts edited); run again")
     )
+  })
+
+  it("in a process that imported the code before, a job naming code edited since is for a fresh process (Outdated)", async () => {
+    const { dir, job } = await ranInProcess()
+    const workspace = Job.workspace()
+    const layers = Layer.mergeAll(ArtifactStore.layer(job.store), TensorBackend.TensorBackend.layer("wasm"))
+    const runHere = (j: Job.Job) => Job.run(j, workspace, () => {}).pipe(Effect.exit, Effect.provide(layers), Effect.runPromise)
+    expect(Exit.isSuccess(await runHere(job))).toBe(true)
+    fs.writeFileSync(path.join(dir, "helpers", "inner.ts"), helperInner.replace("a * b", "b * a"))
+    // the run that planned after the edit names the code as it is now
+    const module = path.join(dir, "nodes", "scaled.ts")
+    const code = (await Effect.runPromise(CodeFingerprint.fingerprintAll([module]))).get(module)!
+    expect(code.hash).not.toBe(job.components.code.hash)
+    expect(failureOf(await runHere({ ...job, components: { ...job.components, code } }))).toEqual({
+      _tag: "Outdated",
+      reason: "its code changed since the run planned it (code: helpers/inner.ts edited); run again"
+    })
   })
 
   it("reports an input object that does not hash to its name as a corrupt input", async () => {
