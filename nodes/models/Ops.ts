@@ -116,9 +116,13 @@ const run1 = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, nu
 const runN = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): Array<tf.Tensor> =>
   Kernels.run(name, inputs, attrs) as Array<tf.Tensor>
 
-/** op(a) · op(b), each operand read transposed through strides. → [m, n] */
-const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bias?: tf.Tensor): tf.Tensor2D =>
-  run1(Kernels.names.matMul, bias === undefined ? { a, b } : { a, b, bias }, { transposeA, transposeB }) as tf.Tensor2D
+/**
+ * op(a) · op(b), each operand read transposed through strides, a's leading axes flattened:
+ * a [..., k] · b [k, n] → [..., n]; transposeA: a [..., m] read as [m, rows] → [m, n];
+ * transposeB: b [n, k].
+ */
+const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bias?: tf.Tensor): tf.Tensor =>
+  run1(Kernels.names.matMul, bias === undefined ? { a, b } : { a, b, bias }, { transposeA, transposeB })
 
 type Saved = Array<tf.Tensor>
 const grad = tf.customGrad as (f: (...args: Array<tf.Tensor | tf.GradSaveFunc>) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: Saved) => Array<tf.Tensor> }) => (...inputs: Array<tf.Tensor>) => tf.Tensor
@@ -141,7 +145,7 @@ const fusedProductTransposed = grad((a, b, save) => {
   }
 })
 
-/** x · w + b: x [N, n], w [n, m], b [m] → [N, m]; dx = dY·wᵀ, dw = xᵀ·dY, db = Σ_rows dY */
+/** x · w + b: x [..., n], w [n, m], b [m] → [..., m]; dx = dY·wᵀ, dw = xᵀ·dY, db = Σ_rows dY (rows: all but the last axis) */
 const fusedAffine = grad((x, w, b, save) => {
   ;(save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor])
   return {
@@ -155,8 +159,8 @@ const fusedGelu = grad((x, save) => {
   return { value: run1(Kernels.names.gelu, { x: x as tf.Tensor }), gradFunc: (dy, [sx]) => [run1(Kernels.names.geluGrad, { dy, x: sx! })] }
 })
 
-/** x [N, d], gamma, beta [d] → [N, d] */
-const fusedLayerNorm2d = grad((x, gamma, beta, save) => {
+/** x [..., d], gamma, beta [d] → [..., d] */
+const fusedLayerNorm = grad((x, gamma, beta, save) => {
   const [y, mean, std] = runN(Kernels.names.layerNorm, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, { epsilon: 1e-5 })
   ;(save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean!, std!])
   return {
@@ -169,16 +173,9 @@ const asInt32 = (t: tf.Tensor2D): tf.Tensor2D => (t.dtype === "int32" ? t : tf.c
 
 export const fused: TensorOps = {
   matMul: (a, b, transposeB = false) => (transposeB ? fusedProductTransposed(a, b) : fusedProduct(a, b)) as tf.Tensor2D,
-  linear: (x, w, b) => {
-    const shape = x.shape
-    const flat = tf.reshape(x, [-1, shape.at(-1)!]) // [N, n]
-    return tf.reshape(fusedAffine(flat, w, b), [...shape.slice(0, -1), w.shape[1]!]) // [..., m]
-  },
+  linear: (x, w, b) => fusedAffine(x, w, b),
   gelu: (x) => fusedGelu(x),
-  layerNorm: (x, gamma, beta) => {
-    const shape = x.shape
-    return tf.reshape(fusedLayerNorm2d(tf.reshape(x, [-1, shape.at(-1)!]), gamma, beta), shape) // [N, d] → [..., d]
-  },
+  layerNorm: (x, gamma, beta) => fusedLayerNorm(x, gamma, beta),
   causalSelfAttention: (qkv, heads) =>
     grad((x, save) => {
       const [out, probs] = runN(Kernels.names.attention, { qkv: x as tf.Tensor }, { heads })

@@ -130,33 +130,38 @@ export const names = {
 } as const
 
 const configs: ReadonlyArray<tf.KernelConfig> = [
-  // inputs a [M,K] (transposeA: [K,M]), b [K,N] (transposeB: [N,K]), optional bias [N] → [M,N]
+  // a [..., K] (transposeA: [..., M], the leading axes flattened into K), b [K, N] (transposeB: [N, K]), optional
+  // bias [N] → [..., N] (transposeA: [M, N]); a product's gradients take a and dy as they come, with no reshape
   kernel(names.matMul, (h, { a, b, bias }, { transposeA, transposeB }) => {
-    const [M, K] = transposeA === true ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!]
-    const N = transposeB === true ? b!.shape[0]! : b!.shape[1]!
-    const out = h.output([M, N])
+    const aLast = a!.shape.at(-1)!
+    const [M, K] = transposeA === true ? [aLast, size(a!) / aLast] : [size(a!) / aLast, aLast]
+    const bLast = b!.shape.at(-1)!
+    const N = transposeB === true ? size(b!) / bLast : bLast
+    const out = h.output(transposeA === true ? [M, N] : [...a!.shape.slice(0, -1), N])
     h.scratch(h.k.matmul_scratch(N, K), (s) =>
       h.k.matmul(M, N, K, h.at(a!), flag(transposeA), h.at(b!), flag(transposeB), bias === undefined ? 0 : h.at(bias), out.at, s))
     return out.info
   }),
-  // x [rows, N] → [N]
+  // x [..., N] → [N]
   kernel(names.columnSum, (h, { x }) => {
-    const [rows, N] = x!.shape as [number, number]
+    const N = x!.shape.at(-1)!
     const out = h.output([N])
-    h.k.column_sum(rows, N, h.at(x!), out.at)
+    h.k.column_sum(size(x!) / N, N, h.at(x!), out.at)
     return out.info
   }),
-  // x [rows, D], gamma [D], beta [D] → y [rows, D], mean [rows], std [rows]
+  // x [..., D], gamma [D], beta [D] → y [..., D], mean [rows], std [rows] (rows: the leading axes' size)
   kernel(names.layerNorm, (h, { x, gamma, beta }, { epsilon }) => {
-    const [rows, D] = x!.shape as [number, number]
-    const [y, mean, std] = [h.output([rows, D]), h.output([rows]), h.output([rows])]
+    const D = x!.shape.at(-1)!
+    const rows = size(x!) / D
+    const [y, mean, std] = [h.output([...x!.shape]), h.output([rows]), h.output([rows])]
     h.k.layer_norm(rows, D, h.at(x!), h.at(gamma!), h.at(beta!), epsilon as number, y.at, mean.at, std.at)
     return [y.info, mean.info, std.info]
   }),
-  // dy, x [rows, D], gamma [D], mean, std [rows] → dx [rows, D], dgamma [D], dbeta [D]
+  // dy, x [..., D], gamma [D], mean, std [rows] → dx [..., D], dgamma [D], dbeta [D]
   kernel(names.layerNormGrad, (h, { dy, x, gamma, mean, std }) => {
-    const [rows, D] = x!.shape as [number, number]
-    const [dx, dg, db] = [h.output([rows, D]), h.output([D]), h.output([D])]
+    const D = x!.shape.at(-1)!
+    const rows = size(x!) / D
+    const [dx, dg, db] = [h.output([...x!.shape]), h.output([D]), h.output([D])]
     h.k.layer_norm_grad(rows, D, h.at(dy!), h.at(x!), h.at(gamma!), h.at(mean!), h.at(std!), dx.at, dg.at, db.at)
     return [dx.info, dg.info, db.info]
   }),

@@ -54,13 +54,21 @@ INLINE i32 min_i(i32 a, i32 b) { return a < b ? a : b; }
 
 /* ---------------------------------------------------------------------------------------
  * Elementary functions (Cephes single precision: S. L. Moshier, "Methods and Programs for
- * Mathematical Functions", 1989), vectorised. Relative error ~2 ulp.
+ * Mathematical Functions", 1989), exp vectorised. Relative error ~2 ulp.
  */
 
-/* e^x: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2ⁿ from exponent bits. */
+/*
+ * e^x: x = n·ln2 + r, |r| ≤ ln2/2, e^r by a degree-6 polynomial, 2ⁿ from exponent bits. n is
+ * rounded by adding 1.5·2²³ + 127, which leaves n + 127 in the sum's low bits: shifted into the
+ * exponent field they are 2ⁿ. (pmin/pmax and this shift compile to single x86 instructions;
+ * f32x4.min/max and i32x4.trunc_sat do not.) x is clamped to [−87.3, 88], so the result is
+ * finite and at least 2⁻¹²⁶.
+ */
+#define EXP_SHIFT 12583039.0f
 INLINE v128_t v_exp(v128_t x) {
-  x = wasm_f32x4_min(wasm_f32x4_max(x, splat(-87.33654f)), splat(88.0f));
-  v128_t n = wasm_f32x4_nearest(mul(x, splat(1.44269504088896341f)));
+  x = wasm_f32x4_pmax(wasm_f32x4_pmin(x, splat(88.0f)), splat(-87.33654f));
+  v128_t t = add(mul(x, splat(1.44269504088896341f)), splat(EXP_SHIFT));
+  v128_t n = sub(t, splat(EXP_SHIFT));
   v128_t r = sub(sub(x, mul(n, splat(0.693359375f))), mul(n, splat(-2.12194440e-4f)));
   v128_t p = splat(1.9875691500e-4f);
   p = add(mul(p, r), splat(1.3981999507e-3f));
@@ -69,23 +77,7 @@ INLINE v128_t v_exp(v128_t x) {
   p = add(mul(p, r), splat(1.6666665459e-1f));
   p = add(mul(p, r), splat(5.0000001201e-1f));
   p = add(add(mul(mul(p, r), r), r), splat(1.0f));
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return mul(p, scale);
-}
-
-/* tanh: an odd polynomial for |u| < 0.625, else sign(u)·(1 − 2/(e^{2|u|} + 1)). */
-INLINE v128_t v_tanh(v128_t u) {
-  v128_t a = wasm_f32x4_abs(u);
-  v128_t z = mul(u, u);
-  v128_t p = splat(-5.70498872745e-3f);
-  p = add(mul(p, z), splat(2.06390887954e-2f));
-  p = add(mul(p, z), splat(-5.37397155531e-2f));
-  p = add(mul(p, z), splat(1.33314422036e-1f));
-  p = add(mul(p, z), splat(-3.33332819422e-1f));
-  p = add(mul(mul(p, z), u), u);
-  v128_t big = sub(splat(1.0f), div(splat(2.0f), add(v_exp(add(a, a)), splat(1.0f))));
-  big = wasm_v128_bitselect(u, big, wasm_i32x4_splat((i32)0x80000000)); /* sign of u */
-  return wasm_v128_bitselect(p, big, wasm_f32x4_lt(a, splat(0.625f)));
+  return mul(p, wasm_i32x4_shl(t, 23));
 }
 
 /* natural log of x ≥ 1 (a softmax's sum): x = m·2ᵉ, m ∈ [√½, √2), log(m) by a polynomial. */
@@ -365,23 +357,25 @@ void layer_norm_grad(i32 rows, i32 D, const f32* dy, const f32* x, const f32* ga
 }
 
 /* ---------------------------------------------------------------------------------------
- * GELU, tanh form: y = 0.5·x·(1 + t), t = tanh(c·(x + 0.044715·x³)), c = √(2/π);
- * dy/dx = 0.5·(1 + t) + 0.5·x·(1 − t²)·c·(1 + 3·0.044715·x²).
+ * GELU, tanh form: y = 0.5·x·(1 + tanh(z)), z = c·(x + 0.044715·x³), c = √(2/π). Since
+ * 0.5·(1 + tanh(z)) = σ(2z) = 1/(1 + e^{−2z}), y = x·s with s = σ(2z), and
+ * dy/dx = s + 2·x·s·(1 − s)·c·(1 + 3·0.044715·x²).
  */
 #define GELU_C 0.7978845608028654f
 #define GELU_A 0.044715f
 
-INLINE v128_t v_gelu(v128_t x) {
-  v128_t inner = mul(splat(GELU_C), add(x, mul(splat(GELU_A), mul(mul(x, x), x))));
-  return mul(mul(x, splat(0.5f)), add(splat(1.0f), v_tanh(inner)));
+/* σ(2z) for GELU's z at x */
+INLINE v128_t v_gelu_gate(v128_t x) {
+  v128_t z = mul(splat(GELU_C), add(x, mul(splat(GELU_A), mul(mul(x, x), x))));
+  return div(splat(1.0f), add(splat(1.0f), v_exp(mul(z, splat(-2.0f)))));
 }
 
+INLINE v128_t v_gelu(v128_t x) { return mul(x, v_gelu_gate(x)); }
+
 INLINE v128_t v_gelu_grad(v128_t x, v128_t dy) {
-  v128_t x2 = mul(x, x);
-  v128_t t = v_tanh(mul(splat(GELU_C), add(x, mul(splat(GELU_A), mul(x2, x)))));
-  v128_t dinner = mul(splat(GELU_C), add(splat(1.0f), mul(splat(3.0f * GELU_A), x2)));
-  v128_t d = add(mul(splat(0.5f), add(splat(1.0f), t)), mul(mul(mul(splat(0.5f), x), sub(splat(1.0f), mul(t, t))), dinner));
-  return mul(dy, d);
+  v128_t s = v_gelu_gate(x);
+  v128_t dz = mul(splat(2.0f * GELU_C), add(splat(1.0f), mul(splat(3.0f * GELU_A), mul(x, x))));
+  return mul(dy, add(s, mul(mul(mul(x, s), sub(splat(1.0f), s)), dz)));
 }
 
 EXPORT(gelu) void gelu(i32 n, const f32* x, f32* y) {
@@ -415,7 +409,7 @@ static void causal_softmax_row(f32* row, i32 t, i32 T, f32 scale) {
   i32 n = t + 1;
   v128_t mx4 = splat(-3.4e38f);
   i32 j = 0;
-  for (; j + 4 <= n; j += 4) mx4 = wasm_f32x4_max(mx4, load(row + j));
+  for (; j + 4 <= n; j += 4) mx4 = wasm_f32x4_pmax(mx4, load(row + j));
   f32 mx = hmax(mx4);
   for (; j < n; j++) mx = row[j] > mx ? row[j] : mx;
   /* softmax(s/√dh) with the maximum taken before scaling: scale > 0 */
@@ -552,7 +546,7 @@ void token_log_probs(i32 B, i32 T, i32 V, const f32* logits, const i32* tokens, 
       i32 y = tokens[b * T + t + 1];
       v128_t mx4 = splat(-3.4e38f);
       i32 j = 0;
-      for (; j + 4 <= V; j += 4) mx4 = wasm_f32x4_max(mx4, load(l + j));
+      for (; j + 4 <= V; j += 4) mx4 = wasm_f32x4_pmax(mx4, load(l + j));
       f32 mx = hmax(mx4);
       for (; j < V; j++) mx = l[j] > mx ? l[j] : mx;
       v128_t m4 = splat(mx), s4 = splat(0.0f);
