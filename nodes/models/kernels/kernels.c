@@ -218,8 +218,19 @@ static void tile_any(i32 rows, i32 kc, const f32* A, i32 ars, i32 aks, const f32
   }
 }
 
+/* Which part of a causal product gemm computes, for the MR-row block starting at row i. */
+enum triangle {
+  FULL = 0,
+  /* only columns j ≤ row (the lower triangle of C); the rest of C is left as it was */
+  LOWER_C = 1,
+  /* A is lower triangular (A(r, k) = 0 for k > r): k runs to the block's last row */
+  LOWER_A = 2,
+  /* A is upper triangular (A(r, k) = 0 for k < r): k runs from the block's first row */
+  UPPER_A = 3
+};
+
 static void gemm(i32 M, i32 N, i32 K, const f32* A, i32 ars, i32 aks, const f32* B, i32 bks, i32 bjs, f32* C, i32 ldc,
-                 i32 accumulate, const f32* bias, f32* scratch) {
+                 i32 accumulate, const f32* bias, f32* scratch, i32 tri) {
   i32 panels = (N + NR - 1) / NR;
   f32* packed = scratch;
   f32* biases = scratch + panels * NR * min_i(K, KC);
@@ -233,23 +244,28 @@ static void gemm(i32 M, i32 N, i32 K, const f32* A, i32 ars, i32 aks, const f32*
     pack_b(B + k0 * bks, kc, N, bks, bjs, packed);
     for (i32 i = 0; i < M; i += MR) {
       i32 rows = min_i(M - i, MR);
-      const f32* Ai = A + i * ars + k0 * aks;
+      /* this block's k range within [k0, k0 + kc), and its columns */
+      i32 klo = tri == UPPER_A && i > k0 ? min_i(i, k0 + kc) : k0;
+      i32 khi = tri == LOWER_A ? min_i(k0 + kc, i + rows) : k0 + kc;
+      if (khi < klo) khi = klo;
+      i32 ncols = tri == LOWER_C ? min_i(N, i + rows) : N;
+      const f32* Ai = A + i * ars + klo * aks;
       i32 rs = ars, ks = aks;
       if (aks != 1) {
-        for (i32 k = 0; k < kc; k++) {
+        for (i32 k = 0; k < khi - klo; k++) {
           for (i32 r = 0; r < MR; r++) apack[k * MR + r] = r < rows ? Ai[r * ars + k * aks] : 0.0f;
         }
         Ai = apack;
         rs = 1;
         ks = MR;
       }
-      for (i32 j0 = 0; j0 < N; j0 += NR) {
+      for (i32 j0 = 0; j0 < ncols; j0 += NR) {
         i32 w = min_i(N - j0, NR);
         v128_t i0 = last && bias != 0 ? load(biases + j0) : splat(0.0f);
         v128_t i1 = last && bias != 0 ? load(biases + j0 + 4) : splat(0.0f);
-        const f32* P = packed + (j0 / NR) * kc * NR;
-        if (rows == MR) tile(MR, kc, Ai, rs, ks, P, i0, i1, C + i * ldc + j0, ldc, w, acc);
-        else tile_any(rows, kc, Ai, rs, ks, P, i0, i1, C + i * ldc + j0, ldc, w, acc);
+        const f32* P = packed + (j0 / NR) * kc * NR + (klo - k0) * NR;
+        if (rows == MR) tile(MR, khi - klo, Ai, rs, ks, P, i0, i1, C + i * ldc + j0, ldc, w, acc);
+        else tile_any(rows, khi - klo, Ai, rs, ks, P, i0, i1, C + i * ldc + j0, ldc, w, acc);
       }
     }
     k0 += kc;
@@ -266,7 +282,7 @@ EXPORT(matmul)
 void matmul(i32 M, i32 N, i32 K, const f32* a, i32 transpose_a, const f32* b, i32 transpose_b, const f32* bias, f32* out,
             f32* scratch) {
   gemm(M, N, K, a, transpose_a ? 1 : K, transpose_a ? M : 1, b, transpose_b ? 1 : N, transpose_b ? K : 1, out, N, 0, bias,
-       scratch);
+       scratch, FULL);
 }
 
 /* out[N] = Σ_rows x[rows, N]: a bias's gradient */
@@ -396,6 +412,7 @@ EXPORT(gelu_grad) void gelu_grad(i32 n, const f32* dy, const f32* x, f32* dx) {
  *   S = Q·Kᵀ/√dh,  P = softmax over s ≤ t (0 for s > t),  O = P·V  → out[B, T, d], P saved.
  * Gradient, per head:  dP = dO·Vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP))/√dh,
  *   dQ = dS·K,  dK = dSᵀ·Q,  dV = Pᵀ·dO.
+ * P and dS are lower triangular, so each product computes only the triangle it needs.
  */
 
 /* floats of scratch attention needs: one T×T matrix and the GEMMs' */
@@ -441,11 +458,11 @@ void attention(i32 B, i32 T, i32 H, i32 dh, const f32* qkv, f32* out, f32* probs
       const f32* k = q + d;
       const f32* v = q + 2 * d;
       f32* p = probs + (b * H + h) * T * T;
-      /* S[t,s] = Σ_e Q(t,e)·K(s,e): B(k=e, j=s) = K[s·ld + e] */
-      gemm(T, T, dh, q, ld, 1, k, 1, ld, p, T, 0, 0, scratch);
+      /* S[t,s] = Σ_e Q(t,e)·K(s,e) for s ≤ t: B(k=e, j=s) = K[s·ld + e] */
+      gemm(T, T, dh, q, ld, 1, k, 1, ld, p, T, 0, 0, scratch, LOWER_C);
       for (i32 t = 0; t < T; t++) causal_softmax_row(p + t * T, t, T, scale);
       /* O[t,e] = Σ_s P(t,s)·V(s,e) into out[b, t, h·dh + e] */
-      gemm(T, dh, T, p, T, 1, v, ld, 1, out + b * T * d + h * dh, d, 0, 0, scratch);
+      gemm(T, dh, T, p, T, 1, v, ld, 1, out + b * T * d + h * dh, d, 0, 0, scratch, LOWER_A);
     }
   }
 }
@@ -464,8 +481,8 @@ void attention_grad(i32 B, i32 T, i32 H, i32 dh, const f32* dout, const f32* qkv
       const f32* p = probs + (b * H + h) * T * T;
       const f32* g = dout + b * T * d + h * dh;
       f32* dq = dqkv + b * T * ld + h * dh;
-      /* dP[t,s] = Σ_e dO(t,e)·V(s,e) */
-      gemm(T, T, dh, g, d, 1, v, 1, ld, ds, T, 0, 0, gs);
+      /* dP[t,s] = Σ_e dO(t,e)·V(s,e) for s ≤ t */
+      gemm(T, T, dh, g, d, 1, v, 1, ld, ds, T, 0, 0, gs, LOWER_C);
       /* dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale, rows causal */
       for (i32 t = 0; t < T; t++) {
         const f32* pr = p + t * T;
@@ -481,11 +498,11 @@ void attention_grad(i32 B, i32 T, i32 H, i32 dh, const f32* dout, const f32* qkv
         for (j = n; j < T; j++) dr[j] = 0.0f;
       }
       /* dQ[t,e] = Σ_s dS(t,s)·K(s,e) */
-      gemm(T, dh, T, ds, T, 1, k, ld, 1, dq, ld, 0, 0, gs);
+      gemm(T, dh, T, ds, T, 1, k, ld, 1, dq, ld, 0, 0, gs, LOWER_A);
       /* dK[s,e] = Σ_t dS(t,s)·Q(t,e) */
-      gemm(T, dh, T, ds, 1, T, q, ld, 1, dq + d, ld, 0, 0, gs);
+      gemm(T, dh, T, ds, 1, T, q, ld, 1, dq + d, ld, 0, 0, gs, UPPER_A);
       /* dV[s,e] = Σ_t P(t,s)·dO(t,e) */
-      gemm(T, dh, T, p, 1, T, g, d, 1, dq + 2 * d, ld, 0, 0, gs);
+      gemm(T, dh, T, p, 1, T, g, d, 1, dq + 2 * d, ld, 0, 0, gs, UPPER_A);
     }
   }
 }
