@@ -109,95 +109,59 @@ export const composed: TensorOps = {
 }
 
 // ---------------------------------------------------------------------------------------
-// fused: kernels.c, each forward and each gradient one kernel
+// fused: kernels.c, each forward and each gradient one kernel (gradients: kernels/Kernels.ts)
 
 const run1 = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): tf.Tensor =>
   Kernels.run(name, inputs, attrs) as tf.Tensor
 const runN = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): Array<tf.Tensor> =>
   Kernels.run(name, inputs, attrs) as Array<tf.Tensor>
 
-/**
- * op(a) · op(b), each operand read transposed through strides, a's leading axes flattened:
- * a [..., k] · b [k, n] → [..., n]; transposeA: a [..., m] read as [m, rows] → [m, n];
- * transposeB: b [n, k].
- */
-const product = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean, bias?: tf.Tensor): tf.Tensor =>
-  run1(Kernels.names.matMul, bias === undefined ? { a, b } : { a, b, bias }, { transposeA, transposeB })
-
-type Saved = Array<tf.Tensor>
-const grad = tf.customGrad as (f: (...args: Array<tf.Tensor | tf.GradSaveFunc>) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: Saved) => Array<tf.Tensor> }) => (...inputs: Array<tf.Tensor>) => tf.Tensor
-
-/** a · b: a [m, k], b [k, n] → [m, n]; dA = dY·bᵀ, dB = aᵀ·dY */
-const fusedProduct = grad((a, b, save) => {
-  ;(save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor])
-  return {
-    value: product(a as tf.Tensor, b as tf.Tensor, false, false),
-    gradFunc: (dy, [sa, sb]) => [product(dy, sb!, false, true), product(sa!, dy, true, false)]
-  }
-})
-
-/** a · bᵀ: a [m, k], b [n, k] → [m, n]; dA = dY·b, dB = dYᵀ·a */
-const fusedProductTransposed = grad((a, b, save) => {
-  ;(save as tf.GradSaveFunc)([a as tf.Tensor, b as tf.Tensor])
-  return {
-    value: product(a as tf.Tensor, b as tf.Tensor, false, true),
-    gradFunc: (dy, [sa, sb]) => [product(dy, sb!, false, false), product(dy, sa!, true, false)]
-  }
-})
-
-/** x · w + b: x [..., n], w [n, m], b [m] → [..., m]; dx = dY·wᵀ, dw = xᵀ·dY, db = Σ_rows dY (rows: all but the last axis) */
-const fusedAffine = grad((x, w, b, save) => {
-  ;(save as tf.GradSaveFunc)([x as tf.Tensor, w as tf.Tensor])
-  return {
-    value: product(x as tf.Tensor, w as tf.Tensor, false, false, b as tf.Tensor),
-    gradFunc: (dy, [sx, sw]) => [product(dy, sw!, false, true), product(sx!, dy, true, false), run1(Kernels.names.columnSum, { x: dy })]
-  }
-})
-
-const fusedGelu = grad((x, save) => {
-  ;(save as tf.GradSaveFunc)([x as tf.Tensor])
-  return { value: run1(Kernels.names.gelu, { x: x as tf.Tensor }), gradFunc: (dy, [sx]) => [run1(Kernels.names.geluGrad, { dy, x: sx! })] }
-})
-
-/** x [..., d], gamma, beta [d] → [..., d] */
-const fusedLayerNorm = grad((x, gamma, beta, save) => {
-  const [y, mean, std] = runN(Kernels.names.layerNorm, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, { epsilon: 1e-5 })
-  ;(save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean!, std!])
-  return {
-    value: y!,
-    gradFunc: (dy, [sx, sg, sm, ss]) => runN(Kernels.names.layerNormGrad, { dy, x: sx!, gamma: sg!, mean: sm!, std: ss! })
-  }
-})
-
 const asInt32 = (t: tf.Tensor2D): tf.Tensor2D => (t.dtype === "int32" ? t : tf.cast(t, "int32"))
 
+type Saved = Array<tf.Tensor>
+/** tf.customGrad, typed for the ops below: f gets the inputs and `save`, returns the value and the inputs' gradients */
+const withGradient = tf.customGrad as (
+  f: (...args: Array<tf.Tensor | tf.GradSaveFunc>) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: Saved) => Array<tf.Tensor> }
+) => (...inputs: Array<tf.Tensor>) => tf.Tensor
+
+// the kernels with outputs kept for their gradient (see kernels/Kernels.ts on why these use customGrad)
+
+/** x [..., d], gamma, beta [d] → [..., d]; keeps x, γ and each row's mean and σ */
+const fusedLayerNorm = withGradient((x, gamma, beta, save) => {
+  const [y, mean, std] = runN(Kernels.names.layerNorm, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, { epsilon: 1e-5 })
+  ;(save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean!, std!])
+  return { value: y!, gradFunc: (dy, [sx, sg, sm, ss]) => runN(Kernels.names.layerNormGrad, { dy, x: sx!, gamma: sg!, mean: sm!, std: ss! }) }
+})
+
+/** keeps x and its gate σ(2z) */
+const fusedGelu = withGradient((x, save) => {
+  const [y, gate] = runN(Kernels.names.gelu, { x: x as tf.Tensor })
+  ;(save as tf.GradSaveFunc)([x as tf.Tensor, gate!])
+  return { value: y!, gradFunc: (dy, [sx, sg]) => [run1(Kernels.names.geluGrad, { dy, x: sx!, gate: sg! })] }
+})
+
 export const fused: TensorOps = {
-  matMul: (a, b, transposeB = false) => (transposeB ? fusedProductTransposed(a, b) : fusedProduct(a, b)) as tf.Tensor2D,
-  linear: (x, w, b) => fusedAffine(x, w, b),
+  matMul: (a, b, transposeB = false) => run1(Kernels.names.matMul, { a, b }, { transposeA: false, transposeB }) as tf.Tensor2D,
+  // the product's leading axes are x's: [..., n] → [..., m], no reshape
+  linear: (x, w, b) => run1(Kernels.names.matMul, { a: x, b: w, bias: b }, { transposeA: false, transposeB: false }),
   gelu: (x) => fusedGelu(x),
   layerNorm: (x, gamma, beta) => fusedLayerNorm(x, gamma, beta),
+  // keeps qkv and the attention probabilities
   causalSelfAttention: (qkv, heads) =>
-    grad((x, save) => {
+    withGradient((x, save) => {
       const [out, probs] = runN(Kernels.names.attention, { qkv: x as tf.Tensor }, { heads })
       ;(save as tf.GradSaveFunc)([x as tf.Tensor, probs!])
       return { value: out!, gradFunc: (dy, [sq, sp]) => [run1(Kernels.names.attentionGrad, { dy, qkv: sq!, probs: sp! }, { heads })] }
     })(qkv) as tf.Tensor3D,
-  embedding: (tokens, table, positions) =>
-    grad((ids, tab, pos, save) => {
-      ;(save as tf.GradSaveFunc)([ids as tf.Tensor])
-      const [V, L] = [(tab as tf.Tensor).shape[0]!, (pos as tf.Tensor).shape[0]!]
-      return {
-        value: run1(Kernels.names.embedding, { tokens: ids as tf.Tensor, table: tab as tf.Tensor, positions: pos as tf.Tensor }),
-        gradFunc: (dy, [si]) => [tf.zerosLike(si!), ...runN(Kernels.names.embeddingGrad, { dy, tokens: si! }, { vocab: V, length: L })]
-      }
-    })(asInt32(tokens), table, positions) as tf.Tensor3D,
+  embedding: (tokens, table, positions) => run1(Kernels.names.embedding, { tokens: asInt32(tokens), table, positions }) as tf.Tensor3D,
+  // keeps the logits, the tokens and each row's log-normaliser; the tokens' gradient is zeros
   nextTokenLogProbs: (logits, tokens) =>
-    grad((l, ids, save) => {
+    withGradient((l, ids, save) => {
       const [out, lse] = runN(Kernels.names.tokenLogProbs, { logits: l as tf.Tensor, tokens: ids as tf.Tensor })
       ;(save as tf.GradSaveFunc)([l as tf.Tensor, ids as tf.Tensor, lse!])
       return {
         value: out!,
-        gradFunc: (dy, [sl, si, ss]) => [run1(Kernels.names.tokenLogProbsGrad, { dy, logits: sl!, tokens: si!, lse: ss! }), tf.zerosLike(si!)]
+        gradFunc: (dy, [sl, si, ss]) => [run1(Kernels.names.tokenLogProbsGrad, { dy, logits: sl!, tokens: si!, lse: ss! }), tf.zeros(si!.shape)]
       }
     })(logits, asInt32(tokens)) as tf.Tensor2D
 }

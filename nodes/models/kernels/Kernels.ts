@@ -8,6 +8,7 @@
  * TensorFlow.js's own ops instead (`ready`).
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { InvariantError } from "../../../dsl/Errors.ts"
 import { wasm as base64 } from "./binary.ts"
 
 /** kernels.c's entry points; pointers are byte offsets into the heap, sizes are element counts. */
@@ -18,8 +19,8 @@ interface Exports {
   readonly column_sum: (rows: number, n: number, x: number, out: number) => void
   readonly layer_norm: (rows: number, d: number, x: number, g: number, b: number, epsilon: number, y: number, mean: number, std: number) => void
   readonly layer_norm_grad: (rows: number, d: number, dy: number, x: number, g: number, mean: number, std: number, dx: number, dg: number, db: number) => void
-  readonly gelu: (n: number, x: number, y: number) => void
-  readonly gelu_grad: (n: number, dy: number, x: number, dx: number) => void
+  readonly gelu: (n: number, x: number, y: number, gate: number) => void
+  readonly gelu_grad: (n: number, dy: number, x: number, gate: number, dx: number) => void
   readonly attention_scratch: (t: number, dh: number) => number
   readonly attention: (b: number, t: number, h: number, dh: number, qkv: number, out: number, probs: number, scratch: number) => void
   readonly attention_grad: (b: number, t: number, h: number, dh: number, dout: number, qkv: number, probs: number, dqkv: number, scratch: number) => void
@@ -165,14 +166,15 @@ const configs: ReadonlyArray<tf.KernelConfig> = [
     h.k.layer_norm_grad(rows, D, h.at(dy!), h.at(x!), h.at(gamma!), h.at(mean!), h.at(std!), dx.at, dg.at, db.at)
     return [dx.info, dg.info, db.info]
   }),
+  // x → y, gate σ(2z) (same shape), the gate kept for the gradient
   kernel(names.gelu, (h, { x }) => {
-    const y = h.output([...x!.shape])
-    h.k.gelu(size(x!), h.at(x!), y.at)
-    return y.info
+    const [y, gate] = [h.output([...x!.shape]), h.output([...x!.shape])]
+    h.k.gelu(size(x!), h.at(x!), y.at, gate.at)
+    return [y.info, gate.info]
   }),
-  kernel(names.geluGrad, (h, { dy, x }) => {
+  kernel(names.geluGrad, (h, { dy, x, gate }) => {
     const dx = h.output([...x!.shape])
-    h.k.gelu_grad(size(x!), h.at(dy!), h.at(x!), dx.at)
+    h.k.gelu_grad(size(x!), h.at(dy!), h.at(x!), h.at(gate!), dx.at)
     return dx.info
   }),
   // qkv [B, T, 3d] → out [B, T, d], probs [B, H, T, T]
@@ -235,9 +237,53 @@ const configs: ReadonlyArray<tf.KernelConfig> = [
   })
 ]
 
-/** Register the kernels with TensorFlow.js, once (the registry is TensorFlow.js's own). */
+// ---------------------------------------------------------------------------------------
+// Gradients of the single-output kernels, registered with TensorFlow.js like its own ops':
+// the tape calls an input's gradient only when that input leads to what is differentiated
+// (no weight gradient of a frozen layer, no input gradient of the data). The kernels with
+// outputs kept only for their gradient (LayerNorm's statistics, GELU's gate, attention's
+// probabilities, the log-normalisers) get theirs through tf.customGrad in nodes/models/Ops.ts
+// instead: for a registered gradient the tape would build a zero tensor in JavaScript for
+// each output without a gradient, every step.
+
+const one = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): tf.Tensor => run(name, inputs, attrs) as tf.Tensor
+const all = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): Array<tf.Tensor> => run(name, inputs, attrs) as Array<tf.Tensor>
+const first = (dy: tf.Tensor | Array<tf.Tensor>): tf.Tensor => (Array.isArray(dy) ? dy[0]! : dy)
+const zerosFor = (x: tf.Tensor) => () => tf.zeros(x.shape, "float32")
+
+const matMul = (a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): tf.Tensor => one(names.matMul, { a, b }, { transposeA, transposeB })
+
+const gradients: ReadonlyArray<tf.GradConfig> = [
+  {
+    // C = op(A)·op(B) (+ bias): the three layouts the ops use
+    kernelName: names.matMul,
+    inputsToSave: ["a", "b"],
+    gradFunc: (dy, [a, b], attrs) => {
+      const g = first(dy)
+      const [ta, tb] = [attrs["transposeA"] === true, attrs["transposeB"] === true]
+      const bias = () => one(names.columnSum, { x: g })
+      if (!ta && !tb) return { a: () => matMul(g, b!, false, true), b: () => matMul(a!, g, true, false), bias } // dA = dC·Bᵀ, dB = Aᵀ·dC
+      if (!ta) return { a: () => matMul(g, b!, false, false), b: () => matMul(g, a!, true, false), bias } // C = A·Bᵀ: dA = dC·B, dB = dCᵀ·A
+      if (!tb) return { a: () => matMul(b!, g, false, true), b: () => matMul(a!, g, false, false), bias } // C = Aᵀ·B: dA = B·dCᵀ, dB = A·dC
+      throw new InvariantError({ what: `the gradient of ${names.matMul}`, reason: "is not defined with both operands transposed (no op uses it)" })
+    }
+  },
+  { kernelName: names.columnSum, inputsToSave: ["x"], gradFunc: (dy, [x]) => ({ x: () => tf.broadcastTo(first(dy), x!.shape) }) },
+  {
+    kernelName: names.embedding,
+    inputsToSave: ["tokens", "table", "positions"],
+    gradFunc: (dy, [tokens, table, positions]) => {
+      const [dtable, dpositions] = all(names.embeddingGrad, { dy: first(dy), tokens: tokens! }, { vocab: table!.shape[0]!, length: positions!.shape[0]! })
+      return { tokens: zerosFor(tokens!), table: () => dtable!, positions: () => dpositions! }
+    }
+  },
+]
+
+/** Register the kernels and their gradients with TensorFlow.js, once (the registries are TensorFlow.js's own). */
 const register = (): void => {
-  if (tf.getKernel(names.adam, "wasm") === undefined) for (const config of configs) tf.registerKernel(config)
+  if (tf.getKernel(names.adam, "wasm") !== undefined) return
+  for (const config of configs) tf.registerKernel(config)
+  for (const config of gradients) tf.registerGradient(config)
 }
 
 /** Whether the fused kernels compute on the current backend: it is wasm and the module runs on its heap. */
@@ -247,7 +293,7 @@ export const ready = (): boolean => {
   return exportsOf(tf.backend() as unknown as WasmBackend) !== undefined
 }
 
-/** Run one of the kernels on the current backend (one where `ready` is true). */
+/** Run one of the kernels on the current backend (one where `ready` is true); on the gradient tape when it has a gradient. */
 export const run = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, number | boolean> = {}): tf.Tensor | Array<tf.Tensor> => {
   register()
   return tf.engine().runKernel(name, inputs, attrs)

@@ -386,24 +386,31 @@ INLINE v128_t v_gelu_gate(v128_t x) {
   return div(splat(1.0f), add(splat(1.0f), v_exp(mul(z, splat(-2.0f)))));
 }
 
-INLINE v128_t v_gelu(v128_t x) { return mul(x, v_gelu_gate(x)); }
-
-INLINE v128_t v_gelu_grad(v128_t x, v128_t dy) {
-  v128_t s = v_gelu_gate(x);
+/* dy/dx from x and its gate s = σ(2z) */
+INLINE v128_t v_gelu_grad(v128_t x, v128_t s, v128_t dy) {
   v128_t dz = mul(splat(2.0f * GELU_C), add(splat(1.0f), mul(splat(3.0f * GELU_A), mul(x, x))));
   return mul(dy, add(s, mul(mul(mul(x, s), sub(splat(1.0f), s)), dz)));
 }
 
-EXPORT(gelu) void gelu(i32 n, const f32* x, f32* y) {
+/* y = x·s, and the gate s saved for the gradient */
+EXPORT(gelu) void gelu(i32 n, const f32* x, f32* y, f32* gate) {
   i32 i = 0;
-  for (; i + 4 <= n; i += 4) store(y + i, v_gelu(load(x + i)));
-  for (; i < n; i++) y[i] = lane0(v_gelu(splat(x[i])));
+  for (; i + 4 <= n; i += 4) {
+    v128_t xv = load(x + i), sv = v_gelu_gate(xv);
+    store(gate + i, sv);
+    store(y + i, mul(xv, sv));
+  }
+  for (; i < n; i++) {
+    v128_t xv = splat(x[i]), sv = v_gelu_gate(xv);
+    gate[i] = lane0(sv);
+    y[i] = lane0(mul(xv, sv));
+  }
 }
 
-EXPORT(gelu_grad) void gelu_grad(i32 n, const f32* dy, const f32* x, f32* dx) {
+EXPORT(gelu_grad) void gelu_grad(i32 n, const f32* dy, const f32* x, const f32* gate, f32* dx) {
   i32 i = 0;
-  for (; i + 4 <= n; i += 4) store(dx + i, v_gelu_grad(load(x + i), load(dy + i)));
-  for (; i < n; i++) dx[i] = lane0(v_gelu_grad(splat(x[i]), splat(dy[i])));
+  for (; i + 4 <= n; i += 4) store(dx + i, v_gelu_grad(load(x + i), load(gate + i), load(dy + i)));
+  for (; i < n; i++) dx[i] = lane0(v_gelu_grad(splat(x[i]), splat(gate[i]), splat(dy[i])));
 }
 
 /* ---------------------------------------------------------------------------------------
