@@ -5,8 +5,9 @@
  * of wall-clock time and per second of the process's CPU time (on a machine shared with
  * other work, time-slicing inflates the first and not the second). Then the same training
  * step in PyTorch on CPU (bench/torch_reference.py, Debian's python3-torch) and the ratios
- * ours / PyTorch, measured in this one run. Last, on the default backend, the memory of a
- * long run: peak resident memory over the steps and the tensor count after each (no growth).
+ * ours / PyTorch, measured in this one run. On the default backend, also the memory of a
+ * long run: peak resident memory over the steps and the tensor count after the first and
+ * the last (no growth).
  *
  * Run: npx tsx bench/tensors.ts        (ABLATE_BENCH_PROFILE=1 adds a per-kernel profile;
  * ABLATE_BENCH_STEPS=N sets the long run's steps, 1,000 by default)
@@ -147,6 +148,18 @@ const main = async () => {
     }
     results[name] = row
     console.log(`  ${name.padEnd(10)} ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(k.includes("GFLOP") ? 2 : 0)}`).join("   ")}`)
+    if (name === TensorBackend.defaultName) {
+      // the long run, on the default backend, before any other backend has allocated
+      const steps = Number(process.env["ABLATE_BENCH_STEPS"] ?? 1000)
+      for (const size of sizes) {
+        const run = longRun(size, size === sizes[0] ? steps : Math.ceil(steps / 10))
+        console.log(
+          `    memory, ${size.name}, ${run.steps} steps: tensors ${run.tensorsAfterFirst} after the first step, ${run.tensorsAfterLast} after the last; ` +
+            `resident memory peak ${mb(run.rssPeak)} (${mb(run.rssPeak - run.rssBefore)} over the process before the model), ${mb(run.rssAfterTenth)} after step ${Math.min(10, run.steps)}, ${mb(run.rssAfterLast)} after the last`
+        )
+        results[`${name} memory ${size.name}`] = { ...run }
+      }
+    }
     if (process.env["ABLATE_BENCH_PROFILE"] === "1") {
       for (const size of sizes) {
         const { total, top } = await profileStep(size)
@@ -176,23 +189,6 @@ const main = async () => {
     console.log(`  pytorch: not available (apt-get install python3-torch): ${torch.stderr.trim().split("\n").at(-1)}`)
   }
 
-  // the long run, on the default backend (the last one loaded may be another)
-  const loaded = await Effect.runPromise(Effect.exit(
-    Effect.gen(function*() {
-      yield* (yield* TensorBackend.TensorBackend).ensure
-    }).pipe(Effect.provide(Layer.fresh(TensorBackend.TensorBackend.layer(TensorBackend.defaultName))))
-  ))
-  if (loaded._tag === "Success") {
-    const steps = Number(process.env["ABLATE_BENCH_STEPS"] ?? 1000)
-    for (const size of sizes) {
-      const run = longRun(size, size === sizes[0] ? steps : Math.ceil(steps / 10))
-      console.log(
-        `  memory, ${TensorBackend.defaultName}, ${size.name}, ${run.steps} steps: tensors ${run.tensorsAfterFirst} after the first step, ${run.tensorsAfterLast} after the last; ` +
-          `resident memory peak ${mb(run.rssPeak)} (${mb(run.rssPeak - run.rssBefore)} over the process before the model), ${mb(run.rssAfterTenth)} after step ${Math.min(10, run.steps)}, ${mb(run.rssAfterLast)} after the last`
-      )
-      results[`memory ${size.name}`] = { ...run }
-    }
-  }
   fs.mkdirSync(path.join(repo, "bench", "out"), { recursive: true })
   fs.writeFileSync(path.join(repo, "bench", "out", "tensors.json"), `${JSON.stringify(results, null, 2)}\n`)
 }
