@@ -62,6 +62,7 @@ const instantiate = (backend: WasmBackend): Exports | undefined => {
   return exports
 }
 
+/** A memo of `instantiate` per backend object: one module and one stack per heap. */
 const instances = new WeakMap<object, Exports | undefined>()
 
 const exportsOf = (backend: WasmBackend): Exports | undefined => {
@@ -106,7 +107,9 @@ const kernel = (name: string, run: (heap: Heap, inputs: Inputs, attrs: Attrs) =>
   backendName: "wasm",
   kernelFunc: ({ inputs, backend, attrs }) => {
     const wasm = backend as unknown as WasmBackend
-    return run(heapOf(wasm, exportsOf(wasm)!), inputs as Inputs, (attrs ?? {}) as Attrs)
+    const exports = exportsOf(wasm)
+    if (exports === undefined) throw new InvariantError({ what: `kernel ${name}`, reason: "cannot run on this wasm backend (Kernels.ready() is false here)" })
+    return run(heapOf(wasm, exports), inputs as Inputs, (attrs ?? {}) as Attrs)
   }
 })
 

@@ -5,10 +5,12 @@
  * instantiates the module on TensorFlow.js's wasm heap (it imports that memory) and
  * registers each entry point as a TensorFlow.js kernel of the wasm backend.
  *
- * Rules that keep the module safe on another module's heap: no C stack (no arrays or
- * address-taken locals: the build checks that the code never touches the stack pointer),
- * no data segments, no allocation (callers pass `scratch` from TensorFlow.js's malloc).
- * Every loop runs in a fixed order, so results are bit-identical run to run.
+ * Rules that keep the module safe on another module's heap: no data segments (the build
+ * refuses a module with one: it would be copied over TensorFlow.js's data), no allocation
+ * (callers pass `scratch` from TensorFlow.js's malloc), and a stack the loader allocates there
+ * and points the exported __stack_pointer at (the kernels keep their values in locals and use
+ * none of it as built). Every loop runs in a fixed order, so results are bit-identical run to
+ * run; no fused multiply-add, so products sum exactly as a plain loop of multiplies and adds.
  *
  * Formulas (float32, row-major, shapes in brackets):
  *   matmul      C[M,N] = A·B (+ bias), A and B read through strides (transposes are free)
