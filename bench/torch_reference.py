@@ -2,7 +2,10 @@
 (pre-LayerNorm GPT-2 blocks, tanh GELU, LM head tied to the token embedding), the
 same shapes (batch 32, vocab 256; d=64 L=2 T=32 and d=128 L=4 T=64, 4 heads) and the
 same training step (mean next-token negative log-likelihood, backward, Adam).
-Prints one JSON line: tokens/s per size, with 1 thread and with all cores.
+Prints one JSON line: tokens/s per size, with 1 thread and with all cores, per second
+of wall-clock time and per second of the process's CPU time (what the step costs on a
+machine shared with other work), and per second of its fastest step (the one least
+disturbed by other work).
 
 With `policy '<json config>'` (bench/policy.ts) it times the DPO step and the PPO
 iteration of nodes/policy/ instead; see torch_policy.py.
@@ -75,11 +78,14 @@ def tokens_per_second(d, layers, length, heads):
         loss.item()
 
     step()
-    reps, started = 0, time.perf_counter()
+    reps, best, started, cpu = 0, math.inf, time.perf_counter(), time.process_time()
     while reps < 3 or time.perf_counter() - started < 2:
+        call = time.perf_counter()
         step()
+        best = min(best, time.perf_counter() - call)
         reps += 1
-    return BATCH * length / ((time.perf_counter() - started) / reps)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return BATCH * length * reps / wall, BATCH * length * reps / cpu, BATCH * length / best
 
 
 if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "policy":
@@ -91,7 +97,8 @@ if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "policy":
 results = {}
 for threads in (1, os.cpu_count()):
     torch.set_num_threads(threads)
-    results[f"{threads} thread{'s' if threads > 1 else ''}"] = {
-        f"{name} tok/s": tokens_per_second(d, layers, length, heads) for name, d, layers, length, heads in SIZES
-    }
+    row = {}
+    for name, d, layers, length, heads in SIZES:
+        row[f"{name} tok/s"], row[f"{name} tok/CPU-s"], row[f"{name} tok/s best step"] = tokens_per_second(d, layers, length, heads)
+    results[f"{threads} thread{'s' if threads > 1 else ''}"] = row
 print(json.dumps({"version": torch.__version__, "results": results}))

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import type { Random } from "../../dsl/Random.ts"
+import { linear } from "./Ops.ts"
 import { required, snapshots, toVariable } from "./Tensors.ts"
 
 export interface MlpConfig {
@@ -44,7 +45,7 @@ export const forward = (mlp: Mlp, x: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     let h: tf.Tensor2D = x
     mlp.layers.forEach(({ w, b }, i) => {
-      h = tf.add(tf.matMul(h, w), b)
+      h = linear(h, w, b) as tf.Tensor2D
       if (i < mlp.layers.length - 1) h = tf.tanh(h)
     })
     return h

@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { ModelValue } from "../../dsl/Artifact.ts"
 import { ArgumentError, InvariantError } from "../../dsl/Errors.ts"
 import type { Random } from "../../dsl/Random.ts"
-import { gelu, linear, matMul } from "./Ops.ts"
+import * as Ops from "./Ops.ts"
 import * as Sampling from "./Sampling.ts"
 import { required, snapshots, toVariable } from "./Tensors.ts"
 
@@ -93,52 +93,63 @@ export const init = (config: TransformerConfig, rng: Random): Transformer => {
   return { config, variables }
 }
 
-const layerNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor => {
-  const { mean, variance } = tf.moments(x, -1, true)
-  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b)
+/** The model's forward passes computed with `ops` (`Ops.current()` for the exports below). */
+export const computedWith = (ops: Ops.TensorOps) => {
+  /** Final hidden states. tokens: [B, T] int32 → [B, T, d] */
+  const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
+    tf.tidy(() => {
+      const v = model.variables
+      const T = tokens.shape[1]
+      const { heads: H, layers, length } = model.config
+      if (T > length) throw new ArgumentError({ function: "Transformer.hidden", argument: "tokens", reason: `have length ${T}, which exceeds the model's ${length} positions` })
+      let x: tf.Tensor = ops.embedding(tokens, v["tok"]! as tf.Tensor2D, v["pos"]! as tf.Tensor2D) // [B, T, d]
+      for (let l = 0; l < layers; l++) {
+        const p = `h${l}`
+        const qkv = ops.linear(ops.layerNorm(x, v[`${p}.ln1.g`]!, v[`${p}.ln1.b`]!), v[`${p}.attn.wqkv`]!, v[`${p}.attn.bqkv`]!) // [B, T, 3d]
+        const attended = ops.causalSelfAttention(qkv as tf.Tensor3D, H) // [B, T, d]
+        x = tf.add(x, ops.linear(attended, v[`${p}.attn.wo`]!, v[`${p}.attn.bo`]!))
+        const h = ops.gelu(ops.linear(ops.layerNorm(x, v[`${p}.ln2.g`]!, v[`${p}.ln2.b`]!), v[`${p}.mlp.w1`]!, v[`${p}.mlp.b1`]!))
+        x = tf.add(x, ops.linear(h, v[`${p}.mlp.w2`]!, v[`${p}.mlp.b2`]!))
+      }
+      return ops.layerNorm(x, v["lnf.g"]!, v["lnf.b"]!) as tf.Tensor3D
+    })
+
+  /** Next-token logits at every position. tokens: [B, T] → [B, T, V] */
+  const logits = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
+    tf.tidy(() => {
+      const h = hidden(model, tokens)
+      const [B, T, d] = h.shape
+      // tied LM head: h · tokᵀ
+      const head = ops.matMul(tf.reshape(h, [B * T, d]) as tf.Tensor2D, model.variables["tok"]! as tf.Tensor2D, true) // [B·T, V]
+      return tf.reshape(head, [B, T, model.config.vocab]) as tf.Tensor3D // [B, T, V]
+    })
+
+  /**
+   * Log-probabilities the model gives each token of `tokens` after the first, per token
+   * and summed over the positions where `mask` is 1 (e.g. the response tokens).
+   * tokens: [B, T], mask: [B, T] (position t counts token t; mask[:, 0] is ignored)
+   * → perToken [B, T−1] (log p(tokens[t] | tokens[<t]) for t = 1..T−1), summed [B]
+   */
+  const logProbs = (
+    model: Transformer,
+    tokens: tf.Tensor2D,
+    mask?: tf.Tensor2D
+  ): { readonly perToken: tf.Tensor2D; readonly summed: tf.Tensor1D } =>
+    tf.tidy(() => {
+      const [B, T] = tokens.shape
+      const perToken = ops.nextTokenLogProbs(logits(model, tokens), tokens) // [B, T−1]
+      const weights = mask === undefined ? tf.onesLike(perToken) : tf.cast(tf.slice(mask, [0, 1], [B, T - 1]), "float32")
+      return { perToken, summed: tf.sum(tf.mul(perToken, weights), -1) as tf.Tensor1D }
+    })
+
+  return { hidden, logits, logProbs }
 }
 
 /** Final hidden states. tokens: [B, T] int32 → [B, T, d] */
-export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
-  tf.tidy(() => {
-    const v = model.variables
-    const [B, T] = tokens.shape
-    const { width: d, heads: H, layers, length } = model.config
-    if (T > length) throw new ArgumentError({ function: "Transformer.hidden", argument: "tokens", reason: `have length ${T}, which exceeds the model's ${length} positions` })
-    const dh = d / H
-    // Embedding lookup as one-hot · table: gather's gradient (UnsortedSegmentSum) has no wasm kernel.
-    const oneHot = tf.reshape(tf.oneHot(tf.reshape(tokens, [-1]), model.config.vocab), [B * T, model.config.vocab]) // [B·T, V]
-    const embedded = tf.reshape(matMul(oneHot as tf.Tensor2D, v["tok"]! as tf.Tensor2D), [B, T, d]) // [B, T, d]
-    let x = tf.add(embedded, tf.slice(v["pos"]!, [0, 0], [T, d])) // [B, T, d]
-    // causal mask: position i may attend to j ≤ i; −1e9 above the diagonal
-    const mask = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9) // [T, T]
-    for (let l = 0; l < layers; l++) {
-      const p = `h${l}`
-      const qkv = linear(layerNorm(x, v[`${p}.ln1.g`]!, v[`${p}.ln1.b`]!), v[`${p}.attn.wqkv`]!, v[`${p}.attn.bqkv`]!) // [B, T, 3d]
-      const [q, k, val] = tf.split(qkv, 3, -1).map((t) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3])) as [
-        tf.Tensor4D,
-        tf.Tensor4D,
-        tf.Tensor4D
-      ] // each [B, H, T, dh]
-      const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(dh)), mask) // [B, H, T, T]
-      const attended = tf.matMul(tf.softmax(scores), val) // [B, H, T, dh]
-      const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B, T, d]) // [B, T, d]
-      x = tf.add(x, linear(merged, v[`${p}.attn.wo`]!, v[`${p}.attn.bo`]!))
-      const h = gelu(linear(layerNorm(x, v[`${p}.ln2.g`]!, v[`${p}.ln2.b`]!), v[`${p}.mlp.w1`]!, v[`${p}.mlp.b1`]!))
-      x = tf.add(x, linear(h, v[`${p}.mlp.w2`]!, v[`${p}.mlp.b2`]!))
-    }
-    return layerNorm(x, v["lnf.g"]!, v["lnf.b"]!) as tf.Tensor3D
-  })
+export const hidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D => computedWith(Ops.current()).hidden(model, tokens)
 
 /** Next-token logits at every position. tokens: [B, T] → [B, T, V] */
-export const logits = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D =>
-  tf.tidy(() => {
-    const h = hidden(model, tokens)
-    const [B, T, d] = h.shape
-    // tied LM head: h · tokᵀ, with the transpose explicit (see Ops.matMul)
-    const head = matMul(tf.reshape(h, [B * T, d]) as tf.Tensor2D, tf.transpose(model.variables["tok"]!) as tf.Tensor2D)
-    return tf.reshape(head, [B, T, model.config.vocab]) as tf.Tensor3D
-  })
+export const logits = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor3D => computedWith(Ops.current()).logits(model, tokens)
 
 /**
  * Log-probabilities the model gives each token of `tokens` after the first, per token
@@ -150,23 +161,14 @@ export const logProbs = (
   model: Transformer,
   tokens: tf.Tensor2D,
   mask?: tf.Tensor2D
-): { readonly perToken: tf.Tensor2D; readonly summed: tf.Tensor1D } =>
-  tf.tidy(() => {
-    const [B, T] = tokens.shape
-    const V = model.config.vocab
-    const logp = tf.logSoftmax(tf.slice(logits(model, tokens), [0, 0, 0], [B, T - 1, V])) // [B, T−1, V]
-    const targets = tf.oneHot(tf.slice(tokens, [0, 1], [B, T - 1]), V) // [B, T−1, V]
-    const perToken = tf.sum(tf.mul(logp, targets), -1) as tf.Tensor2D // [B, T−1]
-    const weights = mask === undefined ? tf.onesLike(perToken) : tf.cast(tf.slice(mask, [0, 1], [B, T - 1]), "float32")
-    return { perToken, summed: tf.sum(tf.mul(perToken, weights), -1) as tf.Tensor1D }
-  })
+): { readonly perToken: tf.Tensor2D; readonly summed: tf.Tensor1D } => computedWith(Ops.current()).logProbs(model, tokens, mask)
 
 /** Per-position values from the value head. tokens: [B, T] → [B, T] */
 export const values = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D =>
   tf.tidy(() => {
     const w = model.variables["value.w"]
     if (w === undefined) throw new ArgumentError({ function: "Transformer.values", argument: "model", reason: "has no value head (config.valueHead)" })
-    return tf.squeeze(linear(hidden(model, tokens), w, model.variables["value.b"]!), [-1]) as tf.Tensor2D
+    return tf.squeeze(Ops.linear(hidden(model, tokens), w, model.variables["value.b"]!), [-1]) as tf.Tensor2D
   })
 
 const lastHidden = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D => {
@@ -180,7 +182,7 @@ export const reward = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor1D =>
   tf.tidy(() => {
     const w = model.variables["reward.w"]
     if (w === undefined) throw new ArgumentError({ function: "Transformer.reward", argument: "model", reason: "has no reward head (config.rewardHead)" })
-    return tf.reshape(linear(lastHidden(model, tokens), w, model.variables["reward.b"]!), [-1]) as tf.Tensor1D
+    return tf.reshape(Ops.linear(lastHidden(model, tokens), w, model.variables["reward.b"]!), [-1]) as tf.Tensor1D
   })
 
 /** A preference embedding per sequence from the embedding head. tokens: [B, T] → [B, k] */
@@ -188,7 +190,7 @@ export const embedding = (model: Transformer, tokens: tf.Tensor2D): tf.Tensor2D 
   tf.tidy(() => {
     const w = model.variables["embedding.w"]
     if (w === undefined) throw new ArgumentError({ function: "Transformer.embedding", argument: "model", reason: "has no embedding head (config.embeddingHead)" })
-    return linear(lastHidden(model, tokens), w, model.variables["embedding.b"]!) as tf.Tensor2D
+    return Ops.linear(lastHidden(model, tokens), w, model.variables["embedding.b"]!) as tf.Tensor2D
   })
 
 export interface SampleOptions extends Sampling.Options {
