@@ -39,10 +39,13 @@ const schema = "https://vega.github.io/schema/vega-lite/v6.json"
 const width = 360
 const height = 220
 
+/** Legend labels in full: a cell's name (`responses=8, sftWeight=0.3`) is what tells its line apart. */
+const config = { legend: { labelLimit: 0 } }
+
 /** A chart of `values` drawn by `layer`s, at the report's size. */
 const chart = (title: string, values: ReadonlyArray<{ readonly [field: string]: Json }>, layer: ReadonlyArray<Spec>): Chart => ({
   title,
-  spec: { $schema: schema, width, height, data: { values }, layer }
+  spec: { $schema: schema, config, width, height, data: { values }, layer }
 })
 
 /** Interval bars from each point's `low` to its `high`. */
@@ -157,7 +160,7 @@ export const frontierCharts = (results: Results.Table): Array<Chart> => {
       }
     }
     const panels = points.some((p) => p.which === "proxy") ? [panel("gold"), panel("proxy")] : [panel("gold")]
-    charts.push({ title: `${output}: reward–KL frontier`, spec: { $schema: schema, data: { values: points }, vconcat: panels } })
+    charts.push({ title: `${output}: reward–KL frontier`, spec: { $schema: schema, config, data: { values: points }, vconcat: panels } })
   }
   return charts
 }
