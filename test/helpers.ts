@@ -10,7 +10,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { expect, onTestFinished } from "vitest"
-import type { ArtifactType, ValueOf } from "../dsl/Artifact.ts"
+import type { ArtifactType, Json, ValueOf } from "../dsl/Artifact.ts"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Node from "../dsl/Node.ts"
 import type { NodeContext } from "../dsl/Node.ts"
@@ -22,6 +22,7 @@ import { Executor } from "../runtime/Executor.ts"
 import * as CheckpointCodec from "../runtime/internal/CheckpointCodec.ts"
 import * as MetricHistory from "../runtime/MetricHistory.ts"
 import * as Plan from "../runtime/Plan.ts"
+import * as ResultsJson from "../runtime/ResultsJson.ts"
 import * as Runner from "../runtime/Runner.ts"
 import * as Scheduler from "../runtime/Scheduler.ts"
 import * as TensorBackend from "../runtime/TensorBackend.ts"
@@ -142,6 +143,25 @@ export const summary = <Row = Record<string, unknown>>(stdout: string) => {
 /** label → status of every node in a run's summary. */
 export const statuses = (stdout: string): Record<string, string> =>
   Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.status]))
+
+/**
+ * Run a pipeline file with `--set`s on a fresh store (one seed) and return the mean of a metric
+ * of a row of its results table: `mean(output, factors, metric, split)`, failing when no row matches.
+ */
+export const runResults = async (file: string, sets: ReadonlyArray<string>) => {
+  const result = await cli(["run", file, "--json", "--store", tempDir("repro"), ...sets.flatMap((s) => ["--set", s])], repo)
+  expect(result.stderr).toBe("")
+  expect(result.code).toBe(0)
+  // the closing summary event carries the run's results table
+  const table = ResultsJson.fromJson(JSON.stringify(events(result.stdout).at(-1)?.["results"]))!
+  return (output: string, factors: Readonly<Record<string, Json>>, metric: string, split = "") => {
+    const row = table.rows.find((r) =>
+      r.output === output && r.split === split && Object.entries(factors).every(([k, v]) => r.factors[k] === v)
+    )
+    expect(row, `${output} ${JSON.stringify(factors)} ${split}`).toBeDefined()
+    return row!.metrics[metric]!.mean
+  }
+}
 
 /** Every file under a directory, relative to it. */
 export const filesUnder = (dir: string): Array<string> =>

@@ -2,25 +2,7 @@
 // configurations (the same pipeline files, smaller through --set, one seed): each asserts the
 // page's qualitative finding from the run's own results table.
 import { describe, expect, it } from "vitest"
-import type { Json } from "../../dsl/Artifact.ts"
-import * as ResultsJson from "../../runtime/ResultsJson.ts"
-import { cli, events, repo, tempDir } from "../helpers.ts"
-
-/** Run a pipeline file with `--set`s on a fresh store; the mean of a metric of a row of its results table. */
-const runResults = async (file: string, sets: ReadonlyArray<string>) => {
-  const result = await cli(["run", file, "--json", "--store", tempDir("repro"), ...sets.flatMap((s) => ["--set", s])], repo)
-  expect(result.stderr).toBe("")
-  expect(result.code).toBe(0)
-  // the closing summary event carries the run's results table
-  const table = ResultsJson.fromJson(JSON.stringify(events(result.stdout).at(-1)?.["results"]))!
-  return (output: string, factors: Readonly<Record<string, Json>>, metric: string, split = "") => {
-    const row = table.rows.find((r) =>
-      r.output === output && r.split === split && Object.entries(factors).every(([k, v]) => r.factors[k] === v)
-    )
-    expect(row, `${output} ${JSON.stringify(factors)} ${split}`).toBeDefined()
-    return row!.metrics[metric]!.mean
-  }
-}
+import { runResults } from "../helpers.ts"
 
 describe("reproductions (reduced)", () => {
   it("cyclic-preferences: GPM beats Bradley–Terry on cyclic preferences and matches it on transitive ones", async () => {
