@@ -240,6 +240,22 @@ export const RewardKl = Artifact.table("RewardKl", Schema.Struct({
 }))
 
 /**
+ * The likelihood of a preference dataset under a policy against its reference, per split of
+ * the pairs: the mean log-ratio log π/π_ref of the chosen and of the rejected responses, and the
+ * mean per prompt of the probability mass the policy (`covered`) and the reference put on the
+ * distinct responses of the prompt's pairs.
+ */
+export const PairLikelihood = Artifact.table("PairLikelihood", Schema.Struct({
+  split: Schema.String,
+  chosen: Schema.Number,
+  rejected: Schema.Number,
+  covered: Schema.Number,
+  referenceCovered: Schema.Number,
+  pairs: Schema.Number,
+  responses: Schema.Number
+}))
+
+/**
  * A population of user types: each type's name (`type0`, … as labels record it in `source`),
  * its share of the users and the weights w of its linear reward r(x) = w·x over item
  * features. See label/userTypes.

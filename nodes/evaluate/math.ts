@@ -15,6 +15,12 @@
  *   k1 = −log r                  (unbiased, high variance, can be negative)
  *   k2 = ½ (log r)²              (biased, low variance)
  *   k3 = (r − 1) − log r         (unbiased, low variance, always ≥ 0)
+ *
+ * The likelihood a policy gives a preference dataset, against its reference (what Liu et al.,
+ * 2024, https://arxiv.org/abs/2405.16436, Figure 1, tracks under DPO and RPO): over pairs
+ * (x, y_c, y_r), the mean log-ratios log π(y_c | x)/π_ref(y_c | x) and log π(y_r | x)/π_ref(y_r | x),
+ * and the mass on the responses the pairs cover, the mean over prompts x of Σ_{y ∈ Y(x)} π(y | x)
+ * with Y(x) the distinct responses of x's pairs.
  */
 
 /** Σ xs, left to right (0 for none). */
@@ -106,6 +112,37 @@ export const klEstimators = (
     k3 += Math.expm1(logR) - logR
   }
   return { k1: k1 / n, k2: k2 / n, k3: k3 / n }
+}
+
+/** A distinct response of a preference dataset: its prompt and its summed log-probability under a policy and its reference. */
+export interface CoveredResponse {
+  readonly prompt: number
+  readonly logProb: number
+  readonly referenceLogProb: number
+}
+
+/**
+ * The likelihood of a preference dataset under a policy against its reference (see the
+ * header): `responses` are the dataset's distinct responses, `pairs` index them. `covered`
+ * and `referenceCovered` are the mean over prompts of the mass π and π_ref put on them.
+ */
+export const pairLikelihood = (
+  responses: ReadonlyArray<CoveredResponse>,
+  pairs: ReadonlyArray<{ readonly chosen: number; readonly rejected: number }>
+): { readonly chosen: number; readonly rejected: number; readonly covered: number; readonly referenceCovered: number } => {
+  const logRatio = (i: number) => responses[i]!.logProb - responses[i]!.referenceLogProb
+  const mass = new Map<number, { policy: number; reference: number }>()
+  for (const r of responses) {
+    const m = mass.get(r.prompt) ?? { policy: 0, reference: 0 }
+    mass.set(r.prompt, { policy: m.policy + Math.exp(r.logProb), reference: m.reference + Math.exp(r.referenceLogProb) })
+  }
+  const prompts = [...mass.values()]
+  return {
+    chosen: mean(pairs.map((p) => logRatio(p.chosen))),
+    rejected: mean(pairs.map((p) => logRatio(p.rejected))),
+    covered: mean(prompts.map((m) => m.policy)),
+    referenceCovered: mean(prompts.map((m) => m.reference))
+  }
 }
 
 /** Exact KL(p ‖ q) of two categorical distributions given as probabilities. */

@@ -4,8 +4,10 @@
  *    combination of the other factors (a cell shared by every value of one is on each of
  *    their lines), the mean over seeds with its 95% interval as bars;
  *  - the reward–KL frontier, where an output reports gold reward, KL and proxy reward
- *    (Gao et al., 2022, https://arxiv.org/abs/2210.10760): gold (solid) and proxy (dashed)
- *    reward against KL, one frontier per combination of the other factors;
+ *    (Gao et al., 2022, https://arxiv.org/abs/2210.10760): gold reward with its interval bars
+ *    against KL and, in a panel below on its own scale, proxy reward against KL (a learned
+ *    reward's offset is arbitrary, so one axis for both squeezes the gold), one frontier per
+ *    combination of the other factors;
  *  - training curves: each per-step metric of a node name, mean over seeds per step with
  *    its 95% band, one line per cell.
  * Pure: specs carry their data inline, so a spec is all a renderer needs.
@@ -38,10 +40,13 @@ const schema = "https://vega.github.io/schema/vega-lite/v6.json"
 const width = 360
 const height = 220
 
+/** Legend labels in full: a cell's name (`responses=8, sftWeight=0.3`) is what tells its line apart. */
+const config = { legend: { labelLimit: 0 } }
+
 /** A chart of `values` drawn by `layer`s, at the report's size. */
 const chart = (title: string, values: ReadonlyArray<{ readonly [field: string]: Json }>, layer: ReadonlyArray<Spec>): Chart => ({
   title,
-  spec: { $schema: schema, width, height, data: { values }, layer }
+  spec: { $schema: schema, config, width, height, data: { values }, layer }
 })
 
 /** The colour of one line per cell, named in full in the legend (Vega-Lite cuts labels at 160 px). */
@@ -141,7 +146,11 @@ export const metricCharts = (results: Results.Table): Array<Chart> => {
   return charts
 }
 
-/** The reward–KL frontier of each output that reports gold reward and KL (and proxy reward, dashed). */
+/**
+ * The reward–KL frontier of each output that reports gold reward and KL: gold against KL with
+ * interval bars and, when the output reports proxy reward, proxy against KL in a panel below
+ * with its own y scale.
+ */
 export const frontierCharts = (results: Results.Table): Array<Chart> => {
   const charts: Array<Chart> = []
   for (const output of new Set(results.rows.map((r) => r.output))) {
@@ -160,20 +169,20 @@ export const frontierCharts = (results: Results.Table): Array<Chart> => {
     })
     const color = cellColor("frontier")
     const xAxis = { field: "kl", type: "quantitative", title: "KL to the reference (nats)" }
-    charts.push(chart(`${output}: reward–KL frontier`, points, [
-      {
-        mark: { type: "line", point: true },
-        encoding: {
-          x: xAxis,
-          y: { field: "reward", type: "quantitative", title: "reward" },
-          color,
-          strokeDash: { field: "which", type: "nominal", title: "reward" },
-          detail: { field: "which" },
-          order: { field: "kl" }
-        }
-      },
-      intervalBars(xAxis, "reward", color)
-    ]))
+    const panel = (which: "gold" | "proxy"): Spec => {
+      const title = `${which} reward`
+      return {
+        width,
+        height,
+        transform: [{ filter: { field: "which", equal: which } }],
+        layer: [
+          { mark: { type: "line", point: true }, encoding: { x: xAxis, y: { field: "reward", type: "quantitative", title, scale: { zero: false } }, color, order: { field: "kl" } } },
+          ...(which === "gold" ? [intervalBars(xAxis, title, color)] : [])
+        ]
+      }
+    }
+    const panels = points.some((p) => p.which === "proxy") ? [panel("gold"), panel("proxy")] : [panel("gold")]
+    charts.push({ title: `${output}: reward–KL frontier`, spec: { $schema: schema, config, data: { values: points }, vconcat: panels } })
   }
   return charts
 }

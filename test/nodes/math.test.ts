@@ -153,6 +153,28 @@ describe("evaluation math", () => {
     expect(math.evaluate.bySplit([{ split: "other", x: 3 }, ...rows], { all: true }).map(([name, group]) => [name, group.length])).toEqual([["train", 1], ["test", 1], ["all", 3]])
   })
 
+  it("pair likelihood: mean log-ratios of chosen and rejected, and the mass on each prompt's covered responses", () => {
+    const l = Math.log
+    // prompt 0 covers responses a, b, c; prompt 1 covers d, e
+    const responses = [
+      { prompt: 0, logProb: l(0.3), referenceLogProb: l(0.2) }, // a
+      { prompt: 0, logProb: l(0.1), referenceLogProb: l(0.2) }, // b
+      { prompt: 0, logProb: l(0.05), referenceLogProb: l(0.1) }, // c
+      { prompt: 1, logProb: l(0.4), referenceLogProb: l(0.5) }, // d
+      { prompt: 1, logProb: l(0.2), referenceLogProb: l(0.1) } // e
+    ]
+    // pairs a ≻ b, a ≻ c, e ≻ d
+    const out = math.evaluate.pairLikelihood(responses, [{ chosen: 0, rejected: 1 }, { chosen: 0, rejected: 2 }, { chosen: 4, rejected: 3 }])
+    // chosen: (log 1.5 + log 1.5 + log 2) / 3 = (0.4054651 + 0.4054651 + 0.6931472) / 3 = 0.5013591
+    expect(out.chosen).toBeCloseTo(0.5013591, 7)
+    // rejected: (log 0.5 + log 0.5 + log 0.8) / 3 = (−0.6931472 − 0.6931472 − 0.2231436) / 3 = −0.5364793
+    expect(out.rejected).toBeCloseTo(-0.5364793, 7)
+    // covered: prompt 0 has 0.3 + 0.1 + 0.05 = 0.45, prompt 1 has 0.4 + 0.2 = 0.6: mean 0.525
+    expect(out.covered).toBeCloseTo(0.525, 12)
+    // the reference's: (0.2 + 0.2 + 0.1 = 0.5, 0.5 + 0.1 = 0.6): mean 0.55
+    expect(out.referenceCovered).toBeCloseTo(0.55, 12)
+  })
+
   it("pairwise accuracy skips gold ties and counts model ties as wrong", () => {
     // pairs (0,1) right, (0,2) gold tie skipped, (1,2) model tie → wrong
     expect(math.evaluate.pairwiseAccuracy([3, 1, 1], [2, 1, 2])).toEqual({ accuracy: 0.5, pairs: 2 })

@@ -61,7 +61,17 @@ describe("report charts", () => {
   })
 
   it("a frontier where an output has gold, proxy and KL; curves as mean over seeds with a band", () => {
-    expect(Charts.frontierCharts(results).map((c) => c.title)).toEqual(["point: reward–KL frontier"])
+    const [frontier] = Charts.frontierCharts(results)
+    expect(frontier!.title).toBe("point: reward–KL frontier")
+    // gold with its interval bars above, proxy below on a y scale of its own (a learned reward's offset is arbitrary)
+    const panels = frontier!.spec["vconcat"] as Array<{ transform: Array<{ filter: { equal: string } }>; layer: Array<{ encoding: { y: { title: string } } }> }>
+    expect(panels.map((p) => p.transform[0]!.filter.equal)).toEqual(["gold", "proxy"])
+    expect(panels.map((p) => p.layer.length)).toEqual([2, 1])
+    expect(panels.map((p) => p.layer[0]!.encoding.y.title)).toEqual(["gold reward", "proxy reward"])
+    const values = (frontier!.spec["data"] as { values: Array<{ which: string; reward: number; kl: number }> }).values
+    // beta = 3, labels = 100: gold 0.5 + 0.1·mean(seed) − 0.3 = 0.3, proxy 1 + 1/3, KL 1.5
+    expect(values.find((v) => v.which === "gold" && v.kl === 1.5)?.reward).toBeCloseTo(0.3, 12)
+    expect(values.filter((v) => v.which === "proxy" && v.kl === 1.5).map((v) => v.reward)).toEqual([4 / 3, 4 / 3])
     const [loss] = Charts.curveCharts(curves)
     const points = (loss!.spec["data"] as { values: Array<{ cell: string; step: number; mean: number; low: number; high: number }> }).values
     const first = points.find((p) => p.cell === "beta=0.03" && p.step === 0)!
