@@ -29,6 +29,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -112,10 +113,13 @@ const withTimeout = <A>(promise: Promise<A>, ms: number): Promise<A | undefined>
 export const serve = (options: Options) =>
   Effect.gen(function*() {
     const host = os.hostname()
-    const scope = yield* Effect.scope
+    // the pools close after the BullMQ worker (finalizers run last first), whose closing stops the
+    // jobs in them and hands them back: closed first, they would fail the jobs as crashed
+    const poolScope = yield* Scope.make()
+    yield* Effect.addFinalizer((exit) => Scope.close(poolScope, exit))
     const pools = new Map<TensorBackend.Name, Effect.Effect<WorkerPool["Service"]>>()
     for (const backend of TensorBackend.names) {
-      const build = Layer.buildWithScope(WorkerPool.layer({ size: options.concurrency, backend }), scope)
+      const build = Layer.buildWithScope(WorkerPool.layer({ size: options.concurrency, backend }), poolScope)
       pools.set(backend, yield* Effect.cached(Effect.map(build, Context.get(WorkerPool))))
     }
 

@@ -335,6 +335,31 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     expectStoreIntact(path.join(dir, ".ablate"))
   })
 
+  it("a worker stopped with SIGTERM mid-training hands its job back at once: another resumes it from the checkpoint, no attempt lost", async () => {
+    usePrefix()
+    // a lock far longer than the test: only the handing back can move the job in time
+    process.env["ABLATE_WORKER_LOCK_MS"] = "600000"
+    const dir = tempProject(project)
+    const workers = await Promise.all([startWorker(dir), startWorker(dir)])
+    let stopped: Worker | undefined
+    const { stdout, code } = await runWatching(run("train.ts"), dir, (all) => {
+      if ((stepsOf(all, "trainer").at(-1) ?? 0) < 12) return false
+      stopped = workers.find((w) => w.pid === runningOf(all, "trainer")[0]!["worker"])!
+      stopped.child.kill("SIGTERM")
+      return true
+    })
+    expect(code).toBe(0)
+    expect(hashesOf(stdout)).toEqual(await localHashes("train.ts"))
+    const exited = await new Promise<number | null>((resolve) =>
+      stopped!.child.exitCode === null ? stopped!.child.on("exit", resolve) : resolve(stopped!.child.exitCode))
+    expect(exited).toBe(130)
+    expect(stopped!.events().filter((e) => e["type"] === "stopped")).toMatchObject([{ label: "trainer", lost: false }])
+    const survivor = workers.find((w) => w !== stopped)!
+    expect(startedBy(survivor, "trainer")).toMatchObject([{ attempt: 1 }])
+    const [resumed] = await logOf(dir, "trainer")
+    expect(Number(/^training from step (\d+)$/.exec(resumed ?? "")?.[1])).toBeGreaterThan(10)
+  })
+
   it("two coordinators asking for one key share one job: the node runs once, and both get its bytes", async () => {
     usePrefix()
     const dir = tempProject(project)
