@@ -38,7 +38,7 @@ describe("policy/ppo", () => {
     const { values } = await runInMemory(Pipeline.make("ppo", () => {
       const task = markersTask()
       const reference = policy.init({ task, width: 16 }, { name: "reference" })
-      const samples = data.sample({ policy: reference, task, n: 8 }, { name: "samples" })
+      const samples = data.sample({ policy: reference, task, n: 16 }, { name: "samples" })
       // outcome labels: a response with at least one marker is good; the model learns which tokens earn that
       const prm = reward.implicitProcess({ reference, samples, task, beta: 1, steps: 100, lr: 0.01 }, { name: "prm" })
       const gold = (p: typeof reference, name: string) => evaluate.goldReward({ samples: data.sample({ policy: p, task, n: 8 }), task }, { name })
@@ -53,11 +53,9 @@ describe("policy/ppo", () => {
     const afterGold = split(values, "afterGold", "test")
     const afterPrm = split(values, "afterPrm", "test")
     console.log("markers gold on held-out prompts", { before, afterGold, afterPrm })
-    // intervals over the 16 held-out prompts: the trained policies' lower bounds clear the untrained one's upper bound.
-    // The process reward model's margin varies with the trajectory: over seeds 0–4 it was 0.32–2.2 with the wasm
-    // backend's fused kernels and 0.73–2.3 with TF.js's ops (seed 0 here: 0.32 and 1.12), float32 rounding apart.
+    // intervals over the 16 held-out prompts: the trained policies' lower bounds clear the untrained one's upper bound
     expect(afterGold["lower"]).toBeGreaterThan((before["upper"] as number) + 1.5)
-    expect(afterPrm["lower"]).toBeGreaterThan((before["upper"] as number) + 0.25)
+    expect(afterPrm["lower"]).toBeGreaterThan((before["upper"] as number) + 0.5)
   })
 
   it("on a bandit, where a response is one token, raises the exact expected gold reward", async () => {
