@@ -1,7 +1,7 @@
 // The reproductions of docs/reproductions/dpo-frontier.md and rpo.md in reduced configurations
-// (the same pipeline files, smaller through --set, one seed): each asserts what the page finds,
-// from the run's own results table. Each run takes about 30 s of CPU time (about 20–30 s on an idle
-// 2-core machine); the timeout leaves room for a loaded one.
+// (the same pipeline files, smaller through --set, over seeds 0, 1 and 2 as the pages are): each
+// asserts what the page finds, from the means of the run's own results table. Each run takes 13–17 s
+// on an idle 2-core machine; the timeout leaves room for a loaded one.
 import { describe, expect, it } from "vitest"
 import { runResults } from "../helpers.ts"
 
@@ -17,12 +17,17 @@ const goldAt = (frontier: Frontier, kl: number): number | undefined => {
   return a.gold + ((kl - a.kl) / (b.kl - a.kl)) * (b.gold - a.gold)
 }
 
+// The weakest findings (PPO on the gold reward reaching DPO's best, RPO holding the reference's gold)
+// hold on 2 of 3 seeds on the pages, so one seed's task can decide them: they are asserted, like the
+// pages' tables, on the means over three seeds.
+const seeds = ["--seeds", "0,1,2"]
+
 describe("reproductions (reduced)", () => {
   it("dpo-frontier: DPO's frontier lies above PPO's against the reward model; PPO on the gold reward reaches DPO's best", async () => {
     const mean = await runResults("pipelines/dpo-frontier.ts", [
       "task.prompts=80", "task.responseLength=3", "sft.steps=100", "rm.steps=150",
       "dpoPolicy.steps=60", "ppoPolicy.steps=60", "ppoGoldPolicy.steps=60", "testSamples.n=4", "sftTest.n=4"
-    ])
+    ], seeds)
     const frontier = (method: string, betas: ReadonlyArray<number>): Frontier =>
       betas.map((beta) => ({ kl: mean("frontier", { method, beta }, "kl", "test"), gold: mean("frontier", { method, beta }, "gold", "test") }))
         .sort((a, b) => a.kl - b.kl)
@@ -34,11 +39,8 @@ describe("reproductions (reduced)", () => {
       const dpoGold = goldAt(dpo, p.kl)
       return dpoGold === undefined ? [] : [dpoGold - p.gold]
     })
-    // (with the fused kernels, seeds 0–2 of this reduced configuration lead by 0.09–0.59 on average;
-    // one point of seed 0 ties, −0.02)
     expect(compared.length).toBeGreaterThan(0)
-    expect(compared.reduce((sum, lead) => sum + lead, 0) / compared.length).toBeGreaterThan(0.05)
-    for (const lead of compared) expect(lead).toBeGreaterThan(-0.05)
+    for (const lead of compared) expect(lead).toBeGreaterThan(0)
     const best = (f: Frontier) => Math.max(...f.map((p) => p.gold))
     const reference = mean("reference", {}, "gold", "test")
     expect(best(dpo) - reference).toBeGreaterThan(0.1)
@@ -49,7 +51,7 @@ describe("reproductions (reduced)", () => {
   it("rpo: DPO makes the chosen responses unlikely and RPO keeps them; RPO holds the reference's gold on few noisy pairs, DPO gains more on many clean ones", async () => {
     const mean = await runResults("pipelines/rpo.ts", [
       "task.prompts=80", "task.responseLength=3", "sft.steps=100", "policy.steps=120", "samples.n=4", "testSamples.n=4", "sftSamples.n=4"
-    ])
+    ], seeds)
     const cells = [2, 8].flatMap((responses) => [0, 0.4].map((noise) => ({ responses, noise })))
     const at = (output: string, metric: string, split: string, sftWeight: number, cell: { responses: number; noise: number }) =>
       mean(output, { sftWeight, ...cell }, metric, split)
@@ -66,9 +68,7 @@ describe("reproductions (reduced)", () => {
     expect(gold(0, { responses: 8, noise: 0 }) - gold(1, { responses: 8, noise: 0 })).toBeGreaterThan(0.1)
     // one pair per prompt, 40% flipped: RPO stays at the reference's gold while DPO moves further away
     const noisy = { responses: 2, noise: 0.4 }
-    // (seeds 0–2 of this reduced configuration, with the fused kernels: RPO −0.02 to −0.05 from the
-    // reference, DPO −0.21 to +0.12; the KL below separates them on every seed)
-    expect(gold(1, noisy)).toBeGreaterThan(reference - 0.1)
+    expect(gold(1, noisy)).toBeGreaterThan(reference - 0.05)
     expect(at("kl", "kl", "test", 0, noisy)).toBeGreaterThan(at("kl", "kl", "test", 1, noisy) + 1)
   }, 300_000)
 })
