@@ -65,7 +65,7 @@ export const apply = (
       const variable = variables[name]!
       if (fused) {
         const attrs = { beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2, correction1, correction2, epsilon, lr }
-        const [p2, m2, v2] = Kernels.run(Kernels.names.adam, { param: variable, m, v, grad: g }, attrs) as Array<tf.Tensor>
+        const [p2, m2, v2] = Kernels.all(Kernels.names.adam, { param: variable, m, v, grad: g }, attrs)
         m.assign(m2!)
         v.assign(v2!)
         variable.assign(p2!)

@@ -111,11 +111,6 @@ export const composed: TensorOps = {
 // ---------------------------------------------------------------------------------------
 // fused: kernels.c, each forward and each gradient one kernel (gradients: kernels/Kernels.ts)
 
-const run1 = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): tf.Tensor =>
-  Kernels.run(name, inputs, attrs) as tf.Tensor
-const runN = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): Array<tf.Tensor> =>
-  Kernels.run(name, inputs, attrs) as Array<tf.Tensor>
-
 const asInt32 = (t: tf.Tensor2D): tf.Tensor2D => (t.dtype === "int32" ? t : tf.cast(t, "int32"))
 
 type Saved = Array<tf.Tensor>
@@ -128,40 +123,40 @@ const withGradient = tf.customGrad as (
 
 /** x [..., d], gamma, beta [d] → [..., d]; keeps x, γ and each row's mean and σ */
 const fusedLayerNorm = withGradient((x, gamma, beta, save) => {
-  const [y, mean, std] = runN(Kernels.names.layerNorm, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, { epsilon: 1e-5 })
+  const [y, mean, std] = Kernels.all(Kernels.names.layerNorm, { x: x as tf.Tensor, gamma: gamma as tf.Tensor, beta: beta as tf.Tensor }, { epsilon: 1e-5 })
   ;(save as tf.GradSaveFunc)([x as tf.Tensor, gamma as tf.Tensor, mean!, std!])
-  return { value: y!, gradFunc: (dy, [sx, sg, sm, ss]) => runN(Kernels.names.layerNormGrad, { dy, x: sx!, gamma: sg!, mean: sm!, std: ss! }) }
+  return { value: y!, gradFunc: (dy, [sx, sg, sm, ss]) => Kernels.all(Kernels.names.layerNormGrad, { dy, x: sx!, gamma: sg!, mean: sm!, std: ss! }) }
 })
 
 /** keeps x and its gate σ(2z) */
 const fusedGelu = withGradient((x, save) => {
-  const [y, gate] = runN(Kernels.names.gelu, { x: x as tf.Tensor })
+  const [y, gate] = Kernels.all(Kernels.names.gelu, { x: x as tf.Tensor })
   ;(save as tf.GradSaveFunc)([x as tf.Tensor, gate!])
-  return { value: y!, gradFunc: (dy, [sx, sg]) => [run1(Kernels.names.geluGrad, { dy, x: sx!, gate: sg! })] }
+  return { value: y!, gradFunc: (dy, [sx, sg]) => [Kernels.one(Kernels.names.geluGrad, { dy, x: sx!, gate: sg! })] }
 })
 
 export const fused: TensorOps = {
-  matMul: (a, b, transposeB = false) => run1(Kernels.names.matMul, { a, b }, { transposeA: false, transposeB }) as tf.Tensor2D,
+  matMul: (a, b, transposeB = false) => Kernels.one(Kernels.names.matMul, { a, b }, { transposeA: false, transposeB }) as tf.Tensor2D,
   // the product's leading axes are x's: [..., n] → [..., m], no reshape
-  linear: (x, w, b) => run1(Kernels.names.matMul, { a: x, b: w, bias: b }, { transposeA: false, transposeB: false }),
+  linear: (x, w, b) => Kernels.one(Kernels.names.matMul, { a: x, b: w, bias: b }, { transposeA: false, transposeB: false }),
   gelu: (x) => fusedGelu(x),
   layerNorm: (x, gamma, beta) => fusedLayerNorm(x, gamma, beta),
   // keeps qkv and the attention probabilities
   causalSelfAttention: (qkv, heads) =>
     withGradient((x, save) => {
-      const [out, probs] = runN(Kernels.names.attention, { qkv: x as tf.Tensor }, { heads })
+      const [out, probs] = Kernels.all(Kernels.names.attention, { qkv: x as tf.Tensor }, { heads })
       ;(save as tf.GradSaveFunc)([x as tf.Tensor, probs!])
-      return { value: out!, gradFunc: (dy, [sq, sp]) => [run1(Kernels.names.attentionGrad, { dy, qkv: sq!, probs: sp! }, { heads })] }
+      return { value: out!, gradFunc: (dy, [sq, sp]) => [Kernels.one(Kernels.names.attentionGrad, { dy, qkv: sq!, probs: sp! }, { heads })] }
     })(qkv) as tf.Tensor3D,
-  embedding: (tokens, table, positions) => run1(Kernels.names.embedding, { tokens: asInt32(tokens), table, positions }) as tf.Tensor3D,
+  embedding: (tokens, table, positions) => Kernels.one(Kernels.names.embedding, { tokens: asInt32(tokens), table, positions }) as tf.Tensor3D,
   // keeps the logits, the tokens and each row's log-normaliser; the tokens' gradient is zeros
   nextTokenLogProbs: (logits, tokens) =>
     withGradient((l, ids, save) => {
-      const [out, lse] = runN(Kernels.names.tokenLogProbs, { logits: l as tf.Tensor, tokens: ids as tf.Tensor })
+      const [out, lse] = Kernels.all(Kernels.names.tokenLogProbs, { logits: l as tf.Tensor, tokens: ids as tf.Tensor })
       ;(save as tf.GradSaveFunc)([l as tf.Tensor, ids as tf.Tensor, lse!])
       return {
         value: out!,
-        gradFunc: (dy, [sl, si, ss]) => [run1(Kernels.names.tokenLogProbsGrad, { dy, logits: sl!, tokens: si!, lse: ss! }), tf.zeros(si!.shape)]
+        gradFunc: (dy, [sl, si, ss]) => [Kernels.one(Kernels.names.tokenLogProbsGrad, { dy, logits: sl!, tokens: si!, lse: ss! }), tf.zeros(si!.shape)]
       }
     })(logits, asInt32(tokens)) as tf.Tensor2D
 }

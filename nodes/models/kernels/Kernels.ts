@@ -240,6 +240,18 @@ const configs: ReadonlyArray<tf.KernelConfig> = [
   })
 ]
 
+/** Run one of the kernels on the current backend (one where `ready` is true); on the gradient tape when it has a gradient. */
+const run = (name: string, inputs: tf.NamedTensorMap, attrs: Attrs = {}): tf.Tensor | Array<tf.Tensor> => {
+  register()
+  return tf.engine().runKernel(name, inputs, attrs)
+}
+
+/** `run` for a kernel with one output. */
+export const one = (name: string, inputs: tf.NamedTensorMap, attrs?: Attrs): tf.Tensor => run(name, inputs, attrs) as tf.Tensor
+
+/** `run` for a kernel with several outputs, in the order its entry in `configs` lists them. */
+export const all = (name: string, inputs: tf.NamedTensorMap, attrs?: Attrs): Array<tf.Tensor> => run(name, inputs, attrs) as Array<tf.Tensor>
+
 // ---------------------------------------------------------------------------------------
 // Gradients of the single-output kernels, registered with TensorFlow.js like its own ops':
 // the tape calls an input's gradient only when that input leads to what is differentiated
@@ -249,8 +261,6 @@ const configs: ReadonlyArray<tf.KernelConfig> = [
 // instead: for a registered gradient the tape would build a zero tensor in JavaScript for
 // each output without a gradient, every step.
 
-const one = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): tf.Tensor => run(name, inputs, attrs) as tf.Tensor
-const all = (name: string, inputs: tf.NamedTensorMap, attrs?: Record<string, number | boolean>): Array<tf.Tensor> => run(name, inputs, attrs) as Array<tf.Tensor>
 const first = (dy: tf.Tensor | Array<tf.Tensor>): tf.Tensor => (Array.isArray(dy) ? dy[0]! : dy)
 const zerosFor = (x: tf.Tensor) => () => tf.zeros(x.shape, "float32")
 
@@ -296,8 +306,3 @@ export const ready = (): boolean => {
   return exportsOf(tf.backend() as unknown as WasmBackend) !== undefined
 }
 
-/** Run one of the kernels on the current backend (one where `ready` is true); on the gradient tape when it has a gradient. */
-export const run = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, number | boolean> = {}): tf.Tensor | Array<tf.Tensor> => {
-  register()
-  return tf.engine().runKernel(name, inputs, attrs)
-}
