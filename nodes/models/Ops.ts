@@ -9,7 +9,7 @@
  *   matMul with transpose flags is 13–26× slower on the wasm backend (docs/performance.md).
  *
  * `current()` is `fused` on the wasm backend where its kernels run, else `composed`; the
- * plain exports (`matMul`, `linear`, `gelu`) use it.
+ * plain `linear` (for the MLPs) uses it.
  *
  * Formulas: LayerNorm (Ba et al., 2016, https://arxiv.org/abs/1607.06450): (x − μ)/√(σ² + ε)·γ + β.
  * GELU, tanh approximation (Hendrycks & Gimpel, 2016, https://arxiv.org/abs/1606.08415):
@@ -164,11 +164,5 @@ export const fused: TensorOps = {
 /** The ops for the current backend: `fused` where its kernels run, else `composed`. */
 export const current = (): TensorOps => (Kernels.ready() ? fused : composed)
 
-/** a · b for 2-D tensors. a: [m, k], b: [k, n] → [m, n] */
-export const matMul = (a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D => current().matMul(a, b)
-
 /** x · w + b over the last axis. x: [..., n], w: [n, m], b: [m] → [..., m] */
 export const linear = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor): tf.Tensor => current().linear(x, w, b)
-
-/** GELU, tanh approximation, element-wise. */
-export const gelu = (x: tf.Tensor): tf.Tensor => current().gelu(x)
