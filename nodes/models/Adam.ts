@@ -6,14 +6,15 @@
  *   θ ← θ − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)
  *
  * The bias corrections are computed from the step count t in double precision, so a
- * resumed run does exactly what an uninterrupted one does. On the wasm backend each
- * variable's update is one fused kernel (nodes/models/kernels/kernels.c `adam`) doing the
- * composition's float32 operations in its order: the same bits, without ten kernel launches.
+ * resumed run does exactly what an uninterrupted one does. Each variable's update is
+ * `Ops.current().adam`: on the wasm backend one fused kernel (nodes/models/kernels/kernels.c
+ * `adam`) doing the composition's float32 operations in its order: the same bits, without
+ * ten kernel launches.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { Tensor } from "../../dsl/Artifact.ts"
 import { InvariantError } from "../../dsl/Errors.ts"
-import * as Kernels from "./kernels/Kernels.ts"
+import * as Ops from "./Ops.ts"
 import { assignFrom, snapshot } from "./Tensors.ts"
 
 export interface AdamOptions {
@@ -55,26 +56,16 @@ export const apply = (
   const { lr, beta1, beta2, epsilon } = adam.options
   const correction1 = 1 - beta1 ** adam.t
   const correction2 = 1 - beta2 ** adam.t
-  const fused = Kernels.ready()
+  const ops = Ops.current()
   tf.tidy(() => {
     adam.names.forEach((name, i) => {
       const g = grads[name]
       if (g === undefined) return
-      const m = adam.m[i]!
-      const v = adam.v[i]!
-      const variable = variables[name]!
-      if (fused) {
-        const attrs = { beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2, correction1, correction2, epsilon, lr }
-        const [p2, m2, v2] = Kernels.all(Kernels.names.adam, { param: variable, m, v, grad: g }, attrs)
-        m.assign(m2!)
-        v.assign(v2!)
-        variable.assign(p2!)
-        return
-      }
-      m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)))
-      v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)))
-      const step = tf.div(tf.div(m, correction1), tf.add(tf.sqrt(tf.div(v, correction2)), epsilon))
-      variable.assign(tf.sub(variable, tf.mul(step, lr)))
+      const [m, v, variable] = [adam.m[i]!, adam.v[i]!, variables[name]!]
+      const [param, m2, v2] = ops.adam(variable, m, v, g, { lr, beta1, beta2, epsilon, correction1, correction2 })
+      m.assign(m2)
+      v.assign(v2)
+      variable.assign(param)
     })
   })
 }

@@ -40,6 +40,18 @@ export interface TensorOps {
    * outside [0, V). logits: [B, T, V], tokens: [B, T] int32 → [B, T − 1]
    */
   readonly nextTokenLogProbs: (logits: tf.Tensor3D, tokens: tf.Tensor2D) => tf.Tensor2D
+  /** One Adam step of a variable (formula and reference: nodes/models/Adam.ts). param, m, v, grad (one shape) → [param', m', v'] */
+  readonly adam: (param: tf.Tensor, m: tf.Tensor, v: tf.Tensor, grad: tf.Tensor, step: AdamStep) => readonly [tf.Tensor, tf.Tensor, tf.Tensor]
+}
+
+/** Adam's hyperparameters for one step, with the bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ of its step count t. */
+export interface AdamStep {
+  readonly lr: number
+  readonly beta1: number
+  readonly beta2: number
+  readonly epsilon: number
+  readonly correction1: number
+  readonly correction2: number
 }
 
 // ---------------------------------------------------------------------------------------
@@ -105,6 +117,12 @@ export const composed: TensorOps = {
     const logp = tf.logSoftmax(tf.slice(logits, [0, 0, 0], [B, T - 1, V])) // [B, T−1, V]
     const targets = tf.oneHot(tf.slice(tokens, [0, 1], [B, T - 1]), V) // [B, T−1, V]
     return tf.sum(tf.mul(logp, targets), -1) as tf.Tensor2D // [B, T−1]
+  },
+  adam: (param, m, v, grad, { lr, beta1, beta2, epsilon, correction1, correction2 }) => {
+    const m2 = tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1))
+    const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2))
+    const step = tf.div(tf.div(m2, correction1), tf.add(tf.sqrt(tf.div(v2, correction2)), epsilon))
+    return [tf.sub(param, tf.mul(step, lr)), m2, v2]
   }
 }
 
@@ -158,7 +176,12 @@ export const fused: TensorOps = {
         value: out!,
         gradFunc: (dy, [sl, si, ss]) => [Kernels.one(Kernels.names.tokenLogProbsGrad, { dy, logits: sl!, tokens: si!, lse: ss! }), tf.zeros(si!.shape)]
       }
-    })(logits, asInt32(tokens)) as tf.Tensor2D
+    })(logits, asInt32(tokens)) as tf.Tensor2D,
+  adam: (param, m, v, grad, { lr, beta1, beta2, epsilon, correction1, correction2 }) => {
+    const attrs = { beta1, oneMinusBeta1: 1 - beta1, beta2, oneMinusBeta2: 1 - beta2, correction1, correction2, epsilon, lr }
+    const [param2, m2, v2] = Kernels.all(Kernels.names.adam, { param, m, v, grad }, attrs)
+    return [param2!, m2!, v2!]
+  }
 }
 
 /** The ops for the current backend: `fused` where its kernels run, else `composed`. */
