@@ -182,7 +182,7 @@ describe("Adam's fused update", () => {
     for (let t = 1; t <= 5; t++) {
       const g = normal([37, odd], 20 + t)
       Adam.apply(fusedOptimizer, fusedVariables, { w: g })
-      // nodes/models/Adam.ts's composition, written out
+      // the composition (Ops.composed.adam), written out
       tf.tidy(() => {
         m.assign(tf.add(tf.mul(m, 0.9), tf.mul(g, 1 - 0.9)))
         v.assign(tf.add(tf.mul(v, 0.999), tf.mul(tf.square(g), 1 - 0.999)))

@@ -62,7 +62,12 @@ const instantiate = (backend: WasmBackend): Exports | undefined => {
   return exports
 }
 
-/** A memo of `instantiate` per backend object: one module and one stack per heap. */
+/**
+ * A memo of `instantiate` per backend object: one module and one stack per heap. It is the
+ * module's one piece of state, and module-level because TensorFlow.js's kernel registry is
+ * process-wide and hands a kernel nothing but its backend. Each entry is written once, the first
+ * time `ready` or a kernel asks about its backend, and never changed; keyed weakly, it lives as long as the backend.
+ */
 const instances = new WeakMap<object, Exports | undefined>()
 
 const exportsOf = (backend: WasmBackend): Exports | undefined => {
