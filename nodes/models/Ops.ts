@@ -8,13 +8,14 @@
  *   Its matMul takes gradients as explicit transposes followed by plain products: TF.js's
  *   matMul with transpose flags is 13–26× slower on the wasm backend (docs/performance.md).
  *
- * `current()` is `fused` on the wasm backend where its kernels run, else `composed`; the
- * plain `linear` (for the MLPs) uses it.
+ * `current()` is `fused` on the wasm backend where its kernels run, else `composed`: the one
+ * place that chooses. The transformer, Adam and the plain `linear` (for the MLPs) use it.
  *
  * Formulas: LayerNorm (Ba et al., 2016, https://arxiv.org/abs/1607.06450): (x − μ)/√(σ² + ε)·γ + β.
  * GELU, tanh approximation (Hendrycks & Gimpel, 2016, https://arxiv.org/abs/1606.08415):
  * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Causal self-attention (Vaswani et al., 2017,
- * https://arxiv.org/abs/1706.03762): softmax(QKᵀ/√dh + mask)·V per head.
+ * https://arxiv.org/abs/1706.03762): softmax(QKᵀ/√dh + mask)·V per head. Adam's update
+ * (Kingma & Ba, 2015, https://arxiv.org/abs/1412.6980): as written in nodes/models/Adam.ts.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import * as Kernels from "./kernels/Kernels.ts"
