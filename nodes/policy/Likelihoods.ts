@@ -22,7 +22,7 @@ import type { NodeContext } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { Prompt } from "../data/Task.ts"
-import { mean } from "../evaluate/math.ts"
+import { massPerPrompt, mean } from "../evaluate/math.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import type { PairData } from "./PairTraining.ts"
 
@@ -118,13 +118,13 @@ const meanShift = (now: ReadonlyArray<number>, then: ReadonlyArray<number>): num
  * chosen and rejected responses, given log π of each pair's chosen and rejected response.
  */
 export const unseenMass = (data: Pick<PairData, "prompts" | "chosen" | "rejected">, chosen: ReadonlyArray<number>, rejected: ReadonlyArray<number>): number => {
-  const byPrompt = new Map<number, Map<string, number>>()
+  // each distinct (prompt, response) once, in the order it first appears
+  const distinct = new Map<string, { readonly prompt: number; readonly logProb: number }>()
   data.prompts.forEach((prompt, i) => {
-    const responses = byPrompt.get(prompt.id) ?? new Map<string, number>()
-    responses.set(data.chosen[i]!.join(","), chosen[i]!).set(data.rejected[i]!.join(","), rejected[i]!)
-    byPrompt.set(prompt.id, responses)
+    distinct.set(`${prompt.id}:${data.chosen[i]!.join(",")}`, { prompt: prompt.id, logProb: chosen[i]! })
+    distinct.set(`${prompt.id}:${data.rejected[i]!.join(",")}`, { prompt: prompt.id, logProb: rejected[i]! })
   })
-  return mean([...byPrompt.values()].map((responses) => 1 - [...responses.values()].reduce((total, logProb) => total + Math.exp(logProb), 0)))
+  return mean(massPerPrompt([...distinct.values()]).map((covered) => 1 - covered))
 }
 
 /** Mean Δ of the chosen, rejected and (when there are any) unseen responses under `policy` now, and the mass on unseen responses. */
