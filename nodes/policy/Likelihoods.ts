@@ -89,7 +89,7 @@ const keyOf = (prompt: Prompt, response: ReadonlyArray<number>): string => `${pr
  * temperature 1, less those that are one of that prompt's chosen or rejected responses
  * (a peaked policy redraws its data often: those are not unseen).
  */
-export const unseenResponses = (policy: PolicyModel.Loaded, data: PairData, perPrompt: number, random: Random): Responses => {
+const unseenResponses = (policy: PolicyModel.Loaded, data: PairData, perPrompt: number, random: Random): Responses => {
   const seen = new Set(data.prompts.flatMap((prompt, i) => [keyOf(prompt, data.chosen[i]!), keyOf(prompt, data.rejected[i]!)]))
   const distinct = [...new Map(data.prompts.map((p) => [p.id, p])).values()]
   const repeated = distinct.flatMap((p) => Array.from({ length: perPrompt }, () => p))
@@ -126,7 +126,7 @@ export const unseenMass = (data: Pick<PairData, "prompts" | "chosen" | "rejected
 }
 
 /** Mean Δ of the chosen, rejected and (when there are any) unseen responses under `policy` now, and the mass on unseen responses. */
-export const measure = (
+const measure = (
   policy: PolicyModel.Loaded,
   data: PairData,
   from: Start
