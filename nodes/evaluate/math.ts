@@ -114,6 +114,17 @@ export const klEstimators = (
   return { k1: k1 / n, k2: k2 / n, k3: k3 / n }
 }
 
+/**
+ * The mass Σ_{y ∈ Y(x)} π(y | x) a policy puts on each prompt's responses, given the prompt and
+ * log π(y | x) of each distinct response: one sum per prompt, in the order prompts first appear.
+ * The mass on the responses a preference dataset covers, and 1 − it the mass on the unseen ones.
+ */
+export const massPerPrompt = (responses: ReadonlyArray<{ readonly prompt: number; readonly logProb: number }>): Array<number> => {
+  const mass = new Map<number, number>()
+  for (const r of responses) mass.set(r.prompt, (mass.get(r.prompt) ?? 0) + Math.exp(r.logProb))
+  return [...mass.values()]
+}
+
 /** A distinct response of a preference dataset: its prompt and its summed log-probability under a policy and its reference. */
 export interface CoveredResponse {
   readonly prompt: number
@@ -131,17 +142,11 @@ export const pairLikelihood = (
   pairs: ReadonlyArray<{ readonly chosen: number; readonly rejected: number }>
 ): { readonly chosen: number; readonly rejected: number; readonly covered: number; readonly referenceCovered: number } => {
   const logRatio = (i: number) => responses[i]!.logProb - responses[i]!.referenceLogProb
-  const mass = new Map<number, { policy: number; reference: number }>()
-  for (const r of responses) {
-    const m = mass.get(r.prompt) ?? { policy: 0, reference: 0 }
-    mass.set(r.prompt, { policy: m.policy + Math.exp(r.logProb), reference: m.reference + Math.exp(r.referenceLogProb) })
-  }
-  const prompts = [...mass.values()]
   return {
     chosen: mean(pairs.map((p) => logRatio(p.chosen))),
     rejected: mean(pairs.map((p) => logRatio(p.rejected))),
-    covered: mean(prompts.map((m) => m.policy)),
-    referenceCovered: mean(prompts.map((m) => m.reference))
+    covered: mean(massPerPrompt(responses)),
+    referenceCovered: mean(massPerPrompt(responses.map((r) => ({ prompt: r.prompt, logProb: r.referenceLogProb }))))
   }
 }
 

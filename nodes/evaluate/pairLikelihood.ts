@@ -15,7 +15,7 @@ import { PairLikelihood, Policy, ResponsePairs, Task } from "../artifacts.ts"
 import * as TaskView from "../data/Task.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import { checkResponse, rowPrompts } from "../policy/PairTraining.ts"
-import { bySplit, type CoveredResponse, pairLikelihood as likelihood, sum } from "./math.ts"
+import { bySplit, type CoveredResponse, pairLikelihood as likelihood } from "./math.ts"
 
 export const pairLikelihood = Node.make({
   kind: "evaluate/pairLikelihood",
@@ -54,7 +54,7 @@ export const pairLikelihood = Node.make({
       const logProbs = (value: typeof inputs.policy, name: "policy" | "reference") =>
         PolicyModel.withLoaded(value, (policy) => {
           PolicyModel.checkFits(policy, task, name)
-          return PolicyModel.tokenLogProbs(policy, distinct.map((d) => d.prompt), distinct.map((d) => d.response)).map(sum)
+          return PolicyModel.summedLogProbs(policy, distinct.map((d) => d.prompt), distinct.map((d) => d.response))
         })
       const policy = logProbs(inputs.policy, "policy")
       const reference = logProbs(inputs.reference, "reference")

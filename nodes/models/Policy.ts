@@ -10,6 +10,7 @@ import type { Progress } from "../../dsl/Node.ts"
 import type { Random } from "../../dsl/Random.ts"
 import { logSoftmax } from "../data/math.ts"
 import type { BanditView, Prompt, SequenceView, TaskView } from "../data/Task.ts"
+import { sum } from "../evaluate/math.ts"
 import * as Sampling from "./Sampling.ts"
 import * as TabularPolicy from "./TabularPolicy.ts"
 import { throughputSince } from "./Train.ts"
@@ -124,7 +125,7 @@ export const summedLogProbs = (
   policy: Loaded,
   prompts: ReadonlyArray<Prompt>,
   responses: ReadonlyArray<ReadonlyArray<number>>
-): Array<number> => tokenLogProbs(policy, prompts, responses).map((tokens) => tokens.reduce((total, t) => total + t, 0))
+): Array<number> => tokenLogProbs(policy, prompts, responses).map(sum)
 
 /**
  * Each prompt followed by its response, as one int32 batch; every prompt has the same length P

@@ -22,7 +22,7 @@ import type { NodeContext } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
 import type { Prompt } from "../data/Task.ts"
-import { mean } from "../evaluate/math.ts"
+import { massPerPrompt, mean } from "../evaluate/math.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import type { PairData } from "./PairTraining.ts"
 
@@ -81,22 +81,20 @@ export interface Start {
 const summedLogProbs = (policy: PolicyModel.Loaded, { prompts, responses }: Responses): Array<number> =>
   PolicyModel.summedLogProbs(policy, prompts, responses)
 
+/** A prompt and one of its responses as one string: the same response to the same prompt, the same key. */
+const keyOf = (prompt: Prompt, response: ReadonlyArray<number>): string => `${prompt.id}:${response.join(",")}`
+
 /**
  * `perPrompt` responses to each distinct prompt of the pairs, drawn from `policy` at
  * temperature 1, less those that are one of that prompt's chosen or rejected responses
  * (a peaked policy redraws its data often: those are not unseen).
  */
-export const unseenResponses = (policy: PolicyModel.Loaded, data: PairData, perPrompt: number, random: Random): Responses => {
-  const seen = new Map<number, Set<string>>()
-  data.prompts.forEach((prompt, i) => {
-    const responses = seen.get(prompt.id) ?? new Set<string>()
-    responses.add(data.chosen[i]!.join(",")).add(data.rejected[i]!.join(","))
-    seen.set(prompt.id, responses)
-  })
+const unseenResponses = (policy: PolicyModel.Loaded, data: PairData, perPrompt: number, random: Random): Responses => {
+  const seen = new Set(data.prompts.flatMap((prompt, i) => [keyOf(prompt, data.chosen[i]!), keyOf(prompt, data.rejected[i]!)]))
   const distinct = [...new Map(data.prompts.map((p) => [p.id, p])).values()]
   const repeated = distinct.flatMap((p) => Array.from({ length: perPrompt }, () => p))
   const drawn = perPrompt === 0 ? [] : PolicyModel.sample(policy, repeated, data.responseLength, { temperature: 1, topK: 0 }, random).responses
-  const kept = repeated.flatMap((prompt, i) => (seen.get(prompt.id)!.has(drawn[i]!.join(",")) ? [] : [i]))
+  const kept = repeated.flatMap((prompt, i) => (seen.has(keyOf(prompt, drawn[i]!)) ? [] : [i]))
   return { prompts: kept.map((i) => repeated[i]!), responses: kept.map((i) => drawn[i]!) }
 }
 
@@ -118,17 +116,17 @@ const meanShift = (now: ReadonlyArray<number>, then: ReadonlyArray<number>): num
  * chosen and rejected responses, given log π of each pair's chosen and rejected response.
  */
 export const unseenMass = (data: Pick<PairData, "prompts" | "chosen" | "rejected">, chosen: ReadonlyArray<number>, rejected: ReadonlyArray<number>): number => {
-  const byPrompt = new Map<number, Map<string, number>>()
+  // each distinct (prompt, response) once, in the order it first appears
+  const distinct = new Map<string, { readonly prompt: number; readonly logProb: number }>()
   data.prompts.forEach((prompt, i) => {
-    const responses = byPrompt.get(prompt.id) ?? new Map<string, number>()
-    responses.set(data.chosen[i]!.join(","), chosen[i]!).set(data.rejected[i]!.join(","), rejected[i]!)
-    byPrompt.set(prompt.id, responses)
+    distinct.set(keyOf(prompt, data.chosen[i]!), { prompt: prompt.id, logProb: chosen[i]! })
+    distinct.set(keyOf(prompt, data.rejected[i]!), { prompt: prompt.id, logProb: rejected[i]! })
   })
-  return mean([...byPrompt.values()].map((responses) => 1 - [...responses.values()].reduce((total, logProb) => total + Math.exp(logProb), 0)))
+  return mean(massPerPrompt([...distinct.values()]).map((covered) => 1 - covered))
 }
 
 /** Mean Δ of the chosen, rejected and (when there are any) unseen responses under `policy` now, and the mass on unseen responses. */
-export const measure = (
+const measure = (
   policy: PolicyModel.Loaded,
   data: PairData,
   from: Start

@@ -104,15 +104,18 @@ const seriesName = (row: Results.Row, x: string | undefined) => {
 }
 
 /**
- * The lines a row is drawn on: its own, or, for a cell shared by every value of a factor (its
- * coordinates leave the factor out: `demos=0` across `quality`), the line of each value.
+ * The lines each of `rows` is drawn on: its own, or, for a cell shared by every value of a
+ * factor (its coordinates leave the factor out: `demos=0` across `quality`), the line of each value.
  */
-const linesOf = (row: Results.Row, rows: ReadonlyArray<Results.Row>, x: string): Array<string> => {
-  const factors = new Set(rows.flatMap((r) => Object.keys(r.factors)))
-  const lines = rows.filter((other) =>
-    other.split === row.split && [...factors].every((f) => f in other.factors) && Results.covers(row.factors, other.factors, (f) => f === x)
-  ).map((other) => seriesName(other, x))
-  return lines.length === 0 ? [seriesName(row, x)] : [...new Set(lines)]
+const linesOf = (rows: ReadonlyArray<Results.Row>, x: string): (row: Results.Row) => Array<string> => {
+  const factors = [...new Set(rows.flatMap((r) => Object.keys(r.factors)))]
+  // the rows with a coordinate on every factor: each names a line
+  const full = rows.filter((r) => factors.every((f) => f in r.factors))
+  return (row) => {
+    const lines = full.filter((other) => other.split === row.split && Results.covers(row.factors, other.factors, (f) => f === x))
+      .map((other) => seriesName(other, x))
+    return lines.length === 0 ? [seriesName(row, x)] : [...new Set(lines)]
+  }
 }
 
 /** Each result metric of each output against its main factor. */
@@ -122,10 +125,11 @@ export const metricCharts = (results: Results.Table): Array<Chart> => {
     const rows = results.rows.filter((r) => r.output === output)
     const x = mainFactor(rows, results.factors)
     if (x === undefined) continue
+    const lines = linesOf(rows, x)
     for (const metric of results.metrics) {
       const points = rows.flatMap((row) => {
         const cell = row.metrics[metric]
-        return cell === undefined ? [] : linesOf(row, rows, x).map((series) => ({
+        return cell === undefined ? [] : lines(row).map((series) => ({
           x: row.factors[x] ?? null,
           series,
           mean: cell.mean,

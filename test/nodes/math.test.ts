@@ -173,6 +173,11 @@ describe("evaluation math", () => {
     expect(out.covered).toBeCloseTo(0.525, 12)
     // the reference's: (0.2 + 0.2 + 0.1 = 0.5, 0.5 + 0.1 = 0.6): mean 0.55
     expect(out.referenceCovered).toBeCloseTo(0.55, 12)
+    // per prompt, in the order prompts first appear: prompt 1's responses first here
+    const perPrompt = math.evaluate.massPerPrompt([responses[3]!, responses[0]!, responses[4]!, responses[1]!])
+    expect(perPrompt.length).toBe(2)
+    expect(perPrompt[0]).toBeCloseTo(0.6, 12)
+    expect(perPrompt[1]).toBeCloseTo(0.4, 12)
   })
 
   it("pairwise accuracy skips gold ties and counts model ties as wrong", () => {
