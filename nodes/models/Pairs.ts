@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { FeaturePair } from "../artifacts.ts"
+import { matrix } from "./Tensors.ts"
 
 type Features = Pick<FeaturePair, "chosen" | "rejected">
 
@@ -11,8 +12,8 @@ type Features = Pick<FeaturePair, "chosen" | "rejected">
 export const pairTensors = (rows: ReadonlyArray<Features>): { chosen: tf.Tensor2D; rejected: tf.Tensor2D } => {
   const d = rows[0]?.chosen.length ?? 0
   return {
-    chosen: tf.tensor2d(rows.flatMap((p) => p.chosen), [rows.length, d]),
-    rejected: tf.tensor2d(rows.flatMap((p) => p.rejected), [rows.length, d])
+    chosen: matrix(rows.map((p) => p.chosen), d, "the chosen features of pair"),
+    rejected: matrix(rows.map((p) => p.rejected), d, "the rejected features of pair")
   }
 }
 

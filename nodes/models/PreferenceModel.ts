@@ -15,6 +15,7 @@ import * as Ensemble from "./Ensemble.ts"
 import * as LatentUser from "./LatentUser.ts"
 import * as Mlp from "./Mlp.ts"
 import { groupedPairTensors, pairTensors, userPreferences } from "./Pairs.ts"
+import { matrix } from "./Tensors.ts"
 
 type Rows = ReadonlyArray<FeaturePair>
 
@@ -110,11 +111,11 @@ const singleRewards = (value: ModelValue, features: ReadonlyArray<ReadonlyArray<
   return withLoaded(value, {
     latentUser: (latent) =>
       Array.from(tf.tidy(() =>
-        LatentUser.rewards(latent, tf.tensor3d(features.flat(), [1, features.length, d]), tf.zeros([1, latent.config.latent]) as tf.Tensor2D).dataSync()
+        LatentUser.rewards(latent, tf.reshape(matrix(features, d, "response"), [1, features.length, d]) as tf.Tensor3D, tf.zeros([1, latent.config.latent]) as tf.Tensor2D).dataSync()
       )),
     mlp: (mlp) => {
       if (mlp.config.inputs !== d) throw new InputError({ reason: `the reward model reads ${mlp.config.inputs} features but the responses have ${d}` })
-      return Array.from(tf.tidy(() => Mlp.score(mlp, tf.tensor2d(features.flat(), [features.length, d])).dataSync()))
+      return Array.from(tf.tidy(() => Mlp.score(mlp, matrix(features, d, "response")).dataSync()))
     }
   })
 }

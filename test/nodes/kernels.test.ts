@@ -101,7 +101,7 @@ const nudged = (x: tf.Tensor, i: number, h: number): tf.Tensor => {
 const odd = 5 // a width that is not a multiple of the kernels' 4 lanes
 
 const cases: ReadonlyArray<Case> = [
-  ...[[1, 1, 1], [7, odd, 3], [13, 9, 17], [6, 300, 11]].flatMap(([m, k, n]) => [
+  ...[[1, 1, 1], [7, odd, 3], [13, 9, 17], [6, 300, 11], [9, 600, 1]].flatMap(([m, k, n]) => [
     { name: `matMul ${m}×${k} · ${k}×${n}`, op: (o: Ops.TensorOps, a: tf.Tensor, b: tf.Tensor) => o.matMul(a as tf.Tensor2D, b as tf.Tensor2D), inputs: () => [normal([m!, k!], 1), normal([k!, n!], 2)], wrt: [0, 1] },
     { name: `matMul ${m}×${k} · (${n}×${k})ᵀ`, op: (o: Ops.TensorOps, a: tf.Tensor, b: tf.Tensor) => o.matMul(a as tf.Tensor2D, b as tf.Tensor2D, true), inputs: () => [normal([m!, k!], 3), normal([n!, k!], 4)], wrt: [0, 1] },
     { name: `linear [2, ${m}, ${k}] → ${n}`, op: (o: Ops.TensorOps, x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => o.linear(x, w, b), inputs: () => [normal([2, m!, k!], 5), normal([k!, n!], 6), normal([n!], 7)], wrt: [0, 1, 2] }
@@ -168,6 +168,31 @@ describe("fused ops against their TensorFlow.js compositions", () => {
         })
       })
     })
+  }
+})
+
+describe("matrix–vector products", () => {
+  // a product with one column (a linear model's scores, its weights' gradient) has a path of its
+  // own in kernels.c that must sum exactly as the general product does: the same bits as column 0
+  // of a product with two columns, across KC blocks of K and row counts that are not multiples of 8
+  const product = (a: tf.Tensor, b: tf.Tensor, bias: tf.Tensor | undefined, transposeA: boolean) =>
+    Kernels.one(Kernels.names.matMul, bias === undefined ? { a, b } : { a, b, bias }, { transposeA, transposeB: false })
+  for (const [m, k] of [[1, 1], [9, odd], [3, 600], [17, 257]]) {
+    for (const transposeA of [false, true]) {
+      for (const withBias of [false, true]) {
+        it(`${transposeA ? `(${k}×${m})ᵀ` : `${m}×${k}`} · ${k}×1${withBias ? " + bias" : ""}: the bits of the two-column product's first column`, () => {
+          tf.tidy(() => {
+            const a = normal(transposeA ? [k!, m!] : [m!, k!], 30)
+            const b = normal([k!, 2], 31)
+            const bias = normal([2], 32)
+            const one = product(a, tf.slice(b, [0, 0], [k!, 1]), withBias ? tf.slice(bias, [0], [1]) : undefined, transposeA)
+            const two = tf.slice(product(a, b, withBias ? bias : undefined, transposeA), [0, 0], [m!, 1])
+            expect(one.shape).toEqual([m, 1])
+            expect(Buffer.from(one.dataSync().buffer).equals(Buffer.from(Float32Array.from(two.dataSync()).buffer))).toBe(true)
+          })
+        })
+      }
+    }
   }
 })
 

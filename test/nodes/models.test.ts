@@ -9,6 +9,7 @@ import * as Mlp from "../../nodes/models/Mlp.ts"
 import * as PolicyModel from "../../nodes/models/Policy.ts"
 import * as TabularPolicy from "../../nodes/models/TabularPolicy.ts"
 import * as Train from "../../nodes/models/Train.ts"
+import * as Tensors from "../../nodes/models/Tensors.ts"
 import * as Transformer from "../../nodes/models/Transformer.ts"
 import { TensorBackend } from "../../runtime/TensorBackend.ts"
 import { nodeContext } from "../helpers.ts"
@@ -234,5 +235,19 @@ describe("MLP heads", () => {
     const value = Mlp.init({ inputs: 5, hidden: [] }, Random.make("v"))
     expect(Mlp.score(value, x).shape).toEqual([3])
     expect(Mlp.fromModel(Mlp.toModel(policy)).config).toEqual({ inputs: 5, hidden: [8], outputs: 4 })
+  })
+})
+
+describe("feature rows as tensors", () => {
+  it("holds the values TensorFlow.js makes of the nested arrays, and names a row of another length", () => {
+    const rows = [[0.1, 2, Math.log(37)], [1e-40, -3.5, 7]]
+    const m = Tensors.matrix(rows, 3, "response")
+    expect(m.shape).toEqual([2, 3])
+    expect(Buffer.from(m.dataSync().buffer).equals(Buffer.from(tf.tensor2d(rows).dataSync().buffer))).toBe(true)
+    expect(Tensors.matrix([], 0, "response").shape).toEqual([0, 0])
+    expect(() => Tensors.matrix([[1, 2, 3], [4, 5]], 3, "the chosen features of pair")).toThrow(
+      expect.objectContaining({ _tag: "InputError", reason: "the chosen features of pair 1 has 2 values where the others have 3" })
+    )
+    tf.dispose([m])
   })
 })

@@ -40,6 +40,7 @@ interface WasmBackend {
   readonly wasm: { readonly _malloc: (bytes: number) => number; readonly _free: (pointer: number) => void; readonly asm?: { readonly memory?: unknown } }
   readonly dataIdMap: { get: (dataId: object) => { readonly memoryOffset: number } | undefined }
   readonly makeOutput: (shape: Array<number>, dtype: tf.DataType) => tf.TensorInfo
+  readonly incRef: (dataId: object) => void
 }
 
 const stackBytes = 64 * 1024
@@ -297,11 +298,30 @@ const gradients: ReadonlyArray<tf.GradConfig> = [
   },
 ]
 
+/**
+ * The wasm backend's Identity shares its input's data, as the cpu and webgl backends' do,
+ * instead of copying it. The gradient tape clones (Identity) every input an op saves for its
+ * gradient, each time it records the op: a linear reward model's step copied its 1,125 × 2,048
+ * feature matrix twice, ~30% of the model's training time. Tensor data is never written once
+ * made (a variable's assign takes the new tensor's data), so a shared copy cannot change.
+ */
+const sharedIdentity: tf.KernelConfig = {
+  kernelName: tf.Identity,
+  backendName: "wasm",
+  kernelFunc: ({ inputs, backend }) => {
+    const x = inputs["x"]!
+    ;(backend as unknown as WasmBackend).incRef(x.dataId)
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype }
+  }
+}
+
 /** Register the kernels and their gradients with TensorFlow.js, once (the registries are TensorFlow.js's own). */
 const register = (): void => {
   if (tf.getKernel(names.adam, "wasm") !== undefined) return
   for (const config of configs) tf.registerKernel(config)
   for (const config of gradients) tf.registerGradient(config)
+  tf.unregisterKernel(tf.Identity, "wasm")
+  tf.registerKernel(sharedIdentity)
 }
 
 /** Whether the fused kernels compute on the current backend: it is wasm and the module runs on its heap. */
