@@ -12,6 +12,7 @@ import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { packageVersion } from "./internal/Packages.ts"
+import * as WebGpu from "./internal/WebGpu.ts"
 import * as Observer from "./Observer.ts"
 import { ConfigError, reasonOf } from "./Errors.ts"
 
@@ -24,9 +25,10 @@ export const defaultName: Name = "WebAssembly" in globalThis ? "wasm" : "cpu"
 
 /**
  * The package behind each backend. Those with `needs` are optional: not installed by
- * a plain `npm install`, and `needs` says what installing them takes.
+ * a plain `npm install`, and `needs` says what installing them takes; `with` names the
+ * packages they need beside them.
  */
-const backends: Record<Name, { readonly pkg: string; readonly needs?: string }> = {
+const backends: Record<Name, { readonly pkg: string; readonly needs?: string; readonly with?: ReadonlyArray<string> }> = {
   wasm: { pkg: "@tensorflow/tfjs-backend-wasm" },
   cpu: { pkg: "@tensorflow/tfjs-backend-cpu" },
   tensorflow: {
@@ -37,20 +39,34 @@ const backends: Record<Name, { readonly pkg: string; readonly needs?: string }> 
     pkg: "@tensorflow/tfjs-node-gpu",
     needs: "an NVIDIA GPU with CUDA and cuDNN, and network access beyond the npm registry: its install script downloads libtensorflow"
   },
-  webgpu: { pkg: "@tensorflow/tfjs-backend-webgpu", needs: "a WebGPU implementation (navigator.gpu) in the process" }
+  webgpu: {
+    pkg: "@tensorflow/tfjs-backend-webgpu",
+    needs: "a GPU with a Vulkan, Metal or Direct3D 12 driver; in Node, WebGPU comes from the `webgpu` package (Google's Dawn)",
+    with: ["webgpu"]
+  }
+}
+
+/** An optional backend's packages: its own, and those it needs beside it here. */
+interface Optional {
+  readonly pkg: string
+  readonly needs: string
+  readonly packages: ReadonlyArray<string>
 }
 
 /** The backend's optional package, if it needs one. */
-const optionalPackage = (name: Name): { readonly pkg: string; readonly needs: string } | undefined => {
+const optionalPackage = (name: Name): Optional | undefined => {
   const { pkg, needs } = backends[name]
-  return needs === undefined ? undefined : { pkg, needs }
+  // a process with WebGPU of its own (a browser, Deno) needs no Dawn
+  const beside = name === "webgpu" && WebGpu.native() ? [] : backends[name].with ?? []
+  return needs === undefined ? undefined : { pkg, needs, packages: [pkg, ...beside] }
 }
 
 /** The error for an optional package that is not installed: what to install and what it needs. */
-const missingPackage = (name: Name, optional: { readonly pkg: string; readonly needs: string }) =>
+const missingPackage = (name: Name, optional: Optional, missing: ReadonlyArray<string>) =>
   new ConfigError({
-    reason: `tensor backend ${name} needs the optional package ${optional.pkg}, which is not installed. ` +
-      `Install it with \`npm install ${optional.pkg}\`; it needs ${optional.needs}.`
+    reason: `tensor backend ${name} needs the optional package${missing.length > 1 ? "s" : ""} ${missing.join(" and ")}, ` +
+      `which ${missing.length > 1 ? "are" : "is"} not installed. Install ${missing.length > 1 ? "them" : "it"} with ` +
+      `\`npm install ${optional.packages.join(" ")}\`; it needs ${optional.needs}.`
   })
 
 /** The error for a backend whose package is installed but would not load or initialise, with the underlying reason. */
@@ -86,7 +102,9 @@ const installedVersion = (pkg: string, observer: Observer.Observer): string => p
 export const env = (name: Name, observer: Observer.Observer = Observer.none): { readonly [key: string]: string } => ({
   backend: name,
   tfjs: installedVersion("@tensorflow/tfjs-core", observer),
-  kernels: installedVersion(backends[name].pkg, observer)
+  kernels: installedVersion(backends[name].pkg, observer),
+  // the WebGPU implementation compiles the kernels' shaders: Dawn's version counts as theirs
+  ...(name === "webgpu" && !WebGpu.native() ? { dawn: installedVersion("webgpu", observer) } : {})
 })
 
 /** Parse a backend name from a flag or the environment. */
@@ -99,20 +117,22 @@ const tfBackendName = (name: Name): string => (name === "tensorflow" || name ===
 
 type TensorFlow = typeof import("@tensorflow/tfjs-core")
 
-/** Why the package of backend `name` registered no TensorFlow.js backend, where it can tell. */
-const unregistered = (name: Name, tfName: string): string =>
-  name === "webgpu" && (globalThis.navigator as { readonly gpu?: unknown } | undefined)?.gpu === undefined
-    ? "this process has no WebGPU implementation (navigator.gpu is undefined), so the package registered no webgpu backend"
-    : `${backends[name].pkg} registered no "${tfName}" backend with TensorFlow.js`
+/** Why the package of backend `name` registered no TensorFlow.js backend. */
+const unregistered = (name: Name, tfName: string): string => `${backends[name].pkg} registered no "${tfName}" backend with TensorFlow.js`
 
-/** Import the package of backend `name` (registering its backend); wasm also learns where its binaries are. */
-const importBackend = async (name: Name): Promise<void> => {
+/**
+ * Import the package of backend `name` (registering its backend); wasm also learns where its
+ * binaries are. Whether the backend can run here: webgpu cannot where there is no GPU adapter.
+ */
+const importBackend = async (tf: TensorFlow, name: Name): Promise<boolean> => {
+  if (name === "webgpu") return WebGpu.register(tf)
   const pkg = backends[name].pkg
   const module: unknown = await import(pkg)
   if (name === "wasm") {
     const wasm = module as typeof import("@tensorflow/tfjs-backend-wasm")
     wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
   }
+  return true
 }
 
 /**
@@ -165,10 +185,11 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
       },
       catch: (error) => new ConfigError({ reason: `TensorFlow.js failed to load: ${reasonOf(error).split("\n")[0]}` })
     })
-    yield* Effect.tryPromise({ try: () => importBackend(name), catch: (error) => error }).pipe(
+    const runs = yield* Effect.tryPromise({ try: () => importBackend(tf, name), catch: (error) => error }).pipe(
       // a package that is not installed says what to install (`check`); an installed one, why it would not load
       Effect.catch((error) => Effect.andThen(check(name), Effect.fail(failedBackend(name, "load", error))))
     )
+    if (!runs) return yield* Effect.fail(new ConfigError({ reason: `tensor backend ${name} cannot run here: ${WebGpu.noAdapter}` }))
     yield* Effect.tryPromise({ try: () => initialise(tf, name), catch: (error) => failedBackend(name, "initialise", error) })
   })
 
@@ -179,7 +200,8 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
 export const check = (name: Name): Effect.Effect<void, ConfigError> => {
   const optional = optionalPackage(name)
   if (optional === undefined) return Effect.void
-  return isInstalled(optional.pkg) ? Effect.void : Effect.fail(missingPackage(name, optional))
+  const missing = optional.packages.filter((pkg) => !isInstalled(pkg))
+  return missing.length === 0 ? Effect.void : Effect.fail(missingPackage(name, optional, missing))
 }
 
 /**

@@ -19,10 +19,24 @@ import * as Train from "../../nodes/models/Train.ts"
 import * as Transformer from "../../nodes/models/Transformer.ts"
 import * as ModelCodec from "../../runtime/internal/ModelCodec.ts"
 
-// A stand-in for an installed webgpu package (it is not installed here), as the real one
-// behaves in Node: it loads, and registers a backend only where WebGPU exists (the tests
-// register one where they need it). It covers our handling of the failures, not the package.
-vi.mock("@tensorflow/tfjs-backend-webgpu", () => ({}))
+// Stand-ins for the webgpu backend's packages, to cover our wiring of them on any machine
+// (test/runtime/webgpu.test.ts runs the real ones). The backend's package registers nothing
+// on import, as the real one in a process without navigator.gpu; its WebGPUBackend records
+// what it was made with. Dawn's adapter is whatever a test puts in `dawn.adapter`.
+const dawn = vi.hoisted(() => ({
+  adapter: null as unknown,
+  made: [] as Array<{ device: unknown; info: unknown }>,
+  flags: { GPUBufferUsage: { STORAGE: 128 }, GPUMapMode: { READ: 1 }, GPUTextureUsage: { COPY_SRC: 1 } }
+}))
+vi.mock("@tensorflow/tfjs-backend-webgpu", () => ({
+  WebGPUBackend: class {
+    constructor(device: unknown, info: unknown) {
+      dawn.made.push({ device, info })
+      throw new Error("a stand-in backend cannot compute")
+    }
+  }
+}))
+vi.mock("webgpu", () => ({ create: () => ({ requestAdapter: async () => dawn.adapter }), globals: dawn.flags }))
 
 const leaky = Node.make({
   kind: "test/leaky",
@@ -89,12 +103,43 @@ describe("loading a backend", () => {
     expect((await Effect.runPromise(Effect.flip(TensorBackend.check("tensorflow-gpu")))).message).toContain("`npm install @tensorflow/tfjs-node-gpu`")
   })
 
+  it("webgpu in Node: without an adapter, says what Dawn needs; with one, the backend gets the device TensorFlow.js's factory asks for", async () => {
+    const noAdapter = await loadError("webgpu")
+    expect(noAdapter.message).toContain("tensor backend webgpu cannot run here: the webgpu package (Dawn) found no GPU adapter on this machine")
+    expect(noAdapter.message).toContain("Vulkan")
+    expect(noAdapter.message).not.toContain("npm install")
+
+    const requested: Array<unknown> = []
+    dawn.adapter = {
+      features: { has: (feature: string) => feature === "timestamp-query" },
+      limits: { maxBufferSize: 1024, maxStorageBufferBindingSize: 512, maxComputeWorkgroupStorageSize: 16384, maxComputeWorkgroupsPerDimension: 65535, maxComputeWorkgroupSizeX: 256, maxComputeInvocationsPerWorkgroup: 256, maxBindGroups: 4 },
+      info: { vendor: "test" },
+      requestDevice: async (descriptor: unknown) => {
+        requested.push(descriptor)
+        return { device: true }
+      }
+    }
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {})
+    try {
+      const failed = await loadError("webgpu")
+      // the stand-in backend refuses to compute: what matters is what it was made with
+      expect(failed.message).toContain("failed to initialise: a stand-in backend cannot compute")
+      expect(requested).toEqual([{
+        requiredFeatures: ["timestamp-query"],
+        requiredLimits: { maxComputeWorkgroupStorageSize: 16384, maxComputeWorkgroupsPerDimension: 65535, maxStorageBufferBindingSize: 512, maxBufferSize: 1024, maxComputeWorkgroupSizeX: 256, maxComputeInvocationsPerWorkgroup: 256 }
+      }])
+      expect(dawn.made).toEqual([{ device: { device: true }, info: { vendor: "test" } }])
+      expect((globalThis as Record<string, unknown>)["GPUBufferUsage"]).toBe(dawn.flags.GPUBufferUsage)
+      expect(TensorBackend.env("webgpu")).toMatchObject({ backend: "webgpu", dawn: "0.6.2" })
+    } finally {
+      warn.mockRestore()
+      tf.removeBackend("webgpu")
+      dawn.adapter = null
+      for (const name of Object.keys(dawn.flags)) delete (globalThis as Record<string, unknown>)[name]
+    }
+  })
+
   it("an installed optional package that fails to initialise: says why, not to install it", async () => {
-    const noGpu = await loadError("webgpu")
-    expect(noGpu.message).toContain(
-      "@tensorflow/tfjs-backend-webgpu is installed but failed to initialise: this process has no WebGPU implementation (navigator.gpu is undefined)"
-    )
-    expect(noGpu.message).not.toContain("npm install")
 
     vi.stubGlobal("navigator", { gpu: {} })
     tf.registerBackend("webgpu", () => Promise.reject(new Error("no WebGPU adapter found")))
