@@ -77,15 +77,20 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
       positiveInt("concurrency", values["concurrency"] as string | undefined, os.availableParallelism())
     )
     // nodes that compute run in a pool of `concurrency` worker processes, started as needed, or
-    // on the workers of a job queue (their notices are the run's own output)
-    const queue = yield* queueOf(values, "executor", (text) => void process.stderr.write(text))
+    // on the workers of a job queue, whose connection notices are the run's own output: on
+    // stderr, or with --json a `notice` event among the others
+    const json = values["json"] === true
+    const notify = (text: string) => {
+      if (json) console.out.write(Render.jsonLine({ type: "notice", text: text.trimEnd() }))
+      else process.stderr.write(text)
+    }
+    const queue = yield* queueOf(values, "executor", notify)
     const jobs = { file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }
     const executor = queue === undefined
       ? Executor.pool(jobs).pipe(Layer.provide(WorkerPool.layer({ size: concurrency, backend })))
       : Executor.queue(jobs).pipe(Layer.provide(JobQueue.layer(queue)))
     // the store's layers serve the run, the outputs shown and the replay record alike
     return yield* Effect.gen(function*() {
-      const json = values["json"] === true
       const started = performance.now()
       const renderer = Render.make(
         Render.modeOf(json, console.out),

@@ -386,6 +386,10 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     expect(code).toBe(0)
     expect(valueOf(stdout, "trainer")).toBe(trainedSum)
     expect(hashesOf(stdout)).toEqual(await localHashes("train.ts"))
+    // with --json the coordinator's connection notices are events among the others
+    const notices = events(stdout).filter((e) => e["type"] === "notice").map((e) => String(e["text"]))
+    expect(notices.some((text) => text.startsWith("lost the connection to the job queue's Redis"))).toBe(true)
+    expect(notices.some((text) => text.startsWith("reconnected to the job queue's Redis"))).toBe(true)
     // the worker stopped the job whose lock it lost with the server, and ran it again from the last checkpoint
     expect(worker.events().filter((e) => e["type"] === "stopped" && e["label"] === "trainer")).toMatchObject([{ lost: true }])
     expect(startedBy(worker, "trainer")).toHaveLength(2)
