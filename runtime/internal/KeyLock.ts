@@ -5,6 +5,11 @@
  * host and a token unique to this store value. A lock whose owner (on this host) is no
  * longer alive is stale and is taken over; so is an empty one older than a few seconds
  * (its writer died between creating and writing it). Only the owner's token releases a lock.
+ *
+ * A process on another machine sharing the store cannot be asked whether it is alive: its
+ * holder touches each lock it holds every `refreshMs`, and a lock of another host untouched
+ * for `foreignStaleMs` is its dead holder's (a coordinator killed, a machine gone) and stale.
+ * Machines sharing a store must keep their clocks within that of each other (NTP does).
  */
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -35,17 +40,30 @@ const decodeOwner = Schema.decodeUnknownOption(Owner)
 // writing it: held for a few seconds, stale after that.
 const emptyLockGraceMs = 5_000
 
-const isStale = (file: string): boolean => {
+/** How often a holder touches its locks, and how long another host's lock may go untouched before it is stale. */
+export interface Timing {
+  readonly refreshMs: number
+  readonly foreignStaleMs: number
+}
+
+const defaultTiming: Timing = { refreshMs: 10_000, foreignStaleMs: 60_000 }
+
+const staleness = (timing: Timing) => (file: string): boolean => {
   let text: string
+  let ageMs: number
   try {
     text = fs.readFileSync(file, "utf8")
-    if (text === "") return Date.now() - fs.statSync(file).mtimeMs > emptyLockGraceMs
+    ageMs = Date.now() - fs.statSync(file).mtimeMs
   } catch {
     return false
   }
+  if (text === "") return ageMs > emptyLockGraceMs
   return Option.match(decodeOwner(text), {
     onNone: () => false,
-    onSome: (owner) => owner.host === host && owner.pid !== undefined && !isAlive(owner.pid)
+    onSome: (owner) =>
+      owner.host === host
+        ? owner.pid !== undefined && !isAlive(owner.pid)
+        : owner.host !== undefined && ageMs > timing.foreignStaleMs
   })
 }
 
@@ -53,8 +71,37 @@ const isStale = (file: string): boolean => {
  * The locks at `lockPath(key)`, in `locksDir`. A stale lock being broken is moved aside to
  * `aside(key)` (a temp file of this process, so it is cleaned up if this process dies there).
  */
-export const make = (locksDir: string, lockPath: (key: string) => string, aside: (key: string) => string): KeyLock => {
+export const make = (
+  locksDir: string,
+  lockPath: (key: string) => string,
+  aside: (key: string) => string,
+  timing: Timing = defaultTiming
+): KeyLock => {
   const token = `${process.pid}~${randomBytes(6).toString("hex")}`
+  const isStale = staleness(timing)
+
+  // the locks this store value holds, touched every refreshMs while there are any
+  const held = new Set<string>()
+  let refresher: NodeJS.Timeout | undefined
+  const touchHeld = () => {
+    const now = new Date()
+    for (const file of held) {
+      try {
+        fs.utimesSync(file, now, now)
+      } catch {
+        // released or taken over meanwhile
+      }
+    }
+  }
+  const holding = (file: string, yes: boolean) => {
+    if (yes) held.add(file)
+    else held.delete(file)
+    if (held.size > 0 && refresher === undefined) refresher = setInterval(touchHeld, timing.refreshMs).unref()
+    if (held.size === 0 && refresher !== undefined) {
+      clearInterval(refresher)
+      refresher = undefined
+    }
+  }
 
   const tryLock = (key: string): boolean => {
     fs.mkdirSync(locksDir, { recursive: true })
@@ -62,6 +109,7 @@ export const make = (locksDir: string, lockPath: (key: string) => string, aside:
     const create = (): boolean => {
       try {
         fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token }), { flag: "wx" })
+        holding(file, true)
         return true
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
@@ -96,6 +144,7 @@ export const make = (locksDir: string, lockPath: (key: string) => string, aside:
 
   const unlock = (key: string) => {
     const file = lockPath(key)
+    holding(file, false)
     try {
       if (Option.getOrUndefined(decodeOwner(fs.readFileSync(file, "utf8")))?.token === token) fs.rmSync(file, { force: true })
     } catch {
