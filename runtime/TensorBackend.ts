@@ -122,9 +122,9 @@ const unregistered = (name: Name, tfName: string): string => `${backends[name].p
 
 /**
  * Import the package of backend `name` (registering its backend); wasm also learns where its
- * binaries are. Whether the backend can run here: webgpu cannot where there is no GPU adapter.
+ * binaries are. Why the backend cannot run here (webgpu without a GPU adapter), or undefined.
  */
-const importBackend = async (tf: TensorFlow, name: Name): Promise<boolean> => {
+const importBackend = async (tf: TensorFlow, name: Name): Promise<string | undefined> => {
   if (name === "webgpu") return WebGpu.register(tf)
   const pkg = backends[name].pkg
   const module: unknown = await import(pkg)
@@ -132,7 +132,7 @@ const importBackend = async (tf: TensorFlow, name: Name): Promise<boolean> => {
     const wasm = module as typeof import("@tensorflow/tfjs-backend-wasm")
     wasm.setWasmPaths(path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), "dist/"))
   }
-  return true
+  return undefined
 }
 
 /**
@@ -185,11 +185,11 @@ const load = (name: Name): Effect.Effect<void, ConfigError> =>
       },
       catch: (error) => new ConfigError({ reason: `TensorFlow.js failed to load: ${reasonOf(error).split("\n")[0]}` })
     })
-    const runs = yield* Effect.tryPromise({ try: () => importBackend(tf, name), catch: (error) => error }).pipe(
+    const cannotRun = yield* Effect.tryPromise({ try: () => importBackend(tf, name), catch: (error) => error }).pipe(
       // a package that is not installed says what to install (`check`); an installed one, why it would not load
       Effect.catch((error) => Effect.andThen(check(name), Effect.fail(failedBackend(name, "load", error))))
     )
-    if (!runs) return yield* Effect.fail(new ConfigError({ reason: `tensor backend ${name} cannot run here: ${WebGpu.noAdapter}` }))
+    if (cannotRun !== undefined) return yield* Effect.fail(new ConfigError({ reason: `tensor backend ${name} cannot run here: ${cannotRun}` }))
     yield* Effect.tryPromise({ try: () => initialise(tf, name), catch: (error) => failedBackend(name, "initialise", error) })
   })
 

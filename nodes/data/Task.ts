@@ -21,6 +21,9 @@ export interface Prompt {
   readonly split: "train" | "test"
 }
 
+/** A prompt and one of its responses as one string: the same response to the same prompt, the same key. */
+export const responseKey = (prompt: Prompt, response: ReadonlyArray<number>): string => `${prompt.id}:${response.join(",")}`
+
 interface View {
   readonly prompts: ReadonlyArray<Prompt>
   /** tokens a response may use (a bandit's K) */

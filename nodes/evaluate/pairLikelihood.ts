@@ -44,7 +44,7 @@ export const pairLikelihood = Node.make({
       const index = new Map<string, number>()
       const distinct: Array<{ readonly prompt: TaskView.Prompt; readonly response: ReadonlyArray<number> }> = []
       const indexOf = (prompt: TaskView.Prompt, response: ReadonlyArray<number>) => {
-        const key = `${prompt.id}:${response.join(",")}`
+        const key = TaskView.responseKey(prompt, response)
         const known = index.get(key)
         if (known !== undefined) return known
         index.set(key, distinct.length)

@@ -21,7 +21,7 @@
 import type { NodeContext } from "../../dsl/Node.ts"
 import * as Param from "../../dsl/Param.ts"
 import type { Random } from "../../dsl/Random.ts"
-import type { Prompt } from "../data/Task.ts"
+import { type Prompt, responseKey } from "../data/Task.ts"
 import { massPerPrompt, mean } from "../evaluate/math.ts"
 import * as PolicyModel from "../models/Policy.ts"
 import type { PairData } from "./PairTraining.ts"
@@ -81,20 +81,17 @@ export interface Start {
 const summedLogProbs = (policy: PolicyModel.Loaded, { prompts, responses }: Responses): Array<number> =>
   PolicyModel.summedLogProbs(policy, prompts, responses)
 
-/** A prompt and one of its responses as one string: the same response to the same prompt, the same key. */
-const keyOf = (prompt: Prompt, response: ReadonlyArray<number>): string => `${prompt.id}:${response.join(",")}`
-
 /**
  * `perPrompt` responses to each distinct prompt of the pairs, drawn from `policy` at
  * temperature 1, less those that are one of that prompt's chosen or rejected responses
  * (a peaked policy redraws its data often: those are not unseen).
  */
 const unseenResponses = (policy: PolicyModel.Loaded, data: PairData, perPrompt: number, random: Random): Responses => {
-  const seen = new Set(data.prompts.flatMap((prompt, i) => [keyOf(prompt, data.chosen[i]!), keyOf(prompt, data.rejected[i]!)]))
+  const seen = new Set(data.prompts.flatMap((prompt, i) => [responseKey(prompt, data.chosen[i]!), responseKey(prompt, data.rejected[i]!)]))
   const distinct = [...new Map(data.prompts.map((p) => [p.id, p])).values()]
   const repeated = distinct.flatMap((p) => Array.from({ length: perPrompt }, () => p))
   const drawn = perPrompt === 0 ? [] : PolicyModel.sample(policy, repeated, data.responseLength, { temperature: 1, topK: 0 }, random).responses
-  const kept = repeated.flatMap((prompt, i) => (seen.has(keyOf(prompt, drawn[i]!)) ? [] : [i]))
+  const kept = repeated.flatMap((prompt, i) => (seen.has(responseKey(prompt, drawn[i]!)) ? [] : [i]))
   return { prompts: kept.map((i) => repeated[i]!), responses: kept.map((i) => drawn[i]!) }
 }
 
@@ -119,8 +116,8 @@ export const unseenMass = (data: Pick<PairData, "prompts" | "chosen" | "rejected
   // each distinct (prompt, response) once, in the order it first appears
   const distinct = new Map<string, { readonly prompt: number; readonly logProb: number }>()
   data.prompts.forEach((prompt, i) => {
-    distinct.set(keyOf(prompt, data.chosen[i]!), { prompt: prompt.id, logProb: chosen[i]! })
-    distinct.set(keyOf(prompt, data.rejected[i]!), { prompt: prompt.id, logProb: rejected[i]! })
+    distinct.set(responseKey(prompt, data.chosen[i]!), { prompt: prompt.id, logProb: chosen[i]! })
+    distinct.set(responseKey(prompt, data.rejected[i]!), { prompt: prompt.id, logProb: rejected[i]! })
   })
   return mean(massPerPrompt([...distinct.values()]).map((covered) => 1 - covered))
 }

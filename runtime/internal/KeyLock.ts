@@ -93,14 +93,15 @@ export const make = (
       }
     }
   }
-  const holding = (file: string, yes: boolean) => {
-    if (yes) held.add(file)
-    else held.delete(file)
-    if (held.size > 0 && refresher === undefined) refresher = setInterval(touchHeld, timing.refreshMs).unref()
-    if (held.size === 0 && refresher !== undefined) {
-      clearInterval(refresher)
-      refresher = undefined
-    }
+  const hold = (file: string) => {
+    held.add(file)
+    refresher ??= setInterval(touchHeld, timing.refreshMs).unref()
+  }
+  const release = (file: string) => {
+    held.delete(file)
+    if (held.size > 0 || refresher === undefined) return
+    clearInterval(refresher)
+    refresher = undefined
   }
 
   const tryLock = (key: string): boolean => {
@@ -109,7 +110,7 @@ export const make = (
     const create = (): boolean => {
       try {
         fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token }), { flag: "wx" })
-        holding(file, true)
+        hold(file)
         return true
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
@@ -144,7 +145,7 @@ export const make = (
 
   const unlock = (key: string) => {
     const file = lockPath(key)
-    holding(file, false)
+    release(file)
     try {
       if (Option.getOrUndefined(decodeOwner(fs.readFileSync(file, "utf8")))?.token === token) fs.rmSync(file, { force: true })
     } catch {

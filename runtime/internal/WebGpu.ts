@@ -39,7 +39,7 @@ interface WebGpuPackage {
 const flagNamespaces = ["GPUBufferUsage", "GPUMapMode", "GPUTextureUsage"] as const
 
 /** Why there is no adapter: what Dawn needs on this machine. */
-export const noAdapter = "the webgpu package (Dawn) found no GPU adapter on this machine. It needs a GPU with a Vulkan driver " +
+const noAdapter = "the webgpu package (Dawn) found no GPU adapter on this machine. It needs a GPU with a Vulkan driver " +
   "(on Linux: libvulkan.so.1 and the GPU vendor's Vulkan driver; Mesa's software renderer, lavapipe, lacks features Dawn requires), " +
   "Metal (macOS) or Direct3D 12 (Windows)"
 
@@ -62,20 +62,20 @@ const deviceDescriptor = (adapter: Adapter): object => ({
 /**
  * Import the backend's package and register TensorFlow.js's `webgpu` backend on the first
  * adapter Dawn finds (or, in a process with WebGPU of its own, as the package registers it).
- * Whether it was registered: false where Dawn finds no adapter (`noAdapter` says what it needs).
+ * Why it cannot run here, where Dawn finds no adapter (what Dawn needs); undefined once registered.
  */
-export const register = async (tfjs: Pick<typeof tf, "registerBackend">): Promise<boolean> => {
+export const register = async (tfjs: Pick<typeof tf, "registerBackend">): Promise<string | undefined> => {
   if (native()) {
     await import(backendPackage)
-    return true
+    return undefined
   }
   const dawn = (await import(dawnPackage)) as unknown as Dawn
   const adapter = await dawn.create([]).requestAdapter({ powerPreference: "high-performance" })
-  if (adapter === null) return false
+  if (adapter === null) return noAdapter
   for (const name of flagNamespaces) {
     if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value: dawn.globals[name], configurable: true })
   }
   const { WebGPUBackend } = (await import(backendPackage)) as unknown as WebGpuPackage
   tfjs.registerBackend("webgpu", async () => new WebGPUBackend(await adapter.requestDevice(deviceDescriptor(adapter)), adapter.info))
-  return true
+  return undefined
 }
