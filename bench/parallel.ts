@@ -269,7 +269,6 @@ const main = async () => {
       trivialRuns: measured
     })
   }
-  if (problem === undefined) await removeKeys(redisUrl, prefix)
   result["runs"] = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((run) => run.wallMs)]))
   result["loadAverage"] = os.loadavg()
   const width = Math.max(...rows.map(([k]) => k.length))
@@ -277,7 +276,12 @@ const main = async () => {
   console.log(`  load average at the end: ${load()}`)
   fs.mkdirSync(path.join(repo, "bench", "out"), { recursive: true })
   fs.writeFileSync(path.join(repo, "bench", "out", "parallel.json"), `${JSON.stringify(result, null, 2)}\n`)
-  fs.rmSync(work, { recursive: true, force: true })
 }
 
-await main()
+// whatever happens (a failed run, other hashes), the stores and the queues' keys go
+try {
+  await main()
+} finally {
+  fs.rmSync(work, { recursive: true, force: true })
+  if ((await redisProblem(redisUrl)) === undefined) await removeKeys(redisUrl, prefix)
+}

@@ -12,7 +12,9 @@
  * `run` is the whole worker side of one job; `Message` is what a worker reports while it
  * runs one and how it ended, as a Schema, so whoever receives messages decodes them.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Graph from "../dsl/Graph.ts"
 import type * as Node from "../dsl/Node.ts"
@@ -156,6 +158,10 @@ export type Report = (message: Reported) => void
 
 /** A job's failure with `reason` and nothing else known (the node's own error has more: `failureOf`). */
 export const nodeFailure = (reason: string): Failure => ({ _tag: "NodeFailed", reason })
+
+/** How a job that did not succeed failed: its failure, or, when the worker's code died, a failure saying so. */
+export const failureOfCause = (cause: Cause.Cause<Failure>): Failure =>
+  Option.getOrElse(Cause.findErrorOption(cause), () => nodeFailure(`the worker failed unexpectedly: ${reasonOf(Cause.squash(cause))}`))
 
 const storeFailure = (error: StoreError): Failure => ({ _tag: "StoreError", path: error.path, reason: error.reason })
 

@@ -19,7 +19,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { ConfigError } from "./Errors.ts"
 import type * as Job from "./Job.ts"
-import type * as WorkerPool from "./WorkerPool.ts"
 
 /** What a node job needs of its worker: a tensor engine (and a GPU when one serves), or only a core. */
 export type Needs = "tensors" | "compute"
@@ -72,11 +71,15 @@ export const connectionOf = (url: string, flag: string): Effect.Effect<Connectio
   })
 
 /** The queues' Redis server, and their key prefix (two prefixes on one server are two separate sets of queues). */
-export interface Options {
+export interface Server {
   /** the URL, as the user gave it (for messages) */
   readonly url: string
   readonly connection: Connection
   readonly prefix: string
+}
+
+/** A coordinator's queues: their server, and who is told what the user should know of them. */
+export interface Options extends Server {
   /** Told what the user should know about the queue that is no node's: its connection lost, regained. */
   readonly notify: (text: string) => void
 }
@@ -92,7 +95,7 @@ export class JobQueue extends Context.Service<JobQueue, {
   readonly run: (
     job: Job.Job,
     needs: Needs,
-    hooks: WorkerPool.Hooks,
+    hooks: Job.Hooks,
     options: { readonly reuse: boolean }
   ) => Effect.Effect<Job.Done, Job.Failure>
 }>()("ablate/runtime/JobQueue") {

@@ -26,8 +26,6 @@ import { fileURLToPath } from "node:url"
 import type * as Job from "./Job.ts"
 import type * as TensorBackend from "./TensorBackend.ts"
 
-/** Where the pool reports a job's start, progress and prints. */
-export type Hooks = Job.Hooks
 
 export class WorkerPool extends Context.Service<WorkerPool, {
   /**
@@ -36,7 +34,7 @@ export class WorkerPool extends Context.Service<WorkerPool, {
    * runs the job, with how it died (`WorkerDied`). A worker that had imported other code than
    * the job names is replaced and the job run in another (a long-lived pool outlives edits).
    */
-  readonly run: (job: Job.Job, hooks: Hooks) => Effect.Effect<Job.Done, Job.Failure>
+  readonly run: (job: Job.Job, hooks: Job.Hooks) => Effect.Effect<Job.Done, Job.Failure>
   /** The pids of the worker processes alive now. */
   readonly workers: Effect.Effect<ReadonlyArray<number>>
 }>()("ablate/runtime/WorkerPool") {
@@ -84,7 +82,7 @@ interface Worker {
   readonly protocol: Protocol
   /** done when the process has exited and its streams are closed */
   readonly closed: Deferred.Deferred<void>
-  current: { readonly hooks: Hooks; readonly outcome: Deferred.Deferred<Job.Done, Job.Failure> } | undefined
+  current: { readonly hooks: Job.Hooks; readonly outcome: Deferred.Deferred<Job.Done, Job.Failure> } | undefined
   stderr: string
 }
 
@@ -184,7 +182,7 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
     // A worker that imported other code than the job names (Job.run's `Outdated`) leaves the
     // pool and the job goes to another; a new worker imports the files as they are now, so
     // it never answers so, and the retries end.
-    const runIn = (protocol: Protocol, job: Job.Job, hooks: Hooks): Effect.Effect<Job.Done, Job.Failure> =>
+    const runIn = (protocol: Protocol, job: Job.Job, hooks: Job.Hooks): Effect.Effect<Job.Done, Job.Failure> =>
       slots.withPermits(1)(Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
           const worker = idle.pop() ?? start(protocol)
@@ -206,7 +204,7 @@ const make = (options: { readonly size: number; readonly backend: TensorBackend.
         })
       )).pipe(Effect.catch((failure) => (failure._tag === "Outdated" ? runIn(protocol, job, hooks) : Effect.fail(failure))))
 
-    const run = (job: Job.Job, hooks: Hooks): Effect.Effect<Job.Done, Job.Failure> =>
+    const run = (job: Job.Job, hooks: Job.Hooks): Effect.Effect<Job.Done, Job.Failure> =>
       Effect.promise(loadProtocol).pipe(Effect.flatMap((protocol) => runIn(protocol, job, hooks)))
 
     return WorkerPool.of({ run, workers: Effect.sync(() => [...live].map((worker) => worker.pid)) })

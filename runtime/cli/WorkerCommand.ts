@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as os from "node:os"
 import { ensureWritable } from "../ArtifactStore.ts"
 import { ConfigError } from "../Errors.ts"
-import { connectionOf, defaultPrefix, type Options as QueueOptions, type QueueName, queueNames } from "../JobQueue.ts"
+import { connectionOf, defaultPrefix, type QueueName, queueNames, type Server } from "../JobQueue.ts"
 import type * as QueueWorker from "../internal/QueueWorker.ts"
 import type { Values } from "./Options.ts"
 import { positiveInt, storeOf } from "./Selection.ts"
@@ -20,17 +20,17 @@ import { shortHash } from "./Summary.ts"
 const defaultLockMs = 30_000
 
 /**
- * The job queue named by `--<flag>` or `ABLATE_REDIS_URL`, with `notify` told of its connection;
- * undefined when neither names one, or `--executor local` asks for this machine's pool.
+ * The job queue's server named by `--<flag>` or `ABLATE_REDIS_URL`; undefined when neither names
+ * one, or `--executor local` asks for this machine's pool.
  */
-export const queueOf = (values: Values, flag: "executor" | "redis", notify: (text: string) => void) =>
+export const queueOf = (values: Values, flag: "executor" | "redis") =>
   Effect.gen(function*() {
     const given = values[flag]
     const url = typeof given === "string" ? given : process.env["ABLATE_REDIS_URL"]
     if (url === undefined || url === "" || (flag === "executor" && url === "local")) return undefined
     const connection = yield* connectionOf(url, typeof given === "string" ? `--${flag}` : "ABLATE_REDIS_URL")
     const prefix = process.env["ABLATE_REDIS_PREFIX"] || defaultPrefix
-    return { url, connection, prefix, notify } satisfies QueueOptions
+    return { url, connection, prefix } satisfies Server
   })
 
 const queueNameOf = (value: Values[string]) =>
@@ -74,7 +74,7 @@ const line = (event: QueueWorker.Event): string => {
 export const workerCommand = (values: Values, out: { readonly write: (text: string) => void }) =>
   Effect.gen(function*() {
     const json = values["json"] === true
-    const queue = yield* queueOf(values, "redis", () => {})
+    const queue = yield* queueOf(values, "redis")
     if (queue === undefined) {
       return yield* new ConfigError({ flag: "--redis", reason: "name the job queue's Redis server (e.g. --redis redis://127.0.0.1:6379), or set ABLATE_REDIS_URL" })
     }

@@ -84,11 +84,11 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
       if (json) console.out.write(Render.jsonLine({ type: "notice", text: text.trimEnd() }))
       else process.stderr.write(text)
     }
-    const queue = yield* queueOf(values, "executor", notify)
+    const queue = yield* queueOf(values, "executor")
     const jobs = { file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }
     const executor = queue === undefined
       ? Executor.pool(jobs).pipe(Layer.provide(WorkerPool.layer({ size: concurrency, backend })))
-      : Executor.queue(jobs).pipe(Layer.provide(JobQueue.layer(queue)))
+      : Executor.queue(jobs).pipe(Layer.provide(JobQueue.layer({ ...queue, notify })))
     // the store's layers serve the run, the outputs shown and the replay record alike
     return yield* Effect.gen(function*() {
       const started = performance.now()

@@ -16,13 +16,14 @@
  * ridden out (ioredis reconnects, and commands wait for it), with a notice when the connection
  * is lost and when it is back.
  */
-import { type ConnectionOptions, isNotConnectionError, Queue, QueueEvents } from "bullmq"
+import { type ConnectionOptions, Queue, QueueEvents } from "bullmq"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import { QueueUnavailable, reasonOf } from "../Errors.ts"
+import { reasonOf } from "../Errors.ts"
 import * as Job from "../Job.ts"
 import { JobQueue, type Needs, type Options, type QueueName, queueNames } from "../JobQueue.ts"
 import * as QueueProtocol from "./QueueProtocol.ts"
+import * as RedisConnection from "./RedisConnection.ts"
 
 /** How many times a job is started before BullMQ gives up on it (a crash of its worker fails one attempt). */
 const attempts = 3
@@ -32,9 +33,6 @@ const backoffMs = 1_000
 const keepFinishedSeconds = 24 * 3600
 /** How often the jobs waited for are checked. */
 const watchEveryMs = 2_000
-/** How long the server has to answer when the queue opens. */
-const readyWithinMs = 10_000
-
 /** A job this coordinator waits for. */
 interface Waiting {
   readonly job: Job.Job
@@ -73,27 +71,16 @@ export const make = (options: Options) =>
 
     // An unreachable server makes every client report errors, again at each reconnection
     // attempt: the user hears of it once, and again when it is back.
-    let lastError = "no answer"
-    let down = false
-    let opened = false
-    const onError = (error: Error) => {
-      lastError = reasonOf(error)
-      if (isNotConnectionError(error) || down || !opened) return
-      down = true
-      options.notify(`lost the connection to the job queue's Redis at ${options.url} (${lastError}); waiting for it to come back\n`)
-    }
-    for (const name of queueNames) {
-      queues[name].on("error", onError)
-      events[name].on("error", onError)
-    }
-    const ready = yield* Effect.promise(() => withTimeout(Promise.all(clients.map((client) => client.waitUntilReady())).then(() => true), readyWithinMs))
-    if (ready !== true) return yield* Effect.fail(new QueueUnavailable({ url: options.url, reason: lastError }))
-    opened = true
-    queues.cpu.getBackend().on("ready", () => {
-      if (!down) return
-      down = false
-      options.notify(`reconnected to the job queue's Redis at ${options.url}; jobs it lost are queued again\n`)
+    const link = RedisConnection.watch(options.url, {
+      lost: (reason) => options.notify(`lost the connection to the job queue's Redis at ${options.url} (${reason}); waiting for it to come back\n`),
+      back: () => options.notify(`reconnected to the job queue's Redis at ${options.url}; jobs it lost are queued again\n`)
     })
+    for (const name of queueNames) {
+      queues[name].on("error", link.onError)
+      events[name].on("error", link.onError)
+    }
+    yield* link.open(() => Promise.all(clients.map((client) => client.waitUntilReady())))
+    queues.cpu.getBackend().on("ready", link.onReady)
 
     const waiting = new Map<string, Set<Waiting>>()
     const each = (key: string, f: (w: Waiting) => void) => waiting.get(key)?.forEach(f)

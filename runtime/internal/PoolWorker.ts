@@ -10,14 +10,12 @@
  * half-written. Ctrl-C in a terminal reaches every process of its group, workers included:
  * they ignore SIGINT and let the parent decide.
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import { ArtifactStore } from "../ArtifactStore.ts"
-import { reasonOf } from "../Errors.ts"
 import * as Job from "../Job.ts"
 import * as TensorBackend from "../TensorBackend.ts"
 
@@ -32,10 +30,7 @@ const send = (message: Job.Message) => {
 const outcomeOf = (exit: Exit.Exit<Job.Done, Job.Failure>): Job.Message =>
   Exit.isSuccess(exit)
     ? { type: "done", done: exit.value }
-    : {
-      type: "failed",
-      failure: Option.getOrElse(Exit.findErrorOption(exit), () => Job.nodeFailure(`the worker failed unexpectedly: ${reasonOf(Cause.squash(exit.cause))}`))
-    }
+    : { type: "failed", failure: Job.failureOfCause(exit.cause) }
 
 /** Serve jobs until the parent goes away. */
 export const main = (): void => {

@@ -21,7 +21,7 @@
  * back to the queue at once, so another worker resumes them; a job whose lock this worker lost
  * (its connection to Redis was down too long) is stopped here, since another worker has it.
  */
-import { isNotConnectionError, type Job as BullJob, UnrecoverableError, WaitingError, Worker } from "bullmq"
+import { type Job as BullJob, UnrecoverableError, WaitingError, Worker } from "bullmq"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -31,21 +31,18 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { QueueUnavailable, reasonOf } from "../Errors.ts"
+import { reasonOf } from "../Errors.ts"
 import * as Job from "../Job.ts"
-import type { Connection, QueueName } from "../JobQueue.ts"
+import type { QueueName, Server } from "../JobQueue.ts"
 import * as TensorBackend from "../TensorBackend.ts"
 import { WorkerPool } from "../WorkerPool.ts"
+import { host } from "./Process.ts"
 import type * as QueueProtocol from "./QueueProtocol.ts"
+import * as RedisConnection from "./RedisConnection.ts"
 
 /** What a worker serves and how. */
-export interface Options {
-  /** the Redis URL as the user gave it (for messages) */
-  readonly url: string
-  readonly connection: Connection
-  readonly prefix: string
+export interface Options extends Server {
   readonly queue: QueueName
   /** the store's directory on this machine, when not the path the coordinator names */
   readonly store: string | undefined
@@ -67,8 +64,6 @@ export type Event =
   | { readonly type: "stopped"; readonly label: string; readonly key: string; readonly lost: boolean }
   | { readonly type: "notice"; readonly text: string }
 
-/** How long the server has to answer when the worker starts. */
-const readyWithinMs = 10_000
 /** How many times a job may be found stalled (its worker gone) and handed on before BullMQ fails it. */
 const maxStalledCount = 2
 /** Why a job is cancelled: this worker closes (the job goes back to the queue), or it lost the job's lock. */
@@ -106,13 +101,9 @@ const reporter = (job: BullJob<Job.Job>) => {
   return { send, flush: () => sending }
 }
 
-const withTimeout = <A>(promise: Promise<A>, ms: number): Promise<A | undefined> =>
-  Promise.race([promise, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref())])
-
 /** Serve jobs until interrupted; fails with `QueueUnavailable` when Redis does not answer at the start. */
 export const serve = (options: Options) =>
   Effect.gen(function*() {
-    const host = os.hostname()
     // the pools close after the BullMQ worker (finalizers run last first), whose closing stops the
     // jobs in them and hands them back: closed first, they would fail the jobs as crashed
     const poolScope = yield* Scope.make()
@@ -160,7 +151,7 @@ export const serve = (options: Options) =>
         await bullJob.moveToWait(token)
         throw new WaitingError()
       }
-      const failure = Option.getOrElse(Exit.findErrorOption(exit), () => Job.nodeFailure(`the worker failed unexpectedly: ${reasonOf(Cause.squash(exit.cause))}`))
+      const failure = Job.failureOfCause(exit.cause)
       const retryable = failure._tag === "WorkerDied" || failure._tag === "StoreError"
       const reason = failure._tag === "StoreError" ? `store ${failure.path}: ${failure.reason}` : failure.reason
       const last = bullJob.attemptsMade + 1 >= (bullJob.opts.attempts ?? 1)
@@ -186,25 +177,16 @@ export const serve = (options: Options) =>
     })
     // An unreachable server is reported once, and again when it is back; a lock this worker
     // could not renew is reported as its job's being stopped.
-    let down = false
-    let opened = false
-    let lastError = "no answer"
+    const notice = (text: string) => options.onEvent({ type: "notice", text })
+    const link = RedisConnection.watch(options.url, {
+      lost: (reason) => notice(`lost the connection to Redis at ${options.url} (${reason}); waiting for it to come back`),
+      back: () => notice(`reconnected to Redis at ${options.url}`)
+    })
     worker.on("error", (error) => {
-      lastError = reasonOf(error)
-      if (!opened) return
-      if (isNotConnectionError(error)) {
-        if (!/could not renew lock/.test(error.message)) options.onEvent({ type: "notice", text: `error: ${lastError}` })
-        return
-      }
-      if (down) return
-      down = true
-      options.onEvent({ type: "notice", text: `lost the connection to Redis at ${options.url} (${lastError}); waiting for it to come back` })
+      if (link.onError(error) || !link.isOpen()) return
+      if (!/could not renew lock/.test(error.message)) notice(`error: ${reasonOf(error)}`)
     })
-    worker.getBackend().on("ready", () => {
-      if (!down) return
-      down = false
-      options.onEvent({ type: "notice", text: `reconnected to Redis at ${options.url}` })
-    })
+    worker.getBackend().on("ready", link.onReady)
     worker.on("lockRenewalFailed", (ids) => ids.forEach((id) => worker.cancelJob(id, lostLock)))
     yield* Effect.addFinalizer(() =>
       Effect.promise(async () => {
@@ -213,10 +195,8 @@ export const serve = (options: Options) =>
         await closed
       })
     )
-    const ready = yield* Effect.promise(() => withTimeout(worker.waitUntilReady().then(() => true), readyWithinMs))
-    if (ready !== true) return yield* Effect.fail(new QueueUnavailable({ url: options.url, reason: lastError }))
-    opened = true
-    worker.run().catch((error) => options.onEvent({ type: "notice", text: `the worker stopped: ${reasonOf(error)}` }))
+    yield* link.open(() => worker.waitUntilReady())
+    worker.run().catch((error) => notice(`the worker stopped: ${reasonOf(error)}`))
     options.onEvent({ type: "ready", queue: options.queue, concurrency: options.concurrency, host, pid: process.pid })
     return yield* Effect.never
   })
