@@ -9,7 +9,7 @@ import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { expect, onTestFinished } from "vitest"
+import { afterAll, expect, onTestFinished } from "vitest"
 import type { ArtifactType, Json, ValueOf } from "../dsl/Artifact.ts"
 import { sha256 } from "../dsl/internal/Canonical.ts"
 import * as Node from "../dsl/Node.ts"
@@ -100,9 +100,22 @@ export const tempDir = (prefix: string): string => {
   return dir
 }
 
-/** A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the repo path. */
+// Projects made outside a test (while a file's tests are collected, or in a beforeAll): removed
+// once the file's tests have run. One list per test file (each file imports its own helpers).
+const projectsOfFile: Array<string> = []
+afterAll(() => projectsOfFile.splice(0).forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })))
+
+/**
+ * A fresh project directory with the given files; `@ablate/` in a file's text is replaced by the
+ * repo path. Removed when the test that made it ends, or, made outside a test, after the file's tests.
+ */
 export const tempProject = (files: Readonly<Record<string, string>>): string => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-test-"))
+  try {
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }))
+  } catch {
+    projectsOfFile.push(dir)
+  }
   fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "fixture", type: "module", private: true }))
   fs.symlinkSync(path.join(repo, "node_modules"), path.join(dir, "node_modules"))
   for (const [name, text] of Object.entries(files)) writeFile(dir, name, text)
