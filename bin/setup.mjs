@@ -6,14 +6,6 @@ import * as module from "node:module"
 // Node): a command starts ~50 ms sooner once the cache is warm.
 module.enableCompileCache?.()
 
-// node:sqlite and type stripping are stable enough here; their experimental notices are noise.
-const emitWarning = process.emitWarning
-process.emitWarning = (warning, ...rest) => {
-  const type = typeof rest[0] === "string" ? rest[0] : rest[0]?.type
-  if (type === "ExperimentalWarning") return
-  return emitWarning.call(process, warning, ...rest)
-}
-
 // Node ≥ 22.18 runs TypeScript by stripping types (fast start); older ones go through tsx,
 // whose off-thread loader cannot be watched: such a process records nothing to replay.
 if (!process.features.typescript) (await import("tsx/esm/api")).register()

@@ -108,6 +108,8 @@ describe("a project of one's own that installs Ablate as a package", () => {
     const runCli = () => exec("npx", ["pipeline", "run", "experiment.ts", "--json"], project)
     const run = succeeded(await runCli(), "npx pipeline run")
     expect(statuses(run.stdout)).toEqual(all("ran"))
+    // Ablate's sources load through register.mjs's hook, which prints nothing (no experimental-feature warning)
+    expect(run.stderr).toBe("")
     const result = summary<{ accuracy: number }>(run.stdout)
     expect(result.outputs[0]!.value![0]!.accuracy).toBeGreaterThan(0.85)
     cliHashes = Object.fromEntries(result.nodes.map((n) => [n.label, n.hash]))
@@ -119,6 +121,7 @@ describe("a project of one's own that installs Ablate as a package", () => {
 
   it("runs the same pipeline through ablate/runner on the store the command filled: the forced rm reproduces its bytes", async () => {
     const run = succeeded(await exec("node", ["--import", "ablate/register", "main.ts"], project), "node main.ts")
+    expect(run.stderr).toBe("")
     const { nodes, outputs } = JSON.parse(run.stdout.trim().split("\n").at(-1)!) as {
       nodes: Array<{ label: string; status: string; hash: string }>
       outputs: Array<Array<{ accuracy: number }>>
