@@ -63,6 +63,8 @@ export type Event =
     readonly durationMs: number
   }
   | { readonly type: "failed"; readonly id: string; readonly label: string; readonly error: string }
+  /** not run because its input from node `upstream` failed (or was skipped): a failed node in the results */
+  | { readonly type: "skipped"; readonly id: string; readonly label: string; readonly upstream: string }
   /** what a node (or, without id and label, the run) printed: captured into its log (internal/NodeOutput.ts) */
   | { readonly type: "output"; readonly id?: string; readonly label?: string; readonly stream: "stdout" | "stderr"; readonly text: string }
 
@@ -195,6 +197,7 @@ export const run = Effect.fn("Scheduler.run")(function*(plan: Plan.Plan, snapsho
             const hash = finished.get(otherInput.id)?.record?.output.hash
             if (!(other in inputs) && hash !== undefined) inputs[other] = hash
           }
+          options.onEvent({ type: "skipped", id: node.id, label, upstream: upstream.label })
           return result(node, label, "failed", inputs, { error: `upstream node "${upstream.label}" failed` })
         }
         inputs[name] = upstream.record.output.hash

@@ -1,7 +1,7 @@
 /**
  * How `pipeline run` shows progress. On a terminal: one live line per node
  * (queued / cached / waiting / running with a progress bar, step, elapsed time, ETA and
- * loss / done / failed) and below them the run's line (nodes finished of all, cached,
+ * loss / done / failed / skipped because an upstream node failed) and below them the run's line (nodes finished of all, cached,
  * computed, running, elapsed time, ETA; Eta.ts says how it is estimated), redrawn in place
  * at each event and every second. Elsewhere: one line per state change (a done line adds
  * the run's nodes finished and elapsed time) and a closing line of counts. With `--json`:
@@ -47,7 +47,7 @@ export interface Options {
 
 interface LineState {
   readonly kind: string
-  status: "planned" | "queued" | "waiting" | "running" | "cached" | "done" | "failed"
+  status: "planned" | "queued" | "waiting" | "running" | "cached" | "done" | "failed" | "skipped"
   step?: number
   total?: number
   loss?: number
@@ -114,14 +114,16 @@ const lineParts = (label: string, width: number, state: LineState, now: number):
       return Text.breakable(`  ✓ ${name}  done in ${Eta.formatDuration(state.durationMs ?? 0)}`)
     case "failed":
       return Text.breakable(`  ✗ ${name}  failed: ${state.detail ?? ""}`)
+    case "skipped":
+      return Text.breakable(`  – ${name}  skipped: ${state.detail ?? ""}`)
   }
 }
 
-/** How many nodes are in each state, and how many have finished (cached, computed or failed) of all. */
+/** How many nodes are in each state, and how many have finished (cached, computed, failed or skipped) of all. */
 const countsOf = (states: ReadonlyArray<LineState>) => {
   const count = (status: LineState["status"]) => states.filter((s) => s.status === status).length
-  const [cached, computed, running, failed] = [count("cached"), count("done"), count("running"), count("failed")]
-  return { cached, computed, running, failed, finished: cached + computed + failed, total: states.length }
+  const [cached, computed, running, failed, skipped] = [count("cached"), count("done"), count("running"), count("failed"), count("skipped")]
+  return { cached, computed, running, failed, skipped, finished: cached + computed + failed + skipped, total: states.length }
 }
 
 /**
@@ -151,7 +153,7 @@ const runParts = (
   now: number,
   timing?: { readonly started: number; readonly slots: number }
 ): Array<string> => {
-  const { cached, computed, running, failed, finished, total } = countsOf(states)
+  const { cached, computed, running, failed, skipped, finished, total } = countsOf(states)
   const eta = timing === undefined ? undefined : runEta(states, now, timing.slots)
   return [
     `  ${finished}/${total} nodes`,
@@ -159,6 +161,7 @@ const runParts = (
     ` · ${computed} computed`,
     ...(running > 0 ? [` · ${running} running`] : []),
     ...(failed > 0 ? [` · ${failed} failed`] : []),
+    ...(skipped > 0 ? [` · ${skipped} skipped`] : []),
     ...(timing === undefined ? [] : [` · elapsed ${Eta.formatDuration(now - timing.started)}`]),
     ...(eta === undefined ? [] : [` · ETA ${eta}`])
   ]
@@ -195,6 +198,10 @@ const update = (state: LineState, event: Exclude<Scheduler.Event, { type: "outpu
     case "failed":
       state.status = "failed"
       state.detail = event.error
+      break
+    case "skipped":
+      state.status = "skipped"
+      state.detail = `upstream node "${event.upstream}" failed`
       break
   }
 }

@@ -109,6 +109,22 @@ describe("progress of more nodes than the terminal has rows", () => {
   })
 })
 
+describe("a node skipped because its upstream failed", () => {
+  it("counts as finished, on its own line and in the run's line", () => {
+    let text = ""
+    const nodes = [{ label: "broken", kind: "data/task" }, { label: "eval", kind: "evaluate/x" }]
+    const renderer = Render.make("plain", { write: (t) => void (text += t) }, nodes, { clock: () => 0 })
+    renderer.onEvent({ type: "failed", id: "broken", label: "broken", error: "boom" })
+    renderer.onEvent({ type: "skipped", id: "eval", label: "eval", upstream: "broken" })
+    renderer.finish()
+    expect(text.trimEnd().split("\n")).toEqual([
+      "  ✗ broken  failed: boom",
+      `  – eval    skipped: upstream node "broken" failed`,
+      "  2/2 nodes · 0 cached · 0 computed · 1 failed · 1 skipped"
+    ])
+  })
+})
+
 describe("progress written to a file or pipe", () => {
   it("adds the run's nodes finished and elapsed time to each done line, and ends with the counts", () => {
     const run = script("plain")

@@ -62,10 +62,14 @@ describe("Scheduler", () => {
       const numbers = generate({}, { name: "numbers" })
       return [sleepy({ numbers: broken({ numbers }, { name: "broken" }) }, { name: "after" }), sleepy({ numbers, tag: "ok" }, { name: "fine" })]
     })
-    const { results, outcome } = await Effect.runPromise(runGraph(pipeline, 2).pipe(Effect.provide(layer)))
+    const { events, results, outcome } = await Effect.runPromise(runGraph(pipeline, 2).pipe(Effect.provide(layer)))
     expect(results).toEqual({ numbers: "ran", broken: "failed", after: "failed", fine: "ran" })
     expect(outcome.results.find((r) => r.label === "broken")!.error).toBe("kaboom")
     expect(outcome.results.find((r) => r.label === "after")!.error).toBe(`upstream node "broken" failed`)
+    // every node ends with one event saying how: the one not run is reported as skipped
+    const last = Object.fromEntries(events.filter((e) => e.type !== "progress" && e.type !== "output").map((e) => [e.label, e.type]))
+    expect(last).toEqual({ numbers: "done", broken: "failed", after: "skipped", fine: "done" })
+    expect(events.find((e) => e.type === "skipped")).toMatchObject({ label: "after", upstream: "broken" })
   })
 
   it("gives every node the same random stream on every run", async () => {
