@@ -186,10 +186,16 @@ const elsewhere = (options: PoolOptions, dispatch: Dispatch) =>
     })
   })
 
+/** What follows a crashed pool worker in a local run (the job queue's workers retry the job instead). */
+const afterCrash = "the pool starts a new worker for the next node, and a rerun retries this one (a trainer resumes from its last checkpoint)"
+
 const pooled = (options: PoolOptions) =>
   Effect.gen(function*() {
     const pool = yield* WorkerPool
-    return yield* elsewhere(options, (job, _, hooks) => pool.run(job, hooks))
+    return yield* elsewhere(options, (job, _, hooks) =>
+      pool.run(job, hooks).pipe(
+        Effect.mapError((failure) => failure._tag === "WorkerDied" ? { ...failure, reason: `${failure.reason}; ${afterCrash}` } : failure)
+      ))
   })
 
 /**

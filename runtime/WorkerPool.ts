@@ -67,8 +67,7 @@ export const crashReason = (ended: {
     : /heap out of memory/i.test(ended.stderr)
     ? `ran out of memory (exit code ${ended.code})`
     : `exited with code ${ended.code}`
-  return `its worker process (pid ${ended.pid}) ${how} while running it${last === undefined ? "" : `; its last output: ${last}`}; ` +
-    "the pool starts a new worker for the next node, and a rerun retries this one (a trainer resumes from its last checkpoint)"
+  return `its worker process (pid ${ended.pid}) ${how} while running it${last === undefined ? "" : `; its last output: ${last}`}`
 }
 
 /** The protocol (Job.ts), loaded with the first job: a fully cached run never needs it. */

@@ -107,6 +107,7 @@ describe("the worker pool of pipeline run", () => {
     expect(code).toBe(1)
     const failed = events(stdout).find((e) => e["type"] === "failed" && e["label"] === "trainer")!
     expect(failed["error"]).toContain(`its worker process (pid ${killed}) was killed by SIGKILL (kill -9, or the system's out-of-memory killer) while running it`)
+    expect(failed["error"]).toMatch(/the pool starts a new worker for the next node, and a rerun retries this one \(a trainer resumes from its last checkpoint\)$/)
     expect(statuses(stdout)).toEqual({ trainer: "failed", source: "ran", slow: "ran", next: "ran" })
     // the next tensor node ran in a new worker
     const [, , next] = ran(stdout, "next")

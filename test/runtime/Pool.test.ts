@@ -99,14 +99,13 @@ describe("the worker pool", () => {
     })
   })
 
-  it("says how a worker died, and what happens next", () => {
+  it("says how a worker died", () => {
     expect(crashReason({ pid: 42, code: null, signal: "SIGKILL", stderr: "" })).toBe(
-      "its worker process (pid 42) was killed by SIGKILL (kill -9, or the system's out-of-memory killer) while running it; " +
-        "the pool starts a new worker for the next node, and a rerun retries this one (a trainer resumes from its last checkpoint)"
+      "its worker process (pid 42) was killed by SIGKILL (kill -9, or the system's out-of-memory killer) while running it"
     )
     const oom = crashReason({ pid: 7, code: 134, signal: null, stderr: "<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n\n" })
     expect(oom).toContain("its worker process (pid 7) ran out of memory (exit code 134) while running it; ")
-    expect(oom).toContain("its last output: FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory; ")
+    expect(oom).toMatch(/its last output: FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory$/)
     expect(crashReason({ pid: 7, code: 3, signal: null, stderr: "" })).toContain("(pid 7) exited with code 3 while")
     expect(crashReason({ pid: 7, code: null, signal: "SIGTERM", stderr: "" })).toContain("(pid 7) was killed by SIGTERM while")
   })
