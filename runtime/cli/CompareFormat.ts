@@ -91,7 +91,7 @@ export const resultRows = (results: Compare.ResultsDifference, output: string): 
       ...metrics.flatMap((m) => {
         const metric = row.metrics[m]
         const side = (cell: Compare.MetricDifference["a"]) => (cell === undefined ? "—" : formatInterval(cell))
-        return [side(metric?.a), side(metric?.b), metric?.delta === undefined ? onlyIn : formatInterval(metric.delta, true)]
+        return [side(metric?.a), side(metric?.b), metric?.delta === undefined ? onlyIn : formatInterval(metric.delta, true, Math.max(Math.abs(metric.a?.mean ?? 0), Math.abs(metric.b?.mean ?? 0)))]
       })
     ]
   })

@@ -14,27 +14,38 @@ import { table } from "./Text.ts"
 export const formats = ["table", "md", "csv", "json"] as const
 export type Format = (typeof formats)[number]
 
-/** An interval's half-width; rounding noise around a constant (values equal up to the last bits) counts as zero. */
-const halfWidth = (interval: Statistics.Interval): number => {
+/**
+ * What counts as rounding noise around values of size `scale`: a millionth of it. Metrics are often
+ * computed in float32 (tensors), which keeps about 7 significant digits, so seeds that give the same
+ * value up to its last bits (best-of-n's analytic KL, say) differ by ~1e-8 of it, not by nothing.
+ */
+const noiseAt = (scale: number): number => 1e-6 * scale
+
+/** An interval's half-width; rounding noise around a constant counts as zero. */
+const halfWidth = (interval: Statistics.Interval, scale: number): number => {
   const half = (interval.high - interval.low) / 2
-  return half <= 1e-12 * Math.abs(interval.mean) ? 0 : half
+  return half <= noiseAt(scale) ? 0 : half
 }
 
-/** Decimals that show an interval's half-width to two significant digits (4 significant digits without one). */
-const decimalsFor = (interval: Statistics.Interval): number => {
-  const half = halfWidth(interval)
-  const scale = Number.isFinite(half) && half > 0 ? half : Math.abs(interval.mean)
+/** Decimals that show an interval's half-width to two significant digits (4 significant digits of `scale` without one). */
+const decimalsFor = (half: number, scale: number): number => {
   const digits = Number.isFinite(half) && half > 0 ? 2 : 4
-  if (!(scale > 0)) return 0
-  return Math.min(8, Math.max(0, digits - 1 - Math.floor(Math.log10(scale))))
+  const of = Number.isFinite(half) && half > 0 ? half : scale
+  if (!(of > 0)) return 0
+  return Math.min(8, Math.max(0, digits - 1 - Math.floor(Math.log10(of))))
 }
 
-/** `0.757 ± 0.089` (or the mean alone from one seed); `signed` writes `+` before a positive mean. */
-export const formatInterval = (interval: Statistics.Interval, signed = false): string => {
-  const decimals = decimalsFor(interval)
-  const half = halfWidth(interval)
-  const mean = `${signed && interval.mean > 0 ? "+" : ""}${interval.mean.toFixed(decimals)}`
-  return half === 0 ? `${mean} ± 0` : Number.isFinite(half) ? `${mean} ± ${half.toFixed(decimals)}` : mean
+/**
+ * `0.757 ± 0.089` (or the mean alone from one seed); `signed` writes `+` before a positive mean.
+ * `scale`: the size of the values the interval is about (a difference's: that of the values
+ * compared), below a millionth of which a mean or half-width is rounding noise, shown as 0.
+ */
+export const formatInterval = (interval: Statistics.Interval, signed = false, scale = Math.abs(interval.mean)): string => {
+  const half = halfWidth(interval, scale)
+  const mean = half === 0 && Math.abs(interval.mean) <= noiseAt(scale) ? 0 : interval.mean
+  const decimals = decimalsFor(half, Math.abs(mean))
+  const text = `${signed && mean > 0 ? "+" : ""}${mean.toFixed(decimals)}`
+  return half === 0 ? `${text} ± 0` : Number.isFinite(half) ? `${text} ± ${half.toFixed(decimals)}` : text
 }
 
 /** A factor's value in a cell of text. */
@@ -70,7 +81,7 @@ export const textRows = (results: Results.Table, output: string): Array<Array<st
       const cell = row.metrics[m]
       const value = cell === undefined ? "" : formatInterval(cell)
       if (!withDelta(m)) return [value]
-      return [value, cell?.delta === undefined ? (row.baseline ? "—" : "") : formatInterval(cell.delta, true)]
+      return [value, cell?.delta === undefined ? (row.baseline ? "—" : "") : formatInterval(cell.delta, true, Math.abs(cell.mean))]
     })
   ])
   return [header, ...body]

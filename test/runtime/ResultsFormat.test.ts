@@ -16,6 +16,11 @@ describe("ResultsFormat", () => {
     expect(ResultsFormat.formatInterval({ mean: 0.7, low: Number.NaN, high: Number.NaN, n: 1 })).toBe("0.7000")
     // equal values whose mean and bounds differ in the last bits
     expect(ResultsFormat.formatInterval({ mean: 2.886792452830189, low: 2.8867924528301887, high: 2.886792452830189, n: 3 })).toBe("2.887 ± 0")
+    // equal up to float32's precision (an analytic KL computed in tensors), and their difference from an equal baseline
+    expect(ResultsFormat.formatInterval({ mean: 0.19314448, low: 0.193144475, high: 0.193144485, n: 3 })).toBe("0.1931 ± 0")
+    expect(ResultsFormat.formatInterval({ mean: -3e-9, low: -5e-9, high: -1e-9, n: 3 }, true, 0.19314448)).toBe("0 ± 0")
+    // a small difference that is more than noise stays
+    expect(ResultsFormat.formatInterval({ mean: 0.001, low: 0.0005, high: 0.0015, n: 3 }, true, 0.19314448)).toBe("+0.00100 ± 0.00050")
   })
 
   it("the terminal table: factors, split, seeds, metrics with intervals and Δ vs the baseline", () => {
