@@ -152,10 +152,10 @@ export const decodeStored = (bytes: Uint8Array): { readonly columns: ReadonlyArr
   return { columns, rows }
 }
 
-/** A typed array's numbers as an array: a loop into an array of its length is ~5× `Array.from`'s speed. */
-const arrayOf = (typed: Float64Array): Array<number> => {
-  const numbers = new Array<number>(typed.length)
-  for (let i = 0; i < typed.length; i++) numbers[i] = typed[i]!
+/** Numbers `start` to `end` of a typed array as an array: a loop into an array of its length is ~5× `Array.from`'s speed. */
+const arrayOf = (typed: Float64Array, start = 0, end = typed.length): Array<number> => {
+  const numbers = new Array<number>(end - start)
+  for (let i = start; i < end; i++) numbers[i - start] = typed[i]!
   return numbers
 }
 
@@ -165,9 +165,15 @@ const fillColumn = (rows: Array<Record<string, unknown>>, name: string, vector: 
     const values = vector.toArray() as Float64Array
     for (let i = 0; i < rows.length; i++) rows[i]![name] = values[i]
   } else if (arrow().DataType.isList(vector.type)) {
-    for (let i = 0; i < rows.length; i++) {
-      const item = vector.get(i) as Arrow.Vector | null
-      rows[i]![name] = item === null ? [] : arrayOf(item.toArray() as Float64Array)
+    // each row's list straight from its chunk's offsets into the chunk's values (a Vector per
+    // row, as `get` makes, took half of decoding a table of 2,048-float lists)
+    let row = 0
+    for (const data of vector.data) {
+      const offsets = data.valueOffsets
+      const values = data.children[0]!.values as Float64Array
+      for (let i = 0; i < data.length; i++, row++) {
+        rows[row]![name] = data.getValid(i) ? arrayOf(values, Number(offsets[i]), Number(offsets[i + 1])) : []
+      }
     }
   } else {
     for (let i = 0; i < rows.length; i++) rows[i]![name] = vector.get(i)

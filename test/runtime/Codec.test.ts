@@ -1,6 +1,7 @@
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as Schema from "effect/Schema"
 import * as fs from "node:fs"
+import { createRequire } from "node:module"
 import * as os from "node:os"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
@@ -55,6 +56,22 @@ describe("table artifacts", () => {
     )
     expect(meta.getRowObjects().map((r) => r["compression"])).toEqual(["ZSTD"])
     connection.closeSync()
+  })
+
+  it("read lists from each chunk of a column, a null list as an empty one (files other tools wrote)", () => {
+    const require = createRequire(import.meta.url)
+    const arrow = require("apache-arrow") as typeof import("apache-arrow")
+    const parquet = require("parquet-wasm") as typeof import("parquet-wasm")
+    const listType = () => new arrow.List(new arrow.Field("item", new arrow.Float64(), true))
+    const tableOf = (lists: ReadonlyArray<ReadonlyArray<number> | null>) => new arrow.Table({ features: arrow.vectorFromArray(lists, listType()) })
+    const ipc = arrow.tableToIPC(tableOf([[1, 2], null, [], [3.5]]), "stream")
+    const bytes = parquet.writeParquet(parquet.Table.fromIPCStream(ipc), new parquet.WriterPropertiesBuilder().build())
+    expect(TableCodec.decodeStored(bytes).rows.map((row) => row["features"])).toEqual([[1, 2], [], [], [3.5]])
+    // a column in two chunks, the second sliced (its offsets then start past 0)
+    const chunked = tableOf([[1], [2, 3]]).concat(tableOf([[9, 9], [4, 5, 6], null, [7]]).slice(1))
+    expect(chunked.getChild("features")!.data.length).toBe(2)
+    const Features = Artifact.table("Features", Schema.Struct({ features: Schema.Array(Schema.Number) }))
+    expect(TableCodec.rowsOf(Features, chunked).map((row) => (row as { features: unknown }).features)).toEqual([[1], [2, 3], [4, 5, 6], [], [7]])
   })
 
   it("reject a value of the wrong type naming the table, column and row", () => {
