@@ -1,8 +1,9 @@
 /**
  * How `pipeline run` shows progress. On a terminal: one live line per node
  * (queued / cached / waiting / running with a progress bar, step, elapsed time, ETA and
- * loss / done / failed / skipped because an upstream node failed) and below them the run's line (nodes finished of all, cached,
- * computed, running, elapsed time, ETA; Eta.ts says how it is estimated), redrawn in place
+ * loss / done / failed / skipped because an upstream node failed) and below them the run's
+ * line (nodes finished of all, cached, computed, running, failed, skipped, elapsed time, ETA;
+ * Eta.ts says how it is estimated), redrawn in place
  * at each event and every second. Elsewhere: one line per state change (a done line adds
  * the run's nodes finished and elapsed time) and a closing line of counts. With `--json`:
  * one JSON object per event, with `ts`, the time it was written (ISO 8601, UTC); progress
