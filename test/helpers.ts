@@ -133,6 +133,9 @@ export const writeFile = (dir: string, name: string, text: string): void => {
 export const events = (stdout: string): Array<Record<string, unknown>> =>
   stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>)
 
+/** The events of the complete lines of `--json` output printed so far (a line still being written is left out). */
+export const linesSoFar = (stdout: string): Array<Record<string, unknown>> => events(stdout.slice(0, stdout.lastIndexOf("\n") + 1))
+
 /**
  * The closing summary object of `pipeline run --json`. `Row` is the row type of the output tables the
  * test reads; an output's `value` is null when its table has more than 100 rows (or is not a table).
@@ -176,6 +179,14 @@ export const runResults = async (file: string, sets: ReadonlyArray<string>, opti
 /** label → status of every node in a run's summary. */
 export const statuses = (stdout: string): Record<string, string> =>
   Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.status]))
+
+/** label → output hash of every node in a run's summary. */
+export const outputHashes = (stdout: string): Record<string, string> =>
+  Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.hash]))
+
+/** The last lines node `label` printed, as `pipeline show <label> --json` in `dir` finds them in its log in the store. */
+export const logTail = async (dir: string, label: string): Promise<ReadonlyArray<string>> =>
+  (JSON.parse((await cli(["show", label, "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }).logTail
 
 /** Every file under a directory, relative to it. */
 export const filesUnder = (dir: string): Array<string> =>

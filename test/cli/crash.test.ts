@@ -2,7 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { nodeModules } from "../fixtures/nodes.ts"
-import { cli, events, expectStoreIntact, runAndKill, statuses, summary, tempProject } from "../helpers.ts"
+import { cli, events, expectStoreIntact, outputHashes, runAndKill, statuses, summary, tempProject } from "../helpers.ts"
 
 const project = {
   ...nodeModules,
@@ -17,8 +17,6 @@ export default Pipeline.make("crash", () => {
 })
 `
 }
-
-const outputHashes = (stdout: string) => Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.hash]))
 
 describe("crash safety", () => {
   it("kill -9 mid-run, then a rerun completes with the same outputs as an uninterrupted run", async () => {

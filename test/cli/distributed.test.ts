@@ -5,7 +5,8 @@
  * skipped, saying why, except under CI, where that fails.
  *
  * Workers hold a job's lock for 2.5 s here (ABLATE_WORKER_LOCK_MS), so that a killed worker's
- * job is taken over within seconds.
+ * job is taken over within seconds. The prefix and the lock duration reach the processes a test
+ * starts in the environment it gives them; no test changes this process's.
  */
 import { type ChildProcessWithoutNullStreams, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
@@ -14,7 +15,7 @@ import { describe, expect, it, onTestFinished } from "vitest"
 import { isAlive } from "../../runtime/internal/Process.ts"
 import { nodeModules } from "../fixtures/nodes.ts"
 import { redisProblem, removeKeys } from "../fixtures/redis.ts"
-import { cli, events, expectStoreIntact, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
+import { cli, events, expectStoreIntact, linesSoFar, logTail, outputHashes, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
 
 const url = process.env["ABLATE_TEST_REDIS_URL"] || "redis://127.0.0.1:6379"
 
@@ -125,32 +126,21 @@ const trainedSum = (40 * 41) / 2
 
 type Event = Record<string, unknown>
 
-/** The complete JSON lines printed so far. */
-const linesSoFar = (stdout: string) => events(stdout.slice(0, stdout.lastIndexOf("\n") + 1))
 const stepsOf = (all: ReadonlyArray<Event>, label: string) =>
   all.filter((e) => e["type"] === "progress" && e["label"] === label).map((e) => Number(e["step"]))
 const runningOf = (all: ReadonlyArray<Event>, label: string) => all.filter((e) => e["type"] === "running" && e["label"] === label)
-/** The last lines of what node `label` printed, as `pipeline show` finds them in its log. */
-const logOf = async (dir: string, label: string) =>
-  (JSON.parse((await cli(["show", label, "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }).logTail
+
+/** What the coordinators and workers of one test get added to their environment. */
+type QueueEnv = Readonly<Record<string, string>>
 
 /**
- * A key prefix of the test's own, for the processes it starts (through the environment they
- * inherit), and removed with its keys when the test ends.
+ * The environment for the processes a test starts: a key prefix of the test's own (its keys
+ * removed when the test ends) and workers' lock duration `lockMs` (default 2.5 s).
  */
-const usePrefix = () => {
+const queueEnv = (lockMs = 2_500): QueueEnv => {
   const prefix = `ablate-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
-  const saved = { ABLATE_REDIS_PREFIX: process.env["ABLATE_REDIS_PREFIX"], ABLATE_WORKER_LOCK_MS: process.env["ABLATE_WORKER_LOCK_MS"] }
-  process.env["ABLATE_REDIS_PREFIX"] = prefix
-  process.env["ABLATE_WORKER_LOCK_MS"] = "2500"
-  onTestFinished(async () => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name]
-      else process.env[name] = value
-    }
-    await removeKeys(url, prefix)
-  })
-  return prefix
+  onTestFinished(() => removeKeys(url, prefix))
+  return { ABLATE_REDIS_PREFIX: prefix, ABLATE_WORKER_LOCK_MS: String(lockMs) }
 }
 
 /** A `pipeline worker` process serving the test's queue, and what it printed. */
@@ -160,10 +150,10 @@ interface Worker {
   readonly events: () => ReadonlyArray<Event>
 }
 
-/** Start a worker in `dir` (killed when the test ends, if it still runs) and wait until it serves. */
-const startWorker = (dir: string, args: ReadonlyArray<string> = []): Promise<Worker> =>
+/** Start a worker in `dir` with `env` added to its environment (killed when the test ends, if it still runs) and wait until it serves. */
+const startWorker = (dir: string, env: QueueEnv, args: ReadonlyArray<string> = []): Promise<Worker> =>
   new Promise((resolve, reject) => {
-    const child = spawnCli(["worker", "--redis", url, "--concurrency", "1", "--json", ...args], dir)
+    const child = spawnCli(["worker", "--redis", url, "--concurrency", "1", "--json", ...args], dir, env)
     onTestFinished(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
     })
@@ -182,16 +172,18 @@ const startWorker = (dir: string, args: ReadonlyArray<string> = []): Promise<Wor
 const startedBy = (worker: Worker, label: string) => worker.events().filter((e) => e["type"] === "started" && e["label"] === label)
 
 /**
- * Run `pipeline <args>` in `dir`, calling `watch` with its events so far at each line it prints
- * (once `watch` returns true it is called no more); resolves with its output and exit code.
+ * Run `pipeline <args>` in `dir` with `env` added to its environment, calling `watch` with its
+ * events so far at each line it prints (once `watch` returns true it is called no more); resolves
+ * with its output and exit code.
  */
 const runWatching = (
   args: ReadonlyArray<string>,
   dir: string,
+  env: QueueEnv,
   watch: (events: ReadonlyArray<Event>, child: ChildProcessWithoutNullStreams) => boolean = () => true
 ) =>
   new Promise<{ readonly stdout: string; readonly code: number | null; readonly child: ChildProcessWithoutNullStreams }>((resolve) => {
-    const child = spawnCli(args, dir)
+    const child = spawnCli(args, dir, env)
     onTestFinished(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
     })
@@ -204,15 +196,13 @@ const runWatching = (
     child.on("close", (code) => resolve({ stdout, code, child }))
   })
 
-const hashesOf = (stdout: string) => Object.fromEntries(summary(stdout).nodes.map((n) => [n.label, n.hash]))
-
 /** The output hash of every node of a local run (the worker pool on this machine) of `file` in a fresh project, run once per file. */
 const localRuns = new Map<string, Promise<Record<string, string>>>()
 const localHashes = (file: string) => {
   if (!localRuns.has(file)) {
     localRuns.set(file, cli(["run", file, "--json", "--executor", "local"], tempProject(project)).then(({ code, stdout, stderr }) => {
       if (code !== 0) throw new Error(`the local run of ${file} failed:\n${stderr}`)
-      return hashesOf(stdout)
+      return outputHashes(stdout)
     }))
   }
   return localRuns.get(file)!
@@ -246,16 +236,16 @@ if (problem !== undefined && process.env["CI"] !== undefined) {
 
 describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
   it("a run on two workers computes the bytes a local run computes, and shows their progress and prints", async () => {
-    usePrefix()
+    const env = queueEnv()
     const reference = await localHashes("pair.ts")
     const dir = tempProject(project)
     fs.mkdirSync(path.join(dir, ".ablate"))
     // the second worker finds the store under another path, as a machine that mounts it elsewhere would
     fs.symlinkSync(path.join(dir, ".ablate"), path.join(dir, "mounted"))
-    const workers = await Promise.all([startWorker(dir), startWorker(dir, ["--store", "mounted"])])
-    const { stdout, code } = await runWatching(run("pair.ts"), dir)
+    const workers = await Promise.all([startWorker(dir, env), startWorker(dir, env, ["--store", "mounted"])])
+    const { stdout, code } = await runWatching(run("pair.ts"), dir, env)
     expect(code).toBe(0)
-    expect(hashesOf(stdout)).toEqual(reference)
+    expect(outputHashes(stdout)).toEqual(reference)
     expect(statuses(stdout)).toEqual({ source: "ran", left: "ran", right: "ran", leftSum: "ran", rightSum: "ran" })
     const all = events(stdout)
     // the trainers ran on the two workers, one each; the rest in the coordinator
@@ -269,20 +259,20 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
       expect(steps.every((step, i) => i === 0 || step > steps[i - 1]!)).toBe(true)
     }
     // what a node printed on a worker is in its log in the store
-    expect(await logOf(dir, "right")).toEqual(["training from step 1"])
+    expect(await logTail(dir, "right")).toEqual(["training from step 1"])
     expectStoreIntact(path.join(dir, ".ablate"))
   })
 
   it("a worker that served a run runs the code of the next, edited since: its stale process is replaced", async () => {
-    usePrefix()
+    const env = queueEnv()
     const dir = tempProject(project)
-    const worker = await startWorker(dir)
-    const first = await runWatching(run("quick.ts"), dir)
+    const worker = await startWorker(dir, env)
+    const first = await runWatching(run("quick.ts"), dir, env)
     expect(first.code).toBe(0)
     expect(valueOf(first.stdout, "trainer")).toBe(1 + 2 + 3)
     const file = path.join(dir, "nodes", "trainer.ts")
     fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("sum += params.start + step", "sum += params.start + 10 * step"))
-    const second = await runWatching(run("quick.ts"), dir)
+    const second = await runWatching(run("quick.ts"), dir, env)
     expect(second.code).toBe(0)
     expect(statuses(second.stdout)).toEqual({ source: "cached", trainer: "ran" })
     expect(valueOf(second.stdout, "trainer")).toBe(10 + 20 + 30)
@@ -290,10 +280,10 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
   })
 
   it("a node whose process crashes is retried by the queue with backoff, and fails with the reason after the last attempt", async () => {
-    usePrefix()
+    const env = queueEnv()
     const dir = tempProject(project)
-    const worker = await startWorker(dir)
-    const { stdout, code } = await runWatching(run("crash.ts"), dir)
+    const worker = await startWorker(dir, env)
+    const { stdout, code } = await runWatching(run("crash.ts"), dir, env)
     expect(code).toBe(1)
     expect(statuses(stdout)).toEqual({ source: "ran", once: "ran", always: "failed" })
     // the second attempt ran it: the first had counted one run
@@ -308,11 +298,11 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
   })
 
   it("a worker killed with kill -9 mid-training: another takes its job over and resumes from the checkpoint, to the same bytes", async () => {
-    usePrefix()
+    const env = queueEnv()
     const dir = tempProject(project)
-    const workers = await Promise.all([startWorker(dir), startWorker(dir)])
+    const workers = await Promise.all([startWorker(dir, env), startWorker(dir, env)])
     let killed: number | undefined
-    const { stdout, code } = await runWatching(run("train.ts"), dir, (all) => {
+    const { stdout, code } = await runWatching(run("train.ts"), dir, env, (all) => {
       if ((stepsOf(all, "trainer").at(-1) ?? 0) < 12) return false
       killed = Number(runningOf(all, "trainer")[0]!["worker"])
       process.kill(killed, "SIGKILL")
@@ -320,7 +310,7 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     })
     expect(code).toBe(0)
     expect(valueOf(stdout, "trainer")).toBe(trainedSum)
-    expect(hashesOf(stdout)).toEqual(await localHashes("train.ts"))
+    expect(outputHashes(stdout)).toEqual(await localHashes("train.ts"))
     const all = events(stdout)
     const survivor = workers.find((w) => w.pid !== killed)!
     expect(runningOf(all, "trainer").map((e) => e["worker"])).toEqual([killed, survivor.pid])
@@ -331,53 +321,52 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     expect(resumed).toBeGreaterThan(10)
     expect((resumed - 1) % 5).toBe(0)
     expect(startedBy(survivor, "trainer")).toHaveLength(1)
-    expect(await logOf(dir, "trainer")).toEqual([`training from step ${resumed}`])
+    expect(await logTail(dir, "trainer")).toEqual([`training from step ${resumed}`])
     expectStoreIntact(path.join(dir, ".ablate"))
   })
 
   it("a worker stopped with SIGTERM mid-training hands its job back at once: another resumes it from the checkpoint, no attempt lost", async () => {
-    usePrefix()
     // a lock far longer than the test: only the handing back can move the job in time
-    process.env["ABLATE_WORKER_LOCK_MS"] = "600000"
+    const env = queueEnv(600_000)
     const dir = tempProject(project)
-    const workers = await Promise.all([startWorker(dir), startWorker(dir)])
+    const workers = await Promise.all([startWorker(dir, env), startWorker(dir, env)])
     let stopped: Worker | undefined
-    const { stdout, code } = await runWatching(run("train.ts"), dir, (all) => {
+    const { stdout, code } = await runWatching(run("train.ts"), dir, env, (all) => {
       if ((stepsOf(all, "trainer").at(-1) ?? 0) < 12) return false
       stopped = workers.find((w) => w.pid === runningOf(all, "trainer")[0]!["worker"])!
       stopped.child.kill("SIGTERM")
       return true
     })
     expect(code).toBe(0)
-    expect(hashesOf(stdout)).toEqual(await localHashes("train.ts"))
+    expect(outputHashes(stdout)).toEqual(await localHashes("train.ts"))
     const exited = await new Promise<number | null>((resolve) =>
       stopped!.child.exitCode === null ? stopped!.child.on("exit", resolve) : resolve(stopped!.child.exitCode))
     expect(exited).toBe(130)
     expect(stopped!.events().filter((e) => e["type"] === "stopped")).toMatchObject([{ label: "trainer", lost: false }])
     const survivor = workers.find((w) => w !== stopped)!
     expect(startedBy(survivor, "trainer")).toMatchObject([{ attempt: 1 }])
-    const [resumed] = await logOf(dir, "trainer")
+    const [resumed] = await logTail(dir, "trainer")
     expect(Number(/^training from step (\d+)$/.exec(resumed ?? "")?.[1])).toBeGreaterThan(10)
   })
 
   it("two coordinators asking for one key share one job: the node runs once, and both get its bytes", async () => {
-    usePrefix()
+    const env = queueEnv()
     const dir = tempProject(project)
-    const worker = await startWorker(dir)
-    const [first, second] = await Promise.all([runWatching(run("train.ts"), dir), runWatching(run("train.ts"), dir)])
+    const worker = await startWorker(dir, env)
+    const [first, second] = await Promise.all([runWatching(run("train.ts"), dir, env), runWatching(run("train.ts"), dir, env)])
     expect([first.code, second.code]).toEqual([0, 0])
     expect([statuses(first.stdout)["trainer"], statuses(second.stdout)["trainer"]].sort()).toEqual(["cached", "ran"])
     expect(valueOf(first.stdout, "trainer")).toBe(trainedSum)
-    expect(hashesOf(first.stdout)["trainer"]).toBe(hashesOf(second.stdout)["trainer"])
+    expect(outputHashes(first.stdout)["trainer"]).toBe(outputHashes(second.stdout)["trainer"])
     expect(startedBy(worker, "trainer")).toHaveLength(1)
   })
 
   it.skipIf(!local)("Redis restarted without saving mid-run: coordinator and worker reconnect, the lost job is queued again and resumes from its checkpoint", async () => {
-    usePrefix()
+    const env = queueEnv()
     onTestFinished(ensureRedis)
     const dir = tempProject(project)
-    const worker = await startWorker(dir)
-    const { stdout, code } = await runWatching(run("train.ts"), dir, (all) => {
+    const worker = await startWorker(dir, env)
+    const { stdout, code } = await runWatching(run("train.ts"), dir, env, (all) => {
       if ((stepsOf(all, "trainer").at(-1) ?? 0) < 12) return false
       execFileSync("redis-cli", ["-p", port, "shutdown", "nosave"])
       setTimeout(() => void ensureRedis(), 1_000)
@@ -385,7 +374,7 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     })
     expect(code).toBe(0)
     expect(valueOf(stdout, "trainer")).toBe(trainedSum)
-    expect(hashesOf(stdout)).toEqual(await localHashes("train.ts"))
+    expect(outputHashes(stdout)).toEqual(await localHashes("train.ts"))
     // with --json the coordinator's connection notices are events among the others
     const notices = events(stdout).filter((e) => e["type"] === "notice").map((e) => String(e["text"]))
     expect(notices.some((text) => text.startsWith("lost the connection to the job queue's Redis"))).toBe(true)
@@ -393,7 +382,7 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
     // the worker stopped the job whose lock it lost with the server, and ran it again from the last checkpoint
     expect(worker.events().filter((e) => e["type"] === "stopped" && e["label"] === "trainer")).toMatchObject([{ lost: true }])
     expect(startedBy(worker, "trainer")).toHaveLength(2)
-    const [resumed] = await logOf(dir, "trainer")
+    const [resumed] = await logTail(dir, "trainer")
     const step = Number(/^training from step (\d+)$/.exec(resumed ?? "")?.[1])
     expect(step).toBeGreaterThan(10)
     expect((step - 1) % 5).toBe(0)
@@ -401,25 +390,25 @@ describe.skipIf(problem !== undefined)("distributed execution on Redis", () => {
   })
 
   it("a coordinator killed mid-run: a rerun finds finished nodes cached and waits for the running job instead of starting it again", async () => {
-    usePrefix()
+    const env = queueEnv()
     const dir = tempProject(project)
-    const worker = await startWorker(dir)
-    const killed = await runWatching(run("train.ts"), dir, (all, child) => {
+    const worker = await startWorker(dir, env)
+    const killed = await runWatching(run("train.ts"), dir, env, (all, child) => {
       if ((stepsOf(all, "trainer").at(-1) ?? 0) < 12) return false
       child.kill("SIGKILL")
       return true
     })
     expect(killed.code).toBe(null)
     const before = stepsOf(events(killed.stdout), "trainer").at(-1)!
-    const rerun = await runWatching(run("train.ts"), dir)
+    const rerun = await runWatching(run("train.ts"), dir, env)
     expect(rerun.code).toBe(0)
     expect(statuses(rerun.stdout)).toEqual({ source: "cached", trainer: "ran" })
     expect(valueOf(rerun.stdout, "trainer")).toBe(trainedSum)
-    expect(hashesOf(rerun.stdout)).toEqual(await localHashes("train.ts"))
+    expect(outputHashes(rerun.stdout)).toEqual(await localHashes("train.ts"))
     // the rerun joined the job the worker was still running: it started once, and went on where it was
     expect(startedBy(worker, "trainer")).toHaveLength(1)
     expect(stepsOf(events(rerun.stdout), "trainer")[0]).toBeGreaterThanOrEqual(before)
-    expect(await logOf(dir, "trainer")).toEqual(["training from step 1"])
+    expect(await logTail(dir, "trainer")).toEqual(["training from step 1"])
     expectStoreIntact(path.join(dir, ".ablate"))
   })
 })

@@ -11,7 +11,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { repo, statuses, summary } from "../helpers.ts"
+import { outputHashes, repo, statuses, summary } from "../helpers.ts"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ablate-external-"))
 const project = path.join(dir, "project")
@@ -112,7 +112,7 @@ describe("a project of one's own that installs Ablate as a package", () => {
     expect(run.stderr).toBe("")
     const result = summary<{ accuracy: number }>(run.stdout)
     expect(result.outputs[0]!.value![0]!.accuracy).toBeGreaterThan(0.85)
-    cliHashes = Object.fromEntries(result.nodes.map((n) => [n.label, n.hash]))
+    cliHashes = outputHashes(run.stdout)
     expect(fs.existsSync(path.join(project, ".ablate"))).toBe(true)
     const again = succeeded(await runCli(), "npx pipeline run (again)")
     expect(statuses(again.stdout)).toEqual(all("cached"))

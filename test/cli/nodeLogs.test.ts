@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { printingModules } from "../fixtures/printing.ts"
-import { cli, summary, tempProject, writeFile } from "../helpers.ts"
+import { cli, logTail, summary, tempProject, writeFile } from "../helpers.ts"
 
 let dir: string
 beforeAll(() => {
@@ -47,8 +47,7 @@ describe("node logs", () => {
     expect(show.stdout).toContain(`log      ${path.join(fs.realpathSync(dir), ".ablate", "logs", `${keys["left"]}.log`)}`)
     expect(show.stdout).toContain("    async left 3")
     expect(show.stdout).not.toContain("right")
-    const shown = JSON.parse((await cli(["show", "right", "--json"], dir)).stdout) as Record<string, unknown>
-    expect(shown["logTail"]).toEqual(chattyLines("right"))
+    expect(await logTail(dir, "right")).toEqual(chattyLines("right"))
   })
 
   it("without --json, prints are shown live prefixed by their node's label", async () => {

@@ -7,7 +7,7 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { isAlive } from "../../runtime/internal/Process.ts"
 import { nodeModules, poolNodeModules } from "../fixtures/nodes.ts"
-import { cli, events, expectStoreIntact, filesUnder, runAndKill, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
+import { cli, events, expectStoreIntact, filesUnder, linesSoFar, logTail, runAndKill, spawnCli, statuses, summary, tempProject } from "../helpers.ts"
 
 const project = {
   ...nodeModules,
@@ -49,8 +49,6 @@ const valueOf = (stdout: string, label: string) => summary<Row>(stdout).outputs.
 /** A `timed` node's output as [start, end, pid]. */
 const ran = (stdout: string, label: string) => valueOf(stdout, label).map((row) => row.x)
 
-/** The complete NDJSON lines written so far. */
-const linesSoFar = (stdout: string) => events(stdout.slice(0, stdout.lastIndexOf("\n") + 1))
 /** The pid of the worker a `running` event says runs `label`. */
 const workerOf = (all: ReadonlyArray<Record<string, unknown>>, label: string) =>
   all.find((e) => e["type"] === "running" && e["label"] === label)?.["worker"] as number | undefined
@@ -87,8 +85,7 @@ describe("the worker pool of pipeline run", () => {
     expect(pidA).not.toBe(pidB)
     expect([workerOf(events(stdout), "left"), workerOf(events(stdout), "right")]).toEqual([pidA, pidB])
     // what a node printed in its worker is in its log
-    const shown = JSON.parse((await cli(["show", "left", "--json"], dir)).stdout) as { logTail: ReadonlyArray<string> }
-    expect(shown.logTail).toEqual([`timed left in process ${pidA}`])
+    expect(await logTail(dir, "left")).toEqual([`timed left in process ${pidA}`])
   })
 
   it("a node that fails in a worker fails as in process: its error's tag, fields and stack reach the run log", async () => {
