@@ -2,7 +2,8 @@
  * What changed between two runs (`pipeline compare`), node by node and result by result.
  * Pure: cli/CompareCommand.ts reads the runs from the run log.
  *
- * Nodes are matched by label. A node with the same key in both runs is unchanged; one whose
+ * Nodes are matched by name and sweep coordinates (identitiesOf), so a one-seed run's `rm` meets a
+ * sweep's `rm[seed=0]`. A node with the same key in both runs is unchanged; one whose
  * key differs is described by CacheKey.diff of its key components (params, code, upstream
  * artifacts, env), and is changed only by its upstream when nothing but its inputs differ.
  * Results rows are matched by output, cell and split; each metric's difference B − A comes
@@ -10,16 +11,18 @@
  * where both sides pooled at least two seeds (the difference alone otherwise).
  */
 import type { Json } from "../dsl/Artifact.ts"
+import { canonicalJson } from "../dsl/internal/Canonical.ts"
 import * as CacheKey from "./CacheKey.ts"
 import * as Results from "./Results.ts"
 import type { NodeEntry, RunEntry } from "./RunLog.ts"
 import * as Statistics from "./Statistics.ts"
 
-/** One run as compare reads it: the run, its node entries and the results table it kept. */
+/** One run as compare reads it: the run, its node entries, the results table it kept, and its seeds where known. */
 export interface RunData {
   readonly run: RunEntry
   readonly nodes: ReadonlyArray<NodeEntry>
   readonly results: Results.Table | undefined
+  readonly seeds?: ReadonlyArray<number> | undefined
 }
 
 /**
@@ -110,14 +113,44 @@ export const nodeDifference = (a: NodeEntry | undefined, b: NodeEntry | undefine
   return { ...base, change: onlyInputs ? "upstream" : "changed", changes, upstream }
 }
 
-/** Each label of A (in A's order) then each label only B has (in B's), with how it differs. */
-export const nodeDifferences = (a: ReadonlyArray<NodeEntry>, b: ReadonlyArray<NodeEntry>): Array<NodeDifference> => {
-  const inA = new Map(a.map((entry) => [entry.label, entry]))
-  const inB = new Map(b.map((entry) => [entry.label, entry]))
-  return [
-    ...[...inA.values()].map((entry) => nodeDifference(entry, inB.get(entry.label))),
-    ...[...inB.values()].filter((entry) => !inA.has(entry.label)).map((entry) => nodeDifference(undefined, entry))
-  ]
+/**
+ * What can make a node the same node in two runs, the first that matches: its name (its label
+ * without the coordinates a label shows) with all its sweep coordinates. A run of one seed builds
+ * its nodes without a seed coordinate (nothing varies), so there a node is first taken to be of
+ * that run's `onlySeed` (its `rm` is a sweep's `rm[seed=0]`), then to be of no seed (a node the
+ * sweep builds once for every seed, as it builds it here). An entry logged without coordinates
+ * (an older run log) is known by its label.
+ */
+export const identitiesOf = (entry: NodeEntry, onlySeed: number | undefined): Array<string> => {
+  const { coords } = entry
+  if (coords === undefined) return [entry.label]
+  const name = entry.label.replace(/\[.*$/, "")
+  const of = (c: Readonly<Record<string, Json>>) => `${name}\0${canonicalJson(c)}`
+  return onlySeed !== undefined && !("seed" in coords) ? [of({ seed: onlySeed, ...coords }), of(coords)] : [of(coords)]
+}
+
+/** A run's one seed, if it ran exactly one. */
+const onlySeedOf = (seeds: ReadonlyArray<number> | undefined): number | undefined => (seeds?.length === 1 ? seeds[0] : undefined)
+
+/**
+ * Each node of A (in A's order) then each node only B has (in B's), with how it differs; a node
+ * of both runs goes by B's label. `seeds`: each run's seeds, where known (identitiesOf).
+ */
+export const nodeDifferences = (
+  a: ReadonlyArray<NodeEntry>,
+  b: ReadonlyArray<NodeEntry>,
+  seeds: { readonly a?: ReadonlyArray<number> | undefined; readonly b?: ReadonlyArray<number> | undefined } = {}
+): Array<NodeDifference> => {
+  const [seedA, seedB] = [onlySeedOf(seeds.a), onlySeedOf(seeds.b)]
+  const inB = new Map<string, NodeEntry>()
+  for (const entry of b) for (const identity of identitiesOf(entry, seedB)) if (!inB.has(identity)) inB.set(identity, entry)
+  const matched = new Set<NodeEntry>()
+  const fromA = a.map((entry) => {
+    const other = identitiesOf(entry, seedA).map((identity) => inB.get(identity)).find((e) => e !== undefined && !matched.has(e))
+    if (other !== undefined) matched.add(other)
+    return nodeDifference(entry, other)
+  })
+  return [...fromA, ...b.filter((entry) => !matched.has(entry)).map((entry) => nodeDifference(undefined, entry))]
 }
 
 /** How many nodes differ in each way. */
@@ -185,7 +218,7 @@ const sameResults = (results: ResultsDifference): boolean =>
 
 /** What changed from run A to run B. */
 export const compare = (a: RunData, b: RunData): Comparison => {
-  const nodes = nodeDifferences(a.nodes, b.nodes)
+  const nodes = nodeDifferences(a.nodes, b.nodes, { a: a.seeds, b: b.seeds })
   const counts = countsOf(nodes)
   const results = resultsDifference(a.results, b.results)
   return {

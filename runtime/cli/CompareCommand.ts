@@ -12,6 +12,7 @@ import { RunLog } from "../RunLog.ts"
 import * as CompareFormat from "./CompareFormat.ts"
 import type { Console } from "./main.ts"
 import type { Values } from "./Options.ts"
+import { seedsOfArgv, seedsOfCoords } from "./RunsCommands.ts"
 import { formatOf, storeLayers } from "./Selection.ts"
 
 /** How many of the latest run ids an unknown run id's error lists. */
@@ -38,7 +39,9 @@ const runData = (argument: string) =>
     const run = id === undefined ? undefined : yield* runLog.run(id)
     if (run === undefined) return yield* new ConfigError({ reason: unknownRun(argument, newest) })
     const kept = yield* runLog.resultsOf(run.id)
-    return { run, nodes: yield* runLog.nodesOf(run.id), results: kept === undefined ? undefined : ResultsJson.fromJson(kept) }
+    const nodes = yield* runLog.nodesOf(run.id)
+    const seeds = seedsOfArgv(run.argv) ?? seedsOfCoords(nodes.map((node) => node.coords))
+    return { run, nodes, seeds, results: kept === undefined ? undefined : ResultsJson.fromJson(kept) }
   })
 
 export const compareCommand = (values: Values, runA: string, runB: string, root: string, console: Console) =>

@@ -117,4 +117,18 @@ describe("pipeline compare", () => {
     expect([csv.code, csv.stderr]).toEqual([2, `error: --format: "csv" is not a format of pipeline compare (one of: table, md, json)\n`])
     expect(unknown.stdout + word.stdout + csv.stdout).toBe("")
   })
+
+  // (last: it adds run 3, which the error messages above would list)
+  it("matches a one-seed run's nodes to a sweep's cells of that seed by their coordinates, not their labels", async () => {
+    const run = await cli(["run", "compare.ts", "--seeds", "1"], dir)
+    expect(run.code, run.stderr).toBe(0)
+    const compared = await cli(["compare", "3", "2", "--json"], dir)
+    expect(compared.code, compared.stderr).toBe(0)
+    const { nodes } = JSON.parse(compared.stdout) as { nodes: Array<{ label: string; change: string }> }
+    const changes = Object.fromEntries(nodes.map((n) => [n.label, n.change]))
+    // run 3's source, scaled and score are run 2's [seed=1] ones: factor 2 → 3 changed scaled, and score through it
+    expect(changes).toMatchObject({ "source[seed=1]": "unchanged", "scaled[seed=1]": "changed", "score[seed=1]": "upstream" })
+    expect(nodes.filter((n) => n.change === "onlyA")).toEqual([])
+    expect(nodes.filter((n) => n.label.includes("seed=1") && n.change === "onlyB")).toEqual([])
+  })
 })

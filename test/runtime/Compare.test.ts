@@ -87,6 +87,27 @@ describe("nodes", () => {
     })
   })
 
+  it("matches a one-seed run's nodes to a sweep's by name and coordinates: of its seed first, else of no seed", () => {
+    const at = (label: string, coords: Record<string, number> | undefined, key: string): NodeEntry => ({ ...entry(label, task, key), coords })
+    const single = [at("task", {}, "k-task"), at("rm", {}, "k-rm1"), at("shared", {}, "k-shared")]
+    const sweep = [
+      at("task[seed=0]", { seed: 0 }, "k-task0"),
+      at("task[seed=1]", { seed: 1 }, "k-task"),
+      at("rm[seed=1]", { seed: 1 }, "k-rm1"),
+      at("shared", {}, "k-shared")
+    ]
+    const matched = Compare.nodeDifferences(single, sweep, { a: [1], b: [0, 1] })
+    expect(matched.map((n) => [n.label, n.change])).toEqual([
+      ["task[seed=1]", "unchanged"],
+      ["rm[seed=1]", "unchanged"],
+      ["shared", "unchanged"],
+      ["task[seed=0]", "onlyB"]
+    ])
+    // without knowing the seeds, or from entries logged without coordinates, labels decide
+    expect(Compare.nodeDifferences(single, sweep).map((n) => n.change)).toEqual(["onlyA", "onlyA", "unchanged", "onlyB", "onlyB", "onlyB"])
+    expect(Compare.identitiesOf(entry("rm[seed=1]", task, "k"), 1)).toEqual(["rm[seed=1]"])
+  })
+
   it("a node whose key differs but whose components a run did not record is changed, with nothing to describe", () => {
     const difference = Compare.nodeDifference(entry("rm", undefined, "k1"), entry("rm", rmB, "k2"))
     expect([difference.change, difference.changes]).toEqual(["changed", []])
