@@ -52,9 +52,9 @@ const chart = (title: string, values: ReadonlyArray<{ readonly [field: string]: 
 /** The colour of one line per cell, named in full in the legend (Vega-Lite cuts labels at 160 px). */
 const cellColor = (field: string): Spec => ({ field, type: "nominal", title: "cell", legend: { labelLimit: 480 } })
 
-/** Interval bars from each point's `low` to its `high`. */
+/** Interval bars from each point's `low` to its `high`, capped by 10-px ticks (on a text axis they would span its band). */
 const intervalBars = (x: Spec, title: string, color: Spec): Spec => ({
-  mark: { type: "errorbar", ticks: true },
+  mark: { type: "errorbar", ticks: { size: 10 } },
   encoding: { x, y: { field: "low", type: "quantitative", title }, y2: { field: "high" }, color }
 })
 

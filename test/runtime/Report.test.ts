@@ -99,6 +99,17 @@ describe("report page", () => {
     expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org)/) // nothing to fetch
   })
 
+  it("interval bars on a text axis end in short ticks, not ones as wide as the axis' band", async () => {
+    const methods = Results.aggregate(["bt", "gpm"].flatMap((method) =>
+      [0, 1, 2].map((seed) => ({ output: "point", coords: { method, seed }, split: "test", metrics: { accuracy: 0.5 + 0.1 * seed + (method === "bt" ? 0 : 0.3) } }))
+    ), { method: "bt" })
+    const html = await Effect.runPromise(Report.make({ title: "methods", facts: [], results: methods, curves: [], nodes: [] }))
+    const svg = Html.chartSvg(html, "point: accuracy by method")!
+    const widths = [...svg.matchAll(/<path d="M[\d.-]+,[\d.-]+h([\d.]+)v1h-[\d.]+Z"/g)].map((m) => Number(m[1]))
+    expect(widths.length).toBe(4) // a tick at each end of two bars
+    for (const width of widths) expect(width).toBeLessThanOrEqual(10)
+  })
+
   it("escape covers the five characters that matter", () => {
     expect(Html.escape(`<a href="x" title='y'>&</a>`)).toBe("&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;")
   })
