@@ -32,12 +32,13 @@ import type { Format } from "../dsl/Artifact.ts"
 import type * as CacheKey from "./CacheKey.ts"
 import { type CorruptObject, reasonOf, StoreError, StoreUnavailable } from "./Errors.ts"
 import * as AtomicFile from "./internal/AtomicFile.ts"
+import { makeDirectory } from "./internal/Directory.ts"
 import * as Gc from "./internal/Gc.ts"
 import type { GcOptions, GcReport, References } from "./internal/Gc.ts"
 import * as Integrity from "./internal/Integrity.ts"
 import * as KeyLock from "./internal/KeyLock.ts"
 import * as KeyRecordFile from "./internal/KeyRecordFile.ts"
-import { writeProblem } from "./internal/StoreAccess.ts"
+import { creationProblem, writeProblem } from "./internal/StoreAccess.ts"
 import { layout } from "./internal/StoreLayout.ts"
 
 export type { GcOptions, GcReport, References } from "./internal/Gc.ts"
@@ -144,11 +145,14 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
 
 /**
  * Fail with `StoreUnavailable` unless the store at `root` (an absolute path) can be written:
- * what `pipeline <command>` checks first when it writes the store. Writes nothing.
+ * what `pipeline <command>` checks first when it writes the store. Leaves nothing behind. A
+ * store yet to be made is also tried: an empty directory made and removed beside where it
+ * would go, since some places pass every check that writes nothing yet let no directory be
+ * made (procfs: `--store /proc/x`).
  */
 export const ensureWritable = (root: string, command: string): Effect.Effect<void, StoreUnavailable> =>
   Effect.suspend(() => {
-    const reason = writeProblem(root)
+    const reason = writeProblem(root) ?? (fs.existsSync(root) ? undefined : creationProblem(root))
     return reason === undefined ? Effect.void : Effect.fail(new StoreUnavailable({ path: root, reason, command }))
   })
 
@@ -253,7 +257,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     hashOf: (hash) => hashFile(objectPath(hash)),
     records: listRecords,
     moveToQuarantine: (hash) => {
-      fs.mkdirSync(dirs.quarantine, { recursive: true })
+      makeDirectory(dirs.quarantine)
       try {
         fs.renameSync(objectPath(hash), quarantinePath(hash))
       } catch (error) {

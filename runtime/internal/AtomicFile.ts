@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { makeDirectory } from "./Directory.ts"
 import { host, isAlive } from "./Process.ts"
 
 /** Writes files atomically through one store's temp directory. */
@@ -76,7 +77,7 @@ export const make = (tmpDir: string): AtomicWriter => {
   let cleaned = false
 
   const writeTemp = (bytes: Uint8Array, readOnly = false) => {
-    fs.mkdirSync(tmpDir, { recursive: true })
+    makeDirectory(tmpDir)
     if (!cleaned) {
       removeDeadTemps()
       cleaned = true
@@ -89,7 +90,7 @@ export const make = (tmpDir: string): AtomicWriter => {
 
   const moveIntoPlace = (temp: string, dest: string) => {
     const dir = path.dirname(dest)
-    fs.mkdirSync(dir, { recursive: true })
+    makeDirectory(dir)
     fs.renameSync(temp, dest)
     fsyncDir(dir)
   }

@@ -16,6 +16,7 @@ import * as Schema from "effect/Schema"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { makeDirectory } from "./Directory.ts"
 import { host, isAlive } from "./Process.ts"
 
 /** Locks of one store. */
@@ -105,7 +106,7 @@ export const make = (
   }
 
   const tryLock = (key: string): boolean => {
-    fs.mkdirSync(locksDir, { recursive: true })
+    makeDirectory(locksDir)
     const file = lockPath(key)
     const create = (): boolean => {
       try {
@@ -124,7 +125,7 @@ export const make = (
     // may have broken it and taken the lock itself: what we moved is checked again, and a
     // live lock goes back (unless a newer one is already in its place).
     const moved = aside(key)
-    fs.mkdirSync(path.dirname(moved), { recursive: true })
+    makeDirectory(path.dirname(moved))
     try {
       fs.renameSync(file, moved)
     } catch {

@@ -25,6 +25,7 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { formatWithOptions } from "node:util"
+import { makeDirectory } from "./Directory.ts"
 
 export type Stream = "stdout" | "stderr"
 
@@ -50,7 +51,7 @@ const logFile = (file: string): LogFile => {
       // a write after the owner finished (a stray timer) is appended, not lost
       if (closed) return fs.appendFileSync(file, text)
       if (fd === undefined) {
-        fs.mkdirSync(path.dirname(file), { recursive: true })
+        makeDirectory(path.dirname(file))
         fd = fs.openSync(file, "a")
       }
       fs.writeSync(fd, text)

@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import type { DatabaseSync } from "node:sqlite"
 import type { NodeEntry } from "../RunLog.ts"
+import { makeDirectory } from "./Directory.ts"
 import { host } from "./Process.ts"
 
 const schema = `
@@ -68,7 +69,7 @@ export const open = (file: string): DatabaseSync => {
     db.exec("PRAGMA busy_timeout = 10000;")
     return db
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true })
+  makeDirectory(path.dirname(file))
   // Loaded lazily: node:sqlite prints an experimental warning on import.
   const { DatabaseSync } = process.getBuiltinModule("node:sqlite")
   const db = new DatabaseSync(file)

@@ -1,8 +1,10 @@
 /**
- * Whether a store directory can serve a command, found without writing anything: a store on
- * a read-only file system, or one this user may not write, still serves the commands that
- * only read it, and the commands that write it are refused before they do any work.
+ * Whether a store directory can serve a command, found without writing anything (but for the
+ * empty directory `creationProblem` makes and removes): a store on a read-only file system,
+ * or one this user may not write, still serves the commands that only read it, and the
+ * commands that write it are refused before they do any work.
  */
+import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { layout } from "./StoreLayout.ts"
@@ -71,4 +73,22 @@ export const writeProblem = (root: string): string | undefined => {
     if (why !== undefined) return `${file === root ? "it" : file} ${why}`
   }
   return undefined
+}
+
+/**
+ * Why no directory can be made where the missing store `root` would be made, if none can:
+ * found by making an empty directory of its own beside it and removing it (some places, such
+ * as procfs, pass every check that writes nothing and still let nothing be made).
+ */
+export const creationProblem = (root: string): string | undefined => {
+  let existing = path.dirname(root)
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing)
+  const probe = path.join(existing, `.ablate-probe-${process.pid}-${randomBytes(4).toString("hex")}`)
+  try {
+    fs.mkdirSync(probe)
+    fs.rmdirSync(probe)
+    return undefined
+  } catch (error) {
+    return `no directory can be made in ${existing} (${(error as Error).message})`
+  }
 }

@@ -205,3 +205,16 @@ describe.skipIf(!canMountReadOnly)("a store on a read-only file system", () => {
     )
   })
 })
+
+// (on Linux) procfs lets nothing be made in it but says ENOENT, not EACCES: only trying tells
+describe.skipIf(!fs.existsSync("/proc/self"))("a store where no directory can be made", () => {
+  it("refuses run with exit 2 naming the store, and does not hang", async () => {
+    const run = await cli(["run", "chain.ts", "--store", "/proc/ablate-test/store"], tempProject(chainProject))
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(new RegExp(
+      "^error: store /proc/ablate-test/store cannot be written: no directory can be made in /proc " +
+        "\\(ENOENT: no such file or directory, mkdir '/proc/\\.ablate-probe-[^']+'\\); " +
+        "`pipeline run` writes to the store \\(ls, show, plan and verify only read it\\)\n$"
+    ))
+  }, 60_000)
+})
