@@ -133,6 +133,9 @@ export const writeOutput = (given: string, bytes: Uint8Array) =>
     if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true) {
       return Effect.fail(new ConfigError({ flag: "--output", file, reason: "is a directory: name the file to write" }))
     }
+    if (fs.statSync(path.dirname(file), { throwIfNoEntry: false })?.isDirectory() !== true) {
+      return Effect.fail(new ConfigError({ flag: "--output", file, reason: `cannot write it: its directory ${path.dirname(file)} does not exist` }))
+    }
     return Effect.try({
       try: () => {
         AtomicFile.replaceFile(file, bytes)
