@@ -152,7 +152,7 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
  */
 export const ensureWritable = (root: string, command: string): Effect.Effect<void, StoreUnavailable> =>
   Effect.suspend(() => {
-    const reason = writeProblem(root) ?? (fs.existsSync(root) ? undefined : creationProblem(root))
+    const reason = writeProblem(root) ?? creationProblem(root)
     return reason === undefined ? Effect.void : Effect.fail(new StoreUnavailable({ path: root, reason, command }))
   })
 

@@ -12,17 +12,23 @@ import * as path from "node:path"
  * forever at full CPU; here that ENOENT is thrown like any other error.
  */
 export const makeDirectory = (dir: string): void => {
-  const missing: Array<string> = []
-  for (let current = path.resolve(dir); !fs.existsSync(current); current = path.dirname(current)) {
-    missing.push(current)
-    if (path.dirname(current) === current) break
-  }
-  for (const directory of missing.reverse()) {
+  const target = path.resolve(dir)
+  const existing = nearestExisting(target)
+  let at = existing
+  for (const name of path.relative(existing, target).split(path.sep).filter((part) => part !== "")) {
+    at = path.join(at, name)
     try {
-      fs.mkdirSync(directory)
+      fs.mkdirSync(at)
     } catch (error) {
       // made meanwhile by another process
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
     }
   }
+}
+
+/** `dir` (an absolute path) if it exists, else its nearest ancestor that does (at worst the root). */
+export const nearestExisting = (dir: string): string => {
+  let at = dir
+  while (!fs.existsSync(at) && path.dirname(at) !== at) at = path.dirname(at)
+  return at
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { nearestExisting } from "./Directory.ts"
 import { layout } from "./StoreLayout.ts"
 
 const errnoOf = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | null)?.code
@@ -64,8 +65,7 @@ const unwritable = (file: string): string | undefined => {
 export const writeProblem = (root: string): string | undefined => {
   const notDirectory = directoryProblem(root)
   if (notDirectory !== undefined) return notDirectory.startsWith("is ") ? `it ${notDirectory}` : notDirectory
-  let existing = root
-  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing)
+  const existing = nearestExisting(root)
   const { dirs, runLog } = layout(root)
   const candidates = existing === root ? [root, ...Object.values(dirs), runLog, `${runLog}-wal`, `${runLog}-shm`] : [existing]
   for (const file of candidates) {
@@ -76,13 +76,14 @@ export const writeProblem = (root: string): string | undefined => {
 }
 
 /**
- * Why no directory can be made where the missing store `root` would be made, if none can:
- * found by making an empty directory of its own beside it and removing it (some places, such
- * as procfs, pass every check that writes nothing and still let nothing be made).
+ * Why no directory can be made where the store `root` (an absolute path) would be made when it
+ * does not exist yet, if none can: found by making an empty directory of its own beside it and
+ * removing it (some places, such as procfs, pass every check that writes nothing and still let
+ * nothing be made).
  */
 export const creationProblem = (root: string): string | undefined => {
-  let existing = path.dirname(root)
-  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing)
+  const existing = nearestExisting(root)
+  if (existing === root) return undefined
   const probe = path.join(existing, `.ablate-probe-${process.pid}-${randomBytes(4).toString("hex")}`)
   try {
     fs.mkdirSync(probe)
