@@ -12,8 +12,7 @@ import { RunLog } from "../RunLog.ts"
 import * as CompareFormat from "./CompareFormat.ts"
 import type { Console } from "./main.ts"
 import type { Values } from "./Options.ts"
-import { seedsOfArgv, seedsOfCoords } from "./RunsCommands.ts"
-import { formatOf, storeLayers } from "./Selection.ts"
+import { formatOf, seedsOfArgv, seedsOfCoords, storeLayers } from "./Selection.ts"
 
 /** How many of the latest run ids an unknown run id's error lists. */
 const listedRuns = 5

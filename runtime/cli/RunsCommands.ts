@@ -5,8 +5,6 @@
  * internal/Gc.ts; which runs may be forgotten, here.
  */
 import * as Effect from "effect/Effect"
-import { parseArgs } from "node:util"
-import type { Json } from "../../dsl/Artifact.ts"
 import { ArtifactStore } from "../ArtifactStore.ts"
 import { ConfigError } from "../Errors.ts"
 import { host as thisHost } from "../internal/Process.ts"
@@ -14,34 +12,13 @@ import type * as Results from "../Results.ts"
 import * as ResultsJson from "../ResultsJson.ts"
 import { RunLog, type RunEntry } from "../RunLog.ts"
 import type { Console } from "./main.ts"
-import { parseArgsOptions, type Values } from "./Options.ts"
+import type { Values } from "./Options.ts"
 import { formatInterval } from "./ResultsFormat.ts"
-import { defaultSeeds, positiveInt, seedList, storeLayers } from "./Selection.ts"
+import { positiveInt, seedsOfArgv, seedsOfCoords, storeLayers } from "./Selection.ts"
 import * as Text from "./Text.ts"
 
 /** Every run of the log, whatever its size (SQLite's LIMIT takes any integer). */
 const allRuns = Number.MAX_SAFE_INTEGER
-
-/**
- * The seeds a `pipeline run` was given, read from its command line (`run <file> --seeds 0,1`;
- * the default seed without the flag); undefined for a run not started by that command, or
- * whose seeds do not parse.
- */
-export const seedsOfArgv = (argv: string): ReadonlyArray<number> | undefined => {
-  const [command, ...args] = argv.split(" ")
-  if (command !== "run") return undefined
-  const { values } = parseArgs({ args, options: parseArgsOptions("run"), strict: false, allowPositionals: true })
-  const seeds = values["seeds"]
-  if (seeds === undefined) return defaultSeeds
-  const list = typeof seeds === "string" ? seedList(seeds) : undefined
-  return list !== undefined && "seeds" in list ? list.seeds : undefined
-}
-
-/** The seeds a run's nodes were built for, from their sweep coordinates (only runs of several seeds have them). */
-export const seedsOfCoords = (coords: ReadonlyArray<Readonly<Record<string, Json>> | undefined>): ReadonlyArray<number> | undefined => {
-  const seeds = [...new Set(coords.flatMap((c) => (typeof c?.["seed"] === "number" ? [c["seed"]] : [])))]
-  return seeds.length === 0 ? undefined : seeds
-}
 
 /** Seeds as few characters: ascending, three or more consecutive ones as a range (`0-4,7`). */
 export const formatSeeds = (seeds: ReadonlyArray<number>): string => {

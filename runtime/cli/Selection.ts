@@ -7,6 +7,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { parseArgs } from "node:util"
+import type { Json } from "../../dsl/Artifact.ts"
 import type * as Pipeline from "../../dsl/Pipeline.ts"
 import { ArtifactStore, directoryProblem } from "../ArtifactStore.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
@@ -15,7 +17,7 @@ import { Observer } from "../Observer.ts"
 import { RunLog } from "../RunLog.ts"
 import type * as Runner from "../Runner.ts"
 import * as TensorBackend from "../TensorBackend.ts"
-import { storeRoot, type Values } from "./Options.ts"
+import { parseArgsOptions, storeRoot, type Values } from "./Options.ts"
 
 /** The seeds of a run not given `--seeds`. */
 export const defaultSeeds: ReadonlyArray<number> = [0]
@@ -25,6 +27,27 @@ export const seedList = (value: string): { readonly seeds: ReadonlyArray<number>
   const items = value.split(",").map((s) => s.trim())
   const bad = items.find((s) => !/^\d+$/.test(s))
   return bad === undefined ? { seeds: [...new Set(items.map(Number))] } : { bad }
+}
+
+/**
+ * The seeds a `pipeline run` was given, read from its command line (`run <file> --seeds 0,1`;
+ * the default seed without the flag); undefined for a run not started by that command, or
+ * whose seeds do not parse.
+ */
+export const seedsOfArgv = (argv: string): ReadonlyArray<number> | undefined => {
+  const [command, ...args] = argv.split(" ")
+  if (command !== "run") return undefined
+  const { values } = parseArgs({ args, options: parseArgsOptions("run"), strict: false, allowPositionals: true })
+  const seeds = values["seeds"]
+  if (seeds === undefined) return defaultSeeds
+  const list = typeof seeds === "string" ? seedList(seeds) : undefined
+  return list !== undefined && "seeds" in list ? list.seeds : undefined
+}
+
+/** The seeds a run's nodes were built for, from their sweep coordinates (only runs of several seeds have them). */
+export const seedsOfCoords = (coords: ReadonlyArray<Readonly<Record<string, Json>> | undefined>): ReadonlyArray<number> | undefined => {
+  const seeds = [...new Set(coords.flatMap((c) => (typeof c?.["seed"] === "number" ? [c["seed"]] : [])))]
+  return seeds.length === 0 ? undefined : seeds
 }
 
 /** `--seeds 0,1,2` (default: seed 0). */

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import type * as Results from "../../runtime/Results.ts"
 import type { RunEntry } from "../../runtime/RunLog.ts"
 import * as RunsCommands from "../../runtime/cli/RunsCommands.ts"
+import * as Selection from "../../runtime/cli/Selection.ts"
 import * as Text from "../../runtime/cli/Text.ts"
 import { chainProject, nodeModules } from "../fixtures/nodes.ts"
 import { cli, filesUnder, spawnCli, summary, tempProject } from "../helpers.ts"
@@ -237,13 +238,13 @@ describe("ls, runs rm and gc --keep-last, decided without a store", () => {
   })
 
   it("reads a run's seeds from its command line, else from its nodes' coordinates", () => {
-    expect(RunsCommands.seedsOfArgv("run p.ts --seeds 2,0,1")).toEqual([2, 0, 1])
-    expect(RunsCommands.seedsOfArgv("run p.ts --json --seeds=3 --set a.b=1")).toEqual([3])
-    expect(RunsCommands.seedsOfArgv("run p.ts --set a.b=1")).toEqual([0])
-    expect(RunsCommands.seedsOfArgv("run p.ts --seeds x")).toBeUndefined()
-    expect(RunsCommands.seedsOfArgv("bench")).toBeUndefined()
-    expect(RunsCommands.seedsOfCoords([{ seed: 1, beta: 0.1 }, {}, undefined, { seed: 0 }, { seed: 1 }])).toEqual([1, 0])
-    expect(RunsCommands.seedsOfCoords([{}, { beta: 1 }])).toBeUndefined()
+    expect(Selection.seedsOfArgv("run p.ts --seeds 2,0,1")).toEqual([2, 0, 1])
+    expect(Selection.seedsOfArgv("run p.ts --json --seeds=3 --set a.b=1")).toEqual([3])
+    expect(Selection.seedsOfArgv("run p.ts --set a.b=1")).toEqual([0])
+    expect(Selection.seedsOfArgv("run p.ts --seeds x")).toBeUndefined()
+    expect(Selection.seedsOfArgv("bench")).toBeUndefined()
+    expect(Selection.seedsOfCoords([{ seed: 1, beta: 0.1 }, {}, undefined, { seed: 0 }, { seed: 1 }])).toEqual([1, 0])
+    expect(Selection.seedsOfCoords([{}, { beta: 1 }])).toBeUndefined()
   })
 
   it("writes seeds in few characters", () => {
