@@ -14,15 +14,18 @@ const timing: KeyLock.Timing = { refreshMs: 50, foreignStaleMs: 1_000 }
 const locksIn = (dir: string) =>
   KeyLock.make(path.join(dir, "locks"), (key) => path.join(dir, "locks", `${key}.lock`), (key) => path.join(dir, "aside", `${key}.lock`), timing)
 
-/** A lock file written by a process on `owner`, last touched `ageMs` ago. */
-const foreignLock = (dir: string, key: string, owner: string, ageMs: number) => {
+/** A lock file written by process `pid` on host `owner` (with another store value's token), last touched `ageMs` ago. */
+const lockBy = (dir: string, key: string, owner: string, pid: number, ageMs: number) => {
   const file = path.join(dir, "locks", `${key}.lock`)
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  fs.writeFileSync(file, JSON.stringify({ pid: 1, host: owner, token: "theirs" }))
+  fs.writeFileSync(file, JSON.stringify({ pid, host: owner, token: "theirs" }))
   const then = new Date(Date.now() - ageMs)
   fs.utimesSync(file, then, then)
   return file
 }
+
+/** A lock file written on another machine, last touched `ageMs` ago. */
+const foreignLock = (dir: string, key: string, owner: string, ageMs: number) => lockBy(dir, key, owner, 1, ageMs)
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -59,11 +62,7 @@ describe("a key lock held on another machine", () => {
 
   it("a lock of this host whose process is alive is never stale, however old", () => {
     const dir = tempDir("keylock")
-    const file = path.join(dir, "locks", "mine.lock")
-    fs.mkdirSync(path.dirname(file), { recursive: true })
-    fs.writeFileSync(file, JSON.stringify({ pid: process.pid, host, token: "another store value" }))
-    const then = new Date(Date.now() - 3_600_000)
-    fs.utimesSync(file, then, then)
+    lockBy(dir, "mine", host, process.pid, 3_600_000)
     expect(locksIn(dir).isHeld("mine")).toBe(true)
   })
 })
