@@ -59,6 +59,15 @@ const deviceDescriptor = (adapter: Adapter): object => ({
   ].map((limit) => [limit, adapter.limits[limit]]))
 })
 
+/** Dawn, and the first GPU adapter it finds (null: none). */
+const dawnAdapter = async (): Promise<{ readonly dawn: Dawn; readonly adapter: Adapter | null }> => {
+  const dawn = (await import(dawnPackage)) as unknown as Dawn
+  return { dawn, adapter: await dawn.create([]).requestAdapter({ powerPreference: "high-performance" }) }
+}
+
+/** Whether Dawn finds a GPU adapter on this machine (what the webgpu backend computes on in Node). */
+export const hasAdapter = async (): Promise<boolean> => (await dawnAdapter()).adapter !== null
+
 /**
  * Import the backend's package and register TensorFlow.js's `webgpu` backend on the first
  * adapter Dawn finds (or, in a process with WebGPU of its own, as the package registers it).
@@ -69,8 +78,7 @@ export const register = async (tfjs: Pick<typeof tf, "registerBackend">): Promis
     await import(backendPackage)
     return undefined
   }
-  const dawn = (await import(dawnPackage)) as unknown as Dawn
-  const adapter = await dawn.create([]).requestAdapter({ powerPreference: "high-performance" })
+  const { dawn, adapter } = await dawnAdapter()
   if (adapter === null) return noAdapter
   for (const name of flagNamespaces) {
     if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value: dawn.globals[name], configurable: true })

@@ -140,7 +140,6 @@ describe("loading a backend", () => {
   })
 
   it("an installed optional package that fails to initialise: says why, not to install it", async () => {
-
     vi.stubGlobal("navigator", { gpu: {} })
     tf.registerBackend("webgpu", () => Promise.reject(new Error("no WebGPU adapter found")))
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {})

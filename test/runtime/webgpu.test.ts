@@ -8,20 +8,11 @@
 import * as tf from "@tensorflow/tfjs-core"
 import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
+import * as WebGpu from "../../runtime/internal/WebGpu.ts"
 import * as TensorBackend from "../../runtime/TensorBackend.ts"
 import { cli, repo, statuses, summary, tempDir } from "../helpers.ts"
 
-interface Dawn {
-  create: (flags: ReadonlyArray<string>) => { requestAdapter: (options: object) => Promise<object | null> }
-}
-
-/** Whether Dawn finds an adapter in this process. */
-const adapterFound = async (): Promise<boolean> => {
-  const dawn = (await import("webgpu")) as unknown as Dawn
-  return (await dawn.create([]).requestAdapter({ powerPreference: "high-performance" })) !== null
-}
-
-const hasAdapter = await adapterFound()
+const hasAdapter = await WebGpu.hasAdapter()
 if (!hasAdapter) console.log("skipping the webgpu backend's computations: the webgpu package (Dawn) found no GPU adapter on this machine")
 
 const runRewardModel = (backend: TensorBackend.Name, store: string) =>
