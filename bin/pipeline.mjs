@@ -29,15 +29,23 @@ if (major < 22) {
 await import("./setup.mjs")
 const bin = () => import("../runtime/cli/bin.ts")
 if (process.features.typescript && process.argv[2] === "run") {
-  // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts;
-  // only a `run` keeps a replay record); the recording is the CLI's Observer, and whatever
-  // happens its patches are undone.
-  const { install } = await import("../runtime/internal/observe/Install.ts")
-  const recording = install(fileURLToPath(import.meta.url))
-  try {
-    await (await bin()).start(recording, recording.environment)
-  } finally {
-    recording.finish()
+  // A resident process, where one is wanted and running, answers at once
+  // (runtime/cli/Resident.ts): nothing more is loaded here.
+  const { relay } = await import("../runtime/cli/Resident.ts")
+  const resident = await relay(process.argv.slice(2), process.env)
+  if (resident.served) {
+    process.stdout.write("", () => process.exit(resident.code))
+  } else {
+    // What preparing the pipeline depends on is observed from here on (runtime/cli/Replay.ts;
+    // only a `run` keeps a replay record); the recording is the CLI's Observer, and whatever
+    // happens its patches are undone.
+    const { install } = await import("../runtime/internal/observe/Install.ts")
+    const recording = install(fileURLToPath(import.meta.url))
+    try {
+      await (await bin()).start(recording, recording.environment, resident)
+    } finally {
+      recording.finish()
+    }
   }
 } else {
   await (await bin()).start()

@@ -177,7 +177,8 @@ export interface NodeInstance {
 const callerModule = (): string => {
   const stack = new Error().stack?.split("\n").slice(1) ?? []
   for (const line of stack) {
-    const match = /\(?((?:file:\/\/)?\/[^():]+\.[cm]?[jt]s):\d+:\d+\)?$/.exec(line.trim())
+    // a URL's query (a resident process's, cli/ResidentServer.ts) names no other file
+    const match = /\(?((?:file:\/\/)?\/[^():?]+\.[cm]?[jt]s)(?:\?[^():]*)?:\d+:\d+\)?$/.exec(line.trim())
     const file = match?.[1]
     if (file === undefined) continue
     const path = file.startsWith("file://") ? fileURLToPath(file) : file

@@ -70,6 +70,11 @@ export interface KeyRecord {
 /** Key records looked up by key, as planning asks for them. */
 export interface KeyIndex {
   readonly get: (key: string) => KeyRecord | undefined
+  /**
+   * The identity of the file `get` read the record of `key` from (KeyRecordFile.identityOf);
+   * undefined when it has not read one. A store without files has none.
+   */
+  readonly identity?: (key: string) => string | undefined
 }
 
 /** The store's interface; `layer` is the file-system implementation, `layerMemory` the test double. */
@@ -330,7 +335,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
     lookup: (key) => attempt(keyPath(key), () => readRecord(keyPath(key))),
     index: () =>
       Effect.sync(() => {
-        const read = new Map<string, KeyRecord | undefined>()
+        const read = new Map<string, { readonly record: KeyRecord; readonly identity: string } | undefined>()
         // records share objects (the same empty metrics, say): a plan looks at each file once
         const sizes = new Map<string, number | undefined>()
         const sizeOnce = (hash: string) => {
@@ -339,17 +344,17 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         }
         const readOrMiss = (key: string) => {
           try {
-            return readRecord(keyPath(key), sizeOnce)
+            const found = KeyRecordFile.readIdentified(keyPath(key))
+            return found !== undefined && hasObjects(found.record, sizeOnce) ? found : undefined
           } catch {
             return undefined
           }
         }
-        return {
-          get: (key) => {
-            if (!read.has(key)) read.set(key, readOrMiss(key))
-            return read.get(key)
-          }
+        const entry = (key: string) => {
+          if (!read.has(key)) read.set(key, readOrMiss(key))
+          return read.get(key)
         }
+        return { get: (key) => entry(key)?.record, identity: (key) => read.get(key)?.identity }
       }),
     // A copy already stored with the right size is kept (replacing it would change its inode,
     // and with it every replay record naming it); a missing or short one is replaced.

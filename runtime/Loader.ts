@@ -22,6 +22,9 @@ const needsTsx = new Set([
   "ERR_UNKNOWN_FILE_EXTENSION"
 ])
 
+/** Why a run whose pipeline file needs tsx is never replayed. */
+export const tsxReason = "the pipeline file needs tsx"
+
 /** Import a TypeScript module, falling back to tsx when Node's type stripping cannot load it. */
 const importTypeScript = async (url: string, observer: Observer): Promise<{ readonly default?: unknown }> => {
   try {
@@ -29,7 +32,7 @@ const importTypeScript = async (url: string, observer: Observer): Promise<{ read
   } catch (error) {
     if (!needsTsx.has((error as NodeJS.ErrnoException).code ?? "")) throw error
     // tsx loads modules off the main thread, where they cannot be observed: such a run is never replayed
-    observer.markTainted("the pipeline file needs tsx")
+    observer.markTainted(tsxReason)
     const tsx = await import("tsx/esm/api")
     tsx.register()
     return await import(`${url}?tsx`)

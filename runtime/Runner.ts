@@ -186,7 +186,10 @@ export const execute = Effect.fn("Runner.execute")(function*(
   if (results.rows.length > 0) yield* runLog.saveResults(runId, JSON.stringify(results))
   const failed = outcome.results.some((r) => r.status === "failed")
   yield* runLog.finish(runId, failed ? "failed" : "succeeded")
-  return { runId, plan: planned, results: outcome.results, value: outcome.value, table: results }
+  // a cached node's key record as planning read it: the file a replay record pins (cli/Replay.ts)
+  const keyRecordRead = (key: string, hash: string): string | undefined =>
+    snapshot.index.get(key)?.output.hash === hash ? snapshot.index.identity?.(key) : undefined
+  return { runId, plan: planned, results: outcome.results, value: outcome.value, table: results, keyRecordRead }
 })
 
 /** The results table of a graph's nodes that completed (their final metrics), against the pipeline's baseline. */

@@ -25,6 +25,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
+import * as KeyRecordFile from "../internal/KeyRecordFile.ts"
 import { findRoot, packageDirFor, versionIn } from "../internal/Packages.ts"
 import * as RunLogDb from "../internal/RunLogDb.ts"
 import { layout } from "../internal/StoreLayout.ts"
@@ -65,12 +66,9 @@ const runtime = [process.version, process.platform, process.arch, ...process.exe
 /** The signature of a command: the same arguments in the same directory. */
 export const signature = (args: ReadonlyArray<string>, cwd: string): string => hashValue({ args: [...args], cwd })
 
-// A key record or object is replaced by renaming a new file over it: a new inode.
-const identity = (stat: fs.Stats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
-
 const keyFileOf = (file: string): string | undefined => {
   const stat = fs.statSync(file, { throwIfNoEntry: false })
-  return stat === undefined ? undefined : identity(stat)
+  return stat === undefined ? undefined : KeyRecordFile.identityOf(stat)
 }
 
 // An object's modification time is left out: storing the same bytes again renews it (for
@@ -82,23 +80,19 @@ const objectFileOf = (file: string): string | undefined => {
 
 /** The identity of a key record whose output hash is `hash`; undefined if it is gone or now names another output. */
 const keyFileIdentity = (file: string, hash: string): string | undefined => {
-  let fd: number | undefined
   try {
-    fd = fs.openSync(file, "r")
-    const stat = fs.fstatSync(fd)
-    const record = JSON.parse(fs.readFileSync(fd, "utf8")) as { output?: { hash?: string } }
-    return record.output?.hash === hash ? identity(stat) : undefined
+    const found = KeyRecordFile.readIdentified(file)
+    return found?.record.output.hash === hash ? found.identity : undefined
   } catch {
     return undefined
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
   }
 }
 
 /**
  * The replay record of a finished run, or why it has none: it ran with --force, what its
  * preparation depended on could not be observed, a node failed, or a key record changed
- * before the run finished.
+ * before the run finished. `keyRecordRead` is the identity of a cached node's key record as
+ * planning read it (Runner.execute's), if it still named that output.
  */
 export const recordOf = (
   storeRoot: string,
@@ -110,7 +104,8 @@ export const recordOf = (
     readonly results: Summary.RunSummary["results"]
     readonly forced: boolean
   },
-  observed: Observed
+  observed: Observed,
+  keyRecordRead: (key: string, hash: string) => string | undefined = () => undefined
 ): { readonly record: ReplayRecord } | { readonly notReplayable: string } => {
   if (run.forced) return { notReplayable: "run with --force" }
   if ("notReplayable" in observed) return observed
@@ -120,7 +115,8 @@ export const recordOf = (
   const objects: Record<string, string> = {}
   for (const { id, label, kind, type, status, key, hash, metricsHash } of run.nodes) {
     if (status === "failed" || key === null || hash === null || metricsHash === undefined) return { notReplayable: `node "${label}" failed` }
-    const keyFile = keyFileIdentity(keyPath(key), hash)
+    // a cached node's record as planning read it, with that output; else as it is now
+    const keyFile = (status === "cached" ? keyRecordRead(key, hash) : undefined) ?? keyFileIdentity(keyPath(key), hash)
     if (keyFile === undefined) return { notReplayable: `the key record of node "${label}" changed before the run finished` }
     for (const object of [hash, metricsHash]) {
       // nodes share objects (the same empty metrics, say): each file is looked at once
@@ -147,7 +143,7 @@ const hashOf = (file: string): string | undefined => {
 const sameArray = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])
 
 /** Whether everything the observation recorded is still as it was. */
-const unchanged = (observed: Observation, env: NodeJS.ProcessEnv): boolean => {
+export const unchanged = (observed: Observation, env: NodeJS.ProcessEnv): boolean => {
   for (const [name, value] of Object.entries(observed.env)) if ((env[name] ?? null) !== value) return false
   if (observed.envNames !== null && !sameArray(observed.envNames, Object.keys(env).sort())) return false
   for (const [file, hash] of Object.entries(observed.files)) if (hashOf(file) !== hash) return false

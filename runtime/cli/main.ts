@@ -11,6 +11,8 @@
  * Redis server does not answer.
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -20,6 +22,7 @@ import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
 import { JobQueue } from "../JobQueue.ts"
+import * as Observed from "../Observer.ts"
 import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
@@ -82,7 +85,7 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
     const json = values["json"] === true
     const notify = (text: string) => {
       if (json) console.out.write(Render.jsonLine({ type: "notice", text: text.trimEnd() }))
-      else process.stderr.write(text)
+      else console.err.write(text)
     }
     const queue = yield* queueOf(values, "executor")
     const jobs = { file: path.resolve(prepared.file), seeds: selection.seeds, overrides: selection.overrides, backend }
@@ -128,7 +131,8 @@ const runCommand = (values: Values, file: string, targets: ReadonlyArray<string>
       const replay = Replay.recordOf(
         root,
         { pipeline: prepared.graph.pipeline, file: prepared.file, nodes, outputs, results: outcome.table, forced: selection.force.length > 0 },
-        prepared.observation
+        prepared.observation,
+        outcome.keyRecordRead
       )
       if ("record" in replay) {
         yield* (yield* RunLog).remember(Replay.signature(args, process.cwd()), outcome.runId, JSON.stringify(replay.record))
@@ -413,4 +417,21 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
       return Effect.succeed(1)
     })
   )
+}
+
+/**
+ * Start the command `args`, with `observer` for what its preparation depends on: its exit
+ * code (130 if interrupted) and what interrupts it (running nodes stop, locks and temp files
+ * are released, finished nodes stay cached).
+ */
+export const launch = (
+  args: ReadonlyArray<string>,
+  console: Console,
+  observer: Observed.Observer
+): { readonly code: Promise<number>; readonly interrupt: () => void } => {
+  const fiber = Effect.runFork(main(args, console).pipe(Effect.provideService(Observed.Observer, observer)))
+  return {
+    code: Effect.runPromise(Fiber.await(fiber)).then((exit) => (Exit.isSuccess(exit) ? exit.value : 130)),
+    interrupt: () => void Effect.runFork(Fiber.interrupt(fiber))
+  }
 }

@@ -3,6 +3,7 @@
  * failed node's (so `pipeline show` can print the stack of what the node threw), and a
  * command that fails under `--json` reports its error as an `error` event built from it.
  */
+import * as CommandTag from "./CommandTag.ts"
 import type { Json } from "../../dsl/Artifact.ts"
 
 /**
@@ -52,7 +53,7 @@ export const detailOf = (error: unknown): ErrorDetail => {
   return {
     tag,
     message: reasonOf(error),
-    stack: error instanceof Error && typeof error.stack === "string" ? error.stack : undefined,
+    stack: error instanceof Error && typeof error.stack === "string" ? CommandTag.untag(error.stack) : undefined,
     fields
   }
 }

@@ -71,15 +71,33 @@ export const decode = (text: string): KeyRecord | undefined => {
 export const encode = (record: KeyRecord): Uint8Array => new TextEncoder().encode(JSON.stringify(record))
 
 /**
- * The record in `file`; undefined when there is none or the file is not a valid record. A store
- * renames only complete records into place, so an invalid one was not written by a store: it
- * is no record, and the next commit of its key replaces it.
+ * A key record file's identity: device, inode, size and modification time. A store replaces a
+ * record by renaming a new file over it, so the same identity is the same record.
  */
-export const read = (file: string): KeyRecord | undefined => {
+export const identityOf = (stat: fs.Stats): string => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}`
+
+/**
+ * The record in `file`, with the identity of the file it was read from; undefined when there is
+ * none or the file is not a valid record. A store renames only complete records into place, so an
+ * invalid one was not written by a store: it is no record, and the next commit of its key
+ * replaces it.
+ */
+export const readIdentified = (file: string): { readonly record: KeyRecord; readonly identity: string } | undefined => {
+  let fd: number
   try {
-    return decode(fs.readFileSync(file, "utf8"))
+    fd = fs.openSync(file, "r")
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined
     throw error
   }
+  try {
+    const identity = identityOf(fs.fstatSync(fd))
+    const record = decode(fs.readFileSync(fd, "utf8"))
+    return record === undefined ? undefined : { record, identity }
+  } finally {
+    fs.closeSync(fd)
+  }
 }
+
+/** The record in `file` (readIdentified's, without the identity). */
+export const read = (file: string): KeyRecord | undefined => readIdentified(file)?.record

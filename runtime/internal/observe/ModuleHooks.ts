@@ -3,19 +3,24 @@
  * (`module.registerHooks`): a local file by the hash of its bytes and of the package.json
  * that scopes it, a package file by its package's directory and version, each bare import
  * of a package from a local file by the directory it finds, and a local module found
- * missing as absent (it may appear later). Returns the hooks' removal.
+ * missing as absent (it may appear later). Only the modules `accept` takes are noted (a
+ * resident process's own recording leaves out the modules of one command: ../../cli/Resident.ts).
+ * Returns the hooks' removal.
  */
 import * as module from "node:module"
 import { fileURLToPath } from "node:url"
 import { bareName } from "../Packages.ts"
 import { isPackageFile, type Recording } from "./Recording.ts"
 
-export const observeModules = (recording: Recording): () => void => {
+export const observeModules = (recording: Recording, accept: (url: string) => boolean = () => true): () => void => {
   const hooks = module.registerHooks({
     resolve: (specifier, context, next) => {
       // most imports are a package's own (effect's modules importing each other): nothing to note
       const { parentURL } = context
-      if (!recording.recording() || parentURL === undefined || !parentURL.startsWith("file:") || parentURL.includes("/node_modules/")) {
+      if (
+        !recording.recording() || parentURL === undefined || !parentURL.startsWith("file:") || parentURL.includes("/node_modules/") ||
+        !accept(parentURL)
+      ) {
         return next(specifier, context)
       }
       return recording.quietly(() => {
@@ -38,7 +43,7 @@ export const observeModules = (recording: Recording): () => void => {
     load: (url, context, next) =>
       recording.quietly(() => {
         const loaded = next(url, context)
-        if (!recording.recording() || !url.startsWith("file:")) return loaded
+        if (!recording.recording() || !url.startsWith("file:") || !accept(url)) return loaded
         const file = fileURLToPath(url)
         // for TypeScript, `source` may already be stripped: the file's bytes are hashed
         if (isPackageFile(file)) recording.notePackage(file)

@@ -56,25 +56,35 @@ export interface Recording extends Observer {
   readonly environment: NodeJS.ProcessEnv
   /** run `undo` when the recording ends (restoring what observing it installed) */
   readonly onFinish: (undo: () => void) => void
+  /** what was observed so far (tainted or not), without ending the recording */
+  readonly snapshot: () => Observation
 }
 
 /**
  * A new recording of this process, observing `environment`. `guard` installs the build's
- * tripwires (Tripwires.guardBuild) and returns their restore.
+ * tripwires (Tripwires.guardBuild) and returns their restore. `seed` is what the recording
+ * starts from, as if observed already (a resident process's modules, loaded before it:
+ * ../../cli/Resident.ts).
  */
-export const make = (environment: NodeJS.ProcessEnv, guard: (recording: Recording) => () => void): Recording => {
+export const make = (
+  environment: NodeJS.ProcessEnv,
+  guard: (recording: Recording) => () => void,
+  seed?: Observation
+): Recording => {
   let recording = true
   let busy = false
   let tainted: string | undefined
   let unguard: (() => void) | undefined
   const undos: Array<() => void> = []
-  const env = new Map<string, string | null>()
-  let envNames: Array<string> | null = null
-  const files = new Map<string, string>()
-  const exists = new Map<string, boolean>()
-  const packages = new Map<string, string | null>()
-  const imports = new Map<string, Observation["imports"][number]>()
-  const roots = new Map<string, string>()
+  const env = new Map<string, string | null>(Object.entries(seed?.env ?? {}))
+  let envNames: Array<string> | null = seed?.envNames === undefined || seed.envNames === null ? null : [...seed.envNames]
+  const files = new Map<string, string>(Object.entries(seed?.files ?? {}))
+  const exists = new Map<string, boolean>(Object.entries(seed?.exists ?? {}))
+  const packages = new Map<string, string | null>(Object.entries(seed?.packages ?? {}))
+  const imports = new Map<string, Observation["imports"][number]>(
+    (seed?.imports ?? []).map((entry) => [`${path.dirname(entry.from)}\0${entry.name}`, entry])
+  )
+  const roots = new Map<string, string>(Object.entries(seed?.roots ?? {}))
 
   const endBuild = () => {
     const undo = unguard
@@ -106,6 +116,15 @@ export const make = (environment: NodeJS.ProcessEnv, guard: (recording: Recordin
     if (recording) imports.set(id, { name, from, dir })
     return dir
   }
+  const snapshot = (): Observation => ({
+    env: Object.fromEntries(env),
+    envNames,
+    files: Object.fromEntries(files),
+    exists: Object.fromEntries(exists),
+    packages: Object.fromEntries(packages),
+    imports: [...imports.values()],
+    roots: Object.fromEntries(roots)
+  })
   const finish = (): Observed => {
     endBuild()
     if (recording) {
@@ -113,18 +132,7 @@ export const make = (environment: NodeJS.ProcessEnv, guard: (recording: Recordin
       for (const undo of undos.splice(0).reverse()) undo()
       for (const name of readOutsideJavaScript) if (!env.has(name)) env.set(name, environment[name] ?? null)
     }
-    if (tainted !== undefined) return { notReplayable: tainted }
-    return {
-      observation: {
-        env: Object.fromEntries(env),
-        envNames,
-        files: Object.fromEntries(files),
-        exists: Object.fromEntries(exists),
-        packages: Object.fromEntries(packages),
-        imports: [...imports.values()],
-        roots: Object.fromEntries(roots)
-      }
-    }
+    return tainted !== undefined ? { notReplayable: tainted } : { observation: snapshot() }
   }
 
   const self: Recording = {
@@ -173,6 +181,7 @@ export const make = (environment: NodeJS.ProcessEnv, guard: (recording: Recordin
     },
     environment,
     onFinish: (undo) => void undos.push(undo),
+    snapshot,
     watchBuild: () => {
       if (recording && tainted === undefined && unguard === undefined) unguard = guard(self)
       return endBuild

@@ -1,0 +1,185 @@
+/**
+ * The resident process: a `pipeline run` that must plan anew (its pipeline file changed, so
+ * its replay record no longer holds) is answered by a process that already has Ablate,
+ * Effect and their modules loaded and compiled, instead of loading them again — what Gradle's
+ * daemon and Bazel's server do for their clients. This module is the client's side and the
+ * protocol; ResidentServer.ts is the server.
+ *
+ * A resident process serves one working directory, Node and environment: the socket's name
+ * is a hash of the three (every variable but `_` and `OLDPWD`, which a shell changes from
+ * one command to the next), so a command is only ever served by a process started exactly
+ * as the command itself was. It lives in `$TMPDIR/ablate-<uid>/`, a directory only its user
+ * can enter. Each command imports the pipeline file and its local modules afresh; Ablate's
+ * own modules and packages stay loaded, and a command is declined (and runs in its own process,
+ * as without a resident one) when any of them changed since they loaded, or while another
+ * command is being served.
+ *
+ * On by default where a person waits for the answer: `pipeline run` with its output on a
+ * terminal and `CI` unset. `ABLATE_SERVER=1` uses one anyway, `ABLATE_SERVER=0` never.
+ * A `pipeline run` that found none starts one when it is done; it exits after
+ * `ABLATE_SERVER_IDLE` seconds (default 900) without a command.
+ */
+import { spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { hashValue } from "../../dsl/internal/Canonical.ts"
+
+/** What the client sends: a command to run (its arguments and its terminal), and later its interruption. */
+export type Request =
+  | {
+    readonly type: "command"
+    readonly args: ReadonlyArray<string>
+    readonly terminal: { readonly isTTY: boolean; readonly columns: number | undefined; readonly rows: number | undefined }
+  }
+  | { readonly type: "interrupt" }
+  | { readonly type: "status" }
+  | { readonly type: "stop" }
+
+/** What the server sends: the command's output, its exit code, or why it does not serve it. */
+export type Reply =
+  | { readonly type: "out"; readonly text: string }
+  | { readonly type: "err"; readonly text: string }
+  | { readonly type: "exit"; readonly code: number }
+  | { readonly type: "declined"; readonly reason: "busy" | "stale" }
+  | { readonly type: "status"; readonly pid: number; readonly served: number; readonly busy: boolean }
+
+/** The server's entry script. */
+export const serverEntry = fileURLToPath(new URL("../../bin/server.mjs", import.meta.url))
+
+// Variables a shell changes between two commands, which no pipeline has reason to read.
+const volatile = new Set(["_", "OLDPWD"])
+
+/** Whether a command is to be served by (and, absent one, start) a resident process. */
+export const wanted = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, isTTY: boolean | undefined): boolean => {
+  if (args[0] !== "run" || process.platform === "win32" || env["ABLATE_SERVER"] === "0") return false
+  return env["ABLATE_SERVER"] === "1" || (isTTY === true && env["CI"] === undefined)
+}
+
+/** The directory of this user's sockets. */
+export const socketDir = (): string => path.join(os.tmpdir(), `ablate-${process.getuid?.() ?? "user"}`)
+
+/** Whether the sockets' directory is this user's alone (another user could otherwise put a socket there). */
+export const privateDir = (dir: string): boolean => {
+  const stat = fs.statSync(dir, { throwIfNoEntry: false })
+  return stat !== undefined && stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o077) === 0
+}
+
+/** The socket of the resident process for this Node, working directory and environment. */
+export const socketPath = (env: NodeJS.ProcessEnv, cwd: string): string => {
+  const variables = Object.entries(env).filter(([name]) => !volatile.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const identity = hashValue({ node: process.execPath, flags: process.execArgv, entry: serverEntry, cwd, env: variables })
+  return path.join(socketDir(), `${identity.slice(0, 24)}.sock`)
+}
+
+/** Newline-delimited JSON messages from a socket, handed to `each` in order. */
+export const onMessages = <A>(socket: net.Socket, each: (message: A) => void): void => {
+  let pending = ""
+  socket.setEncoding("utf8")
+  socket.on("data", (chunk: string) => {
+    pending += chunk
+    const lines = pending.split("\n")
+    pending = lines.pop()!
+    for (const line of lines) if (line !== "") each(JSON.parse(line) as A)
+  })
+}
+
+export const send = (socket: net.Socket, message: Request | Reply): void => {
+  if (socket.writable) socket.write(`${JSON.stringify(message)}\n`)
+}
+
+/**
+ * How a command went to the resident process: answered (its exit code), or not served and
+ * why: none is wanted for it (`off`), there is none (`absent`), or it declined: it serves
+ * another command (`busy`) or what it loaded changed (`stale`: it is ending).
+ */
+export type Outcome =
+  | { readonly served: true; readonly code: number }
+  | { readonly served: false; readonly reason: "off" | "absent" | "busy" | "stale" }
+
+/** What the first Ctrl-C of a `run` prints. */
+export const interrupting = "\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n"
+
+/**
+ * Have the resident process for this working directory and `env` run `args` (a command of
+ * this process, whose output it relays to this process's stdout and stderr, and whose first
+ * Ctrl-C it passes on; a second exits at once). A resident process that ends mid-command
+ * fails the command (exit 1), saying so.
+ */
+export const relay = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Promise<Outcome> =>
+  new Promise((resolve) => {
+    if (!wanted(args, env, process.stdout.isTTY)) return resolve({ served: false, reason: "off" })
+    if (!privateDir(socketDir())) return resolve({ served: false, reason: "absent" })
+    const socket = net.connect(socketPath(env, process.cwd()))
+    let printed = false
+    let settled = false
+    let interrupted = false
+    const onSignal = () => {
+      if (interrupted) process.exit(130)
+      interrupted = true
+      process.stderr.write(interrupting)
+      send(socket, { type: "interrupt" })
+    }
+    const settle = (outcome: Outcome) => {
+      if (settled) return
+      settled = true
+      process.off("SIGINT", onSignal)
+      process.off("SIGTERM", onSignal)
+      socket.destroy()
+      resolve(outcome)
+    }
+    socket.on("error", () => {})
+    socket.on("connect", () => {
+      process.on("SIGINT", onSignal)
+      process.on("SIGTERM", onSignal)
+      const { isTTY, columns, rows } = process.stdout
+      send(socket, { type: "command", args, terminal: { isTTY: isTTY === true, columns, rows } })
+    })
+    onMessages<Reply>(socket, (reply) => {
+      if (reply.type === "out" || reply.type === "err") {
+        printed = true
+        ;(reply.type === "out" ? process.stdout : process.stderr).write(reply.text)
+      } else if (reply.type === "exit") settle({ served: true, code: reply.code })
+      else if (reply.type === "declined") settle({ served: false, reason: reply.reason })
+    })
+    socket.on("close", () => {
+      if (settled) return
+      if (!printed) return settle({ served: false, reason: "absent" })
+      process.stderr.write("the resident Ablate process ended before the command finished; finished nodes stay cached, rerun it\n")
+      settle({ served: true, code: 1 })
+    })
+  })
+
+/** Start a resident process after a command that found none, or one that is ending. */
+export const startIfMissing = (outcome: Outcome, env: NodeJS.ProcessEnv): void => {
+  if (!outcome.served && (outcome.reason === "absent" || outcome.reason === "stale")) start(env)
+}
+
+/**
+ * Start a resident process for this working directory and `env`, detached: it outlives this
+ * command and serves the next ones. Nothing waits for it.
+ */
+export const start = (env: NodeJS.ProcessEnv): void => {
+  const socket = socketPath(env, process.cwd())
+  // what it prints itself (not its commands' output, which goes to their clients): a crash's stack
+  let log: number | "ignore" = "ignore"
+  try {
+    if (privateDir(socketDir())) log = fs.openSync(`${socket.slice(0, -".sock".length)}.log`, "w")
+  } catch {
+    // no log then
+  }
+  const child = spawn(process.execPath, [...process.execArgv, serverEntry, socket], {
+    cwd: process.cwd(),
+    env,
+    detached: true,
+    stdio: ["ignore", log, log]
+  })
+  if (typeof log === "number") fs.closeSync(log)
+  child.on("error", () => {})
+  child.unref()
+  if (process.stderr.isTTY) {
+    process.stderr.write("(a resident process keeps Ablate loaded for the next runs here; ABLATE_SERVER=0 turns it off: docs/cli.md)\n")
+  }
+}

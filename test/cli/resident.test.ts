@@ -1,0 +1,234 @@
+/**
+ * The resident process (runtime/cli/Resident.ts, ResidentServer.ts): real `pipeline` processes,
+ * each test with sockets of its own (TMPDIR), the resident process stopped when it ends.
+ */
+import * as fs from "node:fs"
+import * as net from "node:net"
+import * as path from "node:path"
+import { describe, expect, it, onTestFinished } from "vitest"
+import { isAlive } from "../../runtime/internal/Process.ts"
+import * as Resident from "../../runtime/cli/Resident.ts"
+import { helperInner, helperOuter, nodeModules } from "../fixtures/nodes.ts"
+import { cli, linesSoFar, outputHashes, spawnCli, statuses, summary, tempDir, tempProject, writeFile } from "../helpers.ts"
+
+const pipeline = (n: number) => `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { scaled } from "./nodes/scaled.ts"
+export default Pipeline.make("resident", () => scaled({ numbers: source({ n: ${n} }, { name: "source" }) }, { name: "scaled" }))
+`
+
+const slowPipeline = `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { slow } from "./nodes/slow.ts"
+export default Pipeline.make("slow", () => slow({ numbers: source({}, { name: "source" }), steps: 200, ms: 50 }, { name: "slow" }))
+`
+
+// a package of the project's own, which a node kind imports: packages stay loaded between commands
+const packaged = {
+  "lib/node_modules/verpkg/package.json": `{ "name": "verpkg", "version": "1.0.0", "type": "module", "main": "index.js" }`,
+  "lib/node_modules/verpkg/index.js": "export const offset = 1\n",
+  "packaged.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { offset } from "./lib/node_modules/verpkg/index.js"
+export default Pipeline.make("packaged", () => source({ n: 3 + offset }, { name: "source" }))
+`
+}
+
+/** A project and the environment of its commands: a resident process wanted, its socket under a TMPDIR of the test's own. */
+const setUp = () => {
+  const dir = tempProject({
+    ...nodeModules,
+    "helpers/outer.ts": helperOuter,
+    "helpers/inner.ts": helperInner,
+    ...packaged,
+    "p.ts": pipeline(4),
+    "slow.ts": slowPipeline
+  })
+  const tmp = tempDir("resident")
+  const env = { ABLATE_SERVER: "1", ABLATE_SERVER_IDLE: "120", TMPDIR: tmp }
+  onTestFinished(() => stop(tmp))
+  return { dir, tmp, env }
+}
+
+const socketsOf = (tmp: string): Array<string> => {
+  const dir = path.join(tmp, `ablate-${process.getuid?.() ?? "user"}`)
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.endsWith(".sock")).map((name) => path.join(dir, name)) : []
+}
+
+/** Send `request` to the resident process of `tmp`; its first reply, or undefined when none answers. */
+const ask = (tmp: string, request: Resident.Request): Promise<Resident.Reply | undefined> =>
+  new Promise((resolve) => {
+    const [socketFile] = socketsOf(tmp)
+    if (socketFile === undefined) return resolve(undefined)
+    const socket = net.connect(socketFile)
+    socket.on("error", () => resolve(undefined))
+    socket.on("close", () => resolve(undefined))
+    socket.on("connect", () => Resident.send(socket, request))
+    Resident.onMessages<Resident.Reply>(socket, (reply) => {
+      resolve(reply)
+      socket.destroy()
+    })
+  })
+
+const status = async (tmp: string): Promise<{ readonly pid: number; readonly served: number; readonly busy: boolean } | undefined> => {
+  const reply = await ask(tmp, { type: "status" })
+  return reply?.type === "status" ? reply : undefined
+}
+
+/** The resident process's status once `holds` (it starts after the command that found none). */
+const statusOnce = async (tmp: string, holds: (now: { readonly served: number; readonly busy: boolean }) => boolean) => {
+  for (let i = 0; i < 300; i++) {
+    const now = await status(tmp)
+    if (now !== undefined && holds(now)) return now
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error("the resident process never got there")
+}
+
+/** The resident process's status once it answers (it starts after the command that found none). */
+const started = async (tmp: string, other?: number) => {
+  for (let i = 0; i < 300; i++) {
+    const now = await status(tmp)
+    if (now !== undefined && now.pid !== other) return now
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error("no resident process started")
+}
+
+/** Whether process `pid` ends within 10 s. */
+const ended = async (pid: number): Promise<boolean> => {
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  return !isAlive(pid)
+}
+
+const stop = async (tmp: string) => {
+  const pid = (await status(tmp))?.pid
+  await ask(tmp, { type: "stop" })
+  if (pid !== undefined) await ended(pid)
+}
+
+const run = (file: string, dir: string, env: Record<string, string>) => cli(["run", file, "--json", "--store", "store"], dir, env)
+
+describe("the resident process", () => {
+  it("answers a rerun after an edit like a process of its own, and its replay record serves the next process", async () => {
+    const { dir, tmp, env } = setUp()
+    const first = await run("p.ts", dir, env)
+    expect(first.code).toBe(0)
+    expect(statuses(first.stdout)).toEqual({ source: "ran", scaled: "ran" })
+    expect((await started(tmp)).served).toBe(0)
+
+    writeFile(dir, "p.ts", pipeline(6))
+    const edited = await run("p.ts", dir, env)
+    expect(edited.stderr).toBe("")
+    expect(edited.code).toBe(0)
+    expect((await status(tmp))?.served).toBe(1)
+    // the edit was seen: the pipeline file was imported anew
+    expect(statuses(edited.stdout)).toEqual({ source: "ran", scaled: "ran" })
+
+    // a process of its own, without the resident process, replays what it recorded, with the same outputs
+    const own = await run("p.ts", dir, { ...env, ABLATE_SERVER: "0" })
+    expect(own.code).toBe(0)
+    expect(summary(own.stdout).replayOf).toBe(summary(edited.stdout).runId)
+    expect(outputHashes(own.stdout)).toEqual(outputHashes(edited.stdout))
+    // planning anew in a process of its own agrees as well
+    const planned = await run("p.ts", dir, { ...env, ABLATE_SERVER: "0", ABLATE_REPLAY: "0" })
+    expect(statuses(planned.stdout)).toEqual({ source: "cached", scaled: "cached" })
+    expect(outputHashes(planned.stdout)).toEqual(outputHashes(edited.stdout))
+  })
+
+  it("declines once a package it keeps loaded has changed, and the command runs in its own process", async () => {
+    const { dir, tmp, env } = setUp()
+    expect((await run("packaged.ts", dir, env)).code).toBe(0)
+    const before = await started(tmp)
+    // an edit that changes nothing planned: the resident process plans anew, loading the package
+    writeFile(dir, "packaged.ts", `${packaged["packaged.ts"]}// edited\n`)
+    const served = await run("packaged.ts", dir, env)
+    expect(served.code).toBe(0)
+    expect(statuses(served.stdout)).toEqual({ source: "cached" })
+    expect(summary(served.stdout).replayOf).toBeUndefined()
+    // the resident process loaded version 1.0.0 (offset 1) for that command; a new version is installed
+    expect((await status(tmp))?.served).toBe(1)
+    writeFile(dir, "lib/node_modules/verpkg/package.json", `{ "name": "verpkg", "version": "1.0.1", "type": "module", "main": "index.js" }`)
+    writeFile(dir, "lib/node_modules/verpkg/index.js", "export const offset = 2\n")
+    const after = await run("packaged.ts", dir, env)
+    expect(after.code).toBe(0)
+    // n = 3 + 2: the new offset, not the one the resident process had loaded
+    expect(statuses(after.stdout)).toEqual({ source: "ran" })
+    expect(await ended(before.pid)).toBe(true)
+    // the command that found it stale started another
+    expect((await started(tmp, before.pid)).served).toBe(0)
+  })
+
+  it("passes Ctrl-C on to the command, and a client killed with kill -9 interrupts its command", async () => {
+    const { dir, tmp, env } = setUp()
+    expect((await run("p.ts", dir, env)).code).toBe(0)
+    await started(tmp)
+    const progressed = (stdout: string) => linesSoFar(stdout).some((e) => e["type"] === "progress")
+
+    for (const [i, signal] of (["SIGINT", "SIGKILL"] as const).entries()) {
+      const child = spawnCli(["run", "slow.ts", "--json", "--store", "store"], dir, env)
+      let stdout = ""
+      let stderr = ""
+      child.stderr.on("data", (chunk) => (stderr += chunk))
+      const ended = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+      child.stdout.on("data", (chunk) => {
+        stdout += chunk
+        if (progressed(stdout) && child.exitCode === null && child.signalCode === null) child.kill(signal)
+      })
+      const code = await ended
+      if (signal === "SIGINT") {
+        expect(code).toBe(130)
+        expect(stderr).toContain("interrupting: finished nodes stay cached")
+      }
+      // the resident process stopped the node, released its lock and logged the run as interrupted
+      await statusOnce(tmp, (now) => now.served === i + 1 && !now.busy)
+    }
+    const log = await cli(["ls", "--json", "--store", "store"], dir)
+    const runs = log.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: string; pipeline: string })
+    expect(runs.filter((r) => r.pipeline === "slow").map((r) => r.status)).toEqual(["interrupted", "interrupted"])
+    expect((await status(tmp))?.served).toBe(2)
+  })
+
+  it("runs a command that arrives while it serves another in the command's own process", async () => {
+    const { dir, tmp, env } = setUp()
+    expect((await run("p.ts", dir, env)).code).toBe(0)
+    await started(tmp)
+    const slow = run("slow.ts", dir, env)
+    await statusOnce(tmp, (now) => now.busy)
+    const meanwhile = await run("p.ts", dir, env)
+    expect(meanwhile.code).toBe(0)
+    expect(statuses(meanwhile.stdout)).toEqual({ source: "cached", scaled: "cached" })
+    expect((await slow).code).toBe(0)
+    expect((await status(tmp))?.served).toBe(1)
+  })
+
+  it("ends after ABLATE_SERVER_IDLE seconds without a command, removing its socket", async () => {
+    const { dir, tmp, env } = setUp()
+    expect((await run("p.ts", dir, { ...env, ABLATE_SERVER_IDLE: "1" })).code).toBe(0)
+    const resident = await started(tmp)
+    expect(await ended(resident.pid)).toBe(true)
+    expect(socketsOf(tmp)).toEqual([])
+  })
+})
+
+describe("which commands a resident process serves", () => {
+  it("is wanted for `run` on a terminal outside CI, or when ABLATE_SERVER=1, and never with ABLATE_SERVER=0", () => {
+    expect(Resident.wanted(["run", "p.ts"], {}, true)).toBe(true)
+    expect(Resident.wanted(["run", "p.ts"], {}, false)).toBe(false)
+    expect(Resident.wanted(["run", "p.ts"], { CI: "true" }, true)).toBe(false)
+    expect(Resident.wanted(["run", "p.ts"], { ABLATE_SERVER: "1" }, false)).toBe(true)
+    expect(Resident.wanted(["run", "p.ts"], { ABLATE_SERVER: "0" }, true)).toBe(false)
+    expect(Resident.wanted(["ls"], { ABLATE_SERVER: "1" }, true)).toBe(false)
+  })
+
+  it("is one per working directory and environment, whatever the shell's own `_` and `OLDPWD` say", () => {
+    const base = Resident.socketPath({ PATH: "/bin", _: "/usr/bin/npx", OLDPWD: "/a" }, "/p")
+    expect(Resident.socketPath({ PATH: "/bin", _: "/usr/local/bin/pipeline", OLDPWD: "/b" }, "/p")).toBe(base)
+    expect(Resident.socketPath({ PATH: "/bin" }, "/q")).not.toBe(base)
+    expect(Resident.socketPath({ PATH: "/bin", FACTOR: "3" }, "/p")).not.toBe(base)
+    expect(path.dirname(base)).toBe(Resident.socketDir())
+  })
+})
