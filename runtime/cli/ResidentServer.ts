@@ -44,17 +44,39 @@ const library = ["dsl/", "runtime/", "nodes/", "bin/"].map((dir) => root + dir)
 const kept = (url: string): boolean =>
   !url.startsWith("file:") || url.includes("/node_modules/") || library.some((dir) => url.startsWith(dir))
 
-/** Output frames of one command, written to its socket once per turn of the event loop. */
+/**
+ * The output of one command, written to its socket once per turn of the event loop: what was
+ * written to each stream in a row goes as one message (a run's 1,000 `--json` lines, one).
+ */
 const outputOf = (socket: net.Socket) => {
-  let frames: Array<string> = []
+  let pending: Array<Reply> = []
   const flush = () => {
-    if (frames.length > 0 && socket.writable) socket.write(frames.join(""))
-    frames = []
+    const messages: Array<string> = []
+    let stream: "out" | "err" | undefined
+    let text = ""
+    const release = () => {
+      if (stream !== undefined) messages.push(`${JSON.stringify({ type: stream, text })}\n`)
+      stream = undefined
+      text = ""
+    }
+    for (const reply of pending) {
+      if (reply.type !== "out" && reply.type !== "err") {
+        release()
+        messages.push(`${JSON.stringify(reply)}\n`)
+        continue
+      }
+      if (reply.type !== stream) release()
+      stream = reply.type
+      text += reply.text
+    }
+    release()
+    pending = []
+    if (messages.length > 0 && socket.writable) socket.write(messages.join(""))
   }
   return {
     write: (reply: Reply) => {
-      if (frames.length === 0) setImmediate(flush)
-      frames.push(`${JSON.stringify(reply)}\n`)
+      if (pending.length === 0) setImmediate(flush)
+      pending.push(reply)
     },
     flush
   }
