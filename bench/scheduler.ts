@@ -20,7 +20,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { ArtifactStore } from "../runtime/ArtifactStore.ts"
@@ -66,21 +65,12 @@ const middle = <A>(values: ReadonlyArray<A>, by: (value: A) => number): A =>
 const median = (n: number, f: () => { readonly wallMs: number; readonly stdout: string }) =>
   middle(Array.from({ length: n }, f), (run) => run.wallMs)
 
-/** Ask the resident process whose sockets are under `tmp` (TMPDIR) one thing; its reply, or undefined. */
-const askResident = (tmp: string, request: Resident.Request): Promise<Resident.Reply | undefined> =>
-  new Promise((resolve) => {
-    const dir = path.join(tmp, path.basename(Resident.socketDir()))
-    const socketFile = fs.existsSync(dir) ? fs.readdirSync(dir).find((name) => name.endsWith(".sock")) : undefined
-    if (socketFile === undefined) return resolve(undefined)
-    const socket = net.connect(path.join(dir, socketFile))
-    socket.on("error", () => resolve(undefined))
-    socket.on("close", () => resolve(undefined))
-    socket.on("connect", () => Resident.send(socket, request))
-    Resident.onMessages<Resident.Reply>(socket, (reply) => {
-      resolve(reply)
-      socket.destroy()
-    })
-  })
+/** Ask the resident process whose sockets are under `tmp` (its TMPDIR) one thing; its reply, or undefined. */
+const askResident = (tmp: string, request: Resident.Request): Promise<Resident.Reply | undefined> => {
+  const dir = Resident.socketDir(tmp)
+  const socketFile = fs.existsSync(dir) ? fs.readdirSync(dir).find((name) => name.endsWith(".sock")) : undefined
+  return socketFile === undefined ? Promise.resolve(undefined) : Resident.ask(path.join(dir, socketFile), request)
+}
 
 /** How many commands the resident process under `tmp` has served, once it answers. */
 const residentServed = async (tmp: string): Promise<number> => {

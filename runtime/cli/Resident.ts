@@ -58,8 +58,8 @@ export const wanted = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, isTT
   return env["ABLATE_SERVER"] === "1" || (isTTY === true && env["CI"] === undefined)
 }
 
-/** The directory of this user's sockets. */
-export const socketDir = (): string => path.join(os.tmpdir(), `ablate-${process.getuid?.() ?? "user"}`)
+/** The directory of this user's sockets, in temporary directory `tmp`. */
+export const socketDir = (tmp: string = os.tmpdir()): string => path.join(tmp, `ablate-${process.getuid?.() ?? "user"}`)
 
 /** Whether the sockets' directory is this user's alone (another user could otherwise put a socket there). */
 export const privateDir = (dir: string): boolean => {
@@ -89,6 +89,22 @@ export const onMessages = <A>(socket: net.Socket, each: (message: A) => void): v
 export const send = (socket: net.Socket, message: Request | Reply): void => {
   if (socket.writable) socket.write(`${JSON.stringify(message)}\n`)
 }
+
+/**
+ * Send one request (a status, a stop) to the resident process listening on `socketFile`: its
+ * first reply, or undefined when none answers.
+ */
+export const ask = (socketFile: string, request: Request): Promise<Reply | undefined> =>
+  new Promise((resolve) => {
+    const socket = net.connect(socketFile)
+    socket.on("error", () => resolve(undefined))
+    socket.on("close", () => resolve(undefined))
+    socket.on("connect", () => send(socket, request))
+    onMessages<Reply>(socket, (reply) => {
+      resolve(reply)
+      socket.destroy()
+    })
+  })
 
 /**
  * How a command went to the resident process: answered (its exit code), or not served and

@@ -3,7 +3,6 @@
  * each test with sockets of its own (TMPDIR), the resident process stopped when it ends.
  */
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as path from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
 import { isAlive } from "../../runtime/internal/Process.ts"
@@ -54,24 +53,15 @@ const setUp = () => {
 }
 
 const socketsOf = (tmp: string): Array<string> => {
-  const dir = path.join(tmp, `ablate-${process.getuid?.() ?? "user"}`)
+  const dir = Resident.socketDir(tmp)
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((name) => name.endsWith(".sock")).map((name) => path.join(dir, name)) : []
 }
 
 /** Send `request` to the resident process of `tmp`; its first reply, or undefined when none answers. */
-const ask = (tmp: string, request: Resident.Request): Promise<Resident.Reply | undefined> =>
-  new Promise((resolve) => {
-    const [socketFile] = socketsOf(tmp)
-    if (socketFile === undefined) return resolve(undefined)
-    const socket = net.connect(socketFile)
-    socket.on("error", () => resolve(undefined))
-    socket.on("close", () => resolve(undefined))
-    socket.on("connect", () => Resident.send(socket, request))
-    Resident.onMessages<Resident.Reply>(socket, (reply) => {
-      resolve(reply)
-      socket.destroy()
-    })
-  })
+const ask = (tmp: string, request: Resident.Request): Promise<Resident.Reply | undefined> => {
+  const [socketFile] = socketsOf(tmp)
+  return socketFile === undefined ? Promise.resolve(undefined) : Resident.ask(socketFile, request)
+}
 
 const status = async (tmp: string): Promise<{ readonly pid: number; readonly served: number; readonly busy: boolean } | undefined> => {
   const reply = await ask(tmp, { type: "status" })
