@@ -74,6 +74,9 @@ export const socketPath = (env: NodeJS.ProcessEnv, cwd: string): string => {
   return path.join(socketDir(), `${identity.slice(0, 24)}.sock`)
 }
 
+/** Where the resident process of `socketFile` writes what it prints itself (a crash's stack, say). */
+export const logPath = (socketFile: string): string => socketFile.replace(/\.sock$/, ".log")
+
 /** Newline-delimited JSON messages from a socket, handed to `each` in order. */
 export const onMessages = <A>(socket: net.Socket, each: (message: A) => void): void => {
   let pending = ""
@@ -179,10 +182,10 @@ export const startIfMissing = (outcome: Outcome, env: NodeJS.ProcessEnv): void =
  */
 export const start = (env: NodeJS.ProcessEnv): void => {
   const socket = socketPath(env, process.cwd())
-  // what it prints itself (not its commands' output, which goes to their clients): a crash's stack
+  // what it prints itself (not its commands' output, which goes to their clients)
   let log: number | "ignore" = "ignore"
   try {
-    if (privateDir(socketDir())) log = fs.openSync(`${socket.slice(0, -".sock".length)}.log`, "w")
+    if (privateDir(socketDir())) log = fs.openSync(logPath(socket), "w")
   } catch {
     // no log then
   }

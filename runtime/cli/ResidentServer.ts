@@ -27,7 +27,7 @@ import { fileURLToPath } from "node:url"
 import * as CommandTag from "../internal/CommandTag.ts"
 import { installCommand, installResident } from "../internal/observe/Install.ts"
 import type { Observed } from "../Observer.ts"
-import { onMessages, privateDir, type Reply, type Request, send } from "./Resident.ts"
+import { logPath, onMessages, privateDir, type Reply, type Request, send } from "./Resident.ts"
 
 // This module and what it imports of Ablate's, loaded before its recording starts (the CLI loads after).
 const preloaded = ["./ResidentServer.ts", "../internal/CommandTag.ts"].map((relative) =>
@@ -103,7 +103,7 @@ const observeKept = (entry: string) => {
  * Listen on `socketFile`, taking the name at once, whole, by renaming a socket made beside it:
  * a client finds this process listening or not at all. `owned` says whether the name is still
  * this process's (another resident process started for it takes it); `close` stops listening and
- * gives the name up.
+ * gives the name up, with the log of that name.
  */
 const listen = async (socketFile: string, onConnection: (socket: net.Socket) => void) => {
   const server = net.createServer(onConnection)
@@ -117,9 +117,12 @@ const listen = async (socketFile: string, onConnection: (socket: net.Socket) => 
   const owned = () => fs.statSync(socketFile, { throwIfNoEntry: false })?.ino === inode
   return {
     owned,
+    // its log too: a process that ends this way has nothing to tell
     close: () => {
       server.close()
-      if (owned()) fs.rmSync(socketFile, { force: true })
+      if (!owned()) return
+      fs.rmSync(socketFile, { force: true })
+      fs.rmSync(logPath(socketFile), { force: true })
     }
   }
 }

@@ -195,12 +195,12 @@ describe("the resident process", () => {
     expect((await status(tmp))?.served).toBe(1)
   })
 
-  it("ends after ABLATE_SERVER_IDLE seconds without a command, removing its socket", async () => {
+  it("ends after ABLATE_SERVER_IDLE seconds without a command, removing its socket and log", async () => {
     const { dir, tmp, env } = setUp()
     expect((await run("p.ts", dir, { ...env, ABLATE_SERVER_IDLE: "1" })).code).toBe(0)
     const resident = await started(tmp)
     expect(await ended(resident.pid)).toBe(true)
-    expect(socketsOf(tmp)).toEqual([])
+    expect(fs.readdirSync(Resident.socketDir(tmp))).toEqual([])
   })
 })
 
