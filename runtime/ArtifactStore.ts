@@ -140,8 +140,14 @@ export class ArtifactStore extends Context.Service<ArtifactStore, {
    */
   readonly gc: <E>(references: Effect.Effect<References, E>, options?: GcOptions) => Effect.Effect<GcReport, StoreError | E>
 }>()("ablate/runtime/ArtifactStore") {
-  /** The store in directory `root` (created on first write). */
-  static readonly layer = (root: string) => Layer.succeed(ArtifactStore, makeFileStore(path.resolve(root)))
+  /** The store in directory `root` (created on first write); its plans read key records through `KeyRecordReads`. */
+  static readonly layer = (root: string) =>
+    Layer.effect(
+      ArtifactStore,
+      Effect.gen(function*() {
+        return makeFileStore(path.resolve(root), yield* KeyRecordReads)
+      })
+    )
   /** An in-memory store for tests of the planner and scheduler. */
   static readonly layerMemory = () => Layer.sync(ArtifactStore, makeMemoryStore)
   /** The `root` of an in-memory store: no other process can reach it. */
@@ -192,7 +198,17 @@ const checked = (hash: string, where: string, bytes: Uint8Array | undefined): Ef
   return corrupt === undefined ? Effect.succeed(bytes!) : Effect.fail(corrupt)
 }
 
-const makeFileStore = (root: string): ArtifactStore["Service"] => {
+/**
+ * The key records a process has read already, kept across the stores it opens: a resident
+ * process's (cli/ResidentServer.ts), where a plan's records cost a stat each instead of a read.
+ * None by default: every plan reads every record.
+ */
+export const KeyRecordReads: Context.Reference<KeyRecordFile.ReadCache | undefined> = Context.Reference<KeyRecordFile.ReadCache | undefined>(
+  "ablate/runtime/KeyRecordReads",
+  { defaultValue: () => undefined }
+)
+
+const makeFileStore = (root: string, reads?: KeyRecordFile.ReadCache): ArtifactStore["Service"] => {
   const { dirs, checkpointKey, checkpointPath, objectPath, keyPath, lockPath, logKey, logPath, quarantinePath } = layout(root)
   const files = AtomicFile.make(dirs.tmp)
   const locks = KeyLock.make(dirs.locks, lockPath, (key) => files.tempPath(`lock-${key}`))
@@ -344,7 +360,7 @@ const makeFileStore = (root: string): ArtifactStore["Service"] => {
         }
         const readOrMiss = (key: string) => {
           try {
-            const found = KeyRecordFile.readIdentified(keyPath(key))
+            const found = reads === undefined ? KeyRecordFile.readIdentified(keyPath(key)) : KeyRecordFile.readCached(keyPath(key), reads)
             return found !== undefined && hasObjects(found.record, sizeOnce) ? found : undefined
           } catch {
             return undefined

@@ -25,6 +25,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as CommandTag from "../internal/CommandTag.ts"
+import type * as KeyRecordFile from "../internal/KeyRecordFile.ts"
 import { installCommand, installResident } from "../internal/observe/Install.ts"
 import type { Observed } from "../Observer.ts"
 import { logPath, onMessages, privateDir, type Reply, type Request, send } from "./Resident.ts"
@@ -147,6 +148,8 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
   const modules = observeKept(entry)
   const [{ launch }, Replay, { tsxReason }] = await Promise.all([import("./main.ts"), import("./Replay.ts"), import("../Loader.ts")])
 
+  // the key records its commands' plans read, kept across them (a stat each instead of a read)
+  const keyRecordReads: KeyRecordFile.ReadCache = new Map()
   let busy = false
   let served = 0
   let idle: NodeJS.Timeout | undefined
@@ -207,7 +210,7 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
     }
     modules.next()
     const recording = installCommand(loaded)
-    const running = launch(request.args, console, recording)
+    const running = launch(request.args, console, recording, keyRecordReads)
     // a client gone (killed, say) is a Ctrl-C
     client.on("close", running.interrupt)
     void running.code.then((code) => answer(code, recording.finish()))

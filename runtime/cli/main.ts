@@ -17,12 +17,13 @@ import * as Layer from "effect/Layer"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { Json } from "../../dsl/Artifact.ts"
-import { ArtifactStore, ensureWritable } from "../ArtifactStore.ts"
+import { ArtifactStore, ensureWritable, KeyRecordReads } from "../ArtifactStore.ts"
 import * as CacheKey from "../CacheKey.ts"
 import { ConfigError, reasonOf } from "../Errors.ts"
 import { Executor } from "../Executor.ts"
 import { JobQueue } from "../JobQueue.ts"
 import * as Observed from "../Observer.ts"
+import type * as KeyRecordFile from "../internal/KeyRecordFile.ts"
 import * as NodeOutput from "../internal/NodeOutput.ts"
 import { layout } from "../internal/StoreLayout.ts"
 import { RunLog, type NodeRecord } from "../RunLog.ts"
@@ -420,16 +421,20 @@ export const main = (args: ReadonlyArray<string>, console: Console): Effect.Effe
 }
 
 /**
- * Start the command `args`, with `observer` for what its preparation depends on: its exit
+ * Start the command `args`, with `observer` for what its preparation depends on (and the key
+ * records read already, when the process keeps them: ArtifactStore.KeyRecordReads): its exit
  * code (130 if interrupted) and what interrupts it (running nodes stop, locks and temp files
  * are released, finished nodes stay cached).
  */
 export const launch = (
   args: ReadonlyArray<string>,
   console: Console,
-  observer: Observed.Observer
+  observer: Observed.Observer,
+  keyRecordReads?: KeyRecordFile.ReadCache
 ): { readonly code: Promise<number>; readonly interrupt: () => void } => {
-  const fiber = Effect.runFork(main(args, console).pipe(Effect.provideService(Observed.Observer, observer)))
+  const fiber = Effect.runFork(
+    main(args, console).pipe(Effect.provideService(Observed.Observer, observer), Effect.provideService(KeyRecordReads, keyRecordReads))
+  )
   return {
     code: Effect.runPromise(Fiber.await(fiber)).then((exit) => (Exit.isSuccess(exit) ? exit.value : 130)),
     interrupt: () => void Effect.runFork(Fiber.interrupt(fiber))

@@ -1,6 +1,9 @@
+import * as fs from "node:fs"
+import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import type { KeyRecord } from "../../runtime/ArtifactStore.ts"
 import * as KeyRecordFile from "../../runtime/internal/KeyRecordFile.ts"
+import { tempDir } from "../helpers.ts"
 
 const record: KeyRecord = {
   key: "k1",
@@ -72,5 +75,33 @@ describe("KeyRecordFile", () => {
     for (const [path, value] of cases) {
       expect({ path, value, decoded: KeyRecordFile.decode(edited(path, value)) }).toEqual({ path, value, decoded: undefined })
     }
+  })
+})
+
+describe("KeyRecordFile.readCached", () => {
+  const write = (file: string, value: KeyRecord) => {
+    // as a store does: a complete file renamed into place
+    fs.writeFileSync(`${file}.tmp`, KeyRecordFile.encode(value))
+    fs.renameSync(`${file}.tmp`, file)
+  }
+
+  it("serves a record from the cache while its file is the one it was read from, and reads it again once replaced", () => {
+    const file = path.join(tempDir("records"), "k1.json")
+    write(file, record)
+    const cache: KeyRecordFile.ReadCache = new Map()
+    const first = KeyRecordFile.readCached(file, cache)
+    expect(first?.record).toEqual(record)
+    expect(first?.identity).toBe(KeyRecordFile.identityOf(fs.statSync(file)))
+    // the same file: the cached entry itself, not a read (a stand-in record proves it)
+    const standIn = { record: { ...record, durationMs: 99 }, identity: first!.identity }
+    cache.set(file, standIn)
+    expect(KeyRecordFile.readCached(file, cache)).toBe(standIn)
+    // a new file renamed over it: read again
+    write(file, { ...record, durationMs: 1 })
+    expect(KeyRecordFile.readCached(file, cache)?.record.durationMs).toBe(1)
+    // gone: no record, and nothing kept for it
+    fs.rmSync(file)
+    expect(KeyRecordFile.readCached(file, cache)).toBeUndefined()
+    expect(cache.has(file)).toBe(false)
   })
 })
