@@ -151,6 +151,8 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
   // the key records its commands' plans read, kept across them (a stat each instead of a read)
   const keyRecordReads: KeyRecordFile.ReadCache = new Map()
   let busy = false
+  // asked to stop while serving a command: it ends after that one
+  let stopping = false
   let served = 0
   let idle: NodeJS.Timeout | undefined
   /** Stop serving and exit, once the client on `last` (if any) has had all of its answer. */
@@ -199,7 +201,7 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
       busy = false
       served += 1
       const tsx = observed !== undefined && "notReplayable" in observed && observed.notReplayable === tsxReason
-      if (tsx || served >= maxCommands || process.memoryUsage.rss() > maxRss || !socket.owned()) end(client)
+      if (stopping || tsx || served >= maxCommands || process.memoryUsage.rss() > maxRss || !socket.owned()) end(client)
       else rest()
     }
     // as a process of its own would: a replay first
@@ -231,6 +233,7 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
         client.end()
       } else if (message.type === "stop") {
         client.end()
+        stopping = true
         if (!busy) end(client)
       }
     })

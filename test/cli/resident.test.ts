@@ -182,7 +182,7 @@ describe("the resident process", () => {
     expect((await status(tmp))?.served).toBe(2)
   })
 
-  it("runs a command that arrives while it serves another in the command's own process", async () => {
+  it("runs a command that arrives while it serves another in the command's own process, and ends after it when asked to stop", async () => {
     const { dir, tmp, env } = setUp()
     expect((await run("p.ts", dir, env)).code).toBe(0)
     await started(tmp)
@@ -191,8 +191,15 @@ describe("the resident process", () => {
     const meanwhile = await run("p.ts", dir, env)
     expect(meanwhile.code).toBe(0)
     expect(statuses(meanwhile.stdout)).toEqual({ source: "cached", scaled: "cached" })
-    expect((await slow).code).toBe(0)
-    expect((await status(tmp))?.served).toBe(1)
+    // asked to stop while it serves a command, it ends once that command is done
+    const { pid, served } = (await status(tmp))!
+    expect(served).toBe(0)
+    await ask(tmp, { type: "stop" })
+    expect(isAlive(pid)).toBe(true)
+    const done = await slow
+    expect(done.code).toBe(0)
+    expect(statuses(done.stdout)).toEqual({ source: "ran", slow: "ran" })
+    expect(await ended(pid)).toBe(true)
   })
 
   it("ends after ABLATE_SERVER_IDLE seconds without a command, removing its socket and log", async () => {
