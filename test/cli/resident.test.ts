@@ -182,6 +182,29 @@ describe("the resident process", () => {
     expect((await status(tmp))?.served).toBe(2)
   })
 
+  it("killed with kill -9 mid-command: the command fails saying so, and the next completes in a process of its own", async () => {
+    const { dir, tmp, env } = setUp()
+    expect((await run("p.ts", dir, env)).code).toBe(0)
+    const resident = await started(tmp)
+    const child = spawnCli(["run", "slow.ts", "--json", "--store", "store"], dir, env)
+    let stdout = ""
+    let stderr = ""
+    child.stderr.on("data", (chunk) => (stderr += chunk))
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+      if (linesSoFar(stdout).some((e) => e["type"] === "progress") && isAlive(resident.pid)) process.kill(resident.pid, "SIGKILL")
+    })
+    expect(await exited).toBe(1)
+    expect(stderr).toContain("the resident Ablate process ended before the command finished")
+    const rerun = await run("slow.ts", dir, env)
+    expect(rerun.code).toBe(0)
+    // the source finished before the kill: cached; the slow node, stopped midway, ran again
+    expect(statuses(rerun.stdout)).toEqual({ source: "cached", slow: "ran" })
+    // and the rerun, which found none, started another
+    expect((await started(tmp, resident.pid)).served).toBe(0)
+  })
+
   it("runs a command that arrives while it serves another in the command's own process, and ends after it when asked to stop", async () => {
     const { dir, tmp, env } = setUp()
     expect((await run("p.ts", dir, env)).code).toBe(0)
