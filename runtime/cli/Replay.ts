@@ -166,9 +166,25 @@ const allCached = (storeRoot: string, record: ReplayRecord): boolean => {
   return true
 }
 
-// A results table's mean and bounds were NaN where JSON has null (one seed: no interval).
-const reviveBounds = (key: string, value: unknown): unknown =>
-  value === null && (key === "mean" || key === "low" || key === "high") ? Number.NaN : value
+// A results table's mean and bounds were NaN where JSON has null (one seed: no interval). Only
+// what is printed (the table, the outputs shown) is walked: a reviver on the whole record's
+// JSON.parse took ~20 ms of a replay (1,000 nodes, cold) against ~4 without one.
+const reviveBounds = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(reviveBounds)
+  if (typeof value !== "object" || value === null) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([key, field]) => [key, field === null && (key === "mean" || key === "low" || key === "high") ? Number.NaN : reviveBounds(field)])
+  )
+}
+
+const parseRecord = (text: string): ReplayRecord => {
+  const record = JSON.parse(text) as ReplayRecord
+  return {
+    ...record,
+    outputs: reviveBounds(record.outputs) as ReplayRecord["outputs"],
+    results: reviveBounds(record.results) as ReplayRecord["results"]
+  }
+}
 
 /** A replay record that still holds, with the open run log it came from. */
 interface Found {
@@ -191,7 +207,7 @@ const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Found | unde
   try {
     db = RunLogDb.open(runLog)
     const saved = RunLogDb.loadReplay(db, signature(args, process.cwd()))
-    const record = saved === undefined ? undefined : JSON.parse(saved.record, reviveBounds) as ReplayRecord
+    const record = saved === undefined ? undefined : parseRecord(saved.record)
     if (
       saved !== undefined && record !== undefined && record.format === 4 && record.runtime === runtime &&
       unchanged(record.observation, env) && allCached(storeRoot, record)

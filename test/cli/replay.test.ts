@@ -77,6 +77,14 @@ import { Pipeline } from "@ablate/dsl/index.ts"
 import { shifted } from "./lib/nodes/shifted.ts"
 export default Pipeline.make("versioned", () => shifted({}, { name: "shifted" }))
 `,
+  // a sweep of two cells on one seed: a results table whose means have no interval (NaN bounds, null in JSON)
+  "scored.ts": `
+import { Pipeline } from "@ablate/dsl/index.ts"
+import { source } from "./nodes/source.ts"
+import { score } from "./nodes/score.ts"
+export default Pipeline.make("scored", () =>
+  Pipeline.sweep({ n: [31, 37] }, ({ n }) => score({ numbers: source({ n }, { name: "source" }) }, { name: "score" })))
+`,
   // reads the clock while it builds: what it depends on cannot be known, so it is never replayed
   "clocked.ts": `
 import { Pipeline } from "@ablate/dsl/index.ts"
@@ -142,6 +150,19 @@ describe("replaying an unchanged `pipeline run`", () => {
     const plainAgain = await cli(["run", "replayed.ts"], dir)
     expect(plainAgain.stdout).toMatch(/\(run \d+; replayed run \d+: nothing it depended on has changed\)/)
     expect(plainAgain.stdout.replace(/ in [\d.]+s \(run .*\)/, "")).toBe(plain.stdout.replace(/ in [\d.]+s \(run .*\)/, ""))
+  })
+
+  it("prints a results table without intervals (one seed) as planning anew prints it", async () => {
+    for (const json of [["--json"], []]) {
+      const args = ["run", "scored.ts", ...json]
+      expect((await cli(args, dir)).code).toBe(0)
+      const planned = await cli(args, dir, { ABLATE_REPLAY: "0" })
+      const replayed = await cli(args, dir)
+      expect(replayed.stdout).toMatch(json.length > 0 ? /"replayOf":\d+/ : /replayed run \d+/)
+      const shown = (stdout: string) => comparable(stdout).replace(/ in [\d.]+s \(run .*\)/, "")
+      expect(shown(replayed.stdout)).toBe(shown(planned.stdout))
+      expect(planned.stdout).toContain(json.length > 0 ? `"low":null` : "results: mean ± 95% CI")
+    }
   })
 
   it("plan --explain after a replay compares with the replayed run's key", async () => {
