@@ -2,6 +2,7 @@
  * The resident process (runtime/cli/Resident.ts, ResidentServer.ts): real `pipeline` processes,
  * each test with sockets of its own (TMPDIR), the resident process stopped when it ends.
  */
+import type { ChildProcess } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
@@ -100,6 +101,23 @@ const stop = async (tmp: string) => {
   if (pid !== undefined) await ended(pid)
 }
 
+/** Run slow.ts, calling `onProgress` once its first progress event is out; its exit code and stderr. */
+const runSlowUntilProgress = (dir: string, env: Record<string, string>, onProgress: (child: ChildProcess) => void) =>
+  new Promise<{ readonly code: number | null; readonly stderr: string }>((resolve) => {
+    const child = spawnCli(["run", "slow.ts", "--json", "--store", "store"], dir, env)
+    let stdout = ""
+    let stderr = ""
+    let called = false
+    child.stderr.on("data", (chunk) => (stderr += chunk))
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk
+      if (called || child.exitCode !== null || !linesSoFar(stdout).some((e) => e["type"] === "progress")) return
+      called = true
+      onProgress(child)
+    })
+    child.on("close", (code) => resolve({ code, stderr }))
+  })
+
 const run = (file: string, dir: string, env: Record<string, string>) => cli(["run", file, "--json", "--store", "store"], dir, env)
 
 describe("the resident process", () => {
@@ -156,19 +174,8 @@ describe("the resident process", () => {
     const { dir, tmp, env } = setUp()
     expect((await run("p.ts", dir, env)).code).toBe(0)
     await started(tmp)
-    const progressed = (stdout: string) => linesSoFar(stdout).some((e) => e["type"] === "progress")
-
     for (const [i, signal] of (["SIGINT", "SIGKILL"] as const).entries()) {
-      const child = spawnCli(["run", "slow.ts", "--json", "--store", "store"], dir, env)
-      let stdout = ""
-      let stderr = ""
-      child.stderr.on("data", (chunk) => (stderr += chunk))
-      const ended = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk
-        if (progressed(stdout) && child.exitCode === null && child.signalCode === null) child.kill(signal)
-      })
-      const code = await ended
+      const { code, stderr } = await runSlowUntilProgress(dir, env, (child) => child.kill(signal))
       if (signal === "SIGINT") {
         expect(code).toBe(130)
         expect(stderr).toContain("interrupting: finished nodes stay cached")
@@ -186,16 +193,8 @@ describe("the resident process", () => {
     const { dir, tmp, env } = setUp()
     expect((await run("p.ts", dir, env)).code).toBe(0)
     const resident = await started(tmp)
-    const child = spawnCli(["run", "slow.ts", "--json", "--store", "store"], dir, env)
-    let stdout = ""
-    let stderr = ""
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
-    child.stdout.on("data", (chunk) => {
-      stdout += chunk
-      if (linesSoFar(stdout).some((e) => e["type"] === "progress") && isAlive(resident.pid)) process.kill(resident.pid, "SIGKILL")
-    })
-    expect(await exited).toBe(1)
+    const { code, stderr } = await runSlowUntilProgress(dir, env, () => process.kill(resident.pid, "SIGKILL"))
+    expect(code).toBe(1)
     expect(stderr).toContain("the resident Ablate process ended before the command finished")
     const rerun = await run("slow.ts", dir, env)
     expect(rerun.code).toBe(0)
