@@ -4,7 +4,7 @@
  * that scopes it, a package file by its package's directory and version, each bare import
  * of a package from a local file by the directory it finds, and a local module found
  * missing as absent (it may appear later). Only the modules `accept` takes are noted (a
- * resident process's own recording leaves out the modules of one command: ../../cli/Resident.ts).
+ * resident process's own recording leaves out the modules of one command: ../../cli/ResidentServer.ts).
  * Returns the hooks' removal.
  */
 import * as module from "node:module"
