@@ -67,11 +67,11 @@ export const privateDir = (dir: string): boolean => {
   return stat !== undefined && stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o077) === 0
 }
 
-/** The socket of the resident process for this Node, working directory and environment. */
-export const socketPath = (env: NodeJS.ProcessEnv, cwd: string): string => {
+/** The socket of the resident process for this Node, working directory and environment, in directory `sockets`. */
+export const socketPath = (env: NodeJS.ProcessEnv, cwd: string, sockets: string = socketDir()): string => {
   const variables = Object.entries(env).filter(([name]) => !volatile.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   const identity = hashValue({ node: process.execPath, flags: process.execArgv, entry: serverEntry, cwd, env: variables })
-  return path.join(socketDir(), `${identity.slice(0, 24)}.sock`)
+  return path.join(sockets, `${identity.slice(0, 24)}.sock`)
 }
 
 /** Where the resident process of `socketFile` writes what it prints itself (a crash's stack, say). */
@@ -111,7 +111,7 @@ export const ask = (socketFile: string, request: Request): Promise<Reply | undef
 
 /**
  * How a command went to the resident process: answered (its exit code), or not served and
- * why: none is wanted for it (`off`), there is none (`absent`), or it declined: it serves
+ * why: none is wanted for it or none can be used (`off`), there is none (`absent`), or it declined: it serves
  * another command (`busy`) or what it loaded changed (`stale`: it is ending).
  */
 export type Outcome =
@@ -122,16 +122,18 @@ export type Outcome =
 export const interrupting = "\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n"
 
 /**
- * Have the resident process for this working directory and `env` run `args` (a command of
- * this process, whose output it relays to this process's stdout and stderr, and whose first
- * Ctrl-C it passes on; a second exits at once). A resident process that ends mid-command
- * fails the command (exit 1), saying so.
+ * Have the resident process for this working directory and `env` (its socket in `sockets`) run
+ * `args`, a command of this process: its output is relayed to this process's stdout and stderr,
+ * and its first Ctrl-C passed on (a second exits at once). A resident process that ends
+ * mid-command fails the command (exit 1), saying so.
  */
-export const relay = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Promise<Outcome> =>
+export const relay = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, sockets: string = socketDir()): Promise<Outcome> =>
   new Promise((resolve) => {
     if (!wanted(args, env, process.stdout.isTTY)) return resolve({ served: false, reason: "off" })
-    if (!privateDir(socketDir())) return resolve({ served: false, reason: "absent" })
-    const socket = net.connect(socketPath(env, process.cwd()))
+    if (!fs.existsSync(sockets)) return resolve({ served: false, reason: "absent" })
+    // another user's, or open to others: no resident process is started or asked there
+    if (!privateDir(sockets)) return resolve({ served: false, reason: "off" })
+    const socket = net.connect(socketPath(env, process.cwd(), sockets))
     let printed = false
     let settled = false
     let interrupted = false

@@ -224,6 +224,16 @@ describe("the resident process", () => {
     expect(await ended(pid)).toBe(true)
   })
 
+  it("never listens where its socket directory is open to other users", async () => {
+    const { dir, tmp, env } = setUp()
+    fs.mkdirSync(Resident.socketDir(tmp), { mode: 0o777 })
+    fs.chmodSync(Resident.socketDir(tmp), 0o777)
+    expect((await run("p.ts", dir, env)).code).toBe(0)
+    expect((await run("p.ts", dir, env)).code).toBe(0)
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    expect(fs.readdirSync(Resident.socketDir(tmp))).toEqual([])
+  })
+
   it("ends after ABLATE_SERVER_IDLE seconds without a command, removing its socket and log", async () => {
     const { dir, tmp, env } = setUp()
     expect((await run("p.ts", dir, { ...env, ABLATE_SERVER_IDLE: "1" })).code).toBe(0)
@@ -241,6 +251,15 @@ describe("which commands a resident process serves", () => {
     expect(Resident.wanted(["run", "p.ts"], { ABLATE_SERVER: "1" }, false)).toBe(true)
     expect(Resident.wanted(["run", "p.ts"], { ABLATE_SERVER: "0" }, true)).toBe(false)
     expect(Resident.wanted(["ls"], { ABLATE_SERVER: "1" }, true)).toBe(false)
+  })
+
+  it("is not asked, nor started, where its socket directory is open to other users", async () => {
+    const sockets = Resident.socketDir(tempDir("sockets"))
+    const env = { ABLATE_SERVER: "1" }
+    expect(await Resident.relay(["run", "p.ts"], env, sockets)).toEqual({ served: false, reason: "absent" })
+    fs.mkdirSync(sockets, { mode: 0o700 })
+    fs.chmodSync(sockets, 0o777)
+    expect(await Resident.relay(["run", "p.ts"], env, sockets)).toEqual({ served: false, reason: "off" })
   })
 
   it("is one per working directory and environment, whatever the shell's own `_` and `OLDPWD` say", () => {
