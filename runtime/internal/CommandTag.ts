@@ -8,7 +8,5 @@ const query = "ablate-command"
 /** `url` as command number `command` loads it. */
 export const tag = (url: string, command: number): string => `${url}${url.includes("?") ? "&" : "?"}${query}=${command}`
 
-export const isTagged = (url: string): boolean => url.includes(`${query}=`)
-
 /** `text` with every module URL's command tag removed. */
 export const untag = (text: string): string => text.replace(new RegExp(`[?&]${query}=\\d+`, "g"), "")
