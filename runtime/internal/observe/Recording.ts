@@ -29,6 +29,9 @@ const packageDirOf = (file: string): string => {
   return file.slice(0, at + marker.length) + name
 }
 
+// an import of package `name` finds the same copy from every module of one directory
+const importId = (name: string, from: string): string => `${path.dirname(from)}\0${name}`
+
 export interface Recording extends Observer {
   /** whether it still records (until `finish`) */
   readonly recording: () => boolean
@@ -82,7 +85,7 @@ export const make = (
   const exists = new Map<string, boolean>(Object.entries(seed?.exists ?? {}))
   const packages = new Map<string, string | null>(Object.entries(seed?.packages ?? {}))
   const imports = new Map<string, Observation["imports"][number]>(
-    (seed?.imports ?? []).map((entry) => [`${path.dirname(entry.from)}\0${entry.name}`, entry])
+    (seed?.imports ?? []).map((entry) => [importId(entry.name, entry.from), entry])
   )
   const roots = new Map<string, string>(Object.entries(seed?.roots ?? {}))
 
@@ -109,7 +112,7 @@ export const make = (
     return hash
   }
   const noteImport = (name: string, from: string) => {
-    const id = `${path.dirname(from)}\0${name}`
+    const id = importId(name, from)
     const known = imports.get(id)
     if (known !== undefined) return known.dir
     const dir = packageDirFor(name, from)
