@@ -26,6 +26,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { hashValue } from "../../dsl/internal/Canonical.ts"
+import * as CtrlC from "./CtrlC.ts"
 
 /** What the client sends: a command to run (its arguments and its terminal), and later its interruption. */
 export type Request =
@@ -118,9 +119,6 @@ export type Outcome =
   | { readonly served: true; readonly code: number }
   | { readonly served: false; readonly reason: "off" | "absent" | "busy" | "stale" }
 
-/** What the first Ctrl-C of a `run` prints. */
-export const interrupting = "\ninterrupting: finished nodes stay cached; press Ctrl-C again to exit at once\n"
-
 /**
  * Have the resident process for this working directory and `env` (its socket in `sockets`) run
  * `args`, a command of this process: its output is relayed to this process's stdout and stderr,
@@ -136,25 +134,17 @@ export const relay = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, socke
     const socket = net.connect(socketPath(env, process.cwd(), sockets))
     let printed = false
     let settled = false
-    let interrupted = false
-    const onSignal = () => {
-      if (interrupted) process.exit(130)
-      interrupted = true
-      process.stderr.write(interrupting)
-      send(socket, { type: "interrupt" })
-    }
+    let ctrlC: { readonly remove: () => void } | undefined
     const settle = (outcome: Outcome) => {
       if (settled) return
       settled = true
-      process.off("SIGINT", onSignal)
-      process.off("SIGTERM", onSignal)
+      ctrlC?.remove()
       socket.destroy()
       resolve(outcome)
     }
     socket.on("error", () => {})
     socket.on("connect", () => {
-      process.on("SIGINT", onSignal)
-      process.on("SIGTERM", onSignal)
+      ctrlC = CtrlC.handle(CtrlC.notices.run, (text) => process.stderr.write(text), () => send(socket, { type: "interrupt" }))
       const { isTTY, columns, rows } = process.stdout
       send(socket, { type: "command", args, terminal: { isTTY: isTTY === true, columns, rows } })
     })

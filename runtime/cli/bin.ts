@@ -8,6 +8,7 @@
  * recording Observer (runtime/Observer.ts), which the preparation reports to.
  */
 import type { Observer } from "../Observer.ts"
+import * as CtrlC from "./CtrlC.ts"
 import * as Replay from "./Replay.ts"
 import * as Resident from "./Resident.ts"
 
@@ -48,17 +49,9 @@ export const start = async (
   // loaded only now: a replay needs none of them
   const [{ launch }, Observed] = await Promise.all([import("./main.ts"), import("../Observer.ts")])
   const command = launch(args, { out, err: { write: (text) => void stderrWrite(text) } }, observer ?? Observed.none)
-  let interrupted = false
-  const onSignal = () => {
-    if (interrupted) process.exit(130)
-    interrupted = true
-    stderrWrite(args[0] === "worker" ? "\nstopping: the jobs running here go back to the queue; press Ctrl-C again to exit at once\n" : Resident.interrupting)
-    command.interrupt()
-  }
-  process.on("SIGINT", onSignal)
-  process.on("SIGTERM", onSignal)
+  const ctrlC = CtrlC.handle(args[0] === "worker" ? CtrlC.notices.worker : CtrlC.notices.run, stderrWrite, command.interrupt)
 
   const code = await command.code
-  if (resident !== undefined && !interrupted) Resident.startIfMissing(resident, environment)
+  if (resident !== undefined && !ctrlC.interrupted()) Resident.startIfMissing(resident, environment)
   exitWith(code)
 }

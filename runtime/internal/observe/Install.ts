@@ -17,6 +17,7 @@ import { guardBuild, watchEnvironment } from "./Tripwires.ts"
 // (bin/pipeline.mjs asks it first), this module and what they import.
 const preloaded = [
   "../../cli/Resident.ts",
+  "../../cli/CtrlC.ts",
   "./Install.ts",
   "./Recording.ts",
   "./ModuleHooks.ts",
