@@ -218,10 +218,10 @@ const makeFileStore = (root: string, reads?: KeyRecordFile.ReadCache): ArtifactS
 
   // A record whose objects are gone (removed by a `gc` that raced a run, or by hand) or
   // short is not a hit: the node is recomputed rather than served from nothing. `gc`
-  // removes such records.
-  const readRecord = (file: string, sizes?: (hash: string) => number | undefined): KeyRecord | undefined => {
-    const record = KeyRecordFile.read(file)
-    return record !== undefined && hasObjects(record, sizes) ? record : undefined
+  // removes such records. Read through the process's `KeyRecordReads` when it keeps one.
+  const readRecord = (file: string, sizes?: (hash: string) => number | undefined) => {
+    const found = reads === undefined ? KeyRecordFile.readIdentified(file) : KeyRecordFile.readCached(file, reads)
+    return found !== undefined && hasObjects(found.record, sizes) ? found : undefined
   }
 
   /** What `f` returns, run holding the lock of `key`; undefined when a live process holds it. */
@@ -348,7 +348,7 @@ const makeFileStore = (root: string, reads?: KeyRecordFile.ReadCache): ArtifactS
         }
         return records
       }),
-    lookup: (key) => attempt(keyPath(key), () => readRecord(keyPath(key))),
+    lookup: (key) => attempt(keyPath(key), () => readRecord(keyPath(key))?.record),
     index: () =>
       Effect.sync(() => {
         const read = new Map<string, { readonly record: KeyRecord; readonly identity: string } | undefined>()
@@ -360,8 +360,7 @@ const makeFileStore = (root: string, reads?: KeyRecordFile.ReadCache): ArtifactS
         }
         const readOrMiss = (key: string) => {
           try {
-            const found = reads === undefined ? KeyRecordFile.readIdentified(keyPath(key)) : KeyRecordFile.readCached(keyPath(key), reads)
-            return found !== undefined && hasObjects(found.record, sizeOnce) ? found : undefined
+            return readRecord(keyPath(key), sizeOnce)
           } catch {
             return undefined
           }
