@@ -6,9 +6,10 @@
  * protocol; ResidentServer.ts is the server.
  *
  * A resident process serves one working directory, Node and environment: the socket's name
- * is a hash of the three (every variable but `_` and `OLDPWD`, which a shell changes from
- * one command to the next), so a command is only ever served by a process started exactly
- * as the command itself was. It lives in `$TMPDIR/ablate-<uid>/`, a directory only its user
+ * is a digest of the three (every variable but `_` and `OLDPWD`, which a shell changes from
+ * one command to the next), and the process compares them in full before it serves a
+ * command, so a command is only ever served by a process started exactly as the command
+ * itself was. It lives in `$TMPDIR/ablate-<uid>/`, a directory only its user
  * can enter. Each command imports the pipeline file and its local modules afresh; Ablate's
  * own modules and packages stay loaded, and a command is declined (and runs in its own process,
  * as without a resident one) when any of them changed since they loaded, or while another
@@ -19,13 +20,11 @@
  * A `pipeline run` that found none starts one when it is done; it exits after
  * `ABLATE_SERVER_IDLE` seconds (default 900) without a command.
  */
-import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { hashValue } from "../../dsl/internal/Canonical.ts"
 import * as CtrlC from "./CtrlC.ts"
 
 /** What the client sends: a command to run (its arguments and its terminal), and later its interruption. */
@@ -34,15 +33,20 @@ export type Request =
     readonly type: "command"
     readonly args: ReadonlyArray<string>
     readonly terminal: { readonly isTTY: boolean; readonly columns: number | undefined; readonly rows: number | undefined }
+    /** the client's Node, flags, working directory and environment (`identity`): served only by a process of the same */
+    readonly identity: string
   }
   | { readonly type: "interrupt" }
   | { readonly type: "status" }
   | { readonly type: "stop" }
 
-/** What the server sends: the command's output, its exit code, or why it does not serve it. */
+/**
+ * What the server sends: the command's output (on the wire, `bytes` raw bytes follow the
+ * message: see `onMessages`), its exit code, or why it does not serve it.
+ */
 export type Reply =
-  | { readonly type: "out"; readonly text: string }
-  | { readonly type: "err"; readonly text: string }
+  | { readonly type: "out"; readonly bytes: number }
+  | { readonly type: "err"; readonly bytes: number }
   | { readonly type: "exit"; readonly code: number }
   | { readonly type: "declined"; readonly reason: "busy" | "stale" }
   | { readonly type: "status"; readonly pid: number; readonly served: number; readonly busy: boolean }
@@ -68,30 +72,75 @@ export const privateDir = (dir: string): boolean => {
   return stat !== undefined && stat.isDirectory() && stat.uid === process.getuid?.() && (stat.mode & 0o077) === 0
 }
 
-/** The socket of the resident process for this Node, working directory and environment, in directory `sockets`. */
-export const socketPath = (env: NodeJS.ProcessEnv, cwd: string, sockets: string = socketDir()): string => {
+/**
+ * What a command must share with the resident process that serves it: this Node and its flags,
+ * the working directory `cwd` and the environment `env`, as text.
+ */
+export const identity = (env: NodeJS.ProcessEnv, cwd: string): string => {
   const variables = Object.entries(env).filter(([name]) => !volatile.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  const identity = hashValue({ node: process.execPath, flags: process.execArgv, entry: serverEntry, cwd, env: variables })
-  return path.join(sockets, `${identity.slice(0, 24)}.sock`)
+  return JSON.stringify({ node: process.execPath, flags: process.execArgv, entry: serverEntry, cwd, env: variables })
 }
+
+/**
+ * 64 bits of `text` as 16 hex digits: FNV-1a (32-bit) from two offset bases. It only names a
+ * socket: the server compares the whole identity before it serves a command, so a collision
+ * costs a declined command, never a wrong one. (Loading node:crypto for it was ~13 ms of
+ * every command's start.)
+ */
+const digest = (text: string): string =>
+  [0x811c9dc5, 0x050c5d1f]
+    .map((basis) => {
+      let hash = basis
+      for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193)
+      return (hash >>> 0).toString(16).padStart(8, "0")
+    })
+    .join("")
+
+/** The socket of the resident process of `identity` (Node, working directory, environment), in directory `sockets`. */
+export const socketPath = (identity: string, sockets: string = socketDir()): string => path.join(sockets, `${digest(identity)}.sock`)
 
 /** Where the resident process of `socketFile` writes what it prints itself (a crash's stack, say). */
 export const logPath = (socketFile: string): string => socketFile.replace(/\.sock$/, ".log")
 
-/** Newline-delimited JSON messages from a socket, handed to `each` in order. */
-export const onMessages = <A>(socket: net.Socket, each: (message: A) => void): void => {
-  let pending = ""
-  socket.setEncoding("utf8")
-  socket.on("data", (chunk: string) => {
-    pending += chunk
-    const lines = pending.split("\n")
-    pending = lines.pop()!
-    for (const line of lines) if (line !== "") each(JSON.parse(line) as A)
+/**
+ * The messages from a socket, handed to `each` in order: a JSON line each, and a message with a
+ * `bytes` field is followed by that many raw bytes, its payload (output goes as it is, not
+ * escaped into JSON: a run's 1,000 `--json` lines are ~0.5 MB).
+ */
+export const onMessages = <A>(
+  socket: { readonly on: (event: "data", listener: (chunk: Buffer) => void) => unknown },
+  each: (message: A, payload: Buffer) => void
+): void => {
+  let pending: Buffer = Buffer.alloc(0)
+  // the message whose payload is still arriving
+  let waiting: { readonly message: A; readonly bytes: number } | undefined
+  socket.on("data", (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    while (true) {
+      if (waiting !== undefined) {
+        if (pending.length < waiting.bytes) return
+        const { message, bytes } = waiting
+        waiting = undefined
+        const payload = pending.subarray(0, bytes)
+        pending = pending.subarray(bytes)
+        each(message, payload)
+        continue
+      }
+      const end = pending.indexOf(10)
+      if (end < 0) return
+      const message = JSON.parse(pending.toString("utf8", 0, end)) as A & { readonly bytes?: unknown }
+      pending = pending.subarray(end + 1)
+      if (typeof message.bytes === "number") waiting = { message, bytes: message.bytes }
+      else each(message, Buffer.alloc(0))
+    }
   })
 }
 
-export const send = (socket: net.Socket, message: Request | Reply): void => {
-  if (socket.writable) socket.write(`${JSON.stringify(message)}\n`)
+/** Send `message`, and after it `payload` (`message.bytes` long), unless the socket is closed. */
+export const send = (socket: net.Socket, message: Request | Reply, payload?: Buffer): void => {
+  if (!socket.writable) return
+  const header = Buffer.from(`${JSON.stringify(message)}\n`)
+  socket.write(payload === undefined ? header : Buffer.concat([header, payload]))
 }
 
 /**
@@ -131,7 +180,8 @@ export const relay = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, socke
     if (!fs.existsSync(sockets)) return resolve({ served: false, reason: "absent" })
     // another user's, or open to others: no resident process is started or asked there
     if (!privateDir(sockets)) return resolve({ served: false, reason: "off" })
-    const socket = net.connect(socketPath(env, process.cwd(), sockets))
+    const own = identity(env, process.cwd())
+    const socket = net.connect(socketPath(own, sockets))
     let printed = false
     let settled = false
     let ctrlC: { readonly remove: () => void } | undefined
@@ -146,12 +196,12 @@ export const relay = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, socke
     socket.on("connect", () => {
       ctrlC = CtrlC.handle(CtrlC.notices.run, (text) => process.stderr.write(text), () => send(socket, { type: "interrupt" }))
       const { isTTY, columns, rows } = process.stdout
-      send(socket, { type: "command", args, terminal: { isTTY: isTTY === true, columns, rows } })
+      send(socket, { type: "command", args, terminal: { isTTY: isTTY === true, columns, rows }, identity: own })
     })
-    onMessages<Reply>(socket, (reply) => {
+    onMessages<Reply>(socket, (reply, payload) => {
       if (reply.type === "out" || reply.type === "err") {
         printed = true
-        ;(reply.type === "out" ? process.stdout : process.stderr).write(reply.text)
+        ;(reply.type === "out" ? process.stdout : process.stderr).write(payload)
       } else if (reply.type === "exit") settle({ served: true, code: reply.code })
       else if (reply.type === "declined") settle({ served: false, reason: reply.reason })
     })
@@ -173,7 +223,7 @@ export const startIfMissing = (outcome: Outcome, env: NodeJS.ProcessEnv): void =
  * command and serves the next ones. Nothing waits for it.
  */
 export const start = (env: NodeJS.ProcessEnv): void => {
-  const socket = socketPath(env, process.cwd())
+  const socket = socketPath(identity(env, process.cwd()))
   // what it prints itself (not its commands' output, which goes to their clients)
   let log: number | "ignore" = "ignore"
   try {
@@ -181,6 +231,8 @@ export const start = (env: NodeJS.ProcessEnv): void => {
   } catch {
     // no log then
   }
+  // loaded here, not with this module: a relayed command never needs it
+  const { spawn } = process.getBuiltinModule("node:child_process")
   const child = spawn(process.execPath, [...process.execArgv, serverEntry, socket], {
     cwd: process.cwd(),
     env,

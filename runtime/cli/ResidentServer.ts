@@ -28,7 +28,7 @@ import * as CommandTag from "../internal/CommandTag.ts"
 import type * as KeyRecordFile from "../internal/KeyRecordFile.ts"
 import { installCommand, installResident } from "../internal/observe/Install.ts"
 import type { Observed } from "../Observer.ts"
-import { logPath, onMessages, privateDir, type Reply, type Request, send } from "./Resident.ts"
+import { identity, logPath, onMessages, privateDir, type Reply, type Request, send } from "./Resident.ts"
 
 // This module and what it imports of Ablate's, loaded before its recording starts (the CLI loads after).
 const preloaded = ["./ResidentServer.ts", "../internal/CommandTag.ts"].map((relative) =>
@@ -50,20 +50,26 @@ const kept = (url: string): boolean =>
  * written to each stream in a row goes as one message (a run's 1,000 `--json` lines, one).
  */
 const outputOf = (socket: net.Socket) => {
-  let pending: Array<Reply> = []
+  type Pending =
+    | { readonly type: "out"; readonly text: string }
+    | { readonly type: "err"; readonly text: string }
+    | Exclude<Reply, { readonly bytes: number }>
+  let pending: Array<Pending> = []
   const flush = () => {
-    const messages: Array<string> = []
     let stream: "out" | "err" | undefined
     let text = ""
     const release = () => {
-      if (stream !== undefined) messages.push(`${JSON.stringify({ type: stream, text })}\n`)
+      if (stream !== undefined) {
+        const payload = Buffer.from(text)
+        send(socket, { type: stream, bytes: payload.length }, payload)
+      }
       stream = undefined
       text = ""
     }
     for (const reply of pending) {
       if (reply.type !== "out" && reply.type !== "err") {
         release()
-        messages.push(`${JSON.stringify(reply)}\n`)
+        send(socket, reply)
         continue
       }
       if (reply.type !== stream) release()
@@ -72,10 +78,9 @@ const outputOf = (socket: net.Socket) => {
     }
     release()
     pending = []
-    if (messages.length > 0 && socket.writable) socket.write(messages.join(""))
   }
   return {
-    write: (reply: Reply) => {
+    write: (reply: Pending) => {
       if (pending.length === 0) setImmediate(flush)
       pending.push(reply)
     },
@@ -145,6 +150,8 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
   // another user could reach a socket there: no resident process
   if (!privateDir(dir)) return
 
+  // what a command must share with this process to be served by it, as it was when it started
+  const own = identity(process.env, process.cwd())
   const modules = observeKept(entry)
   const [{ launch }, Replay, { tsxReason }] = await Promise.all([import("./main.ts"), import("./Replay.ts"), import("../Loader.ts")])
 
@@ -181,7 +188,8 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
       return undefined
     }
     const loaded = modules.snapshot()
-    if (!Replay.unchanged(loaded, process.env)) {
+    // another command's process (the digest naming the socket collided), or what it loaded changed
+    if (request.identity !== own || !Replay.unchanged(loaded, process.env)) {
       decline("stale")
       end(client)
       return undefined

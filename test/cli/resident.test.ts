@@ -3,6 +3,7 @@
  * each test with sockets of its own (TMPDIR), the resident process stopped when it ends.
  */
 import type { ChildProcess } from "node:child_process"
+import { EventEmitter } from "node:events"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
@@ -224,6 +225,17 @@ describe("the resident process", () => {
     expect(await ended(pid)).toBe(true)
   })
 
+  it("declines a command whose Node, working directory or environment is not its own, and ends", async () => {
+    const { dir, tmp, env } = setUp()
+    expect((await run("p.ts", dir, env)).code).toBe(0)
+    const resident = await started(tmp)
+    const [socketFile] = socketsOf(tmp)
+    const terminal = { isTTY: false, columns: undefined, rows: undefined }
+    const reply = await Resident.ask(socketFile!, { type: "command", args: ["run", "p.ts"], terminal, identity: Resident.identity({ ...env, FACTOR: "3" }, dir) })
+    expect(reply).toEqual({ type: "declined", reason: "stale" })
+    expect(await ended(resident.pid)).toBe(true)
+  })
+
   it("never listens where its socket directory is open to other users", async () => {
     const { dir, tmp, env } = setUp()
     fs.mkdirSync(Resident.socketDir(tmp), { mode: 0o777 })
@@ -263,10 +275,28 @@ describe("which commands a resident process serves", () => {
   })
 
   it("is one per working directory and environment, whatever the shell's own `_` and `OLDPWD` say", () => {
-    const base = Resident.socketPath({ PATH: "/bin", _: "/usr/bin/npx", OLDPWD: "/a" }, "/p")
-    expect(Resident.socketPath({ PATH: "/bin", _: "/usr/local/bin/pipeline", OLDPWD: "/b" }, "/p")).toBe(base)
-    expect(Resident.socketPath({ PATH: "/bin" }, "/q")).not.toBe(base)
-    expect(Resident.socketPath({ PATH: "/bin", FACTOR: "3" }, "/p")).not.toBe(base)
+    const socketOf = (env: NodeJS.ProcessEnv, cwd: string) => Resident.socketPath(Resident.identity(env, cwd))
+    const base = socketOf({ PATH: "/bin", _: "/usr/bin/npx", OLDPWD: "/a" }, "/p")
+    expect(socketOf({ PATH: "/bin", _: "/usr/local/bin/pipeline", OLDPWD: "/b" }, "/p")).toBe(base)
+    expect(socketOf({ PATH: "/bin" }, "/q")).not.toBe(base)
+    expect(socketOf({ PATH: "/bin", FACTOR: "3" }, "/p")).not.toBe(base)
+    expect(path.basename(base)).toMatch(/^[0-9a-f]{16}\.sock$/)
     expect(path.dirname(base)).toBe(Resident.socketDir())
+  })
+
+  it("reads messages and their payloads however the bytes are split", () => {
+    const output = Buffer.from(`{"type":"summary","text":"é\\n"}\nlast line\n`)
+    const wire = Buffer.concat([
+      Buffer.from(`${JSON.stringify({ type: "out", bytes: output.length })}\n`),
+      output,
+      Buffer.from(`${JSON.stringify({ type: "exit", code: 3 })}\n`)
+    ])
+    for (const size of [1, 2, 7, wire.length]) {
+      const socket = new EventEmitter()
+      const received: Array<[Resident.Reply, string]> = []
+      Resident.onMessages<Resident.Reply>(socket, (reply, payload) => received.push([reply, payload.toString()]))
+      for (let at = 0; at < wire.length; at += size) socket.emit("data", wire.subarray(at, at + size))
+      expect(received).toEqual([[{ type: "out", bytes: output.length }, output.toString()], [{ type: "exit", code: 3 }, ""]])
+    }
   })
 })
