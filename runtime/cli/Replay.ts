@@ -132,7 +132,10 @@ export const recordOf = (
   }
 }
 
-const hashOf = (file: string): string | undefined => {
+/** The sha256 of a file's bytes, or undefined when it cannot be read. */
+export type FileHash = (file: string) => string | undefined
+
+const hashOf: FileHash = (file) => {
   try {
     return sha256(fs.readFileSync(file))
   } catch {
@@ -140,13 +143,39 @@ const hashOf = (file: string): string | undefined => {
   }
 }
 
+/**
+ * `hashOf` for a long-lived process (the resident one, ResidentServer.ts): a file is read and
+ * hashed again only when its device, inode, size, modification or change time differ from
+ * when it was last hashed, as git's index does. A file changed less than two seconds before
+ * it was hashed is not remembered: timestamps are coarse, and a second change within the
+ * same tick could keep its stat as it was.
+ */
+export const rememberedHashes = (): FileHash => {
+  const known = new Map<string, { readonly identity: string; readonly hash: string }>()
+  return (file) => {
+    const stat = fs.statSync(file, { throwIfNoEntry: false })
+    if (stat === undefined) {
+      known.delete(file)
+      return undefined
+    }
+    // the stat taken before the read: a change in between is seen at the next stat
+    const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`
+    const remembered = known.get(file)
+    if (remembered?.identity === identity) return remembered.hash
+    const hash = hashOf(file)
+    if (hash !== undefined && Date.now() - stat.ctimeMs > 2000) known.set(file, { identity, hash })
+    else known.delete(file)
+    return hash
+  }
+}
+
 const sameArray = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])
 
-/** Whether everything the observation recorded is still as it was. */
-export const unchanged = (observed: Observation, env: NodeJS.ProcessEnv): boolean => {
+/** Whether everything the observation recorded is still as it was (files hashed by `hash`). */
+export const unchanged = (observed: Observation, env: NodeJS.ProcessEnv, hash: FileHash = hashOf): boolean => {
   for (const [name, value] of Object.entries(observed.env)) if ((env[name] ?? null) !== value) return false
   if (observed.envNames !== null && !sameArray(observed.envNames, Object.keys(env).sort())) return false
-  for (const [file, hash] of Object.entries(observed.files)) if (hashOf(file) !== hash) return false
+  for (const [file, expected] of Object.entries(observed.files)) if (hash(file) !== expected) return false
   for (const [file, existed] of Object.entries(observed.exists)) if (fs.existsSync(file) !== existed) return false
   for (const [dir, version] of Object.entries(observed.packages)) if (versionIn(dir) !== version) return false
   for (const { name, from, dir } of observed.imports) if (packageDirFor(name, from) !== dir) return false
@@ -195,7 +224,7 @@ interface Found {
 }
 
 /** The replay record of `pipeline <args>` if it is a `run` that nothing has changed for. */
-const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Found | undefined => {
+const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, hash: FileHash): Found | undefined => {
   if (args[0] !== "run" || env["ABLATE_REPLAY"] === "0") return undefined
   // a run with a usage error, --help, --version or --log-level is the CLI's to answer
   const values = Options.preParse(args)?.values
@@ -210,7 +239,7 @@ const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Found | unde
     const record = saved === undefined ? undefined : parseRecord(saved.record)
     if (
       saved !== undefined && record !== undefined && record.format === 4 && record.runtime === runtime &&
-      unchanged(record.observation, env) && allCached(storeRoot, record)
+      unchanged(record.observation, env, hash) && allCached(storeRoot, record)
     ) {
       return { db, sourceRun: saved.runId, record, json: values["json"] === true }
     }
@@ -225,18 +254,23 @@ const find = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv): Found | unde
  * Answer `pipeline <args>` from its replay record if it is a `run` that nothing has
  * changed for: prints and logs the run and returns the exit code. Returns undefined
  * when the command must run normally. `env` is the process's environment, read without
- * being observed.
+ * being observed; `hash` hashes the files the record names.
  */
-export const attempt = (args: ReadonlyArray<string>, console: Pick<Console, "out">, env: NodeJS.ProcessEnv): number | undefined => {
+export const attempt = (
+  args: ReadonlyArray<string>,
+  console: Pick<Console, "out">,
+  env: NodeJS.ProcessEnv,
+  hash: FileHash = hashOf
+): number | undefined => {
   const started = performance.now()
-  const found = find(args, env)
+  const found = find(args, env, hash)
   if (found === undefined) return undefined
   const { db, sourceRun, record, json } = found
   let runId: number
   try {
     runId = RunLogDb.transaction(db, () => {
       const id = RunLogDb.startRun(db, { pipeline: record.pipeline, file: record.file, argv: args.join(" "), replayOf: sourceRun })
-      RunLogDb.copyNodesAsCached(db, sourceRun, id)
+      RunLogDb.shareNodes(db, sourceRun, id)
       RunLogDb.finishRun(db, id, "succeeded")
       return id
     })

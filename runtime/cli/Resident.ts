@@ -111,25 +111,36 @@ export const onMessages = <A>(
   socket: { readonly on: (event: "data", listener: (chunk: Buffer) => void) => unknown },
   each: (message: A, payload: Buffer) => void
 ): void => {
-  let pending: Buffer = Buffer.alloc(0)
+  // what has arrived and is not handed on yet, in pieces: a payload's are joined once it is whole
+  let pieces: Array<Buffer> = []
+  let size = 0
+  const joined = (): Buffer => {
+    if (pieces.length !== 1) pieces = [Buffer.concat(pieces, size)]
+    return pieces[0]!
+  }
+  /** The first `bytes` of what has arrived, handed on. */
+  const take = (bytes: number): Buffer => {
+    const all = joined()
+    pieces = [all.subarray(bytes)]
+    size -= bytes
+    return all.subarray(0, bytes)
+  }
   // the message whose payload is still arriving
   let waiting: { readonly message: A; readonly bytes: number } | undefined
   socket.on("data", (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    pieces.push(chunk)
+    size += chunk.length
     while (true) {
       if (waiting !== undefined) {
-        if (pending.length < waiting.bytes) return
+        if (size < waiting.bytes) return
         const { message, bytes } = waiting
         waiting = undefined
-        const payload = pending.subarray(0, bytes)
-        pending = pending.subarray(bytes)
-        each(message, payload)
+        each(message, take(bytes))
         continue
       }
-      const end = pending.indexOf(10)
+      const end = joined().indexOf(10)
       if (end < 0) return
-      const message = JSON.parse(pending.toString("utf8", 0, end)) as A & { readonly bytes?: unknown }
-      pending = pending.subarray(end + 1)
+      const message = JSON.parse(take(end + 1).toString("utf8", 0, end)) as A & { readonly bytes?: unknown }
       if (typeof message.bytes === "number") waiting = { message, bytes: message.bytes }
       else each(message, Buffer.alloc(0))
     }

@@ -157,6 +157,8 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
 
   // the key records its commands' plans read, kept across them (a stat each instead of a read)
   const keyRecordReads: KeyRecordFile.ReadCache = new Map()
+  // the hashes of the files that what it keeps loaded and its commands' replay records name, likewise
+  const hashes = Replay.rememberedHashes()
   let busy = false
   // asked to stop while serving a command: it ends after that one
   let stopping = false
@@ -189,7 +191,7 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
     }
     const loaded = modules.snapshot()
     // another command's process (the digest naming the socket collided), or what it loaded changed
-    if (request.identity !== own || !Replay.unchanged(loaded, process.env)) {
+    if (request.identity !== own || !Replay.unchanged(loaded, process.env, hashes)) {
       decline("stale")
       end(client)
       return undefined
@@ -213,7 +215,7 @@ export const serve = async (socketFile: string, entry: string): Promise<void> =>
       else rest()
     }
     // as a process of its own would: a replay first
-    const replayed = Replay.attempt(request.args, console, process.env)
+    const replayed = Replay.attempt(request.args, console, process.env, hashes)
     if (replayed !== undefined) {
       answer(replayed)
       return undefined

@@ -98,17 +98,39 @@ const NodeRow = {
 // (key_components); entries logged before that kept them in their own row.
 const componentsOf = "COALESCE(n.components, (SELECT kc.components FROM key_components kc WHERE kc.key = n.key))"
 
-/** label → key components of that node's latest completed run in `pipeline`. */
+/**
+ * A replay logs no node entries of its own (RunLogDb.shareNodes): its entries are the rows of
+ * the run it replayed, read as cached. `sharing` gives, for each run whose rows are entries
+ * (`source`), the latest run they are entries of (`latest`): the run itself, or its latest
+ * replay. (Replays logged before entries were shared have rows of their own, and are their own source.)
+ */
+const sharing = `sharing AS (
+  SELECT CASE WHEN r.replay_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM node_runs own WHERE own.run_id = r.id)
+    THEN r.replay_of ELSE r.id END AS source, MAX(r.id) AS latest
+  FROM runs r GROUP BY source)`
+
+/** An entry of run `source` as the entry of `replay`, which replayed that run: cached, taking no time, with no log of its own. */
+const sharedAs = (entry: NodeRecord, replay: { readonly id: number; readonly startedAt: string }): NodeRecord => ({
+  ...entry,
+  runId: replay.id,
+  startedAt: replay.startedAt,
+  status: "cached",
+  durationMs: 0,
+  log: undefined,
+  failure: undefined
+})
+
+/** label → key components of that node's latest completed run in `pipeline` (a replay's are those of the run it replayed). */
 export const previousComponents = (db: DatabaseSync, pipeline: string): Map<string, CacheKey.Components> => {
   const rows = query(
     db,
     "node_runs",
     { label: Text, components: Schema.NullOr(Schema.fromJsonString(Components)) },
-    `SELECT n.label, ${componentsOf} AS components FROM node_runs n
-     WHERE n.rowid IN (
-       SELECT max(n.rowid) FROM node_runs n JOIN runs r ON r.id = n.run_id
-       WHERE r.pipeline = ? AND n.key IS NOT NULL AND n.status != 'failed'
-       GROUP BY n.label)`,
+    `WITH ${sharing}, ranked AS (
+       SELECT n.rowid AS entry, ROW_NUMBER() OVER (PARTITION BY n.label ORDER BY s.latest DESC, n.rowid DESC) AS rank
+       FROM node_runs n JOIN sharing s ON s.source = n.run_id JOIN runs r ON r.id = n.run_id
+       WHERE r.pipeline = ? AND n.key IS NOT NULL AND n.status != 'failed')
+     SELECT n.label, ${componentsOf} AS components FROM node_runs n WHERE n.rowid IN (SELECT entry FROM ranked WHERE rank = 1)`,
     pipeline
   )
   return new Map(rows.flatMap((row) => row.components === null ? [] : [[row.label, row.components] as const]))
@@ -131,7 +153,11 @@ const RunRow = {
   failed: Count
 }
 
-/** The latest `limit` runs (or run `only`), newest first, with their node counts and the process that ran them (its status as logged). */
+/**
+ * The latest `limit` runs (or run `only`), newest first, with their node counts and the process
+ * that ran them (its status as logged). A replay that shares the entries of the run it replayed
+ * counts them, every one cached.
+ */
 export const runs = (
   db: DatabaseSync,
   limit: number,
@@ -141,53 +167,97 @@ export const runs = (
     db,
     "runs",
     RunRow,
-    `SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
-       r.host, r.pid, r.replay_of AS replayOf, COUNT(n.node_id) AS nodes,
-       SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached, SUM(n.status = 'failed') AS failed
-     FROM runs r LEFT JOIN node_runs n ON n.run_id = r.id
-     ${only === undefined ? "" : "WHERE r.id = ?"}
-     GROUP BY r.id ORDER BY r.id DESC LIMIT ?`,
+    `WITH listed AS (
+       SELECT r.id, COUNT(n.node_id) AS own, SUM(n.status = 'ran') AS ran, SUM(n.status = 'cached') AS cached,
+         SUM(n.status = 'failed') AS failed
+       FROM (SELECT id FROM runs ${only === undefined ? "" : "WHERE id = ?"} ORDER BY id DESC LIMIT ?) r
+       LEFT JOIN node_runs n ON n.run_id = r.id GROUP BY r.id),
+     counted AS (
+       SELECT l.*, CASE WHEN l.own = 0 AND r.replay_of IS NOT NULL
+         THEN (SELECT COUNT(*) FROM node_runs n WHERE n.run_id = r.replay_of) END AS shared
+       FROM listed l JOIN runs r ON r.id = l.id)
+     SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
+       r.host, r.pid, r.replay_of AS replayOf, COALESCE(c.shared, c.own) AS nodes,
+       IIF(c.shared IS NULL, c.ran, 0) AS ran, COALESCE(c.shared, c.cached) AS cached, IIF(c.shared IS NULL, c.failed, 0) AS failed
+     FROM counted c JOIN runs r ON r.id = c.id ORDER BY r.id DESC`,
     ...(only === undefined ? [limit] : [only, limit])
   ).map((row) => ({ ...row, ran: row.ran ?? 0, cached: row.cached ?? 0, failed: row.failed ?? 0 }))
 
-const nodeSelect = `SELECT n.rowid, n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash,
+const nodeSelect = (more = { columns: "", joins: "" }) =>
+  `SELECT n.rowid, n.run_id, n.node_id, n.label, n.kind, n.status, n.key, n.output_hash, n.metrics_hash,
     n.duration_ms, n.params, n.inputs, n.metrics, n.error, n.log, n.failure, n.coords, r.pipeline, r.started_at,
-    ${componentsOf} AS components
-  FROM node_runs n JOIN runs r ON r.id = n.run_id`
+    ${componentsOf} AS components${more.columns}
+  FROM node_runs n JOIN runs r ON r.id = n.run_id ${more.joins}`
+
+const recordOf = (row: Schema.Struct<typeof NodeRow>["Type"]): NodeRecord => ({
+  runId: row.run_id,
+  pipeline: row.pipeline,
+  startedAt: row.started_at,
+  nodeId: row.node_id,
+  label: row.label,
+  kind: row.kind,
+  status: row.status,
+  key: row.key ?? undefined,
+  outputHash: row.output_hash ?? undefined,
+  metricsHash: row.metrics_hash ?? undefined,
+  durationMs: row.duration_ms,
+  params: row.params,
+  inputs: Object.fromEntries(Object.entries(row.inputs).map(([name, { hash, label }]) => [name, { label, hash }])),
+  components: row.components ?? undefined,
+  metrics: row.metrics,
+  error: row.error ?? undefined,
+  log: row.log ?? undefined,
+  failure: row.failure ?? undefined,
+  coords: row.coords ?? undefined
+})
 
 const nodeRecords = (db: DatabaseSync, where: string, ...params: Array<SQLInputValue>): Array<NodeRecord> =>
-  query(db, "node_runs", NodeRow, `${nodeSelect} ${where}`, ...params).map((row) => ({
-    runId: row.run_id,
-    pipeline: row.pipeline,
-    startedAt: row.started_at,
-    nodeId: row.node_id,
-    label: row.label,
-    kind: row.kind,
-    status: row.status,
-    key: row.key ?? undefined,
-    outputHash: row.output_hash ?? undefined,
-    metricsHash: row.metrics_hash ?? undefined,
-    durationMs: row.duration_ms,
-    params: row.params,
-    inputs: Object.fromEntries(Object.entries(row.inputs).map(([name, { hash, label }]) => [name, { label, hash }])),
-    components: row.components ?? undefined,
-    metrics: row.metrics,
-    error: row.error ?? undefined,
-    log: row.log ?? undefined,
-    failure: row.failure ?? undefined,
-    coords: row.coords ?? undefined
-  }))
+  query(db, "node_runs", NodeRow, `${nodeSelect()} ${where}`, ...params).map(recordOf)
 
-/** Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix). */
+const foundLimit = 20
+
+/**
+ * Latest entries whose label, key or output hash matches `query` (hashes and keys by prefix),
+ * newest first: of each matching entry, the entry itself and, when a later replay shared it,
+ * that replay's (the latest one's).
+ */
 export const findNodes = (db: DatabaseSync, text: string): Array<NodeRecord> =>
-  nodeRecords(db, "WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ? ORDER BY n.run_id DESC LIMIT 20", text, `${text}%`, `${text}%`)
+  query(
+    db,
+    "node_runs",
+    { ...NodeRow, latest: Schema.Number, latest_started_at: Text },
+    `WITH ${sharing}
+     ${nodeSelect({ columns: ", s.latest, l.started_at AS latest_started_at", joins: "JOIN sharing s ON s.source = n.run_id JOIN runs l ON l.id = s.latest" })}
+     WHERE n.label = ? OR n.key LIKE ? OR n.output_hash LIKE ? ORDER BY s.latest DESC, n.run_id DESC LIMIT ${foundLimit}`,
+    text,
+    `${text}%`,
+    `${text}%`
+  )
+    .flatMap((row) => {
+      const own = recordOf(row)
+      return row.latest === own.runId ? [own] : [sharedAs(own, { id: row.latest, startedAt: row.latest_started_at }), own]
+    })
+    .sort((a, b) => b.runId - a.runId)
+    .slice(0, foundLimit)
 
 /** Every node label the log holds: those of the latest run first, in its order, then those of earlier runs. */
 export const labels = (db: DatabaseSync): Array<string> =>
-  query(db, "node_runs", { label: Text }, "SELECT label FROM node_runs GROUP BY label ORDER BY MAX(run_id) DESC, MAX(rowid)").map((row) => row.label)
+  query(
+    db,
+    "node_runs",
+    { label: Text },
+    `WITH ${sharing}
+     SELECT n.label FROM node_runs n JOIN sharing s ON s.source = n.run_id GROUP BY n.label ORDER BY MAX(s.latest) DESC, MAX(n.rowid)`
+  ).map((row) => row.label)
 
-/** Every node entry of run `runId`, in the order it was logged. */
-export const runNodes = (db: DatabaseSync, runId: number): Array<NodeRecord> => nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", runId)
+/** Every node entry of run `runId`, in the order it was logged (a replay's: those of the run it replayed, cached). */
+export const runNodes = (db: DatabaseSync, runId: number): Array<NodeRecord> => {
+  const own = nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", runId)
+  if (own.length > 0) return own
+  const [replay] = query(db, "runs", { replayOf: Schema.NullOr(Schema.Number), startedAt: Text }, "SELECT replay_of AS replayOf, started_at AS startedAt FROM runs WHERE id = ?", runId)
+  if (replay?.replayOf == null) return own
+  return nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", replay.replayOf).map((entry) => sharedAs(entry, { id: runId, startedAt: replay.startedAt }))
+}
 
 /** The results table run `runId` kept (JSON), if it kept one. */
 export const runResults = (db: DatabaseSync, runId: number): string | undefined =>

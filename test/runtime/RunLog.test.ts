@@ -89,10 +89,60 @@ describe("run log", () => {
         expect((yield* log.previous("p")).get("scaled")?.params).toEqual({ factor: 3 })
         // a replay of the legacy run is the latest: its components are the legacy run's
         const replay = RunLogDb.startRun(db, { pipeline: "p", file: "p.ts", argv: "run p.ts", replayOf: legacy })
-        RunLogDb.copyNodesAsCached(db, legacy, replay)
+        RunLogDb.shareNodes(db, legacy, replay)
         RunLogDb.finishRun(db, replay, "succeeded")
         expect((yield* log.previous("p")).get("scaled")?.params).toEqual({ factor: 1 })
         expect(second).toBeLessThan(replay)
+      }))
+    db.close()
+  })
+
+  it("a replay shares the entries of the run it replayed, read as its own and cached, until that run is forgotten", async () => {
+    const root = tempDir("runlog")
+    const db = RunLogDb.open(path.join(root, "runs.db"))
+    const rows = () => db.prepare("SELECT count(*) AS n FROM node_runs").get()
+    /** Log a replay of run `source` as cli/Replay.ts does. */
+    const replay = (source: number) =>
+      RunLogDb.transaction(db, () => {
+        const id = RunLogDb.startRun(db, { pipeline: "p", file: "p.ts", argv: "run p.ts", replayOf: source })
+        RunLogDb.shareNodes(db, source, id)
+        RunLogDb.finishRun(db, id, "succeeded")
+        return id
+      })
+    await withLog(root, (log) =>
+      Effect.gen(function*() {
+        const source = yield* logRun(log, [entry("k1", 1), { ...entry("k2", 2), nodeId: "n2", label: "other", log: "logs/k2.log" }])
+        yield* log.saveResults(source, "{\"rows\":[]}")
+        const other = yield* logRun(log, [{ ...entry("k3", 3), label: "third" }])
+        const first = replay(source)
+        const second = replay(source)
+        expect(rows()).toEqual({ n: 3 })
+
+        const [latest, earlier] = yield* log.runs(10)
+        expect([latest?.id, latest?.replayOf, latest?.nodes, latest?.cached, latest?.ran]).toEqual([second, source, 2, 2, 0])
+        expect([earlier?.id, earlier?.nodes, earlier?.cached]).toEqual([first, 2, 2])
+        const replayed = yield* log.nodesOf(second)
+        expect(replayed.map((e) => [e.runId, e.label, e.status, e.durationMs, e.log, e.outputHash])).toEqual([
+          [second, "scaled", "cached", 0, undefined, "out-k1"],
+          [second, "other", "cached", 0, undefined, "out-k2"]
+        ])
+        expect(yield* log.resultsOf(second)).toBe("{\"rows\":[]}")
+        // the latest entry of a label is the latest replay's; the run that computed it is found too
+        expect((yield* log.find("other")).map((e) => [e.runId, e.status, e.log])).toEqual([
+          [second, "cached", undefined],
+          [source, "ran", "logs/k2.log"]
+        ])
+        expect(yield* log.labels()).toEqual(["scaled", "other", "third"])
+        expect((yield* log.previous("p")).get("scaled")?.params).toEqual({ factor: 1 })
+
+        // forgetting the run they replayed leaves the replays their entries
+        yield* log.forget([source, first])
+        expect((yield* log.nodesOf(second)).map((e) => [e.runId, e.label, e.status])).toEqual([
+          [second, "scaled", "cached"],
+          [second, "other", "cached"]
+        ])
+        expect((yield* log.runs(10)).map((run) => [run.id, run.nodes])).toEqual([[second, 2], [other, 1]])
+        expect(rows()).toEqual({ n: 3 })
       }))
     db.close()
   })
