@@ -148,9 +148,9 @@ const hashOf: FileHash = (file) => {
  * hashed again only when its device, inode, size, modification or change time differ from
  * when it was last hashed, as git's index does. A file changed less than two seconds before
  * it was hashed is not remembered: timestamps are coarse, and a second change within the
- * same tick could keep its stat as it was.
+ * same tick could keep its stat as it was. `now` is the clock, in milliseconds.
  */
-export const rememberedHashes = (): FileHash => {
+export const rememberedHashes = (now: () => number = Date.now): FileHash => {
   const known = new Map<string, { readonly identity: string; readonly hash: string }>()
   return (file) => {
     const stat = fs.statSync(file, { throwIfNoEntry: false })
@@ -163,7 +163,7 @@ export const rememberedHashes = (): FileHash => {
     const remembered = known.get(file)
     if (remembered?.identity === identity) return remembered.hash
     const hash = hashOf(file)
-    if (hash !== undefined && Date.now() - stat.ctimeMs > 2000) known.set(file, { identity, hash })
+    if (hash !== undefined && now() - stat.ctimeMs > 2000) known.set(file, { identity, hash })
     else known.delete(file)
     return hash
   }

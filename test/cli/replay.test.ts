@@ -1,8 +1,10 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { sha256 } from "../../dsl/internal/Canonical.ts"
+import { rememberedHashes } from "../../runtime/cli/Replay.ts"
 import { helperInner, helperOuter, nodeModules } from "../fixtures/nodes.ts"
-import { cli, statuses, summary, tempProject, writeFile } from "../helpers.ts"
+import { cli, statuses, summary, tempDir, tempProject, writeFile } from "../helpers.ts"
 
 // The pipeline reads a file and an environment variable while it builds: both decide its graph.
 const project = {
@@ -275,5 +277,21 @@ describe("replaying an unchanged `pipeline run`", () => {
       expect(again.summary.notReplayable).toBe(reason)
       expect(again.statuses).toEqual({ source: "cached" })
     }
+  })
+})
+
+describe("the hashes a resident process remembers between replays", () => {
+  it("hashes a file again once its stat changed, and knows a removed one is gone", () => {
+    const file = path.join(tempDir("hashes"), "config.json")
+    fs.writeFileSync(file, "cc")
+    // a clock a minute ahead: the file was not changed in the last two seconds, and is remembered
+    const hashes = rememberedHashes(() => Date.now() + 60_000)
+    expect(hashes(file)).toBe(sha256(Buffer.from("cc")))
+    for (const text of ["dd", "eee"]) {
+      fs.writeFileSync(file, text)
+      expect(hashes(file)).toBe(sha256(Buffer.from(text)))
+    }
+    fs.rmSync(file)
+    expect(hashes(file)).toBeUndefined()
   })
 })
