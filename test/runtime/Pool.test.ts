@@ -5,6 +5,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { ArtifactStore } from "../../runtime/ArtifactStore.ts"
@@ -15,7 +16,7 @@ import { RunLog } from "../../runtime/RunLog.ts"
 import * as Runner from "../../runtime/Runner.ts"
 import * as Scheduler from "../../runtime/Scheduler.ts"
 import * as TensorBackend from "../../runtime/TensorBackend.ts"
-import { crashReason, WorkerPool } from "../../runtime/WorkerPool.ts"
+import { crashReason, glibcTunables, WorkerPool } from "../../runtime/WorkerPool.ts"
 import { corruptObject, repo, tempDir } from "../helpers.ts"
 
 const quickstart = path.join(repo, "pipelines", "quickstart.ts")
@@ -35,9 +36,13 @@ const runWith = (root: string, executor: Layer.Layer<Executor, never, WorkerPool
       argv: "test"
     })
     const workers = yield* (yield* WorkerPool).workers
+    // what glibc's malloc was told in each worker (Linux: its environment as it started)
+    const tunables = workers.map((pid) =>
+      fs.readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").find((variable) => variable.startsWith("GLIBC_TUNABLES="))
+    )
     const hashes = Object.fromEntries(outcome.results.map((r) => [r.label, r.record?.output.hash]))
     const problems = (yield* (yield* ArtifactStore).check({ repair: false })).problems
-    return { outcome, running, workers, hashes, problems }
+    return { outcome, running, workers, tunables, hashes, problems }
   }).pipe(
     Effect.provide(Layer.mergeAll(
       ArtifactStore.layer(root),
@@ -67,6 +72,8 @@ describe("the worker pool", () => {
     })
     expect(cold.workers.length).toBeGreaterThan(0)
     expect(cold.running.find((e) => e.label === "rm")!.worker).toBeOneOf([...cold.workers])
+    // glibc's malloc asks for huge pages in every worker
+    expect(cold.tunables).toEqual(cold.workers.map(() => `GLIBC_TUNABLES=${glibcTunables(process.env["GLIBC_TUNABLES"])}`))
     // the layer closed: its workers are gone
     expect(cold.workers.filter(isAlive)).toEqual([])
 
@@ -97,6 +104,13 @@ describe("the worker pool", () => {
       "evaluate/rmAccuracy": true,
       "evaluate/lengthBaseline": false
     })
+  })
+
+  it("has glibc's malloc ask for huge pages in a worker, unless GLIBC_TUNABLES says otherwise", () => {
+    expect(glibcTunables(undefined)).toBe("glibc.malloc.hugetlb=1")
+    expect(glibcTunables("")).toBe("glibc.malloc.hugetlb=1")
+    expect(glibcTunables("glibc.malloc.arena_max=2")).toBe("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1")
+    expect(glibcTunables("glibc.malloc.hugetlb=0")).toBe("glibc.malloc.hugetlb=0")
   })
 
   it("says how a worker died", () => {
