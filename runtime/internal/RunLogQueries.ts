@@ -255,7 +255,7 @@ export const runNodes = (db: DatabaseSync, runId: number): Array<NodeRecord> => 
   const own = nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", runId)
   if (own.length > 0) return own
   const [replay] = query(db, "runs", { replayOf: Schema.NullOr(Schema.Number), startedAt: Text }, "SELECT replay_of AS replayOf, started_at AS startedAt FROM runs WHERE id = ?", runId)
-  if (replay?.replayOf == null) return own
+  if (replay === undefined || replay.replayOf === null) return own
   return nodeRecords(db, "WHERE n.run_id = ? ORDER BY n.rowid", replay.replayOf).map((entry) => sharedAs(entry, { id: runId, startedAt: replay.startedAt }))
 }
 
