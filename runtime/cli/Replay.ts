@@ -25,6 +25,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { DatabaseSync } from "node:sqlite"
 import { hashValue, sha256 } from "../../dsl/internal/Canonical.ts"
+import * as FileMemo from "../internal/FileMemo.ts"
 import * as KeyRecordFile from "../internal/KeyRecordFile.ts"
 import { findRoot, packageDirFor, versionIn } from "../internal/Packages.ts"
 import * as RunLogDb from "../internal/RunLogDb.ts"
@@ -146,27 +147,18 @@ const hashOf: FileHash = (file) => {
 /**
  * `hashOf` for a long-lived process (the resident one, ResidentServer.ts): a file is read and
  * hashed again only when its device, inode, size, modification or change time differ from
- * when it was last hashed, as git's index does. A file changed less than two seconds before
- * it was hashed is not remembered: timestamps are coarse, and a second change within the
- * same tick could keep its stat as it was. `now` is the clock, in milliseconds.
+ * when it was last hashed, as git's index does (internal/FileMemo.ts). A file changed less
+ * than two seconds before it was hashed is not remembered: timestamps are coarse, and a
+ * second change within the same tick could keep its stat as it was. `now` is the clock, in
+ * milliseconds.
  */
 export const rememberedHashes = (now: () => number = Date.now): FileHash => {
-  const known = new Map<string, { readonly identity: string; readonly hash: string }>()
-  return (file) => {
-    const stat = fs.statSync(file, { throwIfNoEntry: false })
-    if (stat === undefined) {
-      known.delete(file)
-      return undefined
-    }
-    // the stat taken before the read: a change in between is seen at the next stat
-    const identity = `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`
-    const remembered = known.get(file)
-    if (remembered?.identity === identity) return remembered.hash
-    const hash = hashOf(file)
-    if (hash !== undefined && now() - stat.ctimeMs > 2000) known.set(file, { identity, hash })
-    else known.delete(file)
-    return hash
+  const known: FileMemo.Remembered<string> = new Map()
+  const options: FileMemo.Options = {
+    identity: (stat) => `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`,
+    settled: (stat) => now() - stat.ctimeMs > 2000
   }
+  return (file) => FileMemo.lookup(file, known, hashOf, options)
 }
 
 const sameArray = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) => a.length === b.length && a.every((x, i) => x === b[i])

@@ -11,6 +11,7 @@
 import * as fs from "node:fs"
 import type { KeyRecord, ObjectRef } from "../ArtifactStore.ts"
 import type * as CacheKey from "../CacheKey.ts"
+import * as FileMemo from "./FileMemo.ts"
 
 type Fields = { readonly [field: string]: unknown }
 
@@ -103,26 +104,13 @@ export const readIdentified = (file: string): { readonly record: KeyRecord; read
 export const read = (file: string): KeyRecord | undefined => readIdentified(file)?.record
 
 /**
- * Records already read, by file, with the identity of the file they were read from. A resident
- * process (../cli/ResidentServer.ts) keeps one across its commands: a record whose file is still
- * the same one costs a stat instead of a read. A store replaces a record by renaming a new file
- * over it, so the same identity is the same record, as a replay record trusts too.
+ * Records already read, by file (FileMemo): a resident process (../cli/ResidentServer.ts) keeps
+ * them across its commands, so a record whose file is still the same one costs a stat instead of
+ * a read. A store replaces a record by renaming a new file over it, so the same identity is the
+ * same record, as a replay record trusts too.
  */
-export type ReadCache = Map<string, { readonly record: KeyRecord; readonly identity: string }>
-
-// a cache past this many records starts again (a resident process serving many large stores)
-const maxCached = 200_000
+export type ReadCache = FileMemo.Remembered<{ readonly record: KeyRecord; readonly identity: string }>
 
 /** readIdentified's answer for `file`, from `cache` when the file is the one it was read from. */
-export const readCached = (file: string, cache: ReadCache): { readonly record: KeyRecord; readonly identity: string } | undefined => {
-  const stat = fs.statSync(file, { throwIfNoEntry: false })
-  const known = cache.get(file)
-  if (stat !== undefined && known !== undefined && known.identity === identityOf(stat)) return known
-  const found = stat === undefined ? undefined : readIdentified(file)
-  if (found === undefined) cache.delete(file)
-  else {
-    if (cache.size >= maxCached) cache.clear()
-    cache.set(file, found)
-  }
-  return found
-}
+export const readCached = (file: string, cache: ReadCache): { readonly record: KeyRecord; readonly identity: string } | undefined =>
+  FileMemo.lookup(file, cache, readIdentified, { identity: identityOf })

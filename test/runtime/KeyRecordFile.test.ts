@@ -94,7 +94,7 @@ describe("KeyRecordFile.readCached", () => {
     expect(first?.identity).toBe(KeyRecordFile.identityOf(fs.statSync(file)))
     // the same file: the cached entry itself, not a read (a stand-in record proves it)
     const standIn = { record: { ...record, durationMs: 99 }, identity: first!.identity }
-    cache.set(file, standIn)
+    cache.set(file, { identity: first!.identity, value: standIn })
     expect(KeyRecordFile.readCached(file, cache)).toBe(standIn)
     // a new file renamed over it: read again
     write(file, { ...record, durationMs: 1 })
