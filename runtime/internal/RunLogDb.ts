@@ -186,6 +186,14 @@ const copyNodesAsCached = (db: DatabaseSync, from: number, to: number): void => 
 }
 
 /**
+ * SQL: whether run `alias` (a row of `runs`) is a replay sharing the node entries of the run it
+ * replayed (`shareNodes`): it has none of its own. Replays logged before entries were shared
+ * have copies of their own.
+ */
+export const sharesEntries = (alias: string): string =>
+  `(${alias}.replay_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM node_runs own WHERE own.run_id = ${alias}.id))`
+
+/**
  * Log run `to`, a replay of run `from`, as having `from`'s node entries, every one cached,
  * without writing them again: a replay logs no node entry of its own, and the run log reads
  * the entries of `from` as the replay's too (RunLogQueries.ts). Its results table is `from`'s.
@@ -207,8 +215,7 @@ export const forgetRuns = (db: DatabaseSync, ids: ReadonlyArray<number>): void =
   const inList = "IN (SELECT value FROM json_each(?))"
   transaction(db, () => {
     const sharing = db.prepare(
-      `SELECT r.id, r.replay_of FROM runs r WHERE r.replay_of ${inList} AND r.id NOT ${inList}
-       AND NOT EXISTS (SELECT 1 FROM node_runs own WHERE own.run_id = r.id)`
+      `SELECT r.id, r.replay_of FROM runs r WHERE r.replay_of ${inList} AND r.id NOT ${inList} AND ${sharesEntries("r")}`
     ).all(list, list)
     for (const replay of sharing) copyNodesAsCached(db, Number(replay["replay_of"]), Number(replay["id"]))
     db.prepare(`INSERT OR IGNORE INTO forgotten_keys (key) SELECT DISTINCT key FROM node_runs WHERE run_id ${inList} AND key IS NOT NULL`).run(list)

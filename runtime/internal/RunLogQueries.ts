@@ -14,6 +14,7 @@ import type * as CacheKey from "../CacheKey.ts"
 import { reasonOf } from "../Errors.ts"
 import type { NodeRecord, RunEntry } from "../RunLog.ts"
 import { Components, ErrorDetail, FinalMetrics } from "./RecordSchemas.ts"
+import * as RunLogDb from "./RunLogDb.ts"
 
 /** A run-log row whose column holds a value of the wrong type. */
 export class RunLogRowInvalid extends Data.TaggedError("RunLogRowInvalid")<{
@@ -105,8 +106,7 @@ const componentsOf = "COALESCE(n.components, (SELECT kc.components FROM key_comp
  * replay. (Replays logged before entries were shared have rows of their own, and are their own source.)
  */
 const sharing = `sharing AS (
-  SELECT CASE WHEN r.replay_of IS NOT NULL AND NOT EXISTS (SELECT 1 FROM node_runs own WHERE own.run_id = r.id)
-    THEN r.replay_of ELSE r.id END AS source, MAX(r.id) AS latest
+  SELECT CASE WHEN ${RunLogDb.sharesEntries("r")} THEN r.replay_of ELSE r.id END AS source, MAX(r.id) AS latest
   FROM runs r GROUP BY source)`
 
 /** An entry of run `source` as the entry of `replay`, which replayed that run: cached, taking no time, with no log of its own. */
@@ -173,7 +173,7 @@ export const runs = (
        FROM (SELECT id FROM runs ${only === undefined ? "" : "WHERE id = ?"} ORDER BY id DESC LIMIT ?) r
        LEFT JOIN node_runs n ON n.run_id = r.id GROUP BY r.id),
      counted AS (
-       SELECT l.*, CASE WHEN l.own = 0 AND r.replay_of IS NOT NULL
+       SELECT l.*, CASE WHEN ${RunLogDb.sharesEntries("r")}
          THEN (SELECT COUNT(*) FROM node_runs n WHERE n.run_id = r.replay_of) END AS shared
        FROM listed l JOIN runs r ON r.id = l.id)
      SELECT r.id, r.pipeline, r.file, r.argv, r.started_at AS startedAt, r.finished_at AS finishedAt, r.status,
