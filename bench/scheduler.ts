@@ -83,11 +83,39 @@ const residentServed = async (tmp: string): Promise<number> => {
   throw new Error("the resident process did not start")
 }
 
-/** Commands the resident process serves between its first and the five timed. */
-const warmUps = 4
-
 const replayOf = (stdout: string): number | undefined =>
   (JSON.parse(stdout.trimEnd().split("\n").at(-1)!) as { replayOf?: number }).replayOf
+
+/** Commands the resident process serves between its first and the ones timed. */
+const warmUps = 4
+
+/**
+ * `pipeline run` on `store` answered by a resident process of its own (its sockets under
+ * `work/<tmp>`; `env` besides): the first command finds none and starts it; then its first
+ * command, `warmUps` more (its JIT settles over them, as over a user's first reruns) and the
+ * median of `n`. Fails unless it served them all, replayed or planned as `replayed` says; stops it.
+ */
+const residentRuns = async (store: string, tmp: string, env: Record<string, string>, n: number, replayed: boolean) => {
+  const sockets = path.join(work, tmp)
+  fs.mkdirSync(sockets)
+  const residentEnv = {
+    ...env,
+    ABLATE_SERVER: "1",
+    TMPDIR: sockets,
+    NODE_COMPILE_CACHE: process.env["NODE_COMPILE_CACHE"] ?? path.join(os.tmpdir(), "node-compile-cache")
+  }
+  cliRun(store, residentEnv)
+  await residentServed(sockets)
+  const first = cliRun(store, residentEnv)
+  for (let i = 0; i < warmUps; i++) cliRun(store, residentEnv)
+  const measured = median(n, () => cliRun(store, residentEnv))
+  const served = await residentServed(sockets)
+  await askResident(sockets, { type: "stop" })
+  if (served !== 1 + warmUps + n || (replayOf(measured.stdout) !== undefined) !== replayed) {
+    throw new Error(`the resident process under ${tmp} served ${served} commands of ${1 + warmUps + n}, or did not ${replayed ? "replay" : "plan"} them`)
+  }
+  return { first, median: measured }
+}
 
 const snakefile = (parents: ReadonlyArray<ReadonlyArray<number>>) => `
 PARENTS = ${JSON.stringify(parents)}
@@ -140,41 +168,10 @@ const main = async () => {
   if (replayOf(cliPlanned.stdout) !== undefined || replayOf(cliWarm.stdout) === undefined) throw new Error("unexpected replay behaviour")
   const cliEmpty = timed(process.execPath, [path.join(repo, "bin/pipeline.mjs"), "--help"], repo)
 
-  // planned anew, answered by the resident process: the first command finds none and starts it
-  const sockets = path.join(work, "tmp")
-  fs.mkdirSync(sockets)
-  const residentEnv = {
-    ABLATE_REPLAY: "0",
-    ABLATE_SERVER: "1",
-    TMPDIR: sockets,
-    NODE_COMPILE_CACHE: process.env["NODE_COMPILE_CACHE"] ?? path.join(os.tmpdir(), "node-compile-cache")
-  }
-  cliRun(storeB, residentEnv)
-  await residentServed(sockets)
-  const residentFirst = cliRun(storeB, residentEnv)
-  // its JIT settles over its first few commands, as over a user's first few reruns
-  for (let i = 0; i < warmUps; i++) cliRun(storeB, residentEnv)
-  const cliResident = median(5, () => cliRun(storeB, residentEnv))
-  const served = await residentServed(sockets)
-  await askResident(sockets, { type: "stop" })
-  if (served !== 6 + warmUps || replayOf(cliResident.stdout) !== undefined) {
-    throw new Error(`the resident process served ${served} commands of ${6 + warmUps}`)
-  }
-
-  // replayed, answered by a resident process: what an unchanged rerun on a terminal pays (its
-  // environment differs, so another resident process serves it: the first command starts it)
-  const replaySockets = path.join(work, "tmp-replay")
-  fs.mkdirSync(replaySockets)
-  const replayEnv = { ABLATE_SERVER: "1", TMPDIR: replaySockets, NODE_COMPILE_CACHE: residentEnv.NODE_COMPILE_CACHE }
-  cliRun(storeB, replayEnv)
-  await residentServed(replaySockets)
-  for (let i = 0; i < warmUps; i++) cliRun(storeB, replayEnv)
-  const cliResidentReplay = median(7, () => cliRun(storeB, replayEnv))
-  const replaysServed = await residentServed(replaySockets)
-  await askResident(replaySockets, { type: "stop" })
-  if (replaysServed !== 7 + warmUps || replayOf(cliResidentReplay.stdout) === undefined) {
-    throw new Error(`the resident process replayed ${replaysServed} commands of ${7 + warmUps}`)
-  }
+  // planned anew, answered by the resident process; and replayed there (what an unchanged rerun
+  // on a terminal pays; its environment differs, so another resident process serves it)
+  const { first: residentFirst, median: cliResident } = await residentRuns(storeB, "tmp", { ABLATE_REPLAY: "0" }, 5, false)
+  const { median: cliResidentReplay } = await residentRuns(storeB, "tmp-replay", {}, 7, true)
 
   const rows: Array<[string, string]> = [
     ["cold run, in process", `${cold.wallMs.toFixed(0)} ms  (${(cold.wallMs / nodeCount).toFixed(2)} ms/node; target < 5)`],
