@@ -135,14 +135,18 @@ rule node:
 
 const hasSnakemake = spawnSync("snakemake", ["--version"], { encoding: "utf8" }).status === 0
 
-/** What Snakemake's cold run writes (each node's value as Python prints a float), parents before children. */
+/**
+ * What Snakemake's cold run writes, parents before children: each node's value as Python prints
+ * it, an int for a root (its index) and a float for the others (a sum of the parents' floats).
+ */
 const writeSnakemakeOutputs = (dir: string, parents: ReadonlyArray<ReadonlyArray<number>>) => {
   fs.mkdirSync(path.join(dir, "out"))
   const values: Array<number> = []
   parents.forEach((ps, i) => {
     const x = ps.reduce((sum, p) => sum + values[p]!, 0) + i
     values.push(x)
-    fs.writeFileSync(path.join(dir, "out", `n${i}.txt`), Number.isInteger(x) && Math.abs(x) < 1e16 ? `${x}.0` : String(x))
+    const float = ps.length > 0 && Number.isInteger(x) && Math.abs(x) < 1e16 ? `${x}.0` : String(x)
+    fs.writeFileSync(path.join(dir, "out", `n${i}.txt`), float)
   })
 }
 
