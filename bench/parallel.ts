@@ -2,7 +2,8 @@
  * Worker-pool and job-queue benchmark: pipelines/hh-reward-model.ts over 4 seeds (4 reward models
  * of 300 steps, their evaluations and featurizations), cold, as whole `pipeline run` processes with
  * `--concurrency 1` and `--concurrency 2`, in process on the in-process executor (every node on one
- * event loop: what `pipeline run` did before the pool) for reference, and through the job queue on
+ * event loop: what `pipeline run` did before the pool) for reference, as two such processes at once
+ * each running half of the seeds (the machine's bound on any 2-way split), and through the job queue on
  * Redis (`--executor`) with one and with two `pipeline worker` processes of one job each. Then the
  * job queue's cost per node: the 1,000 trivial nodes of bench/scheduler.ts, every one sent to the
  * queue (bench/fixtures/trivialQueued.ts marks their kinds heavy) and run by one worker of two jobs
@@ -13,6 +14,9 @@
  *  - each run's wall time (median of ABLATE_BENCH_REPEATS runs, default 1; runs interleaved);
  *  - the speedup of --concurrency 2 over --concurrency 1 (target ≥ 1.8× on 2 cores), and of two
  *    queue workers over one;
+ *  - the machine's bound on that speedup: --concurrency 1's time (and the in-process run's) over
+ *    that of the two in-process halves at once, where nothing is coordinated or moved between
+ *    processes;
  *  - the 1,000-node DAG's wall time per node through the queue (target < 5 ms per node).
  *  - for the 1,000 trivial nodes, the CPU time per node too, summed over every process of the
  *    run (coordinator, worker, its pool processes; Linux only): far less sensitive than wall
@@ -24,22 +28,19 @@
  * Run: npx tsx bench/parallel.ts   (ABLATE_BENCH_PARTS=models or =overhead runs only the
  * reward models or only the 1,000 trivial nodes)
  */
-import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import { type ChildProcess, fork, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { ArtifactStore } from "../runtime/ArtifactStore.ts"
-import { Executor } from "../runtime/Executor.ts"
-import { RunLog } from "../runtime/RunLog.ts"
-import * as Runner from "../runtime/Runner.ts"
-import * as TensorBackend from "../runtime/TensorBackend.ts"
+import { pathToFileURL } from "node:url"
+import { glibcTunables } from "../runtime/WorkerPool.ts"
 import { redisProblem, removeKeys } from "../test/fixtures/redis.ts"
 import { nodeCount } from "./fixtures/trivial.ts"
 
 const repo = path.resolve(import.meta.dirname, "..")
 const bin = path.join(repo, "bin/pipeline.mjs")
+const setup = pathToFileURL(path.join(repo, "bin/setup.mjs")).href
+const inProcessFixture = path.join(repo, "bench/fixtures/inProcess.ts")
 const pipelineFile = "pipelines/hh-reward-model.ts"
 const seeds = [0, 1, 2, 3]
 const repeats = Number(process.env["ABLATE_BENCH_REPEATS"] ?? "1")
@@ -78,17 +79,40 @@ const cliRun = (file: string, args: ReadonlyArray<string>, store: string): Promi
   })
 const rewardModels = (args: ReadonlyArray<string>, store: string) => cliRun(pipelineFile, ["--seeds", seeds.join(","), ...args], store)
 
-/** A cold run in this process on the in-process executor. */
-const inProcessRun = (store: string): Promise<Timed> =>
-  Effect.gen(function*() {
+/**
+ * A process of its own (bench/fixtures/inProcess.ts) running `seedList` cold on the in-process
+ * executor, timed from its start to its exit. Its environment is a pool worker's: huge pages
+ * for what malloc maps (WorkerPool.glibcTunables), so that it differs from a worker only in
+ * running every node itself.
+ */
+const inProcessRun = (seedList: ReadonlyArray<number>, store: string): Promise<Timed> =>
+  new Promise((resolve, reject) => {
     const started = performance.now()
-    const prepared = yield* Runner.prepare(path.join(repo, pipelineFile), { seeds, overrides: [], force: [], env: TensorBackend.env("wasm") })
-    const outcome = yield* Runner.execute(prepared, { concurrency: 2, onEvent: () => {}, argv: "bench" })
-    return { wallMs: performance.now() - started, hashes: Object.fromEntries(outcome.results.map((r) => [r.label, r.record?.output.hash])) }
-  }).pipe(
-    Effect.provide(Layer.mergeAll(ArtifactStore.layer(store), RunLog.layer(store), Executor.inProcess("wasm"))),
-    Effect.runPromise
-  )
+    const child = spawn(process.execPath, ["--import", setup, inProcessFixture, pipelineFile, seedList.join(","), store], {
+      cwd: repo,
+      env: { ...process.env, GLIBC_TUNABLES: glibcTunables(process.env["GLIBC_TUNABLES"]) },
+      // no execArgv: this process may run under tsx, which bin/setup.mjs replaces
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let stdout = ""
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`the in-process run of seeds ${seedList.join(",")} failed (exit code ${code})`))
+      resolve({ wallMs: performance.now() - started, hashes: JSON.parse(stdout) as Timed["hashes"] })
+    })
+  })
+
+/**
+ * The seeds in two halves, run in process by two processes at once: what any 2-way split of
+ * this run could at best give on this machine (nothing coordinates the halves, no input is
+ * moved between processes). Timed until both have exited; their hashes together.
+ */
+const halvesAtOnce = async (store: string): Promise<Timed> => {
+  const started = performance.now()
+  const middle = Math.ceil(seeds.length / 2)
+  const halves = await Promise.all([seeds.slice(0, middle), seeds.slice(middle)].map((half, i) => inProcessRun(half, `${store}-${i}`)))
+  return { wallMs: performance.now() - started, hashes: Object.assign({}, ...halves.map((half) => half.hashes)) }
+}
 
 /** Fork a pool worker and time it until it answers (a request it cannot read: it has loaded and is serving). */
 const workerStart = (): Promise<number> =>
@@ -177,12 +201,13 @@ const main = async () => {
   for (let i = 0; i < 5; i++) starts.push(await workerStart())
 
   const parts = (process.env["ABLATE_BENCH_PARTS"] ?? "models,overhead").split(",")
-  type Which = "c1" | "c2" | "inProcess" | "queue1" | "queue2"
-  const runs: Record<Which, Array<Timed>> = { c1: [], c2: [], inProcess: [], queue1: [], queue2: [] }
+  type Which = "c1" | "c2" | "inProcess" | "halves" | "queue1" | "queue2"
+  const runs: Record<Which, Array<Timed>> = { c1: [], c2: [], inProcess: [], halves: [], queue1: [], queue2: [] }
   for (let i = 0; i < (parts.includes("models") ? repeats : 0); i++) {
     runs.c1.push(await rewardModels(["--concurrency", "1"], path.join(work, `c1-${i}`)))
     runs.c2.push(await rewardModels(["--concurrency", "2"], path.join(work, `c2-${i}`)))
-    runs.inProcess.push(await inProcessRun(path.join(work, `in-process-${i}`)))
+    runs.inProcess.push(await inProcessRun(seeds, path.join(work, `in-process-${i}`)))
+    runs.halves.push(await halvesAtOnce(path.join(work, `halves-${i}`)))
     if (problem === undefined) {
       runs.queue1.push(await withWorkers(1, 1, () => rewardModels(queue, path.join(work, `queue1-${i}`))))
       runs.queue2.push(await withWorkers(2, 1, () => rewardModels(queue, path.join(work, `queue2-${i}`))))
@@ -201,10 +226,18 @@ const main = async () => {
       [`pipeline run --concurrency 1${of}`, `${wall("c1").toFixed(0)} ms`],
       [`pipeline run --concurrency 2${of}`, `${wall("c2").toFixed(0)} ms`],
       ["speedup, --concurrency 2 over 1", `${(wall("c1") / wall("c2")).toFixed(2)}×  (target ≥ 1.8 on 2 cores)`],
-      [`in process, in-process executor, concurrency 2${of}`, `${wall("inProcess").toFixed(0)} ms`],
-      ["speedup, --concurrency 2 over in process", `${(wall("inProcess") / wall("c2")).toFixed(2)}×`]
+      [`in process: a process on the in-process executor, no pool${of}`, `${wall("inProcess").toFixed(0)} ms`],
+      ["speedup, --concurrency 2 over in process", `${(wall("inProcess") / wall("c2")).toFixed(2)}×`],
+      [`the seeds in two halves, in process, two processes at once${of}`, `${wall("halves").toFixed(0)} ms`],
+      ["speedup, two halves at once over in process (this machine's, for this work)", `${(wall("inProcess") / wall("halves")).toFixed(2)}×`],
+      ["speedup, two halves at once over --concurrency 1 (what --concurrency 2 could give)", `${(wall("c1") / wall("halves")).toFixed(2)}×`]
     )
-    Object.assign(result, { concurrency1Ms: wall("c1"), concurrency2Ms: wall("c2"), inProcessMs: wall("inProcess") })
+    Object.assign(result, {
+      concurrency1Ms: wall("c1"),
+      concurrency2Ms: wall("c2"),
+      inProcessMs: wall("inProcess"),
+      halvesAtOnceMs: wall("halves")
+    })
   }
   if (runs.queue1.length > 0) {
     rows.push(
