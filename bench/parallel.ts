@@ -55,52 +55,49 @@ interface Timed {
 }
 
 /**
- * A cold `pipeline run <file> <args>` process on a fresh store (with the queue's prefix in its
- * environment). Waited for without blocking: queue workers started here print as it runs.
+ * A process of this project's Node with `args`, timed from its start to its exit, its output
+ * hashes read from its stdout by `hashesOf`. Waited for without blocking: queue workers started
+ * here print as it runs. A process that fails rejects with what it printed to stderr.
  */
-const cliRun = (file: string, args: ReadonlyArray<string>, store: string): Promise<Timed> =>
+const timedProcess = (
+  args: ReadonlyArray<string>,
+  env: NodeJS.ProcessEnv,
+  hashesOf: (stdout: string) => Timed["hashes"]
+): Promise<Timed> =>
   new Promise((resolve, reject) => {
     const started = performance.now()
-    const child = spawn(process.execPath, [bin, "run", file, ...args, "--store", store, "--json"], {
-      cwd: repo,
-      env: { ...process.env, ABLATE_REDIS_PREFIX: prefix },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = spawn(process.execPath, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
     child.on("close", (code) => {
       const wallMs = performance.now() - started
-      if (code !== 0) return reject(new Error(`pipeline run ${file} ${args.join(" ")} failed:\n${stderr}`))
-      const summary = JSON.parse(stdout.trimEnd().split("\n").at(-1)!) as { nodes: ReadonlyArray<{ label: string; hash: string | null }> }
-      resolve({ wallMs, hashes: Object.fromEntries(summary.nodes.map((n) => [n.label, n.hash ?? undefined])) })
+      if (code !== 0) return reject(new Error(`${args.join(" ")} failed (exit code ${code}):\n${stderr}`))
+      resolve({ wallMs, hashes: hashesOf(stdout) })
     })
+  })
+
+/** A cold `pipeline run <file> <args>` process on a fresh store (with the queue's prefix in its environment). */
+const cliRun = (file: string, args: ReadonlyArray<string>, store: string): Promise<Timed> =>
+  timedProcess([bin, "run", file, ...args, "--store", store, "--json"], { ABLATE_REDIS_PREFIX: prefix }, (stdout) => {
+    const summary = JSON.parse(stdout.trimEnd().split("\n").at(-1)!) as { nodes: ReadonlyArray<{ label: string; hash: string | null }> }
+    return Object.fromEntries(summary.nodes.map((n) => [n.label, n.hash ?? undefined]))
   })
 const rewardModels = (args: ReadonlyArray<string>, store: string) => cliRun(pipelineFile, ["--seeds", seeds.join(","), ...args], store)
 
 /**
  * A process of its own (bench/fixtures/inProcess.ts) running `seedList` cold on the in-process
- * executor, timed from its start to its exit. Its environment is a pool worker's: huge pages
- * for what malloc maps (WorkerPool.glibcTunables), so that it differs from a worker only in
- * running every node itself.
+ * executor. Its environment is a pool worker's: huge pages for what malloc maps
+ * (WorkerPool.glibcTunables), so that it differs from a worker only in running every node
+ * itself. (No execArgv: this process may run under tsx, which bin/setup.mjs replaces.)
  */
 const inProcessRun = (seedList: ReadonlyArray<number>, store: string): Promise<Timed> =>
-  new Promise((resolve, reject) => {
-    const started = performance.now()
-    const child = spawn(process.execPath, ["--import", setup, inProcessFixture, pipelineFile, seedList.join(","), store], {
-      cwd: repo,
-      env: { ...process.env, GLIBC_TUNABLES: glibcTunables(process.env["GLIBC_TUNABLES"]) },
-      // no execArgv: this process may run under tsx, which bin/setup.mjs replaces
-      stdio: ["ignore", "pipe", "inherit"]
-    })
-    let stdout = ""
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk))
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`the in-process run of seeds ${seedList.join(",")} failed (exit code ${code})`))
-      resolve({ wallMs: performance.now() - started, hashes: JSON.parse(stdout) as Timed["hashes"] })
-    })
-  })
+  timedProcess(
+    ["--import", setup, inProcessFixture, pipelineFile, seedList.join(","), store],
+    { GLIBC_TUNABLES: glibcTunables(process.env["GLIBC_TUNABLES"]) },
+    (stdout) => JSON.parse(stdout) as Timed["hashes"]
+  )
 
 /**
  * The seeds in two halves, run in process by two processes at once: what any 2-way split of
