@@ -145,8 +145,8 @@ const writeSnakemakeOutputs = (dir: string, parents: ReadonlyArray<ReadonlyArray
   parents.forEach((ps, i) => {
     const x = ps.reduce((sum, p) => sum + values[p]!, 0) + i
     values.push(x)
-    const float = ps.length > 0 && Number.isInteger(x) && Math.abs(x) < 1e16 ? `${x}.0` : String(x)
-    fs.writeFileSync(path.join(dir, "out", `n${i}.txt`), float)
+    const printed = ps.length > 0 && Number.isInteger(x) && Math.abs(x) < 1e16 ? `${x}.0` : String(x)
+    fs.writeFileSync(path.join(dir, "out", `n${i}.txt`), printed)
   })
 }
 
